@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# Runs the whole test suite against real services, which it starts itself.
+set -euo pipefail
+source "$(dirname "$0")/ensure-deps.sh"
+npm run services:up
+npm run build
+jest "$@"

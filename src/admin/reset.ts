@@ -1,0 +1,24 @@
+import type { CatalogStore } from '../catalog/store';
+import type { Inventory } from '../inventory/inventory';
+
+export interface ResetDeps {
+  catalog: CatalogStore;
+  inventory: Inventory;
+  /** Clears the event's sales from the write and read models (when those roles exist). */
+  clearStores?: (eventId: string) => Promise<void>;
+}
+
+/**
+ * Clears one event's inventory and sales so a load test can run again. Admin only: reachable
+ * from the CLI and from `/admin` with the admin token, never from the public API.
+ */
+export async function resetEvent(eventId: string, deps: ResetDeps): Promise<{ zones: number }> {
+  const entry = await deps.catalog.getEvent(eventId);
+  if (!entry) throw new Error(`Event ${eventId} is not in the catalog; run the controller (npm start) to seed it first`);
+  await deps.clearStores?.(eventId);
+  for (const zone of entry.venue.zones) {
+    await deps.inventory.deleteZone(eventId, zone.zoneId);
+    await deps.inventory.initZone(eventId, zone);
+  }
+  return { zones: entry.venue.zones.length };
+}

@@ -1,0 +1,45 @@
+/** The catalog as the purchase path sees it: events denormalised with their venue. */
+export interface ZoneDef {
+  zoneId: string;
+  name: string;
+  rows: string[];
+  /** Seats in each row, same order as `rows`. */
+  seatCounts: number[];
+  priceCents: number;
+  category?: string;
+}
+
+export interface VenueDef {
+  venueId: string;
+  /** The Kubernetes resource name (metadata.name). */
+  resourceName: string;
+  name: string;
+  zones: ZoneDef[];
+}
+
+export const EVENT_STATES = ['Draft', 'OnSale', 'Closed'] as const;
+export type EventState = (typeof EVENT_STATES)[number];
+
+export interface EventDef {
+  eventId: string;
+  resourceName: string;
+  venueId: string;
+  name: string;
+  startsAt: string;
+  salesOpensAt?: string;
+  salesClosesAt?: string;
+  state: EventState;
+  perUserLimit: number;
+  currency: string;
+}
+
+/** An event with the venue it happens in, as stored in the catalog snapshot. */
+export interface CatalogEntry {
+  event: EventDef;
+  venue: VenueDef;
+  /** Which controller source owns the entry (e.g. `file:/abs/seeds`), so one source never deletes another's. */
+  source?: string;
+}
+
+export const ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
+export const MAX_SEATS_PER_ZONE = 100_000;

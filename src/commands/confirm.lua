@@ -1,0 +1,17 @@
+--[[
+  confirm: mark a reserved purchase confirmed after Kafka acknowledged its record.
+
+  KEYS[1] pending  zone sorted set of pending purchase ids
+  KEYS[2] purchase hash of this purchase
+  ARGV[1] purchaseId
+  ARGV[2] now (ms)
+
+  Returns: 0 confirmed now; 1 already confirmed; 2 no such purchase; 3 voided (never confirm a voided one)
+]]
+local status = redis.call('HGET', KEYS[2], 'status')
+redis.call('ZREM', KEYS[1], ARGV[1])
+if not status then return 2 end
+if status == 'confirmed' then return 1 end
+if status == 'voided' then return 3 end
+redis.call('HSET', KEYS[2], 'status', 'confirmed', 'confirmedAt', ARGV[2])
+return 0

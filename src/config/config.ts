@@ -1,0 +1,85 @@
+import { z } from 'zod';
+
+/**
+ * Typed configuration from environment variables. Defaults point at the services that
+ * `npm run services:up` starts on loopback; docs/contracts.md lists every variable.
+ */
+const port = z.coerce.number().int().min(1).max(65535);
+const url = (protocols: string[]) =>
+  z.string().refine((v) => {
+    try {
+      return protocols.includes(new URL(v).protocol);
+    } catch {
+      return false;
+    }
+  }, `must be a URL starting with ${protocols.join(' or ')}`);
+const bool = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no', ''])
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+
+export const ROLES = ['api', 'writer', 'projector', 'controller', 'all'] as const;
+export type Role = (typeof ROLES)[number];
+
+const schema = z.object({
+  ROLE: z.enum(ROLES).default('all'),
+  PORT: port.default(8080),
+  METRICS_PORT: port.default(9464),
+  REDIS_URL: url(['redis:', 'rediss:']).default('redis://127.0.0.1:6390'),
+  REDIS_KEY_PREFIX: z.string().regex(/^[a-z0-9:_-]*$/, 'lowercase letters, digits, ":", "_" or "-"').default('tp:'),
+  KAFKA_BROKERS: z
+    .string()
+    .regex(/^[^,\s]+:\d+(,[^,\s]+:\d+)*$/, 'must be host:port[,host:port…]')
+    .default('127.0.0.1:9092'),
+  KAFKA_CLIENT_ID: z.string().min(1).default('ticketing'),
+  KAFKA_TOPIC_PREFIX: z.string().regex(/^[A-Za-z0-9._-]+$/, 'letters, digits, ".", "_" or "-"').default('ticketing'),
+  KAFKA_PARTITIONS: z.coerce.number().int().min(1).max(1000).default(6),
+  KAFKA_REPLICATION_FACTOR: z.coerce.number().int().min(1).max(7).default(1),
+  KAFKA_LINGER_MS: z.coerce.number().int().min(0).max(1000).default(1),
+  KAFKA_MAX_BATCH: z.coerce.number().int().min(1).max(10000).default(1000),
+  DYNAMODB_ENDPOINT: z.union([url(['http:', 'https:']), z.literal('')]).default('http://127.0.0.1:8000'),
+  DYNAMODB_TABLE_PREFIX: z.string().regex(/^[A-Za-z0-9_.-]+$/).default('ticketing'),
+  AWS_REGION: z.string().min(1).default('us-east-1'),
+  MYSQL_URL: url(['mysql:', 'mariadb:']).default('mysql://root@127.0.0.1:3306/ticketing'),
+  SEEDS_DIR: z.string().min(1).default('seeds'),
+  CONTROLLER_SOURCE: z.enum(['file', 'cluster']).default('file'),
+  WATCH_NAMESPACE: z.string().default(''),
+  ADMIN_TOKEN: z.string().default(''),
+  MAX_SEATS_PER_PURCHASE: z.coerce.number().int().min(1).max(100).default(10),
+  INVENTORY_BACKEND: z.enum(['redis', 'sql']).default('redis'),
+  PURCHASE_TIMEOUT_MS: z.coerce.number().int().min(50).max(60000).default(5000),
+  PENDING_RESEND_AFTER_MS: z.coerce.number().int().min(100).max(3_600_000).default(30000),
+  SWEEP_INTERVAL_MS: z.coerce.number().int().min(50).max(600_000).default(5000),
+  PURCHASE_RECORD_TTL_SECONDS: z.coerce.number().int().min(60).default(7 * 24 * 3600),
+  IDEMPOTENCY_TTL_SECONDS: z.coerce.number().int().min(60).default(24 * 3600),
+  MAX_BODY_BYTES: z.coerce.number().int().min(256).max(1_048_576).default(16_384),
+  OTEL_EXPORTER_OTLP_ENDPOINT: z.union([url(['http:', 'https:']), z.literal('')]).default(''),
+  OTEL_SERVICE_NAME: z.string().default('ticketing'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).max(120_000).default(10_000),
+  /** Test-only fault hook: SIGKILL the process right after the Lua reservation. */
+  FAULT_CRASH_AFTER_RESERVE: bool.default(false),
+});
+
+export type Config = z.infer<typeof schema>;
+
+export class ConfigError extends Error {}
+
+/** Parses the environment; a bad value throws a ConfigError naming the variable. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const known = Object.fromEntries(
+    Object.keys(schema.shape)
+      .filter((k) => env[k] !== undefined)
+      .map((k) => [k, env[k]]),
+  );
+  const parsed = schema.safeParse(known);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => {
+      const name = String(i.path[0] ?? '?');
+      return `  ${name}=${JSON.stringify(env[name])}: ${i.message}`;
+    });
+    throw new ConfigError(
+      `Invalid configuration:\n${lines.join('\n')}\nFix or unset these environment variables (docs/contracts.md lists them all).`,
+    );
+  }
+  return parsed.data;
+}

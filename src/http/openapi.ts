@@ -1,0 +1,108 @@
+import { Router } from 'express';
+import { ERRORS } from '../shared/errors';
+
+const problem = { $ref: '#/components/responses/Problem' };
+const idParam = (name: string, where: 'path' | 'query' = 'path', required = true) => ({
+  name, in: where, required, schema: { type: 'string', pattern: '^[A-Za-z0-9_-]{1,64}$' },
+});
+const seat = { type: 'object', required: ['row', 'column'], properties: { row: { type: 'string' }, column: { type: ['integer', 'string'] } } };
+const ticket = {
+  type: 'object',
+  properties: {
+    ticketId: { type: 'string' }, purchaseId: { type: 'string' }, venueId: { type: 'string' }, eventId: { type: 'string' },
+    zoneId: { type: 'string' }, row: { type: 'string' }, column: { type: 'integer' }, userId: { type: 'string' },
+    priceCents: { type: 'integer' }, status: { type: 'string', enum: ['PENDING', 'CONFIRMED', 'VOIDED'] }, createdOn: { type: 'string', format: 'date-time' },
+  },
+};
+const errorsOf = (...codes: number[]) => Object.fromEntries(codes.map((c) => [String(c), problem]));
+const purchaseErrors = errorsOf(400, 404, 409, 413, 415, 422, 503);
+const json = (schema: object) => ({ content: { 'application/json': { schema } } });
+const ok = (description: string, schema: object = { type: 'object' }) => ({ description, ...json(schema) });
+const idempotencyHeader = { name: 'Idempotency-Key', in: 'header', required: false, schema: { type: 'string', maxLength: 255 } };
+
+/** The OpenAPI 3.1 description of the public API; a test keeps it in step with the routes. */
+export const openApiDocument = {
+  openapi: '3.1.0',
+  info: { title: 'Ticketing Platform API', version: '1.0.0', description: 'Seat purchases under extreme concurrency. Errors are RFC 9457 problem documents with a stable `code`.' },
+  paths: {
+    '/ticket': {
+      post: {
+        summary: "Buy one seat (the prototype's JMeter route, query parameters)",
+        parameters: [idParam('venueId', 'query', false), idParam('eventId', 'query'), idParam('zoneId', 'query'), { name: 'row', in: 'query', required: true, schema: { type: 'string' } }, { name: 'column', in: 'query', required: true, schema: { type: 'integer' } }, idempotencyHeader],
+        responses: { '201': ok('Confirmed: Kafka acknowledged the ticket', ticket), ...purchaseErrors },
+      },
+    },
+    '/api/v1/tickets': {
+      post: {
+        summary: 'Buy one seat (JSON body)',
+        parameters: [idempotencyHeader],
+        requestBody: { required: true, ...json({ type: 'object', required: ['eventId', 'zoneId', 'row', 'column'], properties: { venueId: { type: 'string' }, eventId: { type: 'string' }, zoneId: { type: ['string', 'integer'] }, row: { type: 'string' }, column: { type: ['integer', 'string'] }, userId: { type: 'string' } } }) },
+        responses: { '201': ok('Confirmed', ticket), ...purchaseErrors },
+      },
+    },
+    '/api/v1/events/{eventId}/purchases': {
+      post: {
+        summary: 'Buy 1..N seats of one zone, all or nothing',
+        parameters: [idParam('eventId'), idempotencyHeader],
+        requestBody: { required: true, ...json({ type: 'object', required: ['userId', 'zoneId', 'seats'], properties: { userId: { type: 'string' }, zoneId: { type: ['string', 'integer'] }, venueId: { type: 'string' }, seats: { type: 'array', items: seat, minItems: 1 } } }) },
+        responses: { '201': ok('Confirmed', { type: 'object', properties: { purchaseId: { type: 'string' }, tickets: { type: 'array', items: ticket } } }), ...purchaseErrors },
+      },
+    },
+    '/api/v1/purchases/{purchaseId}': {
+      get: { summary: 'A purchase and its state (resolves a 503 PURCHASE_OUTCOME_UNKNOWN)', parameters: [{ name: 'purchaseId', in: 'path', required: true, schema: { type: 'string' } }], responses: { '200': ok('The purchase'), ...errorsOf(404) } },
+    },
+    '/api/v1/tickets/{ticketId}': {
+      get: { summary: 'A ticket', parameters: [{ name: 'ticketId', in: 'path', required: true, schema: { type: 'string' } }], responses: { '200': ok('The ticket', ticket), ...errorsOf(404) } },
+    },
+    '/api/v1/tickets/count/{eventId}': {
+      get: { summary: 'Sold seats per zone (prototype route)', parameters: [idParam('eventId')], responses: { '200': ok('Counts'), ...errorsOf(400, 404) } },
+    },
+    '/api/v1/tickets/money/{venueId}/{eventId}': {
+      get: { summary: 'Revenue of an event (prototype route)', parameters: [idParam('venueId'), idParam('eventId')], responses: { '200': ok('Revenue'), ...errorsOf(400, 404) } },
+    },
+    '/api/v1/events': {
+      get: { summary: 'Events in the catalog', parameters: [{ name: 'status', in: 'query', required: false, schema: { type: 'string', enum: ['Draft', 'OnSale', 'Closed'] } }], responses: { '200': ok('Events') } },
+    },
+    '/api/v1/events/{eventId}': {
+      get: { summary: 'An event with its venue and zones (price, availability)', parameters: [idParam('eventId')], responses: { '200': ok('The event'), ...errorsOf(400, 404) } },
+    },
+    '/api/v1/venues/{venueId}': {
+      get: { summary: 'A venue and its zone layouts', parameters: [idParam('venueId')], responses: { '200': ok('The venue'), ...errorsOf(404) } },
+    },
+    '/api/v1/events/{eventId}/zones/{zoneId}/seats': {
+      get: {
+        summary: 'Live seat map of a zone',
+        description: '`sold.data` is the zone bitmap, base64: seat k (row-major: the seats of row 0, then row 1, …; k counts from 0) is sold when bit (7 - k % 8) of byte floor(k / 8) is 1.',
+        parameters: [idParam('eventId'), idParam('zoneId')],
+        responses: { '200': ok('The seat map'), ...errorsOf(400, 404, 503) },
+      },
+    },
+    '/admin/events/{eventId}/reset': {
+      post: { summary: 'Clear an event for a new load test (bearer ADMIN_TOKEN)', security: [{ admin: [] }], parameters: [idParam('eventId')], responses: { '200': ok('Reset'), ...errorsOf(401, 404) } },
+    },
+    '/bench/noop': { post: { summary: 'Does nothing (load-lab ceiling)', responses: { '201': ok('Nothing done') } } },
+    '/healthz': { get: { summary: 'The process lives', responses: { '200': ok('ok') } } },
+    '/readyz': { get: { summary: 'Dependencies answer', responses: { '200': ok('ready'), '503': ok('not ready') } } },
+    '/metrics': { get: { summary: 'Prometheus metrics', responses: { '200': { description: 'text exposition format' } } } },
+    '/openapi.json': { get: { summary: 'This document', responses: { '200': ok('OpenAPI 3.1') } } },
+  },
+  components: {
+    securitySchemes: { admin: { type: 'http', scheme: 'bearer' } },
+    responses: {
+      Problem: {
+        description: 'RFC 9457 problem document',
+        content: {
+          'application/problem+json': {
+            schema: { type: 'object', required: ['type', 'title', 'status', 'code'], properties: { type: { type: 'string' }, title: { type: 'string' }, status: { type: 'integer' }, code: { type: 'string', enum: Object.keys(ERRORS) }, detail: { type: 'string' }, instance: { type: 'string' }, purchaseId: { type: 'string' }, seats: { type: 'array', items: seat } } },
+          },
+        },
+      },
+    },
+  },
+} as const;
+
+export function openApiRoute(): Router {
+  const router = Router();
+  router.get('/openapi.json', (_req, res) => void res.json(openApiDocument));
+  return router;
+}

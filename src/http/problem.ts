@@ -1,0 +1,40 @@
+import type { ErrorRequestHandler, RequestHandler, Response } from 'express';
+import type { Logger } from '../observability/logger';
+import { ApiError, problemBody } from '../shared/errors';
+
+export const PROBLEM_TYPE = 'application/problem+json';
+
+export function sendProblem(res: Response, err: ApiError, instance?: string): void {
+  res.status(err.status).type(PROBLEM_TYPE).send(JSON.stringify(problemBody(err, instance)));
+}
+
+/** Maps body-parser and routing errors onto the error registry; anything unknown is a 500. */
+export function problemHandler(log: Logger): ErrorRequestHandler {
+  return (err, req, res, _next) => {
+    if (res.headersSent) return;
+    sendProblem(res, toApiError(err, log), req.originalUrl);
+  };
+}
+
+function toApiError(err: unknown, log: Logger): ApiError {
+  if (err instanceof ApiError) return err;
+  const e = err as { type?: string; status?: number; message?: string };
+  switch (e.type) {
+    case 'entity.parse.failed':
+      return new ApiError('MALFORMED_JSON', 'The body is not valid JSON; send a JSON object');
+    case 'entity.too.large':
+      return new ApiError('PAYLOAD_TOO_LARGE', 'The body is larger than the server accepts; send fewer seats per request');
+    case 'encoding.unsupported':
+    case 'charset.unsupported':
+      return new ApiError('UNSUPPORTED_MEDIA_TYPE', 'Send the body as UTF-8 JSON');
+  }
+  if (typeof e.status === 'number' && e.status >= 400 && e.status < 500) {
+    return new ApiError('VALIDATION_FAILED', e.message ?? 'Bad request');
+  }
+  log.error({ err }, 'unhandled error');
+  return new ApiError('INTERNAL', 'Internal error; the server log has the details');
+}
+
+export const notFound: RequestHandler = (req, res) => {
+  sendProblem(res, new ApiError('NOT_FOUND', `No route ${req.method} ${req.path}; /openapi.json lists the routes`), req.originalUrl);
+};

@@ -1,0 +1,103 @@
+import { Router, type Request, type Response } from 'express';
+import type { IdempotencyStore, StoredResponse } from '../../purchase/idempotency';
+import type { PurchaseRequest, PurchaseService } from '../../purchase/engine';
+import type { TicketPurchased } from '../../purchase/record';
+import { metrics } from '../../observability/metrics';
+import { ApiError } from '../../shared/errors';
+import { PROBLEM_TYPE } from '../problem';
+import { eventIdSchema, parse, purchaseBodySchema, ticketBodySchema, ticketQuerySchema } from '../validation';
+
+export interface PurchaseRouteDeps {
+  engine: PurchaseService;
+  idempotency: IdempotencyStore;
+}
+
+const OUTCOME: Record<string, string> = {
+  SEATS_TAKEN: 'conflict',
+  ZONE_SOLD_OUT: 'sold_out',
+  PURCHASE_OUTCOME_UNKNOWN: 'unknown',
+  KAFKA_UNAVAILABLE: 'unavailable',
+  INVENTORY_UNAVAILABLE: 'unavailable',
+  INVENTORY_REBUILDING: 'unavailable',
+};
+
+/** The single-seat answer of the prototype's routes. */
+function ticketView(p: TicketPurchased) {
+  const t = p.tickets[0]!;
+  return {
+    ticketId: t.ticketId,
+    purchaseId: p.purchaseId,
+    venueId: p.venueId,
+    eventId: p.eventId,
+    zoneId: p.zoneId,
+    row: t.row,
+    column: t.column,
+    userId: p.userId,
+    priceCents: t.priceCents,
+    status: 'CONFIRMED',
+    createdOn: p.createdOn,
+  };
+}
+
+function purchaseView(p: TicketPurchased) {
+  return {
+    purchaseId: p.purchaseId,
+    status: 'CONFIRMED',
+    venueId: p.venueId,
+    eventId: p.eventId,
+    zoneId: p.zoneId,
+    userId: p.userId,
+    createdOn: p.createdOn,
+    tickets: p.tickets.map((t) => ({ ...t, status: 'CONFIRMED' })),
+  };
+}
+
+export function purchaseRoutes({ engine, idempotency }: PurchaseRouteDeps): Router {
+  const router = Router();
+
+  /** Runs one purchase with metrics and the Idempotency-Key rules, then writes the answer. */
+  async function handle(req: Request, res: Response, route: string, request: PurchaseRequest, view: (p: TicketPurchased) => unknown) {
+    const stop = metrics.purchaseDuration.startTimer();
+    let outcome = 'rejected';
+    const exec = async (): Promise<StoredResponse> => {
+      const purchased = await engine.purchase(request);
+      return { status: 201, body: view(purchased) };
+    };
+    try {
+      const key = req.get('idempotency-key');
+      const answer = key === undefined ? await exec() : await idempotency.run(request.userId, key, { route, request }, exec);
+      outcome = answer.status === 201 ? 'confirmed' : 'replayed';
+      if (answer.problem) res.status(answer.status).type(PROBLEM_TYPE).send(JSON.stringify(answer.body));
+      else res.status(answer.status).json(answer.body);
+    } catch (err) {
+      if (err instanceof ApiError) outcome = OUTCOME[err.code] ?? (err.status >= 500 ? 'unavailable' : 'rejected');
+      throw err;
+    } finally {
+      metrics.purchaseAttempts.inc({ route, outcome });
+      stop({ outcome });
+    }
+  }
+
+  const userOf = (req: Request, fromBody?: string) => fromBody ?? req.get('x-user-id') ?? 'anonymous';
+
+  router.post('/ticket', async (req, res) => {
+    const q = parse(ticketQuerySchema, req.query, 'query');
+    const request = { eventId: q.eventId, zoneId: q.zoneId, venueId: q.venueId, userId: userOf(req, q.userId), seats: [{ row: q.row, column: q.column }] };
+    await handle(req, res, 'seed_query', request, ticketView);
+  });
+
+  router.post('/api/v1/tickets', async (req, res) => {
+    const b = parse(ticketBodySchema, req.body, 'body');
+    const request = { eventId: b.eventId, zoneId: b.zoneId, venueId: b.venueId, userId: userOf(req, b.userId), seats: [{ row: b.row, column: b.column }] };
+    await handle(req, res, 'tickets', request, ticketView);
+  });
+
+  router.post('/api/v1/events/:eventId/purchases', async (req, res) => {
+    const eventId = parse(eventIdSchema, req.params.eventId, 'path.eventId');
+    const b = parse(purchaseBodySchema, req.body, 'body');
+    const request = { eventId, zoneId: b.zoneId, venueId: b.venueId, userId: b.userId, seats: b.seats };
+    await handle(req, res, 'purchases', request, purchaseView);
+  });
+
+  return router;
+}

@@ -1,0 +1,166 @@
+import { Router } from 'express';
+import type { CatalogCache } from '../../catalog/cache';
+import type { CatalogStore } from '../../catalog/store';
+import type { Inventory } from '../../inventory/inventory';
+import { parsePurchaseId } from '../../purchase/ids';
+import type { TicketPurchased } from '../../purchase/record';
+import { ApiError } from '../../shared/errors';
+import { eventIdSchema, parse } from '../validation';
+
+/** A source a ticket can be read from; the api chains them (read model, write model, record). */
+export interface TicketSource {
+  name: string;
+  findTicket(ticketId: string): Promise<Record<string, unknown> | undefined>;
+}
+
+export interface ReadRouteDeps {
+  inventory: Inventory;
+  catalog: CatalogStore;
+  catalogCache: CatalogCache;
+  ticketSources: TicketSource[];
+}
+
+const STATUS = { reserved: 'PENDING', confirmed: 'CONFIRMED', voided: 'VOIDED' } as const;
+
+/** Purchase records in Redis: the source that knows a ticket from the moment it is confirmed. */
+export function purchaseRecordSource(inventory: Inventory): TicketSource & { findPurchase(id: string): Promise<Record<string, unknown> | undefined> } {
+  async function findPurchase(purchaseId: string) {
+    const ids = parsePurchaseId(purchaseId);
+    if (!ids) return undefined;
+    const rec = await inventory.getPurchase(ids.eventId, ids.zoneId, purchaseId);
+    if (!rec) return undefined;
+    const p = JSON.parse(rec.body) as TicketPurchased;
+    const status = STATUS[rec.status];
+    return {
+      purchaseId,
+      status,
+      venueId: p.venueId,
+      eventId: p.eventId,
+      zoneId: p.zoneId,
+      userId: p.userId,
+      createdOn: p.createdOn,
+      tickets: p.tickets.map((t) => ({ ...t, status })),
+    };
+  }
+  return {
+    name: 'purchase-record',
+    findPurchase,
+    async findTicket(ticketId) {
+      const purchaseId = ticketId.slice(0, ticketId.lastIndexOf('.'));
+      const p = await findPurchase(purchaseId);
+      const t = (p?.tickets as { ticketId: string }[] | undefined)?.find((x) => x.ticketId === ticketId);
+      if (!p || !t) return undefined;
+      const { tickets: _all, ...purchase } = p;
+      return { ...purchase, ...t, source: 'purchase-record' };
+    },
+  };
+}
+
+export function readRoutes(deps: ReadRouteDeps): Router {
+  const router = Router();
+  const records = purchaseRecordSource(deps.inventory);
+
+  const eventOr404 = async (raw: string | undefined) => {
+    const eventId = parse(eventIdSchema, raw, 'path.eventId');
+    const cached = await deps.catalogCache.get(eventId);
+    if (!cached) throw new ApiError('EVENT_NOT_FOUND', `Event ${eventId} does not exist; GET /api/v1/events lists the events`);
+    return cached;
+  };
+
+  /** Sold seats per zone, live from the inventory counters. */
+  const zoneSales = async (eventId: string, zones: { zoneId: string; priceCents: number }[]) =>
+    Promise.all(
+      zones.map(async (z) => {
+        const st = await deps.inventory.zoneState(eventId, z.zoneId);
+        const capacity = st?.capacity ?? 0;
+        const sold = st ? st.capacity - st.available : 0;
+        return { zoneId: z.zoneId, capacity, soldCount: sold, available: st?.available ?? 0, revenueCents: sold * z.priceCents };
+      }),
+    );
+
+  router.get('/api/v1/tickets/count/:eventId', async (req, res) => {
+    const ev = await eventOr404(req.params.eventId);
+    const zones = await zoneSales(ev.entry.event.eventId, ev.entry.venue.zones);
+    res.json({ eventId: ev.entry.event.eventId, total: zones.reduce((s, z) => s + z.soldCount, 0), zones: zones.map(({ zoneId, soldCount }) => ({ zoneId, soldCount })) });
+  });
+
+  router.get('/api/v1/tickets/money/:venueId/:eventId', async (req, res) => {
+    const ev = await eventOr404(req.params.eventId);
+    if (ev.entry.venue.venueId !== req.params.venueId) {
+      throw new ApiError('VENUE_NOT_FOUND', `Event ${ev.entry.event.eventId} is at ${ev.entry.venue.venueId}, not ${req.params.venueId}`);
+    }
+    const zones = await zoneSales(ev.entry.event.eventId, ev.entry.venue.zones);
+    const cents = zones.reduce((s, z) => s + z.revenueCents, 0);
+    res.json({ venueId: ev.entry.venue.venueId, eventId: ev.entry.event.eventId, currency: ev.entry.event.currency, revenueCents: cents, revenue: (cents / 100).toFixed(2) });
+  });
+
+  router.get('/api/v1/tickets/:ticketId', async (req, res) => {
+    for (const source of deps.ticketSources) {
+      const found = await source.findTicket(req.params.ticketId);
+      if (found) return void res.json(found);
+    }
+    throw new ApiError('TICKET_NOT_FOUND', `No ticket ${req.params.ticketId}`);
+  });
+
+  router.get('/api/v1/purchases/:purchaseId', async (req, res) => {
+    const found = await records.findPurchase(req.params.purchaseId);
+    if (!found) throw new ApiError('PURCHASE_NOT_FOUND', `No purchase ${req.params.purchaseId} (records are kept for 7 days)`);
+    res.json(found);
+  });
+
+  router.get('/api/v1/events', async (req, res) => {
+    const state = typeof req.query.status === 'string' ? req.query.status : undefined;
+    const all = await deps.catalog.listEvents();
+    const events = all.filter((e) => !state || e.event.state === state);
+    res.json({
+      events: events.map(({ event, venue }) => ({ ...event, venueName: venue.name, zoneCount: venue.zones.length, capacity: venue.zones.reduce((s, z) => s + z.seatCounts.reduce((a, b) => a + b, 0), 0) })),
+    });
+  });
+
+  router.get('/api/v1/events/:eventId', async (req, res) => {
+    const ev = await eventOr404(req.params.eventId);
+    const sales = await zoneSales(ev.entry.event.eventId, ev.entry.venue.zones);
+    res.json({
+      ...ev.entry.event,
+      venue: { venueId: ev.entry.venue.venueId, name: ev.entry.venue.name },
+      zones: ev.entry.venue.zones.map((z, i) => ({
+        zoneId: z.zoneId,
+        name: z.name,
+        category: z.category,
+        priceCents: z.priceCents,
+        rows: z.rows.length,
+        capacity: sales[i]?.capacity,
+        available: sales[i]?.available,
+      })),
+    });
+  });
+
+  router.get('/api/v1/venues/:venueId', async (req, res) => {
+    const venue = await deps.catalog.getVenue(req.params.venueId);
+    if (!venue) throw new ApiError('VENUE_NOT_FOUND', `No venue ${req.params.venueId}`);
+    const events = (await deps.catalog.listEvents()).filter((e) => e.venue.venueId === venue.venueId).map((e) => e.event.eventId);
+    res.json({ ...venue, events });
+  });
+
+  router.get('/api/v1/events/:eventId/zones/:zoneId/seats', async (req, res) => {
+    const ev = await eventOr404(req.params.eventId);
+    const zone = ev.zones.get(req.params.zoneId);
+    if (!zone) throw new ApiError('ZONE_NOT_FOUND', `Event ${ev.entry.event.eventId} has no zone ${req.params.zoneId}`);
+    const st = await deps.inventory.zoneState(ev.entry.event.eventId, zone.zone.zoneId);
+    if (!st) throw new ApiError('INVENTORY_REBUILDING', 'This zone has no live inventory yet; try again shortly');
+    res.set('cache-control', 'no-store').json({
+      eventId: ev.entry.event.eventId,
+      zoneId: zone.zone.zoneId,
+      name: zone.zone.name,
+      priceCents: zone.zone.priceCents,
+      rows: zone.zone.rows,
+      seatCounts: zone.zone.seatCounts,
+      capacity: st.capacity,
+      available: st.available,
+      rowAvailable: st.rowAvailable,
+      sold: { encoding: 'bitmap-msb-base64', data: st.bits.subarray(0, Math.ceil(st.capacity / 8)).toString('base64') },
+    });
+  });
+
+  return router;
+}

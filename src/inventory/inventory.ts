@@ -1,0 +1,157 @@
+import type { ZoneDef } from '../catalog/model';
+import { zoneKeys, type ZoneKeys } from './keys';
+import { ZoneLayout } from './layout';
+import { InitZoneCode, ReserveCode, type ScriptedRedis } from './scripts';
+
+export interface SeatPosition {
+  offset: number;
+  rowIdx: number;
+}
+
+export type ReserveResult =
+  | { code: ReserveCode.OK; available: number }
+  | { code: ReserveCode.SEATS_TAKEN; takenIndexes: number[] }
+  | { code: Exclude<ReserveCode, ReserveCode.OK | ReserveCode.SEATS_TAKEN>; detail?: number };
+
+export interface PurchaseRecord {
+  status: 'reserved' | 'confirmed' | 'voided';
+  body: string;
+  reservedAt: number;
+  confirmedAt?: number;
+  voidedAt?: number;
+}
+
+export interface ZoneState {
+  capacity: number;
+  available: number;
+  rowAvailable: number[];
+  /** The raw bitmap, row-major, most significant bit first (Redis bit order). */
+  bits: Buffer;
+}
+
+const flat = (seats: SeatPosition[]) => seats.flatMap((s) => [s.offset, s.rowIdx]);
+
+/**
+ * The seat inventory in Redis: every change goes through one of the Lua scripts, so the
+ * bitmap and the counters always move together.
+ */
+export class Inventory {
+  constructor(
+    readonly redis: ScriptedRedis,
+    readonly prefix: string,
+  ) {}
+
+  keys(eventId: string, zoneId: string): ZoneKeys {
+    return zoneKeys(this.prefix, eventId, zoneId);
+  }
+
+  async reserve(
+    eventId: string,
+    zoneId: string,
+    layout: ZoneLayout,
+    purchaseId: string,
+    seats: SeatPosition[],
+    body: string,
+    ttlSeconds: number,
+  ): Promise<ReserveResult> {
+    const k = this.keys(eventId, zoneId);
+    const reply = await this.redis.tpReserve(
+      k.bits, k.counts, k.meta, k.pending, k.purchase(purchaseId),
+      layout.hash, purchaseId, Date.now(), body, ttlSeconds, ...flat(seats),
+    );
+    const [code, ...rest] = reply as [ReserveCode, ...number[]];
+    if (code === ReserveCode.OK) return { code, available: rest[0] ?? 0 };
+    if (code === ReserveCode.SEATS_TAKEN) return { code, takenIndexes: rest };
+    return { code, detail: rest[0] };
+  }
+
+  confirm(eventId: string, zoneId: string, purchaseId: string): Promise<number> {
+    const k = this.keys(eventId, zoneId);
+    return this.redis.tpConfirm(k.pending, k.purchase(purchaseId), purchaseId, Date.now());
+  }
+
+  void(eventId: string, zoneId: string, purchaseId: string, seats: SeatPosition[]): Promise<number> {
+    const k = this.keys(eventId, zoneId);
+    return this.redis.tpVoid(k.bits, k.counts, k.pending, k.purchase(purchaseId), purchaseId, Date.now(), ...flat(seats));
+  }
+
+  claimStale(eventId: string, zoneId: string, olderThanMs: number, limit: number): Promise<string[]> {
+    const now = Date.now();
+    return this.redis.tpClaim(this.keys(eventId, zoneId).pending, now - olderThanMs, now, limit);
+  }
+
+  pendingCount(eventId: string, zoneId: string): Promise<number> {
+    return this.redis.zcard(this.keys(eventId, zoneId).pending);
+  }
+
+  async getPurchase(eventId: string, zoneId: string, purchaseId: string): Promise<PurchaseRecord | undefined> {
+    const h = await this.redis.hgetall(this.keys(eventId, zoneId).purchase(purchaseId));
+    if (!h.status || !h.body) return undefined;
+    return {
+      status: h.status as PurchaseRecord['status'],
+      body: h.body,
+      reservedAt: Number(h.reservedAt),
+      ...(h.confirmedAt ? { confirmedAt: Number(h.confirmedAt) } : {}),
+      ...(h.voidedAt ? { voidedAt: Number(h.voidedAt) } : {}),
+    };
+  }
+
+  /** Creates the zone inventory when absent; never resets a zone that exists (see init-zone.lua). */
+  async initZone(eventId: string, zone: ZoneDef): Promise<{ code: InitZoneCode; sold: number }> {
+    const k = this.keys(eventId, zone.zoneId);
+    const layout = ZoneLayout.of(zone);
+    const [code, sold] = (await this.redis.tpInitZone(
+      k.bits, k.counts, k.meta, layout.hash, layout.capacity, ...zone.seatCounts,
+    )) as [InitZoneCode, number];
+    return { code, sold };
+  }
+
+  /** Rebuilds a lost zone from the sold seats the write model holds; refuses a zone that exists. */
+  async restoreZone(eventId: string, zone: ZoneDef, sold: SeatPosition[]): Promise<{ restored: boolean; sold: number }> {
+    const k = this.keys(eventId, zone.zoneId);
+    const layout = ZoneLayout.of(zone);
+    const [code, count] = (await this.redis.tpRestoreZone(
+      k.bits, k.counts, k.meta, layout.hash, layout.capacity, zone.seatCounts.length, ...zone.seatCounts, ...flat(sold),
+    )) as [number, number];
+    return { restored: code === 0, sold: count };
+  }
+
+  async zoneExists(eventId: string, zoneId: string): Promise<boolean> {
+    return (await this.redis.exists(this.keys(eventId, zoneId).meta)) === 1;
+  }
+
+  /** One consistent read of a zone (MULTI), or undefined when the zone has no inventory. */
+  async zoneState(eventId: string, zoneId: string): Promise<ZoneState | undefined> {
+    const k = this.keys(eventId, zoneId);
+    const res = await this.redis.multi().hget(k.meta, 'capacity').hget(k.meta, 'rows').getBuffer(k.bits).getBuffer(k.counts).exec();
+    if (!res) return undefined;
+    const [cap, rows, bits, counts] = res.map(([err, v]) => {
+      if (err) throw err;
+      return v;
+    }) as [string | null, string | null, Buffer | null, Buffer | null];
+    if (cap === null || rows === null || !counts) return undefined;
+    const capacity = Number(cap);
+    const rowAvailable = Array.from({ length: Number(rows) }, (_, r) => counts.readUInt16BE(4 + 2 * r));
+    return { capacity, available: counts.readUInt32BE(0), rowAvailable, bits: bits ?? Buffer.alloc(0) };
+  }
+
+  /** Deletes a zone's inventory and purchase records (load-test reset; admin only). */
+  async deleteZone(eventId: string, zoneId: string): Promise<void> {
+    const k = this.keys(eventId, zoneId);
+    const ids = await this.redis.zrange(k.pending, '0', '-1');
+    const match = k.purchase('*');
+    let cursor = '0';
+    do {
+      const [next, found] = await this.redis.scan(cursor, 'MATCH', match, 'COUNT', '1000');
+      cursor = next;
+      if (found.length > 0) await this.redis.unlink(...found);
+    } while (cursor !== '0');
+    await this.redis.unlink(k.bits, k.counts, k.meta, k.pending, ...ids.map((id) => k.purchase(id)));
+  }
+}
+
+/** Whether a seat (bit offset) is taken in a bitmap read from Redis. */
+export function isTaken(bits: Buffer, offset: number): boolean {
+  const byte = bits[offset >> 3] ?? 0;
+  return (byte & (0x80 >> (offset & 7))) !== 0;
+}

@@ -1,0 +1,29 @@
+/**
+ * Redis key names. Every key of one zone carries the hash tag `{eventId:zoneId}` so the
+ * scripts, which touch only one zone, run unchanged on Redis Cluster.
+ */
+export interface ZoneKeys {
+  bits: string;
+  counts: string;
+  meta: string;
+  pending: string;
+  purchase(purchaseId: string): string;
+}
+
+export function zoneKeys(prefix: string, eventId: string, zoneId: string): ZoneKeys {
+  const base = `${prefix}inv:{${eventId}:${zoneId}}:`;
+  return {
+    bits: `${base}bits`,
+    counts: `${base}counts`,
+    meta: `${base}meta`,
+    pending: `${base}pending`,
+    purchase: (purchaseId) => `${base}p:${purchaseId}`,
+  };
+}
+
+export const catalogKeys = (prefix: string) => ({
+  events: `${prefix}catalog:events`,
+  venues: `${prefix}catalog:venues`,
+});
+
+export const idempotencyKey = (prefix: string, scope: string, key: string) => `${prefix}idem:{${scope}}:${key}`;

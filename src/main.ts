@@ -1,0 +1,41 @@
+import { ConfigError, loadConfig, ROLES } from './config/config';
+import { createLogger } from './observability/logger';
+import { startTracing } from './observability/tracing';
+import { startPlatform } from './runtime/platform';
+
+/** The one entry point: `node dist/src/main.js <role>` (or ROLE=<role>). */
+async function main(): Promise<void> {
+  const arg = process.argv[2];
+  if (arg !== undefined && !(ROLES as readonly string[]).includes(arg)) {
+    throw new ConfigError(`Unknown role "${arg}": use one of ${ROLES.join(', ')} (or set ROLE).`);
+  }
+  const cfg = loadConfig({ ...process.env, ...(arg ? { ROLE: arg } : {}) });
+  const log = createLogger(cfg.LOG_LEVEL, cfg.ROLE);
+  const tracing = startTracing(cfg);
+  const platform = await startPlatform(cfg, log);
+
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, 'shutting down: no new work, finishing what is in flight');
+    await platform.stop();
+    await tracing?.shutdown().catch(() => undefined);
+    log.info('stopped');
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+  log.info({ port: platform.port, role: cfg.ROLE }, `ready: ${platform.url}/readyz`);
+}
+
+main().catch((err: unknown) => {
+  if (err instanceof ConfigError) {
+    process.stderr.write(`${err.message}\n`);
+  } else {
+    process.stderr.write(
+      `Start-up failed: ${(err as Error).stack ?? String(err)}\nCheck that the services run (npm run services:status) and the configuration (docs/contracts.md).\n`,
+    );
+  }
+  process.exit(1);
+});

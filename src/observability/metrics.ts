@@ -1,0 +1,98 @@
+import client from 'prom-client';
+
+/**
+ * Every metric the platform exports. Names and labels are fixed in docs/contracts.md;
+ * dashboards and CI checks read them from there.
+ */
+export const registry = new client.Registry();
+client.collectDefaultMetrics({ register: registry });
+
+const latencyBuckets = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
+export const metrics = {
+  httpDuration: new client.Histogram({
+    name: 'ticketing_http_request_duration_seconds',
+    help: 'HTTP request duration by route and status code',
+    labelNames: ['method', 'route', 'status_code'] as const,
+    buckets: latencyBuckets,
+    registers: [registry],
+  }),
+  purchaseAttempts: new client.Counter({
+    name: 'ticketing_purchase_attempts_total',
+    help: 'Purchase attempts by route and outcome',
+    labelNames: ['route', 'outcome'] as const,
+    registers: [registry],
+  }),
+  purchaseConflicts: new client.Counter({
+    name: 'ticketing_purchase_conflicts_total',
+    help: 'Purchases refused because seats were taken or the zone was sold out',
+    labelNames: ['reason'] as const,
+    registers: [registry],
+  }),
+  purchaseDuration: new client.Histogram({
+    name: 'ticketing_purchase_duration_seconds',
+    help: 'Purchase latency from request to answer, by outcome',
+    labelNames: ['outcome'] as const,
+    buckets: latencyBuckets,
+    registers: [registry],
+  }),
+  kafkaProduceDuration: new client.Histogram({
+    name: 'ticketing_kafka_produce_duration_seconds',
+    help: 'Time for one batch produce to be acknowledged (acks=all)',
+    buckets: latencyBuckets,
+    registers: [registry],
+  }),
+  kafkaBatchSize: new client.Histogram({
+    name: 'ticketing_kafka_produce_batch_size',
+    help: 'Messages per produce request',
+    buckets: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000],
+    registers: [registry],
+  }),
+  pendingPurchases: new client.Gauge({
+    name: 'ticketing_pending_purchases',
+    help: 'Reserved purchases whose Kafka acknowledgement is not yet recorded',
+    registers: [registry],
+  }),
+  consumerLag: new client.Gauge({
+    name: 'ticketing_consumer_lag_messages',
+    help: 'Messages between the consumer group committed offset and the log end',
+    labelNames: ['group'] as const,
+    registers: [registry],
+  }),
+  consumerMessages: new client.Counter({
+    name: 'ticketing_consumer_messages_total',
+    help: 'Messages handled by consumers, by outcome',
+    labelNames: ['group', 'outcome'] as const,
+    registers: [registry],
+  }),
+  readModelLag: new client.Histogram({
+    name: 'ticketing_read_model_lag_seconds',
+    help: 'Time from purchase confirmation to the ticket being visible in MySQL',
+    buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60],
+    registers: [registry],
+  }),
+  eventCapacity: new client.Gauge({
+    name: 'ticketing_event_seats_capacity',
+    help: 'Seats in the event',
+    labelNames: ['event_id'] as const,
+    registers: [registry],
+  }),
+  eventSold: new client.Gauge({
+    name: 'ticketing_event_seats_sold',
+    help: 'Seats sold (taken in the live inventory)',
+    labelNames: ['event_id'] as const,
+    registers: [registry],
+  }),
+  auditSeats: new client.Gauge({
+    name: 'ticketing_audit_seats',
+    help: 'Sold seats per store at the last audit',
+    labelNames: ['event_id', 'store'] as const,
+    registers: [registry],
+  }),
+  auditDrift: new client.Gauge({
+    name: 'ticketing_audit_drift_seats',
+    help: 'Seats whose state differs between stores at the last audit',
+    labelNames: ['event_id'] as const,
+    registers: [registry],
+  }),
+};

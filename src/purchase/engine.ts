@@ -1,0 +1,195 @@
+import type { CatalogCache, CachedEvent, CachedZone } from '../catalog/cache';
+import type { Config } from '../config/config';
+import { Inventory, type SeatPosition } from '../inventory/inventory';
+import { ReserveCode } from '../inventory/scripts';
+import { metrics } from '../observability/metrics';
+import type { Logger } from '../observability/logger';
+import { ApiError } from '../shared/errors';
+import { NotSentError, type BatchingSender } from '../stream/sender';
+import { newPurchaseId, ticketIdOf } from './ids';
+import { partitionKey, SCHEMA_VERSION, type TicketPurchased } from './record';
+
+export interface SeatRequest {
+  row: string;
+  column: number;
+}
+
+export interface PurchaseRequest {
+  eventId: string;
+  zoneId: string;
+  venueId?: string;
+  userId: string;
+  seats: SeatRequest[];
+}
+
+export interface PurchaseService {
+  purchase(req: PurchaseRequest): Promise<TicketPurchased>;
+}
+
+type EngineConfig = Pick<
+  Config,
+  'MAX_SEATS_PER_PURCHASE' | 'PURCHASE_TIMEOUT_MS' | 'PURCHASE_RECORD_TTL_SECONDS' | 'FAULT_CRASH_AFTER_RESERVE'
+>;
+
+/** Resolves the event and zone of a request and checks it may be sold now. */
+export async function resolveSale(catalog: CatalogCache, req: PurchaseRequest, cfg: EngineConfig, now = Date.now()) {
+  const event = await catalog.get(req.eventId);
+  if (!event) throw new ApiError('EVENT_NOT_FOUND', `Event ${req.eventId} does not exist; GET /api/v1/events lists the events`);
+  if (req.venueId !== undefined && req.venueId !== event.entry.venue.venueId) {
+    throw new ApiError('VENUE_NOT_FOUND', `Event ${req.eventId} takes place at ${event.entry.venue.venueId}, not ${req.venueId}`);
+  }
+  const zone = event.zones.get(req.zoneId);
+  if (!zone) throw new ApiError('ZONE_NOT_FOUND', `Event ${req.eventId} has no zone ${req.zoneId}`);
+  checkOnSale(event, now);
+  const limit = Math.min(cfg.MAX_SEATS_PER_PURCHASE, event.entry.event.perUserLimit);
+  if (req.seats.length > limit) {
+    throw new ApiError('TOO_MANY_SEATS', `At most ${limit} seats per purchase for this event; you asked for ${req.seats.length}`, { limit });
+  }
+  return { event, zone, seats: locateSeats(zone, req.seats) };
+}
+
+function checkOnSale(event: CachedEvent, now: number): void {
+  const e = event.entry.event;
+  if (e.state !== 'OnSale') throw new ApiError('EVENT_NOT_ON_SALE', `Event ${e.eventId} is ${e.state}`);
+  const opens = e.salesOpensAt ? Date.parse(e.salesOpensAt) : -Infinity;
+  const closes = e.salesClosesAt ? Date.parse(e.salesClosesAt) : Infinity;
+  if (now < opens || now >= closes) {
+    throw new ApiError('SALES_WINDOW_CLOSED', `Sales for ${e.eventId} run from ${e.salesOpensAt ?? 'now'} to ${e.salesClosesAt ?? 'the event'}`);
+  }
+}
+
+function locateSeats(zone: CachedZone, seats: SeatRequest[]): SeatPosition[] {
+  const seen = new Set<number>();
+  return seats.map((s) => {
+    const pos = zone.layout.locate(s.row, s.column);
+    if (!pos) {
+      throw new ApiError('SEAT_OUTSIDE_LAYOUT', `Row ${s.row}, seat ${s.column} is not in zone ${zone.zone.zoneId}`, {
+        seats: [s],
+      });
+    }
+    if (seen.has(pos.offset)) throw new ApiError('DUPLICATE_SEAT', `Row ${s.row}, seat ${s.column} appears twice`, { seats: [s] });
+    seen.add(pos.offset);
+    return pos;
+  });
+}
+
+/**
+ * The purchase path: one Lua call reserves the seats and writes the pending record, one
+ * batched Kafka produce confirms it. See docs/purchase-state-machine.md.
+ */
+export class PurchaseEngine implements PurchaseService {
+  constructor(
+    private readonly inventory: Inventory,
+    private readonly catalog: CatalogCache,
+    private readonly sender: BatchingSender,
+    private readonly cfg: EngineConfig,
+    private readonly log: Logger,
+  ) {}
+
+  async purchase(req: PurchaseRequest): Promise<TicketPurchased> {
+    const { event, zone, seats } = await resolveSale(this.catalog, req, this.cfg);
+    if (!this.sender.available) throw new ApiError('KAFKA_UNAVAILABLE');
+
+    const purchaseId = newPurchaseId(req.eventId, req.zoneId);
+    const record: TicketPurchased = {
+      schemaVersion: SCHEMA_VERSION,
+      type: 'TicketPurchased',
+      purchaseId,
+      eventId: req.eventId,
+      venueId: event.entry.venue.venueId,
+      zoneId: req.zoneId,
+      userId: req.userId,
+      tickets: req.seats.map((s, i) => ({ ticketId: ticketIdOf(purchaseId, i + 1), row: s.row, column: s.column, priceCents: zone.zone.priceCents })),
+      currency: event.entry.event.currency,
+      createdOn: new Date().toISOString(),
+    };
+    const body = JSON.stringify(record);
+
+    await this.reserve(req, zone, purchaseId, seats, body);
+    if (this.cfg.FAULT_CRASH_AFTER_RESERVE) process.kill(process.pid, 'SIGKILL');
+
+    const acked = this.sender.send({ key: partitionKey(req.eventId, req.zoneId), value: body, headers: { 'x-purchase-id': purchaseId } });
+    // Whatever the buyer hears, a late acknowledgement still confirms the record.
+    const settled = acked.then(
+      () => this.confirm(req.eventId, req.zoneId, purchaseId),
+      async (err: unknown) => {
+        if (err instanceof NotSentError) await this.voidReservation(req, purchaseId, seats);
+        throw err;
+      },
+    );
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<'timeout'>((resolve) => {
+      timer = setTimeout(() => resolve('timeout'), this.cfg.PURCHASE_TIMEOUT_MS);
+    });
+    try {
+      const outcome = await Promise.race([settled.then(() => 'ok' as const), timeout]);
+      if (outcome === 'timeout') throw unknownOutcome(purchaseId, 'Kafka did not acknowledge in time');
+      return record;
+    } catch (err) {
+      if (err instanceof ApiError) throw err;
+      if (err instanceof NotSentError) throw new ApiError('KAFKA_UNAVAILABLE', 'The event log is unreachable; nothing was sold, try again shortly');
+      throw unknownOutcome(purchaseId, (err as Error).message);
+    } finally {
+      clearTimeout(timer);
+      settled.catch(() => undefined);
+    }
+  }
+
+  private async reserve(req: PurchaseRequest, zone: CachedZone, purchaseId: string, seats: SeatPosition[], body: string) {
+    let result;
+    try {
+      result = await this.inventory.reserve(req.eventId, req.zoneId, zone.layout, purchaseId, seats, body, this.cfg.PURCHASE_RECORD_TTL_SECONDS);
+    } catch (err) {
+      this.log.warn({ err, purchaseId }, 'reserve failed');
+      // The command may have run before the connection failed: the outcome is unknown.
+      throw unknownOutcome(purchaseId, 'the seat inventory did not answer');
+    }
+    switch (result.code) {
+      case ReserveCode.OK:
+        return result;
+      case ReserveCode.SEATS_TAKEN: {
+        metrics.purchaseConflicts.inc({ reason: 'seat_taken' });
+        const taken = result.takenIndexes.map((i) => req.seats[i - 1]);
+        throw new ApiError('SEATS_TAKEN', `Already taken: ${taken.map((s) => `row ${s?.row} seat ${s?.column}`).join(', ')}`, { seats: taken });
+      }
+      case ReserveCode.SOLD_OUT:
+        metrics.purchaseConflicts.inc({ reason: 'zone_sold_out' });
+        throw new ApiError('ZONE_SOLD_OUT', `Zone ${req.zoneId} of ${req.eventId} is sold out`);
+      case ReserveCode.OUT_OF_LAYOUT:
+        throw new ApiError('SEAT_OUTSIDE_LAYOUT', 'A seat is outside the zone layout', { seats: [req.seats[(result.detail ?? 1) - 1]] });
+      case ReserveCode.DUPLICATE:
+        throw new ApiError('DUPLICATE_SEAT', 'The same seat appears more than once in the request');
+      case ReserveCode.LAYOUT_MISMATCH:
+        this.catalog.invalidate(req.eventId);
+        throw new ApiError('INVENTORY_UNAVAILABLE', 'The zone layout changed while you were buying; try again');
+      case ReserveCode.NO_INVENTORY:
+        throw new ApiError('INVENTORY_REBUILDING', `Zone ${req.zoneId} of ${req.eventId} has no live inventory yet; try again shortly`);
+    }
+  }
+
+  private async confirm(eventId: string, zoneId: string, purchaseId: string): Promise<void> {
+    try {
+      await this.inventory.confirm(eventId, zoneId, purchaseId);
+    } catch (err) {
+      // Kafka holds the record, so the sale stands; the sweep re-sends and confirms later.
+      this.log.warn({ err, purchaseId }, 'confirm write failed after the Kafka acknowledgement');
+    }
+  }
+
+  private async voidReservation(req: PurchaseRequest, purchaseId: string, seats: SeatPosition[]): Promise<void> {
+    try {
+      await this.inventory.void(req.eventId, req.zoneId, purchaseId, seats);
+    } catch (err) {
+      // Left reserved: the sweep sends it once Kafka is back; the seats are not lost.
+      this.log.error({ err, purchaseId }, 'void failed; the sweep will send the record later');
+    }
+  }
+}
+
+function unknownOutcome(purchaseId: string, why: string): ApiError {
+  return new ApiError(
+    'PURCHASE_OUTCOME_UNKNOWN',
+    `${why}. GET /api/v1/purchases/${purchaseId} tells the final outcome.`,
+    { purchaseId },
+  );
+}

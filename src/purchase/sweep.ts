@@ -1,0 +1,74 @@
+import type { CatalogStore } from '../catalog/store';
+import type { Inventory } from '../inventory/inventory';
+import { metrics } from '../observability/metrics';
+import type { Logger } from '../observability/logger';
+import type { BatchingSender } from '../stream/sender';
+import { partitionKey } from './record';
+
+export interface SweepOptions {
+  intervalMs: number;
+  resendAfterMs: number;
+  batch?: number;
+}
+
+/**
+ * The recovery sweep: re-sends reserved purchases whose acknowledgement was never recorded
+ * (a crash, a timeout, Kafka down) with the same ids, and confirms them once acknowledged.
+ * It never voids: a record handed to Kafka has an unknown outcome until acknowledged.
+ */
+export class RecoverySweep {
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<number> | undefined;
+
+  constructor(
+    private readonly inventory: Inventory,
+    private readonly catalog: CatalogStore,
+    private readonly sender: BatchingSender,
+    private readonly opts: SweepOptions,
+    private readonly log: Logger,
+  ) {}
+
+  start(): void {
+    this.timer = setInterval(() => void this.runOnce().catch((err) => this.log.warn({ err }, 'sweep failed')), this.opts.intervalMs);
+    this.timer.unref();
+  }
+
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    await this.running?.catch(() => undefined);
+  }
+
+  /** One pass over every zone; returns how many records were re-sent and acknowledged. */
+  runOnce(): Promise<number> {
+    this.running ??= this.pass().finally(() => (this.running = undefined));
+    return this.running;
+  }
+
+  private async pass(): Promise<number> {
+    let resent = 0;
+    let pending = 0;
+    for (const { event, venue } of await this.catalog.listEvents()) {
+      for (const zone of venue.zones) {
+        pending += await this.inventory.pendingCount(event.eventId, zone.zoneId);
+        if (!this.sender.available) continue;
+        const ids = await this.inventory.claimStale(event.eventId, zone.zoneId, this.opts.resendAfterMs, this.opts.batch ?? 200);
+        const results = await Promise.allSettled(ids.map((id) => this.resend(event.eventId, zone.zoneId, id)));
+        resent += results.filter((r) => r.status === 'fulfilled' && r.value).length;
+      }
+    }
+    metrics.pendingPurchases.set(pending - resent);
+    if (resent > 0) this.log.info({ resent }, 'sweep re-sent pending purchases');
+    return resent;
+  }
+
+  private async resend(eventId: string, zoneId: string, purchaseId: string): Promise<boolean> {
+    const record = await this.inventory.getPurchase(eventId, zoneId, purchaseId);
+    if (!record || record.status !== 'reserved') {
+      await this.inventory.confirm(eventId, zoneId, purchaseId); // drops the stale pending entry
+      return false;
+    }
+    await this.sender.send({ key: partitionKey(eventId, zoneId), value: record.body, headers: { 'x-purchase-id': purchaseId, 'x-resent': '1' } });
+    await this.inventory.confirm(eventId, zoneId, purchaseId);
+    return true;
+  }
+}

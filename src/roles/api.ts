@@ -1,0 +1,52 @@
+import { CatalogCache } from '../catalog/cache';
+import { CatalogStore } from '../catalog/store';
+import { adminRoutes } from '../http/routes/admin';
+import { openApiRoute } from '../http/openapi';
+import { purchaseRoutes } from '../http/routes/purchases';
+import { purchaseRecordSource, readRoutes, type TicketSource } from '../http/routes/reads';
+import { Inventory } from '../inventory/inventory';
+import { PurchaseEngine } from '../purchase/engine';
+import { IdempotencyStore } from '../purchase/idempotency';
+import { RecoverySweep } from '../purchase/sweep';
+import type { RuntimeContext } from '../runtime/context';
+import { ensureTopics, topics } from '../stream/kafka';
+import { BatchingSender } from '../stream/sender';
+import { redisCheck, type RoleHandle } from './role';
+
+export async function startApi(ctx: RuntimeContext): Promise<RoleHandle> {
+  const { cfg } = ctx;
+  const log = ctx.log.child({ component: 'api' });
+  const inventory = new Inventory(ctx.redis, cfg.REDIS_KEY_PREFIX);
+  const catalog = new CatalogStore(ctx.redis, cfg.REDIS_KEY_PREFIX);
+  const catalogCache = new CatalogCache(catalog);
+
+  await ensureTopics(ctx.kafka, cfg);
+  const sender = new BatchingSender(
+    ctx.kafka,
+    { topic: topics(cfg).tickets, lingerMs: cfg.KAFKA_LINGER_MS, maxBatch: cfg.KAFKA_MAX_BATCH, stallMs: cfg.PURCHASE_TIMEOUT_MS },
+    log.child({ component: 'sender' }),
+  );
+  await sender.start();
+  const engine = new PurchaseEngine(inventory, catalogCache, sender, cfg, log);
+  const sweep = new RecoverySweep(inventory, catalog, sender, { intervalMs: cfg.SWEEP_INTERVAL_MS, resendAfterMs: cfg.PENDING_RESEND_AFTER_MS }, log.child({ component: 'sweep' }));
+  sweep.start();
+
+  const ticketSources: TicketSource[] = [purchaseRecordSource(inventory)];
+  return {
+    name: 'api',
+    readiness: [
+      redisCheck(ctx),
+      { name: 'kafka', check: async () => { if (!sender.available) throw new Error('the Kafka circuit is open'); } },
+    ],
+    routers: [
+      purchaseRoutes({ engine, idempotency: new IdempotencyStore(ctx.redis, cfg.REDIS_KEY_PREFIX, cfg.IDEMPOTENCY_TTL_SECONDS) }),
+      readRoutes({ inventory, catalog, catalogCache, ticketSources }),
+      adminRoutes(cfg.ADMIN_TOKEN, { catalog, inventory }),
+      openApiRoute(),
+    ],
+    async stop() {
+      await sweep.stop();
+      await sender.close();
+    },
+  };
+}

@@ -1,0 +1,16 @@
+import type { Router } from 'express';
+import type { ReadinessCheck } from '../http/health';
+import type { RuntimeContext } from '../runtime/context';
+
+/** A running role: what it adds to readiness and HTTP, and how it stops. */
+export interface RoleHandle {
+  name: string;
+  readiness: ReadinessCheck[];
+  routers?: Router[];
+  /** Stop taking work, finish what is in flight. Connections are closed by the context. */
+  stop(): Promise<void>;
+}
+
+export type RoleStarter = (ctx: RuntimeContext) => Promise<RoleHandle>;
+
+export const redisCheck = (ctx: RuntimeContext): ReadinessCheck => ({ name: 'redis', check: () => ctx.redis.ping() });
