@@ -129,6 +129,20 @@ function pidAlive(pid) {
   }
 }
 
+/** How long the process has been running (from /proc/<pid>/stat starttime; USER_HZ is 100 on Linux). */
+function processAgeMs(pid) {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const startTicks = Number(fields[19]); // field 22 overall
+    const uptime = Number(fs.readFileSync('/proc/uptime', 'utf8').split(' ')[0]);
+    const age = (uptime - startTicks / 100) * 1000;
+    return Number.isFinite(age) && age > 0 ? age : 0;
+  } catch {
+    return 0;
+  }
+}
+
 function cmdline(pid) {
   try {
     return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ').trim();
@@ -451,9 +465,24 @@ async function ensureOwned(svc) {
 
     const pid = ourPid(svc);
     if (pid) {
-      say(svc.name, `pid ${pid} (started by an earlier \`up\`) is running but not healthy yet; waiting up to ${secs(svc.deadlineMs)}…`);
-      const ms = await waitHealthy(svc, { deadlineMs: svc.deadlineMs, died: () => (pidAlive(pid) ? null : `pid ${pid} exited`) });
-      return reportHealthy(svc, ms);
+      const restart = `node scripts/services.mjs down --only ${svc.name} && node scripts/services.mjs up --only ${svc.name}`;
+      const listener = listenerPid(svc.port);
+      if (listener && listener !== pid) {
+        throw new ServiceError(
+          `${HOST}:${svc.port} is taken by ${describeListener(svc.port)}, which is not a healthy ${svc.name} (${again.detail}); our ${svc.name} (pid ${pid}) runs elsewhere`,
+          `stop that process, or pick a free port with ${svc.portEnv}=<port> and run \`${restart}\``,
+        );
+      }
+      // still starting, or hung? Allow it the start deadline counted from its own start.
+      const remaining = Math.max(5000, svc.deadlineMs - processAgeMs(pid));
+      say(svc.name, `pid ${pid} (started by an earlier \`up\`) is running but not healthy on ${HOST}:${svc.port} yet; waiting up to ${secs(remaining)}…`);
+      try {
+        const ms = await waitHealthy(svc, { deadlineMs: remaining, died: () => (pidAlive(pid) ? null : `pid ${pid} exited`) });
+        return reportHealthy(svc, ms);
+      } catch (e) {
+        e.next = `read ${rel(svc.log)}, then restart it: \`${restart}\` (also needed after changing ${svc.portEnv})`;
+        throw e;
+      }
     }
     fs.rmSync(pidFile(svc.name), { force: true }); // stale
 
@@ -585,7 +614,7 @@ async function ensureKafkaLibs(name) {
   say(name, `${have ? 'scripts/kafka/pom.xml changed; re-' : ''}resolving jars with Maven (first run takes ~1 min)… (output in ${rel(mvnLog)})`);
   const tmp = `${KAFKA_LIBS}.tmp`;
   fs.rmSync(tmp, { recursive: true, force: true });
-  const args = ['-B', '-q', '-f', KAFKA_POM, 'dependency:copy-dependencies', `-DoutputDirectory=${tmp}`];
+  const args = ['-B', '-q', '-Dstyle.color=never', '-f', KAFKA_POM, 'dependency:copy-dependencies', `-DoutputDirectory=${tmp}`];
   const code = await runLogged('mvn', args, mvnLog);
   const jars = fs.existsSync(tmp) ? fs.readdirSync(tmp).filter((f) => f.endsWith('.jar')) : [];
   if (code !== 0 || !jars.some((f) => /^kafka_2\.13-.*\.jar$/.test(f))) {
@@ -753,8 +782,16 @@ const mariadb = {
     const t0 = Date.now();
     const running = processesByExe(MARIADBD);
     if (running.length) {
-      say(this.name, `mariadbd is running (pid ${running.join(', ')}) but not answering yet; waiting up to ${secs(this.deadlineMs)}…`);
-      return reportHealthy(this, await this.waitOrExplain(() => null), true);
+      // still starting (e.g. crash recovery), or running with another port/config? Allow it the
+      // start deadline counted from its own start.
+      const remaining = Math.max(5000, this.deadlineMs - Math.min(...running.map(processAgeMs)));
+      say(this.name, `mariadbd is running (pid ${running.join(', ')}) but not answering on ${HOST}:${this.port} yet; waiting up to ${secs(remaining)}…`);
+      try {
+        return reportHealthy(this, await waitHealthy(this, { deadlineMs: remaining }), true);
+      } catch (e) {
+        e.next = `it may listen elsewhere or be stuck: check \`ss -ltnp | grep mariadbd\`, /var/log/mysql/ and ${rel(this.log)}; stop it (\`kill ${running[0]}\`) and rerun \`node scripts/services.mjs up --only mariadb\` to start it fresh`;
+        throw e;
+      }
     }
     if (!fs.existsSync(MARIADBD)) {
       await aptInstall(this.name, 'mariadb-server');

@@ -4,7 +4,7 @@ import { z } from 'zod';
  * Typed configuration from environment variables. Defaults point at the services that
  * `npm run services:up` starts on loopback; docs/contracts.md lists every variable.
  */
-const port = z.coerce.number().int().min(1).max(65535);
+const port = z.coerce.number().int().min(0, "must be 0..65535 (0 = any free port)").max(65535);
 const url = (protocols: string[]) =>
   z.string().refine((v) => {
     try {

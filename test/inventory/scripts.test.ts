@@ -1,0 +1,181 @@
+import { Inventory, isTaken, type SeatPosition } from '../../src/inventory/inventory';
+import { ZoneLayout } from '../../src/inventory/layout';
+import { InitZoneCode, ReserveCode } from '../../src/inventory/scripts';
+import type { ZoneDef } from '../../src/catalog/model';
+import { testConfig, uid } from '../support/env';
+import { testRedis } from '../support/platform';
+
+const redis = testRedis();
+const prefix = testConfig().REDIS_KEY_PREFIX;
+const inventory = new Inventory(redis, prefix);
+const created: [string, string][] = [];
+
+function zone(rows: string[], seatCounts: number[], zoneId = 'z1'): ZoneDef {
+  return { zoneId, name: 'Zone', rows, seatCounts, priceCents: 100 };
+}
+
+async function newZone(z: ZoneDef) {
+  const eventId = uid('inv');
+  created.push([eventId, z.zoneId]);
+  expect((await inventory.initZone(eventId, z)).code).toBe(InitZoneCode.CREATED);
+  return { eventId, layout: ZoneLayout.of(z) };
+}
+
+/** Counters must equal capacity minus the bitmap's popcount, for the zone and for every row. */
+async function expectCountersMatchBitmap(eventId: string, z: ZoneDef) {
+  const st = (await inventory.zoneState(eventId, z.zoneId))!;
+  const layout = ZoneLayout.of(z);
+  let sold = 0;
+  const rowSold = z.rows.map(() => 0);
+  for (let k = 0; k < layout.capacity; k++) {
+    if (isTaken(st.bits, k)) {
+      sold++;
+      rowSold[z.rows.indexOf(layout.seatAt(k).row)]!++;
+    }
+  }
+  const popcount = await redis.bitcount(inventory.keys(eventId, z.zoneId).bits);
+  expect(popcount).toBe(sold);
+  expect(st.available).toBe(layout.capacity - sold);
+  expect(st.rowAvailable).toEqual(z.seatCounts.map((n, r) => n - rowSold[r]!));
+}
+
+const seat = (layout: ZoneLayout, row: string, col: number): SeatPosition => layout.locate(row, col)!;
+let n = 0;
+const reserve = (eventId: string, z: ZoneDef, layout: ZoneLayout, seats: SeatPosition[]) =>
+  inventory.reserve(eventId, z.zoneId, layout, `${eventId}.${z.zoneId}.p${String(++n).padStart(15, '0')}`, seats, '{}', 60);
+
+afterAll(async () => {
+  for (const [e, z] of created) await inventory.deleteZone(e, z);
+  await redis.quit();
+});
+
+describe('reserve.lua', () => {
+  const z = zone(['A', 'B', 'C'], [4, 5, 6]);
+
+  test('is all-or-nothing: one taken seat refuses the whole request and changes nothing', async () => {
+    const { eventId, layout } = await newZone(z);
+    expect((await reserve(eventId, z, layout, [seat(layout, 'B', 2)])).code).toBe(ReserveCode.OK);
+    const before = await inventory.zoneState(eventId, z.zoneId);
+    const r = await reserve(eventId, z, layout, [seat(layout, 'A', 1), seat(layout, 'B', 2), seat(layout, 'C', 6)]);
+    expect(r).toEqual({ code: ReserveCode.SEATS_TAKEN, takenIndexes: [2] });
+    expect(await inventory.zoneState(eventId, z.zoneId)).toEqual(before);
+    await expectCountersMatchBitmap(eventId, z);
+  });
+
+  test('rejects a full zone at once, and seats outside the layout', async () => {
+    const small = zone(['A'], [2], 'tiny');
+    const { eventId, layout } = await newZone(small);
+    expect((await reserve(eventId, small, layout, [seat(layout, 'A', 1), seat(layout, 'A', 2)])).code).toBe(ReserveCode.OK);
+    expect((await reserve(eventId, small, layout, [seat(layout, 'A', 1)])).code).toBe(ReserveCode.SOLD_OUT);
+    const big = zone(['A', 'B'], [3, 3], 'other');
+    const other = await newZone(big);
+    expect((await reserve(other.eventId, big, other.layout, [{ offset: 6, rowIdx: 1 }])).code).toBe(ReserveCode.OUT_OF_LAYOUT);
+    expect((await reserve(other.eventId, big, other.layout, [{ offset: 0, rowIdx: 0 }, { offset: 0, rowIdx: 0 }])).code).toBe(ReserveCode.DUPLICATE);
+  });
+
+  test('refuses a caller with a stale layout, and a zone without inventory', async () => {
+    const { eventId } = await newZone(z);
+    const stale = new ZoneLayout(['A', 'B', 'C'], [4, 5, 7]);
+    expect((await reserve(eventId, z, stale, [{ offset: 0, rowIdx: 0 }])).code).toBe(ReserveCode.LAYOUT_MISMATCH);
+    expect((await reserve(uid('none'), z, ZoneLayout.of(z), [{ offset: 0, rowIdx: 0 }])).code).toBe(ReserveCode.NO_INVENTORY);
+  });
+
+  test('a re-run of the same purchase id changes nothing (lost reply retried)', async () => {
+    const { eventId, layout } = await newZone(z);
+    const id = `${eventId}.${z.zoneId}.rerun0000000000`;
+    const seats = [seat(layout, 'C', 3)];
+    expect((await inventory.reserve(eventId, z.zoneId, layout, id, seats, '{}', 60)).code).toBe(ReserveCode.OK);
+    expect((await inventory.reserve(eventId, z.zoneId, layout, id, seats, '{}', 60)).code).toBe(ReserveCode.OK);
+    await expectCountersMatchBitmap(eventId, z);
+    expect((await inventory.zoneState(eventId, z.zoneId))!.available).toBe(14);
+  });
+
+  test('counters equal the popcount after a random sequence of reserves and voids', async () => {
+    const { eventId, layout } = await newZone(z);
+    const held: { id: string; seats: SeatPosition[] }[] = [];
+    let rnd = 42;
+    const rand = (m: number) => ((rnd = (rnd * 1103515245 + 12345) % 2 ** 31), rnd % m);
+    for (let i = 0; i < 300; i++) {
+      if (held.length > 0 && rand(3) === 0) {
+        const h = held.splice(rand(held.length), 1)[0]!;
+        await inventory.void(eventId, z.zoneId, h.id, h.seats);
+        continue;
+      }
+      const count = 1 + rand(3);
+      const offsets = new Set<number>();
+      while (offsets.size < count) offsets.add(rand(layout.capacity));
+      const seats = [...offsets].map((o) => {
+        const s = layout.seatAt(o);
+        return layout.locate(s.row, s.column)!;
+      });
+      const id = `${eventId}.${z.zoneId}.r${String(i).padStart(15, '0')}`;
+      const r = await inventory.reserve(eventId, z.zoneId, layout, id, seats, '{}', 60);
+      if (r.code === ReserveCode.OK) held.push({ id, seats });
+    }
+    await expectCountersMatchBitmap(eventId, z);
+    // Every held purchase owns exactly its bits, and nothing else is set.
+    const st = (await inventory.zoneState(eventId, z.zoneId))!;
+    const expected = new Set(held.flatMap((h) => h.seats.map((s) => s.offset)));
+    const actual = new Set([...Array(layout.capacity).keys()].filter((k) => isTaken(st.bits, k)));
+    expect(actual).toEqual(expected);
+  });
+});
+
+describe('void.lua and confirm.lua', () => {
+  const z = zone(['A'], [10]);
+
+  test('void releases a reserved purchase but never a confirmed one', async () => {
+    const { eventId, layout } = await newZone(z);
+    const a = `${eventId}.${z.zoneId}.voidA00000000000`;
+    const b = `${eventId}.${z.zoneId}.voidB00000000000`;
+    await inventory.reserve(eventId, z.zoneId, layout, a, [seat(layout, 'A', 1)], '{}', 60);
+    await inventory.reserve(eventId, z.zoneId, layout, b, [seat(layout, 'A', 2)], '{}', 60);
+    expect(await inventory.confirm(eventId, z.zoneId, b)).toBe(0);
+    expect(await inventory.void(eventId, z.zoneId, a, [seat(layout, 'A', 1)])).toBe(0);
+    expect(await inventory.void(eventId, z.zoneId, b, [seat(layout, 'A', 2)])).toBe(1);
+    const st = (await inventory.zoneState(eventId, z.zoneId))!;
+    expect(isTaken(st.bits, 0)).toBe(false);
+    expect(isTaken(st.bits, 1)).toBe(true);
+    expect((await inventory.getPurchase(eventId, z.zoneId, a))!.status).toBe('voided');
+    expect((await inventory.getPurchase(eventId, z.zoneId, b))!.status).toBe('confirmed');
+    // A voided purchase is never confirmed afterwards, and its id cannot reserve again.
+    expect(await inventory.confirm(eventId, z.zoneId, a)).toBe(3);
+    expect((await inventory.reserve(eventId, z.zoneId, layout, a, [seat(layout, 'A', 5)], '{}', 60)).code).toBe(ReserveCode.DUPLICATE);
+    expect(await inventory.pendingCount(eventId, z.zoneId)).toBe(0);
+    await expectCountersMatchBitmap(eventId, z);
+  });
+});
+
+describe('init-zone.lua', () => {
+  test('never resets a zone that exists; refuses a layout change after sales', async () => {
+    const z = zone(['A', 'B'], [5, 5]);
+    const { eventId, layout } = await newZone(z);
+    await reserve(eventId, z, layout, [seat(layout, 'B', 5)]);
+    expect(await inventory.initZone(eventId, z)).toEqual({ code: InitZoneCode.UNCHANGED, sold: 1 });
+    expect(await inventory.initZone(eventId, zone(['A', 'B', 'C'], [5, 5, 5]))).toEqual({ code: InitZoneCode.LAYOUT_CHANGE_REFUSED, sold: 1 });
+    const st = (await inventory.zoneState(eventId, z.zoneId))!;
+    expect(st.capacity).toBe(10);
+    expect(isTaken(st.bits, layout.locate('B', 5)!.offset)).toBe(true);
+  });
+
+  test('re-creates an unsold zone with a new layout', async () => {
+    const z = zone(['A'], [5]);
+    const { eventId } = await newZone(z);
+    const bigger = zone(['A', 'B'], [5, 7]);
+    expect((await inventory.initZone(eventId, bigger)).code).toBe(InitZoneCode.RECREATED);
+    expect((await inventory.zoneState(eventId, z.zoneId))!.capacity).toBe(12);
+  });
+
+  test('a 100,000-seat zone uses at most 1.25 bits per seat', async () => {
+    const rows = Array.from({ length: 100 }, (_, i) => `R${i}`);
+    const z = zone(rows, rows.map(() => 1000), 'huge');
+    const { eventId, layout } = await newZone(z);
+    await reserve(eventId, z, layout, [seat(layout, 'R99', 1000), seat(layout, 'R0', 1)]);
+    const k = inventory.keys(eventId, z.zoneId);
+    let bytes = 0;
+    for (const key of [k.bits, k.counts, k.meta]) bytes += Number(await redis.memory('USAGE', key));
+    expect(layout.capacity).toBe(100_000);
+    expect((bytes * 8) / layout.capacity).toBeLessThanOrEqual(1.25);
+    await expectCountersMatchBitmap(eventId, z);
+  });
+});

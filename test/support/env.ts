@@ -1,0 +1,45 @@
+import { randomBytes } from 'node:crypto';
+import { loadConfig, type Config } from '../../src/config/config';
+import { createLogger, type Logger } from '../../src/observability/logger';
+
+/** A unique id for this test's events, topics and keys, so tests never collide. */
+export function uid(prefix = 't'): string {
+  return `${prefix}${Date.now().toString(36)}${randomBytes(3).toString('hex')}`;
+}
+
+/**
+ * Configuration for an in-process platform in a test: the local services, a topic prefix of
+ * the test's own (so its consumers read only its messages), fast sweeps.
+ */
+export function testConfig(overrides: Partial<Record<keyof Config, string>> = {}): Config {
+  return loadConfig({
+    PORT: '0',
+    METRICS_PORT: '0',
+    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+    KAFKA_TOPIC_PREFIX: uid('test.'),
+    KAFKA_PARTITIONS: '3',
+    SEEDS_DIR: 'seeds',
+    SHUTDOWN_GRACE_MS: '2000',
+    ...overrides,
+  } as NodeJS.ProcessEnv);
+}
+
+export function testLogger(role = 'test'): Logger {
+  return createLogger(process.env.TEST_LOG_LEVEL ?? 'silent', role);
+}
+
+/** Polls `probe` until it returns a truthy value or the deadline passes (never a bare sleep). */
+export async function waitFor<T>(probe: () => Promise<T> | T, what: string, timeoutMs = 15000, everyMs = 50): Promise<NonNullable<T>> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await probe();
+      if (v) return v as NonNullable<T>;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > deadline) throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}

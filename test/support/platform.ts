@@ -1,0 +1,40 @@
+import { Redis } from 'ioredis';
+import type { Config } from '../../src/config/config';
+import { withScripts, type ScriptedRedis } from '../../src/inventory/scripts';
+import { startPlatform, type RunningPlatform, type SingleRole } from '../../src/runtime/platform';
+import { testConfig, testLogger } from './env';
+
+/** An in-process platform with the given roles on an ephemeral port, against the real services. */
+export async function startTestPlatform(roles: SingleRole[], overrides: Partial<Record<keyof Config, string>> = {}): Promise<RunningPlatform & { cfg: Config }> {
+  const cfg = testConfig(overrides);
+  const platform = await startPlatform(cfg, testLogger(roles.join('+')), roles);
+  return Object.assign(platform, { cfg });
+}
+
+/** A Redis connection to the platform's Redis with the scripts registered. */
+export function testRedis(url = testConfig().REDIS_URL): ScriptedRedis {
+  return withScripts(new Redis(url, { enableAutoPipelining: true, maxRetriesPerRequest: 2 }));
+}
+
+/** JSON over HTTP with the status and body, for API tests. */
+export async function http(
+  base: string,
+  method: string,
+  path: string,
+  body?: unknown,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; body: any; contentType: string }> {
+  const res = await fetch(`${base}${path}`, {
+    method,
+    headers: { ...(body !== undefined && typeof body !== 'string' ? { 'content-type': 'application/json' } : {}), ...headers },
+    ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }),
+  });
+  const text = await res.text();
+  let parsed: unknown = text;
+  try {
+    parsed = text ? JSON.parse(text) : undefined;
+  } catch {
+    /* not JSON */
+  }
+  return { status: res.status, body: parsed, contentType: res.headers.get('content-type') ?? '' };
+}
