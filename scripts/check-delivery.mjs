@@ -553,8 +553,14 @@ function releaseProblems(docs, setName) {
   if (!byKind('HorizontalPodAutoscaler').length) p.push('no HorizontalPodAutoscaler for api');
   return p;
 }
-/** Environment names the chart sets beyond docs/contracts.md (documented in docs/delivery.md). */
+/**
+ * Environment names the ConfigMap may carry beyond docs/contracts.md: the chart's documented
+ * extra (docs/delivery.md) and any variable src/config/config.ts reads (via config.extraEnv).
+ */
 const CHART_EXTRA_ENV = new Set(['KAFKA_MIN_INSYNC_REPLICAS']);
+if (exists(rel('src', 'config', 'config.ts'))) {
+  for (const m of read(rel('src', 'config', 'config.ts')).matchAll(/^\s{2}([A-Z][A-Z0-9_]+):/gm)) CHART_EXTRA_ENV.add(m[1]);
+}
 
 // ---------------------------------------------------------------------------------------------
 // The checks
@@ -798,7 +804,7 @@ for (const vs of VALUE_SETS) {
     return docs ? releaseProblems(docs, vs.name) : ['not rendered'];
   });
 }
-await check('policy self-test: a render with a writable root filesystem and no /tmp probe path is refused', () => {
+await check('policy self-test: a render with a writable root filesystem and privilege escalation is refused', () => {
   const r = render(['--set', 'securityContext.readOnlyRootFilesystem=false', '--set', 'securityContext.allowPrivilegeEscalation=true']);
   if (r.code !== 0) return [`exit ${r.code}: ${stderrTail(r)}`];
   const got = releaseProblems(r.docs, 'self-test').join('\n');

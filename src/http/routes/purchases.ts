@@ -67,7 +67,7 @@ export function purchaseRoutes({ engine, idempotency }: PurchaseRouteDeps): Rout
       const key = req.get('idempotency-key');
       const answer = key === undefined ? await exec() : await idempotency.run(request.userId, key, { route, request }, exec);
       outcome = answer.status === 201 ? 'confirmed' : 'replayed';
-      if (answer.problem) res.status(answer.status).type(PROBLEM_TYPE).send(JSON.stringify(answer.body));
+      if (answer.problem) res.status(answer.status).type(PROBLEM_TYPE).send(JSON.stringify({ ...(answer.body as object), instance: req.originalUrl }));
       else res.status(answer.status).json(answer.body);
     } catch (err) {
       if (err instanceof ApiError) outcome = OUTCOME[err.code] ?? (err.status >= 500 ? 'unavailable' : 'rejected');

@@ -1,0 +1,58 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { waitFor } from './env';
+
+const ROOT = path.resolve(__dirname, '..', '..');
+/** Node 24 from the `node` dev dependency, whatever node runs jest. */
+export const NODE = path.join(ROOT, 'node_modules', '.bin', 'node');
+const MAIN = path.join(ROOT, 'dist', 'src', 'main.js');
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as net.AddressInfo;
+      srv.close(() => resolve(port));
+    });
+    srv.on('error', reject);
+  });
+}
+
+export interface RoleProcess {
+  child: ChildProcess;
+  port: number;
+  url: string;
+  output: () => string;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+/** Runs `dist/src/main.js <role>` as a separate process (needs `npm run build`). */
+export async function spawnRole(role: string, env: Record<string, string>): Promise<RoleProcess> {
+  if (!existsSync(MAIN)) throw new Error('dist/src/main.js is missing: run `npm run build` (npm test does it for you)');
+  const port = await freePort();
+  const portVar = role === 'api' || role === 'all' ? 'PORT' : 'METRICS_PORT';
+  const child = spawn(NODE, [MAIN, role], {
+    cwd: ROOT,
+    env: { ...process.env, LOG_LEVEL: 'warn', [portVar]: String(port), ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout!.on('data', (d) => (out += d));
+  child.stderr!.on('data', (d) => (out += d));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.on('exit', (code, signal) => resolve({ code, signal })),
+  );
+  return { child, port, url: `http://127.0.0.1:${port}`, output: () => out, exited };
+}
+
+/** Waits until the process answers 200 on /readyz. */
+export async function waitReady(p: RoleProcess, timeoutMs = 30000): Promise<void> {
+  const ready = waitFor(async () => (await fetch(`${p.url}/readyz`).catch(() => undefined))?.status === 200, `${p.url}/readyz`, timeoutMs, 100);
+  const died = p.exited.then(({ code, signal }) => {
+    throw new Error(`process exited (${code ?? signal}) before it was ready:\n${p.output()}`);
+  });
+  await Promise.race([ready, died]);
+  died.catch(() => undefined);
+}
