@@ -1,0 +1,183 @@
+import { h } from './dom';
+import { seatName } from './format';
+import { changedSeats, isSold, setSold, type SeatLayout } from './seat-bits';
+
+/** Rows wider than this render as small, unnumbered squares so big zones stay compact. */
+const COMPACT_ABOVE_SEATS_PER_ROW = 40;
+
+export type SeatMark = 'mine' | 'taken';
+
+/**
+ * The seat grid: one button per seat, named "Row A, Seat 1", grouped by row. Sold seats are
+ * `aria-disabled` rather than `disabled` so arrow keys can still land on them and a screen
+ * reader says they are unavailable. One roving tab stop: Tab enters and leaves the grid,
+ * arrows move inside it. Live updates touch only the seats whose bit changed.
+ */
+export class SeatGrid {
+  readonly element: HTMLDivElement;
+  private readonly seats: HTMLButtonElement[] = [];
+  private readonly rowLeft: HTMLElement[] = [];
+  private readonly sold: Uint8Array;
+  private focusK = 0;
+
+  constructor(
+    private readonly layout: SeatLayout,
+    sold: Uint8Array,
+    rowAvailable: number[],
+    label: string,
+    private readonly onActivate: (k: number) => void,
+  ) {
+    this.sold = sold.slice();
+    const compact = Math.max(0, ...layout.seatCounts) > COMPACT_ABOVE_SEATS_PER_ROW;
+    this.element = h('div', { class: `seat-grid${compact ? ' compact' : ''}`, role: 'group', 'aria-label': label, 'aria-describedby': 'seat-help' });
+    this.build(compact, rowAvailable);
+    this.element.addEventListener('click', (e) => this.clicked(e));
+    this.element.addEventListener('keydown', (e) => this.keyed(e));
+  }
+
+  private build(compact: boolean, rowAvailable: number[]): void {
+    const { rows, seatCounts } = this.layout;
+    const tpl = document.createElement('button');
+    tpl.type = 'button';
+    tpl.className = 'seat';
+    tpl.tabIndex = -1;
+    tpl.setAttribute('aria-pressed', 'false');
+    const frag = document.createDocumentFragment();
+    let k = 0;
+    for (let r = 0; r < rows.length; r++) {
+      const row = rows[r] ?? '';
+      const seatsEl = document.createElement('div');
+      seatsEl.className = 'seats';
+      for (let c = 1; c <= (seatCounts[r] ?? 0); c++, k++) {
+        const b = tpl.cloneNode(false) as HTMLButtonElement;
+        b.dataset.k = String(k);
+        b.setAttribute('aria-label', seatName(row, c));
+        if (!compact) b.textContent = String(c);
+        if (isSold(this.sold, k)) b.setAttribute('aria-disabled', 'true');
+        this.seats.push(b);
+        seatsEl.appendChild(b);
+      }
+      const left = h('span', { class: 'row-left' }, `${rowAvailable[r] ?? ''} left`);
+      this.rowLeft.push(left);
+      frag.appendChild(h('div', { class: 'seat-row', role: 'group', 'aria-label': `Row ${row}` }, h('span', { class: 'row-label', 'aria-hidden': 'true' }, row), seatsEl, left));
+    }
+    this.element.appendChild(frag);
+    const first = this.seats.findIndex((_, i) => !isSold(this.sold, i));
+    this.focusK = first < 0 ? 0 : first;
+    const stop = this.seats[this.focusK];
+    if (stop) stop.tabIndex = 0;
+  }
+
+  get seatCount(): number {
+    return this.seats.length;
+  }
+
+  isSold(k: number): boolean {
+    return isSold(this.sold, k);
+  }
+
+  /** Applies a fresh bitmap; returns the seats whose state changed. */
+  applySold(next: Uint8Array): number[] {
+    const changed = changedSeats(this.sold, next, this.seats.length);
+    for (const k of changed) this.setSeatSold(k, isSold(next, k));
+    return changed;
+  }
+
+  /** Marks a seat sold at once (before the next poll says so), as the buyer's or as lost. */
+  mark(k: number, how: SeatMark): void {
+    this.setSeatSold(k, true);
+    this.seats[k]?.classList.add(how);
+  }
+
+  setSelected(k: number, selected: boolean): void {
+    this.seats[k]?.setAttribute('aria-pressed', String(selected));
+  }
+
+  setRowAvailable(counts: number[]): void {
+    counts.forEach((n, r) => {
+      const el = this.rowLeft[r];
+      const text = `${n} left`;
+      if (el && el.textContent !== text) el.textContent = text;
+    });
+  }
+
+  focusSeat(k: number): void {
+    const b = this.seats[k];
+    if (!b) return;
+    const old = this.seats[this.focusK];
+    if (old) old.tabIndex = -1;
+    b.tabIndex = 0;
+    this.focusK = k;
+    b.focus();
+  }
+
+  private setSeatSold(k: number, sold: boolean): void {
+    setSold(this.sold, k, sold);
+    const b = this.seats[k];
+    if (!b) return;
+    if (sold) b.setAttribute('aria-disabled', 'true');
+    else {
+      b.removeAttribute('aria-disabled');
+      b.classList.remove('mine', 'taken');
+    }
+  }
+
+  private seatOf(target: EventTarget | null): number | undefined {
+    const b = (target as Element | null)?.closest?.('button.seat') as HTMLButtonElement | null;
+    return b?.dataset.k === undefined ? undefined : Number(b.dataset.k);
+  }
+
+  private clicked(e: MouseEvent): void {
+    const k = this.seatOf(e.target);
+    if (k === undefined) return;
+    if (k !== this.focusK) {
+      const old = this.seats[this.focusK];
+      if (old) old.tabIndex = -1;
+      const b = this.seats[k];
+      if (b) b.tabIndex = 0;
+      this.focusK = k;
+    }
+    this.onActivate(k);
+  }
+
+  private keyed(e: KeyboardEvent): void {
+    const k = this.seatOf(e.target);
+    if (k === undefined) return;
+    const next = this.moveFrom(k, e.key, e.ctrlKey || e.metaKey);
+    if (next === undefined) return;
+    e.preventDefault();
+    this.focusSeat(next);
+  }
+
+  /** Arrow keys within a row; up/down keep the visual position across centred rows of other widths. */
+  private moveFrom(k: number, key: string, toEnds: boolean): number | undefined {
+    const { rowIdx, column } = this.layout.seatAt(k);
+    const rows = this.layout.rows.length;
+    const count = (r: number) => this.layout.seatCounts[r] ?? 0;
+    const at = (r: number, c: number) => (this.layout.rowStart[r] ?? 0) + Math.min(Math.max(c, 1), count(r)) - 1;
+    const toRow = (r: number) => {
+      const target = Math.min(Math.max(r, 0), rows - 1);
+      return at(target, Math.round(column + (count(target) - count(rowIdx)) / 2));
+    };
+    switch (key) {
+      case 'ArrowLeft':
+        return at(rowIdx, column - 1);
+      case 'ArrowRight':
+        return at(rowIdx, column + 1);
+      case 'ArrowUp':
+        return toRow(rowIdx - 1);
+      case 'ArrowDown':
+        return toRow(rowIdx + 1);
+      case 'PageUp':
+        return toRow(rowIdx - 10);
+      case 'PageDown':
+        return toRow(rowIdx + 10);
+      case 'Home':
+        return toEnds ? 0 : at(rowIdx, 1);
+      case 'End':
+        return toEnds ? this.seats.length - 1 : at(rowIdx, count(rowIdx));
+      default:
+        return undefined;
+    }
+  }
+}
