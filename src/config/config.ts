@@ -43,6 +43,13 @@ const schema = z.object({
   SEEDS_DIR: z.string().min(1).default('seeds'),
   CONTROLLER_SOURCE: z.enum(['file', 'cluster']).default('file'),
   WATCH_NAMESPACE: z.string().default(''),
+  /** Cluster source (docs/controller.md): one kubeconfig file; empty = in-cluster or ~/.kube/config. */
+  KUBECONFIG: z.string().default(''),
+  LEASE_NAME: z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'must be a lowercase Kubernetes name').max(63).default('ticketing-controller'),
+  LEASE_NAMESPACE: z.string().default(''),
+  LEASE_DURATION_SECONDS: z.coerce.number().int().min(1).max(300).default(15),
+  POD_NAME: z.string().default(''),
+  CONTROLLER_RESYNC_MS: z.coerce.number().int().min(1000).max(3_600_000).default(30_000),
   ADMIN_TOKEN: z.string().default(''),
   MAX_SEATS_PER_PURCHASE: z.coerce.number().int().min(1).max(100).default(10),
   INVENTORY_BACKEND: z.enum(['redis', 'sql']).default('redis'),

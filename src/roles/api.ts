@@ -6,6 +6,7 @@ import { purchaseRoutes } from '../http/routes/purchases';
 import { purchaseRecordSource, readRoutes, type TicketSource } from '../http/routes/reads';
 import { Inventory } from '../inventory/inventory';
 import { PurchaseEngine } from '../purchase/engine';
+import { SqlPurchaseEngine } from '../purchase/sql-engine';
 import { IdempotencyStore } from '../purchase/idempotency';
 import { RecoverySweep } from '../purchase/sweep';
 import type { RuntimeContext } from '../runtime/context';
@@ -27,7 +28,9 @@ export async function startApi(ctx: RuntimeContext): Promise<RoleHandle> {
     log.child({ component: 'sender' }),
   );
   await sender.start();
-  const engine = new PurchaseEngine(inventory, catalogCache, sender, cfg, log);
+  // INVENTORY_BACKEND=sql: the load lab's row-locking baseline (docs/load-lab.md).
+  const sqlEngine = cfg.INVENTORY_BACKEND === 'sql' ? await SqlPurchaseEngine.start(cfg, catalogCache, log.child({ component: 'sql-engine' })) : undefined;
+  const engine = sqlEngine ?? new PurchaseEngine(inventory, catalogCache, sender, cfg, log);
   const sweep = new RecoverySweep(inventory, catalog, sender, { intervalMs: cfg.SWEEP_INTERVAL_MS, resendAfterMs: cfg.PENDING_RESEND_AFTER_MS }, log.child({ component: 'sweep' }));
   sweep.start();
 
@@ -47,6 +50,7 @@ export async function startApi(ctx: RuntimeContext): Promise<RoleHandle> {
     async stop() {
       await sweep.stop();
       await sender.close();
+      await sqlEngine?.close();
     },
   };
 }
