@@ -1,6 +1,7 @@
+// Tracing first: its instrumentations must patch http and express before they load.
+import { shutdownTracing } from './observability/tracing';
 import { ConfigError, loadConfig, ROLES } from './config/config';
 import { createLogger } from './observability/logger';
-import { startTracing } from './observability/tracing';
 import { startPlatform } from './runtime/platform';
 
 /** The one entry point: `node dist/src/main.js <role>` (or ROLE=<role>). */
@@ -11,7 +12,6 @@ async function main(): Promise<void> {
   }
   const cfg = loadConfig({ ...process.env, ...(arg ? { ROLE: arg } : {}) });
   const log = createLogger(cfg.LOG_LEVEL, cfg.ROLE);
-  const tracing = startTracing(cfg);
   const platform = await startPlatform(cfg, log);
 
   let stopping = false;
@@ -20,7 +20,7 @@ async function main(): Promise<void> {
     stopping = true;
     log.info({ signal }, 'shutting down: no new work, finishing what is in flight');
     await platform.stop();
-    await tracing?.shutdown().catch(() => undefined);
+    await shutdownTracing();
     log.info('stopped');
     process.exit(0);
   };

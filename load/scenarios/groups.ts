@@ -1,6 +1,6 @@
-import { seedLayout } from './layout.js';
-import type { PlannedRequest, ScenarioPlan, Seat } from './plan.js';
-import { seededRandom, shuffle } from './random.js';
+import { seedLayout } from './layout';
+import type { PlannedRequest, ScenarioPlan, Seat } from './plan';
+import { seededRandom, shuffle } from './random';
 
 export interface GroupsOptions {
   zones: number;

@@ -1,6 +1,6 @@
-import { seedLayout } from './layout.js';
-import type { PlannedRequest, ScenarioPlan } from './plan.js';
-import { randomInt, seededRandom, shuffle } from './random.js';
+import { seedLayout } from './layout';
+import type { PlannedRequest, ScenarioPlan } from './plan';
+import { randomInt, seededRandom, shuffle } from './random';
 
 export interface HotSeatOptions {
   buyers: number;

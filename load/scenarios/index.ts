@@ -2,15 +2,15 @@
  * The scenario catalogue shared by the Node driver (load/driver) and the k6 scripts (load/k6).
  * Nothing here may import Node or k6 modules.
  */
-import { groups } from './groups.js';
-import { hotSeat } from './hot-seat.js';
-import { mixed } from './mixed.js';
-import { SCENARIO_NAMES, type ScenarioName, type ScenarioPlan } from './plan.js';
-import { seedReplay } from './seed-replay.js';
-import { sellout } from './sellout.js';
+import { groups } from './groups';
+import { hotSeat } from './hot-seat';
+import { mixed } from './mixed';
+import { SCENARIO_NAMES, type ScenarioName, type ScenarioPlan } from './plan';
+import { seedReplay } from './seed-replay';
+import { sellout } from './sellout';
 
-export * from './plan.js';
-export { capacityOf, seedLayout, zoneSeats } from './layout.js';
+export * from './plan';
+export { capacityOf, seedLayout, zoneSeats } from './layout';
 
 export const SIZES = ['test', 'quick', 'full'] as const;
 export type Size = (typeof SIZES)[number];

@@ -1,4 +1,4 @@
-import type { Seat, VenueLayout, ZoneLayout } from './plan.js';
+import type { Seat, VenueLayout, ZoneLayout } from './plan';
 
 export const ROW_LABELS = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ'.split('');
 

@@ -1,6 +1,6 @@
-import { seedLayout } from './layout.js';
-import type { PlannedRequest, ScenarioPlan } from './plan.js';
-import { randomInt, seededRandom } from './random.js';
+import { seedLayout } from './layout';
+import type { PlannedRequest, ScenarioPlan } from './plan';
+import { randomInt, seededRandom } from './random';
 
 export interface MixedOptions {
   zones: number;

@@ -1,6 +1,6 @@
-import { seedLayout, zoneSeats } from './layout.js';
-import type { PlannedRequest, ScenarioPlan, Seat } from './plan.js';
-import { randomInt, seededRandom, shuffle } from './random.js';
+import { seedLayout, zoneSeats } from './layout';
+import type { PlannedRequest, ScenarioPlan, Seat } from './plan';
+import { randomInt, seededRandom, shuffle } from './random';
 
 export interface SeedReplayOptions {
   zones: number;

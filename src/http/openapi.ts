@@ -18,6 +18,10 @@ const errorsOf = (...codes: number[]) => Object.fromEntries(codes.map((c) => [St
 const purchaseErrors = errorsOf(400, 404, 409, 413, 415, 422, 503);
 const json = (schema: object) => ({ content: { 'application/json': { schema } } });
 const ok = (description: string, schema: object = { type: 'object' }) => ({ description, ...json(schema) });
+const READ_MODEL_LAG = 'Served from the MySQL read model, which trails the sale by the projector lag (metric `ticketing_read_model_lag_seconds`; typically well under a second, longer while the projector catches up after a restart).';
+const cursorParam = { name: 'cursor', in: 'query', required: false, schema: { type: 'string', maxLength: 600 }, description: 'Opaque: the nextCursor of the previous page' };
+const limitParam = { name: 'limit', in: 'query', required: false, schema: { type: 'integer', minimum: 1, maximum: 500, default: 100 } };
+const page = { type: 'object', properties: { tickets: { type: 'array', items: ticket }, nextCursor: { type: ['string', 'null'] } } };
 const idempotencyHeader = { name: 'Idempotency-Key', in: 'header', required: false, schema: { type: 'string', maxLength: 255 } };
 
 /** The OpenAPI 3.1 description of the public API; a test keeps it in step with the routes. */
@@ -52,13 +56,42 @@ export const openApiDocument = {
       get: { summary: 'A purchase and its state (resolves a 503 PURCHASE_OUTCOME_UNKNOWN)', parameters: [{ name: 'purchaseId', in: 'path', required: true, schema: { type: 'string' } }], responses: { '200': ok('The purchase'), ...errorsOf(404) } },
     },
     '/api/v1/tickets/{ticketId}': {
-      get: { summary: 'A ticket', parameters: [{ name: 'ticketId', in: 'path', required: true, schema: { type: 'string' } }], responses: { '200': ok('The ticket', ticket), ...errorsOf(404) } },
+      get: {
+        summary: 'A ticket',
+        description: `Looked up in the MySQL read model, then in DynamoDB (the write model), then in the purchase record in Redis, so a ticket confirmed with 201 is found at once, whatever the read-model lag. \`source\` says which answered; 503 when a store failed and none found the ticket.`,
+        parameters: [{ name: 'ticketId', in: 'path', required: true, schema: { type: 'string' } }],
+        responses: { '200': ok('The ticket', ticket), ...errorsOf(404, 503) },
+      },
     },
     '/api/v1/tickets/count/{eventId}': {
-      get: { summary: 'Sold seats per zone (prototype route)', parameters: [idParam('eventId')], responses: { '200': ok('Counts'), ...errorsOf(400, 404) } },
+      get: { summary: 'Sold seats per zone (prototype route)', description: 'Live from the Redis seat counters (no read-model lag): a replay can check its count the moment its last 201 arrived. Includes seats of purchases still pending confirmation.', parameters: [idParam('eventId')], responses: { '200': ok('Counts'), ...errorsOf(400, 404) } },
     },
     '/api/v1/tickets/money/{venueId}/{eventId}': {
-      get: { summary: 'Revenue of an event (prototype route)', parameters: [idParam('venueId'), idParam('eventId')], responses: { '200': ok('Revenue'), ...errorsOf(400, 404) } },
+      get: { summary: 'Revenue of an event (prototype route)', description: 'Live from the Redis seat counters (no read-model lag), like /api/v1/tickets/count/{eventId}.', parameters: [idParam('venueId'), idParam('eventId')], responses: { '200': ok('Revenue'), ...errorsOf(400, 404) } },
+    },
+    '/api/v1/users/{userId}/tickets': {
+      get: {
+        summary: "A user's tickets, oldest first (read model)",
+        description: `${READ_MODEL_LAG} Pages of \`limit\` tickets; pass \`nextCursor\` back as \`cursor\` for the next page (null on the last).`,
+        parameters: [{ name: 'userId', in: 'path', required: true, schema: { type: 'string', pattern: '^[\\x21-\\x7e]{1,128}$' } }, cursorParam, limitParam],
+        responses: { '200': ok('A page of tickets', page), ...errorsOf(400, 503) },
+      },
+    },
+    '/api/v1/events/{eventId}/tickets': {
+      get: {
+        summary: "An event's sold tickets in zone, row, seat order (read model)",
+        description: `${READ_MODEL_LAG} Pages of \`limit\` tickets; pass \`nextCursor\` back as \`cursor\` for the next page (null on the last). A cursor is only valid with the same zoneId.`,
+        parameters: [idParam('eventId'), idParam('zoneId', 'query', false), cursorParam, limitParam],
+        responses: { '200': ok('A page of tickets', page), ...errorsOf(400, 404, 503) },
+      },
+    },
+    '/api/v1/events/{eventId}/sales': {
+      get: {
+        summary: 'Sold, available and revenue per zone (read model)',
+        description: `${READ_MODEL_LAG} Capacity comes from the catalog, sold seats and revenue from MySQL, so \`sold\` may trail /api/v1/tickets/count/{eventId} (live Redis) by the read-model lag.`,
+        parameters: [idParam('eventId')],
+        responses: { '200': ok('Sales per zone'), ...errorsOf(400, 404, 503) },
+      },
     },
     '/api/v1/events': {
       get: { summary: 'Events in the catalog', parameters: [{ name: 'status', in: 'query', required: false, schema: { type: 'string', enum: ['Draft', 'OnSale', 'Closed'] } }], responses: { '200': ok('Events') } },

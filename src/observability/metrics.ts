@@ -65,6 +65,12 @@ export const metrics = {
     labelNames: ['group', 'outcome'] as const,
     registers: [registry],
   }),
+  ticketsStored: new client.Counter({
+    name: 'ticketing_tickets_stored_total',
+    help: 'Tickets newly written by the consumers, by store (writer: dynamodb, projector: mysql); its rate is tickets/s',
+    labelNames: ['store'] as const,
+    registers: [registry],
+  }),
   readModelLag: new client.Histogram({
     name: 'ticketing_read_model_lag_seconds',
     help: 'Time from purchase confirmation to the ticket being visible in MySQL',

@@ -3,6 +3,7 @@ import type { Config } from '../config/config';
 import { Inventory, type SeatPosition } from '../inventory/inventory';
 import { ReserveCode } from '../inventory/scripts';
 import { metrics } from '../observability/metrics';
+import { withTraceHeaders } from '../observability/trace-context';
 import type { Logger } from '../observability/logger';
 import { ApiError } from '../shared/errors';
 import { NotSentError, type BatchingSender } from '../stream/sender';
@@ -108,7 +109,7 @@ export class PurchaseEngine implements PurchaseService {
     await this.reserve(req, zone, purchaseId, seats, body);
     if (this.cfg.FAULT_CRASH_AFTER_RESERVE) process.kill(process.pid, 'SIGKILL');
 
-    const acked = this.sender.send({ key: partitionKey(req.eventId, req.zoneId), value: body, headers: { 'x-purchase-id': purchaseId } });
+    const acked = this.sender.send({ key: partitionKey(req.eventId, req.zoneId), value: body, headers: withTraceHeaders({ 'x-purchase-id': purchaseId }) });
     // Whatever the buyer hears, a late acknowledgement still confirms the record.
     const settled = acked.then(
       () => this.confirm(req.eventId, req.zoneId, purchaseId),

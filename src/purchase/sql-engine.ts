@@ -36,7 +36,7 @@ export class SqlPurchaseEngine implements PurchaseService {
 
   /** Opens its own pool and creates the seat table when absent. */
   static async start(cfg: SqlEngineConfig, catalog: CatalogCache, log: Logger, opts: SqlEngineOptions = {}): Promise<SqlPurchaseEngine> {
-    const sql = sqlExecutor(opts.driver ?? 'mysql2', cfg.MYSQL_URL, opts.connections ?? 32);
+    const sql = sqlExecutor(opts.driver ?? 'mysql2', cfg.MYSQL_URL, opts.connections ?? 16);
     const seats = new BaselineSeats(sql);
     try {
       await seats.ensureTable();

@@ -1,17 +1,21 @@
+import { CqrsStores } from '../admin/stores';
 import { CatalogCache } from '../catalog/cache';
 import { CatalogStore } from '../catalog/store';
 import { adminRoutes } from '../http/routes/admin';
 import { openApiRoute } from '../http/openapi';
 import { purchaseRoutes } from '../http/routes/purchases';
+import { queryRoutes, readModelTicketSource, writeModelTicketSource } from '../http/routes/queries';
 import { purchaseRecordSource, readRoutes, type TicketSource } from '../http/routes/reads';
 import { Inventory } from '../inventory/inventory';
 import { PurchaseEngine } from '../purchase/engine';
 import { SqlPurchaseEngine } from '../purchase/sql-engine';
+import { ReadModel } from '../projector/read-model';
 import { IdempotencyStore } from '../purchase/idempotency';
 import { RecoverySweep } from '../purchase/sweep';
 import type { RuntimeContext } from '../runtime/context';
 import { ensureTopics, topics } from '../stream/kafka';
 import { BatchingSender } from '../stream/sender';
+import { DynamoWriteModel } from '../writer/store';
 import { redisCheck, type RoleHandle } from './role';
 
 export async function startApi(ctx: RuntimeContext): Promise<RoleHandle> {
@@ -24,7 +28,7 @@ export async function startApi(ctx: RuntimeContext): Promise<RoleHandle> {
   await ensureTopics(ctx.kafka, cfg);
   const sender = new BatchingSender(
     ctx.kafka,
-    { topic: topics(cfg).tickets, lingerMs: cfg.KAFKA_LINGER_MS, maxBatch: cfg.KAFKA_MAX_BATCH, stallMs: cfg.PURCHASE_TIMEOUT_MS },
+    { topic: topics(cfg).tickets, lingerMs: cfg.KAFKA_LINGER_MS, maxBatch: cfg.KAFKA_MAX_BATCH, producers: cfg.KAFKA_PRODUCERS, stallMs: cfg.PURCHASE_TIMEOUT_MS },
     log.child({ component: 'sender' }),
   );
   await sender.start();
@@ -34,7 +38,11 @@ export async function startApi(ctx: RuntimeContext): Promise<RoleHandle> {
   const sweep = new RecoverySweep(inventory, catalog, sender, { intervalMs: cfg.SWEEP_INTERVAL_MS, resendAfterMs: cfg.PENDING_RESEND_AFTER_MS }, log.child({ component: 'sweep' }));
   sweep.start();
 
-  const ticketSources: TicketSource[] = [purchaseRecordSource(inventory)];
+  // Read model first, then the write model (covers the projector's lag), then the purchase
+  // record in Redis (covers the writer's lag): a confirmed ticket is never 404.
+  const stores = new CqrsStores(ctx);
+  const readModel = new ReadModel(ctx.mysql);
+  const ticketSources: TicketSource[] = [readModelTicketSource(readModel), writeModelTicketSource(new DynamoWriteModel(ctx.dynamo, cfg.DYNAMODB_TABLE_PREFIX)), purchaseRecordSource(inventory)];
   return {
     name: 'api',
     readiness: [
@@ -44,13 +52,15 @@ export async function startApi(ctx: RuntimeContext): Promise<RoleHandle> {
     routers: [
       purchaseRoutes({ engine, idempotency: new IdempotencyStore(ctx.redis, cfg.REDIS_KEY_PREFIX, cfg.IDEMPOTENCY_TTL_SECONDS) }),
       readRoutes({ inventory, catalog, catalogCache, ticketSources }),
-      adminRoutes(cfg.ADMIN_TOKEN, { catalog, inventory }),
+      queryRoutes({ readModel, catalogCache, log }),
+      adminRoutes(cfg.ADMIN_TOKEN, { catalog, inventory, clearStores: async (id) => void (await stores.clearEvent(id)) }),
       openApiRoute(),
     ],
     async stop() {
       await sweep.stop();
       await sender.close();
       await sqlEngine?.close();
+      await stores.close();
     },
   };
 }

@@ -1,12 +1,36 @@
 import { ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import type { RuntimeContext } from '../runtime/context';
+import { startConsumerLoop } from '../stream/consumer';
+import { ensureTopics, topics } from '../stream/kafka';
+import { writerGroup } from '../writer/rebuild-source';
+import { DynamoWriteModel } from '../writer/store';
+import { ensureTables } from '../writer/tables';
 import type { RoleHandle } from './role';
 
-/** The writer role: Kafka → DynamoDB (the write model). */
+/** The writer role: Kafka → DynamoDB (the write model, source of truth). */
 export async function startWriter(ctx: RuntimeContext): Promise<RoleHandle> {
+  const { cfg } = ctx;
+  const log = ctx.log.child({ component: 'writer' });
+  await ensureTables(ctx.dynamo, cfg.DYNAMODB_TABLE_PREFIX);
+  await ensureTopics(ctx.kafka, cfg);
+  const model = new DynamoWriteModel(ctx.dynamo, cfg.DYNAMODB_TABLE_PREFIX);
+  const t = topics(cfg);
+  const loop = await startConsumerLoop({
+    kafka: ctx.kafka,
+    groupId: writerGroup(cfg.KAFKA_TOPIC_PREFIX),
+    topic: t.tickets,
+    deadLetterTopic: t.deadLetter,
+    handle: (messages) => model.writeChunk(messages),
+    log,
+  });
   return {
     name: 'writer',
-    readiness: [{ name: 'dynamodb', check: () => ctx.dynamo.send(new ListTablesCommand({ Limit: 1 })) }],
-    async stop() {},
+    readiness: [
+      { name: 'dynamodb', check: () => ctx.dynamo.send(new ListTablesCommand({ Limit: 1 })) },
+      { name: 'writer-consumer', check: () => loop.check() },
+    ],
+    async stop() {
+      await loop.stop();
+    },
   };
 }

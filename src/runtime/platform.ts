@@ -51,14 +51,15 @@ export async function startPlatform(cfg: Config, log: Logger, roles: SingleRole[
     throw err;
   }
   const servesApi = roles.includes('api');
-  const webDir = path.resolve(__dirname, '..', '..', 'web');
+  // The built seat map: dist/web beside dist/src when compiled; the repo's dist/web when run from source (ts-jest).
+  const webDir = [path.resolve(__dirname, '..', '..', 'web'), path.resolve(__dirname, '..', '..', 'dist', 'web')].find((d) => existsSync(path.join(d, 'index.html')));
   const app = createApp({
     log,
     maxBodyBytes: cfg.MAX_BODY_BYTES,
     readiness: () => handles.flatMap((h) => h.readiness),
     isShuttingDown: () => stopping,
     routers: handles.flatMap((h) => h.routers ?? []),
-    ...(servesApi && existsSync(path.join(webDir, 'index.html')) ? { staticDir: webDir } : {}),
+    ...(servesApi && webDir ? { staticDir: webDir } : {}),
   });
   const server = await listen(app, servesApi ? cfg.PORT : cfg.METRICS_PORT);
   const port = (server.address() as AddressInfo).port;

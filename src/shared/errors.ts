@@ -9,6 +9,7 @@ export const ERRORS = {
   SEAT_OUTSIDE_LAYOUT: { status: 400, title: 'A requested seat does not exist in the zone layout' },
   DUPLICATE_SEAT: { status: 400, title: 'The same seat appears more than once in the request' },
   TOO_MANY_SEATS: { status: 400, title: 'More seats were requested than one purchase may hold' },
+  INVALID_CURSOR: { status: 400, title: 'The pagination cursor is not valid' },
   UNAUTHORIZED: { status: 401, title: 'A valid admin bearer token is required' },
   NOT_FOUND: { status: 404, title: 'No such resource' },
   EVENT_NOT_FOUND: { status: 404, title: 'No such event' },

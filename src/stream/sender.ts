@@ -17,23 +17,27 @@ export interface SenderOptions {
   topic: string;
   lingerMs: number;
   maxBatch: number;
+  /** Idempotent producers allow one request in flight each; a pool overlaps batches. */
+  producers: number;
   /** A batch unacknowledged for this long opens the circuit: new records are refused. */
   stallMs: number;
 }
 
 /**
- * One batching producer per process. Records queue while a produce request is in flight and
- * go out together in the next one (acks=all, idempotent producer), so throughput grows with
- * load instead of sending one request per purchase.
+ * One batching sender per process. Records queue while produce requests are in flight and go
+ * out together in the next one (acks=all, idempotent producers), so throughput grows with load
+ * instead of sending one request per purchase. An idempotent kafkajs producer keeps one request
+ * in flight, so a small pool of producers overlaps batches; purchases need no order among
+ * themselves (each record stands alone, consumers deduplicate by ticket id).
  *
  * Circuit: after a failed or stalled batch the sender refuses new records at once
  * (NotSentError) until a probe reaches the broker again, so the purchase path can answer
  * 503 without holding seats.
  */
 export class BatchingSender {
-  private producer: Producer | undefined;
+  private producers: (Producer | undefined)[] = [];
+  private busy: boolean[] = [];
   private queue: Queued[] = [];
-  private inFlight = false;
   private timer: NodeJS.Timeout | undefined;
   private circuitOpen = false;
   private probing: NodeJS.Timeout | undefined;
@@ -47,12 +51,21 @@ export class BatchingSender {
   ) {}
 
   async start(): Promise<void> {
-    this.producer = await this.connectProducer();
+    this.producers = await Promise.all(Array.from({ length: this.opts.producers }, () => this.connectProducer()));
+    this.busy = this.producers.map(() => false);
+  }
+
+  private get inFlight(): boolean {
+    return this.busy.some(Boolean);
+  }
+
+  private freeProducer(): number {
+    return this.busy.findIndex((b, i) => !b && this.producers[i] !== undefined);
   }
 
   /** False while the broker is known to be unreachable: callers should not reserve seats. */
   get available(): boolean {
-    return !this.circuitOpen && !this.closed && this.producer !== undefined;
+    return !this.circuitOpen && !this.closed && this.producers.length > 0;
   }
 
   get queued(): number {
@@ -75,8 +88,8 @@ export class BatchingSender {
       this.schedule(true);
       await new Promise<void>((resolve) => this.idle.push(resolve));
     }
-    await this.producer?.disconnect().catch(() => undefined);
-    this.producer = undefined;
+    await Promise.all(this.producers.map((p) => p?.disconnect().catch(() => undefined)));
+    this.producers = [];
   }
 
   private async connectProducer(): Promise<Producer> {
@@ -92,7 +105,7 @@ export class BatchingSender {
   }
 
   private schedule(now = false): void {
-    if (this.inFlight || this.timer) return;
+    if (this.freeProducer() < 0 || this.timer) return;
     if (now || this.opts.lingerMs === 0 || this.queue.length >= this.opts.maxBatch) {
       this.timer = setImmediate(() => this.flush()) as unknown as NodeJS.Timeout;
     } else {
@@ -102,11 +115,13 @@ export class BatchingSender {
 
   private async flush(): Promise<void> {
     this.timer = undefined;
-    if (this.inFlight) return;
+    const slot = this.freeProducer();
+    if (slot < 0) return;
     const batch = this.queue.splice(0, this.opts.maxBatch);
     if (batch.length === 0) return this.settleIdle();
-    this.inFlight = true;
-    const producer = this.producer;
+    this.busy[slot] = true;
+    const producer = this.producers[slot];
+    if (this.queue.length > 0) this.schedule(true);
     const stopTimer = metrics.kafkaProduceDuration.startTimer();
     const stall = setTimeout(() => this.openCircuit('a produce request is unacknowledged'), this.opts.stallMs);
     try {
@@ -126,7 +141,7 @@ export class BatchingSender {
       this.openCircuit((err as Error).message);
     } finally {
       clearTimeout(stall);
-      this.inFlight = false;
+      this.busy[slot] = false;
     }
     if (this.circuitOpen) this.refuseQueued();
     if (this.queue.length > 0) this.schedule(this.closed);
@@ -154,10 +169,10 @@ export class BatchingSender {
   private async probe(): Promise<void> {
     if (this.inFlight || !this.circuitOpen) return;
     try {
-      const fresh = await this.connectProducer();
-      const old = this.producer;
-      this.producer = fresh;
-      void old?.disconnect().catch(() => undefined);
+      const fresh = await Promise.all(this.producers.map(() => this.connectProducer()));
+      const old = this.producers;
+      this.producers = fresh;
+      for (const p of old) void p?.disconnect().catch(() => undefined);
       this.circuitOpen = false;
       if (this.probing) clearInterval(this.probing);
       this.probing = undefined;

@@ -104,7 +104,8 @@ export class DynamoWriteModel {
     const held = new Map<string, string>();
     const existing = await batchGetAll(this.dynamo, this.tables.seats, [...keys.values()], {
       consistent: true,
-      projection: 'eventZone, seat, ticketId',
+      projection: '#ez, #s, #t',
+      names: { '#ez': 'eventZone', '#s': 'seat', '#t': 'ticketId' },
     });
     for (const item of existing) held.set(`${item.eventZone?.S}|${item.seat?.S}`, item.ticketId?.S ?? '');
 
@@ -157,7 +158,8 @@ export class DynamoWriteModel {
         TableName: this.tables.seats,
         KeyConditionExpression: 'eventZone = :ez',
         ExpressionAttributeValues: { ':ez': S(eventZoneKey(eventId, zoneId)) },
-        ProjectionExpression: 'seat, ticketId',
+        ProjectionExpression: '#s, #t',
+        ExpressionAttributeNames: { '#s': 'seat', '#t': 'ticketId' },
         ConsistentRead: true,
       },
       (item) => {
@@ -183,7 +185,8 @@ export class DynamoWriteModel {
         IndexName: 'byEvent',
         KeyConditionExpression: 'eventId = :e',
         ExpressionAttributeValues: { ':e': S(eventId) },
-        ProjectionExpression: 'ticketId',
+        ProjectionExpression: '#t',
+        ExpressionAttributeNames: { '#t': 'ticketId' },
       },
       (item) => void deletes.push({ table: this.tables.tickets, request: { DeleteRequest: { Key: { ticketId: S(item.ticketId?.S ?? '') } } } }),
     );

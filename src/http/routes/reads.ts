@@ -95,10 +95,13 @@ export function readRoutes(deps: ReadRouteDeps): Router {
   });
 
   router.get('/api/v1/tickets/:ticketId', async (req, res) => {
+    // A source that fails is skipped; if none found the ticket, 404 only when all answered.
+    const failed: string[] = [];
     for (const source of deps.ticketSources) {
-      const found = await source.findTicket(req.params.ticketId);
+      const found = await source.findTicket(req.params.ticketId).catch(() => void failed.push(source.name));
       if (found) return void res.json(found);
     }
+    if (failed.length) throw new ApiError('DEPENDENCY_UNAVAILABLE', `Ticket stores did not answer (${failed.join(', ')}); try again shortly`);
     throw new ApiError('TICKET_NOT_FOUND', `No ticket ${req.params.ticketId}`);
   });
 

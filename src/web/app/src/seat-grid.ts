@@ -28,8 +28,11 @@ export class SeatGrid {
     private readonly onActivate: (k: number) => void,
   ) {
     this.sold = sold.slice();
-    const compact = Math.max(0, ...layout.seatCounts) > COMPACT_ABOVE_SEATS_PER_ROW;
+    const widest = Math.max(1, ...layout.seatCounts);
+    const compact = widest > COMPACT_ABOVE_SEATS_PER_ROW;
     this.element = h('div', { class: `seat-grid${compact ? ' compact' : ''}`, role: 'group', 'aria-label': label, 'aria-describedby': 'seat-help' });
+    // The CSS sizes seats so the widest row fits the box when it can (down to a minimum size).
+    this.element.style.setProperty('--cols', String(widest));
     this.build(compact, rowAvailable);
     this.element.addEventListener('click', (e) => this.clicked(e));
     this.element.addEventListener('keydown', (e) => this.keyed(e));

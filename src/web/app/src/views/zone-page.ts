@@ -45,6 +45,7 @@ class ZoneSession {
   private readonly selected = new Set<number>();
   /** Seats this page knows are sold before a poll can say so: seat → when we learned it. */
   private readonly knownSold = new Map<number, number>();
+  private lastLearnedAt = 0;
   private limit: number;
   private busy = false;
   /** After an unknown outcome the same seats are retried with the same key, so they are never bought twice. */
@@ -129,15 +130,16 @@ class ZoneSession {
           h('div', { class: 'stage', 'aria-hidden': 'true' }, 'Stage'),
           this.gridSlot,
         ),
+        // A sibling of the grid, so on phones it can stick to the bottom while the seats scroll.
         h(
-          'aside',
+          'section',
           { class: 'buy-panel', 'aria-label': 'Your selection' },
           this.selection,
           h('div', { class: 'actions' }, this.buyButton, this.clearButton),
           this.status,
           this.alert,
-          this.confirmation,
         ),
+        this.confirmation,
       ),
     );
   }
@@ -172,7 +174,8 @@ class ZoneSession {
       this.say('The zone layout changed, so the seat map was redrawn and your selection cleared.');
       return;
     }
-    this.map = next;
+    // An answer started before this page's last sale keeps the page's (newer) counts.
+    if (startedAt >= this.lastLearnedAt) this.map = next;
     const bits = decodeBitmap(next.sold.data, next.capacity);
     for (const [k, learnedAt] of this.knownSold) {
       // An answer older than what this page learned must not flip a just-bought seat back to free.
@@ -180,7 +183,7 @@ class ZoneSession {
       else this.knownSold.delete(k);
     }
     const changed = this.grid.applySold(bits);
-    this.grid.setRowAvailable(next.rowAvailable);
+    this.grid.setRowAvailable(this.map.rowAvailable);
     this.paintAvailability();
     const lost = changed.filter((k) => this.selected.has(k) && this.grid.isSold(k));
     if (lost.length > 0) {
@@ -197,6 +200,7 @@ class ZoneSession {
     if (this.busy) return this.say('Wait for the current purchase to finish.');
     const { row, column } = this.layout.seatAt(k);
     if (this.grid.isSold(k)) return this.say(`${seatName(row, column)} is sold; pick a free seat.`);
+    this.status.textContent = '';
     if (this.selected.has(k)) {
       this.unselect(k);
     } else {
@@ -241,6 +245,7 @@ class ZoneSession {
         this.grid.mark(k, 'mine');
         this.knownSold.set(k, learnedAt);
       }
+      this.countSold(picked);
       this.showConfirmation(purchase);
       this.say(`Purchase confirmed: ${plural(purchase.tickets.length, 'ticket')}.`);
     } catch (err) {
@@ -259,15 +264,18 @@ class ZoneSession {
         const taken = ((p.body.seats as Seat[] | undefined) ?? [])
           .map((s) => this.layout.indexOf(s.row, Number(s.column)))
           .filter((k): k is number => k !== undefined);
+        const fresh = taken.filter((k) => !this.grid.isSold(k));
         for (const k of taken) {
           this.unselect(k);
           this.grid.mark(k, 'taken');
           this.knownSold.set(k, learnedAt);
         }
+        this.countSold(fresh);
         const still = picked.length - taken.length;
+        const one = taken.length === 1;
         return this.warn(
-          `Sorry, ${taken.length > 0 ? this.names(taken) : 'a seat you picked'} ${taken.length === 1 ? 'was' : 'were'} just taken by someone else and ${taken.length === 1 ? 'is' : 'are'} now marked as taken. Nothing was bought. ` +
-            (still > 0 ? `Your other ${plural(still, 'seat')} ${still === 1 ? 'is' : 'are'} still selected: pick a replacement or press Buy again.` : 'Pick other seats and press Buy again.'),
+          `Sorry, ${taken.length > 0 ? this.names(taken) : 'a seat you picked'} ${one ? 'was' : 'were'} just taken by someone else (now marked). Nothing was bought. ` +
+            (still === 0 ? 'Pick other seats and press Buy again.' : `Your other ${still === 1 ? 'seat is' : `${still} seats are`} still selected: press Buy again or add a replacement.`),
         );
       }
       case 'TOO_MANY_SEATS': {
@@ -306,6 +314,18 @@ class ZoneSession {
     );
     this.confirmation.replaceChildren(panel);
     panel.scrollIntoView({ block: 'nearest' });
+  }
+
+  /** Counts seats this page just learned are sold, so the figures move before the next poll. */
+  private countSold(ks: number[]): void {
+    this.lastLearnedAt = performance.now();
+    for (const k of ks) {
+      const r = this.layout.seatAt(k).rowIdx;
+      this.map.rowAvailable[r] = Math.max(0, (this.map.rowAvailable[r] ?? 0) - 1);
+    }
+    this.map.available = Math.max(0, this.map.available - ks.length);
+    this.grid.setRowAvailable(this.map.rowAvailable);
+    this.paintAvailability();
   }
 
   private paintAvailability(): void {

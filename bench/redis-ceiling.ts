@@ -1,0 +1,90 @@
+import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { performance } from 'node:perf_hooks';
+import type { ZoneDef } from '../src/catalog/model';
+import { Inventory } from '../src/inventory/inventory';
+import { zoneKeys } from '../src/inventory/keys';
+import { ZoneLayout } from '../src/inventory/layout';
+import type { ScriptedRedis } from '../src/inventory/scripts';
+
+const run = promisify(execFile);
+
+export interface RedisCeiling {
+  /** redis-benchmark: EVALSHA of reserve.lua, each call a new purchase key for a seat already taken. */
+  redisScript: { tool: string; path: string; requests: number; clients: number; throughput: number; p50: number; p99: number };
+  /** The same script on its success path (distinct free seats), driven from Node with 50 calls in flight. */
+  redisScriptSuccess: { tool: string; path: string; requests: number; inFlight: number; throughput: number };
+}
+
+const SEATS = 65_535;
+
+function reserveLua(): string {
+  for (const dir of [path.join(__dirname, '..', 'src', 'commands'), path.join(__dirname, '..', '..', 'src', 'commands')]) {
+    try {
+      return readFileSync(path.join(dir, 'reserve.lua'), 'utf8');
+    } catch {
+      /* next */
+    }
+  }
+  throw new Error('reserve.lua not found: run npm run build');
+}
+
+/**
+ * The raw Redis ceiling of the purchase script, in a scratch zone of its own (one row of
+ * 65,535 seats) that is deleted afterwards.
+ *
+ * redis-benchmark replaces __rand_int__ with zero-padded numbers, which SETBIT refuses as an
+ * offset, so it cannot pick distinct seats: it measures the conflict path (all reads of the
+ * script, no writes), with a unique purchase key per call. The success path (reads + writes)
+ * is measured from Node instead.
+ */
+export async function redisCeiling(redis: ScriptedRedis, prefix: string, redisUrl: string, runId: string, requests: number): Promise<RedisCeiling> {
+  const inventory = new Inventory(redis, prefix);
+  const eventId = `BenchScratch${runId}`;
+  const zone: ZoneDef = { zoneId: 'z', name: 'scratch', rows: ['A'], seatCounts: [SEATS], priceCents: 0 };
+  const layout = ZoneLayout.of(zone);
+  const k = zoneKeys(prefix, eventId, 'z');
+  const body = JSON.stringify({ schemaVersion: 1, type: 'TicketPurchased', purchaseId: 'x'.repeat(40), eventId, venueId: 'V', zoneId: 'z', userId: 'bench-user', tickets: [{ ticketId: 'x'.repeat(42), row: 'A', column: 1, priceCents: 20000 }], currency: 'USD', createdOn: new Date().toISOString() });
+  await inventory.initZone(eventId, zone);
+  try {
+    const sha = String(await redis.script('LOAD', reserveLua()));
+    // Seat 0 is taken first, so every benchmark call takes the conflict path.
+    await redis.evalsha(sha, 5, k.bits, k.counts, k.meta, k.pending, k.purchase('first'), layout.hash, 'first', Date.now(), body, 3600, 0, 0);
+    const url = new URL(redisUrl);
+    const { stdout } = await run('redis-benchmark', [
+      '-h', url.hostname, '-p', url.port || '6379', '-n', String(requests), '-c', '50', '-r', '1000000000', '--csv',
+      'EVALSHA', sha, '5', k.bits, k.counts, k.meta, k.pending, `${k.purchase('')}__rand_int__`,
+      layout.hash, 'bench__rand_int__', String(Date.now()), body, '3600', '0', '0',
+    ], { maxBuffer: 1 << 20 });
+    const rows = stdout.trim().split('\n').map((l) => l.split(',').map((c) => c.replace(/"/g, '')));
+    const header = rows[0] ?? [];
+    const values = rows[1] ?? [];
+    const col = (name: string) => Number(values[header.indexOf(name)]);
+    if (!Number.isFinite(col('rps'))) throw new Error(`redis-benchmark printed no figures:\n${stdout}`);
+    const taken = await redis.bitcount(k.bits);
+    if (taken !== 1) throw new Error(`redis-benchmark sold ${taken - 1} seats; the conflict-path ceiling is invalid`);
+
+    // Success path: distinct free seats, 50 calls in flight through ioredis.
+    const n = Math.min(requests, SEATS - 1);
+    let next = 1;
+    const start = performance.now();
+    await Promise.all(
+      Array.from({ length: 50 }, async () => {
+        for (let seat = next++; seat <= n; seat = next++) {
+          const id = `s${seat}`;
+          const r = (await redis.evalsha(sha, 5, k.bits, k.counts, k.meta, k.pending, k.purchase(id), layout.hash, id, Date.now(), body, 3600, seat, 0)) as number[];
+          if (r[0] !== 0) throw new Error(`reserve.lua refused free seat ${seat}: ${JSON.stringify(r)}`);
+        }
+      }),
+    );
+    const ms = performance.now() - start;
+    return {
+      redisScript: { tool: 'redis-benchmark -c 50 EVALSHA', path: 'conflict (seat taken; unique purchase key per call)', requests, clients: 50, throughput: Math.round(col('rps')), p50: col('p50_latency_ms'), p99: col('p99_latency_ms') },
+      redisScriptSuccess: { tool: 'ioredis, 50 in flight', path: 'success (distinct free seats: reads + writes)', requests: n, inFlight: 50, throughput: Math.round((n * 1000) / ms) },
+    };
+  } finally {
+    await inventory.deleteZone(eventId, 'z');
+  }
+}

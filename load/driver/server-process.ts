@@ -1,0 +1,78 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import net from 'node:net';
+import path from 'node:path';
+import type { Backend } from './fixtures';
+
+export interface ServerProcess {
+  url: string;
+  pid: number;
+  topicPrefix: string;
+  stop(): Promise<void>;
+}
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const port = (srv.address() as net.AddressInfo).port;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/**
+ * Starts the api role as a child process (so the driver never shares its event loop) and
+ * waits for /readyz. Needs `npm run build`.
+ */
+export async function startServer(opts: { backend: Backend; topicPrefix: string; env?: Record<string, string>; readyTimeoutMs?: number }): Promise<ServerProcess> {
+  const port = await freePort();
+  const main = path.resolve(__dirname, '..', '..', 'src', 'main.js');
+  const child: ChildProcess = spawn(process.execPath, [main, 'api'], {
+    env: {
+      ...process.env,
+      PORT: String(port),
+      KAFKA_TOPIC_PREFIX: opts.topicPrefix,
+      LOG_LEVEL: 'warn',
+      INVENTORY_BACKEND: opts.backend,
+      ...opts.env,
+    },
+    stdio: ['ignore', 'inherit', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr?.on('data', (d: Buffer) => {
+    stderr = (stderr + d.toString()).slice(-4000);
+    process.stderr.write(d);
+  });
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  let gone = false;
+  void exited.then(() => (gone = true));
+  const url = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + (opts.readyTimeoutMs ?? 60_000);
+  for (;;) {
+    if (gone) throw new Error(`The api server exited during start-up:\n${stderr}\nRun npm run build and check npm run services:status.`);
+    try {
+      const res = await fetch(`${url}/readyz`);
+      if (res.status === 200) break;
+    } catch {
+      /* not listening yet */
+    }
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`The api server was not ready within ${opts.readyTimeoutMs ?? 60_000} ms:\n${stderr}`);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return {
+    url,
+    pid: child.pid ?? 0,
+    topicPrefix: opts.topicPrefix,
+    async stop() {
+      if (gone) return;
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+}

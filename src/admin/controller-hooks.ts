@@ -1,0 +1,97 @@
+import { z } from 'zod';
+import type { CatalogEntry } from '../catalog/model';
+import type { ReconcileDeps } from '../controller/reconcile';
+import type { Logger } from '../observability/logger';
+import { upsertCatalogEntry } from '../projector/catalog-sql';
+import { migrate } from '../projector/migrations';
+import type { RuntimeContext } from '../runtime/context';
+import { writeModelRebuildSource } from '../writer/rebuild-source';
+import { ensureTables } from '../writer/tables';
+import { auditEvent, formatAudit } from './audit';
+import { CqrsStores } from './stores';
+
+/**
+ * `AUDIT_INTERVAL_MS` (default 60000, 0 = off): how often the controller audits every event.
+ * Read here rather than in src/config because only this module uses it.
+ */
+export const auditIntervalMs = (env: NodeJS.ProcessEnv = process.env) =>
+  z.coerce.number().int().min(0).max(86_400_000).default(60_000).parse(env.AUDIT_INTERVAL_MS === '' ? undefined : env.AUDIT_INTERVAL_MS);
+
+/** How often the file-source controller re-runs reconcile, so a zone Redis lost is rebuilt promptly. */
+export const RECONCILE_EVERY_MS = 5000;
+
+export interface ControllerCqrs {
+  /** Add to the controller's ReconcileDeps. */
+  deps: Pick<ReconcileDeps, 'soldSeatsInWriteModel' | 'onCatalogEntry'>;
+  stop(): Promise<void>;
+}
+
+/**
+ * What the controller does for the CQRS stores: rebuilds lost zones from DynamoDB (the
+ * reconcile hook), mirrors the catalog into MySQL, and audits every event periodically.
+ * MySQL being down never blocks seeding Redis: the mirror is retried on the next reconcile.
+ */
+export async function startControllerCqrs(ctx: RuntimeContext, log: Logger): Promise<ControllerCqrs> {
+  const stores = new CqrsStores(ctx);
+  let migrated = false;
+  const ensureMigrated = async () => {
+    if (!migrated) {
+      await migrate(ctx.mysql);
+      migrated = true;
+    }
+  };
+  await ensureMigrated().catch((err) => log.error({ err }, 'read-model migrations failed; the catalog mirror retries on the next reconcile'));
+  // The rebuild hook reads the seat table; create it if the writer has not run yet.
+  await ensureTables(ctx.dynamo, ctx.cfg.DYNAMODB_TABLE_PREFIX).catch((err) => log.error({ err }, 'DynamoDB tables could not be ensured; lost zones cannot be rebuilt until DynamoDB answers'));
+
+  const mirrored = new Map<string, string>();
+  const onCatalogEntry = async (entry: CatalogEntry) => {
+    const json = JSON.stringify(entry);
+    if (mirrored.get(entry.event.eventId) === json) return;
+    try {
+      await ensureMigrated();
+      await upsertCatalogEntry(ctx.mysql, entry);
+      mirrored.set(entry.event.eventId, json);
+    } catch (err) {
+      log.warn({ err, eventId: entry.event.eventId }, 'catalog mirror into MySQL failed; retried on the next reconcile');
+    }
+  };
+
+  const soldSeatsInWriteModel = writeModelRebuildSource({
+    kafka: ctx.kafka,
+    model: stores.writeModel,
+    topic: stores.topic,
+    groupId: stores.groups.writer,
+    settleMs: ctx.cfg.PURCHASE_TIMEOUT_MS,
+    log,
+  });
+
+  const every = auditIntervalMs();
+  let auditing: Promise<void> | undefined;
+  const auditAll = async () => {
+    for (const { event } of await stores.catalog.listEvents()) {
+      const report = await auditEvent(stores, event.eventId, { waitMs: Math.min(10_000, every / 2) });
+      const lines = formatAudit(report);
+      if (report.drift.length > 0) log.error({ eventId: event.eventId, drift: report.drift.length, details: lines.slice(0, 50) }, 'audit found drift between Redis, DynamoDB and MySQL');
+      else log.info({ eventId: event.eventId, seats: report.seats, unverified: report.unverified }, 'audit clean');
+    }
+  };
+  const timer = every > 0
+    ? setInterval(() => {
+        auditing ??= auditAll()
+          .catch((err) => log.warn({ err }, 'audit failed; it runs again on the next interval'))
+          .finally(() => (auditing = undefined));
+      }, every)
+    : undefined;
+  timer?.unref();
+
+  return {
+    deps: { soldSeatsInWriteModel, onCatalogEntry },
+    async stop() {
+      if (timer) clearInterval(timer);
+      await auditing;
+      await soldSeatsInWriteModel.close();
+      await stores.close();
+    },
+  };
+}

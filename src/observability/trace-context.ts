@@ -1,0 +1,48 @@
+import { context, propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Span } from '@opentelemetry/api';
+import type { IHeaders } from 'kafkajs';
+
+/**
+ * Carries the trace of a purchase across Kafka: the producer writes the W3C `traceparent`
+ * into the message headers, and each consumer continues the same trace, so one purchase is
+ * one trace from the API to the writer and the projector.
+ */
+export const tracer = trace.getTracer('ticketing');
+
+/** Headers with the active trace context added (no-op when tracing is off). */
+export function withTraceHeaders(headers: Record<string, string>): Record<string, string> {
+  propagation.inject(context.active(), headers);
+  return headers;
+}
+
+/** Runs `fn` in a consumer span whose parent is the trace in the message headers. */
+export async function inConsumerSpan<T>(name: string, headers: IHeaders | undefined, fn: (span: Span) => Promise<T>): Promise<T> {
+  const carrier: Record<string, string> = {};
+  for (const [k, v] of Object.entries(headers ?? {})) if (v !== undefined) carrier[k] = Array.isArray(v) ? String(v[0]) : String(v);
+  const parent = propagation.extract(ROOT_CONTEXT, carrier);
+  return tracer.startActiveSpan(name, { kind: SpanKind.CONSUMER }, parent, async (span) => {
+    try {
+      return await fn(span);
+    } catch (err) {
+      span.recordException(err as Error);
+      span.setStatus({ code: SpanStatusCode.ERROR });
+      throw err;
+    } finally {
+      span.end();
+    }
+  });
+}
+
+/** Runs `fn` in an internal span of the active trace. */
+export async function inSpan<T>(name: string, fn: (span: Span) => Promise<T>): Promise<T> {
+  return tracer.startActiveSpan(name, async (span) => {
+    try {
+      return await fn(span);
+    } catch (err) {
+      span.recordException(err as Error);
+      span.setStatus({ code: SpanStatusCode.ERROR });
+      throw err;
+    } finally {
+      span.end();
+    }
+  });
+}

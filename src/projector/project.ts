@@ -1,0 +1,113 @@
+import type { KafkaMessage } from 'kafkajs';
+import { QueryTypes, Transaction, type Sequelize } from 'sequelize';
+import { metrics } from '../observability/metrics';
+import type { TicketPurchased } from '../purchase/record';
+import type { DeadLetter, HandledChunk } from '../stream/consumer';
+import { decodeTicketPurchased } from '../writer/decode';
+
+const ROWS_PER_STATEMENT = 500;
+
+export const projectorGroup = (topicPrefix: string) => `${topicPrefix}.projector`;
+
+/** `2026-01-01T10:00:00.123Z` → `2026-01-01 10:00:00.123` (UTC; Sequelize sets the session to +00:00). */
+export const sqlTime = (iso: string) => new Date(iso).toISOString().replace('T', ' ').replace('Z', '');
+
+function inChunks<T>(items: T[], size = ROWS_PER_STATEMENT): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+}
+
+/**
+ * Projects one chunk of a partition's `TicketPurchased` records into MySQL in one transaction:
+ * multi-row upserts that are no-ops for rows already there (redelivery), and a record whose
+ * seat is held by another ticket is rolled out of the transaction and dead-lettered, exactly
+ * as the writer does, so the read model agrees with the write model.
+ */
+export async function projectChunk(sequelize: Sequelize, messages: KafkaMessage[]): Promise<HandledChunk> {
+  const deadLetters: DeadLetter[] = [];
+  const seen = new Set<string>();
+  let duplicate = 0;
+  const records: { message: KafkaMessage; record: TicketPurchased }[] = [];
+  for (const message of messages) {
+    const d = decodeTicketPurchased(message);
+    if (!d.ok) deadLetters.push({ message, reason: d.reason });
+    else if (seen.has(d.record.purchaseId)) duplicate++;
+    else {
+      seen.add(d.record.purchaseId);
+      records.push({ message, record: d.record });
+    }
+  }
+  if (records.length === 0) return { ok: 0, duplicate, deadLetters };
+
+  const fresh = await sequelize.transaction({ isolationLevel: Transaction.ISOLATION_LEVELS.READ_COMMITTED }, async (transaction) => {
+    const select = <T extends object>(sql: string, replacements: unknown[]) => sequelize.query<T>(sql, { replacements, transaction, type: QueryTypes.SELECT });
+    const present = async (ids: string[]) => {
+      const found = new Set<string>();
+      for (const part of inChunks(ids)) {
+        const rows = await select<{ ticket_id: string }>(`SELECT ticket_id FROM tickets WHERE ticket_id IN (${part.map(() => '?').join(',')})`, part);
+        for (const r of rows) found.add(r.ticket_id);
+      }
+      return found;
+    };
+
+    const before = await present(records.flatMap(({ record }) => record.tickets.map((t) => t.ticketId)));
+    const candidates = records.filter(({ record }) => {
+      const all = record.tickets.every((t) => before.has(t.ticketId));
+      if (all) duplicate++;
+      return !all;
+    });
+    const ticketRows = candidates.flatMap(({ record: r }) =>
+      r.tickets.map((t) => [t.ticketId, r.purchaseId, r.eventId, r.zoneId, r.venueId, t.row, t.column, r.userId, t.priceCents, r.currency, sqlTime(r.createdOn)]),
+    );
+    for (const part of inChunks(ticketRows)) {
+      await sequelize.query(
+        `INSERT INTO tickets (ticket_id, purchase_id, event_id, zone_id, venue_id, row_label, seat_number, user_id, price_cents, currency, created_on)
+         VALUES ${part.map(() => '(?,?,?,?,?,?,?,?,?,?,?)').join(',')}
+         ON DUPLICATE KEY UPDATE ticket_id = ticket_id`,
+        { replacements: part.flat(), transaction },
+      );
+    }
+
+    // A ticket missing after the upsert lost its seat to another ticket: a double sale upstream.
+    const after = await present(candidates.flatMap(({ record }) => record.tickets.map((t) => t.ticketId)));
+    const accepted: TicketPurchased[] = [];
+    for (const { message, record: r } of candidates) {
+      const lost = r.tickets.find((t) => !after.has(t.ticketId));
+      if (!lost) {
+        accepted.push(r);
+        continue;
+      }
+      const [holder] = await select<{ ticket_id: string }>(
+        'SELECT ticket_id FROM tickets WHERE event_id = ? AND zone_id = ? AND row_label = ? AND seat_number = ?',
+        [r.eventId, r.zoneId, lost.row, lost.column],
+      );
+      const mine = r.tickets.map((t) => t.ticketId);
+      await sequelize.query(`DELETE FROM tickets WHERE ticket_id IN (${mine.map(() => '?').join(',')})`, { replacements: mine, transaction });
+      deadLetters.push({ message, reason: `seat-conflict: ${r.eventId}/${r.zoneId} row ${lost.row} seat ${lost.column} is held by ${holder?.ticket_id ?? 'another ticket'}, not ${lost.ticketId}` });
+    }
+
+    const purchaseRows = accepted.map((r) => [
+      r.purchaseId, r.eventId, r.zoneId, r.venueId, r.userId, r.tickets.length, r.tickets.reduce((s, t) => s + t.priceCents, 0), r.currency, sqlTime(r.createdOn),
+    ]);
+    for (const part of inChunks(purchaseRows)) {
+      await sequelize.query(
+        `INSERT INTO purchases (purchase_id, event_id, zone_id, venue_id, user_id, seat_count, total_cents, currency, created_on)
+         VALUES ${part.map(() => '(?,?,?,?,?,?,?,?,?)').join(',')}
+         ON DUPLICATE KEY UPDATE purchase_id = purchase_id`,
+        { replacements: part.flat(), transaction },
+      );
+    }
+    return accepted;
+  });
+
+  const now = Date.now();
+  let tickets = 0;
+  for (const r of fresh) {
+    tickets += r.tickets.length;
+    const lag = Math.max(0, (now - Date.parse(r.createdOn)) / 1000);
+    for (let i = 0; i < r.tickets.length; i++) metrics.readModelLag.observe(lag);
+  }
+  if (tickets > 0) metrics.ticketsStored.inc({ store: 'mysql' }, tickets);
+  return { ok: fresh.length, duplicate, deadLetters };
+}

@@ -1,0 +1,96 @@
+import type { Admin, Kafka } from 'kafkajs';
+import type { ZoneDef } from '../catalog/model';
+import type { SeatPosition } from '../inventory/inventory';
+import { ZoneLayout } from '../inventory/layout';
+import type { Logger } from '../observability/logger';
+import { partitionKey } from '../purchase/record';
+import { behind, groupProgress, partitionOfKey } from '../stream/consumer';
+import type { DynamoWriteModel } from './store';
+
+export const writerGroup = (topicPrefix: string) => `${topicPrefix}.writer`;
+
+export interface RebuildSourceOptions {
+  kafka: Kafka;
+  model: DynamoWriteModel;
+  topic: string;
+  groupId: string;
+  /**
+   * How long a lost zone with sales waits before it is rebuilt: the purchase timeout, the
+   * longest a buyer waits for a 201, so every record a buyer was told is sold has reached the
+   * log by then (docs/cqrs.md, "Rebuild").
+   */
+  settleMs: number;
+  log: Logger;
+  now?: () => number;
+}
+
+export type SoldSeatsInWriteModel = ((eventId: string, zone: ZoneDef) => Promise<SeatPosition[] | 'not-caught-up'>) & {
+  /** Messages the writer still has to commit on this zone's partition (0 = caught up). */
+  lagOf(eventId: string, zoneId: string): Promise<number>;
+  close(): Promise<void>;
+};
+
+/**
+ * The `soldSeatsInWriteModel` hook of the controller's reconcile: the sold seats of a zone as
+ * DynamoDB holds them, or 'not-caught-up' while they may be incomplete, i.e. while the writer
+ * group has not committed the end of the zone's partition, or a lost zone that has sales is
+ * still inside its settle time.
+ */
+export function writeModelRebuildSource(opts: RebuildSourceOptions): SoldSeatsInWriteModel {
+  let admin: Admin | undefined;
+  const missingSince = new Map<string, number>();
+  const now = opts.now ?? Date.now;
+  const connected = async () => {
+    if (!admin) {
+      const a = opts.kafka.admin();
+      await a.connect();
+      admin = a;
+    }
+    return admin;
+  };
+
+  async function lagOf(eventId: string, zoneId: string): Promise<number> {
+    const progress = await groupProgress(await connected(), opts.groupId, opts.topic);
+    if (progress.length === 0) return 0; // no topic yet: nothing was ever sold through it
+    const p = partitionOfKey(partitionKey(eventId, zoneId), progress.length);
+    return behind(progress.find((x) => x.partition === p) ?? { partition: p, end: 0, low: 0, committed: -1 });
+  }
+
+  const hook = async (eventId: string, zone: ZoneDef): Promise<SeatPosition[] | 'not-caught-up'> => {
+    const key = `${eventId}#${zone.zoneId}`;
+    const lag = await lagOf(eventId, zone.zoneId);
+    if (lag > 0) {
+      opts.log.info({ eventId, zoneId: zone.zoneId, lag }, 'zone inventory missing; waiting for the writer to catch up before rebuilding');
+      return 'not-caught-up';
+    }
+    const stored = await opts.model.soldSeats(eventId, zone.zoneId);
+    if (stored.length === 0) {
+      missingSince.delete(key);
+      return [];
+    }
+    const since = missingSince.get(key);
+    if (since === undefined) missingSince.set(key, now());
+    if (since === undefined || now() - since < opts.settleMs) {
+      opts.log.warn({ eventId, zoneId: zone.zoneId, settleMs: opts.settleMs }, 'zone inventory lost; rebuilding from DynamoDB once in-flight purchases have settled');
+      return 'not-caught-up';
+    }
+    // Settled: read the truth again now that every record a buyer heard 201 for is in the log.
+    if ((await lagOf(eventId, zone.zoneId)) > 0) return 'not-caught-up';
+    const layout = ZoneLayout.of(zone);
+    const seats: SeatPosition[] = [];
+    for (const s of await opts.model.soldSeats(eventId, zone.zoneId)) {
+      const pos = layout.locate(s.row, s.column);
+      if (pos) seats.push(pos);
+      else opts.log.error({ eventId, zoneId: zone.zoneId, seat: s }, 'a sold seat is outside the zone layout; it is not restored into Redis (run the audit)');
+    }
+    missingSince.delete(key);
+    return seats;
+  };
+  return Object.assign(hook, {
+    lagOf,
+    async close() {
+      await admin?.disconnect().catch(() => undefined);
+      admin = undefined;
+    },
+  });
+}

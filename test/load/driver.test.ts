@@ -1,0 +1,143 @@
+import { BaselineSeats, mysql2Executor } from '../../src/purchase/sql-store';
+import { createKafka, topics } from '../../src/stream/kafka';
+import { runScenario, type LabTarget } from '../../load/driver/lab';
+import { EventLogCollector } from '../../load/driver/stores';
+import { verifyRun, type InventoryView } from '../../load/driver/verify';
+import { buildScenario, seatKey } from '../../load/scenarios';
+import { testLogger, uid } from '../support/env';
+import { startTestPlatform, testRedis } from '../support/platform';
+
+/**
+ * Keeps the load lab from rotting: the driver's scenarios at small size against a real api
+ * (Redis engine and SQL baseline), checked by set comparison against the stores.
+ */
+describe('load driver', () => {
+  const redis = testRedis();
+  afterAll(async () => {
+    await redis.quit();
+  });
+
+  describe('against the Redis engine', () => {
+    let platform: Awaited<ReturnType<typeof startTestPlatform>>;
+    let lab: LabTarget;
+    let log: EventLogCollector;
+
+    beforeAll(async () => {
+      platform = await startTestPlatform(['api']);
+      log = new EventLogCollector(createKafka(platform.cfg, testLogger()), topics(platform.cfg).tickets);
+      await log.start();
+      lab = { url: platform.url, backend: 'redis', redis, prefix: platform.cfg.REDIS_KEY_PREFIX, eventLog: log };
+    });
+    afterAll(async () => {
+      await log?.stop();
+      await platform?.stop();
+      const admin = createKafka(platform.cfg, testLogger()).admin();
+      await admin.connect();
+      await admin.deleteTopics({ topics: [topics(platform.cfg).tickets, topics(platform.cfg).deadLetter] }).catch(() => undefined);
+      await admin.disconnect();
+    });
+
+    test('seed replay: one 201 per seat, 409 for every duplicate, and the 201s equal the bitmap and the event log', async () => {
+      const plan = buildScenario('seed-replay', 'test');
+      const report = await runScenario(lab, plan, { eventId: uid('LabReplay'), concurrency: 200 });
+      expect(report.verdict.problems).toEqual([]);
+      expect(report.verdict.correct).toBe(true);
+      expect(report.verdict.confirmed).toBe(2 * 5 * 30);
+      expect(report.verdict.conflicts).toBe(330);
+      expect(report.stats.statuses).toEqual({ '201': 300, '409': 330 });
+    });
+
+    test('hot seat: 500 buyers for 10 seats sell exactly 10', async () => {
+      const report = await runScenario(lab, buildScenario('hot-seat', 'test'), { eventId: uid('LabHot'), concurrency: 200 });
+      expect(report.verdict.problems).toEqual([]);
+      expect(report.stats.statuses).toEqual({ '201': 10, '409': 490 });
+    });
+
+    test('overlapping groups: all or nothing, seat sets disjoint', async () => {
+      const report = await runScenario(lab, buildScenario('groups', 'test'), { eventId: uid('LabGroups'), concurrency: 100 });
+      expect(report.verdict.problems).toEqual([]);
+      expect(report.verdict.confirmed).toBeGreaterThan(0);
+      expect(report.verdict.confirmed + report.verdict.conflicts).toBe(report.stats.requests);
+    });
+
+    test('open loop: the replay at a fixed arrival rate is still exact', async () => {
+      const report = await runScenario(lab, buildScenario('seed-replay', 'test'), { eventId: uid('LabOpen'), concurrency: 100, rate: 2000 });
+      expect(report.verdict.problems).toEqual([]);
+      expect(report.stats.mode).toBe('open');
+      expect(report.stats.statuses).toEqual({ '201': 300, '409': 330 });
+    });
+  });
+
+  describe('against the SQL baseline', () => {
+    let platform: Awaited<ReturnType<typeof startTestPlatform>>;
+    let lab: LabTarget;
+    let baseline: BaselineSeats;
+
+    beforeAll(async () => {
+      platform = await startTestPlatform(['api'], { INVENTORY_BACKEND: 'sql' });
+      baseline = new BaselineSeats(mysql2Executor(platform.cfg.MYSQL_URL, 4));
+      lab = { url: platform.url, backend: 'sql', redis, prefix: platform.cfg.REDIS_KEY_PREFIX, baseline };
+    });
+    afterAll(async () => {
+      await baseline?.sql.close();
+      await platform?.stop();
+    });
+
+    test('hot seat and seed replay are exact, and the seat rows hold the tickets the buyers got', async () => {
+      const hot = await runScenario(lab, buildScenario('hot-seat', 'test'), { eventId: uid('LabSqlHot'), concurrency: 200 });
+      expect(hot.verdict.problems).toEqual([]);
+      expect(hot.stats.statuses).toEqual({ '201': 10, '409': 490 });
+      const replay = await runScenario(lab, buildScenario('seed-replay', 'test'), { eventId: uid('LabSqlReplay'), concurrency: 200 });
+      expect(replay.verdict.problems).toEqual([]);
+      expect(replay.stats.statuses).toEqual({ '201': 300, '409': 330 });
+    });
+
+    test('multi-seat groups stay all or nothing under row locks', async () => {
+      const report = await runScenario(lab, buildScenario('groups', 'test'), { eventId: uid('LabSqlGroups'), concurrency: 100 });
+      expect(report.verdict.problems).toEqual([]);
+    });
+  });
+
+  describe('the check itself', () => {
+    const plan = buildScenario('hot-seat', 'test');
+    const sold = (column: number, n: number) => ({ status: 201, purchaseId: `p${n}`, tickets: [{ ticketId: `p${n}.1`, row: 'A', column }] });
+    const inventoryOf = (entries: [string, string | null][]): InventoryView => ({ sold: new Map(entries), soldOutZones: new Set(), problems: [] });
+    const honest = () => {
+      // Seats 1..10 to the first buyer of each; everyone else a conflict naming the seat asked for.
+      const winners = new Map<number, number>();
+      const outcomes = plan.requests.map((r, i) => {
+        const col = r.seats[0]!.column;
+        if (!winners.has(col)) {
+          winners.set(col, i);
+          return sold(col, i);
+        }
+        return { status: 409, code: 'SEATS_TAKEN', taken: [{ row: 'A', column: col }] };
+      });
+      const stored: [string, string | null][] = [...winners].map(([col, i]) => [seatKey('1', { row: 'A', column: col }), `p${i}.1`]);
+      return { outcomes, stored };
+    };
+
+    test('passes an honest run', () => {
+      const { outcomes, stored } = honest();
+      expect(verifyRun({ plan, setupOutcomes: [], outcomes, inventory: inventoryOf(stored) }).problems).toEqual([]);
+    });
+
+    test('fails when a seat is sold twice, the store misses a sale, or a conflict names a free seat', () => {
+      const { outcomes, stored } = honest();
+      const loser = outcomes.findIndex((o) => o.status === 409);
+      const col = plan.requests[loser]!.seats[0]!.column;
+      outcomes[loser] = sold(col, loser);
+      const doubled = verifyRun({ plan, setupOutcomes: [], outcomes, inventory: inventoryOf(stored) });
+      expect(doubled.correct).toBe(false);
+      expect(doubled.problems.join('\n')).toMatch(/sold twice/);
+
+      const fresh = honest();
+      const missing = verifyRun({ plan, setupOutcomes: [], outcomes: fresh.outcomes, inventory: inventoryOf(fresh.stored.slice(1)) });
+      expect(missing.problems.join('\n')).toMatch(/does not hold it/);
+
+      const other = honest();
+      const phantom = verifyRun({ plan, setupOutcomes: [], outcomes: other.outcomes, inventory: inventoryOf(other.stored), log: [{ purchaseId: 'ghost', zoneId: '1', tickets: [{ ticketId: 'ghost.1', row: 'B', column: 1 }] }] });
+      expect(phantom.problems.join('\n')).toMatch(/no buyer heard 201/);
+    });
+  });
+});
