@@ -34,6 +34,7 @@ const schema = z.object({
   KAFKA_TOPIC_PREFIX: z.string().regex(/^[A-Za-z0-9._-]+$/, 'letters, digits, ".", "_" or "-"').default('ticketing'),
   KAFKA_PARTITIONS: z.coerce.number().int().min(1).max(1000).default(6),
   KAFKA_REPLICATION_FACTOR: z.coerce.number().int().min(1).max(7).default(1),
+  KAFKA_MIN_INSYNC_REPLICAS: z.coerce.number().int().min(1).max(7).default(1),
   KAFKA_LINGER_MS: z.coerce.number().int().min(0).max(1000).default(1),
   KAFKA_MAX_BATCH: z.coerce.number().int().min(1).max(10000).default(1000),
   KAFKA_PRODUCERS: z.coerce.number().int().min(1).max(16).default(2),

@@ -15,7 +15,8 @@ export interface ResourceStatus {
 
 /** What the controller wants a resource's status to say; counts are left alone when absent. */
 export interface DesiredStatus {
-  conditions: Condition[];
+  /** observedGeneration, when given, is the generation a condition was last judged on. */
+  conditions: (Condition & { observedGeneration?: number })[];
   seatsSold?: number;
   seatsAvailable?: number;
 }
@@ -77,7 +78,7 @@ export function nextStatus(
         reason: c.reason,
         message: c.message,
         lastTransitionTime: changed ? now.toISOString() : old.lastTransitionTime,
-        ...(generation !== undefined ? { observedGeneration: generation } : {}),
+        ...((c.observedGeneration ?? generation) !== undefined ? { observedGeneration: c.observedGeneration ?? generation } : {}),
       };
     });
   const status: ResourceStatus = {
@@ -89,12 +90,15 @@ export function nextStatus(
   return sameStatus(current, status) ? undefined : { status, transitions };
 }
 
-/** The conditions a resource has, with Degraded set: for resources that could not be reconciled. */
+/**
+ * The conditions a resource has, with Degraded set: for resources that could not be
+ * reconciled. The others still describe the generation they were judged on.
+ */
 export function degraded(currentRaw: unknown, reason: string, message: string): DesiredStatus {
   const kept = (readStatus(currentRaw).conditions ?? []).filter((c) => c.type !== 'Degraded' && ORDER.includes(c.type));
   return {
     conditions: [
-      ...kept.map(({ type, status, reason: r, message: m }) => ({ type, status, reason: r, message: m })),
+      ...kept.map(({ type, status, reason: r, message: m, observedGeneration }) => ({ type, status, reason: r, message: m, ...(observedGeneration !== undefined ? { observedGeneration } : {}) })),
       { type: 'Degraded', status: 'True', reason, message },
     ],
   };

@@ -32,7 +32,7 @@ export function createKafka(cfg: Pick<Config, 'KAFKA_BROKERS' | 'KAFKA_CLIENT_ID
 /** Creates the platform's topics when absent (idempotent). */
 export async function ensureTopics(
   kafka: Kafka,
-  cfg: Pick<Config, 'KAFKA_TOPIC_PREFIX' | 'KAFKA_PARTITIONS' | 'KAFKA_REPLICATION_FACTOR'>,
+  cfg: Pick<Config, 'KAFKA_TOPIC_PREFIX' | 'KAFKA_PARTITIONS' | 'KAFKA_REPLICATION_FACTOR' | 'KAFKA_MIN_INSYNC_REPLICAS'>,
 ): Promise<void> {
   const admin = kafka.admin();
   await admin.connect();
@@ -47,7 +47,7 @@ export async function ensureTopics(
           topic,
           numPartitions: cfg.KAFKA_PARTITIONS,
           replicationFactor: cfg.KAFKA_REPLICATION_FACTOR,
-          configEntries: cfg.KAFKA_REPLICATION_FACTOR > 1 ? [{ name: 'min.insync.replicas', value: '2' }] : [],
+          configEntries: [{ name: 'min.insync.replicas', value: String(Math.min(cfg.KAFKA_MIN_INSYNC_REPLICAS, cfg.KAFKA_REPLICATION_FACTOR)) }],
         })),
       });
     }

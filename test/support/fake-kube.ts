@@ -385,13 +385,14 @@ function parsePath(p: string): { resource: ResourceId; namespace?: string; name?
     prefix = `${parts[1]}/${parts[2]}`;
     parts.splice(0, 3);
   } else return undefined;
+  let rest = parts;
   let namespace: string | undefined;
-  if (parts[0] === 'namespaces' && parts.length >= 3) {
-    namespace = parts[1];
-    parts.splice(0, 2);
+  if (rest[0] === 'namespaces' && rest.length >= 3) {
+    namespace = rest[1];
+    rest = rest.slice(2);
   }
-  const [plural, name, subresource] = parts;
-  if (!plural || parts.length > 3) return undefined;
+  const [plural, name, subresource] = rest;
+  if (!plural || rest.length > 3) return undefined;
   return { resource: `${prefix}/${plural}`, namespace, name, subresource };
 }
 

@@ -94,6 +94,16 @@ export async function deletePrefix(redis: ScriptedRedis, prefix: string): Promis
 
 export const testPrefix = () => `${uid('ctl')}:`;
 
-export function condition(obj: { status?: { conditions?: { type: string; status: string; reason?: string; lastTransitionTime?: string }[] } } | undefined, type: string) {
-  return obj?.status?.conditions?.find((c) => c.type === type);
+export interface StatusConditionView {
+  type: string;
+  status: string;
+  reason: string;
+  message: string;
+  lastTransitionTime: string;
+  observedGeneration?: number;
+}
+
+/** A condition of a resource as the fake API server holds it. */
+export function condition(obj: unknown, type: string): StatusConditionView | undefined {
+  return ((obj as { status?: { conditions?: StatusConditionView[] } } | undefined)?.status?.conditions ?? []).find((c) => c.type === type);
 }
