@@ -15,34 +15,27 @@ export function withTraceHeaders(headers: Record<string, string>): Record<string
 }
 
 /** Runs `fn` in a consumer span whose parent is the trace in the message headers. */
-export async function inConsumerSpan<T>(name: string, headers: IHeaders | undefined, fn: (span: Span) => Promise<T>): Promise<T> {
+export function inConsumerSpan<T>(name: string, headers: IHeaders | undefined, fn: (span: Span) => Promise<T>): Promise<T> {
   const carrier: Record<string, string> = {};
   for (const [k, v] of Object.entries(headers ?? {})) if (v !== undefined) carrier[k] = Array.isArray(v) ? String(v[0]) : String(v);
   const parent = propagation.extract(ROOT_CONTEXT, carrier);
-  return tracer.startActiveSpan(name, { kind: SpanKind.CONSUMER }, parent, async (span) => {
-    try {
-      return await fn(span);
-    } catch (err) {
-      span.recordException(err as Error);
-      span.setStatus({ code: SpanStatusCode.ERROR });
-      throw err;
-    } finally {
-      span.end();
-    }
-  });
+  return tracer.startActiveSpan(name, { kind: SpanKind.CONSUMER }, parent, (span) => ending(span, fn));
 }
 
 /** Runs `fn` in an internal span of the active trace. */
-export async function inSpan<T>(name: string, fn: (span: Span) => Promise<T>): Promise<T> {
-  return tracer.startActiveSpan(name, async (span) => {
-    try {
-      return await fn(span);
-    } catch (err) {
-      span.recordException(err as Error);
-      span.setStatus({ code: SpanStatusCode.ERROR });
-      throw err;
-    } finally {
-      span.end();
-    }
-  });
+export function inSpan<T>(name: string, fn: (span: Span) => Promise<T>): Promise<T> {
+  return tracer.startActiveSpan(name, (span) => ending(span, fn));
+}
+
+/** Records a failure on the span and always ends it. */
+async function ending<T>(span: Span, fn: (span: Span) => Promise<T>): Promise<T> {
+  try {
+    return await fn(span);
+  } catch (err) {
+    span.recordException(err as Error);
+    span.setStatus({ code: SpanStatusCode.ERROR });
+    throw err;
+  } finally {
+    span.end();
+  }
 }

@@ -35,6 +35,9 @@ type EngineConfig = Pick<
 /** Resolves the event and zone of a request and checks it may be sold now. */
 export async function resolveSale(catalog: CatalogCache, req: PurchaseRequest, cfg: EngineConfig, now = Date.now()) {
   const event = await catalog.get(req.eventId);
+  if (!event && catalog.recentlyKnown(req.eventId)) {
+    throw new ApiError('INVENTORY_REBUILDING', `Event ${req.eventId} is being restored into the live inventory; try again shortly`);
+  }
   if (!event) throw new ApiError('EVENT_NOT_FOUND', `Event ${req.eventId} does not exist; GET /api/v1/events lists the events`);
   if (req.venueId !== undefined && req.venueId !== event.entry.venue.venueId) {
     throw new ApiError('VENUE_NOT_FOUND', `Event ${req.eventId} takes place at ${event.entry.venue.venueId}, not ${req.venueId}`);

@@ -156,7 +156,8 @@ export async function startConsumerLoop(opts: ConsumerLoopOptions): Promise<Cons
   };
 }
 
-async function deadLetter(producer: Producer, dlqTopic: string, groupId: string, partition: number, letters: DeadLetter[]): Promise<void> {
+/** Produces the dead letters with acks=all; resolves true once they are durable. */
+async function deadLetter(producer: Producer, dlqTopic: string, groupId: string, partition: number, letters: DeadLetter[]): Promise<true> {
   await producer.send({
     topic: dlqTopic,
     acks: -1,
@@ -172,6 +173,7 @@ async function deadLetter(producer: Producer, dlqTopic: string, groupId: string,
       },
     })),
   });
+  return true;
 }
 
 function stringHeaders(headers: IHeaders | undefined): Record<string, string> {

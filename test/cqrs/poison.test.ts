@@ -48,7 +48,6 @@ describe('poison messages', () => {
     } finally {
       await consumer.disconnect();
     }
-    console.log(dlq.map((m) => JSON.stringify(Object.fromEntries(Object.entries(m.headers ?? {}).map(([k, v]) => [k, String(v)])))).join('\n'));
     const reasons = (group: string) =>
       dlq.filter((m) => m.headers?.['x-dlq-group']?.toString() === group).map((m) => m.headers?.['x-dlq-reason']?.toString() ?? '');
     for (const group of [stores.groups.writer, stores.groups.projector]) {

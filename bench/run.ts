@@ -1,0 +1,216 @@
+/**
+ * npm run bench [-- --quick]: the load lab's report. Starts the api as a child process per
+ * backend, runs every scenario against events of its own, checks each run by set comparison,
+ * measures the ceilings, and writes bench/results/<timestamp>.{json,md,svg} plus latest.*
+ * (latest-quick.* for --quick). Exits non-zero when any scenario was incorrect.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { Redis } from 'ioredis';
+import { loadConfig } from '../src/config/config';
+import { withScripts } from '../src/inventory/scripts';
+import { createLogger } from '../src/observability/logger';
+import { BaselineSeats, mysql2Executor } from '../src/purchase/sql-store';
+import { createKafka, topics } from '../src/stream/kafka';
+import { printProgress, runNoop, runScenario, type LabTarget } from '../load/driver/lab';
+import type { RunStats } from '../load/driver/runner';
+import { startServer, type ServerProcess } from '../load/driver/server-process';
+import { EventLogCollector } from '../load/driver/stores';
+import { buildScenario, type ScenarioName, type Size } from '../load/scenarios';
+import { describeMachine } from './machine';
+import { redisCeiling } from './redis-ceiling';
+import { ratios, toMarkdown, toSvg, type BenchResult, type Ceiling, type ScenarioResult } from './report';
+import { compareSqlDrivers } from './sql-drivers';
+
+interface Settings {
+  size: Size;
+  concurrency: number;
+  noopRequests: number;
+  openLoopRate: number;
+  redisBenchmarkRequests: number;
+  redisScenarios: ScenarioName[];
+  sqlScenarios: ScenarioName[];
+}
+
+const SETTINGS: Record<'quick' | 'full', Settings> = {
+  quick: {
+    size: 'quick',
+    concurrency: 1000,
+    noopRequests: 20_000,
+    openLoopRate: 5_000,
+    redisBenchmarkRequests: 50_000,
+    redisScenarios: ['seed-replay', 'hot-seat', 'groups', 'sellout', 'mixed'],
+    sqlScenarios: ['hot-seat', 'seed-replay'],
+  },
+  full: {
+    size: 'full',
+    concurrency: 1000,
+    noopRequests: 100_000,
+    openLoopRate: 10_000,
+    redisBenchmarkRequests: 200_000,
+    redisScenarios: ['seed-replay', 'hot-seat', 'groups', 'sellout', 'mixed'],
+    sqlScenarios: ['hot-seat', 'seed-replay'],
+  },
+};
+
+const log = (msg: string) => process.stderr.write(`${msg}\n`);
+const stamp = (d: Date) => d.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+
+async function main(): Promise<number> {
+  const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false }, out: { type: 'string', default: path.resolve(__dirname, '..', '..', 'bench', 'results') } } });
+  const mode = values.quick ? 'quick' : 'full';
+  const s = SETTINGS[mode];
+  const started = new Date();
+  const runId = String(started.getTime());
+  const cfg = loadConfig();
+  const redis = withScripts(new Redis(cfg.REDIS_URL, { enableAutoPipelining: true, maxRetriesPerRequest: 2 }));
+  const baseline = new BaselineSeats(mysql2Executor(cfg.MYSQL_URL, 4));
+  const kafka = createKafka(cfg, createLogger('warn', 'bench'));
+  const scenarios: ScenarioResult[] = [];
+  const createdTopics: string[] = [];
+  let noop: RunStats | undefined;
+  let redisFigures: Awaited<ReturnType<typeof redisCeiling>> | undefined;
+  let sqlDrivers: unknown[] | undefined;
+
+  log(`load lab ${mode} run ${runId}: ${s.concurrency} clients`);
+  const machine = await describeMachine(redis, baseline.sql);
+  const record = (name: string, backend: 'redis' | 'sql', concurrency: number, description: string, stats: RunStats | undefined, correct: boolean, problems: string[]) => {
+    const r: ScenarioResult = {
+      name,
+      backend,
+      mode: stats?.mode ?? 'closed',
+      requests: stats?.requests ?? 0,
+      throughput: stats?.throughput ?? 0,
+      p50: stats?.p50 ?? 0,
+      p99: stats?.p99 ?? 0,
+      correct,
+      p90: stats?.p90 ?? 0,
+      max: stats?.max ?? 0,
+      durationMs: stats?.durationMs ?? 0,
+      concurrency,
+      ...(stats?.targetRate ? { targetRate: stats.targetRate, sendRate: stats.sendRate } : {}),
+      statuses: stats?.statuses ?? {},
+      description,
+      ...(problems.length > 0 ? { problems: problems.slice(0, 20) } : {}),
+    };
+    scenarios.push(r);
+    log(
+      `${correct ? 'OK  ' : 'FAIL'} ${name} ${backend} ${r.mode}${r.targetRate ? ` @${r.targetRate}/s` : ''}: ${r.requests} requests, ${r.throughput} req/s, p50 ${r.p50} ms, p99 ${r.p99} ms ${JSON.stringify(r.statuses)}${correct ? '' : `\n     ${problems.slice(0, 5).join('\n     ')}`}`,
+    );
+  };
+
+  /** One scenario on one server; an exception counts as an incorrect run, the bench goes on. */
+  const scenario = async (lab: LabTarget, name: ScenarioName, rate?: number) => {
+    const plan = buildScenario(name, s.size);
+    const eventId = `Bench${runId}-${name}-${lab.backend}${rate ? `-open${rate}` : ''}`;
+    log(`${name} (${lab.backend}${rate ? `, open loop ${rate}/s` : ', closed loop'}): ${plan.description}`);
+    try {
+      const report = await runScenario(lab, plan, { eventId, concurrency: s.concurrency, ...(rate ? { rate } : {}), onProgress: printProgress, label: `${name} ${lab.backend}${rate ? ' open' : ''}` });
+      record(name, lab.backend, s.concurrency, plan.description, report.stats, report.verdict.correct, report.verdict.problems);
+      return report.stats;
+    } catch (err) {
+      record(name, lab.backend, s.concurrency, plan.description, undefined, false, [`the run failed: ${(err as Error).message}`]);
+      return undefined;
+    }
+  };
+
+  const withServer = async (backend: 'redis' | 'sql', fn: (lab: LabTarget, server: ServerProcess) => Promise<void>) => {
+    const topicPrefix = backend === 'redis' ? `bench.${runId}` : `bench.${runId}.sql`;
+    const server = await startServer({ backend, topicPrefix });
+    createdTopics.push(...Object.values(topics({ KAFKA_TOPIC_PREFIX: topicPrefix })));
+    log(`api server (${backend}) pid ${server.pid} at ${server.url}, topic prefix ${topicPrefix}`);
+    const eventLog = backend === 'redis' ? new EventLogCollector(kafka, topics({ KAFKA_TOPIC_PREFIX: topicPrefix }).tickets) : undefined;
+    try {
+      await eventLog?.start();
+      const lab: LabTarget = { url: server.url, backend, redis, prefix: cfg.REDIS_KEY_PREFIX, ...(backend === 'sql' ? { baseline } : { eventLog }) };
+      // Warm-up (not reported): JIT, connection pools, the Kafka producer.
+      await runNoop(server.url, 5000, { concurrency: s.concurrency });
+      const warm = await runScenario(lab, buildScenario('seed-replay', 'test'), { eventId: `Bench${runId}-warmup-${backend}`, concurrency: 200 });
+      if (!warm.verdict.correct) throw new Error(`the warm-up run was incorrect: ${warm.verdict.problems.slice(0, 3).join('; ')}`);
+      await fn(lab, server);
+    } finally {
+      await eventLog?.stop().catch(() => undefined);
+      await server.stop();
+    }
+  };
+
+  try {
+    await withServer('redis', async (lab, server) => {
+      log(`no-op POST ceiling: ${s.noopRequests} requests`);
+      noop = await runNoop(server.url, s.noopRequests, { concurrency: s.concurrency, onProgress: printProgress, label: 'noop' });
+      log(`     no-op POST: ${noop.throughput} req/s, p50 ${noop.p50} ms, p99 ${noop.p99} ms`);
+      let replay: RunStats | undefined;
+      for (const name of s.redisScenarios) {
+        const stats = await scenario(lab, name);
+        if (name === 'seed-replay') {
+          replay = stats;
+          await scenario(lab, 'seed-replay', s.openLoopRate);
+        }
+      }
+      // A second open-loop run at a rate the server sustained in the closed loop, when that is below the aim.
+      const sustainable = replay ? Math.floor((replay.throughput * 0.7) / 500) * 500 : 0;
+      if (mode === 'full' && sustainable >= 500 && sustainable < s.openLoopRate) await scenario(lab, 'seed-replay', sustainable);
+    });
+
+    log(`raw Redis ceiling of reserve.lua: redis-benchmark ${s.redisBenchmarkRequests} calls`);
+    redisFigures = await redisCeiling(redis, cfg.REDIS_KEY_PREFIX, cfg.REDIS_URL, runId, s.redisBenchmarkRequests);
+    log(`     ${redisFigures.redisScript.throughput} calls/s (conflict path), ${redisFigures.redisScriptSuccess.throughput} calls/s (success path via Node)`);
+
+    await withServer('sql', async (lab) => {
+      for (const name of s.sqlScenarios) await scenario(lab, name);
+    });
+
+    if (mode === 'full') {
+      log('SQL driver comparison: mysql2 pool vs Sequelize, 4000 sales each');
+      sqlDrivers = await compareSqlDrivers(cfg.MYSQL_URL, runId, 4000, 200, 16);
+      log(`     ${JSON.stringify(sqlDrivers)}`);
+    }
+  } finally {
+    const admin = kafka.admin();
+    await admin.connect().then(() => admin.deleteTopics({ topics: createdTopics, timeout: 10000 })).catch((err: Error) => log(`could not delete the bench topics ${createdTopics.join(', ')}: ${err.message}`));
+    await admin.disconnect().catch(() => undefined);
+    await baseline.sql.close();
+    await redis.quit();
+  }
+
+  const ceilings: BenchResult['ceilings'] = {
+    noopPost: { how: `undici, ${s.concurrency} clients, closed loop`, requests: noop?.requests ?? 0, throughput: noop?.throughput ?? 0, p50: noop?.p50 ?? 0, p99: noop?.p99 ?? 0 },
+    redisScript: (redisFigures?.redisScript ?? { requests: 0, throughput: 0 }) as Ceiling,
+    ...(redisFigures ? { redisScriptSuccess: redisFigures.redisScriptSuccess as Ceiling } : {}),
+  };
+  const result: BenchResult = {
+    runId,
+    startedAt: started.toISOString(),
+    size: mode,
+    durationSec: Math.round((Date.now() - started.getTime()) / 1000),
+    machine,
+    settings: { concurrency: s.concurrency, openLoopRate: s.openLoopRate, sqlDriver: 'mysql2', sqlConnections: 16 },
+    scenarios,
+    ceilings,
+    ratios: ratios({ scenarios, ceilings }),
+    ...(sqlDrivers ? { sqlDrivers } : {}),
+    correct: scenarios.length > 0 && scenarios.every((x) => x.correct),
+  };
+
+  mkdirSync(values.out, { recursive: true });
+  const base = `${stamp(started)}${mode === 'quick' ? '-quick' : ''}`;
+  const latest = mode === 'quick' ? 'latest-quick' : 'latest';
+  const files = { json: `${JSON.stringify(result, null, 2)}\n`, md: `${toMarkdown(result)}\n`, svg: `${toSvg(result)}\n` };
+  for (const [ext, text] of Object.entries(files)) {
+    writeFileSync(path.join(values.out, `${base}.${ext}`), text);
+    writeFileSync(path.join(values.out, `${latest}.${ext}`), text);
+  }
+  log(`\n${files.md}`);
+  log(`wrote ${path.join(values.out, base)}.{json,md,svg} and ${latest}.* in ${result.durationSec} s`);
+  if (!result.correct) log('INCORRECT: at least one scenario failed its checks (see above); the bench fails.');
+  return result.correct ? 0 : 1;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    log(`The bench failed: ${(err as Error).stack ?? String(err)}\nCheck npm run services:status and run npm run build first.`);
+    process.exit(1);
+  },
+);
