@@ -58,9 +58,11 @@ export async function redisCeiling(redis: ScriptedRedis, prefix: string, redisUr
       'EVALSHA', sha, '5', k.bits, k.counts, k.meta, k.pending, `${k.purchase('')}__rand_int__`,
       layout.hash, 'bench__rand_int__', String(Date.now()), body, '3600', '0', '0',
     ], { maxBuffer: 1 << 20 });
-    const rows = stdout.trim().split('\n').map((l) => l.split(',').map((c) => c.replace(/"/g, '')));
-    const header = rows[0] ?? [];
-    const values = rows[1] ?? [];
+    // The test name (first column) holds the whole command, commas included: read the figures from the end.
+    const [headLine = '', dataLine = ''] = stdout.trim().split('\n');
+    const unquote = (c: string) => c.replace(/"/g, '');
+    const header = headLine.split(',').map(unquote).slice(1);
+    const values = dataLine.split(',').map(unquote).slice(-header.length);
     const col = (name: string) => Number(values[header.indexOf(name)]);
     if (!Number.isFinite(col('rps'))) throw new Error(`redis-benchmark printed no figures:\n${stdout}`);
     const taken = await redis.bitcount(k.bits);

@@ -42,6 +42,8 @@ export interface BenchResult {
   ratios: Record<string, number | null>;
   sqlDrivers?: unknown[];
   correct: boolean;
+  /** Measurements that could not be taken (the bench fails). */
+  errors?: string[];
 }
 
 const fmt = (n: number | undefined, digits = 0) => (n === undefined || !Number.isFinite(n) ? '—' : n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits }));
@@ -118,9 +120,9 @@ export function toSvg(r: BenchResult): string {
   const top = 56;
   const labelW = 300;
   const barW = 330;
-  const gap = 40;
+  const gap = 80;
   const latX = labelW + barW + gap + 10;
-  const width = latX + barW + 80;
+  const width = latX + barW + 130;
   const height = top + rows.length * rowH + 40;
   const maxT = Math.max(1, ...rows.map((x) => x.throughput));
   const maxL = Math.max(10, ...rows.map((x) => x.p99 ?? 0));

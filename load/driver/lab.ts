@@ -18,6 +18,8 @@ export interface LabTarget {
   baseline?: BaselineSeats;
   /** The server's tickets topic (Redis backend); without it the event log is not checked. */
   eventLog?: EventLogCollector;
+  /** A client whose connections stay open across runs (else each run opens its own). */
+  client?: LoadClient;
 }
 
 export interface ScenarioRunOptions {
@@ -44,7 +46,7 @@ export interface ScenarioReport {
  */
 export async function runScenario(lab: LabTarget, plan: ScenarioPlan, opts: ScenarioRunOptions): Promise<ScenarioReport> {
   const event = await createBenchEvent(lab.redis, lab.prefix, opts.eventId, plan.layout, lab.backend, lab.baseline);
-  const client = new LoadClient(lab.url, opts.concurrency);
+  const client = lab.client ?? new LoadClient(lab.url, opts.concurrency);
   try {
     const calls = (reqs: typeof plan.requests): HttpCall[] => reqs.map((r) => toHttp(r, event));
     const setup = await runCalls(client, calls(plan.setup), { concurrency: Math.min(opts.concurrency, 50) });
@@ -65,14 +67,14 @@ export async function runScenario(lab: LabTarget, plan: ScenarioPlan, opts: Scen
     const verdict = verifyRun({ plan, setupOutcomes: setup.outcomes, outcomes: run.outcomes, inventory, ...(log ? { log } : {}) });
     return { name: plan.name, backend: lab.backend, eventId: event.eventId, description: plan.description, stats: run.stats, verdict };
   } finally {
-    await client.close();
+    if (client !== lab.client) await client.close();
     await event.remove();
   }
 }
 
 /** The server's own ceiling: the no-op POST route, same client and concurrency. */
-export async function runNoop(url: string, requests: number, opts: Omit<ScenarioRunOptions, 'eventId'>): Promise<RunStats> {
-  const client = new LoadClient(url, opts.concurrency);
+export async function runNoop(url: string, requests: number, opts: Omit<ScenarioRunOptions, 'eventId'>, shared?: LoadClient): Promise<RunStats> {
+  const client = shared ?? new LoadClient(url, opts.concurrency);
   try {
     const calls: HttpCall[] = Array.from({ length: requests }, () => ({ method: 'POST', path: '/bench/noop' }));
     const { stats } = await runCalls(client, calls, {
@@ -85,7 +87,7 @@ export async function runNoop(url: string, requests: number, opts: Omit<Scenario
     if (bad > 0) throw new Error(`POST /bench/noop failed ${bad} times (${JSON.stringify(stats.statuses)})`);
     return stats;
   } finally {
-    await client.close();
+    if (client !== shared) await client.close();
   }
 }
 

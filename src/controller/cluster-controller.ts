@@ -15,6 +15,8 @@ import { degraded, nextStatus, type DesiredStatus, type ResourceStatus, type Tra
 /** On every Event resource the controller has seen, so a deletion waits for the inventory cleanup. */
 export const FINALIZER = 'ticketing.dev/inventory';
 const COMPONENT = 'ticketing-controller';
+/** How soon a reconcile runs again while a zone waits for the write model to be rebuilt from. */
+const REBUILD_RETRY_MS = 1000;
 
 export interface ClusterControllerOptions {
   /** Defaults: the natively loaded client and KUBECONFIG / in-cluster config. */
@@ -142,6 +144,7 @@ class LeaderTerm {
   private resync: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
   private again = false;
+  private rebuilding = false;
   private active = true;
   private failures = 0;
   /** Statuses this term wrote lately: the informer may not have caught up with them yet. */
@@ -202,6 +205,9 @@ class LeaderTerm {
         if (this.again) {
           this.again = false;
           this.schedule();
+        } else if (this.rebuilding) {
+          this.rebuilding = false;
+          this.schedule(REBUILD_RETRY_MS);
         }
       });
   }
@@ -230,6 +236,8 @@ class LeaderTerm {
     await this.writeStatuses(snap, reports);
     await this.releaseFinalizers(snap);
     this.o.log.debug({ events: reports.length, invalid: snap.invalid.length }, 'cluster reconcile done');
+    // A zone waiting for the writer to catch up is retried within a second, not at the next resync.
+    this.rebuilding = reports.some((r) => r.conditions.some((c) => c.type === 'Seeded' && c.reason === 'Rebuilding'));
     this.o.onReconciled?.(reports);
   }
 

@@ -195,13 +195,9 @@ export interface PartitionProgress {
 
 /** The group's progress on a topic; an absent topic has no partitions (nothing to consume). */
 export async function groupProgress(admin: Admin, groupId: string, topic: string): Promise<PartitionProgress[]> {
-  let ends;
-  try {
-    ends = await admin.fetchTopicOffsets(topic);
-  } catch (err) {
-    if ((err as { type?: string }).type === 'UNKNOWN_TOPIC_OR_PARTITION') return [];
-    throw err;
-  }
+  // Asking for the offsets of an absent topic retries for seconds before failing: look first.
+  if (!(await admin.listTopics()).includes(topic)) return [];
+  const ends = await admin.fetchTopicOffsets(topic);
   const [committed] = await admin.fetchOffsets({ groupId, topics: [topic] });
   const byPartition = new Map((committed?.partitions ?? []).map((p) => [p.partition, Number(p.offset)]));
   return ends.map((e) => ({ partition: e.partition, end: Number(e.high), low: Number(e.low), committed: byPartition.get(e.partition) ?? -1 }));

@@ -69,11 +69,12 @@ export function writeModelRebuildSource(opts: RebuildSourceOptions): SoldSeatsIn
       return [];
     }
     const since = missingSince.get(key);
-    if (since === undefined) missingSince.set(key, now());
-    if (since === undefined || now() - since < opts.settleMs) {
+    if (since === undefined) {
+      missingSince.set(key, now());
       opts.log.warn({ eventId, zoneId: zone.zoneId, settleMs: opts.settleMs }, 'zone inventory lost; rebuilding from DynamoDB once in-flight purchases have settled');
       return 'not-caught-up';
     }
+    if (now() - since < opts.settleMs) return 'not-caught-up';
     // Settled: read the truth again now that every record a buyer heard 201 for is in the log.
     if ((await lagOf(eventId, zone.zoneId)) > 0) return 'not-caught-up';
     const layout = ZoneLayout.of(zone);

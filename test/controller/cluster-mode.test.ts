@@ -10,6 +10,7 @@ import { waitFor } from '../support/env';
 import { CORE_EVENTS, EVENTS, startFakeKube, VENUES, type FakeKubeApiServer } from '../support/fake-kube';
 import { http, startTestPlatform, testRedis } from '../support/platform';
 import { clusterConfig, condition, deletePrefix, eventResource, NS, sellSeat, startTestController, testPrefix, venueResource, type TestController } from './support/cluster';
+import { forgetEvents, mirroredEvent } from './support/stores';
 
 // The controller requires the client like production does; this hands it the natively loaded one.
 jest.mock('@kubernetes/client-node', () => (globalThis as any).__kubeClientNode);
@@ -187,9 +188,13 @@ describe('cluster mode (fake Kubernetes API server, real Redis)', () => {
         return r.status === 201 ? r : undefined;
       }, 'a purchase on the applied event', 15000, 200);
       expect(bought.body.tickets).toEqual([expect.objectContaining({ row: 'A', column: 4 })]);
+      // The role's reconcile deps mirror the catalog into MySQL in cluster mode too.
+      expect(await mirroredEvent(platform.ctx, 'EvPlat')).toMatchObject({ state: 'OnSale', source: `cluster:${NS}` });
+      await waitFor(() => condition(eventObj('gala'), 'Seeded')?.status === 'True', 'status written');
       const ready = await http(platform.url, 'GET', '/readyz');
       expect(ready.status).toBe(200);
     } finally {
+      await forgetEvents(platform.ctx, [{ eventId: 'EvPlat', venueId: 'VPlat', zoneIds: ['a'] }]);
       await platform.stop();
       await rm(dir, { recursive: true, force: true });
     }

@@ -1,25 +1,24 @@
 import type { KafkaMessage } from 'kafkajs';
-import { CqrsStores } from '../../src/admin/stores';
 import { partitionKey } from '../../src/purchase/record';
 import { topics } from '../../src/stream/kafka';
 import { uid, waitFor } from '../support/env';
 import { startTestPlatform } from '../support/platform';
-import { asMessage, dynamoSeats, mysqlSeats, produce, record, seatKey, sortedEntries } from './support';
+import { asMessage, dynamoSeats, testStores, mysqlSeats, produce, record, seatKey, sortedEntries } from './support';
 
 /** Poison messages go to the DLQ with a reason; the partition keeps moving. */
 describe('poison messages', () => {
   let platform: Awaited<ReturnType<typeof startTestPlatform>>;
-  let stores: CqrsStores;
+  let stores: ReturnType<typeof testStores>;
   const eventId = uid('Poison');
 
   beforeAll(async () => {
     platform = await startTestPlatform(['writer', 'projector']);
-    stores = new CqrsStores(platform.ctx);
+    stores = testStores(platform.cfg);
   });
   afterAll(async () => {
     await stores.writeModel.deleteEvent(eventId, ['1']).catch(() => undefined);
     await stores.readModel.deleteEvent(eventId).catch(() => undefined);
-    await stores.close();
+    await stores.closeAll();
     await platform.stop();
   });
 

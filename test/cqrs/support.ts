@@ -4,7 +4,11 @@ import { CqrsStores } from '../../src/admin/stores';
 import { metrics } from '../../src/observability/metrics';
 import { newPurchaseId, ticketIdOf } from '../../src/purchase/ids';
 import { partitionKey, SCHEMA_VERSION, type TicketPurchased } from '../../src/purchase/record';
-import type { RuntimeContext } from '../../src/runtime/context';
+import { QueryCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
+import { QueryTypes } from 'sequelize';
+import type { Config } from '../../src/config/config';
+import { RuntimeContext } from '../../src/runtime/context';
+import { testLogger } from '../support/env';
 import { topics } from '../../src/stream/kafka';
 import { http } from '../support/platform';
 
@@ -66,8 +70,42 @@ export async function counter(group: string, outcome: string): Promise<number> {
   return m.values.filter((v) => v.labels.group === group && v.labels.outcome === outcome).reduce((s, v) => s + v.value, 0);
 }
 
-export function storesOf(ctx: RuntimeContext): CqrsStores {
-  return new CqrsStores(ctx);
+/** The stores of a platform configuration, on connections of their own (they outlive a platform stop). */
+export function testStores(cfg: Config): CqrsStores & { closeAll(): Promise<void> } {
+  const ctx = new RuntimeContext(cfg, testLogger('stores'));
+  const stores = new CqrsStores(ctx);
+  return Object.assign(stores, {
+    async closeAll() {
+      await stores.close();
+      await ctx.close();
+    },
+  });
+}
+
+/** Ticket items of an event in DynamoDB's tickets table (byEvent index). */
+export async function dynamoTicketCount(stores: CqrsStores, eventId: string): Promise<number> {
+  let count = 0;
+  let start: Record<string, AttributeValue> | undefined;
+  do {
+    const out = await stores.ctx.dynamo.send(
+      new QueryCommand({
+        TableName: stores.writeModel.tables.tickets,
+        IndexName: 'byEvent',
+        KeyConditionExpression: 'eventId = :e',
+        ExpressionAttributeValues: { ':e': { S: eventId } },
+        Select: 'COUNT',
+        ...(start ? { ExclusiveStartKey: start } : {}),
+      }),
+    );
+    count += out.Count ?? 0;
+    start = out.LastEvaluatedKey;
+  } while (start);
+  return count;
+}
+
+export async function purchaseCount(stores: CqrsStores, eventId: string): Promise<number> {
+  const [row] = await stores.ctx.mysql.query<{ n: number }>('SELECT COUNT(*) AS n FROM purchases WHERE event_id = ?', { replacements: [eventId], type: QueryTypes.SELECT });
+  return Number(row?.n ?? 0);
 }
 
 export interface Sale {
@@ -85,6 +123,8 @@ export async function buy(
   eventId: string,
   groups: { zoneId: string; seats: { row: string; column: number }[] }[],
   concurrency = 16,
+  /** Called after each 201 with the seats sold so far; the other requests stay in flight meanwhile. */
+  onSold?: (soldSeats: number) => Promise<void> | void,
 ): Promise<Sale> {
   const sale: Sale = { seats: new Map(), statuses: new Map(), userOf: new Map() };
   let next = 0;
@@ -101,6 +141,7 @@ export async function buy(
         sale.seats.set(k, t.ticketId);
         sale.userOf.set(t.ticketId, userId);
       }
+      await onSold?.(sale.seats.size);
     }
   };
   await Promise.all(Array.from({ length: concurrency }, worker));

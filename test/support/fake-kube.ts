@@ -17,7 +17,9 @@ import type { KubeClientModule, KubeConfig } from '../../src/controller/kube-cli
  *   changes only, no-op updates that change nothing;
  * - the `/status` subresource of the ticketing.dev resources (status ignored elsewhere);
  * - deletionTimestamp + finalizers: a delete only marks, removing the last finalizer deletes;
- * - Leases and core Events as plain objects.
+ * - Leases and core Events as plain objects;
+ * - a network partition of one client (by its bearer token): its requests hang and its
+ *   watches go silent until healed.
  *
  * Not served: authentication, admission/schema validation (tests need invalid objects to
  * reach the controller), label/field selectors, server-side apply, strategic merge and JSON
@@ -44,6 +46,8 @@ export interface RecordedRequest {
   path: string;
   query: Record<string, string>;
   at: number;
+  /** The bearer token of the kubeconfig that sent it. */
+  client: string;
 }
 
 class ApiError extends Error {
@@ -57,6 +61,7 @@ class ApiError extends Error {
 }
 
 interface Watcher {
+  client: string;
   resource: ResourceId;
   namespace: string | undefined;
   res: ServerResponse;
@@ -69,6 +74,8 @@ export class FakeKubeApiServer {
   private readonly store = new Map<ResourceId, Map<string, Obj>>();
   private readonly history: { rv: number; resource: ResourceId; event: WatchEvent }[] = [];
   private readonly watchers = new Set<Watcher>();
+  private readonly partitioned = new Set<string>();
+  private readonly held: IncomingMessage[] = [];
   private rv = 100;
   private compactedRv = 0;
   url = '';
@@ -82,17 +89,18 @@ export class FakeKubeApiServer {
   }
 
   async close(): Promise<void> {
+    for (const req of this.held.splice(0)) req.socket.destroy();
     for (const w of this.watchers) this.endWatch(w);
     this.server.closeAllConnections();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }
 
-  /** A KubeConfig of the real client pointed at this fake. */
-  kubeConfig(k8s: KubeClientModule): KubeConfig {
+  /** A KubeConfig of the real client pointed at this fake; the token names the client. */
+  kubeConfig(k8s: KubeClientModule, token = 'test'): KubeConfig {
     const kc = new k8s.KubeConfig();
     kc.loadFromOptions({
       clusters: [{ name: 'fake', server: this.url, skipTLSVerify: true }],
-      users: [{ name: 'u' }],
+      users: [{ name: 'u', token }],
       contexts: [{ name: 'fake', cluster: 'fake', user: 'u' }],
       currentContext: 'fake',
     });
@@ -161,6 +169,17 @@ export class FakeKubeApiServer {
       n += 1;
     }
     return n;
+  }
+
+  /** Cuts a client off: its requests get no answer, its watches no events. */
+  partition(token: string): void {
+    this.partitioned.add(token);
+  }
+
+  /** Reconnects it; the requests held meanwhile fail as dropped connections. */
+  heal(token: string): void {
+    this.partitioned.delete(token);
+    for (const req of this.held.splice(0)) req.socket.destroy();
   }
 
   openWatches(resource?: ResourceId): number {
@@ -275,7 +294,9 @@ export class FakeKubeApiServer {
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const u = new URL(req.url ?? '/', 'http://fake');
     const query = Object.fromEntries(u.searchParams);
-    this.requests.push({ method: req.method ?? 'GET', path: u.pathname, query, at: Date.now() });
+    const client = (req.headers.authorization ?? '').replace(/^Bearer /, '');
+    this.requests.push({ method: req.method ?? 'GET', path: u.pathname, query, at: Date.now(), client });
+    if (this.partitioned.has(client)) return void this.held.push(req);
     try {
       const route = parsePath(u.pathname);
       if (!route) throw new ApiError(404, 'NotFound', `the server could not find the requested resource (${u.pathname})`);
@@ -283,7 +304,7 @@ export class FakeKubeApiServer {
       if (subresource && (subresource !== 'status' || !WITH_STATUS.has(resource))) throw new ApiError(404, 'NotFound', `no subresource ${subresource} on ${resource}`);
       const body = req.method === 'GET' || req.method === 'DELETE' ? undefined : await readJson(req);
       if (!name) {
-        if (req.method === 'GET' && query.watch === 'true') return this.watch(resource, namespace, query, res);
+        if (req.method === 'GET' && query.watch === 'true') return this.watch(client, resource, namespace, query, res);
         if (req.method === 'GET') return send(res, 200, this.listResponse(resource, namespace));
         if (req.method === 'POST' && namespace) return send(res, 201, this.create(resource, namespace, body as Obj));
         throw new ApiError(405, 'MethodNotAllowed', `${req.method} is not supported on a collection here`);
@@ -324,10 +345,10 @@ export class FakeKubeApiServer {
     return { apiVersion: group ? `${group}/${version}` : version, kind: `${KINDS[resource] ?? 'Object'}List`, metadata: { resourceVersion: String(this.rv) }, items };
   }
 
-  private watch(resource: ResourceId, namespace: string | undefined, query: Record<string, string>, res: ServerResponse): void {
+  private watch(client: string, resource: ResourceId, namespace: string | undefined, query: Record<string, string>, res: ServerResponse): void {
     res.writeHead(200, { 'content-type': 'application/json', 'transfer-encoding': 'chunked' });
     res.flushHeaders();
-    const w: Watcher = { resource, namespace, res };
+    const w: Watcher = { client, resource, namespace, res };
     const from = query.resourceVersion;
     if (!from || from === '0') {
       for (const o of this.store.get(resource)?.values() ?? []) if (!namespace || o.metadata.namespace === namespace) this.write(w, { type: 'ADDED', object: o });
@@ -348,7 +369,7 @@ export class FakeKubeApiServer {
   }
 
   private write(w: Watcher, event: { type: string; object: unknown }): void {
-    if (!w.res.writableEnded) w.res.write(`${JSON.stringify(event)}\n`);
+    if (!w.res.writableEnded && !this.partitioned.has(w.client)) w.res.write(`${JSON.stringify(event)}\n`);
   }
 
   private endWatch(w: Watcher): void {

@@ -56,7 +56,7 @@ export async function startTestController(fake: FakeKubeApiServer, redis: Script
     { cfg, log: testLogger('controller'), redis },
     {
       k8s,
-      kubeConfig: fake.kubeConfig(k8s),
+      kubeConfig: fake.kubeConfig(k8s, opts.identity ?? 'test'),
       debounceMs: 50,
       ...opts,
       onReconciled: (r) => {
