@@ -87,6 +87,14 @@ export async function redisCeiling(redis: ScriptedRedis, prefix: string, redisUr
       redisScriptSuccess: { tool: 'ioredis, 50 in flight', path: 'success (distinct free seats: reads + writes)', requests: n, inFlight: 50, throughput: Math.round((n * 1000) / ms) },
     };
   } finally {
+    // The success path leaves tens of thousands of pending purchases: remove them in chunks
+    // (Inventory.deleteZone unlinks them in one call, too many arguments for one stack).
+    for (;;) {
+      const ids = await redis.zrange(k.pending, '0', '999');
+      if (ids.length === 0) break;
+      await redis.unlink(...ids.map((id) => k.purchase(id)));
+      await redis.zrem(k.pending, ...ids);
+    }
     await inventory.deleteZone(eventId, 'z');
   }
 }

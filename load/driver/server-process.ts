@@ -39,6 +39,9 @@ export async function startServer(opts: { backend: Backend; topicPrefix: string;
     },
     stdio: ['ignore', 'inherit', 'pipe'],
   });
+  // Never leave the server behind, even when the driver dies of an uncaught error.
+  const killOnExit = () => child.kill('SIGKILL');
+  process.once('exit', killOnExit);
   let stderr = '';
   child.stderr?.on('data', (d: Buffer) => {
     stderr = (stderr + d.toString()).slice(-4000);
@@ -46,7 +49,10 @@ export async function startServer(opts: { backend: Backend; topicPrefix: string;
   });
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   let gone = false;
-  void exited.then(() => (gone = true));
+  void exited.then(() => {
+    gone = true;
+    process.removeListener('exit', killOnExit);
+  });
   const url = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + (opts.readyTimeoutMs ?? 60_000);
   for (;;) {

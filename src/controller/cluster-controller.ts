@@ -1,5 +1,4 @@
 import os from 'node:os';
-import type { Redis } from 'ioredis';
 import { CatalogStore } from '../catalog/store';
 import type { Config } from '../config/config';
 import { Inventory } from '../inventory/inventory';
@@ -69,7 +68,7 @@ export async function startClusterController(ctx: ControllerContext, opts: Clust
   const namespace = cfg.WATCH_NAMESPACE;
   const identity = opts.identity ?? `${cfg.POD_NAME || os.hostname()}-${process.pid}`;
   const deps: ReconcileDeps = opts.deps ?? {
-    catalog: new CatalogStore(ctx.redis as Redis, cfg.REDIS_KEY_PREFIX),
+    catalog: new CatalogStore(ctx.redis, cfg.REDIS_KEY_PREFIX),
     inventory: new Inventory(ctx.redis, cfg.REDIS_KEY_PREFIX),
     log,
   };
@@ -219,7 +218,13 @@ class LeaderTerm {
   private async runOnce(): Promise<void> {
     this.guard();
     if (!this.source.synced()) return;
-    const snap = this.source.snapshot();
+    const owners = new Map<string, string>();
+    for (const e of await this.o.deps.catalog.listEvents()) {
+      if (e.source !== this.sourceName) continue;
+      owners.set(`event:${e.event.eventId}`, e.event.resourceName);
+      owners.set(`venue:${e.venue.venueId}`, e.venue.resourceName);
+    }
+    const snap = this.source.snapshot(owners);
     await this.addFinalizers(snap);
 
     this.guard();

@@ -69,7 +69,11 @@ export class ClusterSource {
     for (const inf of this.informers.values()) await inf.stop();
   }
 
-  snapshot(): ClusterSnapshot {
+  /**
+   * `owners`: the resource name that holds each API id in the catalog now (`event:<id>`,
+   * `venue:<id>`), so a newcomer claiming the same id never takes it over.
+   */
+  snapshot(owners: ReadonlyMap<string, string> = new Map()): ClusterSnapshot {
     const objects = new Map<string, { plural: Plural; object: KubeObject }>();
     const invalid: InvalidResource[] = [];
     const venues: VenueResource[] = [];
@@ -87,9 +91,9 @@ export class ClusterSource {
       }
     }
     const byKey = (plural: Plural) => (r: VenueResource | EventResource) => objects.get(objectKey(plural, r.metadata))!.object;
-    const uniqueVenues = firstById(venues, (v) => v.spec.venueId, byKey('venues'), 'venues', 'venueId', invalid);
+    const uniqueVenues = firstById(venues, (v) => `venue:${v.spec.venueId}`, byKey('venues'), 'venues', 'venueId', owners, invalid);
     const liveEvents = events.filter((e) => !e.metadata.deletionTimestamp);
-    const uniqueEvents = firstById(liveEvents, (e) => e.spec.eventId, byKey('events'), 'events', 'eventId', invalid);
+    const uniqueEvents = firstById(liveEvents, (e) => `event:${e.spec.eventId}`, byKey('events'), 'events', 'eventId', owners, invalid);
     return { venues: uniqueVenues, events: [...uniqueEvents, ...events.filter((e) => e.metadata.deletionTimestamp)], invalid, objects };
   }
 
@@ -148,8 +152,8 @@ export class ClusterSource {
 }
 
 /**
- * Two resources claiming one API id would overwrite each other's catalog entry: the oldest
- * keeps it, the others are reported.
+ * Two resources claiming one API id would overwrite each other's catalog entry: the one
+ * holding it keeps it, else the oldest; the others are reported.
  */
 function firstById<T extends VenueResource | EventResource>(
   resources: T[],
@@ -157,10 +161,14 @@ function firstById<T extends VenueResource | EventResource>(
   objectOf: (r: T) => KubeObject,
   plural: Plural,
   field: string,
+  owners: ReadonlyMap<string, string>,
   invalid: InvalidResource[],
 ): T[] {
+  const rank = (r: T) => (owners.get(idOf(r)) === r.metadata.name ? 0 : 1);
   const created = (r: T) => String((r.metadata as Record<string, unknown>).creationTimestamp ?? '');
-  const sorted = [...resources].sort((a, b) => created(a).localeCompare(created(b)) || objectKey(plural, a.metadata).localeCompare(objectKey(plural, b.metadata)));
+  const sorted = [...resources].sort(
+    (a, b) => rank(a) - rank(b) || created(a).localeCompare(created(b)) || objectKey(plural, a.metadata).localeCompare(objectKey(plural, b.metadata)),
+  );
   const owner = new Map<string, T>();
   for (const r of sorted) {
     const first = owner.get(idOf(r));
@@ -170,7 +178,7 @@ function firstById<T extends VenueResource | EventResource>(
         plural,
         object: objectOf(r),
         reason: 'DuplicateId',
-        message: `spec.${field} ${idOf(r)} already belongs to ${objectKey(plural, first.metadata)}; give this resource another ${field}`,
+        message: `spec.${field} ${idOf(r).split(':')[1]} already belongs to ${objectKey(plural, first.metadata)}; give this resource another ${field}`,
       });
     }
   }

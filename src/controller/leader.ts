@@ -89,9 +89,9 @@ export class LeaderElector {
     this.stopped = true;
     this.wake?.();
     await this.loopDone;
-    const wasLeading = this.leading;
-    await this.stepDown('stopping');
-    if (wasLeading && (this.opts.releaseOnStop ?? true)) await this.release().catch((err) => this.opts.log.warn({ err }, 'could not release the lease; a follower takes over once it expires'));
+    await this.stepDown('stopping', 'info');
+    // release() checks on the server that the lease is still ours.
+    if (this.opts.releaseOnStop ?? true) await this.release().catch((err) => this.opts.log.warn({ err }, 'could not release the lease; a follower takes over once it expires'));
   }
 
   private async loop(): Promise<void> {
@@ -109,7 +109,8 @@ export class LeaderElector {
       if (outcome === 'held') {
         this.renewedAt = sentAt;
         this.armWatchdog();
-        if (!this.leading) await this.becomeLeader();
+        // Not awaited: renewals go on while the leader work starts (a long first list).
+        if (!this.leading) void this.becomeLeader();
       } else if (this.leading && outcome === 'held-by-other') {
         await this.stepDown('another replica holds the lease');
       } else if (this.leading && Date.now() - this.renewedAt >= timing.renewDeadlineMs) {
@@ -208,12 +209,12 @@ export class LeaderElector {
     });
   }
 
-  private stepDown(why: string): Promise<void> {
+  private stepDown(why: string, level: 'warn' | 'info' = 'warn'): Promise<void> {
     return this.serially(async () => {
       clearTimeout(this.watchdog);
       if (!this.leading) return;
       this.leading = false;
-      this.opts.log.warn({ identity: this.opts.identity, lease: this.opts.name, why }, 'stepping down as leader');
+      this.opts.log[level]({ identity: this.opts.identity, lease: this.opts.name, why }, 'stepping down as leader');
       await this.callbacks?.onStoppedLeading().catch((err: unknown) => this.opts.log.error({ err }, 'stopping the leader work failed'));
     });
   }

@@ -77,7 +77,10 @@ export async function startConsumerLoop(opts: ConsumerLoopOptions): Promise<Cons
     joined = true;
     markStarted();
   });
-  consumer.on(consumer.events.CRASH, (e) => log.error({ err: e.payload.error, groupId }, 'consumer crashed; kafkajs restarts it'));
+  consumer.on(consumer.events.CRASH, (e) => {
+    if (!e.payload.restart) joined = false; // kafkajs gave up: readiness turns red so the pod is restarted
+    log.error({ err: e.payload.error, groupId, restart: e.payload.restart }, e.payload.restart ? 'consumer crashed; kafkajs restarts it' : 'consumer crashed for good; restart the process');
+  });
 
   await Promise.all([consumer.connect(), producer.connect(), admin.connect()]);
   await consumer.subscribe({ topic, fromBeginning: true });

@@ -132,6 +132,44 @@ describe('cluster mode (fake Kubernetes API server, real Redis)', () => {
     expect((await catalog.getEvent('EvInvalid'))?.event.perUserLimit).toBe(5);
   });
 
+  test('an invalid Venue and a duplicate eventId are reported on the resources concerned', async () => {
+    controller = await startTestController(fake, redis, clusterConfig(prefix));
+    const broken = venueResource('broken', 'VBroken', [ZONE]);
+    (broken.spec.zones[0] as Record<string, unknown>).seatCounts = [5, 5]; // and seatsPerRow: one too many
+    fake.apply(broken);
+    fake.apply(eventResource('orphan', 'EvOrphan', 'broken'));
+    fake.apply(venueResource('hall', 'VHall', [ZONE]));
+    fake.apply(eventResource('original', 'EvDup', 'hall'));
+    await waitFor(() => condition(eventObj('original'), 'Seeded')?.status === 'True', 'the original seeded');
+    fake.apply(eventResource('copycat', 'EvDup', 'hall', { perUserLimit: 1 }));
+
+    const venueDegraded = await waitFor(() => condition(fake.get(VENUES, NS, 'broken'), 'Degraded'), 'the Venue reported');
+    await waitFor(() => condition(eventObj('orphan'), 'Seeded'), 'the orphan reported');
+    expect(venueDegraded).toMatchObject({ status: 'True', reason: 'InvalidSpec', message: expect.stringMatching(/seatsPerRow or seatCounts/) });
+    expect(condition(eventObj('orphan'), 'Seeded')).toMatchObject({ status: 'False', reason: 'VenueInvalid', message: expect.stringMatching(/^Venue broken is invalid/) });
+    expect(await inventory.zoneExists('EvOrphan', 'a')).toBe(false);
+    const dup = await waitFor(() => {
+      const c = condition(eventObj('copycat'), 'Degraded');
+      return c?.status === 'True' ? c : undefined;
+    }, 'the duplicate reported');
+    expect(dup).toMatchObject({ status: 'True', reason: 'DuplicateId', message: expect.stringMatching(/events\/shows\/original/) });
+    expect((await catalog.getEvent('EvDup'))?.event).toMatchObject({ resourceName: 'original', perUserLimit: 4 });
+  });
+
+  test('cluster-wide (WATCH_NAMESPACE empty): resources of every namespace, source cluster:*', async () => {
+    controller = await startTestController(fake, redis, clusterConfig(prefix, { WATCH_NAMESPACE: '' }));
+    const inNs = <T extends { metadata: { namespace: string } }>(r: T, namespace: string) => ({ ...r, metadata: { ...r.metadata, namespace } });
+    fake.apply(inNs(venueResource('hall', 'VEast', [ZONE]), 'east'));
+    fake.apply(inNs(eventResource('gala', 'EvEast', 'hall'), 'east'));
+    fake.apply(inNs(venueResource('hall', 'VWest', [ZONE]), 'west'));
+    fake.apply(inNs(eventResource('gala', 'EvWest', 'hall'), 'west'));
+    await waitFor(() => condition(fake.get(EVENTS, 'east', 'gala'), 'OnSale')?.status === 'True' && condition(fake.get(EVENTS, 'west', 'gala'), 'OnSale')?.status === 'True', 'both namespaces reconciled');
+    expect(await catalog.getEvent('EvEast')).toMatchObject({ source: 'cluster:*', venue: { venueId: 'VEast' } });
+    expect(await catalog.getEvent('EvWest')).toMatchObject({ source: 'cluster:*', venue: { venueId: 'VWest' } });
+    expect(fake.requests.some((r) => r.path === '/apis/ticketing.dev/v1alpha1/events' && r.query.watch === 'true')).toBe(true);
+    expect(fake.get('coordination.k8s.io/v1/leases', 'default', 'ticketing-controller')?.spec.holderIdentity).toBe(controller.identity);
+  });
+
   test('deleting Events: the finalizer holds them until the catalog entry is gone; unsold inventory is deleted, sold inventory kept', async () => {
     controller = await startTestController(fake, redis, clusterConfig(prefix));
     fake.apply(venueResource('hall', 'VHall', [ZONE]));

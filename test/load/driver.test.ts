@@ -1,3 +1,4 @@
+import type { Config } from '../../src/config/config';
 import { BaselineSeats, mysql2Executor } from '../../src/purchase/sql-store';
 import { createKafka, topics } from '../../src/stream/kafka';
 import { runScenario, type LabTarget } from '../../load/driver/lab';
@@ -11,6 +12,15 @@ import { startTestPlatform, testRedis } from '../support/platform';
  * Keeps the load lab from rotting: the driver's scenarios at small size against a real api
  * (Redis engine and SQL baseline), checked by set comparison against the stores.
  */
+/** The platform's topics are this test's own (testConfig gives each platform a prefix): remove them. */
+async function deleteTopics(cfg: Config | undefined): Promise<void> {
+  if (!cfg) return;
+  const admin = createKafka(cfg, testLogger()).admin();
+  await admin.connect();
+  await admin.deleteTopics({ topics: Object.values(topics(cfg)) }).catch(() => undefined);
+  await admin.disconnect();
+}
+
 describe('load driver', () => {
   const redis = testRedis();
   afterAll(async () => {
@@ -31,10 +41,7 @@ describe('load driver', () => {
     afterAll(async () => {
       await log?.stop();
       await platform?.stop();
-      const admin = createKafka(platform.cfg, testLogger()).admin();
-      await admin.connect();
-      await admin.deleteTopics({ topics: [topics(platform.cfg).tickets, topics(platform.cfg).deadLetter] }).catch(() => undefined);
-      await admin.disconnect();
+      await deleteTopics(platform?.cfg);
     });
 
     test('seed replay: one 201 per seat, 409 for every duplicate, and the 201s equal the bitmap and the event log', async () => {
@@ -81,6 +88,7 @@ describe('load driver', () => {
     afterAll(async () => {
       await baseline?.sql.close();
       await platform?.stop();
+      await deleteTopics(platform?.cfg);
     });
 
     test('hot seat and seed replay are exact, and the seat rows hold the tickets the buyers got', async () => {

@@ -12,6 +12,12 @@ import { href } from './router';
 const main = document.getElementById('main') as HTMLElement;
 const buyerEl = document.getElementById('buyer-id') as HTMLElement;
 buyerEl.textContent = buyerId();
+// The skip link must not change the hash: the hash is the route.
+document.querySelector('.skip-link')?.addEventListener('click', (e) => {
+  e.preventDefault();
+  main.tabIndex = -1;
+  main.focus();
+});
 document.getElementById('new-buyer')?.addEventListener('click', () => {
   buyerEl.textContent = newBuyerId();
 });

@@ -35,10 +35,8 @@ export async function eventView(root: HTMLElement, signal: AbortSignal, eventId:
       { class: 'zone-card', href: href.zone(ev.eventId, z.zoneId) },
       h('span', { class: 'zone-name' }, z.name),
       ' ',
-      h('span', { class: 'zone-price' }, money(z.priceCents, ev.currency)),
+      h('span', { class: 'zone-price' }, money(z.priceCents, ev.currency), z.category ? ` · ${z.category}` : ''),
       ' ',
-      z.category ? h('span', { class: 'zone-cat' }, z.category) : null,
-      z.category ? ' ' : null,
       avail,
       bar,
     );
@@ -56,7 +54,7 @@ export async function eventView(root: HTMLElement, signal: AbortSignal, eventId:
   }
 
   const total = (zs: ZoneSummary[]) => zs.reduce((s, z) => s + (z.available ?? 0), 0);
-  const summary = h('p', { class: 'meta live' }, `${count(total(ev.zones))} seats available`);
+  const summary = h('span', {}, `${count(total(ev.zones))} seats available`);
   const liveNote = h('span', { class: 'live-note' }, 'Live');
   root.replaceChildren(
     h(

@@ -185,7 +185,8 @@ class ZoneSession {
     const changed = this.grid.applySold(bits);
     this.grid.setRowAvailable(this.map.rowAvailable);
     this.paintAvailability();
-    const lost = changed.filter((k) => this.selected.has(k) && this.grid.isSold(k));
+    // While a purchase is in flight its own seats may show sold already; its answer settles them.
+    const lost = this.busy ? [] : changed.filter((k) => this.selected.has(k) && this.grid.isSold(k));
     if (lost.length > 0) {
       for (const k of lost) this.unselect(k);
       this.paintSelection();
@@ -346,7 +347,8 @@ class ZoneSession {
     setText(this.buyButton, label);
     if (this.busy || n === 0) this.buyButton.setAttribute('aria-disabled', 'true');
     else this.buyButton.removeAttribute('aria-disabled');
-    this.buyButton.toggleAttribute('aria-busy', this.busy);
+    if (this.busy) this.buyButton.setAttribute('aria-busy', 'true');
+    else this.buyButton.removeAttribute('aria-busy');
     if (this.busy || n === 0) this.clearButton.setAttribute('aria-disabled', 'true');
     else this.clearButton.removeAttribute('aria-disabled');
   }
