@@ -41,7 +41,10 @@ export function createApp(opts: AppOptions): Express {
   app.use(timing);
   app.use(healthRoutes(opts.readiness, opts.isShuttingDown));
   app.post('/bench/noop', (_req, res) => void res.status(201).json({ ok: true }));
-  if (opts.staticDir) app.use(express.static(opts.staticDir, { index: 'index.html', maxAge: '1h' }));
+  if (opts.staticDir) {
+    // Hashed assets may be cached; index.html must be revalidated so a new build reaches browsers.
+    app.use(express.static(opts.staticDir, { index: 'index.html', maxAge: '1h', setHeaders: (res, file) => file.endsWith('.html') && res.setHeader('cache-control', 'no-cache') }));
+  }
   app.use(jsonOnly);
   app.use(express.json({ limit: opts.maxBodyBytes, strict: true, type: ['application/json', 'application/*+json'] }));
   for (const router of opts.routers) app.use(router);

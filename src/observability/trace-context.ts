@@ -14,12 +14,14 @@ export function withTraceHeaders(headers: Record<string, string>): Record<string
   return headers;
 }
 
-/** Runs `fn` in a consumer span whose parent is the trace in the message headers. */
-export function inConsumerSpan<T>(name: string, headers: IHeaders | undefined, fn: (span: Span) => Promise<T>): Promise<T> {
+/**
+ * Starts a consumer span whose parent is the trace in a message's headers. Consumers handle
+ * messages in chunks, so each message gets its own span, ended when its chunk is durable.
+ */
+export function startConsumerSpan(name: string, headers: IHeaders | undefined): Span {
   const carrier: Record<string, string> = {};
   for (const [k, v] of Object.entries(headers ?? {})) if (v !== undefined) carrier[k] = Array.isArray(v) ? String(v[0]) : String(v);
-  const parent = propagation.extract(ROOT_CONTEXT, carrier);
-  return tracer.startActiveSpan(name, { kind: SpanKind.CONSUMER }, parent, (span) => ending(span, fn));
+  return tracer.startSpan(name, { kind: SpanKind.CONSUMER }, propagation.extract(ROOT_CONTEXT, carrier));
 }
 
 /** Runs `fn` in an internal span of the active trace. */

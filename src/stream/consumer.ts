@@ -1,5 +1,6 @@
 import { Partitioners, type Admin, type Consumer, type IHeaders, type Kafka, type KafkaMessage, type Producer } from 'kafkajs';
 import { metrics } from '../observability/metrics';
+import { startConsumerSpan } from '../observability/trace-context';
 import type { Logger } from '../observability/logger';
 
 /** A message a handler could not use, with the reason that goes into `x-dlq-reason`. */
@@ -109,7 +110,10 @@ export async function startConsumerLoop(opts: ConsumerLoopOptions): Promise<Cons
       const stillOurs = () => !crashed && !stopping && isRunning() && !isStale();
       for (let i = 0; i < batch.messages.length && stillOurs(); i += chunkSize) {
         const chunk = batch.messages.slice(i, i + chunkSize);
-        const done = await untilDone('store write', () => opts.handle(chunk, batch.partition), stillOurs, heartbeat);
+        const spans = chunk.map((m) => startConsumerSpan(`${topic} persist (${groupId})`, m.headers));
+        const done = await untilDone('store write', () => opts.handle(chunk, batch.partition), stillOurs, heartbeat).finally(() => {
+          for (const span of spans) span.end();
+        });
         if (!done) return;
         if (done.deadLetters.length > 0) {
           const sent = await untilDone('dead-letter produce', () => deadLetter(producer, opts.deadLetterTopic, groupId, batch.partition, done.deadLetters), stillOurs, heartbeat);
