@@ -1,8 +1,7 @@
-import { z } from 'zod';
 import type { CatalogEntry } from '../catalog/model';
 import type { ReconcileDeps } from '../controller/reconcile';
 import type { Logger } from '../observability/logger';
-import { upsertCatalogEntry } from '../projector/catalog-sql';
+import { removeCatalogEntry, upsertCatalogEntry } from '../projector/catalog-sql';
 import { migrate } from '../projector/migrations';
 import type { RuntimeContext } from '../runtime/context';
 import { writeModelRebuildSource } from '../writer/rebuild-source';
@@ -10,19 +9,12 @@ import { ensureTables } from '../writer/tables';
 import { auditEvent, formatAudit } from './audit';
 import { CqrsStores } from './stores';
 
-/**
- * `AUDIT_INTERVAL_MS` (default 60000, 0 = off): how often the controller audits every event.
- * Read here rather than in src/config because only this module uses it.
- */
-export const auditIntervalMs = (env: NodeJS.ProcessEnv = process.env) =>
-  z.coerce.number().int().min(0).max(86_400_000).default(60_000).parse(env.AUDIT_INTERVAL_MS === '' ? undefined : env.AUDIT_INTERVAL_MS);
-
 /** How often the file-source controller re-runs reconcile, so a zone Redis lost is rebuilt promptly. */
 export const RECONCILE_EVERY_MS = 5000;
 
 export interface ControllerCqrs {
   /** Add to the controller's ReconcileDeps. */
-  deps: Pick<ReconcileDeps, 'soldSeatsInWriteModel' | 'onCatalogEntry'>;
+  deps: Pick<ReconcileDeps, 'soldSeatsInWriteModel' | 'onCatalogEntry' | 'onEventRemoved'>;
   stop(): Promise<void>;
 }
 
@@ -57,6 +49,14 @@ export async function startControllerCqrs(ctx: RuntimeContext, log: Logger): Pro
     }
   };
 
+  const onEventRemoved = async (entry: CatalogEntry, sold: number) => {
+    mirrored.delete(entry.event.eventId);
+    if (sold > 0) return;
+    await removeCatalogEntry(ctx.mysql, entry.event.eventId).catch((err) =>
+      log.warn({ err, eventId: entry.event.eventId }, 'could not remove the event from the MySQL catalog; remove it by hand or re-apply and delete it again'),
+    );
+  };
+
   const soldSeatsInWriteModel = writeModelRebuildSource({
     kafka: ctx.kafka,
     model: stores.writeModel,
@@ -66,7 +66,7 @@ export async function startControllerCqrs(ctx: RuntimeContext, log: Logger): Pro
     log,
   });
 
-  const every = auditIntervalMs();
+  const every = ctx.cfg.AUDIT_INTERVAL_MS;
   let auditing: Promise<void> | undefined;
   const auditAll = async () => {
     for (const { event } of await stores.catalog.listEvents()) {
@@ -86,7 +86,7 @@ export async function startControllerCqrs(ctx: RuntimeContext, log: Logger): Pro
   timer?.unref();
 
   return {
-    deps: { soldSeatsInWriteModel, onCatalogEntry },
+    deps: { soldSeatsInWriteModel, onCatalogEntry, onEventRemoved },
     async stop() {
       if (timer) clearInterval(timer);
       await auditing;

@@ -9,8 +9,9 @@ export const API_GROUP = 'ticketing.dev';
 export const API_VERSION = `${API_GROUP}/v1alpha1`;
 
 const id = z.string().regex(ID_PATTERN);
+// The same bounds as the CRDs in k8s/crds (a test checks every seed against both).
 const metadata = z.object({
-  name: z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'must be a lowercase Kubernetes name').max(63),
+  name: z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/, 'must be a lowercase Kubernetes name').max(253),
   namespace: z.string().optional(),
   generation: z.number().optional(),
   resourceVersion: z.string().optional(),
@@ -22,12 +23,12 @@ const metadata = z.object({
 const zone = z
   .object({
     zoneId: z.union([id, z.number().int().nonnegative()]).transform(String),
-    name: z.string().min(1).max(100),
+    name: z.string().min(1).max(200),
     rows: z.array(z.string().regex(/^[A-Za-z0-9]{1,8}$/)).min(1).max(1000),
     seatsPerRow: z.number().int().min(1).max(65535).optional(),
     seatCounts: z.array(z.number().int().min(1).max(65535)).optional(),
     priceCents: z.number().int().min(0),
-    category: z.string().max(64).optional(),
+    category: z.string().min(1).max(64).optional(),
   })
   .superRefine((zn, ctx) => {
     if ((zn.seatsPerRow === undefined) === (zn.seatCounts === undefined)) {
@@ -46,13 +47,13 @@ export const venueResourceSchema = z.object({
   kind: z.literal('Venue'),
   metadata,
   spec: z
-    .object({ venueId: id, name: z.string().min(1).max(200), zones: z.array(zone).min(1).max(1000) })
+    .object({ venueId: id, name: z.string().min(1).max(200), zones: z.array(zone).min(1).max(100) })
     .superRefine((v, ctx) => {
       if (new Set(v.zones.map((zn) => zn.zoneId)).size !== v.zones.length) ctx.addIssue({ code: 'custom', message: 'zone ids must be unique' });
     }),
 });
 
-const isoDate = z.string().refine((s) => !Number.isNaN(Date.parse(s)), 'must be an RFC 3339 date-time');
+const isoDate = z.string().refine((s) => z.iso.datetime({ offset: true }).safeParse(s).success, 'must be an RFC 3339 date-time such as 2027-06-01T19:00:00Z');
 
 export const eventResourceSchema = z.object({
   apiVersion: z.literal(API_VERSION),
@@ -63,7 +64,10 @@ export const eventResourceSchema = z.object({
     venueRef: z.object({ name: metadata.shape.name }),
     name: z.string().min(1).max(200),
     startsAt: isoDate,
-    salesWindow: z.object({ opensAt: isoDate.optional(), closesAt: isoDate.optional() }).optional(),
+    salesWindow: z
+      .object({ opensAt: isoDate, closesAt: isoDate })
+      .refine((w) => Date.parse(w.opensAt) < Date.parse(w.closesAt), 'salesWindow.opensAt must be before closesAt')
+      .optional(),
     state: z.enum(['Draft', 'OnSale', 'Closed']),
     perUserLimit: z.number().int().min(1).max(100),
     currency: z.string().regex(/^[A-Z]{3}$/).default('USD'),

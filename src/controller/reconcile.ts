@@ -36,6 +36,8 @@ export interface ReconcileDeps {
   soldSeatsInWriteModel?: (eventId: string, zone: ZoneDef) => Promise<SeatPosition[] | 'not-caught-up'>;
   /** Mirrors catalog entries into the MySQL read model. */
   onCatalogEntry?: (entry: CatalogEntry) => Promise<void>;
+  /** An event left the source: the MySQL catalog forgets it too when it never sold. */
+  onEventRemoved?: (entry: CatalogEntry, sold: number) => Promise<void>;
   now?: () => number;
 }
 
@@ -148,6 +150,7 @@ async function removeEvent(entry: CatalogEntry, deps: ReconcileDeps): Promise<vo
   } else {
     deps.log.warn({ eventId, sold }, 'event removed from the catalog; it has sales, so its inventory and records are kept');
   }
+  await deps.onEventRemoved?.(entry, sold);
   metrics.eventCapacity.remove({ event_id: eventId });
   metrics.eventSold.remove({ event_id: eventId });
 }

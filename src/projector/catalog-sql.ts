@@ -59,6 +59,16 @@ interface EventRow {
   venue_name: string;
 }
 
+/** Forgets an event the catalog no longer has and that never sold (its tickets keep it otherwise). */
+export async function removeCatalogEntry(sequelize: Sequelize, eventId: string): Promise<void> {
+  await sequelize.transaction(async (transaction) => {
+    const [[sold]] = (await sequelize.query('SELECT COUNT(*) AS n FROM tickets WHERE event_id = ?', { replacements: [eventId], transaction })) as [{ n: number }[], unknown];
+    if (Number(sold?.n ?? 0) > 0) return;
+    await sequelize.query('DELETE FROM zones WHERE event_id = ?', { replacements: [eventId], transaction });
+    await sequelize.query('DELETE FROM events WHERE event_id = ?', { replacements: [eventId], transaction });
+  });
+}
+
 interface ZoneRow {
   zone_id: string;
   name: string;

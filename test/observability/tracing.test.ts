@@ -1,5 +1,9 @@
+import { DeleteTableCommand } from '@aws-sdk/client-dynamodb';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { ReadModel } from '../../src/projector/read-model';
+import { createDynamoClient, createSequelize } from '../../src/runtime/context';
+import { tableNames } from '../../src/writer/tables';
 import { seedTestEvent, testEntry } from '../support/catalog';
 import { testConfig, uid, waitFor } from '../support/env';
 import { testRedis } from '../support/platform';
@@ -33,6 +37,7 @@ const redis = testRedis();
 const cfg = testConfig();
 const eventId = uid('Trace');
 const procs: RoleProcess[] = [];
+const tablePrefix = uid('trace');
 let cleanup: () => Promise<void>;
 
 beforeAll(async () => {
@@ -42,6 +47,13 @@ beforeAll(async () => {
 afterAll(async () => {
   for (const p of procs) p.child.kill('SIGKILL');
   await cleanup();
+  // What the writer and projector stored for this test: its own tables and its event's rows.
+  const dynamo = createDynamoClient(cfg);
+  for (const TableName of Object.values(tableNames(tablePrefix))) await dynamo.send(new DeleteTableCommand({ TableName })).catch(() => undefined);
+  dynamo.destroy();
+  const sql = createSequelize(cfg.MYSQL_URL);
+  await new ReadModel(sql).deleteEvent(eventId);
+  await sql.close();
   await redis.quit();
   collector.close();
 });
@@ -49,7 +61,7 @@ afterAll(async () => {
 test('a purchase is one trace from the api through Kafka to the writer and the projector', async () => {
   const env = {
     KAFKA_TOPIC_PREFIX: uid('trace.'),
-    DYNAMODB_TABLE_PREFIX: uid('trace'),
+    DYNAMODB_TABLE_PREFIX: tablePrefix,
     OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${(collector.address() as AddressInfo).port}`,
     OTEL_BSP_SCHEDULE_DELAY: '200',
   };
