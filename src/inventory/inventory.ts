@@ -138,15 +138,14 @@ export class Inventory {
   /** Deletes a zone's inventory and purchase records (load-test reset; admin only). */
   async deleteZone(eventId: string, zoneId: string): Promise<void> {
     const k = this.keys(eventId, zoneId);
-    const ids = await this.redis.zrange(k.pending, '0', '-1');
-    const match = k.purchase('*');
+    // Purchase records: found by pattern, deleted in bounded chunks (a zone may hold many).
     let cursor = '0';
     do {
-      const [next, found] = await this.redis.scan(cursor, 'MATCH', match, 'COUNT', '1000');
+      const [next, found] = await this.redis.scan(cursor, 'MATCH', k.purchase('*'), 'COUNT', '1000');
       cursor = next;
       if (found.length > 0) await this.redis.unlink(...found);
     } while (cursor !== '0');
-    await this.redis.unlink(k.bits, k.counts, k.meta, k.pending, ...ids.map((id) => k.purchase(id)));
+    await this.redis.unlink(k.bits, k.counts, k.meta, k.pending);
   }
 }
 

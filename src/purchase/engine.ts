@@ -93,49 +93,34 @@ export class PurchaseEngine implements PurchaseService {
   async purchase(req: PurchaseRequest): Promise<TicketPurchased> {
     const { event, zone, seats } = await resolveSale(this.catalog, req, this.cfg);
     if (!this.sender.available) throw new ApiError('KAFKA_UNAVAILABLE');
-
-    const purchaseId = newPurchaseId(req.eventId, req.zoneId);
-    const record: TicketPurchased = {
-      schemaVersion: SCHEMA_VERSION,
-      type: 'TicketPurchased',
-      purchaseId,
-      eventId: req.eventId,
-      venueId: event.entry.venue.venueId,
-      zoneId: req.zoneId,
-      userId: req.userId,
-      tickets: req.seats.map((s, i) => ({ ticketId: ticketIdOf(purchaseId, i + 1), row: s.row, column: s.column, priceCents: zone.zone.priceCents })),
-      currency: event.entry.event.currency,
-      createdOn: new Date().toISOString(),
-    };
+    const record = purchaseRecord(req, event, zone);
+    const { purchaseId } = record;
     const body = JSON.stringify(record);
-
-    await this.reserve(req, zone, purchaseId, seats, body);
-    if (this.cfg.FAULT_CRASH_AFTER_RESERVE) process.kill(process.pid, 'SIGKILL');
-
-    const acked = this.sender.send({ key: partitionKey(req.eventId, req.zoneId), value: body, headers: withTraceHeaders({ 'x-purchase-id': purchaseId }) });
-    // Whatever the buyer hears, a late acknowledgement still confirms the record.
-    const settled = acked.then(
-      () => this.confirm(req.eventId, req.zoneId, purchaseId),
-      async (err: unknown) => {
-        if (err instanceof NotSentError) await this.voidReservation(req, purchaseId, seats);
-        throw err;
-      },
-    );
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<'timeout'>((resolve) => {
-      timer = setTimeout(() => resolve('timeout'), this.cfg.PURCHASE_TIMEOUT_MS);
-    });
+    // One timer per purchase bounds both the reservation and the acknowledgement.
+    const deadline = new Deadline(this.cfg.PURCHASE_TIMEOUT_MS);
     try {
-      const outcome = await Promise.race([settled.then(() => 'ok' as const), timeout]);
-      if (outcome === 'timeout') throw unknownOutcome(purchaseId, 'Kafka did not acknowledge in time');
+      // A reservation that outlives the deadline may still land: the sweep then completes it.
+      await deadline.race(this.reserve(req, zone, purchaseId, seats, body), () => unknownOutcome(purchaseId, 'the seat inventory did not answer in time'));
+      if (this.cfg.FAULT_CRASH_AFTER_RESERVE) process.kill(process.pid, 'SIGKILL');
+
+      const acked = this.sender.send({ key: partitionKey(req.eventId, req.zoneId), value: body, headers: withTraceHeaders({ 'x-purchase-id': purchaseId }) });
+      // Whatever the buyer hears, a late acknowledgement still confirms the record.
+      const settled = acked.then(
+        () => this.confirm(req.eventId, req.zoneId, purchaseId),
+        async (err: unknown) => {
+          if (err instanceof NotSentError) await this.voidReservation(req, purchaseId, seats);
+          throw err;
+        },
+      );
+      settled.catch(() => undefined);
+      await deadline.race(settled, () => unknownOutcome(purchaseId, 'Kafka did not acknowledge in time'));
       return record;
     } catch (err) {
       if (err instanceof ApiError) throw err;
       if (err instanceof NotSentError) throw new ApiError('KAFKA_UNAVAILABLE', 'The event log is unreachable; nothing was sold, try again shortly');
       throw unknownOutcome(purchaseId, (err as Error).message);
     } finally {
-      clearTimeout(timer);
-      settled.catch(() => undefined);
+      deadline.clear();
     }
   }
 
@@ -154,11 +139,11 @@ export class PurchaseEngine implements PurchaseService {
       case ReserveCode.SEATS_TAKEN: {
         metrics.purchaseConflicts.inc({ reason: 'seat_taken' });
         const taken = result.takenIndexes.map((i) => req.seats[i - 1]);
-        throw new ApiError('SEATS_TAKEN', `Already taken: ${taken.map((s) => `row ${s?.row} seat ${s?.column}`).join(', ')}`, { seats: taken });
+        throw conflict('SEATS_TAKEN', `Already taken: ${taken.map((s) => `row ${s?.row} seat ${s?.column}`).join(', ')}`, { seats: taken });
       }
       case ReserveCode.SOLD_OUT:
         metrics.purchaseConflicts.inc({ reason: 'zone_sold_out' });
-        throw new ApiError('ZONE_SOLD_OUT', `Zone ${req.zoneId} of ${req.eventId} is sold out`);
+        throw conflict('ZONE_SOLD_OUT', `Zone ${req.zoneId} of ${req.eventId} is sold out`);
       case ReserveCode.OUT_OF_LAYOUT:
         throw new ApiError('SEAT_OUTSIDE_LAYOUT', 'A seat is outside the zone layout', { seats: [req.seats[(result.detail ?? 1) - 1]] });
       case ReserveCode.DUPLICATE:
@@ -187,6 +172,52 @@ export class PurchaseEngine implements PurchaseService {
       // Left reserved: the sweep sends it once Kafka is back; the seats are not lost.
       this.log.error({ err, purchaseId }, 'void failed; the sweep will send the record later');
     }
+  }
+}
+
+/** The `TicketPurchased` record of a request: the Kafka message and the pending record's body. */
+export function purchaseRecord(req: PurchaseRequest, event: CachedEvent, zone: CachedZone): TicketPurchased {
+  const purchaseId = newPurchaseId(req.eventId, req.zoneId);
+  return {
+    schemaVersion: SCHEMA_VERSION,
+    type: 'TicketPurchased',
+    purchaseId,
+    eventId: req.eventId,
+    venueId: event.entry.venue.venueId,
+    zoneId: req.zoneId,
+    userId: req.userId,
+    tickets: req.seats.map((s, i) => ({ ticketId: ticketIdOf(purchaseId, i + 1), row: s.row, column: s.column, priceCents: zone.zone.priceCents })),
+    currency: event.entry.event.currency,
+    createdOn: new Date().toISOString(),
+  };
+}
+
+/** An expected refusal (seat taken, sold out): thousands a second, so no stack trace is captured. */
+export function conflict(code: 'SEATS_TAKEN' | 'ZONE_SOLD_OUT', detail: string, extra: Record<string, unknown> = {}): ApiError {
+  const limit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 0;
+  try {
+    return new ApiError(code, detail, extra);
+  } finally {
+    Error.stackTraceLimit = limit;
+  }
+}
+
+/** One timer that any number of steps race against. */
+class Deadline {
+  private timer: NodeJS.Timeout | undefined;
+  private readonly expired: Promise<void>;
+  constructor(ms: number) {
+    this.expired = new Promise<void>((resolve) => (this.timer = setTimeout(resolve, ms)));
+  }
+
+  race<T>(work: Promise<T>, onTimeout: () => Error): Promise<T> {
+    work.catch(() => undefined);
+    return Promise.race([work, this.expired.then((): never => { throw onTimeout(); })]);
+  }
+
+  clear(): void {
+    clearTimeout(this.timer);
   }
 }
 

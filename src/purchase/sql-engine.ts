@@ -3,9 +3,9 @@ import type { Config } from '../config/config';
 import type { Logger } from '../observability/logger';
 import { metrics } from '../observability/metrics';
 import { ApiError } from '../shared/errors';
-import { resolveSale, type PurchaseRequest, type PurchaseService } from './engine';
-import { newPurchaseId, ticketIdOf } from './ids';
-import { SCHEMA_VERSION, type TicketPurchased } from './record';
+import { conflict, purchaseRecord, resolveSale, type PurchaseRequest, type PurchaseService } from './engine';
+import { ticketIdOf } from './ids';
+import type { TicketPurchased } from './record';
 import { BaselineSeats, ER_LOCK_DEADLOCK, ER_LOCK_WAIT_TIMEOUT, SqlCommitError, sqlErrno, sqlExecutor, type SqlDriverName } from './sql-store';
 
 type SqlEngineConfig = Pick<
@@ -50,19 +50,8 @@ export class SqlPurchaseEngine implements PurchaseService {
   async purchase(req: PurchaseRequest): Promise<TicketPurchased> {
     const { event, zone, seats } = await resolveSale(this.catalog, req, this.cfg);
     await this.unavailableOnError(() => this.seats.ensureZone(req.eventId, req.zoneId, zone.layout.capacity));
-    const purchaseId = newPurchaseId(req.eventId, req.zoneId);
-    const record: TicketPurchased = {
-      schemaVersion: SCHEMA_VERSION,
-      type: 'TicketPurchased',
-      purchaseId,
-      eventId: req.eventId,
-      venueId: event.entry.venue.venueId,
-      zoneId: req.zoneId,
-      userId: req.userId,
-      tickets: req.seats.map((s, i) => ({ ticketId: ticketIdOf(purchaseId, i + 1), row: s.row, column: s.column, priceCents: zone.zone.priceCents })),
-      currency: event.entry.event.currency,
-      createdOn: new Date().toISOString(),
-    };
+    const record = purchaseRecord(req, event, zone);
+    const { purchaseId } = record;
     const tickets = seats.map((s, i) => ({ offset: s.offset, ticketId: ticketIdOf(purchaseId, i + 1) }));
 
     const result = await this.sellWithRetry(req, purchaseId, tickets);
@@ -73,11 +62,11 @@ export class SqlPurchaseEngine implements PurchaseService {
         metrics.purchaseConflicts.inc({ reason: 'seat_taken' });
         const takenSet = new Set(result.offsets);
         const taken = req.seats.filter((_, i) => takenSet.has(seats[i]!.offset));
-        throw new ApiError('SEATS_TAKEN', `Already taken: ${taken.map((s) => `row ${s.row} seat ${s.column}`).join(', ')}`, { seats: taken });
+        throw conflict('SEATS_TAKEN', `Already taken: ${taken.map((s) => `row ${s.row} seat ${s.column}`).join(', ')}`, { seats: taken });
       }
       case 'sold_out':
         metrics.purchaseConflicts.inc({ reason: 'zone_sold_out' });
-        throw new ApiError('ZONE_SOLD_OUT', `Zone ${req.zoneId} of ${req.eventId} is sold out`);
+        throw conflict('ZONE_SOLD_OUT', `Zone ${req.zoneId} of ${req.eventId} is sold out`);
       case 'missing_rows':
         throw new ApiError('INVENTORY_REBUILDING', `Zone ${req.zoneId} of ${req.eventId} has no seat rows yet; try again shortly`);
     }

@@ -26,7 +26,8 @@ export class RuntimeContext {
       new Redis(this.cfg.REDIS_URL, {
         enableAutoPipelining: true,
         maxRetriesPerRequest: 2,
-        commandTimeout: 5000,
+        // No per-command timeout: it arms a timer for every command on the hot path. The
+        // purchase path has its own deadline (PURCHASE_TIMEOUT_MS); a dropped connection fails fast.
         connectionName: `ticketing-${this.cfg.ROLE}`,
       }),
     );

@@ -28,7 +28,7 @@ test('the admin CLI audits, rebuilds a lost zone bit for bit, reports drift with
   const platform = await startTestPlatform(['api', 'writer', 'projector']);
   const stores = testStores(platform.cfg);
   const cleanup = await seedTestEvent(platform.ctx.redis, platform.cfg.REDIS_KEY_PREFIX, entry);
-  const env = { KAFKA_TOPIC_PREFIX: platform.cfg.KAFKA_TOPIC_PREFIX, PURCHASE_TIMEOUT_MS: '500' };
+  const env = { KAFKA_TOPIC_PREFIX: platform.cfg.KAFKA_TOPIC_PREFIX, REDIS_KEY_PREFIX: platform.cfg.REDIS_KEY_PREFIX, PURCHASE_TIMEOUT_MS: '500' };
   try {
     const sale = await buy(platform.url, eventId, ['1', '2'].flatMap((z) => seatGroups(z, rows, 30)).slice(0, 120), 16);
     expect(sale.seats.size).toBeGreaterThan(100);

@@ -1,10 +1,20 @@
 import { spawnRole, waitReady } from '../support/process';
 import { uid } from '../support/env';
+import { dropKeyPrefix, testRedis } from '../support/platform';
+
+const redis = testRedis();
+const prefixes: string[] = [];
+afterAll(async () => {
+  for (const p of prefixes) await dropKeyPrefix(redis, p);
+  await redis.quit();
+});
 
 /** Every role starts as its own process, reports ready, and shuts down cleanly on SIGTERM. */
 describe.each(['api', 'writer', 'projector', 'controller'])('role %s', (role) => {
   test('starts, reports ready, serves /healthz and /metrics, and exits 0 on SIGTERM', async () => {
-    const p = await spawnRole(role, { KAFKA_TOPIC_PREFIX: uid('roles.'), SHUTDOWN_GRACE_MS: '3000' });
+    const prefix = `tp:${uid('r')}:`;
+    prefixes.push(prefix);
+    const p = await spawnRole(role, { KAFKA_TOPIC_PREFIX: uid('roles.'), REDIS_KEY_PREFIX: prefix, SHUTDOWN_GRACE_MS: '3000' });
     try {
       await waitReady(p);
       expect((await fetch(`${p.url}/healthz`)).status).toBe(200);

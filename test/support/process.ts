@@ -28,6 +28,12 @@ export interface RoleProcess {
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
+// Children never outlive the test process, even when jest stops a worker abruptly.
+const children = new Set<ChildProcess>();
+process.on('exit', () => {
+  for (const c of children) c.kill('SIGKILL');
+});
+
 /** Runs `dist/src/main.js <role>` as a separate process (needs `npm run build`). */
 export async function spawnRole(role: string, env: Record<string, string>): Promise<RoleProcess> {
   if (!existsSync(MAIN)) throw new Error('dist/src/main.js is missing: run `npm run build` (npm test does it for you)');
@@ -38,6 +44,8 @@ export async function spawnRole(role: string, env: Record<string, string>): Prom
     env: { ...process.env, LOG_LEVEL: 'warn', [portVar]: String(port), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  children.add(child);
+  child.on('exit', () => children.delete(child));
   let out = '';
   child.stdout!.on('data', (d) => (out += d));
   child.stderr!.on('data', (d) => (out += d));
