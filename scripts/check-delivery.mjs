@@ -537,7 +537,10 @@ function releaseProblems(docs, setName) {
   else {
     const contractVars = new Set(contractTable('Configuration (environment variables)').map((r) => r.name));
     const secretOnly = new Set(['ADMIN_TOKEN', 'MYSQL_URL']);
-    for (const v of contractVars) if (v !== 'ROLE' && !secretOnly.has(v) && !(v in cm.data)) p.push(`ConfigMap lacks ${v}`);
+    // Set per container instead (downward API, leader election), or meaningless in a cluster.
+    const containerEnv = new Set(byKind('Deployment').flatMap((d) => d.spec.template.spec.containers.flatMap((c) => (c.env ?? []).map((e) => e.name))));
+    const notInCluster = new Set(['ROLE', 'FAULT_CRASH_AFTER_RESERVE', 'KUBECONFIG']);
+    for (const v of contractVars) if (!notInCluster.has(v) && !secretOnly.has(v) && !containerEnv.has(v) && !(v in cm.data)) p.push(`ConfigMap lacks ${v}`);
     for (const k of Object.keys(cm.data)) if (!contractVars.has(k) && !CHART_EXTRA_ENV.has(k)) p.push(`ConfigMap key ${k} is neither in docs/contracts.md nor in the documented extras`);
     for (const s of secretOnly) if (s in cm.data) p.push(`ConfigMap must not carry ${s}`);
   }

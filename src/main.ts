@@ -3,6 +3,7 @@ import { shutdownTracing } from './observability/tracing';
 import { ConfigError, loadConfig, ROLES } from './config/config';
 import { createLogger } from './observability/logger';
 import { startPlatform } from './runtime/platform';
+import { isClusterPrimary, joinClusterMetrics, runPrimary } from './runtime/workers';
 
 /** The one entry point: `node dist/src/main.js <role>` (or ROLE=<role>). */
 async function main(): Promise<void> {
@@ -12,6 +13,8 @@ async function main(): Promise<void> {
   }
   const cfg = loadConfig({ ...process.env, ...(arg ? { ROLE: arg } : {}) });
   const log = createLogger(cfg.LOG_LEVEL, cfg.ROLE);
+  if (isClusterPrimary(cfg)) return runPrimary(cfg, log);
+  joinClusterMetrics();
   const platform = await startPlatform(cfg, log);
 
   let stopping = false;

@@ -23,6 +23,8 @@ export type Role = (typeof ROLES)[number];
 const schema = z.object({
   ROLE: z.enum(ROLES).default('all'),
   PORT: port.default(8080),
+  /** api role only: Node cluster workers sharing PORT (1 = no cluster; on Kubernetes use replicas). */
+  API_WORKERS: z.coerce.number().int().min(1).max(64).default(1),
   METRICS_PORT: port.default(9464),
   REDIS_URL: url(['redis:', 'rediss:']).default('redis://127.0.0.1:6390'),
   REDIS_KEY_PREFIX: z.string().regex(/^[a-z0-9:_-]*$/, 'lowercase letters, digits, ":", "_" or "-"').default('tp:'),

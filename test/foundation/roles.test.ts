@@ -1,4 +1,5 @@
-import { spawnRole, waitReady } from '../support/process';
+import { freePort, spawnRole, waitReady } from '../support/process';
+import { seedTestEvent, testEntry } from '../support/catalog';
 import { uid } from '../support/env';
 import { dropKeyPrefix, testRedis } from '../support/platform';
 
@@ -40,4 +41,30 @@ test('a bad configuration value stops the process with a message naming the vari
   expect((await p.exited).code).toBe(1);
   expect(p.output()).toContain('REDIS_URL="http://nope"');
   expect(p.output()).toContain('KAFKA_BROKERS="no port"');
+});
+
+test('API_WORKERS=2 serves the api from two processes, sums their metrics, and stops cleanly', async () => {
+  const prefix = `tp:${uid('r')}:`;
+  prefixes.push(prefix);
+  const eventId = uid('Workers');
+  await seedTestEvent(redis, prefix, testEntry({ eventId }));
+  const metricsPort = await freePort();
+  const p = await spawnRole('api', { API_WORKERS: '2', METRICS_PORT: String(metricsPort), KAFKA_TOPIC_PREFIX: uid('workers.'), REDIS_KEY_PREFIX: prefix, SHUTDOWN_GRACE_MS: '3000' });
+  try {
+    await waitReady(p);
+    const statuses = await Promise.all(
+      Array.from({ length: 40 }, (_, i) =>
+        fetch(`${p.url}/api/v1/tickets`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ eventId, zoneId: '1', row: 'A', column: (i % 20) + 1 }) }).then((r) => r.status),
+      ),
+    );
+    expect(statuses.filter((s) => s === 201)).toHaveLength(20);
+    expect(statuses.filter((s) => s === 409)).toHaveLength(20);
+    const summed = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+    const confirmed = /ticketing_purchase_attempts_total\{route="tickets",outcome="confirmed"\} (\d+)/.exec(summed);
+    expect(Number(confirmed?.[1])).toBe(20);
+    p.child.kill('SIGTERM');
+    expect(await p.exited).toEqual({ code: 0, signal: null });
+  } finally {
+    p.child.kill('SIGKILL');
+  }
 });
