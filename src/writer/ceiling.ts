@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { DeleteTableCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { batchWriteAll, inParallel, type TableWrite } from './batch';
-import { ensureTable } from './tables';
+import { ensureTable, seatTableDefinition } from './tables';
 
 export interface CeilingOptions {
   /** Table name prefix; the scratch table is `<prefix>-scratch-<random>` and is deleted after. */
@@ -29,18 +29,7 @@ export async function measureBatchWriteCeiling(dynamo: DynamoDBClient, opts: Cei
   const items = opts.items ?? 5000;
   const callers = opts.callers ?? 8;
   const table = `${opts.tablePrefix}-scratch-${randomBytes(4).toString('hex')}`;
-  await ensureTable(dynamo, {
-    TableName: table,
-    BillingMode: 'PAY_PER_REQUEST',
-    AttributeDefinitions: [
-      { AttributeName: 'eventZone', AttributeType: 'S' },
-      { AttributeName: 'seat', AttributeType: 'S' },
-    ],
-    KeySchema: [
-      { AttributeName: 'eventZone', KeyType: 'HASH' },
-      { AttributeName: 'seat', KeyType: 'RANGE' },
-    ],
-  });
+  await ensureTable(dynamo, seatTableDefinition(table));
   try {
     const writes: TableWrite[] = Array.from({ length: items }, (_, i) => ({
       table,

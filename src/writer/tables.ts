@@ -26,22 +26,27 @@ export function parseSeatSortKey(sk: string): { row: string; column: number } | 
   return m ? { row: m[1]!, column: Number(m[2]) } : undefined;
 }
 
+/** The seat-keyed table: `eventId#zoneId` → `row#seat`, one item per sold seat. */
+export function seatTableDefinition(TableName: string): CreateTableCommandInput {
+  return {
+    TableName,
+    BillingMode: 'PAY_PER_REQUEST',
+    AttributeDefinitions: [
+      { AttributeName: 'eventZone', AttributeType: 'S' },
+      { AttributeName: 'seat', AttributeType: 'S' },
+    ],
+    KeySchema: [
+      { AttributeName: 'eventZone', KeyType: 'HASH' },
+      { AttributeName: 'seat', KeyType: 'RANGE' },
+    ],
+  };
+}
+
 function definitions(prefix: string): CreateTableCommandInput[] {
   const names = tableNames(prefix);
   const all = { Projection: { ProjectionType: 'ALL' as const } };
   return [
-    {
-      TableName: names.seats,
-      BillingMode: 'PAY_PER_REQUEST',
-      AttributeDefinitions: [
-        { AttributeName: 'eventZone', AttributeType: 'S' },
-        { AttributeName: 'seat', AttributeType: 'S' },
-      ],
-      KeySchema: [
-        { AttributeName: 'eventZone', KeyType: 'HASH' },
-        { AttributeName: 'seat', KeyType: 'RANGE' },
-      ],
-    },
+    seatTableDefinition(names.seats),
     {
       TableName: names.tickets,
       BillingMode: 'PAY_PER_REQUEST',

@@ -4,6 +4,7 @@ import type { EventReport } from '../../../src/controller/reconcile';
 import { Inventory } from '../../../src/inventory/inventory';
 import { ZoneLayout } from '../../../src/inventory/layout';
 import type { ScriptedRedis } from '../../../src/inventory/scripts';
+import { dropKeyPrefix } from '../../support/platform';
 import { newPurchaseId } from '../../../src/purchase/ids';
 import { testConfig, testLogger, uid } from '../../support/env';
 import { nativeKubeClient, type FakeKubeApiServer } from '../../support/fake-kube';
@@ -83,14 +84,7 @@ export async function sellSeat(redis: ScriptedRedis, prefix: string, eventId: st
 }
 
 /** Deletes every Redis key under a test's own prefix. */
-export async function deletePrefix(redis: ScriptedRedis, prefix: string): Promise<void> {
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', '1000');
-    cursor = next;
-    if (keys.length > 0) await redis.unlink(...keys);
-  } while (cursor !== '0');
-}
+export const deletePrefix = dropKeyPrefix;
 
 export const testPrefix = () => `${uid('ctl')}:`;
 
