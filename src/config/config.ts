@@ -63,6 +63,8 @@ const schema = z.object({
   ADMIN_TOKEN: z.string().default(''),
   MAX_SEATS_PER_PURCHASE: z.coerce.number().int().min(1).max(100).default(10),
   INVENTORY_BACKEND: z.enum(['redis', 'sql']).default('redis'),
+  /** How long a seat seen taken is refused without asking Redis (0 = always ask). */
+  RECENTLY_TAKEN_TTL_MS: z.coerce.number().int().min(0).max(60_000).default(2000),
   PURCHASE_TIMEOUT_MS: z.coerce.number().int().min(50).max(60000).default(5000),
   PENDING_RESEND_AFTER_MS: z.coerce.number().int().min(100).max(3_600_000).default(30000),
   SWEEP_INTERVAL_MS: z.coerce.number().int().min(50).max(600_000).default(5000),

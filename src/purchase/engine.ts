@@ -8,6 +8,7 @@ import type { Logger } from '../observability/logger';
 import { ApiError } from '../shared/errors';
 import { NotSentError, type BatchingSender } from '../stream/sender';
 import { newPurchaseId, ticketIdOf } from './ids';
+import { RecentlyTaken } from './recently-taken';
 import { partitionKey, SCHEMA_VERSION, type TicketPurchased } from './record';
 
 export interface SeatRequest {
@@ -29,11 +30,11 @@ export interface PurchaseService {
 
 type EngineConfig = Pick<
   Config,
-  'MAX_SEATS_PER_PURCHASE' | 'PURCHASE_TIMEOUT_MS' | 'PURCHASE_RECORD_TTL_SECONDS' | 'FAULT_CRASH_AFTER_RESERVE'
+  'MAX_SEATS_PER_PURCHASE' | 'PURCHASE_TIMEOUT_MS' | 'PURCHASE_RECORD_TTL_SECONDS' | 'FAULT_CRASH_AFTER_RESERVE' | 'RECENTLY_TAKEN_TTL_MS'
 >;
 
 /** Resolves the event and zone of a request and checks it may be sold now. */
-export async function resolveSale(catalog: CatalogCache, req: PurchaseRequest, cfg: EngineConfig, now = Date.now()) {
+export async function resolveSale(catalog: CatalogCache, req: PurchaseRequest, cfg: Pick<Config, 'MAX_SEATS_PER_PURCHASE'>, now = Date.now()) {
   const event = await catalog.get(req.eventId);
   if (!event && catalog.recentlyKnown(req.eventId)) {
     throw new ApiError('INVENTORY_REBUILDING', `Event ${req.eventId} is being restored into the live inventory; try again shortly`);
@@ -82,16 +83,21 @@ function locateSeats(zone: CachedZone, seats: SeatRequest[]): SeatPosition[] {
  * batched Kafka produce confirms it. See docs/purchase-state-machine.md.
  */
 export class PurchaseEngine implements PurchaseService {
+  private readonly recent: RecentlyTaken;
+
   constructor(
     private readonly inventory: Inventory,
     private readonly catalog: CatalogCache,
     private readonly sender: BatchingSender,
     private readonly cfg: EngineConfig,
     private readonly log: Logger,
-  ) {}
+  ) {
+    this.recent = new RecentlyTaken(cfg.RECENTLY_TAKEN_TTL_MS);
+  }
 
   async purchase(req: PurchaseRequest): Promise<TicketPurchased> {
     const { event, zone, seats } = await resolveSale(this.catalog, req, this.cfg);
+    this.refuseRecentlyTaken(req, seats);
     if (!this.sender.available) throw new ApiError('KAFKA_UNAVAILABLE');
     const record = purchaseRecord(req, event, zone);
     const { purchaseId } = record;
@@ -100,7 +106,7 @@ export class PurchaseEngine implements PurchaseService {
     const deadline = new Deadline(this.cfg.PURCHASE_TIMEOUT_MS);
     try {
       // A reservation that outlives the deadline may still land: the sweep then completes it.
-      await deadline.race(this.reserve(req, zone, purchaseId, seats, body), () => unknownOutcome(purchaseId, 'the seat inventory did not answer in time'));
+      const reserved = await deadline.race(this.reserve(req, zone, purchaseId, seats, body), () => unknownOutcome(purchaseId, 'the seat inventory did not answer in time'));
       if (this.cfg.FAULT_CRASH_AFTER_RESERVE) process.kill(process.pid, 'SIGKILL');
 
       const acked = this.sender.send({ key: partitionKey(req.eventId, req.zoneId), value: body, headers: withTraceHeaders({ 'x-purchase-id': purchaseId }) });
@@ -114,6 +120,8 @@ export class PurchaseEngine implements PurchaseService {
       );
       settled.catch(() => undefined);
       await deadline.race(settled, () => unknownOutcome(purchaseId, 'Kafka did not acknowledge in time'));
+      this.recent.markTaken(zoneKeyOf(req), zone.layout.capacity, seats.map((s) => s.offset));
+      if (reserved.available === 0) this.recent.markSoldOut(zoneKeyOf(req), zone.layout.capacity);
       return record;
     } catch (err) {
       if (err instanceof ApiError) throw err;
@@ -122,6 +130,21 @@ export class PurchaseEngine implements PurchaseService {
     } finally {
       deadline.clear();
     }
+  }
+
+  /** Refuses at once what this process saw taken a moment ago (see RecentlyTaken). */
+  private refuseRecentlyTaken(req: PurchaseRequest, seats: SeatPosition[]): void {
+    if (this.cfg.RECENTLY_TAKEN_TTL_MS === 0) return;
+    const key = zoneKeyOf(req);
+    if (this.recent.soldOut(key)) {
+      metrics.purchaseConflicts.inc({ reason: 'zone_sold_out' });
+      throw conflict('ZONE_SOLD_OUT', `Zone ${req.zoneId} of ${req.eventId} is sold out`);
+    }
+    const hits = this.recent.taken(key, seats.map((s) => s.offset));
+    if (hits.length === 0) return;
+    metrics.purchaseConflicts.inc({ reason: 'seat_taken' });
+    const taken = hits.map((i) => req.seats[i]!);
+    throw conflict('SEATS_TAKEN', `Already taken: ${taken.map((s) => `row ${s.row} seat ${s.column}`).join(', ')}`, { seats: taken });
   }
 
   private async reserve(req: PurchaseRequest, zone: CachedZone, purchaseId: string, seats: SeatPosition[], body: string) {
@@ -138,11 +161,13 @@ export class PurchaseEngine implements PurchaseService {
         return result;
       case ReserveCode.SEATS_TAKEN: {
         metrics.purchaseConflicts.inc({ reason: 'seat_taken' });
+        this.recent.markTaken(zoneKeyOf(req), zone.layout.capacity, result.takenIndexes.map((i) => seats[i - 1]!.offset));
         const taken = result.takenIndexes.map((i) => req.seats[i - 1]);
         throw conflict('SEATS_TAKEN', `Already taken: ${taken.map((s) => `row ${s?.row} seat ${s?.column}`).join(', ')}`, { seats: taken });
       }
       case ReserveCode.SOLD_OUT:
         metrics.purchaseConflicts.inc({ reason: 'zone_sold_out' });
+        this.recent.markSoldOut(zoneKeyOf(req), zone.layout.capacity);
         throw conflict('ZONE_SOLD_OUT', `Zone ${req.zoneId} of ${req.eventId} is sold out`);
       case ReserveCode.OUT_OF_LAYOUT:
         throw new ApiError('SEAT_OUTSIDE_LAYOUT', 'A seat is outside the zone layout', { seats: [req.seats[(result.detail ?? 1) - 1]] });
@@ -174,6 +199,8 @@ export class PurchaseEngine implements PurchaseService {
     }
   }
 }
+
+const zoneKeyOf = (req: PurchaseRequest) => `${req.eventId}\u0000${req.zoneId}`;
 
 /** The `TicketPurchased` record of a request: the Kafka message and the pending record's body. */
 export function purchaseRecord(req: PurchaseRequest, event: CachedEvent, zone: CachedZone): TicketPurchased {
