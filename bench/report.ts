@@ -41,6 +41,8 @@ export interface BenchResult {
   ceilings: { noopPost: Ceiling; redisScript: Ceiling; redisScriptSuccess?: Ceiling };
   ratios: Record<string, number | null>;
   sqlDrivers?: unknown[];
+  /** The writer and projector consuming during a seed replay (bench/stores.ts). */
+  stores?: import('./stores').StoresFigures;
   correct: boolean;
   /** Measurements that could not be taken (the bench fails). */
   errors?: string[];
@@ -97,6 +99,22 @@ export function toMarkdown(r: BenchResult): string {
     `| open loop: achieved rate (req/s) | ${fmt(r.ratios.openLoopAchievedRate ?? undefined)} | ${fmt(Number(r.settings.openLoopRate))} |`,
     `| open loop: p99 (ms) | ${fmt(r.ratios.openLoopP99 ?? undefined, 1)} | < 50 |`,
     '',
+    ...(r.stores
+      ? [
+          '| stores during the replay (dynalite, MariaDB) | value | aim |',
+          '| --- | ---: | --- |',
+          `| tickets stored: DynamoDB / MySQL | ${fmt(r.stores.tickets.dynamodb)} / ${fmt(r.stores.tickets.mysql)} | every sale |`,
+          `| writer tickets/s while selling (bounded by the sale rate) | ${fmt(r.stores.writerTicketsPerSec)} | — |`,
+          `| writer tickets/s catching up a backlog (2 items each) | ${fmt(r.stores.writerCatchUpTicketsPerSec)} | — |`,
+          `| dynalite BatchWriteItem ceiling (items/s) | ${fmt(r.stores.dynaliteCeilingItemsPerSec)} | — |`,
+          `| writer catch-up items/s ÷ dynalite ceiling | ${fmt(r.stores.writerShareOfCeiling, 2)} | ≥ 0.8 |`,
+          `| projector rows/s | ${fmt(r.stores.projectorRowsPerSec)} | — |`,
+          `| confirmation → MySQL, p50 / p99 (ms, bucket bounds) | ${fmt(r.stores.readModelLag.p50Ms)} / ${fmt(r.stores.readModelLag.p99Ms)} | — |`,
+          `| read model complete after the last sale (ms) | ${fmt(r.stores.completeAfterLastSaleMs.projector)} | ≤ 2,000 |`,
+          `| write model complete after the last sale (ms) | ${fmt(r.stores.completeAfterLastSaleMs.writer)} | — |`,
+          '',
+        ]
+      : []),
   ];
   if (r.sqlDrivers) {
     lines.push('SQL driver comparison (sale transaction without HTTP): ' + (r.sqlDrivers as { driver: string; throughput: number; p99: number }[]).map((d) => `${d.driver} ${fmt(d.throughput)} sales/s (p99 ${fmt(d.p99, 1)} ms)`).join(', '), '');

@@ -24,6 +24,7 @@ import { describeMachine } from './machine';
 import { redisCeiling } from './redis-ceiling';
 import { ratios, toMarkdown, toSvg, type BenchResult, type Ceiling, type ScenarioResult } from './report';
 import { compareSqlDrivers } from './sql-drivers';
+import { forgetStoredEvents, startStoresPhase, type StoresFigures } from './stores';
 
 interface Settings {
   size: Size;
@@ -74,6 +75,8 @@ async function main(): Promise<number> {
   let noop: RunStats | undefined;
   let redisFigures: Awaited<ReturnType<typeof redisCeiling>> | undefined;
   let sqlDrivers: unknown[] | undefined;
+  let stores: StoresFigures | undefined;
+  let warmups = 0;
   const ceilingErrors: string[] = [];
 
   log(`load lab ${mode} run ${runId}: ${s.concurrency} clients`);
@@ -118,8 +121,7 @@ async function main(): Promise<number> {
     }
   };
 
-  const withServer = async (backend: 'redis' | 'sql', fn: (lab: LabTarget, server: ServerProcess) => Promise<void>) => {
-    const topicPrefix = backend === 'redis' ? `bench.${runId}` : `bench.${runId}.sql`;
+  const withServer = async (backend: 'redis' | 'sql', fn: (lab: LabTarget, server: ServerProcess) => Promise<void>, topicPrefix = backend === 'redis' ? `bench.${runId}` : `bench.${runId}.sql`) => {
     const server = await startServer({ backend, topicPrefix });
     createdTopics.push(...Object.values(topics({ KAFKA_TOPIC_PREFIX: topicPrefix })));
     log(`api server (${backend}) pid ${server.pid} at ${server.url}, topic prefix ${topicPrefix}`);
@@ -131,7 +133,7 @@ async function main(): Promise<number> {
       const lab: LabTarget = { url: server.url, backend, redis, prefix: cfg.REDIS_KEY_PREFIX, client, ...(backend === 'sql' ? { baseline } : { eventLog }) };
       // Warm-up (not reported): JIT, connections, pools, the Kafka producer.
       await runNoop(server.url, 5000, { concurrency: s.concurrency }, client);
-      const warm = await runScenario(lab, buildScenario('seed-replay', 'test'), { eventId: `Bench${runId}-warmup-${backend}`, concurrency: 200 });
+      const warm = await runScenario(lab, buildScenario('seed-replay', 'test'), { eventId: `Bench${runId}-warmup-${backend}${++warmups}`, concurrency: 200 });
       if (!warm.verdict.correct) throw new Error(`the warm-up run was incorrect: ${warm.verdict.problems.slice(0, 3).join('; ')}`);
       await fn(lab, server);
     } finally {
@@ -158,6 +160,30 @@ async function main(): Promise<number> {
       const sustainable = replay ? Math.floor((replay.throughput * 0.7) / 500) * 500 : 0;
       if (mode === 'full' && sustainable >= 500 && sustainable < s.openLoopRate) await scenario(lab, 'seed-replay', sustainable);
     });
+
+    // The stores behind the sale: a writer and a projector consume while a seed replay sells.
+    log('stores: writer (DynamoDB) and projector (MySQL) consuming during a seed replay');
+    const phase = await startStoresPhase(cfg, kafka, runId);
+    createdTopics.push(...Object.values(topics({ KAFKA_TOPIC_PREFIX: phase.topicPrefix })));
+    const storedEvents: string[] = [];
+    try {
+      await withServer('redis', async (lab) => {
+        const plan = buildScenario('seed-replay', s.size);
+        const eventId = `Bench${runId}-stores`;
+        storedEvents.push(eventId, `Bench${runId}-warmup-redis${warmups}`);
+        const first = Date.now();
+        const report = await runScenario(lab, plan, { eventId, concurrency: s.concurrency, onProgress: printProgress, label: 'seed-replay with stores' });
+        record('seed-replay+stores', 'redis', s.concurrency, `${plan.description}, with the writer and projector consuming`, report.stats, report.verdict.correct, report.verdict.problems);
+        stores = await phase.finish(first, Date.now());
+        log(`     stores: ${JSON.stringify(stores)}`);
+      }, phase.topicPrefix);
+    } catch (err) {
+      ceilingErrors.push(`stores phase: ${(err as Error).message}`);
+      log(`FAIL stores phase: ${(err as Error).message}`);
+    } finally {
+      await phase.stop();
+      await forgetStoredEvents(cfg, storedEvents);
+    }
 
     log(`raw Redis ceiling of reserve.lua: redis-benchmark ${s.redisBenchmarkRequests} calls`);
     // A connection of its own: tens of thousands of pipelined script calls stay off the fixtures' one.
@@ -206,6 +232,7 @@ async function main(): Promise<number> {
     ceilings,
     ratios: ratios({ scenarios, ceilings }),
     ...(sqlDrivers ? { sqlDrivers } : {}),
+    ...(stores ? { stores } : {}),
     correct: scenarios.length > 0 && scenarios.every((x) => x.correct),
     ...(ceilingErrors.length > 0 ? { errors: ceilingErrors } : {}),
   };
