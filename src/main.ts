@@ -5,6 +5,13 @@ import { createLogger } from './observability/logger';
 import { startPlatform } from './runtime/platform';
 import { isClusterPrimary, joinClusterMetrics, runPrimary } from './runtime/workers';
 
+// kafkajs 2.2.4 arms a timer with a negative delay on Node ≥ 23; Node then warns on every
+// start. The timer still fires at once, which is what kafkajs meant: drop that one warning.
+process.removeAllListeners('warning');
+process.on('warning', (w) => {
+  if (w.name !== 'TimeoutNegativeWarning') process.stderr.write(`${w.name}: ${w.message}\n`);
+});
+
 /** The one entry point: `node dist/src/main.js <role>` (or ROLE=<role>). */
 async function main(): Promise<void> {
   const arg = process.argv[2];

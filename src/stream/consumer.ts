@@ -67,7 +67,7 @@ export async function startConsumerLoop(opts: ConsumerLoopOptions): Promise<Cons
     allowAutoTopicCreation: false,
     retry: { initialRetryTime: 200, maxRetryTime: 5000, retries: 10 },
   });
-  const producer: Producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+  const producer: Producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner });
   const admin: Admin = kafka.admin();
   let crashed = false;
   let stopping = false;
