@@ -51,12 +51,12 @@ export async function redisCeiling(redis: ScriptedRedis, prefix: string, redisUr
   try {
     const sha = String(await redis.script('LOAD', reserveLua()));
     // Seat 0 is taken first, so every benchmark call takes the conflict path.
-    await redis.evalsha(sha, 5, k.bits, k.counts, k.meta, k.pending, k.purchase('first'), layout.hash, 'first', Date.now(), body, 3600, 0, 0);
+    await redis.evalsha(sha, 5, k.bits, k.counts, k.meta, k.pending, k.purchase('first'), layout.hash, 'first', Date.now(), body, 0, 0);
     const url = new URL(redisUrl);
     const { stdout } = await run('redis-benchmark', [
       '-h', url.hostname, '-p', url.port || '6379', '-n', String(requests), '-c', '50', '-r', '1000000000', '--csv',
       'EVALSHA', sha, '5', k.bits, k.counts, k.meta, k.pending, `${k.purchase('')}__rand_int__`,
-      layout.hash, 'bench__rand_int__', String(Date.now()), body, '3600', '0', '0',
+      layout.hash, 'bench__rand_int__', String(Date.now()), body, '0', '0',
     ], { maxBuffer: 1 << 20 });
     // The test name (first column) holds the whole command, commas included: read the figures from the end.
     const [headLine = '', dataLine = ''] = stdout.trim().split('\n');
@@ -76,7 +76,7 @@ export async function redisCeiling(redis: ScriptedRedis, prefix: string, redisUr
       Array.from({ length: 50 }, async () => {
         for (let seat = next++; seat <= n; seat = next++) {
           const id = `s${seat}`;
-          const r = (await redis.evalsha(sha, 5, k.bits, k.counts, k.meta, k.pending, k.purchase(id), layout.hash, id, Date.now(), body, 3600, seat, 0)) as number[];
+          const r = (await redis.evalsha(sha, 5, k.bits, k.counts, k.meta, k.pending, k.purchase(id), layout.hash, id, Date.now(), body, seat, 0)) as number[];
           if (r[0] !== 0) throw new Error(`reserve.lua refused free seat ${seat}: ${JSON.stringify(r)}`);
         }
       }),

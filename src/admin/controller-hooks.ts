@@ -1,4 +1,4 @@
-import type { CatalogEntry } from '../catalog/model';
+import type { CatalogEntry, ZoneDef } from '../catalog/model';
 import type { ReconcileDeps } from '../controller/reconcile';
 import type { Logger } from '../observability/logger';
 import { removeCatalogEntry, upsertCatalogEntry } from '../projector/catalog-sql';
@@ -57,7 +57,7 @@ export async function startControllerCqrs(ctx: RuntimeContext, log: Logger): Pro
     );
   };
 
-  const soldSeatsInWriteModel = writeModelRebuildSource({
+  const fromWriteModel = writeModelRebuildSource({
     kafka: ctx.kafka,
     model: stores.writeModel,
     topic: stores.topic,
@@ -65,6 +65,11 @@ export async function startControllerCqrs(ctx: RuntimeContext, log: Logger): Pro
     settleMs: ctx.cfg.PURCHASE_TIMEOUT_MS,
     log,
   });
+  // The MySQL mirror remembers events this process seeded, even after Redis lost the catalog too.
+  const soldSeatsInWriteModel = Object.assign(
+    (eventId: string, zone: ZoneDef, seededBefore: boolean) => fromWriteModel(eventId, zone, seededBefore || mirrored.has(eventId)),
+    { close: () => fromWriteModel.close() },
+  );
 
   const every = ctx.cfg.AUDIT_INTERVAL_MS;
   let auditing: Promise<void> | undefined;

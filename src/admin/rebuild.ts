@@ -44,7 +44,8 @@ export async function rebuildEventInventory(
       }
       let result: ZoneRebuild = { zoneId: zone.zoneId, outcome: 'not-caught-up', sold: 0 };
       for (;;) {
-        const sold = await source(eventId, zone);
+        // An operator rebuilds an event that was on sale: an empty zone also waits for purchases in flight.
+        const sold = await source(eventId, zone, true);
         if (sold !== 'not-caught-up') {
           if (sold.length === 0) {
             await stores.inventory.initZone(eventId, zone);

@@ -23,7 +23,7 @@ export class CqrsStores {
 
   constructor(readonly ctx: RuntimeContext) {
     const { cfg } = ctx;
-    this.inventory = new Inventory(ctx.redis, cfg.REDIS_KEY_PREFIX);
+    this.inventory = new Inventory(ctx.redis, cfg.REDIS_KEY_PREFIX, cfg.PURCHASE_RECORD_TTL_SECONDS);
     this.catalog = new CatalogStore(ctx.redis, cfg.REDIS_KEY_PREFIX);
     this.writeModel = new DynamoWriteModel(ctx.dynamo, cfg.DYNAMODB_TABLE_PREFIX);
     this.readModel = new ReadModel(ctx.mysql);

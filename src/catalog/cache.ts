@@ -39,7 +39,10 @@ export class CatalogCache {
     const hit = this.cache.get(eventId);
     if (hit && Date.now() - hit.at < this.ttlMs) return hit.value;
     const value = this.store.getEvent(eventId).then((entry) => {
-      if (!entry) return undefined;
+      if (!entry) {
+        this.cache.delete(eventId);
+        return undefined;
+      }
       this.lastSeen.set(eventId, Date.now());
       return index(entry);
     });

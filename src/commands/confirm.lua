@@ -5,6 +5,7 @@
   KEYS[2] purchase hash of this purchase
   ARGV[1] purchaseId
   ARGV[2] now (ms)
+  ARGV[3] record TTL (seconds) from now on: the outcome is final, the stores keep the ticket
 
   Returns: 0 confirmed now; 1 already confirmed; 2 no such purchase; 3 voided (never confirm a voided one)
 ]]
@@ -14,4 +15,5 @@ if not status then return 2 end
 if status == 'confirmed' then return 1 end
 if status == 'voided' then return 3 end
 redis.call('HSET', KEYS[2], 'status', 'confirmed', 'confirmedAt', ARGV[2])
+redis.call('EXPIRE', KEYS[2], ARGV[3])
 return 0

@@ -10,8 +10,10 @@
   ARGV[2] purchaseId
   ARGV[3] now (ms)
   ARGV[4] record body (JSON, opaque to the script)
-  ARGV[5] record TTL (seconds)
-  ARGV[6..] pairs: seat bit offset, row index
+  ARGV[5..] pairs: seat bit offset, row index
+
+  A reserved record never expires (its outcome is open); confirm.lua and void.lua set the TTL
+  once the outcome is final.
 
   Returns {code, ...}:
     {0, available}          OK: reserved; zone seats still available afterwards
@@ -42,7 +44,7 @@ local rows = tonumber(redis.call('HGET', KEYS[3], 'rows'))
 local seen = {}
 local taken = {}
 local n = 0
-for i = 6, #ARGV, 2 do
+for i = 5, #ARGV, 2 do
   n = n + 1
   local offset = tonumber(ARGV[i])
   local row = tonumber(ARGV[i + 1])
@@ -56,7 +58,7 @@ end
 if #taken > 0 then return {1, unpack(taken)} end
 
 local ops = {'INCRBY', 'u32', 0, -n}
-for i = 6, #ARGV, 2 do
+for i = 5, #ARGV, 2 do
   redis.call('SETBIT', KEYS[1], ARGV[i], 1)
   ops[#ops + 1] = 'INCRBY'
   ops[#ops + 1] = 'u16'
@@ -65,6 +67,5 @@ for i = 6, #ARGV, 2 do
 end
 local after = redis.call('BITFIELD', KEYS[2], unpack(ops))[1]
 redis.call('HSET', KEYS[5], 'status', 'reserved', 'body', ARGV[4], 'reservedAt', ARGV[3])
-redis.call('EXPIRE', KEYS[5], ARGV[5])
 redis.call('ZADD', KEYS[4], ARGV[3], ARGV[2])
 return {0, after}

@@ -33,7 +33,11 @@ export interface ReconcileDeps {
   inventory: Inventory;
   log: Logger;
   /** Sold seats of a zone in the write model (DynamoDB); a lost zone is rebuilt from them. */
-  soldSeatsInWriteModel?: (eventId: string, zone: ZoneDef) => Promise<SeatPosition[] | 'not-caught-up'>;
+  /**
+   * Sold seats of a zone in the write model (DynamoDB); a lost zone is rebuilt from them.
+   * `seededBefore`: the zone existed before, so its absence is a loss, not a first seeding.
+   */
+  soldSeatsInWriteModel?: (eventId: string, zone: ZoneDef, seededBefore: boolean) => Promise<SeatPosition[] | 'not-caught-up'>;
   /** Mirrors catalog entries into the MySQL read model. */
   onCatalogEntry?: (entry: CatalogEntry) => Promise<void>;
   /** An event left the source: the MySQL catalog forgets it too when it never sold. */
@@ -78,7 +82,7 @@ async function reconcileEvent(ev: EventResource, venueRes: VenueResource | undef
   const rebuilding: string[] = [];
   const zones: ZoneDef[] = [];
   for (const zone of venue.zones) {
-    const outcome = await ensureZone(event.eventId, zone, deps);
+    const outcome = await ensureZone(event.eventId, zone, deps, previous?.venue.zones.some((z) => z.zoneId === zone.zoneId) ?? false);
     if (outcome === 'refused') {
       refused.push(zone.zoneId);
       // Keep selling on the layout the inventory has, not on the refused one.
@@ -120,9 +124,9 @@ async function reconcileEvent(ev: EventResource, venueRes: VenueResource | undef
 }
 
 /** Creates a zone's inventory when absent, rebuilding it from the write model when that holds sales. */
-async function ensureZone(eventId: string, zone: ZoneDef, deps: ReconcileDeps): Promise<'ok' | 'refused' | 'rebuilding'> {
+async function ensureZone(eventId: string, zone: ZoneDef, deps: ReconcileDeps, seededBefore: boolean): Promise<'ok' | 'refused' | 'rebuilding'> {
   if (!(await deps.inventory.zoneExists(eventId, zone.zoneId)) && deps.soldSeatsInWriteModel) {
-    const sold = await deps.soldSeatsInWriteModel(eventId, zone);
+    const sold = await deps.soldSeatsInWriteModel(eventId, zone, seededBefore);
     if (sold === 'not-caught-up') return 'rebuilding';
     if (sold.length > 0) {
       const r = await deps.inventory.restoreZone(eventId, zone, sold);

@@ -54,6 +54,7 @@ export const purchaseBodySchema = z.object({
 });
 
 export const eventIdSchema = id;
+export const userIdSchema = userId;
 
 export function parse<T extends z.ZodType>(schema: T, value: unknown, where: string): z.output<T> {
   const r = schema.safeParse(value);

@@ -39,6 +39,8 @@ export class Inventory {
   constructor(
     readonly redis: ScriptedRedis,
     readonly prefix: string,
+    /** How long a confirmed or voided purchase record stays in Redis (the stores keep tickets). */
+    readonly recordTtlSeconds = 7 * 24 * 3600,
   ) {}
 
   keys(eventId: string, zoneId: string): ZoneKeys {
@@ -52,12 +54,11 @@ export class Inventory {
     purchaseId: string,
     seats: SeatPosition[],
     body: string,
-    ttlSeconds: number,
   ): Promise<ReserveResult> {
     const k = this.keys(eventId, zoneId);
     const reply = await this.redis.tpReserve(
       k.bits, k.counts, k.meta, k.pending, k.purchase(purchaseId),
-      layout.hash, purchaseId, Date.now(), body, ttlSeconds, ...flat(seats),
+      layout.hash, purchaseId, Date.now(), body, ...flat(seats),
     );
     const [code, ...rest] = reply as [ReserveCode, ...number[]];
     if (code === ReserveCode.OK) return { code, available: rest[0] ?? 0 };
@@ -67,12 +68,12 @@ export class Inventory {
 
   confirm(eventId: string, zoneId: string, purchaseId: string): Promise<number> {
     const k = this.keys(eventId, zoneId);
-    return this.redis.tpConfirm(k.pending, k.purchase(purchaseId), purchaseId, Date.now());
+    return this.redis.tpConfirm(k.pending, k.purchase(purchaseId), purchaseId, Date.now(), this.recordTtlSeconds);
   }
 
   void(eventId: string, zoneId: string, purchaseId: string, seats: SeatPosition[]): Promise<number> {
     const k = this.keys(eventId, zoneId);
-    return this.redis.tpVoid(k.bits, k.counts, k.pending, k.purchase(purchaseId), purchaseId, Date.now(), ...flat(seats));
+    return this.redis.tpVoid(k.bits, k.counts, k.pending, k.purchase(purchaseId), purchaseId, Date.now(), this.recordTtlSeconds, ...flat(seats));
   }
 
   claimStale(eventId: string, zoneId: string, olderThanMs: number, limit: number): Promise<string[]> {
@@ -110,9 +111,18 @@ export class Inventory {
   async restoreZone(eventId: string, zone: ZoneDef, sold: SeatPosition[]): Promise<{ restored: boolean; sold: number }> {
     const k = this.keys(eventId, zone.zoneId);
     const layout = ZoneLayout.of(zone);
-    const [code, count] = (await this.redis.tpRestoreZone(
-      k.bits, k.counts, k.meta, layout.hash, layout.capacity, zone.seatCounts.length, ...zone.seatCounts, ...flat(sold),
-    )) as [number, number];
+    // Bitmap and counters are computed here so the call has one argument per row, not per seat.
+    const bits = Buffer.alloc(Math.ceil(layout.capacity / 8));
+    const rowFree = [...zone.seatCounts];
+    for (const { offset, rowIdx } of sold) {
+      const mask = 0x80 >> (offset & 7);
+      if ((bits[offset >> 3]! & mask) !== 0) continue;
+      bits[offset >> 3]! |= mask;
+      rowFree[rowIdx]! -= 1;
+    }
+    const free = rowFree.reduce((a, b) => a + b, 0);
+    const [code, count] = (await this.redis.tpRestoreZone(k.bits, k.counts, k.meta, layout.hash, layout.capacity, bits, free, ...rowFree)) as [number, number];
+    if (code === 2) throw new Error(`restore of ${eventId}/${zone.zoneId} refused: bitmap and counters disagree (a seat outside the layout?)`);
     return { restored: code === 0, sold: count };
   }
 

@@ -23,6 +23,7 @@ export enum ConfirmCode {
 export enum VoidCode {
   VOIDED = 0,
   NOT_RESERVED = 1,
+  CLAIMED_BY_SWEEP = 2,
 }
 
 export enum InitZoneCode {
@@ -41,7 +42,7 @@ const SCRIPTS = {
   tpRestoreZone: { file: 'restore-zone.lua', keys: 3 },
 } as const;
 
-type Args = (string | number)[];
+type Args = (string | number | Buffer)[];
 export interface ScriptCommands {
   tpReserve(...args: Args): Promise<number[]>;
   tpConfirm(...args: Args): Promise<number>;

@@ -1,7 +1,7 @@
 import type { CatalogCache, CachedEvent, CachedZone } from '../catalog/cache';
 import type { Config } from '../config/config';
 import { Inventory, type SeatPosition } from '../inventory/inventory';
-import { ReserveCode } from '../inventory/scripts';
+import { ReserveCode, VoidCode } from '../inventory/scripts';
 import { metrics } from '../observability/metrics';
 import { withTraceHeaders } from '../observability/trace-context';
 import type { Logger } from '../observability/logger';
@@ -30,7 +30,7 @@ export interface PurchaseService {
 
 type EngineConfig = Pick<
   Config,
-  'MAX_SEATS_PER_PURCHASE' | 'PURCHASE_TIMEOUT_MS' | 'PURCHASE_RECORD_TTL_SECONDS' | 'FAULT_CRASH_AFTER_RESERVE' | 'RECENTLY_TAKEN_TTL_MS'
+  'MAX_SEATS_PER_PURCHASE' | 'PURCHASE_TIMEOUT_MS' | 'FAULT_CRASH_AFTER_RESERVE' | 'RECENTLY_TAKEN_TTL_MS'
 >;
 
 /** Resolves the event and zone of a request and checks it may be sold now. */
@@ -114,7 +114,9 @@ export class PurchaseEngine implements PurchaseService {
       const settled = acked.then(
         () => this.confirm(req.eventId, req.zoneId, purchaseId),
         async (err: unknown) => {
-          if (err instanceof NotSentError) await this.voidReservation(req, purchaseId, seats);
+          if (err instanceof NotSentError && !(await this.voidReservation(req, purchaseId, seats))) {
+            throw unknownOutcome(purchaseId, 'Kafka was unreachable and the seats could not be released');
+          }
           throw err;
         },
       );
@@ -150,7 +152,7 @@ export class PurchaseEngine implements PurchaseService {
   private async reserve(req: PurchaseRequest, zone: CachedZone, purchaseId: string, seats: SeatPosition[], body: string) {
     let result;
     try {
-      result = await this.inventory.reserve(req.eventId, req.zoneId, zone.layout, purchaseId, seats, body, this.cfg.PURCHASE_RECORD_TTL_SECONDS);
+      result = await this.inventory.reserve(req.eventId, req.zoneId, zone.layout, purchaseId, seats, body);
     } catch (err) {
       this.log.warn({ err, purchaseId }, 'reserve failed');
       // The command may have run before the connection failed: the outcome is unknown.
@@ -190,12 +192,13 @@ export class PurchaseEngine implements PurchaseService {
     }
   }
 
-  private async voidReservation(req: PurchaseRequest, purchaseId: string, seats: SeatPosition[]): Promise<void> {
+  /** True only when the seats were released: otherwise the record stays and the sweep sends it. */
+  private async voidReservation(req: PurchaseRequest, purchaseId: string, seats: SeatPosition[]): Promise<boolean> {
     try {
-      await this.inventory.void(req.eventId, req.zoneId, purchaseId, seats);
+      return (await this.inventory.void(req.eventId, req.zoneId, purchaseId, seats)) === VoidCode.VOIDED;
     } catch (err) {
-      // Left reserved: the sweep sends it once Kafka is back; the seats are not lost.
-      this.log.error({ err, purchaseId }, 'void failed; the sweep will send the record later');
+      this.log.error({ err, purchaseId }, 'void failed; the record stays reserved and the sweep sends it once Kafka is back');
+      return false;
     }
   }
 }

@@ -52,11 +52,12 @@ export class IdempotencyStore {
       }
       throw err;
     } finally {
-      if (response && response.status < 500) {
-        await this.redis.set(redisKey, JSON.stringify({ state: 'done', fingerprint, response }), 'EX', this.ttlSeconds);
-      } else {
-        await this.redis.del(redisKey);
-      }
+      // Failing to store the answer must not replace it (a 201, or a 503 carrying a purchaseId):
+      // the in-flight marker then expires on its own.
+      const store = response && response.status < 500
+        ? this.redis.set(redisKey, JSON.stringify({ state: 'done', fingerprint, response }), 'EX', this.ttlSeconds)
+        : this.redis.del(redisKey);
+      await store.catch(() => undefined);
     }
   }
 }

@@ -63,7 +63,14 @@ export class RecoverySweep {
 
   private async resend(eventId: string, zoneId: string, purchaseId: string): Promise<boolean> {
     const record = await this.inventory.getPurchase(eventId, zoneId, purchaseId);
-    if (!record || record.status !== 'reserved') {
+    if (!record) {
+      // Reserved records never expire, so this is lost state (eviction, FLUSH): the seats may be
+      // held without a record. The audit compares Redis with the stores; run it.
+      this.log.error({ eventId, zoneId, purchaseId }, 'pending purchase has no record; run `npm run admin -- audit` for this event');
+      await this.inventory.confirm(eventId, zoneId, purchaseId);
+      return false;
+    }
+    if (record.status !== 'reserved') {
       await this.inventory.confirm(eventId, zoneId, purchaseId); // drops the stale pending entry
       return false;
     }

@@ -21,7 +21,7 @@ import { redisCheck, type RoleHandle } from './role';
 export async function startApi(ctx: RuntimeContext): Promise<RoleHandle> {
   const { cfg } = ctx;
   const log = ctx.log.child({ component: 'api' });
-  const inventory = new Inventory(ctx.redis, cfg.REDIS_KEY_PREFIX);
+  const inventory = new Inventory(ctx.redis, cfg.REDIS_KEY_PREFIX, cfg.PURCHASE_RECORD_TTL_SECONDS);
   const catalog = new CatalogStore(ctx.redis, cfg.REDIS_KEY_PREFIX);
   const catalogCache = new CatalogCache(catalog);
 

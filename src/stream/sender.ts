@@ -169,7 +169,12 @@ export class BatchingSender {
   private async probe(): Promise<void> {
     if (this.inFlight || !this.circuitOpen) return;
     try {
-      const fresh = await Promise.all(this.producers.map(() => this.connectProducer()));
+      const attempts = await Promise.allSettled(this.producers.map(() => this.connectProducer()));
+      const fresh = attempts.flatMap((a) => (a.status === 'fulfilled' ? [a.value] : []));
+      if (fresh.length < attempts.length) {
+        for (const p of fresh) void p.disconnect().catch(() => undefined);
+        throw new Error('not every producer could connect');
+      }
       const old = this.producers;
       this.producers = fresh;
       for (const p of old) void p?.disconnect().catch(() => undefined);

@@ -24,7 +24,7 @@ export interface RebuildSourceOptions {
   now?: () => number;
 }
 
-export type SoldSeatsInWriteModel = ((eventId: string, zone: ZoneDef) => Promise<SeatPosition[] | 'not-caught-up'>) & {
+export type SoldSeatsInWriteModel = ((eventId: string, zone: ZoneDef, seededBefore?: boolean) => Promise<SeatPosition[] | 'not-caught-up'>) & {
   /** Messages the writer still has to commit on this zone's partition (0 = caught up). */
   lagOf(eventId: string, zoneId: string): Promise<number>;
   close(): Promise<void>;
@@ -56,7 +56,7 @@ export function writeModelRebuildSource(opts: RebuildSourceOptions): SoldSeatsIn
     return behind(progress.find((x) => x.partition === p) ?? { partition: p, end: 0, low: 0, committed: -1 });
   }
 
-  const hook = async (eventId: string, zone: ZoneDef): Promise<SeatPosition[] | 'not-caught-up'> => {
+  const hook = async (eventId: string, zone: ZoneDef, seededBefore = false): Promise<SeatPosition[] | 'not-caught-up'> => {
     const key = `${eventId}#${zone.zoneId}`;
     const lag = await lagOf(eventId, zone.zoneId);
     if (lag > 0) {
@@ -64,7 +64,9 @@ export function writeModelRebuildSource(opts: RebuildSourceOptions): SoldSeatsIn
       return 'not-caught-up';
     }
     const stored = await opts.model.soldSeats(eventId, zone.zoneId);
-    if (stored.length === 0) {
+    // Nothing stored and never seeded: a new zone. A zone that existed waits out purchases in
+    // flight even when the store is empty (a record may still be on its way into the log).
+    if (stored.length === 0 && !seededBefore) {
       missingSince.delete(key);
       return [];
     }

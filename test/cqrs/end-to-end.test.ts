@@ -123,7 +123,7 @@ describe('CQRS end to end', () => {
     await stores.ctx.redis.call('BITFIELD', stores.inventory.keys(eventId, '1').counts, 'INCRBY', 'u32', 0, 1, 'INCRBY', 'u16', 32 + 16 * 25, 1);
     const purchaseId = newPurchaseId(eventId, '1');
     const body = JSON.stringify({ schemaVersion: SCHEMA_VERSION, type: 'TicketPurchased', purchaseId, eventId, venueId: entry.venue.venueId, zoneId: '1', userId: 'p', tickets: [{ ticketId: ticketIdOf(purchaseId, 1), ...freed, priceCents: 5000 }], currency: 'USD', createdOn: new Date().toISOString() });
-    const reserved = await stores.inventory.reserve(eventId, '1', layout, purchaseId, [layout.locate(freed.row, freed.column)!], body, 600);
+    const reserved = await stores.inventory.reserve(eventId, '1', layout, purchaseId, [layout.locate(freed.row, freed.column)!], body);
     expect(reserved.code).toBe(0);
 
     // Drift: one seat lost from MySQL, another from DynamoDB.

@@ -15,7 +15,7 @@ test('Redis: the platform instance persists with AOF and runs the purchase scrip
     expect(await redis.config('GET', 'appendfsync')).toEqual(['appendfsync', 'everysec']);
     const key = `${cfg.REDIS_KEY_PREFIX}inv:{${uid('svc')}:1}:meta`;
     // reserve.lua answers NO_INVENTORY (4) for a zone that does not exist.
-    expect(await redis.tpReserve(key.replace('meta', 'bits'), key.replace('meta', 'counts'), key, key.replace('meta', 'pending'), key.replace('meta', 'p:x'), 'h', 'x', 0, '{}', 60, 0, 0)).toEqual([4]);
+    expect(await redis.tpReserve(key.replace('meta', 'bits'), key.replace('meta', 'counts'), key, key.replace('meta', 'pending'), key.replace('meta', 'p:x'), 'h', 'x', 0, '{}', 0, 0)).toEqual([4]);
   } finally {
     await redis.quit();
   }

@@ -122,6 +122,8 @@ describe('errors are problem documents with a stable code', () => {
     ['unknown purchase', () => get(`/api/v1/purchases/${eventId}.7.AAAAAAAAAAAAAAAA`), 404, 'PURCHASE_NOT_FOUND'],
     ['unknown route', () => get('/api/v1/nothing-here'), 404, 'NOT_FOUND'],
     ['admin without token', () => post(`/admin/events/${eventId}/reset`), 401, 'UNAUTHORIZED'],
+    ['buyer id header with a space', () => post('/api/v1/tickets', { eventId, zoneId: '7', row: 'A', column: 3 }, { 'x-user-id': 'John Doe' }), 400, 'VALIDATION_FAILED'],
+    ['ticket id of 3,000 characters', () => get(`/api/v1/tickets/${'x'.repeat(3000)}`), 404, 'TICKET_NOT_FOUND'],
   ];
   test.each(cases)('%s', async (_name, call, status, code) => {
     const r = await call();

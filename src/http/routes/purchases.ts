@@ -5,7 +5,7 @@ import type { TicketPurchased } from '../../purchase/record';
 import { metrics } from '../../observability/metrics';
 import { ApiError } from '../../shared/errors';
 import { PROBLEM_TYPE } from '../problem';
-import { eventIdSchema, parse, purchaseBodySchema, ticketBodySchema, ticketQuerySchema } from '../validation';
+import { eventIdSchema, parse, purchaseBodySchema, ticketBodySchema, ticketQuerySchema, userIdSchema } from '../validation';
 
 export interface PurchaseRouteDeps {
   engine: PurchaseService;
@@ -78,7 +78,8 @@ export function purchaseRoutes({ engine, idempotency }: PurchaseRouteDeps): Rout
     }
   }
 
-  const userOf = (req: Request, fromBody?: string) => fromBody ?? req.get('x-user-id') ?? 'anonymous';
+  /** The buyer: the request's userId, else the X-User-Id header (validated the same), else anonymous. */
+  const userOf = (req: Request, fromBody?: string) => fromBody ?? parse(userIdSchema.optional(), req.get('x-user-id') || undefined, 'header.x-user-id') ?? 'anonymous';
 
   router.post('/ticket', async (req, res) => {
     const q = parse(ticketQuerySchema, req.query, 'query');

@@ -2,7 +2,7 @@ import { Router } from 'express';
 import type { CatalogCache } from '../../catalog/cache';
 import type { CatalogStore } from '../../catalog/store';
 import type { Inventory } from '../../inventory/inventory';
-import { parsePurchaseId } from '../../purchase/ids';
+import { parsePurchaseId, parseTicketId } from '../../purchase/ids';
 import type { TicketPurchased } from '../../purchase/record';
 import { ApiError } from '../../shared/errors';
 import { eventIdSchema, parse } from '../validation';
@@ -95,6 +95,7 @@ export function readRoutes(deps: ReadRouteDeps): Router {
   });
 
   router.get('/api/v1/tickets/:ticketId', async (req, res) => {
+    if (!parseTicketId(req.params.ticketId)) throw new ApiError('TICKET_NOT_FOUND', `No ticket ${req.params.ticketId.slice(0, 200)}`);
     // A source that fails is skipped; if none found the ticket, 404 only when all answered.
     const failed: string[] = [];
     for (const source of deps.ticketSources) {

@@ -77,7 +77,7 @@ export async function sellSeat(redis: ScriptedRedis, prefix: string, eventId: st
   const pos = layout.locate(row, column);
   if (!pos) throw new Error(`seat ${row}${column} is not in the layout`);
   const purchaseId = newPurchaseId(eventId, zone.zoneId);
-  const r = await inventory.reserve(eventId, zone.zoneId, layout, purchaseId, [pos], JSON.stringify({ purchaseId }), 600);
+  const r = await inventory.reserve(eventId, zone.zoneId, layout, purchaseId, [pos], JSON.stringify({ purchaseId }));
   if (r.code !== 0) throw new Error(`reserve failed with code ${r.code}`);
   await inventory.confirm(eventId, zone.zoneId, purchaseId);
   return purchaseId;
