@@ -4,6 +4,7 @@ import { createLogger } from '../observability/logger';
 import { migrate } from '../projector/migrations';
 import { RuntimeContext } from '../runtime/context';
 import { auditEvent, formatAudit } from './audit';
+import { markLostSales } from './repair';
 import { rebuildEventInventory } from './rebuild';
 import { resetEvent } from './reset';
 import { CqrsStores } from './stores';
@@ -15,7 +16,8 @@ const USAGE = `usage: npm run admin -- <command> <eventId> [--wait-ms <ms>]
 
 commands:
   audit <eventId>              compare Redis, DynamoDB and MySQL seat by seat; print every difference
-  rebuild-inventory <eventId>  rebuild the event's lost Redis zones from DynamoDB (never touches a live zone)
+  rebuild-inventory <eventId>  rebuild the event's lost Redis zones from DynamoDB, then take again any seat
+                               sold in DynamoDB but free in Redis (never frees a seat)
   reset-event <eventId>        clear the event's sales in Redis, DynamoDB and MySQL (load tests only)
 
 options:
@@ -59,7 +61,10 @@ export async function runCli(argv: string[]): Promise<number> {
         const zones = await rebuildEventInventory(stores, eventId, { timeoutMs: waitMs ?? 120_000, log: say });
         const stuck = zones.filter((z) => z.outcome === 'not-caught-up');
         say(`${zones.length - stuck.length}/${zones.length} zones have inventory${stuck.length ? `; still waiting: ${stuck.map((z) => z.zoneId).join(', ')}` : ''}`);
-        return stuck.length ? EXIT.INCOMPLETE : EXIT.OK;
+        if (stuck.length) return EXIT.INCOMPLETE;
+        const report = await auditEvent(stores, eventId, { waitMs: waitMs ?? 30_000 });
+        say(`${await markLostSales(stores, report, say)} seats sold in DynamoDB but free in Redis taken again`);
+        return EXIT.OK;
       }
       case 'reset-event': {
         say(`resetting ${eventId}: waiting for the consumers, then clearing DynamoDB, MySQL and Redis`);

@@ -7,6 +7,7 @@ import type { RuntimeContext } from '../runtime/context';
 import { writeModelRebuildSource } from '../writer/rebuild-source';
 import { ensureTables } from '../writer/tables';
 import { auditEvent, formatAudit } from './audit';
+import { markLostSales } from './repair';
 import { CqrsStores } from './stores';
 
 /** How often the file-source controller re-runs reconcile, so a zone Redis lost is rebuilt promptly. */
@@ -76,6 +77,9 @@ export async function startControllerCqrs(ctx: RuntimeContext, log: Logger): Pro
   const auditAll = async () => {
     for (const { event } of await stores.catalog.listEvents()) {
       const report = await auditEvent(stores, event.eventId, { waitMs: Math.min(10_000, every / 2) });
+      // Seats sold in DynamoDB but free in Redis would sell twice: take them again at once.
+      const marked = await markLostSales(stores, report);
+      if (marked > 0) log.error({ eventId: event.eventId, marked }, 'Redis had lost sales (sold in DynamoDB, free in Redis); the seats are taken again');
       const lines = formatAudit(report);
       if (report.drift.length > 0) log.error({ eventId: event.eventId, drift: report.drift.length, details: lines.slice(0, 50) }, 'audit found drift between Redis, DynamoDB and MySQL');
       else log.info({ eventId: event.eventId, seats: report.seats, unverified: report.unverified }, 'audit clean');

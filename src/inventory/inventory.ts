@@ -126,6 +126,22 @@ export class Inventory {
     return { restored: code === 0, sold: count };
   }
 
+  /**
+   * Marks seats taken that the write model holds as sold but Redis shows free (lost writes);
+   * only ever takes seats, in chunks so a call's argument list stays small. Returns how many.
+   */
+  async markSold(eventId: string, zone: ZoneDef, seats: SeatPosition[]): Promise<number> {
+    const k = this.keys(eventId, zone.zoneId);
+    const layout = ZoneLayout.of(zone);
+    let marked = 0;
+    for (let i = 0; i < seats.length; i += 1000) {
+      const [code, n] = await this.redis.tpMarkSold(k.bits, k.counts, k.meta, layout.hash, ...flat(seats.slice(i, i + 1000)));
+      if (code !== 0) throw new Error(`cannot mark seats of ${eventId}/${zone.zoneId}: ${code === 4 ? 'no inventory (rebuild it)' : 'the layout changed'}`);
+      marked += n ?? 0;
+    }
+    return marked;
+  }
+
   async zoneExists(eventId: string, zoneId: string): Promise<boolean> {
     return (await this.redis.exists(this.keys(eventId, zoneId).meta)) === 1;
   }

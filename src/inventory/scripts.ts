@@ -40,6 +40,7 @@ const SCRIPTS = {
   tpClaim: { file: 'claim.lua', keys: 1 },
   tpInitZone: { file: 'init-zone.lua', keys: 3 },
   tpRestoreZone: { file: 'restore-zone.lua', keys: 3 },
+  tpMarkSold: { file: 'mark-sold.lua', keys: 3 },
 } as const;
 
 type Args = (string | number | Buffer)[];
@@ -50,6 +51,7 @@ export interface ScriptCommands {
   tpClaim(...args: Args): Promise<string[]>;
   tpInitZone(...args: Args): Promise<number[]>;
   tpRestoreZone(...args: Args): Promise<number[]>;
+  tpMarkSold(...args: Args): Promise<number[]>;
 }
 export type ScriptedRedis = Redis & ScriptCommands;
 
