@@ -142,10 +142,18 @@ async function ensureZone(eventId: string, zone: ZoneDef, deps: ReconcileDeps, s
 async function removeEvent(entry: CatalogEntry, deps: ReconcileDeps): Promise<void> {
   const eventId = entry.event.eventId;
   let sold = 0;
+  let pending = 0;
   for (const zone of entry.venue.zones) {
     const st = await deps.inventory.zoneState(eventId, zone.zoneId);
     sold += st ? st.capacity - st.available : 0;
-    sold += await deps.inventory.pendingCount(eventId, zone.zoneId);
+    pending += await deps.inventory.pendingCount(eventId, zone.zoneId);
+  }
+  if (pending > 0) {
+    // The recovery sweep walks the catalog: keep the entry, closed to buyers, until every
+    // pending purchase is settled; a later reconcile removes it.
+    if (entry.event.state !== 'Closed') await deps.catalog.putEvent({ ...entry, event: { ...entry.event, state: 'Closed' } });
+    deps.log.warn({ eventId, pending }, 'event removed from the source; kept closed until its pending purchases are settled');
+    return;
   }
   await deps.catalog.deleteEvent(eventId);
   if (sold === 0) {
