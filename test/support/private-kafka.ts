@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
@@ -9,6 +9,16 @@ import { waitFor } from './env';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const LIBS = path.join(ROOT, '.services', 'kafka', 'libs');
+
+/**
+ * The jars `services:up` resolves when it starts Kafka itself. When a broker was already
+ * running (started from another checkout), resolve them here with the same pom.
+ */
+function ensureJars(): void {
+  if (existsSync(LIBS)) return;
+  const r = spawnSync('mvn', ['-B', '-q', '-f', path.join(ROOT, 'scripts', 'kafka', 'pom.xml'), 'dependency:copy-dependencies', `-DoutputDirectory=${LIBS}`], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`Kafka jars missing and Maven could not resolve them (run \`npm run services:up\`):\n${r.stdout}${r.stderr}`);
+}
 
 /**
  * A Kafka broker of a test's own (KRaft, single node, temp folder), from the jars that
@@ -25,7 +35,7 @@ export class PrivateKafka {
   ) {}
 
   static async create(): Promise<PrivateKafka> {
-    if (!existsSync(LIBS)) throw new Error('Kafka jars missing: run `npm run services:up` first');
+    ensureJars();
     const k = new PrivateKafka(mkdtempSync(path.join(os.tmpdir(), 'tp-kafka-')), await freePort(), await freePort());
     writeFileSync(k.props, k.properties());
     await k.java(['kafka.tools.StorageTool', 'format', '--cluster-id', randomBytes(16).toString('base64url').replace(/^-/, 'A'), '--config', k.props, '--ignore-formatted'], true);
