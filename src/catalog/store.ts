@@ -23,10 +23,6 @@ export class CatalogStore {
       .exec();
   }
 
-  async putVenue(venue: VenueDef): Promise<void> {
-    await this.redis.hset(this.keys.venues, venue.venueId, JSON.stringify(venue));
-  }
-
   async getEvent(eventId: string): Promise<CatalogEntry | undefined> {
     const raw = await this.redis.hget(this.keys.events, eventId);
     return raw ? (JSON.parse(raw) as CatalogEntry) : undefined;

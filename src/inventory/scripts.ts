@@ -81,8 +81,3 @@ export function withScripts(redis: Redis): ScriptedRedis {
   }
   return redis as ScriptedRedis;
 }
-
-export function scriptSources(): Record<string, string> {
-  const dir = commandsDir();
-  return Object.fromEntries(Object.values(SCRIPTS).map((s) => [s.file, readFileSync(path.join(dir, s.file), 'utf8')]));
-}

@@ -1,4 +1,4 @@
-import { context, propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Span } from '@opentelemetry/api';
+import { context, propagation, ROOT_CONTEXT, SpanKind, trace, type Span } from '@opentelemetry/api';
 import type { IHeaders } from 'kafkajs';
 
 /**
@@ -22,22 +22,4 @@ export function startConsumerSpan(name: string, headers: IHeaders | undefined): 
   const carrier: Record<string, string> = {};
   for (const [k, v] of Object.entries(headers ?? {})) if (v !== undefined) carrier[k] = Array.isArray(v) ? String(v[0]) : String(v);
   return tracer.startSpan(name, { kind: SpanKind.CONSUMER }, propagation.extract(ROOT_CONTEXT, carrier));
-}
-
-/** Runs `fn` in an internal span of the active trace. */
-export function inSpan<T>(name: string, fn: (span: Span) => Promise<T>): Promise<T> {
-  return tracer.startActiveSpan(name, (span) => ending(span, fn));
-}
-
-/** Records a failure on the span and always ends it. */
-async function ending<T>(span: Span, fn: (span: Span) => Promise<T>): Promise<T> {
-  try {
-    return await fn(span);
-  } catch (err) {
-    span.recordException(err as Error);
-    span.setStatus({ code: SpanStatusCode.ERROR });
-    throw err;
-  } finally {
-    span.end();
-  }
 }
