@@ -1,44 +1,42 @@
 import { h } from './dom';
 import { seatName } from './format';
-import { changedSeats, isSold, setSold, type SeatLayout } from './seat-bits';
+import type { SeatLayout } from './seat-bits';
+import type { SeatLook } from './zone-state';
 
 /** Rows wider than this render as small, unnumbered squares so big zones stay compact. */
 const COMPACT_ABOVE_SEATS_PER_ROW = 40;
-
-export type SeatMark = 'mine' | 'taken';
 
 /**
  * The seat grid: one button per seat, named "Row A, Seat 1", grouped by row. Sold seats are
  * `aria-disabled` rather than `disabled` so arrow keys can still land on them and a screen
  * reader says they are unavailable. One roving tab stop: Tab enters and leaves the grid,
- * arrows move inside it. Live updates touch only the seats whose bit changed.
+ * arrows move inside it. It only draws: what each seat looks like comes from the ZoneState,
+ * and live updates redraw only the seats the state says changed.
  */
 export class SeatGrid {
   readonly element: HTMLDivElement;
   private readonly seats: HTMLButtonElement[] = [];
   private readonly rowLeft: HTMLElement[] = [];
-  private readonly sold: Uint8Array;
   private focusK = 0;
 
   constructor(
     private readonly layout: SeatLayout,
-    sold: Uint8Array,
+    lookOf: (k: number) => SeatLook,
     rowAvailable: number[],
     label: string,
     private readonly onActivate: (k: number) => void,
   ) {
-    this.sold = sold.slice();
     const widest = Math.max(1, ...layout.seatCounts);
     const compact = widest > COMPACT_ABOVE_SEATS_PER_ROW;
     this.element = h('div', { class: `seat-grid${compact ? ' compact' : ''}`, role: 'group', 'aria-label': label, 'aria-describedby': 'seat-help' });
     // The CSS sizes seats so the widest row fits the box when it can (down to a minimum size).
     this.element.style.setProperty('--cols', String(widest));
-    this.build(compact, rowAvailable);
+    this.build(compact, lookOf, rowAvailable);
     this.element.addEventListener('click', (e) => this.clicked(e));
     this.element.addEventListener('keydown', (e) => this.keyed(e));
   }
 
-  private build(compact: boolean, rowAvailable: number[]): void {
+  private build(compact: boolean, lookOf: (k: number) => SeatLook, rowAvailable: number[]): void {
     const { rows, seatCounts } = this.layout;
     const tpl = document.createElement('button');
     tpl.type = 'button';
@@ -56,8 +54,9 @@ export class SeatGrid {
         b.dataset.k = String(k);
         b.setAttribute('aria-label', seatName(row, c));
         if (!compact) b.textContent = String(c);
-        if (isSold(this.sold, k)) b.setAttribute('aria-disabled', 'true');
         this.seats.push(b);
+        const look = lookOf(k);
+        if (look.status !== 'free' || look.selected || look.mark) this.draw(k, look);
         seatsEl.appendChild(b);
       }
       const left = h('span', { class: 'row-left' }, `${rowAvailable[r] ?? ''} left`);
@@ -65,7 +64,7 @@ export class SeatGrid {
       frag.appendChild(h('div', { class: 'seat-row', role: 'group', 'aria-label': `Row ${row}` }, h('span', { class: 'row-label', 'aria-hidden': 'true' }, row), seatsEl, left));
     }
     this.element.appendChild(frag);
-    const first = this.seats.findIndex((_, i) => !isSold(this.sold, i));
+    const first = this.seats.findIndex((b) => !b.hasAttribute('aria-disabled'));
     this.focusK = first < 0 ? 0 : first;
     const stop = this.seats[this.focusK];
     if (stop) stop.tabIndex = 0;
@@ -75,25 +74,16 @@ export class SeatGrid {
     return this.seats.length;
   }
 
-  isSold(k: number): boolean {
-    return isSold(this.sold, k);
-  }
-
-  /** Applies a fresh bitmap; returns the seats whose state changed. */
-  applySold(next: Uint8Array): number[] {
-    const changed = changedSeats(this.sold, next, this.seats.length);
-    for (const k of changed) this.setSeatSold(k, isSold(next, k));
-    return changed;
-  }
-
-  /** Marks a seat sold at once (before the next poll says so), as the buyer's or as lost. */
-  mark(k: number, how: SeatMark): void {
-    this.setSeatSold(k, true);
-    this.seats[k]?.classList.add(how);
-  }
-
-  setSelected(k: number, selected: boolean): void {
-    this.seats[k]?.setAttribute('aria-pressed', String(selected));
+  /** Draws one seat as the state sees it: sold and held seats are aria-disabled, held ones drawn apart. */
+  draw(k: number, look: SeatLook): void {
+    const b = this.seats[k];
+    if (!b) return;
+    if (look.status === 'free') b.removeAttribute('aria-disabled');
+    else b.setAttribute('aria-disabled', 'true');
+    b.setAttribute('aria-pressed', String(look.selected));
+    b.classList.toggle('held', look.status === 'held');
+    b.classList.toggle('mine', look.mark === 'mine');
+    b.classList.toggle('taken', look.mark === 'taken');
   }
 
   setRowAvailable(counts: number[]): void {
@@ -112,17 +102,6 @@ export class SeatGrid {
     b.tabIndex = 0;
     this.focusK = k;
     b.focus();
-  }
-
-  private setSeatSold(k: number, sold: boolean): void {
-    setSold(this.sold, k, sold);
-    const b = this.seats[k];
-    if (!b) return;
-    if (sold) b.setAttribute('aria-disabled', 'true');
-    else {
-      b.removeAttribute('aria-disabled');
-      b.classList.remove('mine', 'taken');
-    }
   }
 
   private seatOf(target: EventTarget | null): number | undefined {

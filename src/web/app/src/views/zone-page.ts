@@ -7,8 +7,8 @@ import { failure, heading, loading } from '../page';
 import { perf } from '../perf';
 import { poll } from '../poll';
 import { href } from '../router';
-import { decodeBitmap, SeatLayout, setSold } from '../seat-bits';
 import { SeatGrid } from '../seat-grid';
+import { ZoneState, type Merge } from '../zone-state';
 
 /** The seat map is polled at most this far apart (the issue asks for ≤ 1 s). */
 const LIVE_EVERY_MS = 1000;
@@ -39,15 +39,10 @@ export async function zoneView(root: HTMLElement, signal: AbortSignal, eventId: 
   session.startLive(signal);
 }
 
+/** The zone page's DOM and requests; every decision about seats, counts and selection is the ZoneState's. */
 class ZoneSession {
-  private layout: SeatLayout;
+  private readonly state: ZoneState;
   private grid!: SeatGrid;
-  private readonly selected = new Set<number>();
-  /** Seats this page knows are sold before a poll can say so: seat → when we learned it. */
-  private readonly knownSold = new Map<number, number>();
-  private lastLearnedAt = 0;
-  private limit: number;
-  private busy = false;
   /** After an unknown outcome the same seats are retried with the same key, so they are never bought twice. */
   private retry?: { key: string; seats: string };
   private readonly zoneName: string;
@@ -68,8 +63,7 @@ class ZoneSession {
     private readonly ev: EventDetail,
     private map: SeatMap,
   ) {
-    this.layout = new SeatLayout(map.rows, map.seatCounts);
-    this.limit = ev.perUserLimit;
+    this.state = new ZoneState(map, ev.perUserLimit);
     this.zoneName = map.name;
     this.priceCents = map.priceCents;
     this.buyButton.addEventListener('click', () => void this.buy());
@@ -124,7 +118,7 @@ class ZoneSession {
           h(
             'p',
             { id: 'seat-help', class: 'help' },
-            `Select up to ${this.limit} seats. Tab into the seat map, move with the arrow keys (Home/End, Page Up/Down), select with Enter or Space.`,
+            `Select up to ${this.state.limit} seats. Tab into the seat map, move with the arrow keys (Home/End, Page Up/Down), select with Enter or Space.`,
           ),
           legend(),
           h('div', { class: 'stage', 'aria-hidden': 'true' }, 'Stage'),
@@ -145,8 +139,8 @@ class ZoneSession {
   }
 
   private buildGrid(): void {
-    const sold = decodeBitmap(this.map.sold.data, this.map.capacity);
-    this.grid = new SeatGrid(this.layout, sold, this.map.rowAvailable, `Seats of ${this.map.name}`, (k) => this.toggle(k));
+    const { state } = this;
+    this.grid = new SeatGrid(state.layout, (k) => state.lookOf(k), state.rowAvailable, `Seats of ${this.map.name}`, (k) => this.toggle(k));
     this.gridSlot.replaceChildren(this.grid.element);
   }
 
@@ -159,100 +153,83 @@ class ZoneSession {
     signal.addEventListener('abort', stop, { once: true });
   }
 
-  /** One live update: fetch the bitmap, diff it against the grid, touch only the changed seats. */
+  /** One live update: fetch the seat map, merge it into the state, redraw only the changed seats. */
   private async refresh(signal: AbortSignal, startedAt: number): Promise<void> {
     const next = await api.seats(this.ev.eventId, this.map.zoneId, signal);
     const got = performance.now();
-    if (!this.layout.sameAs(next.rows, next.seatCounts)) {
+    const merged = this.state.applySnapshot(next, startedAt);
+    if (merged.relaid) {
       this.map = next;
-      this.layout = new SeatLayout(next.rows, next.seatCounts);
-      this.selected.clear();
-      this.knownSold.clear();
       this.buildGrid();
       this.paintAvailability();
       this.paintSelection();
       this.say('The zone layout changed, so the seat map was redrawn and your selection cleared.');
       return;
     }
-    // An answer started before this page's last sale keeps the page's (newer) counts.
-    if (startedAt >= this.lastLearnedAt) this.map = next;
-    const bits = decodeBitmap(next.sold.data, next.capacity);
-    for (const [k, learnedAt] of this.knownSold) {
-      // An answer older than what this page learned must not flip a just-bought seat back to free.
-      if (startedAt < learnedAt) setSold(bits, k, true);
-      else this.knownSold.delete(k);
-    }
-    const changed = this.grid.applySold(bits);
-    this.grid.setRowAvailable(this.map.rowAvailable);
-    this.paintAvailability();
-    // While a purchase is in flight its own seats may show sold already; its answer settles them.
-    const lost = this.busy ? [] : changed.filter((k) => this.selected.has(k) && this.grid.isSold(k));
-    if (lost.length > 0) {
-      for (const k of lost) this.unselect(k);
-      this.paintSelection();
-      this.warn(`${this.names(lost)} ${lost.length === 1 ? 'was' : 'were'} just sold to someone else and removed from your selection.`);
-    }
+    const { changed } = merged;
+    this.showMerge(merged);
     const timing = { zoneId: next.zoneId, seats: next.capacity, changed: changed.length, fetchMs: got - startedAt, applyMs: performance.now() - got };
     perf.recordUpdate(timing);
     if (changed.length > 0) void nextPaint().then(() => Object.assign(timing, { paintedMs: performance.now() - got }));
   }
 
-  private toggle(k: number): void {
-    if (this.busy) return this.say('Wait for the current purchase to finish.');
-    const { row, column } = this.layout.seatAt(k);
-    if (this.grid.isSold(k)) return this.say(`${seatName(row, column)} is sold; pick a free seat.`);
-    this.status.textContent = '';
-    if (this.selected.has(k)) {
-      this.unselect(k);
-    } else {
-      if (this.selected.size >= this.limit) return this.say(`You can buy up to ${this.limit} seats at once; deselect one first.`);
-      this.selected.add(k);
-      this.grid.setSelected(k, true);
+  /** Shows what a merge changed; a live change source (ZoneState.applyChange) would come through here too. */
+  private showMerge({ changed, lost }: Merge): void {
+    this.redraw(changed);
+    this.paintCounts();
+    if (lost.length > 0) {
+      this.paintSelection();
+      this.warnLost(lost);
     }
+  }
+
+  private toggle(k: number): void {
+    const r = this.state.toggle(k);
+    if (!r.ok) {
+      switch (r.reason) {
+        case 'busy':
+          return this.say('Wait for the current purchase to finish.');
+        case 'sold':
+          return this.say(`${this.names([k])} is sold; pick a free seat.`);
+        case 'held':
+          return this.say(`${this.names([k])} is held by another buyer; pick a free seat.`);
+        case 'limit':
+          return this.say(`You can buy up to ${this.state.limit} seats at once; deselect one first.`);
+      }
+    }
+    this.status.textContent = '';
+    this.redraw([k]);
     this.paintSelection();
   }
 
-  private unselect(k: number): void {
-    this.selected.delete(k);
-    this.grid.setSelected(k, false);
-  }
-
   private clearSelection(): void {
-    if (this.busy) return;
-    for (const k of [...this.selected]) this.unselect(k);
+    this.redraw(this.state.clearSelection());
     this.paintSelection();
   }
 
   private async buy(): Promise<void> {
-    if (this.busy) return;
-    if (this.selected.size === 0) return this.say('Select at least one seat first.');
-    const picked = [...this.selected].sort((a, b) => a - b);
+    const start = this.state.startPurchase();
+    if (!start.ok) return start.reason === 'empty' ? this.say('Select at least one seat first.') : undefined;
+    const { picked } = start;
     const seats: Seat[] = picked.map((k) => {
-      const { row, column } = this.layout.seatAt(k);
+      const { row, column } = this.state.layout.seatAt(k);
       return { row, column };
     });
     const fingerprint = JSON.stringify(seats);
     const key = this.retry?.seats === fingerprint ? this.retry.key : `web-${randomId(12)}`;
     this.retry = undefined;
-    this.busy = true;
     this.setAlert('');
     this.paintSelection();
     try {
       const purchase = await api.purchase(this.ev.eventId, { userId: buyerId(), zoneId: this.map.zoneId, seats }, key);
-      const learnedAt = performance.now();
-      for (const k of picked) {
-        this.selected.delete(k);
-        this.grid.setSelected(k, false);
-        this.grid.mark(k, 'mine');
-        this.knownSold.set(k, learnedAt);
-      }
-      this.countSold(picked);
+      this.redraw(this.state.purchased(picked, performance.now()));
+      this.paintCounts();
       this.showConfirmation(purchase);
       this.say(`Purchase confirmed: ${plural(purchase.tickets.length, 'ticket')}.`);
     } catch (err) {
       this.failed(err, picked, key, fingerprint);
     } finally {
-      this.busy = false;
+      this.state.finishPurchase();
       this.paintSelection();
     }
   }
@@ -261,17 +238,9 @@ class ZoneSession {
     const p = err instanceof ApiProblem ? err : new ApiProblem(0, 'NETWORK', String(err));
     switch (p.code) {
       case 'SEATS_TAKEN': {
-        const learnedAt = performance.now();
-        const taken = ((p.body.seats as Seat[] | undefined) ?? [])
-          .map((s) => this.layout.indexOf(s.row, Number(s.column)))
-          .filter((k): k is number => k !== undefined);
-        const fresh = taken.filter((k) => !this.grid.isSold(k));
-        for (const k of taken) {
-          this.unselect(k);
-          this.grid.mark(k, 'taken');
-          this.knownSold.set(k, learnedAt);
-        }
-        this.countSold(fresh);
+        const taken = this.state.seatsTaken((p.body.seats as Seat[] | undefined) ?? [], performance.now());
+        this.redraw(taken);
+        this.paintCounts();
         const still = picked.length - taken.length;
         const one = taken.length === 1;
         return this.warn(
@@ -280,8 +249,7 @@ class ZoneSession {
         );
       }
       case 'TOO_MANY_SEATS': {
-        const limit = Number(p.body.limit);
-        if (Number.isInteger(limit) && limit > 0) this.limit = limit;
+        this.state.adoptLimit(Number(p.body.limit));
         return this.warn(`${p.message}. Nothing was bought; deselect some seats and press Buy again.`);
       }
       case 'ZONE_SOLD_OUT':
@@ -317,46 +285,53 @@ class ZoneSession {
     panel.scrollIntoView({ block: 'nearest' });
   }
 
-  /** Counts seats this page just learned are sold, so the figures move before the next poll. */
-  private countSold(ks: number[]): void {
-    this.lastLearnedAt = performance.now();
-    for (const k of ks) {
-      const r = this.layout.seatAt(k).rowIdx;
-      this.map.rowAvailable[r] = Math.max(0, (this.map.rowAvailable[r] ?? 0) - 1);
-    }
-    this.map.available = Math.max(0, this.map.available - ks.length);
-    this.grid.setRowAvailable(this.map.rowAvailable);
+  private redraw(ks: readonly number[]): void {
+    for (const k of ks) this.grid.draw(k, this.state.lookOf(k));
+  }
+
+  /** The row and zone figures, as the state counts them (they move before the next poll). */
+  private paintCounts(): void {
+    this.grid.setRowAvailable(this.state.rowAvailable);
     this.paintAvailability();
   }
 
   private paintAvailability(): void {
-    const { available, capacity } = this.map;
+    const { available, capacity } = this.state;
     setText(this.avail, available === 0 ? `Sold out: all ${count(capacity)} seats sold` : `${count(available)} of ${count(capacity)} seats available`);
   }
 
   private paintSelection(): void {
-    const n = this.selected.size;
-    const picked = [...this.selected].sort((a, b) => a - b);
+    const { busy } = this.state;
+    const picked = this.state.selection;
+    const n = picked.length;
     setText(
       this.selection,
       n === 0
-        ? `No seats selected. Pick up to ${this.limit} seats of ${this.zoneName}.`
+        ? `No seats selected. Pick up to ${this.state.limit} seats of ${this.zoneName}.`
         : `${plural(n, 'seat')} selected: ${this.names(picked, true)} · ${money(n * this.priceCents, this.ev.currency)}`,
     );
-    const label = this.busy ? `Buying ${plural(n, 'seat')}…` : n === 0 ? 'Buy seats' : `Buy ${plural(n, 'seat')}`;
+    const label = busy ? `Buying ${plural(n, 'seat')}…` : n === 0 ? 'Buy seats' : `Buy ${plural(n, 'seat')}`;
     setText(this.buyButton, label);
-    if (this.busy || n === 0) this.buyButton.setAttribute('aria-disabled', 'true');
+    if (busy || n === 0) this.buyButton.setAttribute('aria-disabled', 'true');
     else this.buyButton.removeAttribute('aria-disabled');
-    if (this.busy) this.buyButton.setAttribute('aria-busy', 'true');
+    if (busy) this.buyButton.setAttribute('aria-busy', 'true');
     else this.buyButton.removeAttribute('aria-busy');
-    if (this.busy || n === 0) this.clearButton.setAttribute('aria-disabled', 'true');
+    if (busy || n === 0) this.clearButton.setAttribute('aria-disabled', 'true');
     else this.clearButton.removeAttribute('aria-disabled');
+  }
+
+  /** Seats lost from the selection to another buyer's sale (or hold), named in one alert. */
+  private warnLost(lost: number[]): void {
+    const sold = lost.filter((k) => this.state.statusOf(k) === 'sold');
+    const held = lost.filter((k) => this.state.statusOf(k) === 'held');
+    const say = (ks: number[], what: string) => `${this.names(ks)} ${ks.length === 1 ? 'was' : 'were'} just ${what} and removed from your selection.`;
+    this.warn([sold.length > 0 ? say(sold, 'sold to someone else') : '', held.length > 0 ? say(held, 'held by another buyer') : ''].filter(Boolean).join(' '));
   }
 
   private names(ks: number[], short = false): string {
     return ks
       .map((k) => {
-        const { row, column } = this.layout.seatAt(k);
+        const { row, column } = this.state.layout.seatAt(k);
         return short ? `${row}${column}` : seatName(row, column);
       })
       .join(short ? ', ' : ' and ');
