@@ -70,9 +70,9 @@ export function makeAjv(): { ajv: Ajv; formatsFromLibrary: boolean } {
   ajv.addKeyword({
     keyword: 'x-kubernetes-validations',
     schemaType: 'array',
-    compile(rules: CelRule[], parentSchema: TypedSchema) {
+    compile(rules: CelRule[], parentSchema) {
       const validate = (data: unknown) => {
-        const errors = celViolations(rules, data, parentSchema).map((message) => ({ keyword: 'x-kubernetes-validations', message, params: {} }));
+        const errors = celViolations(rules, data, parentSchema as TypedSchema).map((message) => ({ keyword: 'x-kubernetes-validations', message, params: {} }));
         (validate as { errors?: unknown[] }).errors = errors;
         return errors.length === 0;
       };
