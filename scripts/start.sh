@@ -3,6 +3,7 @@
 # one process on http://127.0.0.1:8080 with the seed data from seeds/.
 set -euo pipefail
 source "$(dirname "$0")/ensure-deps.sh"
+npm run services:install
 npm run services:up
 npm run build
 echo "[start] platform on http://127.0.0.1:${PORT:-8080} (Ctrl-C stops it; npm run services:down stops the services)"

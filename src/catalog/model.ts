@@ -43,3 +43,11 @@ export interface CatalogEntry {
 
 export const ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
 export const MAX_SEATS_PER_ZONE = 100_000;
+
+/**
+ * Whether `now` (ms since the epoch) lies in the event's sales window: from salesOpensAt
+ * (inclusive) to salesClosesAt (exclusive); a missing end leaves that side open.
+ */
+export function inSalesWindow(event: Pick<EventDef, 'salesOpensAt' | 'salesClosesAt'>, now: number): boolean {
+  return (!event.salesOpensAt || now >= Date.parse(event.salesOpensAt)) && (!event.salesClosesAt || now < Date.parse(event.salesClosesAt));
+}

@@ -1,78 +1,98 @@
 import { z } from 'zod';
 import { ID_PATTERN, MAX_SEATS_PER_ZONE, type EventDef, type VenueDef } from './model';
+import { intOrString, listAtomic, listMap, listSet, withCel } from './structural-schema';
 
 /**
  * The Venue and Event custom resources (ticketing.dev/v1alpha1), as they come from a YAML
- * file or the Kubernetes API. k8s/crds holds the same rules as openAPIV3Schema.
+ * file or the Kubernetes API. These zod schemas are the one source of the resources' rules:
+ * `npm run gen` writes the CRDs' openAPIV3Schema in k8s/crds from them (src/catalog/crds.ts),
+ * CEL rules included, and a test fails when the committed CRDs differ from a fresh generation.
+ * Descriptions here become the CRDs' (what `kubectl explain` shows).
  */
 export const API_GROUP = 'ticketing.dev';
 export const API_VERSION = `${API_GROUP}/v1alpha1`;
 
-const id = z.string().regex(ID_PATTERN);
-// The same bounds as the CRDs in k8s/crds (a test checks every seed against both).
-const metadata = z.object({
-  name: z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/, 'must be a lowercase Kubernetes name').max(253),
+const id = (what: string) => z.string().max(64).regex(ID_PATTERN).describe(`API id of the ${what}.`);
+/** A Kubernetes object name (DNS subdomain), as the API server requires of metadata.name. */
+const kubeName = z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/, 'must be a lowercase Kubernetes name').max(253);
+const metadata = z.looseObject({
+  name: kubeName,
   namespace: z.string().optional(),
   generation: z.number().optional(),
   resourceVersion: z.string().optional(),
   uid: z.string().optional(),
   deletionTimestamp: z.string().optional(),
   finalizers: z.array(z.string()).optional(),
-}).passthrough();
+});
+const int64 = (n: z.ZodNumber) => n.meta({ format: 'int64' });
+const dateTime = z.iso.datetime({ offset: true, message: 'must be an RFC 3339 date-time such as 2027-06-01T19:00:00Z' });
+const seatCount = z.number().int().min(1).max(65535);
 
-const zone = z
-  .object({
-    zoneId: z.union([id, z.number().int().nonnegative()]).transform(String),
+const zone = withCel(
+  z.object({
+    zoneId: intOrString(z.string().max(64).regex(ID_PATTERN), z.number().int().min(0)).describe('Zone id, an integer or a string matching ^[A-Za-z0-9_-]{1,64}$.'),
     name: z.string().min(1).max(200),
-    rows: z.array(z.string().regex(/^[A-Za-z0-9]{1,8}$/)).min(1).max(1000),
-    seatsPerRow: z.number().int().min(1).max(65535).optional(),
-    seatCounts: z.array(z.number().int().min(1).max(65535)).optional(),
-    priceCents: z.number().int().min(0),
+    rows: listSet(z.array(z.string().max(8).regex(/^[A-Za-z0-9]{1,8}$/)).min(1).max(1000), 'row labels must be unique').describe('Row labels, unique, in display order.'),
+    seatsPerRow: seatCount.optional().describe('Seats in every row (exclusive with seatCounts).'),
+    seatCounts: listAtomic(z.array(seatCount).min(1).max(1000)).optional().describe('Seats per row, one entry per row (exclusive with seatsPerRow).'),
+    priceCents: int64(z.number().int().min(0)),
     category: z.string().min(1).max(64).optional(),
-  })
-  .superRefine((zn, ctx) => {
-    if ((zn.seatsPerRow === undefined) === (zn.seatCounts === undefined)) {
-      ctx.addIssue({ code: 'custom', message: 'give exactly one of seatsPerRow or seatCounts' });
-    }
-    if (zn.seatCounts && zn.seatCounts.length !== zn.rows.length) {
-      ctx.addIssue({ code: 'custom', message: 'seatCounts needs one count per row' });
-    }
-    if (new Set(zn.rows).size !== zn.rows.length) ctx.addIssue({ code: 'custom', message: 'row labels must be unique' });
-    const seats = zn.seatCounts ? zn.seatCounts.reduce((a, b) => a + b, 0) : (zn.seatsPerRow ?? 0) * zn.rows.length;
-    if (seats > MAX_SEATS_PER_ZONE) ctx.addIssue({ code: 'custom', message: `a zone holds at most ${MAX_SEATS_PER_ZONE} seats` });
-  });
-
-export const venueResourceSchema = z.object({
-  apiVersion: z.literal(API_VERSION),
-  kind: z.literal('Venue'),
-  metadata,
-  spec: z
-    .object({ venueId: id, name: z.string().min(1).max(200), zones: z.array(zone).min(1).max(100) })
-    .superRefine((v, ctx) => {
-      if (new Set(v.zones.map((zn) => zn.zoneId)).size !== v.zones.length) ctx.addIssue({ code: 'custom', message: 'zone ids must be unique' });
-    }),
-});
-
-const isoDate = z.string().refine((s) => z.iso.datetime({ offset: true }).safeParse(s).success, 'must be an RFC 3339 date-time such as 2027-06-01T19:00:00Z');
-
-export const eventResourceSchema = z.object({
-  apiVersion: z.literal(API_VERSION),
-  kind: z.literal('Event'),
-  metadata,
-  spec: z.object({
-    eventId: id,
-    venueRef: z.object({ name: metadata.shape.name }),
-    name: z.string().min(1).max(200),
-    startsAt: isoDate,
-    salesWindow: z
-      .object({ opensAt: isoDate, closesAt: isoDate })
-      .refine((w) => Date.parse(w.opensAt) < Date.parse(w.closesAt), 'salesWindow.opensAt must be before closesAt')
-      .optional(),
-    state: z.enum(['Draft', 'OnSale', 'Closed']),
-    perUserLimit: z.number().int().min(1).max(100),
-    currency: z.string().regex(/^[A-Z]{3}$/).default('USD'),
   }),
+  [
+    { rule: 'has(self.seatsPerRow) != has(self.seatCounts)', message: 'exactly one of seatsPerRow or seatCounts must be set' },
+    { rule: '!has(self.seatCounts) || size(self.seatCounts) == size(self.rows)', message: 'seatCounts must have one entry per row' },
+    { rule: `!has(self.seatsPerRow) || size(self.rows) * self.seatsPerRow <= ${MAX_SEATS_PER_ZONE}`, message: `a zone holds at most ${MAX_SEATS_PER_ZONE.toLocaleString('en-US')} seats` },
+    { rule: `!has(self.seatCounts) || self.seatCounts.sum() <= ${MAX_SEATS_PER_ZONE}`, message: `a zone holds at most ${MAX_SEATS_PER_ZONE.toLocaleString('en-US')} seats` },
+  ],
+);
+
+export const venueSpecSchema = z.object({
+  venueId: id('venue'),
+  name: z.string().min(1).max(200).describe('Display name.'),
+  // At most 100 zones: a bound the API server's CEL cost estimator needs for the zone rules.
+  zones: listMap(z.array(zone).min(1).max(100), ['zoneId'], 'zone ids must be unique').describe('Priced seating zones; zoneId is unique within the venue.'),
 });
+
+/**
+ * Without closesAt the window stays open until the event's state changes: a seed that must stay
+ * on sale (the demo) gives only opensAt, so no date turns it into a time bomb.
+ */
+const salesWindow = withCel(
+  z.object({ opensAt: dateTime, closesAt: dateTime.optional().describe('When sales stop; without it they run until the state is Closed.') }),
+  [{ rule: '!has(self.closesAt) || self.opensAt < self.closesAt', message: 'salesWindow.opensAt must be before salesWindow.closesAt' }],
+);
+
+export const eventSpecSchema = z.object({
+  eventId: id('event'),
+  venueRef: z.object({ name: kubeName.describe('metadata.name of the Venue.') }).describe('The Venue resource (same namespace) this event takes place in.'),
+  name: z.string().min(1).max(200),
+  startsAt: dateTime,
+  salesWindow: salesWindow.optional(),
+  state: z.enum(['Draft', 'OnSale', 'Closed']),
+  perUserLimit: z.number().int().min(1).max(100),
+  currency: z.string().regex(/^[A-Z]{3}$/).default('USD').describe('ISO 4217 code.'),
+});
+
+const count = int64(z.number().int().min(0));
+const condition = z.object({
+  type: z.string().max(64).regex(/^[A-Za-z][A-Za-z0-9_]*$/),
+  status: z.enum(['True', 'False', 'Unknown']),
+  reason: z.string().max(1024).optional(),
+  message: z.string().max(32768).optional(),
+  lastTransitionTime: dateTime,
+  observedGeneration: count.optional(),
+});
+
+/** What the controller writes to the /status subresource of both kinds (src/controller/status.ts). */
+export const resourceStatusSchema = z.object({
+  observedGeneration: count.optional(),
+  seatsSold: count.optional(),
+  seatsAvailable: count.optional(),
+  conditions: listMap(z.array(condition).max(16), ['type'], 'condition types must be unique').optional().describe('Seeded, OnSale, SoldOut, Degraded.'),
+});
+
+export const venueResourceSchema = z.object({ apiVersion: z.literal(API_VERSION), kind: z.literal('Venue'), metadata, spec: venueSpecSchema });
+export const eventResourceSchema = z.object({ apiVersion: z.literal(API_VERSION), kind: z.literal('Event'), metadata, spec: eventSpecSchema });
 
 export type VenueResource = z.infer<typeof venueResourceSchema>;
 export type EventResource = z.infer<typeof eventResourceSchema>;
@@ -100,7 +120,7 @@ export function toEventDef(r: EventResource, venueId: string): EventDef {
     venueId,
     name: r.spec.name,
     startsAt: r.spec.startsAt,
-    ...(r.spec.salesWindow?.opensAt ? { salesOpensAt: r.spec.salesWindow.opensAt } : {}),
+    ...(r.spec.salesWindow ? { salesOpensAt: r.spec.salesWindow.opensAt } : {}),
     ...(r.spec.salesWindow?.closesAt ? { salesClosesAt: r.spec.salesWindow.closesAt } : {}),
     state: r.spec.state,
     perUserLimit: r.spec.perUserLimit,

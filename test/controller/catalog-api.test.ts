@@ -14,19 +14,21 @@ describe('catalog API: sales state and window, catalog reads', () => {
   let prefix: string;
   const ids = { onSale: uid('OnSale'), sibling: uid('Sibling'), draft: uid('Draft'), closed: uid('Closed'), notYetOpen: uid('Early'), windowOver: uid('Late') };
   const zone = { zoneId: 'z', rows: ['A', 'B'], seatCounts: [4, 4] };
+  // Windows relative to now, so no date turns the test into a time bomb.
+  const inAYear = new Date(Date.now() + 365 * 24 * 3600_000).toISOString();
   let entries: Record<keyof typeof ids, CatalogEntry>;
 
   beforeAll(async () => {
     prefix = testPrefix();
     platform = await startTestPlatform(['api'], { REDIS_KEY_PREFIX: prefix });
-    const onSale = testEntry({ eventId: ids.onSale, zones: [zone], salesOpensAt: '2020-01-01T00:00:00Z', salesClosesAt: '2099-01-01T00:00:00Z' });
+    const onSale = testEntry({ eventId: ids.onSale, zones: [zone], salesOpensAt: '2020-01-01T00:00:00Z', salesClosesAt: inAYear });
     entries = {
       onSale,
       // Same venue as onSale: the venue read lists both.
       sibling: { ...testEntry({ eventId: ids.sibling, zones: [zone] }), venue: onSale.venue },
       draft: testEntry({ eventId: ids.draft, zones: [zone], state: 'Draft' }),
       closed: testEntry({ eventId: ids.closed, zones: [zone], state: 'Closed' }),
-      notYetOpen: testEntry({ eventId: ids.notYetOpen, zones: [zone], salesOpensAt: '2099-01-01T00:00:00Z' }),
+      notYetOpen: testEntry({ eventId: ids.notYetOpen, zones: [zone], salesOpensAt: inAYear }),
       windowOver: testEntry({ eventId: ids.windowOver, zones: [zone], salesOpensAt: '2019-01-01T00:00:00Z', salesClosesAt: '2020-01-01T00:00:00Z' }),
     };
     for (const e of Object.values(entries)) await seedTestEvent(platform.ctx.redis, prefix, e);
@@ -78,7 +80,7 @@ describe('catalog API: sales state and window, catalog reads', () => {
       eventId: ids.onSale,
       state: 'OnSale',
       salesOpensAt: '2020-01-01T00:00:00Z',
-      salesClosesAt: '2099-01-01T00:00:00Z',
+      salesClosesAt: inAYear,
       venue: { venueId: entries.onSale.venue.venueId, name: entries.onSale.venue.name },
       zones: [{ zoneId: 'z', rows: 2, capacity: 8, available: await available(ids.onSale) }],
     });

@@ -11,13 +11,13 @@ const ROOT = path.resolve(__dirname, '..', '..');
 const LIBS = path.join(ROOT, '.services', 'kafka', 'libs');
 
 /**
- * The jars `services:up` resolves when it starts Kafka itself. When a broker was already
- * running (started from another checkout), resolve them here with the same pom.
+ * The jars `npm run services:install` resolves (test.sh and .ci/run call it). When they are
+ * missing anyway (a checkout that never ran it), resolve them here with the same pom.
  */
 function ensureJars(): void {
   if (existsSync(LIBS)) return;
   const r = spawnSync('mvn', ['-B', '-q', '-f', path.join(ROOT, 'scripts', 'kafka', 'pom.xml'), 'dependency:copy-dependencies', `-DoutputDirectory=${LIBS}`], { encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`Kafka jars missing and Maven could not resolve them (run \`npm run services:up\`):\n${r.stdout}${r.stderr}`);
+  if (r.status !== 0) throw new Error(`Kafka jars missing and Maven could not resolve them (run \`npm run services:install -- --only kafka\`):\n${r.stdout}${r.stderr}`);
 }
 
 /**

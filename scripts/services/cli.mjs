@@ -1,0 +1,153 @@
+#!/usr/bin/env node
+// Local backing services for development and tests, without Docker:
+//   redis (ours, AOF on)  127.0.0.1:6390   redis-server --daemonize          (redis.mjs)
+//   mariadb               127.0.0.1:3306   the machine's MariaDB, started only if nothing answers (mariadb.mjs)
+//   kafka (KRaft, 4.x)    127.0.0.1:9092   jars resolved by Maven from scripts/kafka/pom.xml (kafka.mjs)
+//   dynalite              127.0.0.1:8000   node_modules/.bin/dynalite, DynamoDB API (dynalite.mjs)
+//
+// Usage: node scripts/services/cli.mjs up|down|status|install [--only redis,kafka,...]
+//        (npm run services:up|down|status|install [-- --only …])
+//
+//   install  install what the services need and is missing (apt-get, Maven); nothing else does.
+//   up       start what is not healthy yet (concurrently), wait until everything is healthy, exit 0.
+//            A service already healthy on its port is left alone, whoever started it. Never
+//            installs: when something is missing it prints the `services:install` command.
+//   down     stop only what `up` started (the pid files in .services/), keep all data.
+//   status   one line per service; exit 0 when all are healthy, else 1.
+//
+// Everything lives in .services/ (git-ignored): logs/<name>.log, <name>/ data, <name>.pid.
+// Ports can be moved with REDIS_PORT, MYSQL_PORT, KAFKA_PORT, KAFKA_CONTROLLER_PORT, DYNALITE_PORT,
+// and .services/ itself with TICKETING_SERVICES_DIR (test/foundation/services-cli.test.ts does).
+import fs from 'node:fs';
+import { CMD, HOST, LOG_DIR, rel, say, ServiceError, secs } from './lib/common.mjs';
+import { listenerPid, ourPid } from './lib/proc.mjs';
+import { dynalite } from './dynalite.mjs';
+import { kafka } from './kafka.mjs';
+import { mariadb } from './mariadb.mjs';
+import { redis } from './redis.mjs';
+
+// kafkajs schedules a negative timeout on Node >= 23, which prints a harmless
+// TimeoutNegativeWarning; keep our output readable.
+const emitWarning = process.emitWarning.bind(process);
+process.emitWarning = (warning, ...rest) => {
+  const type = typeof rest[0] === 'string' ? rest[0] : (rest[0]?.type ?? warning?.name);
+  if (type === 'TimeoutNegativeWarning') return;
+  emitWarning(warning, ...rest);
+};
+
+const SERVICES = [redis, mariadb, kafka, dynalite];
+
+function reportFailures(services, results, verb) {
+  const failed = [];
+  results.forEach((r, i) => {
+    if (r.status === 'fulfilled') return;
+    const svc = services[i];
+    const e = r.reason;
+    failed.push(svc.name);
+    console.error(`[services] ${svc.name}: FAILED${verb ? ` to ${verb}` : ''}: ${e.message}`);
+    console.error(`[services] ${svc.name}: next: ${e.next ?? `read ${rel(svc.log)}`}`);
+    if (!(e instanceof ServiceError) && e.stack) console.error(e.stack);
+  });
+  return failed;
+}
+
+async function cmdUp(services) {
+  const t0 = Date.now();
+  say('up', `ensuring ${services.map((s) => s.name).join(', ')}…`);
+  const failed = reportFailures(services, await Promise.allSettled(services.map((s) => s.up())));
+  if (failed.length) {
+    console.error(`[services] up: ${failed.join(', ')} not healthy after ${secs(Date.now() - t0)}; \`${CMD.status}\` shows the state of each`);
+    return 1;
+  }
+  say('up', `all healthy (${services.map((s) => `${s.name} ${HOST}:${s.port}`).join(', ')}) in ${secs(Date.now() - t0)}`);
+  return 0;
+}
+
+/** Installs, in each service's order, what it lacks; services in parallel (apt itself runs one at a time). */
+async function cmdInstall(services) {
+  const installOne = async (svc) => {
+    const needs = await (svc.missingWhenDown ?? svc.missing).call(svc);
+    if (!needs.length) return say(svc.name, 'nothing to install');
+    for (const need of needs) {
+      if (!need.install) throw new ServiceError(need.what, `do it by hand: ${need.how}`);
+      await need.install();
+    }
+    const left = svc.missing();
+    if (left.length && !svc.missingWhenDown) throw new ServiceError(`still missing after installing: ${left.map((m) => m.what).join('; ')}`, 'read .services/logs/apt.log and .services/logs/kafka-maven.log');
+  };
+  const failed = reportFailures(services, await Promise.allSettled(services.map(installOne)), 'install');
+  if (failed.length) return 1;
+  say('install', `done; \`${CMD.up()}\` starts the services`);
+  return 0;
+}
+
+async function cmdDown(services) {
+  const failed = reportFailures(services, await Promise.allSettled(services.map((s) => s.stop())), 'stop');
+  return failed.length ? 1 : 0;
+}
+
+async function cmdStatus(services) {
+  const rows = await Promise.all(
+    services.map(async (svc) => {
+      const probe = await svc.probe();
+      const pid = ourPid(svc);
+      const external = !pid && probe.listening !== false ? listenerPid(svc.port) : null;
+      return {
+        name: svc.name,
+        port: `${HOST}:${svc.port}`,
+        health: probe.ok ? 'healthy' : 'UNHEALTHY',
+        owner: pid ? 'started-by-us' : probe.ok || probe.listening ? 'external' : '-',
+        pid: pid ? `pid ${pid}` : external ? `pid ${external}` : 'pid -',
+        log: pid || fs.existsSync(svc.log) ? rel(svc.log) : '-',
+        detail: probe.ok ? '' : `  (${probe.detail})`,
+        ok: probe.ok,
+      };
+    }),
+  );
+  const width = (k) => Math.max(...rows.map((r) => r[k].length));
+  for (const r of rows) {
+    console.log(`[services] ${r.name.padEnd(width('name'))}  ${r.port.padEnd(width('port'))}  ${r.health.padEnd(9)}  ${r.owner.padEnd(13)}  ${r.pid.padEnd(width('pid'))}  log ${r.log}${r.detail}`);
+  }
+  const bad = rows.filter((r) => !r.ok);
+  if (bad.length) console.log(`[services] not healthy: ${bad.map((r) => r.name).join(', ')}; run \`${CMD.up()}\``);
+  return bad.length ? 1 : 0;
+}
+
+const COMMANDS = { up: cmdUp, down: cmdDown, status: cmdStatus, install: cmdInstall };
+
+function usage(message) {
+  if (message) console.error(`[services] ${message}`);
+  console.error(`usage: node scripts/services/cli.mjs ${Object.keys(COMMANDS).join('|')} [--only ${SERVICES.map((s) => s.name).join(',')}]`);
+  return 2;
+}
+
+async function main(argv) {
+  const [command, ...rest] = argv;
+  let only = null;
+  for (let i = 0; i < rest.length; i++) {
+    const a = rest[i];
+    if (a === '--only') only = rest[++i];
+    else if (a.startsWith('--only=')) only = a.slice('--only='.length);
+    else return usage(`unknown argument ${a}`);
+  }
+  let services = SERVICES;
+  if (only !== null) {
+    const names = (only ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+    const unknown = names.filter((n) => !SERVICES.some((s) => s.name === n));
+    if (!names.length || unknown.length) return usage(`--only takes a comma-separated subset of ${SERVICES.map((s) => s.name).join(',')}${unknown.length ? ` (unknown: ${unknown.join(', ')})` : ''}`);
+    services = SERVICES.filter((s) => names.includes(s.name));
+  }
+  const run = COMMANDS[command];
+  if (!run) return usage(command ? `unknown command ${command}` : 'missing command');
+  fs.mkdirSync(LOG_DIR, { recursive: true });
+  return run(services);
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (e) => {
+    console.error(`[services] unexpected error: ${e.stack ?? e}`);
+    console.error('[services] next: rerun with the same arguments; if it repeats, read the logs in .services/logs/');
+    process.exit(1);
+  },
+);

@@ -1,0 +1,189 @@
+// Apache Kafka 4.x, one KRaft process (broker + controller): 127.0.0.1:9092 (KAFKA_PORT),
+// controller 9093 (KAFKA_CONTROLLER_PORT). Jars resolved by Maven from scripts/kafka/pom.xml
+// into .services/kafka/libs/ by `services:install`; data in .services/kafka/data/.
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { CMD, HOST, intEnv, LOG_DIR, logFile, rel, require, ROOT, say, ServiceError, SERVICES_DIR, tail, which, withTimeout } from './lib/common.mjs';
+import { aptCommand, aptInstall } from './lib/install.mjs';
+import { ensureOwned, stopOwned } from './lib/lifecycle.mjs';
+import { childDied, isPortOpen, ourPid, runLogged, spawnDetached } from './lib/proc.mjs';
+
+const PORT = intEnv('KAFKA_PORT', 9092);
+const CONTROLLER_PORT = intEnv('KAFKA_CONTROLLER_PORT', 9093);
+const HEAP = (process.env.KAFKA_HEAP_OPTS || '-Xms256m -Xmx768m').split(/\s+/).filter(Boolean);
+const PROBE_TOPIC = '__services_probe';
+const POM = path.join(ROOT, 'scripts', 'kafka', 'pom.xml');
+const LOG4J = path.join(ROOT, 'scripts', 'kafka', 'log4j2.properties');
+const DIR = path.join(SERVICES_DIR, 'kafka');
+const LIBS = path.join(DIR, 'libs');
+const LIBS_HASH = path.join(LIBS, '.pom.sha256');
+const DATA = path.join(DIR, 'data');
+const PROPS = path.join(DIR, 'server.properties');
+const CLUSTER_ID = path.join(DIR, 'cluster.id');
+const JAVA_PKG = 'openjdk-17-jre-headless';
+
+async function probe() {
+  if (!(await isPortOpen(PORT))) return { ok: false, listening: false, detail: `nothing listening on ${HOST}:${PORT}` };
+  const { Kafka, logLevel } = require('kafkajs');
+  const kafka = new Kafka({ clientId: 'services-probe', brokers: [`${HOST}:${PORT}`], logLevel: logLevel.NOTHING, connectionTimeout: 2000, requestTimeout: 5000, retry: { retries: 0 } });
+  const admin = kafka.admin({ retry: { retries: 0 } });
+  try {
+    await withTimeout(admin.connect(), 5000, 'connect');
+    await withTimeout(admin.listTopics(), 5000, 'listTopics');
+    await withTimeout(admin.createTopics({ topics: [{ topic: PROBE_TOPIC, numPartitions: 1, replicationFactor: 1 }], waitForLeaders: true, timeout: 5000 }), 8000, 'createTopics');
+    return { ok: true, detail: 'metadata and createTopics ok' };
+  } catch (e) {
+    return { ok: false, listening: true, detail: `Kafka admin check failed: ${e.message}` };
+  } finally {
+    await withTimeout(admin.disconnect(), 3000, 'disconnect').catch(() => {});
+  }
+}
+
+const pomHash = () => crypto.createHash('sha256').update(fs.readFileSync(POM)).digest('hex');
+function resolvedHash() {
+  try {
+    return fs.readFileSync(LIBS_HASH, 'utf8').trim();
+  } catch {
+    return null;
+  }
+}
+
+function javaMajor() {
+  const r = spawnSync('java', ['-version'], { encoding: 'utf8' });
+  if (r.error) return null;
+  const m = /version "(\d+)(?:\.(\d+))?/.exec(`${r.stderr}${r.stdout}`);
+  if (!m) return 0;
+  return m[1] === '1' ? Number(m[2]) : Number(m[1]);
+}
+
+/** Maven copies the jars of scripts/kafka/pom.xml into .services/kafka/libs (atomically, via a temp dir). */
+async function resolveJars() {
+  if (!which('mvn')) throw new ServiceError('Maven (`mvn`) is not installed; it resolves the Kafka jars', `run \`${CMD.install('kafka')}\` (${aptCommand('maven')})`);
+  const mvnLog = path.join(LOG_DIR, 'kafka-maven.log');
+  say('kafka', `${resolvedHash() ? 'scripts/kafka/pom.xml changed; re-' : ''}resolving jars with Maven (first run takes ~1 min)… (output in ${rel(mvnLog)})`);
+  const tmp = `${LIBS}.tmp`;
+  fs.rmSync(tmp, { recursive: true, force: true });
+  const code = await runLogged('mvn', ['-B', '-q', '-Dstyle.color=never', '-f', POM, 'dependency:copy-dependencies', `-DoutputDirectory=${tmp}`], mvnLog);
+  const jars = fs.existsSync(tmp) ? fs.readdirSync(tmp).filter((f) => f.endsWith('.jar')) : [];
+  if (code !== 0 || !jars.some((f) => /^kafka_2\.13-.*\.jar$/.test(f))) {
+    throw new ServiceError(
+      `Maven could not resolve the Kafka jars (exit ${code}); last lines of ${rel(mvnLog)}:\n${tail(mvnLog, 20)}`,
+      `check that Maven Central (https://repo.maven.apache.org) is reachable and the version in scripts/kafka/pom.xml exists, then rerun \`${CMD.install('kafka')}\``,
+    );
+  }
+  fs.writeFileSync(path.join(tmp, '.pom.sha256'), `${pomHash()}\n`);
+  fs.rmSync(LIBS, { recursive: true, force: true });
+  fs.renameSync(tmp, LIBS);
+  say('kafka', `resolved ${jars.length} jars into ${rel(LIBS)}`);
+}
+
+/** A Kafka Uuid in its string form: 16 random bytes, URL-safe base64 without padding. */
+function newClusterId() {
+  for (;;) {
+    const id = crypto.randomBytes(16).toString('base64url');
+    if (!id.startsWith('-')) return id;
+  }
+}
+
+function clusterId() {
+  try {
+    const id = fs.readFileSync(CLUSTER_ID, 'utf8').trim();
+    if (id) return id;
+  } catch {}
+  let id = null;
+  try {
+    // storage formatted earlier but cluster.id lost: keep the formatted one
+    id = /^cluster\.id=(.+)$/m.exec(fs.readFileSync(path.join(DATA, 'meta.properties'), 'utf8'))?.[1]?.trim() ?? null;
+  } catch {}
+  id ||= newClusterId();
+  fs.writeFileSync(CLUSTER_ID, `${id}\n`);
+  return id;
+}
+
+const properties = () => `# Written by scripts/services/kafka.mjs on every start; edit the script, not this file.
+# Single-node Apache Kafka 4.x in KRaft mode: one process is both broker and controller.
+process.roles=broker,controller
+node.id=1
+controller.quorum.voters=1@${HOST}:${CONTROLLER_PORT}
+controller.listener.names=CONTROLLER
+listeners=PLAINTEXT://${HOST}:${PORT},CONTROLLER://${HOST}:${CONTROLLER_PORT}
+advertised.listeners=PLAINTEXT://${HOST}:${PORT}
+inter.broker.listener.name=PLAINTEXT
+listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
+log.dirs=${DATA}
+num.partitions=6
+default.replication.factor=1
+min.insync.replicas=1
+offsets.topic.replication.factor=1
+offsets.topic.num.partitions=6
+transaction.state.log.replication.factor=1
+transaction.state.log.min.isr=1
+transaction.state.log.num.partitions=6
+share.coordinator.state.topic.replication.factor=1
+share.coordinator.state.topic.min.isr=1
+share.coordinator.state.topic.num.partitions=6
+group.initial.rebalance.delay.ms=0
+auto.create.topics.enable=false
+delete.topic.enable=true
+num.network.threads=2
+num.io.threads=4
+num.recovery.threads.per.data.dir=1
+log.retention.hours=168
+log.segment.bytes=268435456
+`;
+
+export const kafka = {
+  name: 'kafka',
+  port: PORT,
+  ports: [PORT, CONTROLLER_PORT],
+  portEnv: 'KAFKA_PORT (and KAFKA_CONTROLLER_PORT)',
+  processMatch: 'kafka.Kafka',
+  log: logFile('kafka'),
+  deadlineMs: 120_000,
+  stopDeadlineMs: 60_000,
+  probe,
+  /** Java 17+, Maven and the resolved jars (the tests start private brokers from them too). In install order. */
+  missing() {
+    const out = [];
+    const major = javaMajor();
+    if (major === null) out.push({ what: '`java` is not installed; Kafka 4 needs Java 17+', how: aptCommand(JAVA_PKG), install: () => aptInstall('kafka', JAVA_PKG) });
+    else if (major && major < 17) out.push({ what: `\`java\` is Java ${major}; Kafka 4 needs Java 17+`, how: `${aptCommand(JAVA_PKG)}, then select it with \`update-alternatives --config java\``, install: null });
+    if (resolvedHash() !== pomHash()) {
+      if (!which('mvn')) out.push({ what: 'Maven (`mvn`) is not installed; it resolves the Kafka jars', how: aptCommand('maven'), install: () => aptInstall('kafka', 'maven') });
+      out.push({ what: `the Kafka jars of scripts/kafka/pom.xml are not ${resolvedHash() ? 'up to date' : 'resolved'} in ${rel(LIBS)}`, how: 'Maven resolves them', install: resolveJars });
+    }
+    return out;
+  },
+  async up() {
+    const result = await ensureOwned(this);
+    const have = resolvedHash();
+    if (!result.started && ourPid(this) && have && have !== pomHash()) {
+      say(this.name, `note: scripts/kafka/pom.xml changed since the running broker was started; run \`${CMD.install('kafka')} && ${CMD.restart('kafka')}\` to switch`);
+    }
+    return result;
+  },
+  async start() {
+    fs.mkdirSync(DATA, { recursive: true });
+    const id = clusterId();
+    fs.writeFileSync(PROPS, properties());
+    const jvm = ['-cp', `${LIBS}/*`, `-Dlog4j2.configurationFile=${LOG4J}`, `-Dkafka.logs.dir=${LOG_DIR}`];
+    if (!fs.existsSync(path.join(DATA, 'meta.properties'))) {
+      say(this.name, `formatting storage in ${rel(DATA)} (cluster id ${id})`);
+      const code = await runLogged('java', [...jvm, 'kafka.tools.StorageTool', 'format', '--cluster-id', id, '--config', PROPS, '--ignore-formatted'], this.log);
+      if (code !== 0) {
+        throw new ServiceError(
+          `kafka-storage format failed (exit ${code}); last lines of ${rel(this.log)}:\n${tail(this.log)}`,
+          `read ${rel(this.log)}; if ${rel(DATA)} holds nothing you need, delete it and ${rel(CLUSTER_ID)} and rerun \`${CMD.up('kafka')}\``,
+        );
+      }
+    }
+    say(this.name, `starting Kafka (KRaft broker+controller) on ${HOST}:${PORT}, controller ${HOST}:${CONTROLLER_PORT}`);
+    const state = spawnDetached(this.name, 'java', [...HEAP, '-XX:+UseG1GC', '-XX:MaxGCPauseMillis=20', '-Djava.awt.headless=true', ...jvm, 'kafka.Kafka', PROPS]);
+    return childDied(state, 'the Kafka JVM');
+  },
+  stop() {
+    return stopOwned(this);
+  },
+};

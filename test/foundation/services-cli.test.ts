@@ -1,0 +1,70 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { testRedis } from '../support/platform';
+
+/**
+ * scripts/services/cli.mjs on private instances only: a temp .services/ (TICKETING_SERVICES_DIR)
+ * and free ports, so the shared services of this checkout are never touched.
+ */
+const CLI = path.resolve(__dirname, '..', '..', 'scripts', 'services', 'cli.mjs');
+let dir: string;
+
+beforeEach(() => {
+  dir = mkdtempSync(path.join(os.tmpdir(), 'services-cli-'));
+});
+afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer().listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as net.AddressInfo;
+      srv.close(() => resolve(port));
+    });
+    srv.once('error', reject);
+  });
+}
+
+function cli(args: string[], env: Record<string, string>) {
+  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout: 60_000, env: { ...process.env, TICKETING_SERVICES_DIR: dir, ...env } });
+  return { code: r.status, out: `${r.stdout}${r.stderr}` };
+}
+
+test('up never installs: without redis-server it fails and names `npm run services:install`', async () => {
+  const bin = path.join(dir, 'bin'); // a PATH with node and nothing else
+  mkdirSync(bin);
+  symlinkSync(process.execPath, path.join(bin, 'node'));
+  const r = cli(['up', '--only', 'redis'], { REDIS_PORT: String(await freePort()), PATH: bin });
+  expect(r.code).toBe(1);
+  expect(r.out).toContain('redis-server is not installed');
+  expect(r.out).toContain('npm run services:install -- --only redis');
+  expect(existsSync(path.join(dir, 'logs', 'apt.log'))).toBe(false);
+});
+
+test('up starts a private Redis, a second up leaves it alone, down stops only what up started', async () => {
+  const port = await freePort();
+  const env = { REDIS_PORT: String(port) };
+  expect(cli(['down', '--only', 'redis'], env).out).toContain('not started by `up`; nothing to stop');
+  const up = cli(['up', '--only', 'redis'], env);
+  expect([up.code, up.out]).toEqual([0, expect.stringContaining(`healthy on 127.0.0.1:${port} after`)]);
+  try {
+    expect(cli(['status', '--only', 'redis'], env).out).toMatch(/redis\s+\S+\s+healthy\s+started-by-us/);
+    expect(cli(['up', '--only', 'redis'], env).out).toContain(`already healthy on 127.0.0.1:${port} (started by us`);
+    const install = cli(['install', '--only', 'redis,dynalite'], env).out;
+    expect(install).toContain('redis: nothing to install');
+    expect(install).toContain('dynalite: nothing to install');
+  } finally {
+    const down = cli(['down', '--only', 'redis'], env);
+    expect([down.code, down.out]).toEqual([0, expect.stringContaining('stopped; data kept')]);
+  }
+  expect(cli(['status', '--only', 'redis'], env).code).toBe(1);
+  // The platform's Redis of this checkout is still there.
+  const shared = testRedis();
+  try {
+    expect(await shared.ping()).toBe('PONG');
+  } finally {
+    await shared.quit();
+  }
+});
