@@ -7,7 +7,9 @@
   ARGV[2] now (ms)
   ARGV[3] record TTL (seconds) from now on: the outcome is final, the stores keep the ticket
 
-  Returns: 0 confirmed now; 1 already confirmed; 2 no such purchase; 3 voided (never confirm a voided one)
+  Returns: 0 confirmed now; 1 already confirmed; 2 no such purchase;
+           3 voided: a record an older version released (purchases are no longer voided, see
+             docs/purchase-state-machine.md); its seats may be sold again, so never confirm it
 ]]
 local status = redis.call('HGET', KEYS[2], 'status')
 redis.call('ZREM', KEYS[1], ARGV[1])

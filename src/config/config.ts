@@ -77,6 +77,8 @@ const schema = z.object({
   /** How often the controller audits every event (0 = never). */
   AUDIT_INTERVAL_MS: z.coerce.number().int().min(0).max(86_400_000).default(60_000),
   SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).max(120_000).default(10_000),
+  /** api: after SIGTERM, /readyz answers 503 this long before the server closes (Kubernetes stops routing meanwhile). */
+  SHUTDOWN_DRAIN_MS: z.coerce.number().int().min(0).max(120_000).default(0),
   /** Test-only fault hook: SIGKILL the process right after the Lua reservation. */
   FAULT_CRASH_AFTER_RESERVE: bool.default(false),
 });

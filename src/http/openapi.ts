@@ -53,7 +53,7 @@ export const openApiDocument = {
       },
     },
     '/api/v1/purchases/{purchaseId}': {
-      get: { summary: 'A purchase and its state (resolves a 503 PURCHASE_OUTCOME_UNKNOWN)', parameters: [{ name: 'purchaseId', in: 'path', required: true, schema: { type: 'string' } }], responses: { '200': ok('The purchase'), ...errorsOf(404) } },
+      get: { summary: 'A purchase and its state (resolves a 503 PURCHASE_OUTCOME_UNKNOWN): the Redis record, else the stores', parameters: [{ name: 'purchaseId', in: 'path', required: true, schema: { type: 'string' } }], responses: { '200': ok('The purchase'), ...errorsOf(404, 503) } },
     },
     '/api/v1/tickets/{ticketId}': {
       get: {

@@ -14,6 +14,7 @@ export type ReserveResult =
   | { code: Exclude<ReserveCode, ReserveCode.OK | ReserveCode.SEATS_TAKEN>; detail?: number };
 
 export interface PurchaseRecord {
+  /** `voided` only on records an older version released; purchases are no longer voided. */
   status: 'reserved' | 'confirmed' | 'voided';
   body: string;
   reservedAt: number;
@@ -39,7 +40,7 @@ export class Inventory {
   constructor(
     readonly redis: ScriptedRedis,
     readonly prefix: string,
-    /** How long a confirmed or voided purchase record stays in Redis (the stores keep tickets). */
+    /** How long a confirmed purchase record stays in Redis (the stores keep tickets). */
     readonly recordTtlSeconds = 7 * 24 * 3600,
   ) {}
 
@@ -69,11 +70,6 @@ export class Inventory {
   confirm(eventId: string, zoneId: string, purchaseId: string): Promise<number> {
     const k = this.keys(eventId, zoneId);
     return this.redis.tpConfirm(k.pending, k.purchase(purchaseId), purchaseId, Date.now(), this.recordTtlSeconds);
-  }
-
-  void(eventId: string, zoneId: string, purchaseId: string, seats: SeatPosition[]): Promise<number> {
-    const k = this.keys(eventId, zoneId);
-    return this.redis.tpVoid(k.bits, k.counts, k.pending, k.purchase(purchaseId), purchaseId, Date.now(), this.recordTtlSeconds, ...flat(seats));
   }
 
   claimStale(eventId: string, zoneId: string, olderThanMs: number, limit: number): Promise<string[]> {

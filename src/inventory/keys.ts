@@ -28,3 +28,6 @@ export const catalogKeys = (prefix: string) => ({
 });
 
 export const idempotencyKey = (prefix: string, scope: string, key: string) => `${prefix}idem:{${scope}}:${key}`;
+
+/** Claimed by the one retry that runs afresh after the key's purchase sold nothing (see IdempotencyStore). */
+export const idempotencyRetryKey = (prefix: string, scope: string, purchaseId: string) => `${prefix}idem-retry:{${scope}}:${purchaseId}`;

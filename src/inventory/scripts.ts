@@ -13,17 +13,13 @@ export enum ReserveCode {
   DUPLICATE = 6,
 }
 
+/** Return codes of confirm.lua (see its header). */
 export enum ConfirmCode {
   CONFIRMED = 0,
   ALREADY_CONFIRMED = 1,
   UNKNOWN = 2,
+  /** A record an older version voided (purchases are no longer voided): never confirmed. */
   VOIDED = 3,
-}
-
-export enum VoidCode {
-  VOIDED = 0,
-  NOT_RESERVED = 1,
-  CLAIMED_BY_SWEEP = 2,
 }
 
 export enum InitZoneCode {
@@ -36,7 +32,6 @@ export enum InitZoneCode {
 const SCRIPTS = {
   tpReserve: { file: 'reserve.lua', keys: 5 },
   tpConfirm: { file: 'confirm.lua', keys: 2 },
-  tpVoid: { file: 'void.lua', keys: 4 },
   tpClaim: { file: 'claim.lua', keys: 1 },
   tpInitZone: { file: 'init-zone.lua', keys: 3 },
   tpRestoreZone: { file: 'restore-zone.lua', keys: 3 },
@@ -47,7 +42,6 @@ type Args = (string | number | Buffer)[];
 export interface ScriptCommands {
   tpReserve(...args: Args): Promise<number[]>;
   tpConfirm(...args: Args): Promise<number>;
-  tpVoid(...args: Args): Promise<number>;
   tpClaim(...args: Args): Promise<string[]>;
   tpInitZone(...args: Args): Promise<number[]>;
   tpRestoreZone(...args: Args): Promise<number[]>;

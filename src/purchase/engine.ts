@@ -1,7 +1,7 @@
 import type { CatalogCache, CachedEvent, CachedZone } from '../catalog/cache';
 import type { Config } from '../config/config';
 import { Inventory, type SeatPosition } from '../inventory/inventory';
-import { ReserveCode, VoidCode } from '../inventory/scripts';
+import { ReserveCode } from '../inventory/scripts';
 import { metrics } from '../observability/metrics';
 import { withTraceHeaders } from '../observability/trace-context';
 import type { Logger } from '../observability/logger';
@@ -98,7 +98,9 @@ export class PurchaseEngine implements PurchaseService {
   async purchase(req: PurchaseRequest): Promise<TicketPurchased> {
     const { event, zone, seats } = await resolveSale(this.catalog, req, this.cfg);
     this.refuseRecentlyTaken(req, seats);
-    if (!this.sender.available) throw new ApiError('KAFKA_UNAVAILABLE');
+    // The one place that answers "nothing was sold": before any seat is reserved. Past this
+    // point a reservation is never released again (docs/purchase-state-machine.md).
+    if (!this.sender.available) throw new ApiError('KAFKA_UNAVAILABLE', 'The event log is unreachable; nothing was sold, try again shortly');
     const record = purchaseRecord(req, event, zone);
     const { purchaseId } = record;
     const body = JSON.stringify(record);
@@ -111,15 +113,7 @@ export class PurchaseEngine implements PurchaseService {
 
       const acked = this.sender.send({ key: partitionKey(req.eventId, req.zoneId), value: body, headers: withTraceHeaders({ 'x-purchase-id': purchaseId }) });
       // Whatever the buyer hears, a late acknowledgement still confirms the record.
-      const settled = acked.then(
-        () => this.confirm(req.eventId, req.zoneId, purchaseId),
-        async (err: unknown) => {
-          if (err instanceof NotSentError && !(await this.voidReservation(req, purchaseId, seats))) {
-            throw unknownOutcome(purchaseId, 'Kafka was unreachable and the seats could not be released');
-          }
-          throw err;
-        },
-      );
+      const settled = acked.then(() => this.confirm(req.eventId, req.zoneId, purchaseId));
       settled.catch(() => undefined);
       await deadline.race(settled, () => unknownOutcome(purchaseId, 'Kafka did not acknowledge in time'));
       this.recent.markTaken(zoneKeyOf(req), zone.layout.capacity, seats.map((s) => s.offset));
@@ -127,7 +121,10 @@ export class PurchaseEngine implements PurchaseService {
       return record;
     } catch (err) {
       if (err instanceof ApiError) throw err;
-      if (err instanceof NotSentError) throw new ApiError('KAFKA_UNAVAILABLE', 'The event log is unreachable; nothing was sold, try again shortly');
+      // Never handed to Kafka, but the seats are reserved: the record stays RESERVED and the
+      // sweep sends it once Kafka is back. Releasing it here would be a Redis-only write whose
+      // loss (an older AOF, a replica) turns "nothing was sold" into a sale.
+      if (err instanceof NotSentError) throw unknownOutcome(purchaseId, 'The event log is unreachable; your seats are held and the purchase completes once it is back');
       throw unknownOutcome(purchaseId, (err as Error).message);
     } finally {
       deadline.clear();
@@ -189,16 +186,6 @@ export class PurchaseEngine implements PurchaseService {
     } catch (err) {
       // Kafka holds the record, so the sale stands; the sweep re-sends and confirms later.
       this.log.warn({ err, purchaseId }, 'confirm write failed after the Kafka acknowledgement');
-    }
-  }
-
-  /** True only when the seats were released: otherwise the record stays and the sweep sends it. */
-  private async voidReservation(req: PurchaseRequest, purchaseId: string, seats: SeatPosition[]): Promise<boolean> {
-    try {
-      return (await this.inventory.void(req.eventId, req.zoneId, purchaseId, seats)) === VoidCode.VOIDED;
-    } catch (err) {
-      this.log.error({ err, purchaseId }, 'void failed; the record stays reserved and the sweep sends it once Kafka is back');
-      return false;
     }
   }
 }

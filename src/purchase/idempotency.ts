@@ -1,7 +1,9 @@
 import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import { idempotencyKey } from '../inventory/keys';
+import { idempotencyKey, idempotencyRetryKey } from '../inventory/keys';
 import { ApiError, problemBody } from '../shared/errors';
+import type { PurchaseFinder } from './lookup';
+import type { TicketPurchased } from './record';
 
 export interface StoredResponse {
   status: number;
@@ -10,54 +12,108 @@ export interface StoredResponse {
   problem?: boolean;
 }
 
+/** What a key holds in Redis. */
+type Marker =
+  | { state: 'in-flight'; fingerprint: string }
+  | { state: 'done'; fingerprint: string; response: StoredResponse }
+  /** The first attempt ended 503 PURCHASE_OUTCOME_UNKNOWN: its purchase decides the retry's answer. */
+  | { state: 'pending'; fingerprint: string; purchaseId: string };
+
 /**
  * `Idempotency-Key` handling, scoped to the buyer: the same key and body replay the stored
- * answer; another body gets 422; a repeat while the first is in flight gets 409. A 503
- * (unknown outcome, dependency down) is never stored, so the buyer can retry.
+ * answer; another body gets 422; a repeat while the first is in flight gets 409.
+ *
+ * A 503 with a purchase id (outcome unknown) keeps that id with the key. A retry looks the
+ * purchase up: still pending, it answers 503 with the same id; confirmed, it replays the 201
+ * built from the record; voided or found nowhere (nothing was sold), it runs afresh. A 503
+ * without a purchase id (nothing reserved) stores nothing. This costs Redis work only on a
+ * 503 and on a retry, never on a first attempt that succeeds.
  */
 export class IdempotencyStore {
   constructor(
     private readonly redis: Redis,
     private readonly prefix: string,
     private readonly ttlSeconds: number,
+    private readonly purchases: PurchaseFinder,
     private readonly inFlightTtlSeconds = 60,
   ) {}
 
-  async run(scope: string, key: string, request: unknown, handler: () => Promise<StoredResponse>): Promise<StoredResponse> {
+  /** `replay` builds the original 201 from a purchase confirmed after the first attempt's 503. */
+  async run(scope: string, key: string, request: unknown, handler: () => Promise<StoredResponse>, replay: (p: TicketPurchased) => StoredResponse): Promise<StoredResponse> {
     if (!/^[\x21-\x7e]{1,255}$/.test(key)) {
       throw new ApiError('VALIDATION_FAILED', 'Idempotency-Key must be 1–255 visible ASCII characters');
     }
     const redisKey = idempotencyKey(this.prefix, scope, key);
     const fingerprint = createHash('sha256').update(JSON.stringify(request)).digest('base64url');
-    const claimed = await this.redis.set(redisKey, JSON.stringify({ state: 'in-flight', fingerprint }), 'EX', this.inFlightTtlSeconds, 'NX');
+    const inFlight = JSON.stringify({ state: 'in-flight', fingerprint } satisfies Marker);
+    const claimed = await this.redis.set(redisKey, inFlight, 'EX', this.inFlightTtlSeconds, 'NX');
     if (claimed !== 'OK') {
       const raw = await this.redis.get(redisKey);
-      if (raw === null) return this.run(scope, key, request, handler);
-      const stored = JSON.parse(raw) as { state: string; fingerprint: string; response?: StoredResponse };
+      if (raw === null) return this.run(scope, key, request, handler, replay);
+      const stored = JSON.parse(raw) as Marker;
       if (stored.fingerprint !== fingerprint) {
         throw new ApiError('IDEMPOTENCY_KEY_REUSED', 'This Idempotency-Key was already used with a different request; use a new key');
       }
-      if (stored.state === 'in-flight' || !stored.response) {
-        throw new ApiError('IDEMPOTENCY_IN_FLIGHT', 'The first request with this Idempotency-Key is still running; retry in a moment');
-      }
-      return stored.response;
+      if (stored.state === 'done') return stored.response;
+      if (stored.state !== 'pending') throw inFlightError();
+      const settled = await this.settle(redisKey, stored, replay);
+      if (settled) return settled;
+      // Nothing was sold: exactly one retry takes the key over and runs afresh.
+      if (!(await this.takeOver(scope, redisKey, stored.purchaseId, inFlight))) throw inFlightError();
     }
-    let response: StoredResponse | undefined;
+    return this.execute(redisKey, fingerprint, handler);
+  }
+
+  private async execute(redisKey: string, fingerprint: string, handler: () => Promise<StoredResponse>): Promise<StoredResponse> {
+    let marker: Marker | undefined;
     try {
-      response = await handler();
+      const response = await handler();
+      if (response.status < 500) marker = { state: 'done', fingerprint, response };
       return response;
     } catch (err) {
       if (err instanceof ApiError && err.status < 500) {
-        response = { status: err.status, body: problemBody(err), problem: true };
+        marker = { state: 'done', fingerprint, response: { status: err.status, body: problemBody(err), problem: true } };
+      } else if (err instanceof ApiError && err.code === 'PURCHASE_OUTCOME_UNKNOWN' && typeof err.extra.purchaseId === 'string') {
+        marker = { state: 'pending', fingerprint, purchaseId: err.extra.purchaseId };
       }
       throw err;
     } finally {
       // Failing to store the answer must not replace it (a 201, or a 503 carrying a purchaseId):
       // the in-flight marker then expires on its own.
-      const store = response && response.status < 500
-        ? this.redis.set(redisKey, JSON.stringify({ state: 'done', fingerprint, response }), 'EX', this.ttlSeconds)
-        : this.redis.del(redisKey);
+      const store = marker ? this.redis.set(redisKey, JSON.stringify(marker), 'EX', this.ttlSeconds) : this.redis.del(redisKey);
       await store.catch(() => undefined);
     }
   }
+
+  /** The answer a pending key's purchase now gives, or undefined when it sold nothing. */
+  private async settle(redisKey: string, marker: Extract<Marker, { state: 'pending' }>, replay: (p: TicketPurchased) => StoredResponse): Promise<StoredResponse | undefined> {
+    const { purchaseId, fingerprint } = marker;
+    const found = await this.purchases.find(purchaseId).catch(() => {
+      throw stillUnknown(purchaseId, 'its purchase could not be looked up');
+    });
+    if (found?.status === 'PENDING') throw stillUnknown(purchaseId, 'its purchase is still pending');
+    if (found?.status !== 'CONFIRMED') return undefined;
+    const response = replay(found.record);
+    const done: Marker = { state: 'done', fingerprint, response };
+    await this.redis.set(redisKey, JSON.stringify(done), 'EX', this.ttlSeconds).catch(() => undefined);
+    return response;
+  }
+
+  /** True for the one retry that claims the fresh run (the claim outlives the key's answer). */
+  private async takeOver(scope: string, redisKey: string, purchaseId: string, inFlight: string): Promise<boolean> {
+    const won = await this.redis.set(idempotencyRetryKey(this.prefix, scope, purchaseId), '1', 'EX', this.ttlSeconds, 'NX');
+    if (won !== 'OK') return false;
+    await this.redis.set(redisKey, inFlight, 'EX', this.inFlightTtlSeconds);
+    return true;
+  }
+}
+
+const inFlightError = () => new ApiError('IDEMPOTENCY_IN_FLIGHT', 'The first request with this Idempotency-Key is still running; retry in a moment');
+
+function stillUnknown(purchaseId: string, why: string): ApiError {
+  return new ApiError(
+    'PURCHASE_OUTCOME_UNKNOWN',
+    `The first request with this Idempotency-Key ended with an unknown outcome and ${why}; retry later with the same key. GET /api/v1/purchases/${purchaseId} tells the final outcome.`,
+    { purchaseId },
+  );
 }

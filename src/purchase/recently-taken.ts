@@ -1,21 +1,44 @@
+interface ZoneEntry {
+  base: number;
+  until: Int32Array;
+  soldOutUntil: number;
+  /** When the last fact about this zone expires (absolute ms): after that it holds nothing. */
+  expiresAt: number;
+}
+
 /**
  * What this process saw taken a moment ago, so a storm of buyers for seats already sold is
  * refused without a Redis round trip (the hot-seat and replay-duplicate cases).
  *
  * Entries are facts about the recent past and expire after `ttlMs`: a seat is only ever freed
- * again by a void (Kafka unreachable) or an admin reset, so for at most `ttlMs` such a seat can
- * still be answered "taken". Nothing is ever sold on the strength of this cache: a seat it does
- * not know goes to reserve.lua, which alone decides.
+ * again by an admin reset (reservations are never released), so for at most `ttlMs` such a seat
+ * can still be answered "taken". Nothing is ever sold on the strength of this cache: a seat it
+ * does not know goes to reserve.lua, which alone decides.
+ *
+ * Bounded: one entry costs 4 bytes per seat of the zone, so at most `maxZones` zones are kept,
+ * the one seen least recently (by a sale or a refusal from Redis) dropped first, and zones whose
+ * facts have all expired are dropped whenever a new zone comes in.
  */
 export class RecentlyTaken {
-  private readonly zones = new Map<string, { base: number; until: Int32Array; soldOutUntil: number }>();
+  /** 64 zones of 100,000 seats (the largest a zone may be) are 25 MB at most. */
+  static readonly DEFAULT_MAX_ZONES = 64;
+  // A Map iterates in insertion order: re-inserting a zone on every mark keeps it in LRU order.
+  private readonly zones = new Map<string, ZoneEntry>();
 
-  constructor(private readonly ttlMs: number) {}
+  constructor(
+    private readonly ttlMs: number,
+    private readonly maxZones = RecentlyTaken.DEFAULT_MAX_ZONES,
+  ) {}
+
+  /** Zones held now. */
+  get size(): number {
+    return this.zones.size;
+  }
 
   /** Indexes (into `offsets`) of seats seen taken within the TTL. */
   taken(zoneKey: string, offsets: number[], now = Date.now()): number[] {
     const z = this.zones.get(zoneKey);
-    if (!z) return [];
+    if (!z || z.expiresAt <= now) return [];
     const t = now - z.base;
     const hits: number[] = [];
     offsets.forEach((o, i) => {
@@ -38,13 +61,26 @@ export class RecentlyTaken {
     this.zone(zoneKey, capacity, now).soldOutUntil = now + this.ttlMs;
   }
 
-  private zone(zoneKey: string, capacity: number, now: number) {
+  /** The zone's entry, made the most recently seen one (and created when new). */
+  private zone(zoneKey: string, capacity: number, now: number): ZoneEntry {
     let z = this.zones.get(zoneKey);
+    if (z) this.zones.delete(zoneKey);
     // Times are kept relative to a base so they fit 32 bits; a process running ~24 days rebases.
     if (!z || z.until.length !== capacity || now - z.base > 2 ** 31 - 1 - this.ttlMs) {
-      z = { base: now, until: new Int32Array(capacity), soldOutUntil: 0 };
-      this.zones.set(zoneKey, z);
+      z = { base: now, until: new Int32Array(capacity), soldOutUntil: 0, expiresAt: 0 };
+      this.evict(now);
     }
+    z.expiresAt = now + this.ttlMs;
+    this.zones.set(zoneKey, z);
     return z;
+  }
+
+  /** Before a zone is added: drops expired zones, then the least recently seen beyond the bound. */
+  private evict(now: number): void {
+    for (const [key, z] of this.zones) if (z.expiresAt <= now) this.zones.delete(key);
+    for (const key of this.zones.keys()) {
+      if (this.zones.size < this.maxZones) break;
+      this.zones.delete(key);
+    }
   }
 }

@@ -14,7 +14,7 @@ export interface SweepOptions {
 /**
  * The recovery sweep: re-sends reserved purchases whose acknowledgement was never recorded
  * (a crash, a timeout, Kafka down) with the same ids, and confirms them once acknowledged.
- * It never voids: a record handed to Kafka has an unknown outcome until acknowledged.
+ * Nothing ever voids a reservation: its outcome stays open until Kafka acknowledges it.
  */
 export class RecoverySweep {
   private timer: NodeJS.Timeout | undefined;

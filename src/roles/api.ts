@@ -11,6 +11,7 @@ import { PurchaseEngine } from '../purchase/engine';
 import { SqlPurchaseEngine } from '../purchase/sql-engine';
 import { ReadModel } from '../projector/read-model';
 import { IdempotencyStore } from '../purchase/idempotency';
+import { PurchaseLookup } from '../purchase/lookup';
 import { RecoverySweep } from '../purchase/sweep';
 import type { RuntimeContext } from '../runtime/context';
 import { ensureTopics, topics } from '../stream/kafka';
@@ -42,16 +43,19 @@ export async function startApi(ctx: RuntimeContext): Promise<RoleHandle> {
   // record in Redis (covers the writer's lag): a confirmed ticket is never 404.
   const stores = new CqrsStores(ctx);
   const readModel = new ReadModel(ctx.mysql);
-  const ticketSources: TicketSource[] = [readModelTicketSource(readModel), writeModelTicketSource(new DynamoWriteModel(ctx.dynamo, cfg.DYNAMODB_TABLE_PREFIX)), purchaseRecordSource(inventory)];
+  const mysqlTickets = readModelTicketSource(readModel);
+  const dynamoTickets = writeModelTicketSource(new DynamoWriteModel(ctx.dynamo, cfg.DYNAMODB_TABLE_PREFIX));
+  const ticketSources: TicketSource[] = [mysqlTickets, dynamoTickets, purchaseRecordSource(inventory)];
+  // A purchase by id: its Redis record, else its tickets in the write model, then the read model.
+  const purchases = new PurchaseLookup(inventory, [dynamoTickets, mysqlTickets], cfg.MAX_SEATS_PER_PURCHASE);
   return {
     name: 'api',
-    readiness: [
-      redisCheck(ctx),
-      { name: 'kafka', check: async () => { if (!sender.available) throw new Error('the Kafka circuit is open'); } },
-    ],
+    // Ready means "this pod can answer": while Kafka is unavailable purchases fail fast with a
+    // 503 problem and reads keep working, so the Kafka circuit is no readiness check.
+    readiness: [redisCheck(ctx)],
     routers: [
-      purchaseRoutes({ engine, idempotency: new IdempotencyStore(ctx.redis, cfg.REDIS_KEY_PREFIX, cfg.IDEMPOTENCY_TTL_SECONDS) }),
-      readRoutes({ inventory, catalog, catalogCache, ticketSources }),
+      purchaseRoutes({ engine, idempotency: new IdempotencyStore(ctx.redis, cfg.REDIS_KEY_PREFIX, cfg.IDEMPOTENCY_TTL_SECONDS, purchases) }),
+      readRoutes({ inventory, catalog, catalogCache, ticketSources, purchases }),
       queryRoutes({ readModel, catalogCache, log }),
       adminRoutes(cfg.ADMIN_TOKEN, { catalog, inventory, clearStores: async (id) => void (await stores.clearEvent(id)) }),
       openApiRoute(),

@@ -11,7 +11,7 @@ import { startProjector } from '../roles/projector';
 import type { RoleHandle, RoleStarter } from '../roles/role';
 import { startWriter } from '../roles/writer';
 import { RuntimeContext } from './context';
-import { closeServer, listen } from './server';
+import { closeServer, drain, listen } from './server';
 
 export type SingleRole = Exclude<Role, 'all'>;
 
@@ -31,7 +31,7 @@ export interface RunningPlatform {
   port: number;
   url: string;
   handles: RoleHandle[];
-  /** Graceful stop: no new requests, in-flight work finished, connections closed. */
+  /** Graceful stop: not ready, drained (api), no new requests, in-flight work finished, connections closed. */
   stop(): Promise<void>;
 }
 
@@ -71,7 +71,9 @@ export async function startPlatform(cfg: Config, log: Logger, roles: SingleRole[
     handles,
     async stop() {
       if (stopping) return;
-      stopping = true;
+      stopping = true; // /readyz answers 503 from now on
+      // Kubernetes routes to a pod until it saw it not ready: keep serving meanwhile.
+      if (servesApi) await drain(cfg.SHUTDOWN_DRAIN_MS, log);
       await closeServer(server, cfg.SHUTDOWN_GRACE_MS);
       for (const h of [...handles].reverse()) await h.stop().catch((err) => log.error({ err, role: h.name }, 'stop failed'));
       await ctx.close();

@@ -1,5 +1,6 @@
 import type { Server } from 'node:http';
 import type { Express } from 'express';
+import type { Logger } from '../observability/logger';
 
 /** Starts listening; resolves once the port is bound. */
 export function listen(app: Express, port: number, host = '0.0.0.0'): Promise<Server> {
@@ -21,4 +22,14 @@ export function closeServer(server: Server, graceMs: number): Promise<void> {
     });
     server.closeIdleConnections();
   });
+}
+
+/**
+ * Waits `ms` while the server still answers (and /readyz says 503), so the endpoints
+ * controller takes the pod out of the Service before its connections close.
+ */
+export async function drain(ms: number, log: Logger): Promise<void> {
+  if (ms <= 0) return;
+  log.info({ drainMs: ms }, 'draining: /readyz answers 503, requests are still served');
+  await new Promise((resolve) => setTimeout(resolve, ms));
 }

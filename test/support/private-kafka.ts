@@ -99,6 +99,20 @@ export class PrivateKafka {
     await exited;
   }
 
+  /**
+   * Freezes the broker (SIGSTOP): connections stay open but nothing is answered, as with a
+   * broker stuck in a long GC pause or a network partition that drops packets.
+   */
+  freeze(): void {
+    if (!this.child || this.child.exitCode !== null) throw new Error('the private Kafka is not running; start() it first');
+    this.child.kill('SIGSTOP');
+  }
+
+  /** Resumes a frozen broker (SIGCONT): requests it held are answered. */
+  thaw(): void {
+    this.child?.kill('SIGCONT');
+  }
+
   async destroy(): Promise<void> {
     await this.kill();
     rmSync(this.dir, { recursive: true, force: true });

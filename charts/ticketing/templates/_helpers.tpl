@@ -232,6 +232,14 @@ spec:
             - name: {{ .portName }}
               containerPort: {{ .port }}
               protocol: TCP
+          {{- if and (eq .component "api") $v.preStopSleepSeconds }}
+          # Kubernetes removes the pod from the Service while it is already being stopped: wait
+          # before SIGTERM, so no request reaches a closed server (then SHUTDOWN_DRAIN_MS).
+          lifecycle:
+            preStop:
+              exec:
+                command: ["sleep", {{ $v.preStopSleepSeconds | quote }}]
+          {{- end }}
           startupProbe:
             httpGet:
               path: /healthz

@@ -1,6 +1,7 @@
 import { Router, type Request, type Response } from 'express';
 import type { IdempotencyStore, StoredResponse } from '../../purchase/idempotency';
 import type { PurchaseRequest, PurchaseService } from '../../purchase/engine';
+import { purchaseView } from '../../purchase/lookup';
 import type { TicketPurchased } from '../../purchase/record';
 import { metrics } from '../../observability/metrics';
 import { ApiError } from '../../shared/errors';
@@ -39,19 +40,6 @@ function ticketView(p: TicketPurchased) {
   };
 }
 
-function purchaseView(p: TicketPurchased) {
-  return {
-    purchaseId: p.purchaseId,
-    status: 'CONFIRMED',
-    venueId: p.venueId,
-    eventId: p.eventId,
-    zoneId: p.zoneId,
-    userId: p.userId,
-    createdOn: p.createdOn,
-    tickets: p.tickets.map((t) => ({ ...t, status: 'CONFIRMED' })),
-  };
-}
-
 export function purchaseRoutes({ engine, idempotency }: PurchaseRouteDeps): Router {
   const router = Router();
 
@@ -59,13 +47,11 @@ export function purchaseRoutes({ engine, idempotency }: PurchaseRouteDeps): Rout
   async function handle(req: Request, res: Response, route: string, request: PurchaseRequest, view: (p: TicketPurchased) => unknown) {
     const stop = metrics.purchaseDuration.startTimer();
     let outcome = 'rejected';
-    const exec = async (): Promise<StoredResponse> => {
-      const purchased = await engine.purchase(request);
-      return { status: 201, body: view(purchased) };
-    };
+    const created = (p: TicketPurchased): StoredResponse => ({ status: 201, body: view(p) });
+    const exec = async () => created(await engine.purchase(request));
     try {
       const key = req.get('idempotency-key');
-      const answer = key === undefined ? await exec() : await idempotency.run(request.userId, key, { route, request }, exec);
+      const answer = key === undefined ? await exec() : await idempotency.run(request.userId, key, { route, request }, exec, created);
       outcome = answer.status === 201 ? 'confirmed' : 'replayed';
       if (answer.problem) res.status(answer.status).type(PROBLEM_TYPE).send(JSON.stringify({ ...(answer.body as object), instance: req.originalUrl }));
       else res.status(answer.status).json(answer.body);
@@ -97,7 +83,7 @@ export function purchaseRoutes({ engine, idempotency }: PurchaseRouteDeps): Rout
     const eventId = parse(eventIdSchema, req.params.eventId, 'path.eventId');
     const b = parse(purchaseBodySchema, req.body, 'body');
     const request = { eventId, zoneId: b.zoneId, venueId: b.venueId, userId: b.userId, seats: b.seats };
-    await handle(req, res, 'purchases', request, purchaseView);
+    await handle(req, res, 'purchases', request, (p) => purchaseView(p, 'CONFIRMED'));
   });
 
   return router;

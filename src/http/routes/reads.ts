@@ -2,8 +2,8 @@ import { Router } from 'express';
 import type { CatalogCache } from '../../catalog/cache';
 import type { CatalogStore } from '../../catalog/store';
 import type { Inventory } from '../../inventory/inventory';
-import { parsePurchaseId, parseTicketId } from '../../purchase/ids';
-import type { TicketPurchased } from '../../purchase/record';
+import { parseTicketId } from '../../purchase/ids';
+import { PurchaseLookup, purchaseView, type PurchaseFinder } from '../../purchase/lookup';
 import { ApiError } from '../../shared/errors';
 import { eventIdSchema, parse } from '../validation';
 
@@ -18,33 +18,20 @@ export interface ReadRouteDeps {
   catalog: CatalogStore;
   catalogCache: CatalogCache;
   ticketSources: TicketSource[];
+  /** Purchases by id: the Redis record, then the stores (see PurchaseLookup). */
+  purchases: PurchaseFinder;
 }
 
-const STATUS = { reserved: 'PENDING', confirmed: 'CONFIRMED', voided: 'VOIDED' } as const;
-
 /** Purchase records in Redis: the source that knows a ticket from the moment it is confirmed. */
-export function purchaseRecordSource(inventory: Inventory): TicketSource & { findPurchase(id: string): Promise<Record<string, unknown> | undefined> } {
+export function purchaseRecordSource(inventory: Inventory): TicketSource {
+  // Redis only: the stores are this source's siblings in the ticket chain.
+  const redisOnly = new PurchaseLookup(inventory, [], 0);
   async function findPurchase(purchaseId: string) {
-    const ids = parsePurchaseId(purchaseId);
-    if (!ids) return undefined;
-    const rec = await inventory.getPurchase(ids.eventId, ids.zoneId, purchaseId);
-    if (!rec) return undefined;
-    const p = JSON.parse(rec.body) as TicketPurchased;
-    const status = STATUS[rec.status];
-    return {
-      purchaseId,
-      status,
-      venueId: p.venueId,
-      eventId: p.eventId,
-      zoneId: p.zoneId,
-      userId: p.userId,
-      createdOn: p.createdOn,
-      tickets: p.tickets.map((t) => ({ ...t, status })),
-    };
+    const found = await redisOnly.find(purchaseId);
+    return found && purchaseView(found.record, found.status);
   }
   return {
     name: 'purchase-record',
-    findPurchase,
     async findTicket(ticketId) {
       const purchaseId = ticketId.slice(0, ticketId.lastIndexOf('.'));
       const p = await findPurchase(purchaseId);
@@ -58,7 +45,6 @@ export function purchaseRecordSource(inventory: Inventory): TicketSource & { fin
 
 export function readRoutes(deps: ReadRouteDeps): Router {
   const router = Router();
-  const records = purchaseRecordSource(deps.inventory);
 
   const eventOr404 = async (raw: string | undefined) => {
     const eventId = parse(eventIdSchema, raw, 'path.eventId');
@@ -107,9 +93,9 @@ export function readRoutes(deps: ReadRouteDeps): Router {
   });
 
   router.get('/api/v1/purchases/:purchaseId', async (req, res) => {
-    const found = await records.findPurchase(req.params.purchaseId);
-    if (!found) throw new ApiError('PURCHASE_NOT_FOUND', `No purchase ${req.params.purchaseId} (records are kept for 7 days)`);
-    res.json(found);
+    const found = await deps.purchases.find(req.params.purchaseId);
+    if (!found) throw new ApiError('PURCHASE_NOT_FOUND', `No purchase ${req.params.purchaseId.slice(0, 200)}; check the id the purchase answer carried`);
+    res.json(purchaseView(found.record, found.status));
   });
 
   router.get('/api/v1/events', async (req, res) => {
