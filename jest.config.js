@@ -4,7 +4,8 @@
  *   MySQL, so there is no global setup. `npm run test:unit`.
  * - integration: every other `*.test.ts`, against the real services that `npm run services:up`
  *   starts; the global setup fails fast when one is down. `npm run test:integration`.
- * `npm test` runs both.
+ * `npm test` runs both. JEST_PROJECT=unit|integration picks one (the npm scripts set it; not
+ * `--selectProjects`, which would swallow the file paths given after it).
  */
 const shared = {
   testEnvironment: 'node',
@@ -12,17 +13,24 @@ const shared = {
   transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json' }] },
 };
 
+const projects = [
+  { ...shared, displayName: 'unit', testMatch: ['**/*.unit.test.ts'] },
+  {
+    ...shared,
+    displayName: 'integration',
+    testMatch: ['**/*.test.ts'],
+    testPathIgnorePatterns: ['/node_modules/', '\\.unit\\.test\\.ts$'],
+    globalSetup: '<rootDir>/test/support/global-setup.ts',
+  },
+];
+
+const only = process.env.JEST_PROJECT;
+if (only && !projects.some((p) => p.displayName === only)) {
+  throw new Error(`JEST_PROJECT=${only}: use one of ${projects.map((p) => p.displayName).join(', ')}, or unset it to run both.`);
+}
+
 module.exports = {
   testTimeout: 60000,
   maxWorkers: 2,
-  projects: [
-    { ...shared, displayName: 'unit', testMatch: ['**/*.unit.test.ts'] },
-    {
-      ...shared,
-      displayName: 'integration',
-      testMatch: ['**/*.test.ts'],
-      testPathIgnorePatterns: ['/node_modules/', '\\.unit\\.test\\.ts$'],
-      globalSetup: '<rootDir>/test/support/global-setup.ts',
-    },
-  ],
+  projects: only ? projects.filter((p) => p.displayName === only) : projects,
 };

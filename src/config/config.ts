@@ -1,22 +1,13 @@
 import { z } from 'zod';
+import { bool, parseVariables, port, url } from './fields';
+import { parseTestHooks, type TestHooks } from './test-hooks';
 
 /**
- * Typed configuration from environment variables. Defaults point at the services that
- * `npm run services:up` starts on loopback; docs/contracts.md lists every variable.
+ * Typed configuration from environment variables: the one place the platform reads
+ * `process.env`. Defaults point at the services that `npm run services:up` starts on loopback;
+ * docs/contracts.md lists every variable. Test-only fault hooks are parsed apart
+ * (test-hooks.ts) and refused in production mode.
  */
-const port = z.coerce.number().int().min(0, "must be 0..65535 (0 = any free port)").max(65535);
-const url = (protocols: string[]) =>
-  z.string().refine((v) => {
-    try {
-      return protocols.includes(new URL(v).protocol);
-    } catch {
-      return false;
-    }
-  }, `must be a URL starting with ${protocols.join(' or ')}`);
-const bool = z
-  .enum(['true', 'false', '1', '0', 'yes', 'no', ''])
-  .transform((v) => v === 'true' || v === '1' || v === 'yes');
-
 export const ROLES = ['api', 'writer', 'projector', 'controller', 'all'] as const;
 export type Role = (typeof ROLES)[number];
 
@@ -77,30 +68,39 @@ const schema = z.object({
   /** How often the controller audits every event (0 = never). */
   AUDIT_INTERVAL_MS: z.coerce.number().int().min(0).max(86_400_000).default(60_000),
   SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).max(120_000).default(10_000),
-  /** Test-only fault hook: SIGKILL the process right after the Lua reservation. */
-  FAULT_CRASH_AFTER_RESERVE: bool.default(false),
+  /** Only whether it is set counts: set, the AWS SDK's default chain signs; unset with DYNAMODB_ENDPOINT, dummy credentials (dynalite). */
+  AWS_ACCESS_KEY_ID: z.string().default(''),
+  /** `production` is production mode (the image sets it): test hooks are refused. */
+  NODE_ENV: z.string().default(''),
 });
 
-export type Config = z.infer<typeof schema>;
+export type Config = z.infer<typeof schema> & {
+  /** Test-only fault hooks (test-hooks.ts): all off unless a test sets them; refused in production mode. */
+  readonly testHooks: TestHooks;
+};
 
 export class ConfigError extends Error {}
 
-/** Parses the environment; a bad value throws a ConfigError naming the variable. */
+/** Parses the environment; a bad value throws a ConfigError naming every bad variable at once. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
-  const known = Object.fromEntries(
-    Object.keys(schema.shape)
-      .filter((k) => env[k] !== undefined)
-      .map((k) => [k, env[k]]),
-  );
-  const parsed = schema.safeParse(known);
-  if (!parsed.success) {
-    const lines = parsed.error.issues.map((i) => {
-      const name = String(i.path[0] ?? '?');
-      return `  ${name}=${JSON.stringify(env[name])}: ${i.message}`;
-    });
+  const settings = parseVariables(schema, env);
+  const hooks = parseTestHooks(env);
+  const problems = [...settings.problems, ...hooks.problems];
+  if (problems.length > 0 || !settings.data || !hooks.hooks) {
+    const lines = problems.map((p) => `  ${p.name}=${JSON.stringify(env[p.name])}: ${p.message}`);
     throw new ConfigError(
       `Invalid configuration:\n${lines.join('\n')}\nFix or unset these environment variables (docs/contracts.md lists them all).`,
     );
   }
-  return parsed.data;
+  return { ...settings.data, testHooks: hooks.hooks };
+}
+
+/** A role's process: the environment, with the role named on the command line (`main.js <role>`) over ROLE. */
+export function loadProcessConfig(roleArgument: string | undefined): Config {
+  return loadConfig(roleArgument === undefined ? process.env : { ...process.env, ROLE: roleArgument });
+}
+
+/** The admin CLI: the same variables, but LOG_LEVEL defaults to `warn` so its report is not drowned in logs. */
+export function loadAdminConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  return loadConfig({ LOG_LEVEL: 'warn', ...env });
 }

@@ -55,8 +55,8 @@ export class RuntimeContext {
   }
 }
 
-export function createDynamoClient(cfg: Pick<Config, 'DYNAMODB_ENDPOINT' | 'AWS_REGION'>): DynamoDBClient {
-  const local = cfg.DYNAMODB_ENDPOINT !== '' && !process.env.AWS_ACCESS_KEY_ID;
+export function createDynamoClient(cfg: Pick<Config, 'DYNAMODB_ENDPOINT' | 'AWS_REGION' | 'AWS_ACCESS_KEY_ID'>): DynamoDBClient {
+  const local = cfg.DYNAMODB_ENDPOINT !== '' && !cfg.AWS_ACCESS_KEY_ID;
   return new DynamoDBClient({
     region: cfg.AWS_REGION,
     ...(cfg.DYNAMODB_ENDPOINT ? { endpoint: cfg.DYNAMODB_ENDPOINT } : {}),
