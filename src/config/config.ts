@@ -18,13 +18,19 @@ const schema = z.object({
   API_WORKERS: z.coerce.number().int().min(1).max(64).default(1),
   METRICS_PORT: port.default(9464),
   REDIS_URL: url(['redis:', 'rediss:']).default('redis://127.0.0.1:6390'),
-  REDIS_KEY_PREFIX: z.string().regex(/^[a-z0-9:_-]*$/, 'lowercase letters, digits, ":", "_" or "-"').default('tp:'),
+  REDIS_KEY_PREFIX: z
+    .string()
+    .regex(/^[a-z0-9:_-]*$/, 'lowercase letters, digits, ":", "_" or "-"')
+    .default('tp:'),
   KAFKA_BROKERS: z
     .string()
     .regex(/^[^,\s]+:\d+(,[^,\s]+:\d+)*$/, 'must be host:port[,host:port…]')
     .default('127.0.0.1:9092'),
   KAFKA_CLIENT_ID: z.string().min(1).default('ticketing'),
-  KAFKA_TOPIC_PREFIX: z.string().regex(/^[A-Za-z0-9._-]+$/, 'letters, digits, ".", "_" or "-"').default('ticketing'),
+  KAFKA_TOPIC_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9._-]+$/, 'letters, digits, ".", "_" or "-"')
+    .default('ticketing'),
   KAFKA_PARTITIONS: z.coerce.number().int().min(1).max(1000).default(6),
   KAFKA_REPLICATION_FACTOR: z.coerce.number().int().min(1).max(7).default(1),
   KAFKA_MIN_INSYNC_REPLICAS: z.coerce.number().int().min(1).max(7).default(1),
@@ -32,7 +38,10 @@ const schema = z.object({
   KAFKA_MAX_BATCH: z.coerce.number().int().min(1).max(10000).default(1000),
   KAFKA_PRODUCERS: z.coerce.number().int().min(1).max(16).default(2),
   DYNAMODB_ENDPOINT: z.union([url(['http:', 'https:']), z.literal('')]).default('http://127.0.0.1:8000'),
-  DYNAMODB_TABLE_PREFIX: z.string().regex(/^[A-Za-z0-9_.-]+$/).default('ticketing'),
+  DYNAMODB_TABLE_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9_.-]+$/)
+    .default('ticketing'),
   AWS_REGION: z.string().min(1).default('us-east-1'),
   MYSQL_URL: url(['mysql:', 'mariadb:']).default('mysql://root@127.0.0.1:3306/ticketing'),
   SEEDS_DIR: z.string().min(1).default('seeds'),
@@ -44,7 +53,11 @@ const schema = z.object({
   /** Leader election of the cluster source's replicas; names as the Helm chart sets them. */
   LEADER_ELECTION: bool.default(true),
   LEADER_ELECTION_NAMESPACE: z.string().default(''),
-  LEADER_ELECTION_LEASE_NAME: z.string().regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, 'must be a lowercase Kubernetes name').max(253).default('ticketing-controller'),
+  LEADER_ELECTION_LEASE_NAME: z
+    .string()
+    .regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, 'must be a lowercase Kubernetes name')
+    .max(253)
+    .default('ticketing-controller'),
   LEADER_ELECTION_LEASE_DURATION_SECONDS: z.coerce.number().positive().max(3600).default(15),
   LEADER_ELECTION_RENEW_DEADLINE_SECONDS: z.coerce.number().positive().max(3600).default(10),
   LEADER_ELECTION_RETRY_PERIOD_SECONDS: z.coerce.number().positive().max(3600).default(2),
@@ -59,8 +72,16 @@ const schema = z.object({
   PURCHASE_TIMEOUT_MS: z.coerce.number().int().min(50).max(60000).default(5000),
   PENDING_RESEND_AFTER_MS: z.coerce.number().int().min(100).max(3_600_000).default(30000),
   SWEEP_INTERVAL_MS: z.coerce.number().int().min(50).max(600_000).default(5000),
-  PURCHASE_RECORD_TTL_SECONDS: z.coerce.number().int().min(60).default(7 * 24 * 3600),
-  IDEMPOTENCY_TTL_SECONDS: z.coerce.number().int().min(60).default(24 * 3600),
+  PURCHASE_RECORD_TTL_SECONDS: z.coerce
+    .number()
+    .int()
+    .min(60)
+    .default(7 * 24 * 3600),
+  IDEMPOTENCY_TTL_SECONDS: z.coerce
+    .number()
+    .int()
+    .min(60)
+    .default(24 * 3600),
   MAX_BODY_BYTES: z.coerce.number().int().min(256).max(1_048_576).default(16_384),
   OTEL_EXPORTER_OTLP_ENDPOINT: z.union([url(['http:', 'https:']), z.literal('')]).default(''),
   OTEL_SERVICE_NAME: z.string().default('ticketing'),

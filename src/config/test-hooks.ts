@@ -25,7 +25,10 @@ export function isProductionMode(env: NodeJS.ProcessEnv): boolean {
 export function parseTestHooks(env: NodeJS.ProcessEnv): { hooks?: TestHooks; problems: ConfigProblem[] } {
   if (isProductionMode(env)) {
     const set = Object.keys(env).filter((k) => k.startsWith(TEST_HOOK_PREFIX) && env[k] !== undefined && env[k] !== '');
-    const problems = set.map((name) => ({ name, message: 'test-only fault hook, refused in production mode (NODE_ENV=production): remove it from the environment' }));
+    const problems = set.map((name) => ({
+      name,
+      message: 'test-only fault hook, refused in production mode (NODE_ENV=production): remove it from the environment',
+    }));
     if (problems.length > 0) return { problems };
   }
   const { data, problems } = parseVariables(schema, env);

@@ -18,7 +18,9 @@ describe('test-only fault hooks (src/config/test-hooks.ts)', () => {
 
   test('in production mode (NODE_ENV=production) every FAULT_* variable is refused, even one not known yet', () => {
     expect(() => loadConfig({ NODE_ENV: 'production', FAULT_CRASH_AFTER_RESERVE: 'true' })).toThrow(ConfigError);
-    expect(() => loadConfig({ NODE_ENV: 'production', FAULT_CRASH_AFTER_RESERVE: 'false' })).toThrow(/FAULT_CRASH_AFTER_RESERVE="false": test-only fault hook, refused in production mode/);
+    expect(() => loadConfig({ NODE_ENV: 'production', FAULT_CRASH_AFTER_RESERVE: 'false' })).toThrow(
+      /FAULT_CRASH_AFTER_RESERVE="false": test-only fault hook, refused in production mode/,
+    );
     expect(() => loadConfig({ NODE_ENV: 'production', FAULT_SOMETHING_NEW: '1' })).toThrow(/FAULT_SOMETHING_NEW="1"/);
   });
 

@@ -5,7 +5,11 @@ import { buildScenario, seatKey } from '../../load/scenarios';
 describe('load driver: the check itself', () => {
   const plan = buildScenario('hot-seat', 'test');
   const sold = (column: number, n: number) => ({ status: 201, purchaseId: `p${n}`, tickets: [{ ticketId: `p${n}.1`, row: 'A', column }] });
-  const inventoryOf = (entries: [string, string | null][]): InventoryView => ({ sold: new Map(entries), soldOutZones: new Set(), problems: [] });
+  const inventoryOf = (entries: [string, string | null][]): InventoryView => ({
+    sold: new Map(entries),
+    soldOutZones: new Set(),
+    problems: [],
+  });
   const honest = () => {
     // Seats 1..10 to the first buyer of each; everyone else a conflict naming the seat asked for.
     const winners = new Map<number, number>();
@@ -40,7 +44,13 @@ describe('load driver: the check itself', () => {
     expect(missing.problems.join('\n')).toMatch(/does not hold it/);
 
     const other = honest();
-    const phantom = verifyRun({ plan, setupOutcomes: [], outcomes: other.outcomes, inventory: inventoryOf(other.stored), log: [{ purchaseId: 'ghost', zoneId: '1', tickets: [{ ticketId: 'ghost.1', row: 'B', column: 1 }] }] });
+    const phantom = verifyRun({
+      plan,
+      setupOutcomes: [],
+      outcomes: other.outcomes,
+      inventory: inventoryOf(other.stored),
+      log: [{ purchaseId: 'ghost', zoneId: '1', tickets: [{ ticketId: 'ghost.1', row: 'B', column: 1 }] }],
+    });
     expect(phantom.problems.join('\n')).toMatch(/no buyer heard 201/);
   });
 });
