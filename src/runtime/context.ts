@@ -1,10 +1,10 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { Redis } from 'ioredis';
 import type { Kafka } from 'kafkajs';
-import { Sequelize } from 'sequelize';
 import type { Config } from '../config/config';
 import { withScripts, type ScriptedRedis } from '../inventory/scripts';
 import type { Logger } from '../observability/logger';
+import { createSqlClient, type SqlClient } from '../shared/sql';
 import { createKafka } from '../stream/kafka';
 
 /**
@@ -14,7 +14,7 @@ export class RuntimeContext {
   private redisConn: ScriptedRedis | undefined;
   private kafkaClient: Kafka | undefined;
   private dynamoClient: DynamoDBClient | undefined;
-  private sql: Sequelize | undefined;
+  private sql: SqlClient | undefined;
 
   constructor(
     readonly cfg: Config,
@@ -44,8 +44,8 @@ export class RuntimeContext {
     return this.dynamoClient;
   }
 
-  get mysql(): Sequelize {
-    this.sql ??= createSequelize(this.cfg.MYSQL_URL);
+  get mysql(): SqlClient {
+    this.sql ??= createSqlClient(this.cfg.MYSQL_URL, { connections: 10 });
     return this.sql;
   }
 
@@ -63,14 +63,5 @@ export function createDynamoClient(cfg: Pick<Config, 'DYNAMODB_ENDPOINT' | 'AWS_
     // dynalite accepts any signature; real AWS takes the default credential chain.
     ...(local ? { credentials: { accessKeyId: 'local', secretAccessKey: 'local' } } : {}),
     maxAttempts: 5,
-  });
-}
-
-export function createSequelize(url: string): Sequelize {
-  return new Sequelize(url.replace(/^mariadb:/, 'mysql:'), {
-    dialect: 'mysql',
-    logging: false,
-    pool: { max: 10, min: 0, idle: 10000 },
-    dialectOptions: { connectTimeout: 5000 },
   });
 }

@@ -1,5 +1,6 @@
 import type { Config } from '../../src/config/config';
-import { BaselineSeats, mysql2Executor } from '../../src/purchase/sql-store';
+import { BaselineSeats } from '../../src/purchase/sql-store';
+import { createSqlClient } from '../../src/shared/sql';
 import { createKafka, topics } from '../../src/stream/kafka';
 import { runScenario, type LabTarget } from '../../load/driver/lab';
 import { EventLogCollector } from '../../load/driver/stores';
@@ -82,7 +83,7 @@ describe('load driver', () => {
 
     beforeAll(async () => {
       platform = await startTestPlatform(['api'], { INVENTORY_BACKEND: 'sql' });
-      baseline = new BaselineSeats(mysql2Executor(platform.cfg.MYSQL_URL, 4));
+      baseline = new BaselineSeats(createSqlClient(platform.cfg.MYSQL_URL, { connections: 4 }));
       lab = { url: platform.url, backend: 'sql', redis, prefix: platform.cfg.REDIS_KEY_PREFIX, baseline };
     });
     afterAll(async () => {
