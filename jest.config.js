@@ -1,8 +1,15 @@
-/** Tests run against the real services started by `npm run services:up`. */
-module.exports = {
+/**
+ * Two projects (docs/testing.md):
+ * - unit: files named `*.unit.test.ts`. They need no service: no Redis, Kafka, DynamoDB or
+ *   MySQL, so there is no global setup. `npm run test:unit`.
+ * - integration: every other `*.test.ts`, against the real services that `npm run services:up`
+ *   starts; the global setup fails fast when one is down. `npm run test:integration`.
+ * `npm test` runs both. JEST_PROJECT=unit|integration picks one (the npm scripts set it; not
+ * `--selectProjects`, which would swallow the file paths given after it).
+ */
+const shared = {
   testEnvironment: 'node',
   roots: ['<rootDir>/test'],
-  testMatch: ['**/*.test.ts'],
   transform: {
     '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json' }],
     // @marcbachmann/cel-js is an ES module; Jest's CommonJS sandbox needs it compiled (Node itself
@@ -10,7 +17,26 @@ module.exports = {
     '^.+/node_modules/@marcbachmann/cel-js/.+\\.js$': ['ts-jest', { tsconfig: { allowJs: true, module: 'commonjs', target: 'es2023' } }],
   },
   transformIgnorePatterns: ['/node_modules/(?!@marcbachmann/cel-js/)'],
+};
+
+const projects = [
+  { ...shared, displayName: 'unit', testMatch: ['**/*.unit.test.ts'] },
+  {
+    ...shared,
+    displayName: 'integration',
+    testMatch: ['**/*.test.ts'],
+    testPathIgnorePatterns: ['/node_modules/', '\\.unit\\.test\\.ts$'],
+    globalSetup: '<rootDir>/test/support/global-setup.ts',
+  },
+];
+
+const only = process.env.JEST_PROJECT;
+if (only && !projects.some((p) => p.displayName === only)) {
+  throw new Error(`JEST_PROJECT=${only}: use one of ${projects.map((p) => p.displayName).join(', ')}, or unset it to run both.`);
+}
+
+module.exports = {
   testTimeout: 60000,
   maxWorkers: 2,
-  globalSetup: '<rootDir>/test/support/global-setup.ts',
+  projects: only ? projects.filter((p) => p.displayName === only) : projects,
 };

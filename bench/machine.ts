@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import os from 'node:os';
 import type { Redis } from 'ioredis';
-import type { SqlExecutor } from '../src/purchase/sql-store';
+import type { SqlClient } from '../src/shared/sql';
 
 function command(cmd: string, args: string[]): string | undefined {
   try {
@@ -12,7 +12,7 @@ function command(cmd: string, args: string[]): string | undefined {
 }
 
 /** What the figures were measured on, so nobody compares them with another machine's blindly. */
-export async function describeMachine(redis: Redis, sql: SqlExecutor): Promise<Record<string, unknown>> {
+export async function describeMachine(redis: Redis, sql: SqlClient): Promise<Record<string, unknown>> {
   const lscpu = command('lscpu', []) ?? '';
   const model = /^Model name:\s*(.+)$/m.exec(lscpu)?.[1]?.trim() ?? os.cpus()[0]?.model ?? 'unknown';
   const redisInfo = await redis.info('server');

@@ -40,6 +40,7 @@ export interface BenchResult {
   scenarios: ScenarioResult[];
   ceilings: { noopPost: Ceiling; redisScript: Ceiling; redisScriptSuccess?: Ceiling };
   ratios: Record<string, number | null>;
+  /** Runs before sequelize was dropped recorded a mysql2-vs-Sequelize comparison here (docs/cqrs.md). */
   sqlDrivers?: unknown[];
   /** The writer and projector consuming during a seed replay (bench/stores.ts). */
   stores?: import('./stores').StoresFigures;
@@ -116,9 +117,6 @@ export function toMarkdown(r: BenchResult): string {
         ]
       : []),
   ];
-  if (r.sqlDrivers) {
-    lines.push('SQL driver comparison (sale transaction without HTTP): ' + (r.sqlDrivers as { driver: string; throughput: number; p99: number }[]).map((d) => `${d.driver} ${fmt(d.throughput)} sales/s (p99 ${fmt(d.p99, 1)} ms)`).join(', '), '');
-  }
   const failed = r.scenarios.filter((s) => !s.correct);
   for (const s of failed) lines.push(`Problems of ${label(s)}:`, '', ...(s.problems ?? []).map((p) => `- ${p}`), '');
   return lines.join('\n');

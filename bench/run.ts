@@ -12,7 +12,8 @@ import { Redis } from 'ioredis';
 import { loadConfig } from '../src/config/config';
 import { withScripts } from '../src/inventory/scripts';
 import { createLogger } from '../src/observability/logger';
-import { BaselineSeats, mysql2Executor } from '../src/purchase/sql-store';
+import { BaselineSeats } from '../src/purchase/sql-store';
+import { createSqlClient } from '../src/shared/sql';
 import { createKafka, topics } from '../src/stream/kafka';
 import { LoadClient } from '../load/driver/client';
 import { printProgress, runNoop, runScenario, type LabTarget } from '../load/driver/lab';
@@ -23,7 +24,6 @@ import { buildScenario, type ScenarioName, type Size } from '../load/scenarios';
 import { describeMachine } from './machine';
 import { redisCeiling } from './redis-ceiling';
 import { ratios, toMarkdown, toSvg, type BenchResult, type Ceiling, type ScenarioResult } from './report';
-import { compareSqlDrivers } from './sql-drivers';
 import { forgetStoredEvents, startStoresPhase, type StoresFigures } from './stores';
 
 interface Settings {
@@ -68,13 +68,12 @@ async function main(): Promise<number> {
   const runId = String(started.getTime());
   const cfg = loadConfig();
   const redis = withScripts(new Redis(cfg.REDIS_URL, { enableAutoPipelining: true, maxRetriesPerRequest: 2 }));
-  const baseline = new BaselineSeats(mysql2Executor(cfg.MYSQL_URL, 4));
+  const baseline = new BaselineSeats(createSqlClient(cfg.MYSQL_URL, { connections: 4 }));
   const kafka = createKafka(cfg, createLogger('warn', 'bench'));
   const scenarios: ScenarioResult[] = [];
   const createdTopics: string[] = [];
   let noop: RunStats | undefined;
   let redisFigures: Awaited<ReturnType<typeof redisCeiling>> | undefined;
-  let sqlDrivers: unknown[] | undefined;
   let stores: StoresFigures | undefined;
   let warmups = 0;
   const ceilingErrors: string[] = [];
@@ -201,12 +200,6 @@ async function main(): Promise<number> {
     await withServer('sql', async (lab) => {
       for (const name of s.sqlScenarios) await scenario(lab, name);
     });
-
-    if (mode === 'full') {
-      log('SQL driver comparison: mysql2 pool vs Sequelize, 4000 sales each');
-      sqlDrivers = await compareSqlDrivers(cfg.MYSQL_URL, runId, 4000, 200, 16);
-      log(`     ${JSON.stringify(sqlDrivers)}`);
-    }
   } finally {
     const admin = kafka.admin();
     await admin.connect().then(() => admin.deleteTopics({ topics: createdTopics, timeout: 10000 })).catch((err: Error) => log(`could not delete the bench topics ${createdTopics.join(', ')}: ${err.message}`));
@@ -231,7 +224,6 @@ async function main(): Promise<number> {
     scenarios,
     ceilings,
     ratios: ratios({ scenarios, ceilings }),
-    ...(sqlDrivers ? { sqlDrivers } : {}),
     ...(stores ? { stores } : {}),
     correct: scenarios.length > 0 && scenarios.every((x) => x.correct),
     ...(ceilingErrors.length > 0 ? { errors: ceilingErrors } : {}),

@@ -3,7 +3,8 @@ import type { Kafka, KafkaMessage } from 'kafkajs';
 import type { Config } from '../src/config/config';
 import { ReadModel } from '../src/projector/read-model';
 import { projectorGroup } from '../src/projector/project';
-import { createDynamoClient, createSequelize } from '../src/runtime/context';
+import { createDynamoClient } from '../src/runtime/context';
+import { createSqlClient } from '../src/shared/sql';
 import { groupProgress } from '../src/stream/consumer';
 import { topics } from '../src/stream/kafka';
 import { measureBatchWriteCeiling } from '../src/writer/ceiling';
@@ -135,7 +136,7 @@ async function writerCatchUp(kafka: Kafka, dynamo: DynamoDBClient, topic: string
 
 /** Removes the phase's rows from MySQL (its events are the bench's own). */
 export async function forgetStoredEvents(cfg: Config, eventIds: string[]): Promise<void> {
-  const sql = createSequelize(cfg.MYSQL_URL);
+  const sql = createSqlClient(cfg.MYSQL_URL, { connections: 1 });
   const model = new ReadModel(sql);
   for (const id of eventIds) await model.deleteEvent(id).catch(() => undefined);
   await sql.close();

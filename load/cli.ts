@@ -7,7 +7,8 @@ import { Redis } from 'ioredis';
 import { loadConfig } from '../src/config/config';
 import { withScripts } from '../src/inventory/scripts';
 import { createLogger } from '../src/observability/logger';
-import { BaselineSeats, mysql2Executor } from '../src/purchase/sql-store';
+import { BaselineSeats } from '../src/purchase/sql-store';
+import { createSqlClient } from '../src/shared/sql';
 import { createKafka, topics } from '../src/stream/kafka';
 import { printProgress, runNoop, runScenario, type LabTarget } from './driver/lab';
 import { EventLogCollector } from './driver/stores';
@@ -67,7 +68,7 @@ async function main(): Promise<number> {
 
   const cfg = loadConfig();
   const redis = withScripts(new Redis(cfg.REDIS_URL, { enableAutoPipelining: true, maxRetriesPerRequest: 2 }));
-  const baseline = values.backend === 'sql' ? new BaselineSeats(mysql2Executor(cfg.MYSQL_URL, 4)) : undefined;
+  const baseline = values.backend === 'sql' ? new BaselineSeats(createSqlClient(cfg.MYSQL_URL, { connections: 4 })) : undefined;
   const topic = values.topic ?? topics(cfg).tickets;
   const eventLog = values.backend === 'redis' && !values['no-log'] ? new EventLogCollector(createKafka(cfg, createLogger('warn', 'load')), topic) : undefined;
   try {

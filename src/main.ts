@@ -1,6 +1,6 @@
 // Tracing first: its instrumentations must patch http and express before they load.
 import { shutdownTracing } from './observability/tracing';
-import { ConfigError, loadConfig, ROLES } from './config/config';
+import { ConfigError, loadProcessConfig, ROLES } from './config/config';
 import { createLogger } from './observability/logger';
 import { startPlatform } from './runtime/platform';
 import { isClusterPrimary, joinClusterMetrics, runPrimary } from './runtime/workers';
@@ -18,7 +18,7 @@ async function main(): Promise<void> {
   if (arg !== undefined && !(ROLES as readonly string[]).includes(arg)) {
     throw new ConfigError(`Unknown role "${arg}": use one of ${ROLES.join(', ')} (or set ROLE).`);
   }
-  const cfg = loadConfig({ ...process.env, ...(arg ? { ROLE: arg } : {}) });
+  const cfg = loadProcessConfig(arg);
   const log = createLogger(cfg.LOG_LEVEL, cfg.ROLE);
   if (isClusterPrimary(cfg)) return runPrimary(cfg, log);
   joinClusterMetrics();

@@ -1,4 +1,4 @@
-import { ConfigError, loadConfig } from '../config/config';
+import { ConfigError, loadAdminConfig } from '../config/config';
 import { ID_PATTERN } from '../catalog/model';
 import { createLogger } from '../observability/logger';
 import { migrate } from '../projector/migrations';
@@ -43,8 +43,8 @@ export async function runCli(argv: string[]): Promise<number> {
     process.stderr.write(`${!eventId || ID_PATTERN.test(eventId) ? '' : `invalid event id "${eventId}" (must match ${ID_PATTERN.source})\n`}${USAGE}\n`);
     return EXIT.USAGE;
   }
-  const cfg = loadConfig();
-  const ctx = new RuntimeContext(cfg, createLogger(process.env.LOG_LEVEL ?? 'warn', 'admin'));
+  const cfg = loadAdminConfig();
+  const ctx = new RuntimeContext(cfg, createLogger(cfg.LOG_LEVEL, 'admin'));
   const stores = new CqrsStores(ctx);
   try {
     await migrate(ctx.mysql);

@@ -6,7 +6,7 @@ import type { z } from 'zod';
 /**
  * The Venue and Event CustomResourceDefinitions, built from the zod schemas in resources.ts.
  * `npm run gen` writes them to k8s/crds/ (the Helm chart's crds/ are symlinks to those files);
- * test/delivery/crds-generated.test.ts fails when the committed files differ from these.
+ * test/delivery/crds-generated.unit.test.ts fails when the committed files differ from these.
  */
 interface CrdDefinition {
   kind: 'Venue' | 'Event';

@@ -1,22 +1,13 @@
 import { z } from 'zod';
+import { bool, parseVariables, port, url } from './fields';
+import { parseTestHooks, type TestHooks } from './test-hooks';
 
 /**
- * Typed configuration from environment variables. Defaults point at the services that
- * `npm run services:up` starts on loopback; docs/contracts.md lists every variable.
+ * Typed configuration from environment variables: the one place the platform reads
+ * `process.env`. Defaults point at the services that `npm run services:up` starts on loopback;
+ * docs/contracts.md lists every variable. Test-only fault hooks are parsed apart
+ * (test-hooks.ts) and refused in production mode.
  */
-const port = z.coerce.number().int().min(0, "must be 0..65535 (0 = any free port)").max(65535);
-const url = (protocols: string[]) =>
-  z.string().refine((v) => {
-    try {
-      return protocols.includes(new URL(v).protocol);
-    } catch {
-      return false;
-    }
-  }, `must be a URL starting with ${protocols.join(' or ')}`);
-const bool = z
-  .enum(['true', 'false', '1', '0', 'yes', 'no', ''])
-  .transform((v) => v === 'true' || v === '1' || v === 'yes');
-
 export const ROLES = ['api', 'writer', 'projector', 'controller', 'all'] as const;
 export type Role = (typeof ROLES)[number];
 
@@ -27,13 +18,19 @@ const schema = z.object({
   API_WORKERS: z.coerce.number().int().min(1).max(64).default(1),
   METRICS_PORT: port.default(9464),
   REDIS_URL: url(['redis:', 'rediss:']).default('redis://127.0.0.1:6390'),
-  REDIS_KEY_PREFIX: z.string().regex(/^[a-z0-9:_-]*$/, 'lowercase letters, digits, ":", "_" or "-"').default('tp:'),
+  REDIS_KEY_PREFIX: z
+    .string()
+    .regex(/^[a-z0-9:_-]*$/, 'lowercase letters, digits, ":", "_" or "-"')
+    .default('tp:'),
   KAFKA_BROKERS: z
     .string()
     .regex(/^[^,\s]+:\d+(,[^,\s]+:\d+)*$/, 'must be host:port[,host:port…]')
     .default('127.0.0.1:9092'),
   KAFKA_CLIENT_ID: z.string().min(1).default('ticketing'),
-  KAFKA_TOPIC_PREFIX: z.string().regex(/^[A-Za-z0-9._-]+$/, 'letters, digits, ".", "_" or "-"').default('ticketing'),
+  KAFKA_TOPIC_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9._-]+$/, 'letters, digits, ".", "_" or "-"')
+    .default('ticketing'),
   KAFKA_PARTITIONS: z.coerce.number().int().min(1).max(1000).default(6),
   KAFKA_REPLICATION_FACTOR: z.coerce.number().int().min(1).max(7).default(1),
   KAFKA_MIN_INSYNC_REPLICAS: z.coerce.number().int().min(1).max(7).default(1),
@@ -41,7 +38,10 @@ const schema = z.object({
   KAFKA_MAX_BATCH: z.coerce.number().int().min(1).max(10000).default(1000),
   KAFKA_PRODUCERS: z.coerce.number().int().min(1).max(16).default(2),
   DYNAMODB_ENDPOINT: z.union([url(['http:', 'https:']), z.literal('')]).default('http://127.0.0.1:8000'),
-  DYNAMODB_TABLE_PREFIX: z.string().regex(/^[A-Za-z0-9_.-]+$/).default('ticketing'),
+  DYNAMODB_TABLE_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9_.-]+$/)
+    .default('ticketing'),
   AWS_REGION: z.string().min(1).default('us-east-1'),
   MYSQL_URL: url(['mysql:', 'mariadb:']).default('mysql://root@127.0.0.1:3306/ticketing'),
   SEEDS_DIR: z.string().min(1).default('seeds'),
@@ -53,7 +53,11 @@ const schema = z.object({
   /** Leader election of the cluster source's replicas; names as the Helm chart sets them. */
   LEADER_ELECTION: bool.default(true),
   LEADER_ELECTION_NAMESPACE: z.string().default(''),
-  LEADER_ELECTION_LEASE_NAME: z.string().regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, 'must be a lowercase Kubernetes name').max(253).default('ticketing-controller'),
+  LEADER_ELECTION_LEASE_NAME: z
+    .string()
+    .regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, 'must be a lowercase Kubernetes name')
+    .max(253)
+    .default('ticketing-controller'),
   LEADER_ELECTION_LEASE_DURATION_SECONDS: z.coerce.number().positive().max(3600).default(15),
   LEADER_ELECTION_RENEW_DEADLINE_SECONDS: z.coerce.number().positive().max(3600).default(10),
   LEADER_ELECTION_RETRY_PERIOD_SECONDS: z.coerce.number().positive().max(3600).default(2),
@@ -68,8 +72,16 @@ const schema = z.object({
   PURCHASE_TIMEOUT_MS: z.coerce.number().int().min(50).max(60000).default(5000),
   PENDING_RESEND_AFTER_MS: z.coerce.number().int().min(100).max(3_600_000).default(30000),
   SWEEP_INTERVAL_MS: z.coerce.number().int().min(50).max(600_000).default(5000),
-  PURCHASE_RECORD_TTL_SECONDS: z.coerce.number().int().min(60).default(7 * 24 * 3600),
-  IDEMPOTENCY_TTL_SECONDS: z.coerce.number().int().min(60).default(24 * 3600),
+  PURCHASE_RECORD_TTL_SECONDS: z.coerce
+    .number()
+    .int()
+    .min(60)
+    .default(7 * 24 * 3600),
+  IDEMPOTENCY_TTL_SECONDS: z.coerce
+    .number()
+    .int()
+    .min(60)
+    .default(24 * 3600),
   MAX_BODY_BYTES: z.coerce.number().int().min(256).max(1_048_576).default(16_384),
   OTEL_EXPORTER_OTLP_ENDPOINT: z.union([url(['http:', 'https:']), z.literal('')]).default(''),
   OTEL_SERVICE_NAME: z.string().default('ticketing'),
@@ -79,30 +91,39 @@ const schema = z.object({
   SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).max(120_000).default(10_000),
   /** api: after SIGTERM, /readyz answers 503 this long before the server closes (Kubernetes stops routing meanwhile). */
   SHUTDOWN_DRAIN_MS: z.coerce.number().int().min(0).max(120_000).default(0),
-  /** Test-only fault hook: SIGKILL the process right after the Lua reservation. */
-  FAULT_CRASH_AFTER_RESERVE: bool.default(false),
+  /** Only whether it is set counts: set, the AWS SDK's default chain signs; unset with DYNAMODB_ENDPOINT, dummy credentials (dynalite). */
+  AWS_ACCESS_KEY_ID: z.string().default(''),
+  /** `production` is production mode (the image sets it): test hooks are refused. */
+  NODE_ENV: z.string().default(''),
 });
 
-export type Config = z.infer<typeof schema>;
+export type Config = z.infer<typeof schema> & {
+  /** Test-only fault hooks (test-hooks.ts): all off unless a test sets them; refused in production mode. */
+  readonly testHooks: TestHooks;
+};
 
 export class ConfigError extends Error {}
 
-/** Parses the environment; a bad value throws a ConfigError naming the variable. */
+/** Parses the environment; a bad value throws a ConfigError naming every bad variable at once. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
-  const known = Object.fromEntries(
-    Object.keys(schema.shape)
-      .filter((k) => env[k] !== undefined)
-      .map((k) => [k, env[k]]),
-  );
-  const parsed = schema.safeParse(known);
-  if (!parsed.success) {
-    const lines = parsed.error.issues.map((i) => {
-      const name = String(i.path[0] ?? '?');
-      return `  ${name}=${JSON.stringify(env[name])}: ${i.message}`;
-    });
+  const settings = parseVariables(schema, env);
+  const hooks = parseTestHooks(env);
+  const problems = [...settings.problems, ...hooks.problems];
+  if (problems.length > 0 || !settings.data || !hooks.hooks) {
+    const lines = problems.map((p) => `  ${p.name}=${JSON.stringify(env[p.name])}: ${p.message}`);
     throw new ConfigError(
       `Invalid configuration:\n${lines.join('\n')}\nFix or unset these environment variables (docs/contracts.md lists them all).`,
     );
   }
-  return parsed.data;
+  return { ...settings.data, testHooks: hooks.hooks };
+}
+
+/** A role's process: the environment, with the role named on the command line (`main.js <role>`) over ROLE. */
+export function loadProcessConfig(roleArgument: string | undefined): Config {
+  return loadConfig(roleArgument === undefined ? process.env : { ...process.env, ROLE: roleArgument });
+}
+
+/** The admin CLI: the same variables, but LOG_LEVEL defaults to `warn` so its report is not drowned in logs. */
+export function loadAdminConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  return loadConfig({ LOG_LEVEL: 'warn', ...env });
 }

@@ -1,4 +1,4 @@
-import { QueryTypes, type Sequelize } from 'sequelize';
+import type { SqlClient } from '../shared/sql';
 import type { CatalogEntry, EventDef, ZoneDef } from '../catalog/model';
 
 /**
@@ -6,10 +6,10 @@ import type { CatalogEntry, EventDef, ZoneDef } from '../catalog/model';
  * upserts by primary key, in one transaction so a reader never sees half an entry. Zones
  * the entry no longer has are removed. Needs the read-model migrations (see migrate()).
  */
-export async function upsertCatalogEntry(sequelize: Sequelize, entry: CatalogEntry): Promise<void> {
+export async function upsertCatalogEntry(sql: SqlClient, entry: CatalogEntry): Promise<void> {
   const { event: e, venue: v } = entry;
-  await sequelize.transaction(async (transaction) => {
-    const run = (sql: string, replacements: unknown[]) => sequelize.query(sql, { replacements, transaction });
+  await sql.transaction(async (tx) => {
+    const run = (statement: string, params: unknown[]) => tx.run(statement, params);
     await run(
       `INSERT INTO venues (venue_id, resource_name, name) VALUES (?, ?, ?)
        ON DUPLICATE KEY UPDATE resource_name = VALUES(resource_name), name = VALUES(name)`,
@@ -60,12 +60,12 @@ interface EventRow {
 }
 
 /** Forgets an event the catalog no longer has and that never sold (its tickets keep it otherwise). */
-export async function removeCatalogEntry(sequelize: Sequelize, eventId: string): Promise<void> {
-  await sequelize.transaction(async (transaction) => {
-    const [[sold]] = (await sequelize.query('SELECT COUNT(*) AS n FROM tickets WHERE event_id = ?', { replacements: [eventId], transaction })) as [{ n: number }[], unknown];
+export async function removeCatalogEntry(sql: SqlClient, eventId: string): Promise<void> {
+  await sql.transaction(async (tx) => {
+    const [sold] = await tx.select<{ n: number }>('SELECT COUNT(*) AS n FROM tickets WHERE event_id = ?', [eventId]);
     if (Number(sold?.n ?? 0) > 0) return;
-    await sequelize.query('DELETE FROM zones WHERE event_id = ?', { replacements: [eventId], transaction });
-    await sequelize.query('DELETE FROM events WHERE event_id = ?', { replacements: [eventId], transaction });
+    await tx.run('DELETE FROM zones WHERE event_id = ?', [eventId]);
+    await tx.run('DELETE FROM events WHERE event_id = ?', [eventId]);
   });
 }
 
@@ -79,14 +79,14 @@ interface ZoneRow {
 }
 
 /** The catalog entry as last mirrored, e.g. to rebuild Redis when it lost the catalog too. */
-export async function loadCatalogEntry(sequelize: Sequelize, eventId: string): Promise<CatalogEntry | undefined> {
-  const [ev] = await sequelize.query<EventRow>(
+export async function loadCatalogEntry(sql: SqlClient, eventId: string): Promise<CatalogEntry | undefined> {
+  const [ev] = await sql.select<EventRow>(
     `SELECT e.*, v.resource_name AS venue_resource_name, v.name AS venue_name
      FROM events e JOIN venues v ON v.venue_id = e.venue_id WHERE e.event_id = ?`,
-    { replacements: [eventId], type: QueryTypes.SELECT },
+    [eventId],
   );
   if (!ev) return undefined;
-  const zones = await sequelize.query<ZoneRow>('SELECT * FROM zones WHERE event_id = ? ORDER BY position', { replacements: [eventId], type: QueryTypes.SELECT });
+  const zones = await sql.select<ZoneRow>('SELECT * FROM zones WHERE event_id = ? ORDER BY position', [eventId]);
   const event: EventDef = {
     eventId: ev.event_id,
     resourceName: ev.resource_name,

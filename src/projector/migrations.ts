@@ -1,4 +1,4 @@
-import { QueryTypes, type Sequelize } from 'sequelize';
+import type { SqlClient } from '../shared/sql';
 
 /**
  * Versioned migrations of the MySQL read model. Append only: never edit a migration that has
@@ -103,33 +103,30 @@ const LOCK = 'ticketing.schema_migrations';
  * lock so concurrent start-ups (projector, controller, several replicas) apply each once.
  * Returns the versions applied by this call.
  */
-export async function migrate(sequelize: Sequelize, migrations: Migration[] = MIGRATIONS): Promise<number[]> {
+export async function migrate(sql: SqlClient, migrations: Migration[] = MIGRATIONS): Promise<number[]> {
   // A transaction pins one connection, which GET_LOCK needs (DDL commits implicitly anyway).
-  return sequelize.transaction(async (transaction) => {
-    const q = <T extends object>(sql: string, replacements: unknown[] = []) =>
-      sequelize.query<T>(sql, { replacements, transaction, type: QueryTypes.SELECT });
-    const [lock] = await q<{ got: number | null }>('SELECT GET_LOCK(?, 60) AS got', [LOCK]);
+  return sql.transaction(async (tx) => {
+    const [lock] = await tx.select<{ got: number | null }>('SELECT GET_LOCK(?, 60) AS got', [LOCK]);
     if (lock?.got !== 1) throw new Error('Could not take the schema migration lock within 60 s; another start-up holds it. Retry shortly.');
     try {
-      await sequelize.query(
+      await tx.run(
         `CREATE TABLE IF NOT EXISTS schema_migrations (
           version INT PRIMARY KEY,
           name VARCHAR(200) NOT NULL,
           applied_at DATETIME(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3)
         ) ENGINE=InnoDB`,
-        { transaction },
       );
-      const done = new Set((await q<{ version: number }>('SELECT version FROM schema_migrations')).map((r) => Number(r.version)));
+      const done = new Set((await tx.select<{ version: number }>('SELECT version FROM schema_migrations')).map((r) => Number(r.version)));
       const applied: number[] = [];
       for (const m of [...migrations].sort((a, b) => a.version - b.version)) {
         if (done.has(m.version)) continue;
-        for (const sql of m.statements) await sequelize.query(sql, { transaction });
-        await sequelize.query('INSERT INTO schema_migrations (version, name) VALUES (?, ?)', { replacements: [m.version, m.name], transaction });
+        for (const statement of m.statements) await tx.run(statement);
+        await tx.run('INSERT INTO schema_migrations (version, name) VALUES (?, ?)', [m.version, m.name]);
         applied.push(m.version);
       }
       return applied;
     } finally {
-      await q('SELECT RELEASE_LOCK(?) AS released', [LOCK]);
+      await tx.select('SELECT RELEASE_LOCK(?) AS released', [LOCK]);
     }
   });
 }

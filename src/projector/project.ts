@@ -1,7 +1,7 @@
 import type { KafkaMessage } from 'kafkajs';
-import { QueryTypes, Transaction, type Sequelize } from 'sequelize';
 import { metrics } from '../observability/metrics';
 import type { TicketPurchased } from '../purchase/record';
+import type { SqlClient } from '../shared/sql';
 import type { DeadLetter, HandledChunk } from '../stream/consumer';
 import { decodeTicketPurchased } from '../writer/decode';
 
@@ -9,7 +9,7 @@ const ROWS_PER_STATEMENT = 500;
 
 export const projectorGroup = (topicPrefix: string) => `${topicPrefix}.projector`;
 
-/** `2026-01-01T10:00:00.123Z` → `2026-01-01 10:00:00.123` (UTC; Sequelize sets the session to +00:00). */
+/** `2026-01-01T10:00:00.123Z` → `2026-01-01 10:00:00.123` (UTC: the SQL client's sessions are +00:00). */
 export const sqlTime = (iso: string) => new Date(iso).toISOString().replace('T', ' ').replace('Z', '');
 
 function inChunks<T>(items: T[], size = ROWS_PER_STATEMENT): T[][] {
@@ -24,7 +24,7 @@ function inChunks<T>(items: T[], size = ROWS_PER_STATEMENT): T[][] {
  * seat is held by another ticket is rolled out of the transaction and dead-lettered, exactly
  * as the writer does, so the read model agrees with the write model.
  */
-export async function projectChunk(sequelize: Sequelize, messages: KafkaMessage[]): Promise<HandledChunk> {
+export async function projectChunk(sql: SqlClient, messages: KafkaMessage[]): Promise<HandledChunk> {
   const deadLetters: DeadLetter[] = [];
   const seen = new Set<string>();
   let duplicate = 0;
@@ -40,12 +40,11 @@ export async function projectChunk(sequelize: Sequelize, messages: KafkaMessage[
   }
   if (records.length === 0) return { ok: 0, duplicate, deadLetters };
 
-  const fresh = await sequelize.transaction({ isolationLevel: Transaction.ISOLATION_LEVELS.READ_COMMITTED }, async (transaction) => {
-    const select = <T extends object>(sql: string, replacements: unknown[]) => sequelize.query<T>(sql, { replacements, transaction, type: QueryTypes.SELECT });
+  const fresh = await sql.transaction(async (tx) => {
     const present = async (ids: string[]) => {
       const found = new Set<string>();
       for (const part of inChunks(ids)) {
-        const rows = await select<{ ticket_id: string }>(`SELECT ticket_id FROM tickets WHERE ticket_id IN (${part.map(() => '?').join(',')})`, part);
+        const rows = await tx.select<{ ticket_id: string }>(`SELECT ticket_id FROM tickets WHERE ticket_id IN (${part.map(() => '?').join(',')})`, part);
         for (const r of rows) found.add(r.ticket_id);
       }
       return found;
@@ -61,11 +60,11 @@ export async function projectChunk(sequelize: Sequelize, messages: KafkaMessage[
       r.tickets.map((t) => [t.ticketId, r.purchaseId, r.eventId, r.zoneId, r.venueId, t.row, t.column, r.userId, t.priceCents, r.currency, sqlTime(r.createdOn)]),
     );
     for (const part of inChunks(ticketRows)) {
-      await sequelize.query(
+      await tx.run(
         `INSERT INTO tickets (ticket_id, purchase_id, event_id, zone_id, venue_id, row_label, seat_number, user_id, price_cents, currency, created_on)
          VALUES ${part.map(() => '(?,?,?,?,?,?,?,?,?,?,?)').join(',')}
          ON DUPLICATE KEY UPDATE ticket_id = ticket_id`,
-        { replacements: part.flat(), transaction },
+        part.flat(),
       );
     }
 
@@ -78,12 +77,12 @@ export async function projectChunk(sequelize: Sequelize, messages: KafkaMessage[
         accepted.push(r);
         continue;
       }
-      const [holder] = await select<{ ticket_id: string }>(
+      const [holder] = await tx.select<{ ticket_id: string }>(
         'SELECT ticket_id FROM tickets WHERE event_id = ? AND zone_id = ? AND row_label = ? AND seat_number = ?',
         [r.eventId, r.zoneId, lost.row, lost.column],
       );
       const mine = r.tickets.map((t) => t.ticketId);
-      await sequelize.query(`DELETE FROM tickets WHERE ticket_id IN (${mine.map(() => '?').join(',')})`, { replacements: mine, transaction });
+      await tx.run(`DELETE FROM tickets WHERE ticket_id IN (${mine.map(() => '?').join(',')})`, mine);
       deadLetters.push({ message, reason: `seat-conflict: ${r.eventId}/${r.zoneId} row ${lost.row} seat ${lost.column} is held by ${holder?.ticket_id ?? 'another ticket'}, not ${lost.ticketId}` });
     }
 
@@ -91,15 +90,15 @@ export async function projectChunk(sequelize: Sequelize, messages: KafkaMessage[
       r.purchaseId, r.eventId, r.zoneId, r.venueId, r.userId, r.tickets.length, r.tickets.reduce((s, t) => s + t.priceCents, 0), r.currency, sqlTime(r.createdOn),
     ]);
     for (const part of inChunks(purchaseRows)) {
-      await sequelize.query(
+      await tx.run(
         `INSERT INTO purchases (purchase_id, event_id, zone_id, venue_id, user_id, seat_count, total_cents, currency, created_on)
          VALUES ${part.map(() => '(?,?,?,?,?,?,?,?,?)').join(',')}
          ON DUPLICATE KEY UPDATE purchase_id = purchase_id`,
-        { replacements: part.flat(), transaction },
+        part.flat(),
       );
     }
     return accepted;
-  });
+  }, { isolation: 'READ COMMITTED' });
 
   const now = Date.now();
   let tickets = 0;

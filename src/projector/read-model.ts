@@ -1,4 +1,4 @@
-import { QueryTypes, type Sequelize } from 'sequelize';
+import type { SqlClient } from '../shared/sql';
 import type { TicketView } from '../writer/store';
 
 interface TicketRow {
@@ -55,10 +55,10 @@ export interface ZoneSales {
 
 /** Queries of the MySQL read model. It lags the sale by the projector's lag (see docs/cqrs.md). */
 export class ReadModel {
-  constructor(private readonly sequelize: Sequelize) {}
+  constructor(private readonly sql: SqlClient) {}
 
-  private select<T extends object>(sql: string, replacements: unknown[]): Promise<T[]> {
-    return this.sequelize.query<T>(sql, { replacements, type: QueryTypes.SELECT });
+  private select<T extends object>(statement: string, params: unknown[]): Promise<T[]> {
+    return this.sql.select<T>(statement, params);
   }
 
   async findTicket(ticketId: string): Promise<TicketView | undefined> {
@@ -125,10 +125,10 @@ export class ReadModel {
 
   /** Deletes an event's tickets and purchases (load-test reset). */
   async deleteEvent(eventId: string): Promise<number> {
-    return this.sequelize.transaction(async (transaction) => {
-      const [t] = (await this.sequelize.query('DELETE FROM tickets WHERE event_id = ?', { replacements: [eventId], transaction })) as [unknown, { affectedRows?: number }];
-      await this.sequelize.query('DELETE FROM purchases WHERE event_id = ?', { replacements: [eventId], transaction });
-      return (t as { affectedRows?: number })?.affectedRows ?? 0;
+    return this.sql.transaction(async (tx) => {
+      const tickets = await tx.run('DELETE FROM tickets WHERE event_id = ?', [eventId]);
+      await tx.run('DELETE FROM purchases WHERE event_id = ?', [eventId]);
+      return tickets.affectedRows;
     });
   }
 }

@@ -30,7 +30,7 @@ export interface PurchaseService {
 
 type EngineConfig = Pick<
   Config,
-  'MAX_SEATS_PER_PURCHASE' | 'PURCHASE_TIMEOUT_MS' | 'FAULT_CRASH_AFTER_RESERVE' | 'RECENTLY_TAKEN_TTL_MS'
+  'MAX_SEATS_PER_PURCHASE' | 'PURCHASE_TIMEOUT_MS' | 'testHooks' | 'RECENTLY_TAKEN_TTL_MS'
 >;
 
 /** Resolves the event and zone of a request and checks it may be sold now. */
@@ -109,7 +109,7 @@ export class PurchaseEngine implements PurchaseService {
     try {
       // A reservation that outlives the deadline may still land: the sweep then completes it.
       const reserved = await deadline.race(this.reserve(req, zone, purchaseId, seats, body), () => unknownOutcome(purchaseId, 'the seat inventory did not answer in time'));
-      if (this.cfg.FAULT_CRASH_AFTER_RESERVE) process.kill(process.pid, 'SIGKILL');
+      if (this.cfg.testHooks.FAULT_CRASH_AFTER_RESERVE) process.kill(process.pid, 'SIGKILL');
 
       const acked = this.sender.send({ key: partitionKey(req.eventId, req.zoneId), value: body, headers: withTraceHeaders({ 'x-purchase-id': purchaseId }) });
       // Whatever the buyer hears, a late acknowledgement still confirms the record.

@@ -6,15 +6,15 @@ import { ApiError } from '../shared/errors';
 import { conflict, purchaseRecord, resolveSale, type PurchaseRequest, type PurchaseService } from './engine';
 import { ticketIdOf } from './ids';
 import type { TicketPurchased } from './record';
-import { BaselineSeats, ER_LOCK_DEADLOCK, ER_LOCK_WAIT_TIMEOUT, SqlCommitError, sqlErrno, sqlExecutor, type SqlDriverName } from './sql-store';
+import { createSqlClient, ER_LOCK_DEADLOCK, ER_LOCK_WAIT_TIMEOUT, SqlCommitError, sqlErrno } from '../shared/sql';
+import { BaselineSeats } from './sql-store';
 
 type SqlEngineConfig = Pick<
   Config,
-  'MYSQL_URL' | 'MAX_SEATS_PER_PURCHASE' | 'PURCHASE_TIMEOUT_MS' | 'PURCHASE_RECORD_TTL_SECONDS' | 'FAULT_CRASH_AFTER_RESERVE'
+  'MYSQL_URL' | 'MAX_SEATS_PER_PURCHASE' | 'PURCHASE_TIMEOUT_MS' | 'PURCHASE_RECORD_TTL_SECONDS'
 >;
 
 export interface SqlEngineOptions {
-  driver?: SqlDriverName;
   connections?: number;
 }
 
@@ -36,7 +36,7 @@ export class SqlPurchaseEngine implements PurchaseService {
 
   /** Opens its own pool and creates the seat table when absent. */
   static async start(cfg: SqlEngineConfig, catalog: CatalogCache, log: Logger, opts: SqlEngineOptions = {}): Promise<SqlPurchaseEngine> {
-    const sql = sqlExecutor(opts.driver ?? 'mysql2', cfg.MYSQL_URL, opts.connections ?? 16);
+    const sql = createSqlClient(cfg.MYSQL_URL, { connections: opts.connections ?? 16 });
     const seats = new BaselineSeats(sql);
     try {
       await seats.ensureTable();

@@ -1,5 +1,4 @@
-import mysql from 'mysql2/promise';
-import { QueryTypes, Sequelize, type Transaction } from 'sequelize';
+import type { SqlClient } from '../shared/sql';
 
 /**
  * The row-locking baseline's storage: one InnoDB row per seat in `baseline_seats`, sold by
@@ -18,121 +17,16 @@ const CREATE_TABLE = `CREATE TABLE IF NOT EXISTS ${BASELINE_TABLE} (
   PRIMARY KEY (event_id, zone_id, seat_offset)
 ) ENGINE=InnoDB`;
 
-export type Row = Record<string, unknown>;
-
-export interface SqlStatements {
-  select(sql: string, params: unknown[]): Promise<Row[]>;
-  run(sql: string, params: unknown[]): Promise<void>;
-}
-
-/** The COMMIT itself failed: the transaction may or may not have been applied. */
-export class SqlCommitError extends Error {}
-
-/** A pool that runs statements and transactions; two drivers so the bench can compare them. */
-export interface SqlExecutor extends SqlStatements {
-  readonly driver: SqlDriverName;
-  transaction<T>(fn: (tx: SqlStatements) => Promise<T>): Promise<T>;
-  close(): Promise<void>;
-}
-
-export const SQL_DRIVERS = ['mysql2', 'sequelize'] as const;
-export type SqlDriverName = (typeof SQL_DRIVERS)[number];
-
-const asMysqlUrl = (url: string) => url.replace(/^mariadb:/, 'mysql:');
-
-/** mysql2's promise pool, used directly: the baseline's default (measured faster, docs/load-lab.md). */
-export function mysql2Executor(url: string, connections: number): SqlExecutor {
-  const pool = mysql.createPool({ uri: asMysqlUrl(url), connectionLimit: connections, waitForConnections: true, connectTimeout: 5000 });
-  const statements = (conn: mysql.Pool | mysql.PoolConnection): SqlStatements => ({
-    select: async (sql, params) => (await conn.query(sql, params))[0] as Row[],
-    run: async (sql, params) => void (await conn.query(sql, params)),
-  });
-  return {
-    driver: 'mysql2',
-    ...statements(pool),
-    async transaction(fn) {
-      const conn = await pool.getConnection();
-      try {
-        await conn.query('START TRANSACTION');
-        let result;
-        try {
-          result = await fn(statements(conn));
-        } catch (err) {
-          await conn.query('ROLLBACK').catch(() => undefined);
-          throw err;
-        }
-        try {
-          await conn.query('COMMIT');
-        } catch (err) {
-          throw new SqlCommitError((err as Error).message);
-        }
-        return result;
-      } finally {
-        conn.release();
-      }
-    },
-    close: () => pool.end(),
-  };
-}
-
-/** The same through Sequelize (ctx.mysql's library), kept for the driver comparison. */
-export function sequelizeExecutor(url: string, connections: number): SqlExecutor {
-  const sequelize = new Sequelize(asMysqlUrl(url), {
-    dialect: 'mysql',
-    logging: false,
-    pool: { max: connections, min: 0, idle: 10000 },
-    dialectOptions: { connectTimeout: 5000 },
-  });
-  const statements = (transaction?: Transaction): SqlStatements => ({
-    select: async (sql, params) => sequelize.query<Row>(sql, { replacements: params, type: QueryTypes.SELECT, ...(transaction ? { transaction } : {}) }),
-    run: async (sql, params) => void (await sequelize.query(sql, { replacements: params, type: QueryTypes.RAW, ...(transaction ? { transaction } : {}) })),
-  });
-  return {
-    driver: 'sequelize',
-    ...statements(),
-    async transaction(fn) {
-      const t = await sequelize.transaction();
-      let result;
-      try {
-        result = await fn(statements(t));
-      } catch (err) {
-        await t.rollback().catch(() => undefined);
-        throw err;
-      }
-      try {
-        await t.commit();
-      } catch (err) {
-        throw new SqlCommitError((err as Error).message);
-      }
-      return result;
-    },
-    close: () => sequelize.close(),
-  };
-}
-
-export function sqlExecutor(driver: SqlDriverName, url: string, connections: number): SqlExecutor {
-  return driver === 'mysql2' ? mysql2Executor(url, connections) : sequelizeExecutor(url, connections);
-}
-
-/** MySQL error number of a driver error (Sequelize wraps the driver's error in `parent`). */
-export function sqlErrno(err: unknown): number | undefined {
-  const e = err as { errno?: number; parent?: { errno?: number }; original?: { errno?: number } };
-  return e.errno ?? e.parent?.errno ?? e.original?.errno;
-}
-
-export const ER_LOCK_DEADLOCK = 1213;
-export const ER_LOCK_WAIT_TIMEOUT = 1205;
-
 export type SellResult = { kind: 'sold' } | { kind: 'taken'; offsets: number[] } | { kind: 'sold_out' } | { kind: 'missing_rows' };
 
 /** Seat rows of the baseline: create, populate, sell, read back, delete. */
 export class BaselineSeats {
   private readonly populated = new Map<string, Promise<void>>();
 
-  constructor(readonly sql: SqlExecutor) {}
+  constructor(readonly sql: SqlClient) {}
 
-  ensureTable(): Promise<void> {
-    return this.sql.run(CREATE_TABLE, []);
+  async ensureTable(): Promise<void> {
+    await this.sql.run(CREATE_TABLE, []);
   }
 
   /** Inserts the zone's seat rows (free) unless present; once per zone and process. */

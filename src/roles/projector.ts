@@ -24,7 +24,7 @@ export async function startProjector(ctx: RuntimeContext): Promise<RoleHandle> {
   return {
     name: 'projector',
     readiness: [
-      { name: 'mysql', check: () => ctx.mysql.query('SELECT 1') },
+      { name: 'mysql', check: () => ctx.mysql.select('SELECT 1') },
       { name: 'projector-consumer', check: () => loop.check() },
     ],
     async stop() {

@@ -1,10 +1,10 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { Redis } from 'ioredis';
 import type { Kafka } from 'kafkajs';
-import { Sequelize } from 'sequelize';
 import type { Config } from '../config/config';
 import { withScripts, type ScriptedRedis } from '../inventory/scripts';
 import type { Logger } from '../observability/logger';
+import { createSqlClient, type SqlClient } from '../shared/sql';
 import { createKafka } from '../stream/kafka';
 
 /**
@@ -14,7 +14,7 @@ export class RuntimeContext {
   private redisConn: ScriptedRedis | undefined;
   private kafkaClient: Kafka | undefined;
   private dynamoClient: DynamoDBClient | undefined;
-  private sql: Sequelize | undefined;
+  private sql: SqlClient | undefined;
 
   constructor(
     readonly cfg: Config,
@@ -44,8 +44,8 @@ export class RuntimeContext {
     return this.dynamoClient;
   }
 
-  get mysql(): Sequelize {
-    this.sql ??= createSequelize(this.cfg.MYSQL_URL);
+  get mysql(): SqlClient {
+    this.sql ??= createSqlClient(this.cfg.MYSQL_URL, { connections: 10 });
     return this.sql;
   }
 
@@ -55,22 +55,13 @@ export class RuntimeContext {
   }
 }
 
-export function createDynamoClient(cfg: Pick<Config, 'DYNAMODB_ENDPOINT' | 'AWS_REGION'>): DynamoDBClient {
-  const local = cfg.DYNAMODB_ENDPOINT !== '' && !process.env.AWS_ACCESS_KEY_ID;
+export function createDynamoClient(cfg: Pick<Config, 'DYNAMODB_ENDPOINT' | 'AWS_REGION' | 'AWS_ACCESS_KEY_ID'>): DynamoDBClient {
+  const local = cfg.DYNAMODB_ENDPOINT !== '' && !cfg.AWS_ACCESS_KEY_ID;
   return new DynamoDBClient({
     region: cfg.AWS_REGION,
     ...(cfg.DYNAMODB_ENDPOINT ? { endpoint: cfg.DYNAMODB_ENDPOINT } : {}),
     // dynalite accepts any signature; real AWS takes the default credential chain.
     ...(local ? { credentials: { accessKeyId: 'local', secretAccessKey: 'local' } } : {}),
     maxAttempts: 5,
-  });
-}
-
-export function createSequelize(url: string): Sequelize {
-  return new Sequelize(url.replace(/^mariadb:/, 'mysql:'), {
-    dialect: 'mysql',
-    logging: false,
-    pool: { max: 10, min: 0, idle: 10000 },
-    dialectOptions: { connectTimeout: 5000 },
   });
 }

@@ -52,7 +52,7 @@ test('the admin CLI audits, rebuilds a lost zone bit for bit, reports drift with
 
     // Drift: a ticket row lost from MySQL is printed, and the exit code is 1.
     const [seat, ticketId] = [...sale.seats.entries()][0]!;
-    await stores.ctx.mysql.query('DELETE FROM tickets WHERE ticket_id = ?', { replacements: [ticketId] });
+    await stores.ctx.mysql.run('DELETE FROM tickets WHERE ticket_id = ?', [ticketId]);
     const drift = await admin(['audit', eventId], env);
     const [zoneId, rowSeat] = seat.split('/');
     const [row, column] = rowSeat!.split('-');

@@ -117,7 +117,7 @@ describe('CQRS end to end', () => {
     // A pending purchase: reserved in Redis, not (yet) in the stores. Take one seat out of all
     // three stores first so it can be reserved again.
     const freed = { row: 'Z', column: 30 };
-    await stores.ctx.mysql.query('DELETE FROM tickets WHERE event_id = ? AND zone_id = ? AND row_label = ? AND seat_number = ?', { replacements: [eventId, '1', freed.row, freed.column] });
+    await stores.ctx.mysql.run('DELETE FROM tickets WHERE event_id = ? AND zone_id = ? AND row_label = ? AND seat_number = ?', [eventId, '1', freed.row, freed.column]);
     await stores.ctx.dynamo.send(new DeleteItemCommand({ TableName: stores.writeModel.tables.seats, Key: { eventZone: { S: `${eventId}#1` }, seat: { S: seatSortKey(freed.row, freed.column) } } }));
     await stores.ctx.redis.setbit(stores.inventory.keys(eventId, '1').bits, layout.locate(freed.row, freed.column)!.offset, 0);
     await stores.ctx.redis.call('BITFIELD', stores.inventory.keys(eventId, '1').counts, 'INCRBY', 'u32', 0, 1, 'INCRBY', 'u16', 32 + 16 * 25, 1);
@@ -127,7 +127,7 @@ describe('CQRS end to end', () => {
     expect(reserved.code).toBe(0);
 
     // Drift: one seat lost from MySQL, another from DynamoDB.
-    await stores.ctx.mysql.query('DELETE FROM tickets WHERE event_id = ? AND zone_id = ? AND row_label = ? AND seat_number = ?', { replacements: [eventId, '3', 'C', 4] });
+    await stores.ctx.mysql.run('DELETE FROM tickets WHERE event_id = ? AND zone_id = ? AND row_label = ? AND seat_number = ?', [eventId, '3', 'C', 4]);
     await stores.ctx.dynamo.send(new DeleteItemCommand({ TableName: stores.writeModel.tables.seats, Key: { eventZone: { S: `${eventId}#4` }, seat: { S: seatSortKey('D', 5) } } }));
 
     const report = await auditEvent(stores, eventId, { waitMs: 5000 });

@@ -5,7 +5,6 @@ import { metrics } from '../../src/observability/metrics';
 import { newPurchaseId, ticketIdOf } from '../../src/purchase/ids';
 import { partitionKey, SCHEMA_VERSION, type TicketPurchased } from '../../src/purchase/record';
 import { QueryCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
-import { QueryTypes } from 'sequelize';
 import type { Config } from '../../src/config/config';
 import { RuntimeContext } from '../../src/runtime/context';
 import { testLogger } from '../support/env';
@@ -104,7 +103,7 @@ export async function dynamoTicketCount(stores: CqrsStores, eventId: string): Pr
 }
 
 export async function purchaseCount(stores: CqrsStores, eventId: string): Promise<number> {
-  const [row] = await stores.ctx.mysql.query<{ n: number }>('SELECT COUNT(*) AS n FROM purchases WHERE event_id = ?', { replacements: [eventId], type: QueryTypes.SELECT });
+  const [row] = await stores.ctx.mysql.select<{ n: number }>('SELECT COUNT(*) AS n FROM purchases WHERE event_id = ?', [eventId]);
   return Number(row?.n ?? 0);
 }
 

@@ -1,6 +1,7 @@
 import { ConditionalCheckFailedException, CreateTableCommand, DeleteTableCommand, PutItemCommand, waitUntilTableExists } from '@aws-sdk/client-dynamodb';
 import { Redis } from 'ioredis';
-import { createDynamoClient, createSequelize } from '../../src/runtime/context';
+import { createDynamoClient } from '../../src/runtime/context';
+import { createSqlClient } from '../../src/shared/sql';
 import { createKafka } from '../../src/stream/kafka';
 import { testConfig, testLogger, uid, waitFor } from '../support/env';
 import { testRedis } from '../support/platform';
@@ -68,9 +69,9 @@ test('dynalite: a conditional put rejects a duplicate', async () => {
 });
 
 test('MariaDB: reachable as MySQL, database `ticketing` exists', async () => {
-  const sql = createSequelize(cfg.MYSQL_URL);
+  const sql = createSqlClient(cfg.MYSQL_URL, { connections: 1 });
   try {
-    const [rows] = await sql.query('SELECT DATABASE() AS db, VERSION() AS version');
+    const rows = await sql.select('SELECT DATABASE() AS db, VERSION() AS version');
     expect(rows).toEqual([expect.objectContaining({ db: 'ticketing', version: expect.stringMatching(/MariaDB|^\d/) })]);
   } finally {
     await sql.close();

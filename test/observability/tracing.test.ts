@@ -2,7 +2,8 @@ import { DeleteTableCommand } from '@aws-sdk/client-dynamodb';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ReadModel } from '../../src/projector/read-model';
-import { createDynamoClient, createSequelize } from '../../src/runtime/context';
+import { createDynamoClient } from '../../src/runtime/context';
+import { createSqlClient } from '../../src/shared/sql';
 import { tableNames } from '../../src/writer/tables';
 import { seedTestEvent, testEntry } from '../support/catalog';
 import { testConfig, uid, waitFor } from '../support/env';
@@ -51,7 +52,7 @@ afterAll(async () => {
   const dynamo = createDynamoClient(cfg);
   for (const TableName of Object.values(tableNames(tablePrefix))) await dynamo.send(new DeleteTableCommand({ TableName })).catch(() => undefined);
   dynamo.destroy();
-  const sql = createSequelize(cfg.MYSQL_URL);
+  const sql = createSqlClient(cfg.MYSQL_URL, { connections: 1 });
   await new ReadModel(sql).deleteEvent(eventId);
   await sql.close();
   await redis.quit();

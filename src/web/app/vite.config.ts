@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vite';
+import { seatmapApiTarget } from '../../config/dev-server';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 
@@ -19,6 +20,6 @@ export default defineConfig({
   },
   server: {
     // `vite --config src/web/app/vite.config.ts` during development: API calls go to a running platform.
-    proxy: { '/api': process.env.SEATMAP_API ?? 'http://127.0.0.1:8080' },
+    proxy: { '/api': seatmapApiTarget() },
   },
 });

@@ -11,16 +11,16 @@ export async function forgetEvents(ctx: RuntimeContext, events: { eventId: strin
     await stores.writeModel.deleteEvent(e.eventId, e.zoneIds).catch(() => undefined);
     await stores.readModel.deleteEvent(e.eventId).catch(() => undefined);
     for (const sql of ['DELETE FROM zones WHERE event_id = ?', 'DELETE FROM events WHERE event_id = ?']) {
-      await ctx.mysql.query(sql, { replacements: [e.eventId] }).catch(() => undefined);
+      await ctx.mysql.run(sql, [e.eventId]).catch(() => undefined);
     }
   }
   for (const venueId of new Set(events.map((e) => e.venueId))) {
-    await ctx.mysql.query('DELETE FROM venues WHERE venue_id = ? AND venue_id NOT IN (SELECT venue_id FROM events)', { replacements: [venueId] }).catch(() => undefined);
+    await ctx.mysql.run('DELETE FROM venues WHERE venue_id = ? AND venue_id NOT IN (SELECT venue_id FROM events)', [venueId]).catch(() => undefined);
   }
 }
 
 /** The catalog row the controller mirrored into MySQL, if any. */
 export async function mirroredEvent(ctx: RuntimeContext, eventId: string): Promise<{ event_id: string; state: string; source: string | null } | undefined> {
-  const [rows] = (await ctx.mysql.query('SELECT event_id, state, source FROM events WHERE event_id = ?', { replacements: [eventId] })) as [{ event_id: string; state: string; source: string | null }[], unknown];
-  return rows[0];
+  const [row] = await ctx.mysql.select<{ event_id: string; state: string; source: string | null }>('SELECT event_id, state, source FROM events WHERE event_id = ?', [eventId]);
+  return row;
 }
