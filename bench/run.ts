@@ -13,7 +13,7 @@ import { loadConfig } from '../src/config/config';
 import { withScripts } from '../src/inventory/scripts';
 import { createLogger } from '../src/observability/logger';
 import { BaselineSeats, mysql2Executor } from '../src/purchase/sql-store';
-import { createKafka, topics } from '../src/stream/kafka';
+import { createEventLog, topics } from '../src/stream/kafka';
 import { LoadClient } from '../load/driver/client';
 import { printProgress, runNoop, runScenario, type LabTarget } from '../load/driver/lab';
 import type { RunStats } from '../load/driver/runner';
@@ -69,7 +69,7 @@ async function main(): Promise<number> {
   const cfg = loadConfig();
   const redis = withScripts(new Redis(cfg.REDIS_URL, { enableAutoPipelining: true, maxRetriesPerRequest: 2 }));
   const baseline = new BaselineSeats(mysql2Executor(cfg.MYSQL_URL, 4));
-  const kafka = createKafka(cfg, createLogger('warn', 'bench'));
+  const kafka = createEventLog(cfg, createLogger('warn', 'bench'));
   const scenarios: ScenarioResult[] = [];
   const createdTopics: string[] = [];
   let noop: RunStats | undefined;
@@ -208,9 +208,8 @@ async function main(): Promise<number> {
       log(`     ${JSON.stringify(sqlDrivers)}`);
     }
   } finally {
-    const admin = kafka.admin();
-    await admin.connect().then(() => admin.deleteTopics({ topics: createdTopics, timeout: 10000 })).catch((err: Error) => log(`could not delete the bench topics ${createdTopics.join(', ')}: ${err.message}`));
-    await admin.disconnect().catch(() => undefined);
+    await kafka.deleteTopics(createdTopics).catch((err: Error) => log(`could not delete the bench topics ${createdTopics.join(', ')}: ${err.message}`));
+    await kafka.close();
     await baseline.sql.close();
     await redis.quit();
   }

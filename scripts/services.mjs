@@ -43,15 +43,6 @@ const KAFKA_POM = path.join(ROOT, 'scripts', 'kafka', 'pom.xml');
 const KAFKA_LOG4J = path.join(ROOT, 'scripts', 'kafka', 'log4j2.properties');
 const KAFKA_HEAP = (process.env.KAFKA_HEAP_OPTS || '-Xms256m -Xmx768m').split(/\s+/).filter(Boolean);
 
-// kafkajs schedules a negative timeout on Node >= 23, which prints a harmless
-// TimeoutNegativeWarning; keep our output readable.
-const emitWarning = process.emitWarning.bind(process);
-process.emitWarning = (warning, ...rest) => {
-  const type = typeof rest[0] === 'string' ? rest[0] : rest[0]?.type ?? warning?.name;
-  if (type === 'TimeoutNegativeWarning') return;
-  emitWarning(warning, ...rest);
-};
-
 // ---------------------------------------------------------------------------------------------
 // small helpers
 
@@ -402,34 +393,10 @@ async function probeMysql(port) {
 
 async function probeKafka(port) {
   if (!(await isPortOpen(port))) return { ok: false, listening: false, detail: `nothing listening on ${HOST}:${port}` };
-  const { Kafka, logLevel } = require('kafkajs');
-  const kafka = new Kafka({
-    clientId: 'services-probe',
-    brokers: [`${HOST}:${port}`],
-    logLevel: logLevel.NOTHING,
-    connectionTimeout: 2000,
-    requestTimeout: 5000,
-    retry: { retries: 0 },
-  });
-  const admin = kafka.admin({ retry: { retries: 0 } });
-  try {
-    await withTimeout(admin.connect(), 5000, 'connect');
-    await withTimeout(admin.listTopics(), 5000, 'listTopics');
-    await withTimeout(
-      admin.createTopics({
-        topics: [{ topic: KAFKA_PROBE_TOPIC, numPartitions: 1, replicationFactor: 1 }],
-        waitForLeaders: true,
-        timeout: 5000,
-      }),
-      8000,
-      'createTopics',
-    );
-    return { ok: true, detail: 'metadata and createTopics ok' };
-  } catch (e) {
-    return { ok: false, listening: true, detail: `Kafka admin check failed: ${e.message}` };
-  } finally {
-    await withTimeout(admin.disconnect(), 3000, 'disconnect').catch(() => {});
-  }
+  // The Kafka client is the stream module's business (src/stream/); its probe is plain CommonJS.
+  const { probeBroker } = require(path.join(ROOT, 'src', 'stream', 'broker-probe.cjs'));
+  const result = await probeBroker({ host: HOST, port, probeTopic: KAFKA_PROBE_TOPIC }, withTimeout);
+  return result.ok ? result : { ...result, listening: true };
 }
 
 async function probeDynamo(port) {

@@ -1,5 +1,5 @@
 import { QueryTypes, type Sequelize } from 'sequelize';
-import type { TicketView } from '../writer/store';
+import type { TicketView } from '../events/ticket-view';
 
 interface TicketRow {
   ticket_id: string;
