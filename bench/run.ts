@@ -14,7 +14,7 @@ import { withScripts } from '../src/inventory/scripts';
 import { createLogger } from '../src/observability/logger';
 import { BaselineSeats } from '../src/purchase/sql-store';
 import { createSqlClient } from '../src/shared/sql';
-import { createKafka, topics } from '../src/stream/kafka';
+import { createEventLog, topics } from '../src/stream/kafka';
 import { LoadClient } from '../load/driver/client';
 import { printProgress, runNoop, runScenario, type LabTarget } from '../load/driver/lab';
 import type { RunStats } from '../load/driver/runner';
@@ -69,7 +69,7 @@ async function main(): Promise<number> {
   const cfg = loadConfig();
   const redis = withScripts(new Redis(cfg.REDIS_URL, { enableAutoPipelining: true, maxRetriesPerRequest: 2 }));
   const baseline = new BaselineSeats(createSqlClient(cfg.MYSQL_URL, { connections: 4 }));
-  const kafka = createKafka(cfg, createLogger('warn', 'bench'));
+  const kafka = createEventLog(cfg, createLogger('warn', 'bench'));
   const scenarios: ScenarioResult[] = [];
   const createdTopics: string[] = [];
   let noop: RunStats | undefined;
@@ -201,9 +201,8 @@ async function main(): Promise<number> {
       for (const name of s.sqlScenarios) await scenario(lab, name);
     });
   } finally {
-    const admin = kafka.admin();
-    await admin.connect().then(() => admin.deleteTopics({ topics: createdTopics, timeout: 10000 })).catch((err: Error) => log(`could not delete the bench topics ${createdTopics.join(', ')}: ${err.message}`));
-    await admin.disconnect().catch(() => undefined);
+    await kafka.deleteTopics(createdTopics).catch((err: Error) => log(`could not delete the bench topics ${createdTopics.join(', ')}: ${err.message}`));
+    await kafka.close();
     await baseline.sql.close();
     await redis.quit();
   }

@@ -1,11 +1,11 @@
 import { DeleteTableCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import type { Kafka, KafkaMessage } from 'kafkajs';
 import type { Config } from '../src/config/config';
 import { ReadModel } from '../src/projector/read-model';
 import { projectorGroup } from '../src/projector/project';
 import { createDynamoClient } from '../src/runtime/context';
 import { createSqlClient } from '../src/shared/sql';
-import { groupProgress } from '../src/stream/consumer';
+import type { EventLog, LogRecord } from '../src/stream/event-log';
+import { groupProgress } from '../src/stream/progress';
 import { topics } from '../src/stream/kafka';
 import { measureBatchWriteCeiling } from '../src/writer/ceiling';
 import { writerGroup } from '../src/writer/rebuild-source';
@@ -48,18 +48,15 @@ function quantileMs(text: string, name: string, q: number): number {
 }
 
 /** Starts a writer and a projector on a topic of their own, before the sales they will store. */
-export async function startStoresPhase(cfg: Config, kafka: Kafka, runId: string): Promise<StoresPhase> {
+export async function startStoresPhase(cfg: Config, kafka: EventLog, runId: string): Promise<StoresPhase> {
   const topicPrefix = `bench.${runId}.stores`;
   const tablePrefix = `bench${runId}`;
   const env = { DYNAMODB_TABLE_PREFIX: tablePrefix };
   const children: ServerProcess[] = [];
   for (const role of ['writer', 'projector'] as const) children.push(await startServer({ backend: 'redis', role, topicPrefix, env }));
   const topic = topics({ KAFKA_TOPIC_PREFIX: topicPrefix }).tickets;
-  const admin = kafka.admin();
-  await admin.connect();
-
   const caughtUp = async (group: string) => {
-    const progress = await groupProgress(admin, group, topic);
+    const progress = await groupProgress(kafka, group, topic);
     return progress.every((p) => p.end <= p.low || p.committed >= p.end);
   };
 
@@ -98,7 +95,6 @@ export async function startStoresPhase(cfg: Config, kafka: Kafka, runId: string)
     },
     async stop() {
       for (const c of children) await c.stop().catch(() => undefined);
-      await admin.disconnect().catch(() => undefined);
       const dynamo = createDynamoClient(cfg);
       for (const TableName of Object.values(tableNames(tablePrefix))) await dynamo.send(new DeleteTableCommand({ TableName })).catch(() => undefined);
       dynamo.destroy();
@@ -111,19 +107,13 @@ export async function startStoresPhase(cfg: Config, kafka: Kafka, runId: string)
  * the writer's own code (consistent-read conflict check, BatchWriteItem of tickets then seats)
  * into fresh tables. Kafka is left out so the figure compares with dynalite's own ceiling.
  */
-async function writerCatchUp(kafka: Kafka, dynamo: DynamoDBClient, topic: string, tablePrefix: string): Promise<number> {
-  const messages: KafkaMessage[] = [];
-  const admin = kafka.admin();
-  await admin.connect();
-  const end = (await admin.fetchTopicOffsets(topic)).reduce((n, p) => n + Number(p.high) - Number(p.low), 0);
-  await admin.disconnect();
-  const consumer = kafka.consumer({ groupId: `${topic}.catch-up-${Date.now()}` });
-  await consumer.connect();
-  await consumer.subscribe({ topic, fromBeginning: true });
-  await consumer.run({ eachBatch: async ({ batch }) => void messages.push(...batch.messages) });
+async function writerCatchUp(kafka: EventLog, dynamo: DynamoDBClient, topic: string, tablePrefix: string): Promise<number> {
+  const messages: LogRecord[] = [];
+  const end = (await kafka.endOffsets(topic)).reduce((n, p) => n + p.high - p.low, 0);
+  const reader = await kafka.consume({ groupId: `${topic}.catch-up-${Date.now()}`, topic, onBatch: async (batch) => void messages.push(...batch.records) });
   const deadline = Date.now() + 120_000;
   while (messages.length < end && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-  await consumer.disconnect();
+  await reader.stop();
   await ensureTables(dynamo, tablePrefix);
   const model = new DynamoWriteModel(dynamo, tablePrefix);
   const started = Date.now();

@@ -9,7 +9,7 @@ import { withScripts } from '../src/inventory/scripts';
 import { createLogger } from '../src/observability/logger';
 import { BaselineSeats } from '../src/purchase/sql-store';
 import { createSqlClient } from '../src/shared/sql';
-import { createKafka, topics } from '../src/stream/kafka';
+import { createEventLog, topics } from '../src/stream/kafka';
 import { printProgress, runNoop, runScenario, type LabTarget } from './driver/lab';
 import { EventLogCollector } from './driver/stores';
 import { buildScenario, isScenarioName, SCENARIO_NAMES, SIZES, type Size } from './scenarios';
@@ -70,7 +70,8 @@ async function main(): Promise<number> {
   const redis = withScripts(new Redis(cfg.REDIS_URL, { enableAutoPipelining: true, maxRetriesPerRequest: 2 }));
   const baseline = values.backend === 'sql' ? new BaselineSeats(createSqlClient(cfg.MYSQL_URL, { connections: 4 })) : undefined;
   const topic = values.topic ?? topics(cfg).tickets;
-  const eventLog = values.backend === 'redis' && !values['no-log'] ? new EventLogCollector(createKafka(cfg, createLogger('warn', 'load')), topic) : undefined;
+  const kafka = values.backend === 'redis' && !values['no-log'] ? createEventLog(cfg, createLogger('warn', 'load')) : undefined;
+  const eventLog = kafka ? new EventLogCollector(kafka, topic) : undefined;
   try {
     await eventLog?.start();
     const lab: LabTarget = { url, backend: values.backend, redis, prefix: cfg.REDIS_KEY_PREFIX, ...(baseline ? { baseline } : {}), ...(eventLog ? { eventLog } : {}) };
@@ -91,6 +92,7 @@ async function main(): Promise<number> {
     return 0;
   } finally {
     await eventLog?.stop().catch(() => undefined);
+    await kafka?.close();
     await baseline?.sql.close();
     await redis.quit();
   }

@@ -4,12 +4,13 @@ import { ConfigError, loadProcessConfig, ROLES } from './config/config';
 import { createLogger } from './observability/logger';
 import { startPlatform } from './runtime/platform';
 import { isClusterPrimary, joinClusterMetrics, runPrimary } from './runtime/workers';
+import { HARMLESS_CLIENT_WARNINGS } from './stream/kafka';
 
-// kafkajs 2.2.4 arms a timer with a negative delay on Node ≥ 23; Node then warns on every
-// start. The timer still fires at once, which is what kafkajs meant: drop that one warning.
+// The Kafka client raises a warning on every start that carries no information (the stream
+// module names it, and why); drop those, print every other warning.
 process.removeAllListeners('warning');
 process.on('warning', (w) => {
-  if (w.name !== 'TimeoutNegativeWarning') process.stderr.write(`${w.name}: ${w.message}\n`);
+  if (!HARMLESS_CLIENT_WARNINGS.has(w.name)) process.stderr.write(`${w.name}: ${w.message}\n`);
 });
 
 /** The one entry point: `node dist/src/main.js <role>` (or ROLE=<role>). */

@@ -1,4 +1,4 @@
-import type { Consumer, Kafka } from 'kafkajs';
+import type { EventLog, Subscription } from '../../src/stream/event-log';
 import type { BaselineSeats } from '../../src/purchase/sql-store';
 import type { TicketPurchased } from '../../src/purchase/record';
 import { seatKey, type Target, type VenueLayout } from '../scenarios';
@@ -66,27 +66,25 @@ export async function readBaselineSeats(seats: BaselineSeats, eventId: string, l
  * (so the driver spends no CPU on it) and caught up to the topic's end offsets before a check.
  */
 export class EventLogCollector {
-  private readonly consumer: Consumer;
+  private subscription: Subscription | undefined;
   private readonly byEvent = new Map<string, LoggedPurchase[]>();
   private readonly next = new Map<number, number>();
   private malformed = 0;
 
   constructor(
-    private readonly kafka: Kafka,
+    private readonly eventLog: EventLog,
     readonly topic: string,
-  ) {
-    this.consumer = kafka.consumer({ groupId: `load-lab-${topic}-${Date.now()}`, sessionTimeout: 30000, maxWaitTimeInMs: 200 });
-  }
+  ) {}
 
   async start(): Promise<void> {
-    await this.consumer.connect();
-    await this.consumer.subscribe({ topic: this.topic, fromBeginning: true });
-    await this.consumer.run({
-      autoCommit: false,
-      eachBatch: async ({ batch }) => {
-        for (const m of batch.messages) {
-          this.add(m.value?.toString() ?? '');
-          this.next.set(batch.partition, Number(m.offset) + 1);
+    this.subscription = await this.eventLog.consume({
+      groupId: `load-lab-${this.topic}-${Date.now()}`,
+      topic: this.topic,
+      sessionTimeoutMs: 30000,
+      onBatch: async (batch) => {
+        for (const r of batch.records) {
+          this.add(r.value?.toString() ?? '');
+          this.next.set(batch.partition, r.offset + 1);
         }
       },
     });
@@ -104,27 +102,20 @@ export class EventLogCollector {
   }
 
   pause(): void {
-    this.consumer.pause([{ topic: this.topic }]);
+    this.subscription?.pause();
   }
 
   resume(): void {
-    this.consumer.resume([{ topic: this.topic }]);
+    this.subscription?.resume();
   }
 
   /** Resumes and waits until every message written so far has been read. */
   async catchUp(timeoutMs = 60_000): Promise<void> {
     this.resume();
-    const admin = this.kafka.admin();
-    await admin.connect();
-    let ends: { partition: number; high: string }[];
-    try {
-      ends = await admin.fetchTopicOffsets(this.topic);
-    } finally {
-      await admin.disconnect();
-    }
+    const ends = await this.eventLog.endOffsets(this.topic);
     const deadline = Date.now() + timeoutMs;
     for (;;) {
-      const behind = ends.filter((e) => (this.next.get(e.partition) ?? 0) < Number(e.high));
+      const behind = ends.filter((e) => (this.next.get(e.partition) ?? 0) < e.high);
       if (behind.length === 0) return;
       if (Date.now() > deadline) {
         throw new Error(`The event log ${this.topic} was not read to its end within ${timeoutMs} ms (${behind.length} partitions behind); is Kafka healthy? (npm run services:status)`);
@@ -138,7 +129,8 @@ export class EventLogCollector {
     return this.byEvent.get(eventId) ?? [];
   }
 
+  /** Leaves the group; the event log itself belongs to the caller. */
   async stop(): Promise<void> {
-    await this.consumer.disconnect();
+    await this.subscription?.stop();
   }
 }

@@ -26,19 +26,10 @@ const JAVA_PKG = 'openjdk-17-jre-headless';
 
 async function probe() {
   if (!(await isPortOpen(PORT))) return { ok: false, listening: false, detail: `nothing listening on ${HOST}:${PORT}` };
-  const { Kafka, logLevel } = require('kafkajs');
-  const kafka = new Kafka({ clientId: 'services-probe', brokers: [`${HOST}:${PORT}`], logLevel: logLevel.NOTHING, connectionTimeout: 2000, requestTimeout: 5000, retry: { retries: 0 } });
-  const admin = kafka.admin({ retry: { retries: 0 } });
-  try {
-    await withTimeout(admin.connect(), 5000, 'connect');
-    await withTimeout(admin.listTopics(), 5000, 'listTopics');
-    await withTimeout(admin.createTopics({ topics: [{ topic: PROBE_TOPIC, numPartitions: 1, replicationFactor: 1 }], waitForLeaders: true, timeout: 5000 }), 8000, 'createTopics');
-    return { ok: true, detail: 'metadata and createTopics ok' };
-  } catch (e) {
-    return { ok: false, listening: true, detail: `Kafka admin check failed: ${e.message}` };
-  } finally {
-    await withTimeout(admin.disconnect(), 3000, 'disconnect').catch(() => {});
-  }
+  // The Kafka client is the stream module's business (src/stream/); its probe is plain CommonJS.
+  const { probeBroker } = require(path.join(ROOT, 'src', 'stream', 'broker-probe.cjs'));
+  const result = await probeBroker({ host: HOST, port: PORT, probeTopic: PROBE_TOPIC }, withTimeout);
+  return result.ok ? result : { ...result, listening: true };
 }
 
 const pomHash = () => crypto.createHash('sha256').update(fs.readFileSync(POM)).digest('hex');

@@ -59,7 +59,7 @@ export async function startControllerCqrs(ctx: RuntimeContext, log: Logger): Pro
   };
 
   const fromWriteModel = writeModelRebuildSource({
-    kafka: ctx.kafka,
+    eventLog: ctx.eventLog,
     model: stores.writeModel,
     topic: stores.topic,
     groupId: stores.groups.writer,

@@ -26,7 +26,7 @@ export async function rebuildEventInventory(
   }
   const { cfg } = stores.ctx;
   const source = writeModelRebuildSource({
-    kafka: stores.ctx.kafka,
+    eventLog: stores.ctx.eventLog,
     model: stores.writeModel,
     topic: stores.topic,
     groupId: stores.groups.writer,

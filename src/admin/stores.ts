@@ -1,4 +1,3 @@
-import type { Admin } from 'kafkajs';
 import type { CatalogEntry } from '../catalog/model';
 import { CatalogStore } from '../catalog/store';
 import { Inventory } from '../inventory/inventory';
@@ -6,7 +5,7 @@ import { loadCatalogEntry } from '../projector/catalog-sql';
 import { projectorGroup } from '../projector/project';
 import { ReadModel } from '../projector/read-model';
 import type { RuntimeContext } from '../runtime/context';
-import { waitUntilCaughtUp } from '../stream/consumer';
+import { waitUntilCaughtUp } from '../stream/progress';
 import { topics } from '../stream/kafka';
 import { writerGroup } from '../writer/rebuild-source';
 import { DynamoWriteModel } from '../writer/store';
@@ -19,7 +18,6 @@ export class CqrsStores {
   readonly readModel: ReadModel;
   readonly topic: string;
   readonly groups: { writer: string; projector: string };
-  private admin: Admin | undefined;
 
   constructor(readonly ctx: RuntimeContext) {
     const { cfg } = ctx;
@@ -29,15 +27,6 @@ export class CqrsStores {
     this.readModel = new ReadModel(ctx.mysql);
     this.topic = topics(cfg).tickets;
     this.groups = { writer: writerGroup(cfg.KAFKA_TOPIC_PREFIX), projector: projectorGroup(cfg.KAFKA_TOPIC_PREFIX) };
-  }
-
-  async kafkaAdmin(): Promise<Admin> {
-    if (!this.admin) {
-      const a = this.ctx.kafka.admin();
-      await a.connect();
-      this.admin = a;
-    }
-    return this.admin;
   }
 
   /** The event from the Redis catalog, or from its MySQL mirror when Redis lost it. */
@@ -50,7 +39,7 @@ export class CqrsStores {
 
   /** Waits until a group has committed what the topic holds now; returns the messages still behind. */
   async waitForGroup(group: 'writer' | 'projector', timeoutMs: number, onProgress?: (behind: number) => void): Promise<number> {
-    return waitUntilCaughtUp(await this.kafkaAdmin(), this.groups[group], this.topic, { timeoutMs, ...(onProgress ? { onProgress } : {}) });
+    return waitUntilCaughtUp(this.ctx.eventLog, this.groups[group], this.topic, { timeoutMs, ...(onProgress ? { onProgress } : {}) });
   }
 
   /**
@@ -71,8 +60,6 @@ export class CqrsStores {
     return { dynamoItems, mysqlRows };
   }
 
-  async close(): Promise<void> {
-    await this.admin?.disconnect().catch(() => undefined);
-    this.admin = undefined;
-  }
+  /** The event log's connections belong to the RuntimeContext, which closes them. */
+  async close(): Promise<void> {}
 }

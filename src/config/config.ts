@@ -36,6 +36,8 @@ const schema = z.object({
   KAFKA_MIN_INSYNC_REPLICAS: z.coerce.number().int().min(1).max(7).default(1),
   KAFKA_LINGER_MS: z.coerce.number().int().min(0).max(1000).default(1),
   KAFKA_MAX_BATCH: z.coerce.number().int().min(1).max(10000).default(1000),
+  /** A produce batch's size bound in bytes (keys, values, headers, framing); below the broker's message.max.bytes (1 MiB by default). */
+  KAFKA_MAX_BATCH_BYTES: z.coerce.number().int().min(16_384).max(100_000_000).default(900_000),
   KAFKA_PRODUCERS: z.coerce.number().int().min(1).max(16).default(2),
   DYNAMODB_ENDPOINT: z.union([url(['http:', 'https:']), z.literal('')]).default('http://127.0.0.1:8000'),
   DYNAMODB_TABLE_PREFIX: z

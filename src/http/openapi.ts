@@ -67,7 +67,7 @@ export const openApiDocument = {
       get: { summary: 'Sold seats per zone (prototype route)', description: 'Live from the Redis seat counters (no read-model lag): a replay can check its count the moment its last 201 arrived. Includes seats of purchases still pending confirmation.', parameters: [idParam('eventId')], responses: { '200': ok('Counts'), ...errorsOf(400, 404) } },
     },
     '/api/v1/tickets/money/{venueId}/{eventId}': {
-      get: { summary: 'Revenue of an event (prototype route)', description: 'Live from the Redis seat counters (no read-model lag), like /api/v1/tickets/count/{eventId}.', parameters: [idParam('venueId'), idParam('eventId')], responses: { '200': ok('Revenue'), ...errorsOf(400, 404) } },
+      get: { summary: 'Revenue of an event (prototype route)', description: `${READ_MODEL_LAG} The sum of the prices recorded in the sold tickets (MySQL read model), never today's catalog price; \`soldCount\` is the tickets it covers, which may trail /api/v1/tickets/count/{eventId} (live Redis) by the read-model lag.`, parameters: [idParam('venueId'), idParam('eventId')], responses: { '200': ok('Revenue'), ...errorsOf(400, 404, 503) } },
     },
     '/api/v1/users/{userId}/tickets': {
       get: {

@@ -1,5 +1,4 @@
 import { context, propagation, ROOT_CONTEXT, SpanKind, trace, type Span } from '@opentelemetry/api';
-import type { IHeaders } from 'kafkajs';
 
 /**
  * Carries the trace of a purchase across Kafka: the producer writes the W3C `traceparent`
@@ -18,8 +17,6 @@ export function withTraceHeaders(headers: Record<string, string>): Record<string
  * Starts a consumer span whose parent is the trace in a message's headers. Consumers handle
  * messages in chunks, so each message gets its own span, ended when its chunk is durable.
  */
-export function startConsumerSpan(name: string, headers: IHeaders | undefined): Span {
-  const carrier: Record<string, string> = {};
-  for (const [k, v] of Object.entries(headers ?? {})) if (v !== undefined) carrier[k] = Array.isArray(v) ? String(v[0]) : String(v);
-  return tracer.startSpan(name, { kind: SpanKind.CONSUMER }, propagation.extract(ROOT_CONTEXT, carrier));
+export function startConsumerSpan(name: string, headers: Readonly<Record<string, string>> | undefined): Span {
+  return tracer.startSpan(name, { kind: SpanKind.CONSUMER }, propagation.extract(ROOT_CONTEXT, { ...headers }));
 }

@@ -1,9 +1,9 @@
-import type { KafkaMessage } from 'kafkajs';
+import { decodeTicketPurchases, type DecodedRecord, type TicketPurchased } from '../events/ticket-purchased';
 import { metrics } from '../observability/metrics';
-import type { TicketPurchased } from '../purchase/record';
 import type { SqlClient } from '../shared/sql';
 import type { DeadLetter, HandledChunk } from '../stream/consumer';
-import { decodeTicketPurchased } from '../writer/decode';
+import type { LogRecord } from '../stream/event-log';
+import { permanentSqlError } from './sql-errors';
 
 const ROWS_PER_STATEMENT = 500;
 
@@ -18,29 +18,77 @@ function inChunks<T>(items: T[], size = ROWS_PER_STATEMENT): T[][] {
   return out;
 }
 
+interface Projected {
+  accepted: TicketPurchased[];
+  duplicate: number;
+  deadLetters: DeadLetter[];
+}
+
 /**
  * Projects one chunk of a partition's `TicketPurchased` records into MySQL in one transaction:
  * multi-row upserts that are no-ops for rows already there (redelivery), and a record whose
  * seat is held by another ticket is rolled out of the transaction and dead-lettered, exactly
  * as the writer does, so the read model agrees with the write model.
+ *
+ * A record MySQL can never store (a data error such as a date outside DATETIME's range) fails
+ * the chunk's transaction every time. Then the chunk is projected again one record per
+ * transaction, in log order, and the records that fail with a permanent data error are
+ * dead-lettered, so the partition moves on. Transient errors (connection lost, deadlock) are
+ * thrown, and the consumer loop retries the chunk; what was already stored is a duplicate then.
  */
-export async function projectChunk(sql: SqlClient, messages: KafkaMessage[]): Promise<HandledChunk> {
-  const deadLetters: DeadLetter[] = [];
+export async function projectChunk(sql: SqlClient, chunk: readonly LogRecord[]): Promise<HandledChunk> {
+  const { decoded, deadLetters } = decodeTicketPurchases(chunk);
   const seen = new Set<string>();
   let duplicate = 0;
-  const records: { message: KafkaMessage; record: TicketPurchased }[] = [];
-  for (const message of messages) {
-    const d = decodeTicketPurchased(message);
-    if (!d.ok) deadLetters.push({ message, reason: d.reason });
-    else if (seen.has(d.record.purchaseId)) duplicate++;
+  const records: DecodedRecord[] = [];
+  for (const d of decoded) {
+    if (seen.has(d.event.purchaseId)) duplicate++;
     else {
-      seen.add(d.record.purchaseId);
-      records.push({ message, record: d.record });
+      seen.add(d.event.purchaseId);
+      records.push(d);
     }
   }
   if (records.length === 0) return { ok: 0, duplicate, deadLetters };
 
-  const fresh = await sql.transaction(async (tx) => {
+  let projected: Projected;
+  try {
+    projected = await projectInOneTransaction(sql, records);
+  } catch (err) {
+    if (!permanentSqlError(err)) throw err;
+    projected = { accepted: [], duplicate: 0, deadLetters: [] };
+    for (const one of records) {
+      try {
+        const p = await projectInOneTransaction(sql, [one]);
+        projected.accepted.push(...p.accepted);
+        projected.duplicate += p.duplicate;
+        projected.deadLetters.push(...p.deadLetters);
+      } catch (oneErr) {
+        const permanent = permanentSqlError(oneErr);
+        if (!permanent) throw oneErr;
+        projected.deadLetters.push({
+          record: one.log,
+          reason: `unstorable-in-read-model: ${permanent.code}: ${permanent.message} (MySQL refuses this record every time; fix it and produce it again)`,
+        });
+      }
+    }
+  }
+
+  const now = Date.now();
+  let tickets = 0;
+  for (const r of projected.accepted) {
+    tickets += r.tickets.length;
+    const lag = Math.max(0, (now - Date.parse(r.createdOn)) / 1000);
+    for (let i = 0; i < r.tickets.length; i++) metrics.readModelLag.observe(lag);
+  }
+  if (tickets > 0) metrics.ticketsStored.inc({ store: 'mysql' }, tickets);
+  return { ok: projected.accepted.length, duplicate: duplicate + projected.duplicate, deadLetters: [...deadLetters, ...projected.deadLetters] };
+}
+
+/** The records (distinct purchases, log order) in one READ COMMITTED transaction. */
+async function projectInOneTransaction(sql: SqlClient, records: DecodedRecord[]): Promise<Projected> {
+  return sql.transaction(async (tx) => {
+    const deadLetters: DeadLetter[] = [];
+    let duplicate = 0;
     const present = async (ids: string[]) => {
       const found = new Set<string>();
       for (const part of inChunks(ids)) {
@@ -50,13 +98,13 @@ export async function projectChunk(sql: SqlClient, messages: KafkaMessage[]): Pr
       return found;
     };
 
-    const before = await present(records.flatMap(({ record }) => record.tickets.map((t) => t.ticketId)));
-    const candidates = records.filter(({ record }) => {
-      const all = record.tickets.every((t) => before.has(t.ticketId));
+    const before = await present(records.flatMap(({ event }) => event.tickets.map((t) => t.ticketId)));
+    const candidates = records.filter(({ event }) => {
+      const all = event.tickets.every((t) => before.has(t.ticketId));
       if (all) duplicate++;
       return !all;
     });
-    const ticketRows = candidates.flatMap(({ record: r }) =>
+    const ticketRows = candidates.flatMap(({ event: r }) =>
       r.tickets.map((t) => [t.ticketId, r.purchaseId, r.eventId, r.zoneId, r.venueId, t.row, t.column, r.userId, t.priceCents, r.currency, sqlTime(r.createdOn)]),
     );
     for (const part of inChunks(ticketRows)) {
@@ -69,9 +117,9 @@ export async function projectChunk(sql: SqlClient, messages: KafkaMessage[]): Pr
     }
 
     // A ticket missing after the upsert lost its seat to another ticket: a double sale upstream.
-    const after = await present(candidates.flatMap(({ record }) => record.tickets.map((t) => t.ticketId)));
+    const after = await present(candidates.flatMap(({ event }) => event.tickets.map((t) => t.ticketId)));
     const accepted: TicketPurchased[] = [];
-    for (const { message, record: r } of candidates) {
+    for (const { log, event: r } of candidates) {
       const lost = r.tickets.find((t) => !after.has(t.ticketId));
       if (!lost) {
         accepted.push(r);
@@ -83,7 +131,7 @@ export async function projectChunk(sql: SqlClient, messages: KafkaMessage[]): Pr
       );
       const mine = r.tickets.map((t) => t.ticketId);
       await tx.run(`DELETE FROM tickets WHERE ticket_id IN (${mine.map(() => '?').join(',')})`, mine);
-      deadLetters.push({ message, reason: `seat-conflict: ${r.eventId}/${r.zoneId} row ${lost.row} seat ${lost.column} is held by ${holder?.ticket_id ?? 'another ticket'}, not ${lost.ticketId}` });
+      deadLetters.push({ record: log, reason: `seat-conflict: ${r.eventId}/${r.zoneId} row ${lost.row} seat ${lost.column} is held by ${holder?.ticket_id ?? 'another ticket'}, not ${lost.ticketId}` });
     }
 
     const purchaseRows = accepted.map((r) => [
@@ -97,16 +145,6 @@ export async function projectChunk(sql: SqlClient, messages: KafkaMessage[]): Pr
         part.flat(),
       );
     }
-    return accepted;
+    return { accepted, duplicate, deadLetters };
   }, { isolation: 'READ COMMITTED' });
-
-  const now = Date.now();
-  let tickets = 0;
-  for (const r of fresh) {
-    tickets += r.tickets.length;
-    const lag = Math.max(0, (now - Date.parse(r.createdOn)) / 1000);
-    for (let i = 0; i < r.tickets.length; i++) metrics.readModelLag.observe(lag);
-  }
-  if (tickets > 0) metrics.ticketsStored.inc({ store: 'mysql' }, tickets);
-  return { ok: fresh.length, duplicate, deadLetters };
 }

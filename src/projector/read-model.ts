@@ -1,5 +1,5 @@
 import type { SqlClient } from '../shared/sql';
-import type { TicketView } from '../writer/store';
+import type { TicketView } from '../events/ticket-view';
 
 interface TicketRow {
   ticket_id: string;

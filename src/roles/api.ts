@@ -26,10 +26,10 @@ export async function startApi(ctx: RuntimeContext): Promise<RoleHandle> {
   const catalog = new CatalogStore(ctx.redis, cfg.REDIS_KEY_PREFIX);
   const catalogCache = new CatalogCache(catalog);
 
-  await ensureTopics(ctx.kafka, cfg);
+  await ensureTopics(ctx.eventLog, cfg);
   const sender = new BatchingSender(
-    ctx.kafka,
-    { topic: topics(cfg).tickets, lingerMs: cfg.KAFKA_LINGER_MS, maxBatch: cfg.KAFKA_MAX_BATCH, producers: cfg.KAFKA_PRODUCERS, stallMs: cfg.PURCHASE_TIMEOUT_MS },
+    ctx.eventLog,
+    { topic: topics(cfg).tickets, lingerMs: cfg.KAFKA_LINGER_MS, maxBatch: cfg.KAFKA_MAX_BATCH, maxBatchBytes: cfg.KAFKA_MAX_BATCH_BYTES, producers: cfg.KAFKA_PRODUCERS, stallMs: cfg.PURCHASE_TIMEOUT_MS },
     log.child({ component: 'sender' }),
   );
   await sender.start();

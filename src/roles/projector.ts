@@ -11,15 +11,16 @@ export async function startProjector(ctx: RuntimeContext): Promise<RoleHandle> {
   const log = ctx.log.child({ component: 'projector' });
   const applied = await migrate(ctx.mysql);
   if (applied.length) log.info({ applied }, 'read-model migrations applied');
-  await ensureTopics(ctx.kafka, cfg);
+  await ensureTopics(ctx.eventLog, cfg);
   const t = topics(cfg);
   const loop = await startConsumerLoop({
-    kafka: ctx.kafka,
+    eventLog: ctx.eventLog,
     groupId: projectorGroup(cfg.KAFKA_TOPIC_PREFIX),
     topic: t.tickets,
     deadLetterTopic: t.deadLetter,
-    handle: (messages) => projectChunk(ctx.mysql, messages),
+    handle: (records) => projectChunk(ctx.mysql, records),
     log,
+    faults: ctx.faults.consumer,
   });
   return {
     name: 'projector',

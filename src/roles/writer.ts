@@ -12,16 +12,17 @@ export async function startWriter(ctx: RuntimeContext): Promise<RoleHandle> {
   const { cfg } = ctx;
   const log = ctx.log.child({ component: 'writer' });
   await ensureTables(ctx.dynamo, cfg.DYNAMODB_TABLE_PREFIX);
-  await ensureTopics(ctx.kafka, cfg);
+  await ensureTopics(ctx.eventLog, cfg);
   const model = new DynamoWriteModel(ctx.dynamo, cfg.DYNAMODB_TABLE_PREFIX);
   const t = topics(cfg);
   const loop = await startConsumerLoop({
-    kafka: ctx.kafka,
+    eventLog: ctx.eventLog,
     groupId: writerGroup(cfg.KAFKA_TOPIC_PREFIX),
     topic: t.tickets,
     deadLetterTopic: t.deadLetter,
-    handle: (messages) => model.writeChunk(messages),
+    handle: (records) => model.writeChunk(records),
     log,
+    faults: ctx.faults.consumer,
   });
   return {
     name: 'writer',

@@ -1,24 +1,31 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { Redis } from 'ioredis';
-import type { Kafka } from 'kafkajs';
 import type { Config } from '../config/config';
 import { withScripts, type ScriptedRedis } from '../inventory/scripts';
 import type { Logger } from '../observability/logger';
 import { createSqlClient, type SqlClient } from '../shared/sql';
-import { createKafka } from '../stream/kafka';
+import type { ConsumerFaults } from '../stream/consumer';
+import type { EventLog } from '../stream/event-log';
+import { createEventLog } from '../stream/kafka';
+
+/** Test-only fault hooks, handed to the roles by whoever starts the platform (never configuration). */
+export interface PlatformFaults {
+  consumer?: ConsumerFaults;
+}
 
 /**
  * Connections shared by the roles of one process, created on first use and closed once.
  */
 export class RuntimeContext {
   private redisConn: ScriptedRedis | undefined;
-  private kafkaClient: Kafka | undefined;
+  private eventLogClient: EventLog | undefined;
   private dynamoClient: DynamoDBClient | undefined;
   private sql: SqlClient | undefined;
 
   constructor(
     readonly cfg: Config,
     readonly log: Logger,
+    readonly faults: PlatformFaults = {},
   ) {}
 
   get redis(): ScriptedRedis {
@@ -34,9 +41,10 @@ export class RuntimeContext {
     return this.redisConn;
   }
 
-  get kafka(): Kafka {
-    this.kafkaClient ??= createKafka(this.cfg, this.log.child({ component: 'kafka' }));
-    return this.kafkaClient;
+  /** The event log (Kafka) behind the seam in src/stream/event-log.ts. */
+  get eventLog(): EventLog {
+    this.eventLogClient ??= createEventLog(this.cfg, this.log.child({ component: 'kafka' }));
+    return this.eventLogClient;
   }
 
   get dynamo(): DynamoDBClient {
@@ -50,7 +58,7 @@ export class RuntimeContext {
   }
 
   async close(): Promise<void> {
-    await Promise.allSettled([this.redisConn?.quit(), this.sql?.close()]);
+    await Promise.allSettled([this.redisConn?.quit(), this.sql?.close(), this.eventLogClient?.close()]);
     this.dynamoClient?.destroy();
   }
 }

@@ -10,7 +10,7 @@ import { startController } from '../roles/controller';
 import { startProjector } from '../roles/projector';
 import type { RoleHandle, RoleStarter } from '../roles/role';
 import { startWriter } from '../roles/writer';
-import { RuntimeContext } from './context';
+import { RuntimeContext, type PlatformFaults } from './context';
 import { closeServer, drain, listen } from './server';
 
 export type SingleRole = Exclude<Role, 'all'>;
@@ -36,8 +36,8 @@ export interface RunningPlatform {
 }
 
 /** Starts the given roles in this process and serves their HTTP surface on one port. */
-export async function startPlatform(cfg: Config, log: Logger, roles: SingleRole[] = rolesOf(cfg.ROLE)): Promise<RunningPlatform> {
-  const ctx = new RuntimeContext(cfg, log);
+export async function startPlatform(cfg: Config, log: Logger, roles: SingleRole[] = rolesOf(cfg.ROLE), faults: PlatformFaults = {}): Promise<RunningPlatform> {
+  const ctx = new RuntimeContext(cfg, log, faults);
   const handles: RoleHandle[] = [];
   let stopping = false;
   try {

@@ -1,14 +1,35 @@
-import { CompressionTypes, Partitioners, type Kafka, type Message, type Producer } from 'kafkajs';
 import { metrics } from '../observability/metrics';
 import type { Logger } from '../observability/logger';
+import { RecordsTooLargeError, type EventLog, type LogProducer, type NewRecord } from './event-log';
 
 /** The record was never handed to Kafka: it certainly is not in the log. */
 export class NotSentError extends Error {}
 /** The record was handed to Kafka but no acknowledgement came: it may or may not be in the log. */
 export class OutcomeUnknownError extends Error {}
+/** The record alone is larger than a batch may be, so it was never sent (it is not in the log). */
+export class RecordTooLargeError extends NotSentError {}
+
+/**
+ * What a record adds to a batch on the wire, beyond its key, value and headers: the record's
+ * own varints, attributes and deltas (at most ~36 bytes) and ~10 bytes per header. The batch and
+ * request headers add about 160 bytes. Generous on purpose: the bound must hold, not be tight.
+ */
+const RECORD_OVERHEAD = 40;
+const HEADER_OVERHEAD = 10;
+const BATCH_OVERHEAD = 160;
+
+const byteLength = (v: Buffer | string | null | undefined) => (v == null ? 0 : typeof v === 'string' ? Buffer.byteLength(v) : v.length);
+
+/** The bytes a record takes in a batch (key, value, headers and framing). */
+export function recordBytes(r: NewRecord): number {
+  let n = RECORD_OVERHEAD + byteLength(r.key) + byteLength(r.value);
+  for (const [k, v] of Object.entries(r.headers ?? {})) n += HEADER_OVERHEAD + Buffer.byteLength(k) + Buffer.byteLength(v);
+  return n;
+}
 
 interface Queued {
-  message: Message;
+  record: NewRecord;
+  bytes: number;
   resolve: () => void;
   reject: (err: Error) => void;
 }
@@ -17,6 +38,8 @@ export interface SenderOptions {
   topic: string;
   lingerMs: number;
   maxBatch: number;
+  /** A batch's size bound in bytes (records with framing); keep it below the broker's `message.max.bytes`. */
+  maxBatchBytes: number;
   /** Idempotent producers allow one request in flight each; a pool overlaps batches. */
   producers: number;
   /** A batch unacknowledged for this long opens the circuit: new records are refused. */
@@ -26,18 +49,23 @@ export interface SenderOptions {
 /**
  * One batching sender per process. Records queue while produce requests are in flight and go
  * out together in the next one (acks=all, idempotent producers), so throughput grows with load
- * instead of sending one request per purchase. An idempotent kafkajs producer keeps one request
- * in flight, so a small pool of producers overlaps batches; purchases need no order among
- * themselves (each record stands alone, consumers deduplicate by ticket id).
+ * instead of sending one request per purchase. A batch is bounded by count and by bytes, so a
+ * hot partition's batch stays within the broker's `message.max.bytes`. An idempotent producer
+ * keeps one request in flight, so a small pool of producers overlaps batches; purchases need no
+ * order among themselves (each record stands alone, consumers deduplicate by ticket id).
  *
- * Circuit: after a failed or stalled batch the sender refuses new records at once
- * (NotSentError) until a probe reaches the broker again, so the purchase path can answer
- * 503 without holding seats.
+ * Failures stay with their own records. A batch the broker still refuses as too large is sent
+ * again in halves on a fresh producer (a record it may already hold is then a duplicate in the
+ * log, which consumers absorb), down to a single record, which alone is refused as
+ * RecordTooLargeError. Any other failed or stalled batch opens the circuit: the sender refuses
+ * new records at once (NotSentError) until a probe reaches the broker again, so the purchase
+ * path can answer 503 without holding seats.
  */
 export class BatchingSender {
-  private producers: (Producer | undefined)[] = [];
+  private producers: (LogProducer | undefined)[] = [];
   private busy: boolean[] = [];
   private queue: Queued[] = [];
+  private queuedBytes = 0;
   private timer: NodeJS.Timeout | undefined;
   private circuitOpen = false;
   private probing: NodeJS.Timeout | undefined;
@@ -45,13 +73,13 @@ export class BatchingSender {
   private idle: (() => void)[] = [];
 
   constructor(
-    private readonly kafka: Kafka,
+    private readonly eventLog: EventLog,
     private readonly opts: SenderOptions,
     private readonly log: Logger,
   ) {}
 
   async start(): Promise<void> {
-    this.producers = await Promise.all(Array.from({ length: this.opts.producers }, () => this.connectProducer()));
+    this.producers = await Promise.all(Array.from({ length: this.opts.producers }, () => this.eventLog.openProducer()));
     this.busy = this.producers.map(() => false);
   }
 
@@ -72,10 +100,17 @@ export class BatchingSender {
     return this.queue.length;
   }
 
-  send(message: Message): Promise<void> {
+  send(record: NewRecord): Promise<void> {
     if (!this.available) return Promise.reject(new NotSentError('Kafka is unreachable; the record was not sent'));
+    const bytes = recordBytes(record);
+    if (bytes + BATCH_OVERHEAD > this.opts.maxBatchBytes) {
+      return Promise.reject(
+        new RecordTooLargeError(`The record takes ${bytes} bytes, more than a batch may (KAFKA_MAX_BATCH_BYTES=${this.opts.maxBatchBytes}); it was not sent. Make the record smaller, or raise KAFKA_MAX_BATCH_BYTES together with the broker's message.max.bytes.`),
+      );
+    }
     return new Promise<void>((resolve, reject) => {
-      this.queue.push({ message, resolve, reject });
+      this.queue.push({ record, bytes, resolve, reject });
+      this.queuedBytes += bytes;
       this.schedule();
     });
   }
@@ -88,57 +123,45 @@ export class BatchingSender {
       this.schedule(true);
       await new Promise<void>((resolve) => this.idle.push(resolve));
     }
-    await Promise.all(this.producers.map((p) => p?.disconnect().catch(() => undefined)));
+    await Promise.all(this.producers.map((p) => p?.close()));
     this.producers = [];
-  }
-
-  private async connectProducer(): Promise<Producer> {
-    const producer = this.kafka.producer({
-      idempotent: true,
-      maxInFlightRequests: 1,
-      allowAutoTopicCreation: false,
-      createPartitioner: Partitioners.DefaultPartitioner,
-      retry: { initialRetryTime: 100, maxRetryTime: 1000, retries: 5 },
-    });
-    await producer.connect();
-    return producer;
   }
 
   private schedule(now = false): void {
     if (this.freeProducer() < 0 || this.timer) return;
-    if (now || this.opts.lingerMs === 0 || this.queue.length >= this.opts.maxBatch) {
+    const full = this.queue.length >= this.opts.maxBatch || this.queuedBytes + BATCH_OVERHEAD >= this.opts.maxBatchBytes;
+    if (now || this.opts.lingerMs === 0 || full) {
       this.timer = setImmediate(() => this.flush()) as unknown as NodeJS.Timeout;
     } else {
       this.timer = setTimeout(() => this.flush(), this.opts.lingerMs);
     }
   }
 
+  /** The next batch: queue order, at most `maxBatch` records and `maxBatchBytes` bytes (always at least one record). */
+  private takeBatch(): Queued[] {
+    let n = 0;
+    let bytes = BATCH_OVERHEAD;
+    while (n < this.queue.length && n < this.opts.maxBatch) {
+      const next = this.queue[n]!.bytes;
+      if (n > 0 && bytes + next > this.opts.maxBatchBytes) break;
+      bytes += next;
+      n++;
+    }
+    this.queuedBytes -= bytes - BATCH_OVERHEAD;
+    return this.queue.splice(0, n);
+  }
+
   private async flush(): Promise<void> {
     this.timer = undefined;
     const slot = this.freeProducer();
     if (slot < 0) return;
-    const batch = this.queue.splice(0, this.opts.maxBatch);
+    const batch = this.takeBatch();
     if (batch.length === 0) return this.settleIdle();
     this.busy[slot] = true;
-    const producer = this.producers[slot];
     if (this.queue.length > 0) this.schedule(true);
-    const stopTimer = metrics.kafkaProduceDuration.startTimer();
     const stall = setTimeout(() => this.openCircuit('a produce request is unacknowledged'), this.opts.stallMs);
     try {
-      if (!producer) throw new Error('producer not connected');
-      await producer.send({
-        topic: this.opts.topic,
-        acks: -1,
-        compression: CompressionTypes.None,
-        messages: batch.map((q) => q.message),
-      });
-      stopTimer();
-      metrics.kafkaBatchSize.observe(batch.length);
-      for (const q of batch) q.resolve();
-    } catch (err) {
-      this.log.warn({ err, batch: batch.length }, 'kafka produce failed; outcome of the batch is unknown');
-      for (const q of batch) q.reject(new OutcomeUnknownError(`Kafka did not acknowledge: ${(err as Error).message}`));
-      this.openCircuit((err as Error).message);
+      await this.deliver(slot, batch);
     } finally {
       clearTimeout(stall);
       this.busy[slot] = false;
@@ -148,12 +171,61 @@ export class BatchingSender {
     else this.settleIdle();
   }
 
+  /** Sends one batch on one producer and settles every record of it, truthfully. */
+  private async deliver(slot: number, batch: Queued[]): Promise<void> {
+    const producer = this.producers[slot];
+    const stopTimer = metrics.kafkaProduceDuration.startTimer();
+    try {
+      if (!producer) throw new Error('producer not connected');
+      await producer.send(this.opts.topic, batch.map((q) => q.record));
+      stopTimer();
+      metrics.kafkaBatchSize.observe(batch.length);
+      for (const q of batch) q.resolve();
+      return;
+    } catch (err) {
+      if (!(err instanceof RecordsTooLargeError)) return this.fail(batch, err as Error);
+      // The broker is fine; its message.max.bytes is below this batch. A producer whose send
+      // failed may hold stale sequence numbers, so the halves go out on a fresh one.
+      const bytes = batch.reduce((s, q) => s + q.bytes, BATCH_OVERHEAD);
+      if (!(await this.replaceProducer(slot))) return this.fail(batch, new Error('no producer could be connected after a refused batch'));
+      if (batch.length === 1) {
+        batch[0]!.reject(new RecordTooLargeError(`The broker refused a record of ${bytes} bytes as too large; it was not stored. Raise the broker's message.max.bytes or make the record smaller.`));
+        return;
+      }
+      this.log.warn({ records: batch.length, bytes, maxBatchBytes: this.opts.maxBatchBytes }, "the broker refused a batch as too large; sending it in halves (set KAFKA_MAX_BATCH_BYTES below the broker's message.max.bytes)");
+      const mid = Math.ceil(batch.length / 2);
+      await this.deliver(slot, batch.slice(0, mid));
+      await this.deliver(slot, batch.slice(mid));
+    }
+  }
+
+  /** A batch without an acknowledgement: its records' outcome is unknown, and the broker is suspect. */
+  private fail(batch: Queued[], err: Error): void {
+    this.log.warn({ err, batch: batch.length }, 'kafka produce failed; outcome of the batch is unknown');
+    for (const q of batch) q.reject(new OutcomeUnknownError(`Kafka did not acknowledge: ${err.message}`));
+    this.openCircuit(err.message);
+  }
+
+  private async replaceProducer(slot: number): Promise<boolean> {
+    const old = this.producers[slot];
+    this.producers[slot] = undefined;
+    void old?.close();
+    try {
+      this.producers[slot] = await this.eventLog.openProducer();
+      return true;
+    } catch (err) {
+      this.log.warn({ err }, 'could not connect a fresh producer');
+      return false;
+    }
+  }
+
   private settleIdle(): void {
     if (this.inFlight || this.queue.length > 0) return;
     for (const resolve of this.idle.splice(0)) resolve();
   }
 
   private refuseQueued(): void {
+    this.queuedBytes = 0;
     for (const q of this.queue.splice(0)) q.reject(new NotSentError('Kafka is unreachable; the record was not sent'));
   }
 
@@ -165,19 +237,19 @@ export class BatchingSender {
     this.probing = setInterval(() => void this.probe(), 1000);
   }
 
-  /** Reconnects a fresh producer (new producer id, so no stale sequence numbers) and closes the circuit. */
+  /** Reconnects fresh producers (new producer ids, so no stale sequence numbers) and closes the circuit. */
   private async probe(): Promise<void> {
     if (this.inFlight || !this.circuitOpen) return;
     try {
-      const attempts = await Promise.allSettled(this.producers.map(() => this.connectProducer()));
+      const attempts = await Promise.allSettled(this.producers.map(() => this.eventLog.openProducer()));
       const fresh = attempts.flatMap((a) => (a.status === 'fulfilled' ? [a.value] : []));
       if (fresh.length < attempts.length) {
-        for (const p of fresh) void p.disconnect().catch(() => undefined);
+        for (const p of fresh) void p.close();
         throw new Error('not every producer could connect');
       }
       const old = this.producers;
       this.producers = fresh;
-      for (const p of old) void p?.disconnect().catch(() => undefined);
+      for (const p of old) void p?.close();
       this.circuitOpen = false;
       if (this.probing) clearInterval(this.probing);
       this.probing = undefined;

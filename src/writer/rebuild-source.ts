@@ -1,16 +1,16 @@
-import type { Admin, Kafka } from 'kafkajs';
 import type { ZoneDef } from '../catalog/model';
 import type { SeatPosition } from '../inventory/inventory';
 import { ZoneLayout } from '../inventory/layout';
 import type { Logger } from '../observability/logger';
 import { partitionKey } from '../purchase/record';
-import { behind, groupProgress, partitionOfKey } from '../stream/consumer';
+import type { EventLog } from '../stream/event-log';
+import { behind, groupProgress } from '../stream/progress';
 import type { DynamoWriteModel } from './store';
 
 export const writerGroup = (topicPrefix: string) => `${topicPrefix}.writer`;
 
 export interface RebuildSourceOptions {
-  kafka: Kafka;
+  eventLog: EventLog;
   model: DynamoWriteModel;
   topic: string;
   groupId: string;
@@ -37,22 +37,13 @@ export type SoldSeatsInWriteModel = ((eventId: string, zone: ZoneDef, seededBefo
  * still inside its settle time.
  */
 export function writeModelRebuildSource(opts: RebuildSourceOptions): SoldSeatsInWriteModel {
-  let admin: Admin | undefined;
   const missingSince = new Map<string, number>();
   const now = opts.now ?? Date.now;
-  const connected = async () => {
-    if (!admin) {
-      const a = opts.kafka.admin();
-      await a.connect();
-      admin = a;
-    }
-    return admin;
-  };
 
   async function lagOf(eventId: string, zoneId: string): Promise<number> {
-    const progress = await groupProgress(await connected(), opts.groupId, opts.topic);
+    const progress = await groupProgress(opts.eventLog, opts.groupId, opts.topic);
     if (progress.length === 0) return 0; // no topic yet: nothing was ever sold through it
-    const p = partitionOfKey(partitionKey(eventId, zoneId), progress.length);
+    const p = opts.eventLog.partitionOf(partitionKey(eventId, zoneId), progress.length);
     return behind(progress.find((x) => x.partition === p) ?? { partition: p, end: 0, low: 0, committed: -1 });
   }
 
@@ -92,8 +83,7 @@ export function writeModelRebuildSource(opts: RebuildSourceOptions): SoldSeatsIn
   return Object.assign(hook, {
     lagOf,
     async close() {
-      await admin?.disconnect().catch(() => undefined);
-      admin = undefined;
+      missingSince.clear(); // the event log's connections belong to its owner
     },
   });
 }

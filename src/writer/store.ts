@@ -1,10 +1,10 @@
 import { GetItemCommand, QueryCommand, type DynamoDBClient, type QueryCommandInput } from '@aws-sdk/client-dynamodb';
-import type { KafkaMessage } from 'kafkajs';
+import { decodeTicketPurchases, type TicketPurchased } from '../events/ticket-purchased';
+import type { TicketView } from '../events/ticket-view';
 import { metrics } from '../observability/metrics';
-import type { TicketPurchased } from '../purchase/record';
-import type { DeadLetter, HandledChunk } from '../stream/consumer';
+import type { HandledChunk } from '../stream/consumer';
+import type { LogRecord } from '../stream/event-log';
 import { batchGetAll, batchWriteAll, type Item, type TableWrite } from './batch';
-import { decodeTicketPurchased } from './decode';
 import { eventZoneKey, parseSeatSortKey, seatSortKey, tableNames } from './tables';
 
 const S = (v: string) => ({ S: v });
@@ -15,22 +15,6 @@ export interface StoredSeat {
   row: string;
   column: number;
   ticketId: string;
-}
-
-/** A ticket as the API shows it. */
-export interface TicketView {
-  ticketId: string;
-  purchaseId: string;
-  venueId: string;
-  eventId: string;
-  zoneId: string;
-  row: string;
-  column: number;
-  userId: string;
-  priceCents: number;
-  currency: string;
-  status: 'CONFIRMED';
-  createdOn: string;
 }
 
 function ticketItem(r: TicketPurchased, t: TicketPurchased['tickets'][number]): Item {
@@ -88,14 +72,9 @@ export class DynamoWriteModel {
   }
 
   /** Writes one chunk of a partition's records (log order); see docs/cqrs.md for the argument. */
-  async writeChunk(messages: KafkaMessage[]): Promise<HandledChunk> {
-    const deadLetters: DeadLetter[] = [];
-    const records: { message: KafkaMessage; record: TicketPurchased }[] = [];
-    for (const message of messages) {
-      const d = decodeTicketPurchased(message);
-      if (d.ok) records.push({ message, record: d.record });
-      else deadLetters.push({ message, reason: d.reason });
-    }
+  async writeChunk(chunk: readonly LogRecord[]): Promise<HandledChunk> {
+    const { decoded, deadLetters } = decodeTicketPurchases(chunk);
+    const records = decoded.map(({ log, event }) => ({ message: log, record: event }));
     const keyOf = (r: TicketPurchased, t: { row: string; column: number }) => `${eventZoneKey(r.eventId, r.zoneId)}|${seatSortKey(t.row, t.column)}`;
     const keys = new Map<string, Item>();
     for (const { record: r } of records) {
@@ -118,7 +97,7 @@ export class DynamoWriteModel {
       });
       if (conflicts.length > 0) {
         const c = conflicts[0]!;
-        deadLetters.push({ message, reason: `seat-conflict: ${r.eventId}/${r.zoneId} row ${c.row} seat ${c.column} is held by ${held.get(keyOf(r, c))}, not ${c.ticketId}` });
+        deadLetters.push({ record: message, reason: `seat-conflict: ${r.eventId}/${r.zoneId} row ${c.row} seat ${c.column} is held by ${held.get(keyOf(r, c))}, not ${c.ticketId}` });
         continue;
       }
       if (r.tickets.every((t) => held.get(keyOf(r, t)) === t.ticketId)) {

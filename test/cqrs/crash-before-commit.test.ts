@@ -1,4 +1,5 @@
-import { consumerFaults, groupProgress } from '../../src/stream/consumer';
+import type { PlatformFaults } from '../../src/runtime/context';
+import { groupProgress } from '../../src/stream/progress';
 import { uid, waitFor } from '../support/env';
 import { startTestPlatform } from '../support/platform';
 import { asMessage, counter, dynamoSeats, dynamoTicketCount, mysqlSeats, produce, purchaseCount, record, seatKey, sortedEntries, testStores, type SeatMap } from './support';
@@ -17,29 +18,32 @@ test('writer and projector dropped after the write, before the commit: redeliver
   const expected: SeatMap = new Map(records.flatMap((r) => r.tickets.map((t) => [seatKey(r.zoneId, t.row, t.column), t.ticketId] as const)));
 
   const dropped = new Set<string>();
-  consumerFaults.crashBeforeCommit = (group) => {
-    if (!group.startsWith(`${prefix}.`)) return false;
-    dropped.add(group);
-    return true;
+  // The hook goes to the first platform only; the second one runs without faults.
+  const faults: PlatformFaults = {
+    consumer: {
+      crashBeforeCommit: (group) => {
+        if (!group.startsWith(`${prefix}.`)) return false;
+        dropped.add(group);
+        return true;
+      },
+    },
   };
-  const first = await startTestPlatform(['writer', 'projector'], { KAFKA_TOPIC_PREFIX: prefix });
+  const first = await startTestPlatform(['writer', 'projector'], { KAFKA_TOPIC_PREFIX: prefix }, faults);
   const stores = testStores(first.cfg);
   let second: Awaited<ReturnType<typeof startTestPlatform>> | undefined;
   try {
-    await produce(first.ctx.kafka, prefix, records.slice(0, 30).map(asMessage));
+    await produce(first.ctx.eventLog, prefix, records.slice(0, 30).map(asMessage));
     await waitFor(() => dropped.size === 2, 'both consumers to write a batch and drop before committing', 30000);
     // The write happened before the drop: it is durable, but no offset was committed.
     expect((await dynamoSeats(stores, eventId, zones)).size).toBeGreaterThan(0);
     expect((await mysqlSeats(stores, eventId)).size).toBeGreaterThan(0);
-    const admin = await stores.kafkaAdmin();
     for (const group of Object.values(stores.groups)) {
-      expect((await groupProgress(admin, group, stores.topic)).every((p) => p.committed === -1)).toBe(true);
+      expect((await groupProgress(stores.ctx.eventLog, group, stores.topic)).every((p) => p.committed === -1)).toBe(true);
     }
     await first.stop();
-    consumerFaults.crashBeforeCommit = undefined;
 
     second = await startTestPlatform(['writer', 'projector'], { KAFKA_TOPIC_PREFIX: prefix });
-    await produce(second.ctx.kafka, prefix, records.slice(30).map(asMessage));
+    await produce(second.ctx.eventLog, prefix, records.slice(30).map(asMessage));
     await waitFor(async () => (await stores.waitForGroup('writer', 0)) === 0 && (await stores.waitForGroup('projector', 0)) === 0, 'both groups to commit the end of the log', 30000);
 
     expect(sortedEntries(await dynamoSeats(stores, eventId, zones))).toEqual(sortedEntries(expected));
@@ -50,7 +54,6 @@ test('writer and projector dropped after the write, before the commit: redeliver
     expect(await counter(stores.groups.writer, 'duplicate')).toBeGreaterThan(0);
     expect(await counter(stores.groups.projector, 'duplicate')).toBeGreaterThan(0);
   } finally {
-    consumerFaults.crashBeforeCommit = undefined;
     await stores.writeModel.deleteEvent(eventId, zones).catch(() => undefined);
     await stores.readModel.deleteEvent(eventId).catch(() => undefined);
     await stores.closeAll();

@@ -54,7 +54,7 @@ describe('CQRS end to end', () => {
       const zoneId = id.split('.')[1]!;
       return { key: partitionKey(eventId, zoneId), value: (await stores.inventory.getPurchase(eventId, zoneId, id))!.body };
     }));
-    await produce(platform.ctx.kafka, platform.cfg.KAFKA_TOPIC_PREFIX, bodies);
+    await produce(platform.ctx.eventLog, platform.cfg.KAFKA_TOPIC_PREFIX, bodies);
 
     await waitFor(async () => (await stores.waitForGroup('writer', 0)) === 0 && (await stores.waitForGroup('projector', 0)) === 0, 'writer and projector to catch up', 60000, 200);
     expect(sortedEntries(await dynamoSeats(stores, eventId, zoneIds))).toEqual(sortedEntries(sold));

@@ -1,7 +1,7 @@
-import type { KafkaMessage } from 'kafkajs';
 import { partitionKey } from '../../src/purchase/record';
 import { topics } from '../../src/stream/kafka';
 import { uid, waitFor } from '../support/env';
+import { readRecords } from '../support/kafka';
 import { startTestPlatform } from '../support/platform';
 import { asMessage, dynamoSeats, testStores, mysqlSeats, produce, record, seatKey, sortedEntries } from './support';
 
@@ -28,7 +28,7 @@ describe('poison messages', () => {
     const conflicting = record(eventId, '1', [{ row: 'A', column: 3 }, { row: 'A', column: 2 }]);
     const after = record(eventId, '1', [{ row: 'B', column: 7 }]);
     const { tickets: _t, ...noTickets } = record(eventId, '1', [{ row: 'C', column: 1 }]);
-    await produce(platform.ctx.kafka, platform.cfg.KAFKA_TOPIC_PREFIX, [
+    await produce(platform.ctx.eventLog, platform.cfg.KAFKA_TOPIC_PREFIX, [
       { key, value: '{"schemaVersion": 1, "type": "TicketPurch' },
       asMessage(first),
       { key, value: JSON.stringify({ ...record(eventId, '1', [{ row: 'C', column: 2 }]), schemaVersion: 2 }) },
@@ -37,18 +37,8 @@ describe('poison messages', () => {
       asMessage(after),
     ]);
 
-    const dlq: KafkaMessage[] = [];
-    const consumer = platform.ctx.kafka.consumer({ groupId: uid('dlq-reader') });
-    await consumer.connect();
-    try {
-      await consumer.subscribe({ topic: topics(platform.cfg).deadLetter, fromBeginning: true });
-      await consumer.run({ eachMessage: async ({ message }) => void dlq.push(message) });
-      await waitFor(() => dlq.length >= 8, 'four dead letters from each consumer group', 30000);
-    } finally {
-      await consumer.disconnect();
-    }
-    const reasons = (group: string) =>
-      dlq.filter((m) => m.headers?.['x-dlq-group']?.toString() === group).map((m) => m.headers?.['x-dlq-reason']?.toString() ?? '');
+    const dlq = await readRecords(platform.ctx.eventLog, topics(platform.cfg).deadLetter, (records) => records.length >= 8, 30000);
+    const reasons = (group: string) => dlq.filter((m) => m.headers['x-dlq-group'] === group).map((m) => m.headers['x-dlq-reason'] ?? '');
     for (const group of [stores.groups.writer, stores.groups.projector]) {
       const r = reasons(group);
       expect(r).toHaveLength(4);
@@ -57,7 +47,7 @@ describe('poison messages', () => {
       expect(r[2]).toMatch(/^invalid-record: tickets/);
       expect(r[3]).toMatch(new RegExp(`^seat-conflict: .*row A seat 2 is held by ${first.tickets[1]!.ticketId.replace(/[.]/g, '\\.')}`));
     }
-    const conflictLetter = dlq.find((m) => m.headers?.['x-dlq-reason']?.toString().startsWith('seat-conflict'));
+    const conflictLetter = dlq.find((m) => m.headers['x-dlq-reason']?.startsWith('seat-conflict'));
     expect(conflictLetter?.value?.toString()).toBe(JSON.stringify(conflicting));
 
     // The good records before and after the poison are stored; nothing of the conflicting one is.

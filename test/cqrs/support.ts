@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import type { Kafka } from 'kafkajs';
 import { CqrsStores } from '../../src/admin/stores';
 import { metrics } from '../../src/observability/metrics';
 import { newPurchaseId, ticketIdOf } from '../../src/purchase/ids';
@@ -8,7 +7,9 @@ import { QueryCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
 import type { Config } from '../../src/config/config';
 import { RuntimeContext } from '../../src/runtime/context';
 import { testLogger } from '../support/env';
+import type { EventLog } from '../../src/stream/event-log';
 import { topics } from '../../src/stream/kafka';
+import { produceTo } from '../support/kafka';
 import { http } from '../support/platform';
 
 export type SeatMap = Map<string, string>;
@@ -32,14 +33,8 @@ export function record(eventId: string, zoneId: string, seats: { row: string; co
 }
 
 /** Produces raw values (or records) to the platform's tickets topic with acks=all, in order. */
-export async function produce(kafka: Kafka, topicPrefix: string, values: { key: string; value: string }[]): Promise<void> {
-  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
-  await producer.connect();
-  try {
-    await producer.send({ topic: topics({ KAFKA_TOPIC_PREFIX: topicPrefix }).tickets, acks: -1, messages: values });
-  } finally {
-    await producer.disconnect();
-  }
+export async function produce(eventLog: EventLog, topicPrefix: string, values: { key: string; value: string }[]): Promise<void> {
+  await produceTo(eventLog, topics({ KAFKA_TOPIC_PREFIX: topicPrefix }).tickets, values);
 }
 
 export const asMessage = (r: TicketPurchased) => ({ key: partitionKey(r.eventId, r.zoneId), value: JSON.stringify(r) });

@@ -1,7 +1,7 @@
 import type { Config } from '../../src/config/config';
 import { BaselineSeats } from '../../src/purchase/sql-store';
 import { createSqlClient } from '../../src/shared/sql';
-import { createKafka, topics } from '../../src/stream/kafka';
+import { createEventLog, topics } from '../../src/stream/kafka';
 import { runScenario, type LabTarget } from '../../load/driver/lab';
 import { EventLogCollector } from '../../load/driver/stores';
 import { buildScenario } from '../../load/scenarios';
@@ -16,10 +16,9 @@ import { startTestPlatform, testRedis } from '../support/platform';
 /** The platform's topics are this test's own (testConfig gives each platform a prefix): remove them. */
 async function deleteTopics(cfg: Config | undefined): Promise<void> {
   if (!cfg) return;
-  const admin = createKafka(cfg, testLogger()).admin();
-  await admin.connect();
-  await admin.deleteTopics({ topics: Object.values(topics(cfg)) }).catch(() => undefined);
-  await admin.disconnect();
+  const eventLog = createEventLog(cfg, testLogger());
+  await eventLog.deleteTopics(Object.values(topics(cfg))).catch(() => undefined);
+  await eventLog.close();
 }
 
 describe('load driver', () => {
@@ -35,7 +34,7 @@ describe('load driver', () => {
 
     beforeAll(async () => {
       platform = await startTestPlatform(['api']);
-      log = new EventLogCollector(createKafka(platform.cfg, testLogger()), topics(platform.cfg).tickets);
+      log = new EventLogCollector(platform.ctx.eventLog, topics(platform.cfg).tickets);
       await log.start();
       lab = { url: platform.url, backend: 'redis', redis, prefix: platform.cfg.REDIS_KEY_PREFIX, eventLog: log };
     });

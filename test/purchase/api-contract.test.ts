@@ -2,6 +2,7 @@ import { testEntry, seedTestEvent } from '../support/catalog';
 import { uid, waitFor } from '../support/env';
 import { http, startTestPlatform } from '../support/platform';
 import { openApiDocument } from '../../src/http/openapi';
+import { ReadModel } from '../../src/projector/read-model';
 import { ERRORS } from '../../src/shared/errors';
 
 let platform: Awaited<ReturnType<typeof startTestPlatform>>;
@@ -11,7 +12,9 @@ const draftId = uid('Draft');
 const closedWindowId = uid('Win');
 
 beforeAll(async () => {
-  platform = await startTestPlatform(['api']);
+  // The projector serves the money route (revenue comes from the prices recorded in the tickets).
+  platform = await startTestPlatform(['api', 'projector']);
+  cleanups.push(async () => void (await new ReadModel(platform.ctx.mysql).deleteEvent(eventId)));
   const { redis } = platform.ctx;
   const prefix = platform.cfg.REDIS_KEY_PREFIX;
   cleanups.push(await seedTestEvent(redis, prefix, testEntry({ eventId, perUserLimit: 4, zones: [{ zoneId: '7' }, { zoneId: 'tiny', rows: ['A'], seatCounts: [1] }] })));
@@ -64,7 +67,11 @@ describe('seed-compatible routes', () => {
     expect(count.status).toBe(200);
     const zone7 = count.body.zones.find((z: { zoneId: string }) => z.zoneId === '7');
     expect(zone7.soldCount).toBeGreaterThanOrEqual(1);
-    const money = await get(`/api/v1/tickets/money/V${eventId}/${eventId}`);
+    // Revenue is the read model's, so it follows the sale by the projector's lag.
+    const money = await waitFor(async () => {
+      const m = await get(`/api/v1/tickets/money/V${eventId}/${eventId}`);
+      return m.body.soldCount === count.body.total ? m : undefined;
+    }, 'the money route to cover every ticket sold');
     expect(money.status).toBe(200);
     expect(money.body.revenueCents).toBe(count.body.total * 5000);
   });

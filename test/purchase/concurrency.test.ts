@@ -98,7 +98,7 @@ test('every seat is sold at most once and all stores agree seat by seat', async 
 
   // Kafka: exactly the same seat → ticketId map (deduplicated by ticketId, as consumers do).
   const topic = topics(platform.cfg).tickets;
-  const values = await readTopic(platform.ctx.kafka, topic, (v) => new Set(v.map((x) => (JSON.parse(x) as TicketPurchased).purchaseId)).size >= countPurchases(results));
+  const values = await readTopic(platform.ctx.eventLog, topic, (v) => new Set(v.map((x) => (JSON.parse(x) as TicketPurchased).purchaseId)).size >= countPurchases(results));
   const inKafka = new Map<string, string>();
   for (const v of values) {
     const p = JSON.parse(v) as TicketPurchased;

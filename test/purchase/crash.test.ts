@@ -1,6 +1,6 @@
 import type { TicketPurchased } from '../../src/purchase/record';
 import { Inventory } from '../../src/inventory/inventory';
-import { createKafka, topics } from '../../src/stream/kafka';
+import { createEventLog, topics } from '../../src/stream/kafka';
 import { seedTestEvent, testEntry } from '../support/catalog';
 import { testConfig, testLogger, uid, waitFor } from '../support/env';
 import { readTopic } from '../support/kafka';
@@ -60,8 +60,8 @@ test('a purchase interrupted by SIGKILL after the reservation is completed by th
     await survivor.exited;
   }
 
-  const kafka = createKafka({ KAFKA_BROKERS: cfg.KAFKA_BROKERS, KAFKA_CLIENT_ID: 'crash-test' }, testLogger());
-  const values = await readTopic(kafka, topics({ KAFKA_TOPIC_PREFIX: prefix }).tickets, (v) => v.length >= 2);
+  const eventLog = createEventLog({ KAFKA_BROKERS: cfg.KAFKA_BROKERS, KAFKA_CLIENT_ID: 'crash-test' }, testLogger());
+  const values = await readTopic(eventLog, topics({ KAFKA_TOPIC_PREFIX: prefix }).tickets, (v) => v.length >= 2).finally(() => eventLog.close());
   const ticketsBySeat = new Map<string, Set<string>>();
   for (const v of values) {
     const p = JSON.parse(v) as TicketPurchased;

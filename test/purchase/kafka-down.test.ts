@@ -102,7 +102,7 @@ test('503 while Kafka is down, nothing lost, sales resume when it returns', asyn
   for (const r of during.filter((x) => x.body.code === 'PURCHASE_OUTCOME_UNKNOWN')) {
     expect((await http(platform.url, 'GET', `/api/v1/purchases/${r.body.purchaseId}`)).body.status).toBe('CONFIRMED');
   }
-  const values = await readTopic(platform.ctx.kafka, topics(platform.cfg).tickets, (v) => {
+  const values = await readTopic(platform.ctx.eventLog, topics(platform.cfg).tickets, (v) => {
     const seats = new Set(v.flatMap((x) => (JSON.parse(x) as TicketPurchased).tickets.map((t) => `${t.row}${t.column}`)));
     return seats.size >= held.size;
   });

@@ -208,7 +208,7 @@ describe('no reservation is ever voided', () => {
     expect(taken).toEqual(new Set(expected.keys()));
     for (const s of nothingSold) expect(taken.has(s)).toBe(false);
 
-    const values = await readTopic(platform.ctx.kafka, topics(platform.cfg).tickets, (v) => {
+    const values = await readTopic(platform.ctx.eventLog, topics(platform.cfg).tickets, (v) => {
       const ids = new Set(v.flatMap((x) => (JSON.parse(x) as TicketPurchased).tickets.map((t) => t.ticketId)));
       return [...expected.values()].every((id) => ids.has(id));
     });

@@ -1,13 +1,14 @@
 import { Redis } from 'ioredis';
 import type { Config } from '../../src/config/config';
 import { withScripts, type ScriptedRedis } from '../../src/inventory/scripts';
+import type { PlatformFaults } from '../../src/runtime/context';
 import { startPlatform, type RunningPlatform, type SingleRole } from '../../src/runtime/platform';
 import { testConfig, testLogger } from './env';
 
-/** An in-process platform with the given roles on an ephemeral port, against the real services. */
-export async function startTestPlatform(roles: SingleRole[], overrides: Partial<Record<keyof Config, string>> = {}): Promise<RunningPlatform & { cfg: Config }> {
+/** An in-process platform with the given roles on an ephemeral port, against the real services; `faults` are test-only hooks. */
+export async function startTestPlatform(roles: SingleRole[], overrides: Partial<Record<keyof Config, string>> = {}, faults: PlatformFaults = {}): Promise<RunningPlatform & { cfg: Config }> {
   const cfg = testConfig(overrides);
-  const platform = await startPlatform(cfg, testLogger(roles.join('+')), roles);
+  const platform = await startPlatform(cfg, testLogger(roles.join('+')), roles, faults);
   return Object.assign(platform, { cfg });
 }
 

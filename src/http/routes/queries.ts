@@ -99,6 +99,28 @@ export function queryRoutes(deps: QueryRouteDeps): Router {
     });
   });
 
+  // Revenue is what buyers paid: the prices recorded in the tickets, never today's catalog price
+  // (a price change after a sale must not rewrite its revenue). It trails the sale by the
+  // projector's lag, like every read-model query; the seat count stays live on /count.
+  router.get('/api/v1/tickets/money/:venueId/:eventId', async (req, res) => {
+    const ev = await eventOr404(req.params.eventId);
+    const { venueId } = ev.entry.venue;
+    if (venueId !== req.params.venueId) {
+      throw new ApiError('VENUE_NOT_FOUND', `Event ${ev.entry.event.eventId} is at ${venueId}, not ${req.params.venueId}`);
+    }
+    const sold = [...(await fromReadModel(log, () => readModel.salesByZone(ev.entry.event.eventId))).values()];
+    const cents = sold.reduce((s, z) => s + z.revenueCents, 0);
+    res.json({
+      venueId,
+      eventId: ev.entry.event.eventId,
+      currency: ev.entry.event.currency,
+      revenueCents: cents,
+      revenue: (cents / 100).toFixed(2),
+      soldCount: sold.reduce((s, z) => s + z.sold, 0),
+      source: 'read-model',
+    });
+  });
+
   router.get('/api/v1/events/:eventId/sales', async (req, res) => {
     const ev = await eventOr404(req.params.eventId);
     const eventId = ev.entry.event.eventId;

@@ -53,14 +53,14 @@ export function readRoutes(deps: ReadRouteDeps): Router {
     return cached;
   };
 
-  /** Sold seats per zone, live from the inventory counters. */
-  const zoneSales = async (eventId: string, zones: { zoneId: string; priceCents: number }[]) =>
+  /** Sold seats per zone, live from the inventory counters (revenue is the read model's: queries.ts). */
+  const zoneSales = async (eventId: string, zones: { zoneId: string }[]) =>
     Promise.all(
       zones.map(async (z) => {
         const st = await deps.inventory.zoneState(eventId, z.zoneId);
         const capacity = st?.capacity ?? 0;
         const sold = st ? st.capacity - st.available : 0;
-        return { zoneId: z.zoneId, capacity, soldCount: sold, available: st?.available ?? 0, revenueCents: sold * z.priceCents };
+        return { zoneId: z.zoneId, capacity, soldCount: sold, available: st?.available ?? 0 };
       }),
     );
 
@@ -68,16 +68,6 @@ export function readRoutes(deps: ReadRouteDeps): Router {
     const ev = await eventOr404(req.params.eventId);
     const zones = await zoneSales(ev.entry.event.eventId, ev.entry.venue.zones);
     res.json({ eventId: ev.entry.event.eventId, total: zones.reduce((s, z) => s + z.soldCount, 0), zones: zones.map(({ zoneId, soldCount }) => ({ zoneId, soldCount })) });
-  });
-
-  router.get('/api/v1/tickets/money/:venueId/:eventId', async (req, res) => {
-    const ev = await eventOr404(req.params.eventId);
-    if (ev.entry.venue.venueId !== req.params.venueId) {
-      throw new ApiError('VENUE_NOT_FOUND', `Event ${ev.entry.event.eventId} is at ${ev.entry.venue.venueId}, not ${req.params.venueId}`);
-    }
-    const zones = await zoneSales(ev.entry.event.eventId, ev.entry.venue.zones);
-    const cents = zones.reduce((s, z) => s + z.revenueCents, 0);
-    res.json({ venueId: ev.entry.venue.venueId, eventId: ev.entry.event.eventId, currency: ev.entry.event.currency, revenueCents: cents, revenue: (cents / 100).toFixed(2) });
   });
 
   router.get('/api/v1/tickets/:ticketId', async (req, res) => {

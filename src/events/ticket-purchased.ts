@@ -1,8 +1,16 @@
-import type { KafkaMessage } from 'kafkajs';
 import { z } from 'zod';
 import { ID_PATTERN } from '../catalog/model';
 import { parsePurchaseId } from '../purchase/ids';
 import { SCHEMA_VERSION, type TicketPurchased } from '../purchase/record';
+import type { DeadLetter } from '../stream/consumer';
+import type { LogRecord } from '../stream/event-log';
+
+/**
+ * The `TicketPurchased` event as the consumers read it from the log. Both the writer and the
+ * projector decode with this module, so they dead-letter exactly the same records. Later event
+ * types (a void, a cancellation) get a module of their own beside this one.
+ */
+export type { TicketPurchased } from '../purchase/record';
 
 const id = z.string().regex(ID_PATTERN);
 const ticket = z.object({
@@ -26,14 +34,11 @@ const record = z.object({
 
 export type Decoded = { ok: true; record: TicketPurchased } | { ok: false; reason: string };
 
-/**
- * Decodes one `TicketPurchased` message, or names why it is unusable (the dead-letter
- * reason). Both consumers use this, so they dead-letter exactly the same messages.
- */
-export function decodeTicketPurchased(message: KafkaMessage): Decoded {
+/** Decodes one `TicketPurchased` value, or names why it is unusable (the dead-letter reason). */
+export function decodeTicketPurchased(value: Buffer | string | null): Decoded {
   let json: unknown;
   try {
-    json = JSON.parse(message.value?.toString('utf8') ?? '');
+    json = JSON.parse(value?.toString() ?? '');
   } catch {
     return { ok: false, reason: 'invalid-json: the value is not JSON' };
   }
@@ -58,4 +63,22 @@ export function decodeTicketPurchased(message: KafkaMessage): Decoded {
     tickets.add(t.ticketId);
   }
   return { ok: true, record: r };
+}
+
+/** A record of the log with the event it carries. */
+export interface DecodedRecord {
+  log: LogRecord;
+  event: TicketPurchased;
+}
+
+/** Decodes a chunk in log order: the usable events, and a dead letter for every other record. */
+export function decodeTicketPurchases(records: readonly LogRecord[]): { decoded: DecodedRecord[]; deadLetters: DeadLetter[] } {
+  const decoded: DecodedRecord[] = [];
+  const deadLetters: DeadLetter[] = [];
+  for (const log of records) {
+    const d = decodeTicketPurchased(log.value);
+    if (d.ok) decoded.push({ log, event: d.record });
+    else deadLetters.push({ record: log, reason: d.reason });
+  }
+  return { decoded, deadLetters };
 }

@@ -1,0 +1,18 @@
+/**
+ * A sold ticket as the stores hold it and the API shows it. The write model (DynamoDB) and the
+ * read model (MySQL) both answer in this shape, so it lives here rather than in either of them.
+ */
+export interface TicketView {
+  ticketId: string;
+  purchaseId: string;
+  venueId: string;
+  eventId: string;
+  zoneId: string;
+  row: string;
+  column: number;
+  userId: string;
+  priceCents: number;
+  currency: string;
+  status: 'CONFIRMED';
+  createdOn: string;
+}

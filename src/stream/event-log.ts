@@ -1,0 +1,122 @@
+/**
+ * The event-log seam: everything the platform asks of Kafka, in the platform's own terms.
+ * One adapter file implements it for one client library (today `kafkajs-adapter.ts`); trying
+ * another client means writing one more adapter and changing `createEventLog` in `kafka.ts`.
+ * Nothing outside `src/stream/` sees a client type. See docs/cqrs.md, "The event-log seam".
+ */
+
+/** Header values are UTF-8 strings (trace context, `x-*` metadata); the platform sends no binary headers. */
+export type RecordHeaders = Record<string, string>;
+
+/** A record as it sits in the log. */
+export interface LogRecord {
+  topic: string;
+  partition: number;
+  /** Position in the partition. Numbers are exact up to 2^53, far beyond any partition's length. */
+  offset: number;
+  key: string | null;
+  value: Buffer | null;
+  headers: RecordHeaders;
+}
+
+/** A record to append; its partition follows from its key (murmur2, as the Java clients pick it). */
+export interface NewRecord {
+  key: string | null;
+  value: Buffer | string;
+  headers?: RecordHeaders;
+}
+
+/**
+ * An idempotent producer that appends with acks=all. One `send` is one request: it resolves once
+ * every record is acknowledged by all in-sync replicas and rejects otherwise. After a rejection the
+ * records' outcome is unknown (some partitions of the request may have appended them), except for
+ * `RecordsTooLargeError`, and the producer must not be used again: its sequence numbers may be
+ * stale, which could make the broker take a later batch for a duplicate. Close it and open another.
+ */
+export interface LogProducer {
+  send(topic: string, records: readonly NewRecord[]): Promise<void>;
+  close(): Promise<void>;
+}
+
+/**
+ * The broker refused a request because a batch is larger than it accepts (`message.max.bytes`,
+ * MESSAGE_TOO_LARGE / RECORD_LIST_TOO_LARGE). The refused partition's batch was not appended;
+ * other partitions of the same request may have been.
+ */
+export class RecordsTooLargeError extends Error {}
+
+/** One fetched run of records of one partition, in log order, handed to `onBatch`. */
+export interface PartitionBatch {
+  topic: string;
+  partition: number;
+  records: LogRecord[];
+  /** False once the partition was taken away (rebalance) or the consumer is stopping: stop, commit nothing. */
+  stillOurs(): boolean;
+  /** Tells the group this member is alive during long work on the batch. */
+  heartbeat(): Promise<void>;
+  /** Commits the group's position for this partition: `nextOffset` is the offset after the last record handled. */
+  commit(nextOffset: number): Promise<void>;
+}
+
+export interface ConsumeOptions {
+  groupId: string;
+  topic: string;
+  /** Where a group without a committed offset starts (default: the beginning). */
+  fromBeginning?: boolean;
+  /** Partitions handled at the same time by this member (default 1). */
+  partitionsConcurrently?: number;
+  sessionTimeoutMs?: number;
+  /**
+   * Handles one partition's batch. The fetch position moves past the batch once this returns
+   * (while the partition is still ours); the group's committed offset moves only by `commit`.
+   */
+  onBatch(batch: PartitionBatch): Promise<void>;
+  /** The client hit an error; `restarting` false means it gave up for good (restart the process). */
+  onCrash?(err: Error, restarting: boolean): void;
+}
+
+export type SubscriptionState = 'joining' | 'consuming' | 'failed' | 'stopped';
+
+export interface Subscription {
+  /** Resolves once the consumer joined its group for the first time. */
+  readonly joined: Promise<void>;
+  state(): SubscriptionState;
+  /** Stops fetching (the member stays in the group); `resume` goes on where it stopped. */
+  pause(): void;
+  resume(): void;
+  /** Leaves the group; nothing more is committed. */
+  stop(): Promise<void>;
+}
+
+/** A partition's offsets: `low` is the first record still kept, `high` the offset the next record gets. */
+export interface PartitionOffsets {
+  partition: number;
+  low: number;
+  high: number;
+}
+
+export interface TopicSpec {
+  name: string;
+  partitions: number;
+  replicationFactor: number;
+  configs?: Record<string, string>;
+}
+
+export interface EventLog {
+  /** Creates the topics that are absent (idempotent). */
+  ensureTopics(specs: readonly TopicSpec[]): Promise<void>;
+  /** Deletes topics; absent ones are ignored. For tests, the load lab and the bench. */
+  deleteTopics(names: readonly string[]): Promise<void>;
+  /** A connected producer (idempotent, acks=all). */
+  openProducer(): Promise<LogProducer>;
+  /** Joins a consumer group and hands it batches; resolves once subscribed (`joined` says when it is in the group). */
+  consume(opts: ConsumeOptions): Promise<Subscription>;
+  /** Per partition, the first kept and the next offset; an absent topic has no partitions. */
+  endOffsets(topic: string): Promise<PartitionOffsets[]>;
+  /** The group's committed offset per partition; partitions it never committed are absent. */
+  committedOffsets(groupId: string, topic: string): Promise<Map<number, number>>;
+  /** The partition a producer of this log puts `key` on, for a topic of `partitions` partitions. */
+  partitionOf(key: string, partitions: number): number;
+  /** Releases the shared connections (producers and subscriptions are closed by their owners). */
+  close(): Promise<void>;
+}
