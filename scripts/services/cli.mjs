@@ -26,15 +26,6 @@ import { kafka } from './kafka.mjs';
 import { mariadb } from './mariadb.mjs';
 import { redis } from './redis.mjs';
 
-// kafkajs schedules a negative timeout on Node >= 23, which prints a harmless
-// TimeoutNegativeWarning; keep our output readable.
-const emitWarning = process.emitWarning.bind(process);
-process.emitWarning = (warning, ...rest) => {
-  const type = typeof rest[0] === 'string' ? rest[0] : (rest[0]?.type ?? warning?.name);
-  if (type === 'TimeoutNegativeWarning') return;
-  emitWarning(warning, ...rest);
-};
-
 const SERVICES = [redis, mariadb, kafka, dynalite];
 
 function reportFailures(services, results, verb) {

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
-/** The project's own dependencies (ioredis, kafkajs, mysql2, the AWS SDK), loaded only by the probes. */
+/** The project's own dependencies (ioredis, mysql2, the AWS SDK; Kafka's through src/stream/broker-probe.cjs), loaded only by the probes. */
 export const require = createRequire(path.join(ROOT, 'package.json'));
 
 /** .services/ of this checkout; TICKETING_SERVICES_DIR moves it (tests run private services in a temp dir). */
