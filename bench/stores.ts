@@ -3,7 +3,7 @@ import type { Kafka, KafkaMessage } from 'kafkajs';
 import type { Config } from '../src/config/config';
 import { ReadModel } from '../src/projector/read-model';
 import { projectorGroup } from '../src/projector/project';
-import { createDynamoClient, createSequelize } from '../src/runtime/context';
+import { createDynamoClient, createSequelize } from '../src/infra/connections';
 import { groupProgress } from '../src/stream/consumer';
 import { topics } from '../src/stream/kafka';
 import { measureBatchWriteCeiling } from '../src/writer/ceiling';

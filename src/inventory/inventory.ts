@@ -142,6 +142,20 @@ export class Inventory {
     return marked;
   }
 
+  /**
+   * Fences a zone that leaves the catalog (close-zone.lua): reserve.lua refuses it from now on,
+   * while purchases reserved before still settle. Returns false when the zone has no inventory.
+   */
+  async closeZone(eventId: string, zoneId: string): Promise<boolean> {
+    return (await this.redis.tpCloseZone(this.keys(eventId, zoneId).meta, Date.now())) === 1;
+  }
+
+  /** The layout hash the zone's inventory has and whether it is closed; undefined without inventory. */
+  async zoneMeta(eventId: string, zoneId: string): Promise<{ layoutHash: string; closed: boolean } | undefined> {
+    const [layout, closed] = await this.redis.hmget(this.keys(eventId, zoneId).meta, 'layout', 'closed');
+    return layout ? { layoutHash: layout, closed: closed !== null } : undefined;
+  }
+
   async zoneExists(eventId: string, zoneId: string): Promise<boolean> {
     return (await this.redis.exists(this.keys(eventId, zoneId).meta)) === 1;
   }

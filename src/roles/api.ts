@@ -12,7 +12,7 @@ import { SqlPurchaseEngine } from '../purchase/sql-engine';
 import { ReadModel } from '../projector/read-model';
 import { IdempotencyStore } from '../purchase/idempotency';
 import { RecoverySweep } from '../purchase/sweep';
-import type { RuntimeContext } from '../runtime/context';
+import type { RuntimeContext } from '../infra/connections';
 import { ensureTopics, topics } from '../stream/kafka';
 import { BatchingSender } from '../stream/sender';
 import { DynamoWriteModel } from '../writer/store';

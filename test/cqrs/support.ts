@@ -7,7 +7,7 @@ import { partitionKey, SCHEMA_VERSION, type TicketPurchased } from '../../src/pu
 import { QueryCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
 import { QueryTypes } from 'sequelize';
 import type { Config } from '../../src/config/config';
-import { RuntimeContext } from '../../src/runtime/context';
+import { RuntimeContext } from '../../src/infra/connections';
 import { testLogger } from '../support/env';
 import { topics } from '../../src/stream/kafka';
 import { http } from '../support/platform';

@@ -1,6 +1,6 @@
 import { ConditionalCheckFailedException, CreateTableCommand, DeleteTableCommand, PutItemCommand, waitUntilTableExists } from '@aws-sdk/client-dynamodb';
 import { Redis } from 'ioredis';
-import { createDynamoClient, createSequelize } from '../../src/runtime/context';
+import { createDynamoClient, createSequelize } from '../../src/infra/connections';
 import { createKafka } from '../../src/stream/kafka';
 import { testConfig, testLogger, uid, waitFor } from '../support/env';
 import { testRedis } from '../support/platform';

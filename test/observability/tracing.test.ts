@@ -2,7 +2,7 @@ import { DeleteTableCommand } from '@aws-sdk/client-dynamodb';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ReadModel } from '../../src/projector/read-model';
-import { createDynamoClient, createSequelize } from '../../src/runtime/context';
+import { createDynamoClient, createSequelize } from '../../src/infra/connections';
 import { tableNames } from '../../src/writer/tables';
 import { seedTestEvent, testEntry } from '../support/catalog';
 import { testConfig, uid, waitFor } from '../support/env';
