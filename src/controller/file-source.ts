@@ -67,6 +67,8 @@ export class FileSource implements DesiredStateSource {
   readonly name: string;
   private readonly settleMs: number;
   private lastGood = new Map<string, Map<Identity, Resource>>();
+  /** The problems each file had at the last read: still shown while the file settles. */
+  private lastProblems = new Map<string, FileProblem[]>();
   private watcher: FSWatcher | undefined;
 
   constructor(
@@ -96,65 +98,28 @@ export class FileSource implements DesiredStateSource {
     let keepAll = false;
     let requeueAfterMs: number | undefined;
     const next = new Map<string, Map<Identity, Resource>>();
-    const keepFile = (file: string, problem?: Omit<FileProblem, 'concerns'>) => {
-      const previous = this.lastGood.get(file);
-      if (previous) next.set(file, previous);
-      else keepAll = true;
-      if (problem) problems.push({ ...problem, concerns: [...(previous?.keys() ?? [])] });
-    };
+    const problemsByFile = new Map<string, FileProblem[]>();
 
     for (const file of (await readdir(this.dir)).filter(isYaml).sort()) {
       const where = path.join(this.dir, file);
-      // Only a last good version needs protecting from a half-written file; a new file is read at once.
-      const read = await readSettled(where, this.lastGood.has(file) ? this.settleMs : 0);
-      if (read.kind === 'gone') continue;
-      if (read.kind === 'unsettled') {
-        requeueAfterMs = Math.min(requeueAfterMs ?? Infinity, read.retryInMs);
-        keepFile(file);
-        continue;
-      }
-      if (read.kind === 'unreadable') {
-        keepFile(file, { where, reason: 'FileUnreadable', message: `${where} cannot be read (${read.message}); fix its permissions` });
-        continue;
-      }
-      const docs = parseAllDocuments(read.text);
-      const yamlErrors = docs.flatMap((d, i) => d.errors.map((e) => `document ${i + 1}: ${e.message}`));
-      if (yamlErrors.length > 0) {
-        keepFile(file, { where, reason: 'InvalidYaml', message: `${where} is not valid YAML (${yamlErrors.join('; ')}); fix the file and save it again` });
-        continue;
-      }
-      if (read.text.trim() === '' && this.lastGood.get(file)?.size) {
-        keepFile(file, { where, reason: 'FileEmpty', message: `${where} is empty (half written?); to remove its resources delete the file` });
-        continue;
-      }
       const previous = this.lastGood.get(file);
-      const current = new Map<Identity, Resource>();
-      let unidentified = false;
-      for (const [i, doc] of docs.entries()) {
-        if (doc.contents === null) continue;
-        const raw = doc.toJS();
-        const id = identityOf(raw);
-        const parsed = parseResources([{ where: `${where}#${i}`, doc: raw }]);
-        const resource: Resource | undefined = parsed.venues[0] ?? parsed.events[0];
-        if (resource) {
-          current.set(identity(resource), resource);
-          continue;
-        }
-        const message = `${where} document ${i + 1}${id ? ` (${id.split('/')[0]} ${id.split('/')[2]})` : ''} is refused by the schema: ${parsed.errors[0]?.message ?? 'invalid'}; fix it and save the file again`;
-        problems.push({ where: `${where}#${i}`, reason: 'InvalidSpec', message, concerns: id ? [id] : [...(previous?.keys() ?? [])] });
-        const old = id ? previous?.get(id) : undefined;
-        if (old && id) current.set(id, old);
-        else if (id) unknownKept.add(id);
-        else unidentified = true;
-      }
-      if (unidentified) {
-        // A document that does not even say what it is: keep every resource the file had.
-        for (const [id, r] of previous ?? []) if (!current.has(id)) current.set(id, r);
-        if (!previous) keepAll = true;
-      }
-      next.set(file, current);
+      // Only a last good version needs protecting from a half-written file; a new file is read at once.
+      const read = await readSettled(where, previous ? this.settleMs : 0);
+      if (read.kind === 'gone') continue;
+      const outcome: FileOutcome =
+        read.kind === 'unsettled' ? { keep: 'previous', problems: this.lastProblems.get(file) ?? [], unknownKept: [] } : readFileResources(where, read, previous);
+      if (read.kind === 'unsettled') requeueAfterMs = Math.min(requeueAfterMs ?? Infinity, read.retryInMs);
+      if (outcome.keep === 'previous') {
+        if (previous) next.set(file, previous);
+        else keepAll = true; // nothing known of the file: remove nothing of the source meanwhile
+      } else next.set(file, outcome.keep);
+      for (const id of outcome.unknownKept) unknownKept.add(id);
+      if (outcome.keepAll) keepAll = true;
+      problems.push(...outcome.problems);
+      problemsByFile.set(file, outcome.problems);
     }
     this.lastGood = next;
+    this.lastProblems = problemsByFile;
 
     const resources = [...next.values()].flatMap((m) => [...m.values()]);
     const venues = resources.filter((r): r is VenueResource => r.kind === 'Venue');
@@ -171,6 +136,57 @@ export class FileSource implements DesiredStateSource {
       ...(requeueAfterMs !== undefined ? { requeueAfterMs } : {}),
     };
   }
+}
+
+interface FileOutcome {
+  /** The file's resources now, or 'previous': the file counts as unchanged. */
+  keep: Map<Identity, Resource> | 'previous';
+  problems: FileProblem[];
+  /** Refused resources without a last good version: their catalog entries are kept. */
+  unknownKept: Identity[];
+  /** A refused document that does not say what it is, in a file without a last good version. */
+  keepAll?: boolean;
+}
+
+/** One file's resources, with the last good version of each resource its edit broke. */
+function readFileResources(where: string, read: Exclude<Read, { kind: 'gone' | 'unsettled' }>, previous: Map<Identity, Resource> | undefined): FileOutcome {
+  const unchanged = (reason: string, message: string): FileOutcome => ({ keep: 'previous', problems: [{ where, reason, message, concerns: [...(previous?.keys() ?? [])] }], unknownKept: [] });
+  if (read.kind === 'unreadable') return unchanged('FileUnreadable', `${where} cannot be read (${read.message}); fix its permissions`);
+  const docs = parseAllDocuments(read.text);
+  const yamlErrors = docs.flatMap((d, i) => d.errors.map((e) => `document ${i + 1}: ${e.message}`));
+  if (yamlErrors.length > 0) return unchanged('InvalidYaml', `${where} is not valid YAML (${yamlErrors.join('; ')}); fix the file and save it again`);
+  if (read.text.trim() === '' && previous?.size) return unchanged('FileEmpty', `${where} is empty (half written?); to remove its resources delete the file`);
+
+  const out: FileOutcome & { keep: Map<Identity, Resource> } = { keep: new Map(), problems: [], unknownKept: [] };
+  let unidentified = false;
+  for (const [i, doc] of docs.entries()) {
+    if (doc.contents === null) continue;
+    const raw = doc.toJS();
+    const parsed = parseResources([{ where: `${where}#${i}`, doc: raw }]);
+    const resource: Resource | undefined = parsed.venues[0] ?? parsed.events[0];
+    if (resource) {
+      out.keep.set(identity(resource), resource);
+      continue;
+    }
+    const id = identityOf(raw);
+    const what = id ? ` (${id.split('/')[0]} ${id.split('/')[2]})` : '';
+    out.problems.push({
+      where: `${where}#${i}`,
+      reason: 'InvalidSpec',
+      message: `${where} document ${i + 1}${what} is refused by the schema: ${parsed.errors[0]?.message ?? 'invalid'}; fix it and save the file again`,
+      concerns: id ? [id] : [...(previous?.keys() ?? [])],
+    });
+    const old = id ? previous?.get(id) : undefined;
+    if (id && old) out.keep.set(id, old);
+    else if (id) out.unknownKept.push(id);
+    else unidentified = true;
+  }
+  if (unidentified) {
+    // A document that does not even say what it is: keep every resource the file had.
+    for (const [id, r] of previous ?? []) if (!out.keep.has(id)) out.keep.set(id, r);
+    if (!previous) out.keepAll = true;
+  }
+  return out;
 }
 
 type Read = { kind: 'text'; text: string } | { kind: 'gone' } | { kind: 'unsettled'; retryInMs: number } | { kind: 'unreadable'; message: string };
