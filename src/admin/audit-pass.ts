@@ -60,6 +60,9 @@ export async function runAuditPass(stores: CqrsStores, opts: { waitMs: number; l
     const report = await step(eventId, 'audit', () => auditEvent(stores, eventId, { waitMs: opts.waitMs, zones }));
     if (!report) continue;
     for (const e of report.errors) result.failures.push({ eventId, step: `compare-${e.store}`, message: e.message });
+    for (const zoneId of report.layoutMismatch) {
+      result.failures.push({ eventId, step: 'layout', message: `zone ${zoneId} has another layout in Redis than in the catalog; its seats were not compared (see the controller's LayoutChangeRefused report)` });
+    }
     // Seats sold in DynamoDB but free in Redis would sell twice: take them again at once.
     guard.check();
     const marked = await step(eventId, 'repair', () => markLostSales(stores, report, undefined, zones));
