@@ -80,8 +80,10 @@ export class FileSource implements DesiredStateSource {
   }
 
   async start(onChange: () => void): Promise<void> {
-    // Raw events: the work queue debounces them.
+    // Raw events: the work queue debounces them. A watch that fails (the folder went away)
+    // leaves the resync to notice; the reconcile then fails and is retried, removing nothing.
     this.watcher = watch(this.dir, () => onChange());
+    this.watcher.on('error', () => onChange());
   }
 
   synced(): boolean {

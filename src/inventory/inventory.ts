@@ -150,12 +150,6 @@ export class Inventory {
     return (await this.redis.tpCloseZone(this.keys(eventId, zoneId).meta, Date.now())) === 1;
   }
 
-  /** The layout hash the zone's inventory has and whether it is closed; undefined without inventory. */
-  async zoneMeta(eventId: string, zoneId: string): Promise<{ layoutHash: string; closed: boolean } | undefined> {
-    const [layout, closed] = await this.redis.hmget(this.keys(eventId, zoneId).meta, 'layout', 'closed');
-    return layout ? { layoutHash: layout, closed: closed !== null } : undefined;
-  }
-
   async zoneExists(eventId: string, zoneId: string): Promise<boolean> {
     return (await this.redis.exists(this.keys(eventId, zoneId).meta)) === 1;
   }
