@@ -2,7 +2,7 @@ import { DeleteTableCommand, type DynamoDBClient } from '@aws-sdk/client-dynamod
 import type { Config } from '../src/config/config';
 import { ReadModel } from '../src/projector/read-model';
 import { projectorGroup } from '../src/projector/project';
-import { createDynamoClient } from '../src/runtime/context';
+import { createDynamoClient } from '../src/infra/connections';
 import { createSqlClient } from '../src/shared/sql';
 import type { EventLog, LogRecord } from '../src/stream/event-log';
 import { groupProgress } from '../src/stream/progress';

@@ -2,7 +2,7 @@ import { ConfigError, loadAdminConfig } from '../config/config';
 import { ID_PATTERN } from '../catalog/model';
 import { createLogger } from '../observability/logger';
 import { migrate } from '../projector/migrations';
-import { RuntimeContext } from '../runtime/context';
+import { RuntimeContext } from '../infra/connections';
 import { auditEvent, formatAudit } from './audit';
 import { markLostSales } from './repair';
 import { rebuildEventInventory } from './rebuild';
@@ -47,14 +47,15 @@ export async function runCli(argv: string[]): Promise<number> {
   const ctx = new RuntimeContext(cfg, createLogger(cfg.LOG_LEVEL, 'admin'));
   const stores = new CqrsStores(ctx);
   try {
-    await migrate(ctx.mysql);
+    // MySQL down must not stop the Redis/DynamoDB part (the audit reports MySQL unverified).
+    await migrate(ctx.mysql).catch((err: Error) => say(`MySQL did not answer (${err.message}); what needs it is skipped or fails, the rest goes on`));
     switch (command) {
       case 'audit': {
         say(`auditing ${eventId}: Redis bitmap vs DynamoDB seats vs MySQL tickets`);
         const report = await auditEvent(stores, eventId, { waitMs: waitMs ?? 30_000 });
         for (const line of formatAudit(report)) say(line);
         if (report.drift.length > 0) return EXIT.DRIFT_OR_FAILURE;
-        return report.unverified.length || report.missingZones.length ? EXIT.INCOMPLETE : EXIT.OK;
+        return report.unverified.length || report.missingZones.length || report.layoutMismatch.length ? EXIT.INCOMPLETE : EXIT.OK;
       }
       case 'rebuild-inventory': {
         say(`rebuilding the lost Redis zones of ${eventId} from DynamoDB`);

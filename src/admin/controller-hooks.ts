@@ -1,28 +1,29 @@
 import type { CatalogEntry, ZoneDef } from '../catalog/model';
+import type { LeaderWork } from '../controller/controller';
 import type { ReconcileDeps } from '../controller/reconcile';
+import type { RuntimeContext } from '../infra/connections';
 import type { Logger } from '../observability/logger';
 import { removeCatalogEntry, upsertCatalogEntry } from '../projector/catalog-sql';
 import { migrate } from '../projector/migrations';
-import type { RuntimeContext } from '../runtime/context';
-import { writeModelRebuildSource } from '../writer/rebuild-source';
+import { writeModelRebuildSource, type SoldSeatsInWriteModel } from '../writer/rebuild-source';
 import { ensureTables } from '../writer/tables';
-import { auditEvent, formatAudit } from './audit';
-import { markLostSales } from './repair';
+import { auditWork } from './audit-pass';
 import { CqrsStores } from './stores';
-
-/** How often the file-source controller re-runs reconcile, so a zone Redis lost is rebuilt promptly. */
-export const RECONCILE_EVERY_MS = 5000;
 
 export interface ControllerCqrs {
   /** Add to the controller's ReconcileDeps. */
   deps: Pick<ReconcileDeps, 'soldSeatsInWriteModel' | 'onCatalogEntry' | 'onEventRemoved'>;
+  /** Register on the leader's term: the rebuild source, and the audit with its repair. */
+  leaderWork: LeaderWork[];
   stop(): Promise<void>;
 }
 
 /**
  * What the controller does for the CQRS stores: rebuilds lost zones from DynamoDB (the
  * reconcile hook), mirrors the catalog into MySQL, and audits every event periodically.
- * MySQL being down never blocks seeding Redis: the mirror is retried on the next reconcile.
+ * The rebuild and the audit are leader work: a follower holds no rebuild state and never
+ * audits (the audit writes to Redis). MySQL being down never blocks seeding Redis: the mirror
+ * is retried on the next reconcile.
  */
 export async function startControllerCqrs(ctx: RuntimeContext, log: Logger): Promise<ControllerCqrs> {
   const stores = new CqrsStores(ctx);
@@ -58,48 +59,29 @@ export async function startControllerCqrs(ctx: RuntimeContext, log: Logger): Pro
     );
   };
 
-  const fromWriteModel = writeModelRebuildSource({
-    eventLog: ctx.eventLog,
-    model: stores.writeModel,
-    topic: stores.topic,
-    groupId: stores.groups.writer,
-    settleMs: ctx.cfg.PURCHASE_TIMEOUT_MS,
-    log,
-  });
-  // The MySQL mirror remembers events this process seeded, even after Redis lost the catalog too.
-  const soldSeatsInWriteModel = Object.assign(
-    (eventId: string, zone: ZoneDef, seededBefore: boolean) => fromWriteModel(eventId, zone, seededBefore || mirrored.has(eventId)),
-    { close: () => fromWriteModel.close() },
-  );
-
-  const every = ctx.cfg.AUDIT_INTERVAL_MS;
-  let auditing: Promise<void> | undefined;
-  const auditAll = async () => {
-    for (const { event } of await stores.catalog.listEvents()) {
-      const report = await auditEvent(stores, event.eventId, { waitMs: Math.min(10_000, every / 2) });
-      // Seats sold in DynamoDB but free in Redis would sell twice: take them again at once.
-      const marked = await markLostSales(stores, report);
-      if (marked > 0) log.error({ eventId: event.eventId, marked }, 'Redis had lost sales (sold in DynamoDB, free in Redis); the seats are taken again');
-      const lines = formatAudit(report);
-      if (report.drift.length > 0) log.error({ eventId: event.eventId, drift: report.drift.length, details: lines.slice(0, 50) }, 'audit found drift between Redis, DynamoDB and MySQL');
-      else log.info({ eventId: event.eventId, seats: report.seats, unverified: report.unverified }, 'audit clean');
-    }
+  // Opened per leadership term: its settle clocks start fresh with each new leader.
+  let fromWriteModel: SoldSeatsInWriteModel | undefined;
+  const rebuild: LeaderWork = {
+    name: 'rebuild',
+    start() {
+      fromWriteModel = writeModelRebuildSource({ eventLog: ctx.eventLog, model: stores.writeModel, topic: stores.topic, groupId: stores.groups.writer, settleMs: ctx.cfg.PURCHASE_TIMEOUT_MS, log });
+    },
+    async stop() {
+      await fromWriteModel?.close();
+      fromWriteModel = undefined;
+    },
   };
-  const timer = every > 0
-    ? setInterval(() => {
-        auditing ??= auditAll()
-          .catch((err) => log.warn({ err }, 'audit failed; it runs again on the next interval'))
-          .finally(() => (auditing = undefined));
-      }, every)
-    : undefined;
-  timer?.unref();
+  // The MySQL mirror remembers events this process seeded, even after Redis lost the catalog too.
+  const soldSeatsInWriteModel = async (eventId: string, zone: ZoneDef, seededBefore: boolean) =>
+    fromWriteModel ? fromWriteModel(eventId, zone, seededBefore || mirrored.has(eventId)) : ('not-caught-up' as const);
+
+  const leaderWork = [rebuild];
+  if (ctx.cfg.AUDIT_INTERVAL_MS > 0) leaderWork.push(auditWork(stores, { everyMs: ctx.cfg.AUDIT_INTERVAL_MS, log: log.child({ component: 'audit' }) }));
 
   return {
     deps: { soldSeatsInWriteModel, onCatalogEntry, onEventRemoved },
+    leaderWork,
     async stop() {
-      if (timer) clearInterval(timer);
-      await auditing;
-      await soldSeatsInWriteModel.close();
       await stores.close();
     },
   };

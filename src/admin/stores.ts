@@ -4,7 +4,7 @@ import { Inventory } from '../inventory/inventory';
 import { loadCatalogEntry } from '../projector/catalog-sql';
 import { projectorGroup } from '../projector/project';
 import { ReadModel } from '../projector/read-model';
-import type { RuntimeContext } from '../runtime/context';
+import type { RuntimeContext } from '../infra/connections';
 import { waitUntilCaughtUp } from '../stream/progress';
 import { topics } from '../stream/kafka';
 import { writerGroup } from '../writer/rebuild-source';

@@ -1,4 +1,4 @@
-import { ZoneLayout } from '../inventory/layout';
+import { ZoneLayout } from './layout';
 import type { CatalogEntry, ZoneDef } from './model';
 import type { CatalogStore } from './store';
 

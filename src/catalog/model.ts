@@ -41,6 +41,30 @@ export interface CatalogEntry {
   source?: string;
 }
 
+/**
+ * A zone that left the catalog (its event or the zone itself was removed) while its inventory
+ * had to stay: seats sold, or purchases pending. It is fenced in Redis (no sale lands on it),
+ * and stays known to the recovery sweep and the audit until settled, and by its layout, which
+ * is the layout in force should the zone come back.
+ */
+export interface ClosedZone {
+  eventId: string;
+  /** The zone as its inventory was created: the layout in force in Redis. */
+  zone: ZoneDef;
+  closedAt: string;
+  /** When the audit found nothing pending and compared the zone once more; the sweep and the audit skip it from then on. */
+  settledAt?: string;
+}
+
+/** What the controller last reported on an event (file source; the cluster writes the resources' /status). */
+export interface EventStatus {
+  source: string;
+  conditions: { type: string; status: 'True' | 'False'; reason: string; message: string; lastTransitionTime: string }[];
+  seatsSold?: number;
+  seatsAvailable?: number;
+  updatedAt: string;
+}
+
 export const ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
 export const MAX_SEATS_PER_ZONE = 100_000;
 

@@ -1,10 +1,14 @@
 import type { Redis } from 'ioredis';
-import { catalogKeys } from '../inventory/keys';
-import type { CatalogEntry, VenueDef } from './model';
+import { catalogKeys } from './keys';
+import type { CatalogEntry, ClosedZone, EventStatus, VenueDef } from './model';
+
+const zoneField = (eventId: string, zoneId: string) => `${eventId}/${zoneId}`;
 
 /**
  * The catalog snapshot the purchase path reads: one JSON entry per event (with its venue)
  * in Redis, written by the controller's reconcile. MySQL holds the same catalog for queries.
+ * Next to it: the zones that left the catalog but keep inventory (closed zones), and what the
+ * controller reported per event. All share one hash tag, so changes to them go in one MULTI.
  */
 export class CatalogStore {
   private readonly keys;
@@ -15,12 +19,18 @@ export class CatalogStore {
     this.keys = catalogKeys(prefix);
   }
 
-  async putEvent(entry: CatalogEntry): Promise<void> {
-    await this.redis
+  /**
+   * Writes an entry; in the same MULTI, `close` remembers zones that left it (fenced by the
+   * caller first) and `reopen` forgets closed zones that are back in it.
+   */
+  async putEvent(entry: CatalogEntry, zones: { close?: ClosedZone[]; reopen?: string[] } = {}): Promise<void> {
+    const m = this.redis
       .multi()
       .hset(this.keys.events, entry.event.eventId, JSON.stringify(entry))
-      .hset(this.keys.venues, entry.venue.venueId, JSON.stringify(entry.venue))
-      .exec();
+      .hset(this.keys.venues, entry.venue.venueId, JSON.stringify(entry.venue));
+    for (const c of zones.close ?? []) m.hset(this.keys.closedZones, zoneField(c.eventId, c.zone.zoneId), JSON.stringify(c));
+    for (const zoneId of zones.reopen ?? []) m.hdel(this.keys.closedZones, zoneField(entry.event.eventId, zoneId));
+    await m.exec();
   }
 
   async getEvent(eventId: string): Promise<CatalogEntry | undefined> {
@@ -38,11 +48,69 @@ export class CatalogStore {
     return all.map((raw) => JSON.parse(raw) as CatalogEntry).sort((a, b) => a.event.eventId.localeCompare(b.event.eventId));
   }
 
-  async deleteEvent(eventId: string): Promise<void> {
-    await this.redis.hdel(this.keys.events, eventId);
+  /** Removes an entry (and its status); `close`: its zones that keep inventory, remembered in the same MULTI. */
+  async deleteEvent(eventId: string, close: ClosedZone[] = []): Promise<void> {
+    const m = this.redis.multi().hdel(this.keys.events, eventId).hdel(this.keys.status, eventId);
+    for (const c of close) m.hset(this.keys.closedZones, zoneField(c.eventId, c.zone.zoneId), JSON.stringify(c));
+    await m.exec();
   }
 
   async deleteVenue(venueId: string): Promise<void> {
     await this.redis.hdel(this.keys.venues, venueId);
+  }
+
+  async listClosedZones(): Promise<ClosedZone[]> {
+    return (await this.redis.hvals(this.keys.closedZones)).map((raw) => JSON.parse(raw) as ClosedZone);
+  }
+
+  async closedZonesOf(eventId: string): Promise<ClosedZone[]> {
+    const out: ClosedZone[] = [];
+    let cursor = '0';
+    do {
+      const [next, flat] = await this.redis.hscan(this.keys.closedZones, cursor, 'MATCH', `${eventId}/*`, 'COUNT', 1000);
+      cursor = next;
+      for (let i = 1; i < flat.length; i += 2) out.push(JSON.parse(flat[i]!) as ClosedZone);
+    } while (cursor !== '0');
+    return out.filter((c) => c.eventId === eventId);
+  }
+
+  /** The audit found the closed zone settled: nothing pending, compared once more. */
+  async settleClosedZone(zone: ClosedZone, at: Date): Promise<void> {
+    await this.redis.hset(this.keys.closedZones, zoneField(zone.eventId, zone.zone.zoneId), JSON.stringify({ ...zone, settledAt: at.toISOString() }));
+  }
+
+  async forgetClosedZone(eventId: string, zoneId: string): Promise<void> {
+    await this.redis.hdel(this.keys.closedZones, zoneField(eventId, zoneId));
+  }
+
+  /**
+   * Every zone whose pending purchases the recovery sweep must settle: the catalog's zones,
+   * and the closed zones not yet settled (a removed zone must not strand its sales).
+   */
+  async zonesToSweep(): Promise<{ eventId: string; zoneId: string }[]> {
+    const zones = (await this.listEvents()).flatMap(({ event, venue }) => venue.zones.map((z) => ({ eventId: event.eventId, zoneId: z.zoneId })));
+    const seen = new Set(zones.map((z) => zoneField(z.eventId, z.zoneId)));
+    for (const c of await this.listClosedZones()) {
+      if (!c.settledAt && !seen.has(zoneField(c.eventId, c.zone.zoneId))) zones.push({ eventId: c.eventId, zoneId: c.zone.zoneId });
+    }
+    return zones;
+  }
+
+  async getStatus(eventId: string): Promise<EventStatus | undefined> {
+    const raw = await this.redis.hget(this.keys.status, eventId);
+    return raw ? (JSON.parse(raw) as EventStatus) : undefined;
+  }
+
+  async listStatuses(): Promise<Map<string, EventStatus>> {
+    const all = await this.redis.hgetall(this.keys.status);
+    return new Map(Object.entries(all).map(([id, raw]) => [id, JSON.parse(raw) as EventStatus]));
+  }
+
+  async putStatus(eventId: string, status: EventStatus): Promise<void> {
+    await this.redis.hset(this.keys.status, eventId, JSON.stringify(status));
+  }
+
+  async deleteStatus(eventId: string): Promise<void> {
+    await this.redis.hdel(this.keys.status, eventId);
   }
 }

@@ -10,6 +10,10 @@
   ARGV[2] capacity (seats)
   ARGV[3..] seats per row, one per row
 
+  The caller wants the zone on sale: a zone closed by a removal (meta field `closed`, see
+  close-zone.lua) that is wanted again is re-opened, also when its layout change is refused
+  (it then sells on the layout it has).
+
   Returns {code, sold}:
     {0, 0}    created
     {1, sold} exists with the same layout: unchanged
@@ -23,8 +27,14 @@ if current then
   local oldCapacity = tonumber(redis.call('HGET', KEYS[3], 'capacity'))
   local available = redis.call('BITFIELD', KEYS[2], 'GET', 'u32', 0)[1]
   local sold = oldCapacity - available
-  if current == ARGV[1] then return {1, sold} end
-  if sold > 0 or redis.call('BITCOUNT', KEYS[1]) > 0 then return {2, sold} end
+  if current == ARGV[1] then
+    redis.call('HDEL', KEYS[3], 'closed')
+    return {1, sold}
+  end
+  if sold > 0 or redis.call('BITCOUNT', KEYS[1]) > 0 then
+    redis.call('HDEL', KEYS[3], 'closed')
+    return {2, sold}
+  end
   code = 3
 end
 redis.call('DEL', KEYS[1], KEYS[2])
@@ -38,5 +48,6 @@ for i = 3, #ARGV do
   ops[#ops + 1] = ARGV[i]
 end
 redis.call('BITFIELD', KEYS[2], unpack(ops))
+redis.call('HDEL', KEYS[3], 'closed')
 redis.call('HSET', KEYS[3], 'layout', ARGV[1], 'capacity', capacity, 'rows', #ARGV - 2)
 return {code, 0}

@@ -3,7 +3,7 @@
 
   KEYS[1] bits     zone seat bitmap (bit = 1: taken), row-major
   KEYS[2] counts   BITFIELD: u32 at #0 = zone available, u16 at bit 32 + 16*r = row r available
-  KEYS[3] meta     hash: layout (layout hash), capacity, rows
+  KEYS[3] meta     hash: layout (layout hash), capacity, rows; closed (set when the zone left the catalog)
   KEYS[4] pending  sorted set: purchaseId -> reservedAt (ms)
   KEYS[5] purchase hash of this purchase: status, body, reservedAt
   ARGV[1] layout hash the caller computed offsets with
@@ -23,6 +23,8 @@
     {4}                     NO_INVENTORY: the zone has no inventory in Redis
     {5}                     LAYOUT_MISMATCH: caller's layout hash is stale
     {6}                     DUPLICATE: a seat repeats in the request, or purchaseId was voided/confirmed
+    {7}                     ZONE_CLOSED: the zone left the catalog (its event or the zone was removed);
+                            checked here, atomically, because an api may still have it in its catalog cache
   A re-run for a purchaseId that is still reserved (a client re-sending after a lost reply)
   returns {0, available} and changes nothing, so a retried call never sells twice.
 ]]
@@ -32,15 +34,16 @@ if existing == 'reserved' then
 elseif existing then
   return {6}
 end
-local layout = redis.call('HGET', KEYS[3], 'layout')
-if not layout then return {4} end
-if layout ~= ARGV[1] then return {5} end
+local meta = redis.call('HMGET', KEYS[3], 'layout', 'closed', 'capacity', 'rows')
+if not meta[1] then return {4} end
+if meta[2] then return {7} end
+if meta[1] ~= ARGV[1] then return {5} end
 
 local available = redis.call('BITFIELD', KEYS[2], 'GET', 'u32', 0)[1]
 if available == 0 then return {2} end
 
-local capacity = tonumber(redis.call('HGET', KEYS[3], 'capacity'))
-local rows = tonumber(redis.call('HGET', KEYS[3], 'rows'))
+local capacity = tonumber(meta[3])
+local rows = tonumber(meta[4])
 local seen = {}
 local taken = {}
 local n = 0

@@ -1,7 +1,9 @@
 import type * as K8s from '@kubernetes/client-node' with { 'resolution-mode': 'import' };
+import type { CatalogEntry } from '../catalog/model';
 import { parseResources, type EventResource, type VenueResource } from '../catalog/resources';
 import type { Logger } from '../observability/logger';
 import { CustomResourceClient, type KubeClientModule, type KubeConfig, type KubeObject, type Plural } from './kube-client';
+import type { DesiredSnapshot, DesiredStateSource } from './source';
 
 export interface InvalidResource {
   plural: Plural;
@@ -11,7 +13,7 @@ export interface InvalidResource {
 }
 
 /** The informers' caches at one moment, sorted into what reconcile can use and what it cannot. */
-export interface ClusterSnapshot {
+export interface ClusterSnapshot extends DesiredSnapshot {
   venues: VenueResource[];
   events: EventResource[];
   invalid: InvalidResource[];
@@ -24,8 +26,6 @@ export const objectKey = (plural: Plural, meta: { namespace?: string; name: stri
 export interface ClusterSourceOptions {
   namespace: string;
   log: Logger;
-  /** Called on every change that can alter the desired state (not on status-only updates). */
-  onChange: () => void;
 }
 
 const MAX_RESTART_DELAY_MS = 30_000;
@@ -35,23 +35,29 @@ const MAX_RESTART_DELAY_MS = 30_000;
  * client's ListWatch relists by itself after a 410 Gone; after any other error it stops, so
  * this source restarts it with a backoff. Single use: a new leadership term makes a new one.
  */
-export class ClusterSource {
+export class ClusterSource implements DesiredStateSource<ClusterSnapshot> {
+  readonly name: string;
   private readonly informers = new Map<Plural, K8s.Informer<K8s.KubernetesObject> & K8s.ObjectCache<K8s.KubernetesObject>>();
   private readonly seen = new Map<string, string>();
   private readonly listed = new Set<Plural>();
   private readonly starts = new Set<Promise<void>>();
   private readonly restartTimers = new Set<NodeJS.Timeout>();
   private stopped = false;
+  /** Called on every change that can alter the desired state (not on status-only updates). */
+  private onChange: () => void = () => undefined;
 
   constructor(
     private readonly k8s: KubeClientModule,
     private readonly kc: KubeConfig,
     private readonly client: CustomResourceClient,
     private readonly opts: ClusterSourceOptions,
-  ) {}
+  ) {
+    this.name = `cluster:${opts.namespace || '*'}`;
+  }
 
   /** Resolves once both kinds have been listed (or a list failed, which is retried). */
-  async start(): Promise<void> {
+  async start(onChange: () => void): Promise<void> {
+    this.onChange = onChange;
     await Promise.all((['venues', 'events'] as const).map((plural) => this.startInformer(plural)));
   }
 
@@ -70,10 +76,16 @@ export class ClusterSource {
   }
 
   /**
-   * `owners`: the resource name that holds each API id in the catalog now (`event:<id>`,
-   * `venue:<id>`), so a newcomer claiming the same id never takes it over.
+   * `owned`: this source's catalog entries. The resource that holds an API id there keeps it,
+   * so a newcomer claiming the same id never takes it over; and the entry of an Event whose
+   * resource is invalid right now is kept (a bad edit must not delete an event's inventory).
    */
-  snapshot(owners: ReadonlyMap<string, string> = new Map()): ClusterSnapshot {
+  async snapshot(owned: CatalogEntry[] = []): Promise<ClusterSnapshot> {
+    const owners = new Map<string, string>();
+    for (const e of owned) {
+      owners.set(`event:${e.event.eventId}`, e.event.resourceName);
+      owners.set(`venue:${e.venue.venueId}`, e.venue.resourceName);
+    }
     const objects = new Map<string, { plural: Plural; object: KubeObject }>();
     const invalid: InvalidResource[] = [];
     const venues: VenueResource[] = [];
@@ -94,7 +106,21 @@ export class ClusterSource {
     const uniqueVenues = firstById(venues, (v) => `venue:${v.spec.venueId}`, byKey('venues'), 'venues', 'venueId', owners, invalid);
     const liveEvents = events.filter((e) => !e.metadata.deletionTimestamp);
     const uniqueEvents = firstById(liveEvents, (e) => `event:${e.spec.eventId}`, byKey('events'), 'events', 'eventId', owners, invalid);
-    return { venues: uniqueVenues, events: [...uniqueEvents, ...events.filter((e) => e.metadata.deletionTimestamp)], invalid, objects };
+    const desiredEvents = [...uniqueEvents, ...events.filter((e) => e.metadata.deletionTimestamp)];
+    const keep = new Set(
+      invalid
+        .filter((i) => i.plural === 'events' && !i.object.metadata.deletionTimestamp)
+        .map((i) => (i.object.spec as { eventId?: unknown } | undefined)?.eventId)
+        .filter((id): id is string => typeof id === 'string'),
+    );
+    return {
+      venues: uniqueVenues,
+      events: desiredEvents,
+      invalid,
+      objects,
+      desired: { venues: uniqueVenues, events: desiredEvents, keep: (entry) => keep.has(entry.event.eventId) },
+      problems: invalid.map((i) => ({ where: objectKey(i.plural, i.object.metadata), reason: i.reason, message: i.message, eventIds: eventIdsOf(i, desiredEvents) })),
+    };
   }
 
   private startInformer(plural: Plural): Promise<void> {
@@ -147,8 +173,18 @@ export class ClusterSource {
   }
 
   private notify(): void {
-    if (!this.stopped) this.opts.onChange();
+    if (!this.stopped) this.onChange();
   }
+}
+
+/** The events an invalid resource concerns: the Event itself, or the Events held at a Venue. */
+function eventIdsOf(i: InvalidResource, events: EventResource[]): string[] {
+  if (i.plural === 'events') {
+    const id = (i.object.spec as { eventId?: unknown } | undefined)?.eventId;
+    return typeof id === 'string' ? [id] : [];
+  }
+  const { name, namespace } = i.object.metadata;
+  return events.filter((e) => e.spec.venueRef.name === name && e.metadata.namespace === namespace).map((e) => e.spec.eventId);
 }
 
 /**

@@ -138,6 +138,14 @@ export class Inventory {
     return marked;
   }
 
+  /**
+   * Fences a zone that leaves the catalog (close-zone.lua): reserve.lua refuses it from now on,
+   * while purchases reserved before still settle. Returns false when the zone has no inventory.
+   */
+  async closeZone(eventId: string, zoneId: string): Promise<boolean> {
+    return (await this.redis.tpCloseZone(this.keys(eventId, zoneId).meta, Date.now())) === 1;
+  }
+
   async zoneExists(eventId: string, zoneId: string): Promise<boolean> {
     return (await this.redis.exists(this.keys(eventId, zoneId).meta)) === 1;
   }

@@ -21,12 +21,6 @@ export function zoneKeys(prefix: string, eventId: string, zoneId: string): ZoneK
   };
 }
 
-/** The catalog's two hashes share a hash tag: they are written together in one MULTI. */
-export const catalogKeys = (prefix: string) => ({
-  events: `${prefix}{catalog}:events`,
-  venues: `${prefix}{catalog}:venues`,
-});
-
 export const idempotencyKey = (prefix: string, scope: string, key: string) => `${prefix}idem:{${scope}}:${key}`;
 
 /** Claimed by the one retry that runs afresh after the key's purchase sold nothing (see IdempotencyStore). */

@@ -11,6 +11,8 @@ export enum ReserveCode {
   NO_INVENTORY = 4,
   LAYOUT_MISMATCH = 5,
   DUPLICATE = 6,
+  /** The zone left the catalog and is fenced (close-zone.lua): nothing was reserved. */
+  ZONE_CLOSED = 7,
 }
 
 /** Return codes of confirm.lua (see its header). */
@@ -36,6 +38,7 @@ const SCRIPTS = {
   tpInitZone: { file: 'init-zone.lua', keys: 3 },
   tpRestoreZone: { file: 'restore-zone.lua', keys: 3 },
   tpMarkSold: { file: 'mark-sold.lua', keys: 3 },
+  tpCloseZone: { file: 'close-zone.lua', keys: 1 },
 } as const;
 
 type Args = (string | number | Buffer)[];
@@ -46,6 +49,7 @@ export interface ScriptCommands {
   tpInitZone(...args: Args): Promise<number[]>;
   tpRestoreZone(...args: Args): Promise<number[]>;
   tpMarkSold(...args: Args): Promise<number[]>;
+  tpCloseZone(...args: Args): Promise<number>;
 }
 export type ScriptedRedis = Redis & ScriptCommands;
 

@@ -101,4 +101,14 @@ export const metrics = {
     labelNames: ['event_id'] as const,
     registers: [registry],
   }),
+  auditLastCompletePass: new client.Gauge({
+    name: 'ticketing_audit_last_complete_pass_timestamp_seconds',
+    help: 'Unix time the controller last finished an audit pass over every event with no failed step (alert when it falls behind AUDIT_INTERVAL_MS)',
+    registers: [registry],
+  }),
+  auditLastPassFailures: new client.Gauge({
+    name: 'ticketing_audit_last_pass_failed_steps',
+    help: 'Audit steps (per event: audit, compare with a store, repair, settle) that failed in the last pass',
+    registers: [registry],
+  }),
 };

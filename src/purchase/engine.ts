@@ -177,6 +177,9 @@ export class PurchaseEngine implements PurchaseService {
         throw new ApiError('INVENTORY_UNAVAILABLE', 'The zone layout changed while you were buying; try again');
       case ReserveCode.NO_INVENTORY:
         throw new ApiError('INVENTORY_REBUILDING', `Zone ${req.zoneId} of ${req.eventId} has no live inventory yet; try again shortly`);
+      case ReserveCode.ZONE_CLOSED:
+        this.catalog.invalidate(req.eventId);
+        throw new ApiError('EVENT_NOT_ON_SALE', `Zone ${req.zoneId} of ${req.eventId} is closed: it was removed from the catalog (GET /api/v1/events/${req.eventId} shows what is on sale)`);
     }
   }
 

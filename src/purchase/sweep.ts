@@ -47,14 +47,13 @@ export class RecoverySweep {
   private async pass(): Promise<number> {
     let resent = 0;
     let pending = 0;
-    for (const { event, venue } of await this.catalog.listEvents()) {
-      for (const zone of venue.zones) {
-        pending += await this.inventory.pendingCount(event.eventId, zone.zoneId);
-        if (!this.sender.available) continue;
-        const ids = await this.inventory.claimStale(event.eventId, zone.zoneId, this.opts.resendAfterMs, this.opts.batch ?? 200);
-        const results = await Promise.allSettled(ids.map((id) => this.resend(event.eventId, zone.zoneId, id)));
-        resent += results.filter((r) => r.status === 'fulfilled' && r.value).length;
-      }
+    // The catalog's zones and the zones removed from it that may still hold pending purchases.
+    for (const { eventId, zoneId } of await this.catalog.zonesToSweep()) {
+      pending += await this.inventory.pendingCount(eventId, zoneId);
+      if (!this.sender.available) continue;
+      const ids = await this.inventory.claimStale(eventId, zoneId, this.opts.resendAfterMs, this.opts.batch ?? 200);
+      const results = await Promise.allSettled(ids.map((id) => this.resend(eventId, zoneId, id)));
+      resent += results.filter((r) => r.status === 'fulfilled' && r.value).length;
     }
     metrics.pendingPurchases.set(pending - resent);
     if (resent > 0) this.log.info({ resent }, 'sweep re-sent pending purchases');

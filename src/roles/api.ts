@@ -13,7 +13,7 @@ import { ReadModel } from '../projector/read-model';
 import { IdempotencyStore } from '../purchase/idempotency';
 import { PurchaseLookup } from '../purchase/lookup';
 import { RecoverySweep } from '../purchase/sweep';
-import type { RuntimeContext } from '../runtime/context';
+import type { RuntimeContext } from '../infra/connections';
 import { ensureTopics, topics } from '../stream/kafka';
 import { BatchingSender } from '../stream/sender';
 import { DynamoWriteModel } from '../writer/store';

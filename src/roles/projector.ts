@@ -1,6 +1,6 @@
 import { migrate } from '../projector/migrations';
 import { projectChunk, projectorGroup } from '../projector/project';
-import type { RuntimeContext } from '../runtime/context';
+import type { RuntimeContext } from '../infra/connections';
 import { startConsumerLoop } from '../stream/consumer';
 import { ensureTopics, topics } from '../stream/kafka';
 import type { RoleHandle } from './role';

@@ -1,6 +1,6 @@
 import type { Router } from 'express';
 import type { ReadinessCheck } from '../http/health';
-import type { RuntimeContext } from '../runtime/context';
+import type { RuntimeContext } from '../infra/connections';
 
 /** A running role: what it adds to readiness and HTTP, and how it stops. */
 export interface RoleHandle {

@@ -1,5 +1,5 @@
 import { ListTablesCommand } from '@aws-sdk/client-dynamodb';
-import type { RuntimeContext } from '../runtime/context';
+import type { RuntimeContext } from '../infra/connections';
 import { startConsumerLoop } from '../stream/consumer';
 import { ensureTopics, topics } from '../stream/kafka';
 import { writerGroup } from '../writer/rebuild-source';

@@ -10,7 +10,7 @@ import { startController } from '../roles/controller';
 import { startProjector } from '../roles/projector';
 import type { RoleHandle, RoleStarter } from '../roles/role';
 import { startWriter } from '../roles/writer';
-import { RuntimeContext, type PlatformFaults } from './context';
+import { RuntimeContext, type PlatformFaults } from '../infra/connections';
 import { closeServer, drain, listen } from './server';
 
 export type SingleRole = Exclude<Role, 'all'>;

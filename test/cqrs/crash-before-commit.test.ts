@@ -1,4 +1,4 @@
-import type { PlatformFaults } from '../../src/runtime/context';
+import type { PlatformFaults } from '../../src/infra/connections';
 import { groupProgress } from '../../src/stream/progress';
 import { uid, waitFor } from '../support/env';
 import { startTestPlatform } from '../support/platform';

@@ -5,7 +5,7 @@ import { newPurchaseId, ticketIdOf } from '../../src/purchase/ids';
 import { partitionKey, SCHEMA_VERSION, type TicketPurchased } from '../../src/purchase/record';
 import { QueryCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
 import type { Config } from '../../src/config/config';
-import { RuntimeContext } from '../../src/runtime/context';
+import { RuntimeContext } from '../../src/infra/connections';
 import { testLogger } from '../support/env';
 import type { EventLog } from '../../src/stream/event-log';
 import { topics } from '../../src/stream/kafka';

@@ -1,6 +1,6 @@
 import { ConditionalCheckFailedException, CreateTableCommand, DeleteTableCommand, PutItemCommand, waitUntilTableExists } from '@aws-sdk/client-dynamodb';
 import { Redis } from 'ioredis';
-import { createDynamoClient } from '../../src/runtime/context';
+import { createDynamoClient } from '../../src/infra/connections';
 import { createSqlClient } from '../../src/shared/sql';
 import type { Subscription } from '../../src/stream/event-log';
 import { createEventLog } from '../../src/stream/kafka';

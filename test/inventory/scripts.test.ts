@@ -199,3 +199,44 @@ describe('init-zone.lua', () => {
     await expectCountersMatchBitmap(eventId, z);
   });
 });
+
+describe('close-zone.lua: the fence of a zone that leaves the catalog', () => {
+  const z = zone(['A', 'B'], [3, 3], 'fenced');
+
+  test('a closed zone refuses every new reservation, changes nothing, and still settles the purchases reserved before', async () => {
+    const { eventId, layout } = await newZone(z);
+    const before = `${eventId}.${z.zoneId}.before000000000`;
+    const seats = [seat(layout, 'A', 1)];
+    expect((await inventory.reserve(eventId, z.zoneId, layout, before, seats, '{}')).code).toBe(ReserveCode.OK);
+    expect(await inventory.closeZone(eventId, z.zoneId)).toBe(true);
+    const state = await inventory.zoneState(eventId, z.zoneId);
+
+    expect((await reserve(eventId, z, layout, [seat(layout, 'B', 2)])).code).toBe(ReserveCode.ZONE_CLOSED);
+    expect(await inventory.zoneState(eventId, z.zoneId)).toEqual(state);
+    expect(await inventory.pendingCount(eventId, z.zoneId)).toBe(1);
+    // A lost reply of the purchase reserved before the fence is retried: it stands, nothing more.
+    expect((await inventory.reserve(eventId, z.zoneId, layout, before, seats, '{}')).code).toBe(ReserveCode.OK);
+    expect(await inventory.confirm(eventId, z.zoneId, before)).toBe(0);
+    expect(await inventory.pendingCount(eventId, z.zoneId)).toBe(0);
+    await expectCountersMatchBitmap(eventId, z);
+    expect(await redis.hmget(inventory.keys(eventId, z.zoneId).meta, 'layout', 'closed')).toEqual([layout.hash, expect.stringMatching(/^\d+$/)]);
+  });
+
+  test('init-zone re-opens a closed zone that is wanted again, also when it refuses its layout change', async () => {
+    const { eventId, layout } = await newZone(z);
+    await inventory.closeZone(eventId, z.zoneId);
+    expect((await inventory.initZone(eventId, z)).code).toBe(InitZoneCode.UNCHANGED);
+    expect((await reserve(eventId, z, layout, [seat(layout, 'B', 3)])).code).toBe(ReserveCode.OK);
+
+    await inventory.closeZone(eventId, z.zoneId);
+    expect((await inventory.initZone(eventId, zone(['A', 'B'], [4, 4], 'fenced'))).code).toBe(InitZoneCode.LAYOUT_CHANGE_REFUSED);
+    expect((await reserve(eventId, z, layout, [seat(layout, 'A', 3)])).code).toBe(ReserveCode.OK); // sells on the layout it has
+    await expectCountersMatchBitmap(eventId, z);
+  });
+
+  test('a zone without inventory is not fenced (no meta hash is created)', async () => {
+    const eventId = uid('inv');
+    expect(await inventory.closeZone(eventId, 'nothing')).toBe(false);
+    expect(await inventory.zoneExists(eventId, 'nothing')).toBe(false);
+  });
+});

@@ -2,7 +2,7 @@ import { DeleteTableCommand } from '@aws-sdk/client-dynamodb';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ReadModel } from '../../src/projector/read-model';
-import { createDynamoClient } from '../../src/runtime/context';
+import { createDynamoClient } from '../../src/infra/connections';
 import { createSqlClient } from '../../src/shared/sql';
 import { tableNames } from '../../src/writer/tables';
 import { seedTestEvent, testEntry } from '../support/catalog';

@@ -1,7 +1,7 @@
 import { Redis } from 'ioredis';
 import type { Config } from '../../src/config/config';
 import { withScripts, type ScriptedRedis } from '../../src/inventory/scripts';
-import type { PlatformFaults } from '../../src/runtime/context';
+import type { PlatformFaults } from '../../src/infra/connections';
 import { startPlatform, type RunningPlatform, type SingleRole } from '../../src/runtime/platform';
 import { testConfig, testLogger } from './env';
 

@@ -100,8 +100,11 @@ export function readRoutes(deps: ReadRouteDeps): Router {
   router.get('/api/v1/events/:eventId', async (req, res) => {
     const ev = await eventOr404(req.params.eventId);
     const sales = await zoneSales(ev.entry.event.eventId, ev.entry.venue.zones);
+    // The controller's conditions (file source), e.g. Degraded while a bad edit of its seed file is ignored.
+    const status = await deps.catalog.getStatus(ev.entry.event.eventId);
     res.json({
       ...ev.entry.event,
+      ...(status ? { status } : {}),
       venue: { venueId: ev.entry.venue.venueId, name: ev.entry.venue.name },
       zones: ev.entry.venue.zones.map((z, i) => ({
         zoneId: z.zoneId,

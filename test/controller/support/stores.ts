@@ -1,5 +1,5 @@
 import { CqrsStores } from '../../../src/admin/stores';
-import type { RuntimeContext } from '../../../src/runtime/context';
+import type { RuntimeContext } from '../../../src/infra/connections';
 
 /**
  * Forgets test events in the stores behind Redis: their sales in DynamoDB and MySQL, and the

@@ -14,7 +14,10 @@ export interface PlatformFaults {
 }
 
 /**
- * Connections shared by the roles of one process, created on first use and closed once.
+ * The infrastructure of one process: its settings, its logger and the connections its roles
+ * share (Redis with the inventory scripts, Kafka, DynamoDB, MySQL), each created on first use
+ * and closed once. Roles and admin tools receive it; only src/runtime/platform.ts (and the
+ * admin CLI, an entry point of its own) create one.
  */
 export class RuntimeContext {
   private redisConn: ScriptedRedis | undefined;
