@@ -4,10 +4,9 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { freePort } from './process';
+import { freePort, ROOT } from './process';
 import { waitFor } from './env';
 
-const ROOT = path.resolve(__dirname, '..', '..');
 const LIBS = path.join(ROOT, '.services', 'kafka', 'libs');
 
 /**
@@ -93,10 +92,17 @@ export class PrivateKafka {
   /** Stops the broker hard (SIGKILL), as a crash would. */
   async kill(): Promise<void> {
     const child = this.child;
-    if (!child || child.exitCode !== null) return;
+    // A child killed by a signal keeps exitCode null: check signalCode too, or a second kill waits for ever.
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
     const exited = new Promise((r) => child.once('exit', r));
     child.kill('SIGKILL');
     await exited;
+  }
+
+  /** Signals the running broker: SIGSTOP freezes it (a stalled VM, a long pause), SIGCONT resumes it. */
+  signal(sig: 'SIGSTOP' | 'SIGCONT'): void {
+    if (!this.child || this.child.exitCode !== null || this.child.signalCode !== null) throw new Error(`the private Kafka on ${this.port} is not running: start() it before sending ${sig}`);
+    this.child.kill(sig);
   }
 
   async destroy(): Promise<void> {
