@@ -10,11 +10,16 @@ import type { RoleName, Roles } from './roles';
 
 export interface FaultContext {
   roles: Roles;
+  /** Messages a consumer group has not committed yet (0 = caught up). */
+  uncommitted(group: 'writer' | 'projector'): Promise<number>;
   kafka: PrivateKafka;
   inventory: Inventory;
   eventId: string;
-  /** The zone whose Redis state the Redis-loss fault deletes. */
-  lostZone: string;
+  /**
+   * The zone whose Redis state the Redis-loss fault deletes: the one with the most unknown
+   * outcomes so far, so their purchase records (which buyers poll) are lost with it.
+   */
+  lostZone(): string;
   purchaseTimeoutMs: number;
   log: (line: string) => void;
 }
@@ -30,6 +35,11 @@ const RECOVERY_MS = 90_000;
 const hold = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function killAndRestart(ctx: FaultContext, role: RoleName): Promise<void> {
+  // A consumer is killed while it holds delivered but uncommitted records, so they are redelivered.
+  if (role === 'writer' || role === 'projector') {
+    const behind = await waitFor(async () => (await ctx.uncommitted(role)) > 0, `the ${role} to have uncommitted records`, 20_000, 20).catch(() => false);
+    if (!behind) ctx.log(`${role} had no uncommitted records within 20 s; killing it anyway`);
+  }
   await ctx.roles.kill(role);
   ctx.log(`${role} SIGKILLed; restarting it on the same port`);
   await ctx.roles.start(role, RECOVERY_MS);
@@ -37,7 +47,13 @@ async function killAndRestart(ctx: FaultContext, role: RoleName): Promise<void> 
 
 /** Kafka is back when every role that talks to it says so (the api's circuit closed, the consumers joined). */
 async function kafkaUsersReady(ctx: FaultContext): Promise<void> {
-  await Promise.all((['api', 'writer', 'projector'] as const).map((r) => ctx.roles.ready(r, RECOVERY_MS)));
+  const from = Date.now();
+  await Promise.all(
+    (['api', 'writer', 'projector'] as const).map(async (r) => {
+      await ctx.roles.ready(r, RECOVERY_MS);
+      ctx.log(`${r} ready again after ${((Date.now() - from) / 1000).toFixed(1)} s`);
+    }),
+  );
 }
 
 export function faultList(opts: { kafkaFreezeMs: number; projectorStopMs: number }): Fault[] {
@@ -52,7 +68,9 @@ export function faultList(opts: { kafkaFreezeMs: number; projectorStopMs: number
       inject: async (ctx) => {
         await ctx.kafka.kill();
         ctx.log('Kafka SIGKILLed; restarting it');
+        const from = Date.now();
         await ctx.kafka.start();
+        ctx.log(`Kafka accepts connections again after ${((Date.now() - from) / 1000).toFixed(1)} s`);
         await kafkaUsersReady(ctx);
       },
     },
@@ -88,9 +106,10 @@ export function faultList(opts: { kafkaFreezeMs: number; projectorStopMs: number
       name: 'Redis zone lost',
       what: "one zone's Redis keys (bitmap, counters, meta, pending set, purchase records) deleted; the controller rebuilds it from DynamoDB",
       inject: async (ctx) => {
-        await ctx.inventory.deleteZone(ctx.eventId, ctx.lostZone);
-        ctx.log(`zone ${ctx.lostZone}'s Redis state deleted; waiting for the controller to rebuild it`);
-        await waitFor(() => ctx.inventory.zoneExists(ctx.eventId, ctx.lostZone), `the controller to rebuild zone ${ctx.lostZone}`, RECOVERY_MS, 200);
+        const zone = ctx.lostZone();
+        await ctx.inventory.deleteZone(ctx.eventId, zone);
+        ctx.log(`zone ${zone}'s Redis state deleted; waiting for the controller to rebuild it`);
+        await waitFor(() => ctx.inventory.zoneExists(ctx.eventId, zone), `the controller to rebuild zone ${zone}`, RECOVERY_MS, 200);
       },
     },
   ];

@@ -4,7 +4,7 @@
  * table to .services/faults-latest.md, and exits non-zero when any figure is not 0 or the audit
  * is not clean. Needs `npm run build` and the shared services (`npm run services:up`).
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { auditEvent, formatAudit } from '../src/admin/audit';
@@ -18,7 +18,7 @@ import { createEnvironment, type FaultEnvironment } from './environment';
 import { faultList } from './faults';
 import { computeFigures } from './figures';
 import { readFinalState } from './observe';
-import { buildPlan } from './plan';
+import { buildPlan, type Buy } from './plan';
 import { exampleLines, isClean, tableLines, toMarkdown, type PhaseRecord, type SuiteReport } from './report';
 import { Roles } from './roles';
 import { pollPurchases, unknownOutcomes, waitConsumers, waitPendingSettled } from './settle';
@@ -38,6 +38,16 @@ function positiveInt(v: string, flag: string): number {
   return n;
 }
 
+function zoneWithMostUnknown(buys: Buy[]): string {
+  const counts = new Map<string, number>();
+  for (const b of buys) for (const a of b.attempts) if (a.status === 503 && a.purchaseId) counts.set(b.zoneId, (counts.get(b.zoneId) ?? 0) + 1);
+  return [...counts].sort((x, y) => y[1] - x[1] || x[0].localeCompare(y[0]))[0]?.[0] ?? '1';
+}
+
+/** Stops the run and cleans up (Ctrl-C, SIGTERM, or the --budget-s watchdog); cleans up once the environment exists. */
+let stopEarly: (why: string, exitCode: number) => void = (_why, exitCode) => process.exit(exitCode);
+const onSignal = (sig: NodeJS.Signals) => stopEarly(`${sig}: interrupted`, 130);
+
 async function main(): Promise<number> {
   const { values } = parseArgs({
     options: {
@@ -46,8 +56,13 @@ async function main(): Promise<number> {
       concurrency: { type: 'string', default: '150' },
       seed: { type: 'string', default: '1' },
       out: { type: 'string', default: path.join(ROOT, '.services', 'faults-latest.md') },
+      'budget-s': { type: 'string', default: '420' },
     },
   });
+  // A hard bound for CI: a run that hangs (a fault that never recovers, a wait gone wrong) is a failure.
+  const budgetS = positiveInt(values['budget-s'], '--budget-s');
+  const watchdog = setTimeout(() => stopEarly(`FAILED: the suite ran longer than --budget-s ${budgetS}`, 1), budgetS * 1000);
+  watchdog.unref();
   const zones = positiveInt(values.zones, '--zones');
   const rate = positiveInt(values.rate, '--rate');
   const concurrency = positiveInt(values.concurrency, '--concurrency');
@@ -56,16 +71,18 @@ async function main(): Promise<number> {
   const faults = faultList({ kafkaFreezeMs: timing.purchaseTimeoutMs + 2500, projectorStopMs: 8000 });
   const layout = seedLayout(zones);
 
+  rmSync(values.out, { force: true }); // never leave the previous run's table behind a run that fails early
   const env: FaultEnvironment = await createEnvironment(layout, timing, say);
   let roles: Roles | undefined;
   let ctx: RuntimeContext | undefined;
   let stores: CqrsStores | undefined;
-  const onSignal = (sig: NodeJS.Signals) => {
-    say(`${sig}: cleaning up what the suite created, then exiting`);
+  stopEarly = (why, exitCode) => {
+    say(`${why}; cleaning up what the suite created, then exiting`);
     void (async () => {
+      roles?.writeLogs(path.join(ROOT, '.services', 'faults-logs'));
       await roles?.stopAll(1000).catch(() => undefined);
       await env.cleanup();
-      process.exit(130);
+      process.exit(exitCode);
     })();
   };
   process.once('SIGINT', onSignal);
@@ -78,9 +95,10 @@ async function main(): Promise<number> {
     await Promise.all((['writer', 'projector', 'api'] as const).map((r) => roles!.start(r)));
     say(`roles up: api ${roles.url('api')}, writer, projector, controller (separate processes)`);
 
-    ctx = new RuntimeContext(env.cfg, createLogger('warn', 'faults'));
+    // Silent: the suite's own Kafka admin sees the broker die too; its reconnect errors are expected.
+    ctx = new RuntimeContext(env.cfg, createLogger('silent', 'faults'));
     stores = new CqrsStores(ctx);
-    const entry = (await stores.catalog.getEvent(env.eventId))!;
+    const entry = await stores.catalog.getEvent(env.eventId);
     if (!entry) throw new Error(`the controller did not seed ${env.eventId}; see its log in .services/faults-logs/`);
 
     const plan = buildPlan({ zones, seed, runId: env.runId, target: { eventId: env.eventId, venueId: env.venueId } });
@@ -96,7 +114,8 @@ async function main(): Promise<number> {
     }, 5000);
     ticker.unref();
     buyers.start();
-    const faultCtx = { roles, kafka: env.kafka, inventory: stores.inventory, eventId: env.eventId, lostZone: '1', purchaseTimeoutMs: timing.purchaseTimeoutMs, log: (l: string) => say(`  ${l}`) };
+    const groups = stores;
+    const faultCtx = { roles, uncommitted: (g: 'writer' | 'projector') => groups.waitForGroup(g, 0), kafka: env.kafka, inventory: stores.inventory, eventId: env.eventId, lostZone: () => zoneWithMostUnknown(plan.buys), purchaseTimeoutMs: timing.purchaseTimeoutMs, log: (l: string) => say(`  ${l}`) };
     for (const [p, fault] of faults.entries()) {
       current = p;
       const rec: PhaseRecord = { name: fault.name, what: fault.what, startedAt: Date.now() };
@@ -174,6 +193,7 @@ async function main(): Promise<number> {
     if (logs) say(`role logs in ${path.relative(process.cwd(), logs)}; private Kafka, seeds folder, keys, tables and database removed`);
     process.removeListener('SIGINT', onSignal);
     process.removeListener('SIGTERM', onSignal);
+    clearTimeout(watchdog);
   }
 }
 
