@@ -35,6 +35,7 @@ export class Buyers {
   private next = 0;
   private released = 0;
   private phase = -1;
+  private abandoned = false;
   private waiting: (() => void)[] = [];
   private nextSlot = 0;
   private workers: Promise<void>[] = [];
@@ -73,11 +74,18 @@ export class Buyers {
   /** Resolves once the first attempt of every request below `upTo` has been sent. */
   whenSent(upTo: number): Promise<void> {
     const target = Math.min(upTo, this.buys.length);
-    if (this.next >= target) return Promise.resolve();
+    if (this.abandoned || this.next >= target) return Promise.resolve();
     return new Promise((resolve) => this.sentListeners.push({ upTo: target, resolve }));
   }
 
-  /** Resolves once every request of the plan has its final answer. */
+  /** Sends no further requests (the platform did not recover): the ones in flight finish their retries. */
+  abandon(): void {
+    this.abandoned = true;
+    for (const l of this.sentListeners.splice(0)) l.resolve();
+    for (const w of this.waiting.splice(0)) w();
+  }
+
+  /** Resolves once every request sent has its final answer (all of the plan unless abandoned). */
   async finish(): Promise<void> {
     this.release(this.phase, this.buys.length);
     await Promise.all(this.workers);
@@ -86,8 +94,8 @@ export class Buyers {
 
   private async worker(): Promise<void> {
     for (;;) {
-      while (this.next >= this.released && this.next < this.buys.length) await new Promise<void>((r) => this.waiting.push(r));
-      if (this.next >= this.buys.length) return;
+      while (!this.abandoned && this.next >= this.released && this.next < this.buys.length) await new Promise<void>((r) => this.waiting.push(r));
+      if (this.abandoned || this.next >= this.buys.length) return;
       const buy = this.buys[this.next++]!;
       buy.phase = this.phase;
       for (const l of this.sentListeners.filter((x) => this.next >= x.upTo)) {

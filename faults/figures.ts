@@ -5,6 +5,7 @@
  * phase, so a phase's figure is the size of its set and the total is their union.
  */
 import { seatKey } from '../load/scenarios';
+import { ERRORS } from '../src/shared/errors';
 import type { FinalState, StoredTicket } from './observe';
 import type { Attempt, Buy } from './plan';
 import type { Settled } from './settle';
@@ -52,7 +53,8 @@ export interface FiguresInput {
 export type Belief = { kind: 'bought'; purchaseId: string } | { kind: 'nothing'; why: string } | { kind: 'unknown'; why: string };
 
 const ALLOWED_409 = new Set(['SEATS_TAKEN', 'ZONE_SOLD_OUT', 'IDEMPOTENCY_IN_FLIGHT']);
-const ALLOWED_503 = new Set(['PURCHASE_OUTCOME_UNKNOWN', 'KAFKA_UNAVAILABLE', 'INVENTORY_UNAVAILABLE', 'INVENTORY_REBUILDING', 'DEPENDENCY_UNAVAILABLE']);
+/** A 503 may carry any dependency-failure code of the registry. */
+const ALLOWED_503 = new Set(Object.entries(ERRORS).filter(([, e]) => e.status === 503).map(([code]) => code));
 
 /** Why an answer breaks the API's contract (invariant 7, all or nothing), or undefined when it does not. */
 export function badAnswer(buy: Buy, a: Attempt): string | undefined {
@@ -70,10 +72,10 @@ export function badAnswer(buy: Buy, a: Attempt): string | undefined {
 }
 
 /**
- * What the buyer believes in the end, from the answers in order: a 201 is a sale; a 409 (taken,
- * sold out) or a 503 without a purchase id says nothing was sold; a 503 with a purchase id is
- * resolved by polling it. A later answer replaces an earlier one, except that a purchase id once
- * heard is still polled when the last answer is only "no answer" or "in flight".
+ * What the buyer believes in the end, from the answers in order: a 201 is a sale; the last answer
+ * 409 (taken, sold out) or 503 without a purchase id says nothing was sold; a 503 with a purchase
+ * id is resolved by polling it. When the last answer claims nothing (no answer, in flight, another
+ * 5xx), a purchase id heard earlier is what the buyer polls.
  */
 export function beliefOf(buy: Buy, settled: Map<string, Settled>): Belief {
   const sale = buy.attempts.find((a) => a.status === 201 && a.purchaseId);
@@ -88,12 +90,12 @@ export function beliefOf(buy: Buy, settled: Map<string, Settled>): Belief {
   if (!last) return { kind: 'unknown', why: 'never sent' };
   if (last.status === 409 && last.code !== 'IDEMPOTENCY_IN_FLIGHT') return { kind: 'nothing', why: `409 ${last.code}` };
   if (last.status === 503 && last.purchaseId) return polled(last.purchaseId);
+  if (last.status === 503) return { kind: 'nothing', why: `503 ${last.code} (nothing sold)` };
   const heard = buy.attempts.filter((a) => a.purchaseId).map((a) => a.purchaseId!);
   if (heard.length > 0) {
     const beliefs = heard.map(polled);
     return beliefs.find((b) => b.kind === 'bought') ?? beliefs.find((b) => b.kind === 'unknown') ?? beliefs.at(-1)!;
   }
-  if (last.status === 503) return { kind: 'nothing', why: `503 ${last.code} (nothing sold)` };
   return { kind: 'unknown', why: last.status === 0 ? `no answer (${last.error})` : `${last.status} ${last.code ?? ''}` };
 }
 
@@ -213,6 +215,7 @@ export function computeFigures(input: FiguresInput): { phases: PhaseFigures[]; t
   for (const [b, ids] of purchasesOfBuy) if (ids.size > 1) add(b.phase, 'duplicates', `request ${b.index} stored as ${[...ids].join(' and ')}`);
 
   // Wrong answers: told nothing was sold, while the stores hold the request's seats for it.
+  const wronged = new Set<Buy>();
   for (const b of buys) {
     const info = phases[Math.max(0, b.phase)]!.info;
     info.requests++;
@@ -226,7 +229,15 @@ export function computeFigures(input: FiguresInput): { phases: PhaseFigures[]; t
     info[belief.kind === 'bought' ? 'bought' : belief.kind]++;
     if (belief.kind !== 'nothing') continue;
     const own = b.seats.flatMap((s) => storedBySeat.get(seatOf(b, s)) ?? []).find((t) => buyOfStored(t) === b);
+    if (own) wronged.add(b);
     if (own) add(b.phase, 'wrongAnswers', `request ${b.index} [${b.route} ${b.seats.map((s) => seatOf(b, s)).join(',')}: ${answersOf(b)}] owns ${own.seat} as ${own.purchaseId}`);
+  }
+
+  // The route buyers are told to poll must not deny a purchase the stores hold (even to a buyer who heard more later).
+  const storedPurchases = new Set(stored.map((t) => t.purchaseId));
+  for (const [id, s] of settled) {
+    const b = buyOfPurchase.get(id);
+    if ((s.state === 'NOT_FOUND' || s.state === 'VOIDED') && storedPurchases.has(id) && !(b && wronged.has(b))) add(b?.phase ?? lastPhase, 'wrongAnswers', `GET /api/v1/purchases/${id} said ${s.state}, but the stores hold it (request ${b?.index ?? '?'})`);
   }
 
   for (const seat of input.auditDrift) add(seatPhase(seat), 'auditDrift', seat);

@@ -88,7 +88,7 @@ export function toMarkdown(r: SuiteReport): string {
     '',
     ...r.phases.map((p) => `- **${p.name}**: ${p.what}${p.error ? ` — did not recover: ${p.error}` : ''}`),
     ...(r.notes.length ? ['', '## Notes', '', ...r.notes.map((n) => `- ${n}`)] : []),
-    ...(isClean(r.figures.total) ? [] : ['', '## Problems (first of each)', '', '```', ...exampleLines(r.figures.total, 10), '```']),
+    ...(isClean(r.figures.total) ? [] : ['', '## Problems (up to 200 of each figure)', '', '```', ...exampleLines(r.figures.total, 200), '```']),
     '',
   ].join('\n');
 }

@@ -130,11 +130,13 @@ async function main(): Promise<number> {
         if (p > 0) say(`  recovered after ${(rec.recoveredMs / 1000).toFixed(1)} s`);
       } catch (err) {
         rec.error = (err as Error).message;
-        say(`  DID NOT RECOVER: ${rec.error}`);
+        say(`  DID NOT RECOVER: ${rec.error}; no further requests or faults, judging what was sold so far`);
+        buyers.abandon();
+        break;
       }
       await buyers.whenSent((p + 1) * perPhase);
     }
-    say('all requests sent; waiting for the last answers (bounded retries)');
+    say('requests sent; waiting for the last answers (bounded retries)');
     await buyers.finish();
     clearInterval(ticker);
 
@@ -158,7 +160,7 @@ async function main(): Promise<number> {
     const auditLines = formatAudit(audit);
     const figures = computeFigures({
       phaseStarts: phases.map((p) => p.startedAt),
-      buys: plan.buys,
+      buys: plan.buys.filter((b) => b.attempts.length > 0),
       settled,
       state,
       auditDrift: audit.drift.map((d) => seatKey(d.zoneId, d)),

@@ -64,24 +64,30 @@ test('each figure catches its case, in the phase it happened', () => {
   const crashed = buy(1, ['C3'], [{ status: 500, code: 'INTERNAL' }]);
   // An anonymous buyer with no answer then 409: its sale cannot be traced to it, so it is not counted.
   const anon = buy(0, ['D1'], [{ status: 0, error: 'ECONNRESET' }, { status: 409, code: 'SEATS_TAKEN' }]);
+  // Phase 0: the purchase route says "not found" for a purchase the stores hold (the buyer got its 201 on a retry).
+  const denied = buy(0, ['D2'], [{ status: 503, code: 'PURCHASE_OUTCOME_UNKNOWN', purchaseId: 'P7' }, sold('P7', 'D2')]);
 
   // Sales carry the time they were made: 10 is in phase 0, 150 in phase 1.
-  const dynamo = [ticket('P1', 'A2', 'anonymous', 150), ticket('P4', 'A5'), ticket('Q1', 'B1', 'u-twice'), ticket('Q2', 'B2', 'u-twice'), ticket('P6', 'C2', 'anonymous', 150), ticket('P9', 'D1')];
+  const dynamo = [ticket('P1', 'A2', 'anonymous', 150), ticket('P4', 'A5'), ticket('Q1', 'B1', 'u-twice'), ticket('Q2', 'B2', 'u-twice'), ticket('P6', 'C2', 'anonymous', 150), ticket('P9', 'D1'), ticket('P7', 'D2')];
   const mysql = [...dynamo, ticket('P2', 'A3', 'anonymous', 150)];
   const settled = new Map<string, Settled>([
     ['P1', { state: 'CONFIRMED', tickets: [{ ticketId: 'P1.1', row: 'A', column: 2 }] }],
     ['P3', { state: 'NOT_FOUND' }],
+    ['P7', { state: 'NOT_FOUND' }],
   ]);
   const r = computeFigures({
     phaseStarts: [0, 100],
-    buys: [retried, lost, held, first, second, twice, wrongSeat, crashed, anon],
+    buys: [retried, lost, held, first, second, twice, wrongSeat, crashed, anon, denied],
     settled,
-    state: state({ dynamo, mysql, redis: ['A2', 'A3', 'A4', 'A5', 'B1', 'B2', 'C2', 'D1'] }),
+    state: state({ dynamo, mysql, redis: ['A2', 'A3', 'A4', 'A5', 'B1', 'B2', 'C2', 'D1', 'D2'] }),
     auditDrift: ['1/A/3'],
   });
 
   expect(sorted(r, 'wrongAnswers', 1)).toEqual([`request ${retried.index} [tickets 1/A/2: 503 PURCHASE_OUTCOME_UNKNOWN P1 → 409 SEATS_TAKEN] owns 1/A/2 as P1`]);
-  expect(sorted(r, 'wrongAnswers', 0)).toEqual([`request ${twice.index} [purchases 1/B/1,1/B/2: no answer → 409 SEATS_TAKEN] owns 1/B/1 as Q1`]);
+  expect(sorted(r, 'wrongAnswers', 0)).toEqual([
+    'GET /api/v1/purchases/P7 said NOT_FOUND, but the stores hold it (request ' + denied.index + ')',
+    `request ${twice.index} [purchases 1/B/1,1/B/2: no answer → 409 SEATS_TAKEN] owns 1/B/1 as Q1`,
+  ]);
   expect(sorted(r, 'confirmedMissing')).toEqual(['P2.1', 'P5.1']);
   expect(sorted(r, 'confirmedMissing', 1)).toEqual(['P2.1', 'P5.1']);
   expect(sorted(r, 'stranded')).toEqual(['1/A/3', '1/A/4']);
@@ -90,13 +96,14 @@ test('each figure catches its case, in the phase it happened', () => {
   expect(sorted(r, 'duplicates', 0)).toEqual([`request ${twice.index} stored as Q1 and Q2`]);
   expect(sorted(r, 'badAnswers', 1)).toEqual([`request ${wrongSeat.index}: 201 sold C/2 for a request of C/1`, `request ${crashed.index}: 500 INTERNAL`].sort());
   expect(sorted(r, 'auditDrift')).toEqual(['1/A/3']);
-  expect(r.total.info.unknownOutcomes).toBe(2);
+  expect(r.total.info.unknownOutcomes).toBe(3);
 });
 
 test('what a buyer believes: the last word, a polled purchase id, or nothing learnt', () => {
   const settled = new Map<string, Settled>([['P', { state: 'CONFIRMED' }], ['V', { state: 'VOIDED' }], ['W', { state: 'PENDING' }]]);
   expect(beliefOf(buy(0, ['A1'], [{ status: 503, code: 'KAFKA_UNAVAILABLE' }]), settled)).toMatchObject({ kind: 'nothing' });
   expect(beliefOf(buy(0, ['A1'], [{ status: 503, purchaseId: 'P' }, { status: 0 }]), settled)).toEqual({ kind: 'bought', purchaseId: 'P' });
+  expect(beliefOf(buy(0, ['A1'], [{ status: 503, purchaseId: 'P' }, { status: 503, code: 'KAFKA_UNAVAILABLE' }]), settled)).toMatchObject({ kind: 'nothing' });
   expect(beliefOf(buy(0, ['A1'], [{ status: 503, purchaseId: 'V' }]), settled)).toMatchObject({ kind: 'nothing' });
   expect(beliefOf(buy(0, ['A1'], [{ status: 503, purchaseId: 'W' }]), settled)).toMatchObject({ kind: 'unknown' });
   expect(beliefOf(buy(0, ['A1'], [{ status: 409, code: 'IDEMPOTENCY_IN_FLIGHT' }]), settled)).toMatchObject({ kind: 'unknown' });
