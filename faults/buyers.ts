@@ -40,8 +40,8 @@ export class Buyers {
   private nextSlot = 0;
   private workers: Promise<void>[] = [];
   private sentListeners: { upTo: number; resolve: () => void }[] = [];
+  /** Attempts sent, and requests that have their final answer (for the progress lines). */
   sent = 0;
-  answered = 0;
   finished = 0;
   readonly statuses = new Map<string, number>();
 
@@ -142,9 +142,7 @@ export class Buyers {
         headers: { 'idempotency-key': buy.idempotencyKey, ...(buy.call.body === undefined ? {} : { 'content-type': 'application/json' }) },
         ...(buy.call.body === undefined ? {} : { body: buy.call.body }),
       });
-      const o = parseAnswer(res.statusCode, await res.body.text());
-      this.answered++;
-      return { at, ...o };
+      return { at, ...parseAnswer(res.statusCode, await res.body.text()) };
     } catch (err) {
       return { at, status: 0, error: (err as Error).message };
     }

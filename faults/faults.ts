@@ -20,7 +20,6 @@ export interface FaultContext {
    * outcomes so far, so their purchase records (which buyers poll) are lost with it.
    */
   lostZone(): string;
-  purchaseTimeoutMs: number;
   log: (line: string) => void;
 }
 

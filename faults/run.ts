@@ -15,7 +15,7 @@ import { seatKey, seedLayout } from '../load/scenarios';
 import { ROOT } from '../test/support/process';
 import { Buyers } from './buyers';
 import { createEnvironment, type FaultEnvironment } from './environment';
-import { faultList } from './faults';
+import { faultList, type FaultContext } from './faults';
 import { computeFigures } from './figures';
 import { readFinalState } from './observe';
 import { buildPlan, type Buy } from './plan';
@@ -97,8 +97,9 @@ async function main(): Promise<number> {
 
     // Silent: the suite's own Kafka admin sees the broker die too; its reconnect errors are expected.
     ctx = new RuntimeContext(env.cfg, createLogger('silent', 'faults'));
-    stores = new CqrsStores(ctx);
-    const entry = await stores.catalog.getEvent(env.eventId);
+    const cqrs = new CqrsStores(ctx);
+    stores = cqrs;
+    const entry = await cqrs.catalog.getEvent(env.eventId);
     if (!entry) throw new Error(`the controller did not seed ${env.eventId}; see its log in .services/faults-logs/`);
 
     const plan = buildPlan({ zones, seed, runId: env.runId, target: { eventId: env.eventId, venueId: env.venueId } });
@@ -114,8 +115,15 @@ async function main(): Promise<number> {
     }, 5000);
     ticker.unref();
     buyers.start();
-    const groups = stores;
-    const faultCtx = { roles, uncommitted: (g: 'writer' | 'projector') => groups.waitForGroup(g, 0), kafka: env.kafka, inventory: stores.inventory, eventId: env.eventId, lostZone: () => zoneWithMostUnknown(plan.buys), purchaseTimeoutMs: timing.purchaseTimeoutMs, log: (l: string) => say(`  ${l}`) };
+    const faultCtx: FaultContext = {
+      roles,
+      kafka: env.kafka,
+      inventory: cqrs.inventory,
+      eventId: env.eventId,
+      uncommitted: (group) => cqrs.waitForGroup(group, 0),
+      lostZone: () => zoneWithMostUnknown(plan.buys),
+      log: (l) => say(`  ${l}`),
+    };
     for (const [p, fault] of faults.entries()) {
       current = p;
       const rec: PhaseRecord = { name: fault.name, what: fault.what, startedAt: Date.now() };
@@ -143,19 +151,19 @@ async function main(): Promise<number> {
     const notes: string[] = [];
     say('settling: pending purchases (the sweep), the consumers, then every 503 that carried a purchase id');
     const zoneIds = entry.venue.zones.map((z) => z.zoneId);
-    const pendingLeft = await waitPendingSettled(stores.inventory, env.eventId, zoneIds, 60_000);
+    const pendingLeft = await waitPendingSettled(cqrs.inventory, env.eventId, zoneIds, 60_000);
     if (pendingLeft > 0) notes.push(`${pendingLeft} purchases still pending in Redis 60 s after the load (the sweep did not settle them)`);
-    let behind = await waitConsumers(stores, 90_000, say);
+    let behind = await waitConsumers(cqrs, 90_000, say);
     const ids = unknownOutcomes(plan.buys);
     const settled = await pollPurchases(roles.url('api'), ids, 30_000);
     const states = [...settled.values()].reduce((m, s) => m.set(s.state, (m.get(s.state) ?? 0) + 1), new Map<string, number>());
     say(`  ${ids.length} unknown outcomes polled: ${[...states].map(([k, v]) => `${v} ${k}`).join(', ') || 'none'}`);
-    behind = await waitConsumers(stores, 30_000, say);
+    behind = await waitConsumers(cqrs, 30_000, say);
     if (behind.writer > 0 || behind.projector > 0) notes.push(`consumers still behind at the deadline: writer ${behind.writer}, projector ${behind.projector} messages`);
 
     say('reading the stores and running the audit');
-    const state = await readFinalState(stores, env.eventId, entry.venue.zones);
-    const audit = await auditEvent(stores, env.eventId, { waitMs: 20_000 });
+    const state = await readFinalState(cqrs, env.eventId, entry.venue.zones);
+    const audit = await auditEvent(cqrs, env.eventId, { waitMs: 20_000 });
     const auditClean = audit.drift.length === 0 && audit.unverified.length === 0 && audit.missingZones.length === 0;
     const auditLines = formatAudit(audit);
     const figures = computeFigures({
@@ -192,7 +200,8 @@ async function main(): Promise<number> {
     await ctx?.close().catch(() => undefined);
     const problems = await env.cleanup();
     for (const p of problems) say(`cleanup problem (remove it by hand): ${p}`);
-    if (logs) say(`role logs in ${path.relative(process.cwd(), logs)}; private Kafka, seeds folder, keys, tables and database removed`);
+    if (problems.length === 0) say('private Kafka, seeds folder, Redis keys, DynamoDB tables and MySQL database removed');
+    if (logs) say(`role logs in ${path.relative(process.cwd(), logs)}`);
     process.removeListener('SIGINT', onSignal);
     process.removeListener('SIGTERM', onSignal);
     clearTimeout(watchdog);
