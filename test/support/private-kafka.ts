@@ -4,10 +4,9 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { freePort } from './process';
+import { freePort, ROOT } from './process';
 import { waitFor } from './env';
 
-const ROOT = path.resolve(__dirname, '..', '..');
 const LIBS = path.join(ROOT, '.services', 'kafka', 'libs');
 
 /**
@@ -93,24 +92,27 @@ export class PrivateKafka {
   /** Stops the broker hard (SIGKILL), as a crash would. */
   async kill(): Promise<void> {
     const child = this.child;
-    if (!child || child.exitCode !== null) return;
+    // A child killed by a signal keeps exitCode null: check signalCode too, or a second kill waits for ever.
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
     const exited = new Promise((r) => child.once('exit', r));
     child.kill('SIGKILL');
     await exited;
   }
 
-  /**
-   * Freezes the broker (SIGSTOP): connections stay open but nothing is answered, as with a
-   * broker stuck in a long GC pause or a network partition that drops packets.
-   */
+  /** Signals the running broker: SIGSTOP freezes it (a stalled VM, a long pause), SIGCONT resumes it. */
+  signal(sig: 'SIGSTOP' | 'SIGCONT'): void {
+    if (!this.child || this.child.exitCode !== null || this.child.signalCode !== null) throw new Error(`the private Kafka on ${this.port} is not running: start() it before sending ${sig}`);
+    this.child.kill(sig);
+  }
+
+  /** Freezes the broker (SIGSTOP): connections stay open, nothing is answered (a long GC pause, a stalled VM). */
   freeze(): void {
-    if (!this.child || this.child.exitCode !== null) throw new Error('the private Kafka is not running; start() it first');
-    this.child.kill('SIGSTOP');
+    this.signal('SIGSTOP');
   }
 
   /** Resumes a frozen broker (SIGCONT): requests it held are answered. */
   thaw(): void {
-    this.child?.kill('SIGCONT');
+    if (this.child && this.child.exitCode === null && this.child.signalCode === null) this.child.kill('SIGCONT');
   }
 
   async destroy(): Promise<void> {

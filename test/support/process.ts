@@ -4,7 +4,17 @@ import net from 'node:net';
 import path from 'node:path';
 import { waitFor } from './env';
 
-const ROOT = path.resolve(__dirname, '..', '..');
+/**
+ * The repository root: the nearest folder above this file with a package.json, so the helpers
+ * work from source (ts-jest) and compiled into dist/ (the fault suite, `npm run faults`).
+ */
+export const ROOT = findRoot(__dirname);
+function findRoot(from: string): string {
+  for (let dir = from; ; dir = path.dirname(dir)) {
+    if (existsSync(path.join(dir, 'package.json'))) return dir;
+    if (path.dirname(dir) === dir) throw new Error(`no package.json above ${from}: run from a checkout of the repository`);
+  }
+}
 /** Node 24 from the `node` dev dependency, whatever node runs jest. */
 export const NODE = path.join(ROOT, 'node_modules', '.bin', 'node');
 const MAIN = path.join(ROOT, 'dist', 'src', 'main.js');
@@ -34,10 +44,13 @@ process.on('exit', () => {
   for (const c of children) c.kill('SIGKILL');
 });
 
-/** Runs `dist/src/main.js <role>` as a separate process (needs `npm run build`). */
-export async function spawnRole(role: string, env: Record<string, string>): Promise<RoleProcess> {
+/**
+ * Runs `dist/src/main.js <role>` as a separate process (needs `npm run build`), on a free port
+ * or on `opts.port` (a restart that keeps its address).
+ */
+export async function spawnRole(role: string, env: Record<string, string>, opts: { port?: number } = {}): Promise<RoleProcess> {
   if (!existsSync(MAIN)) throw new Error('dist/src/main.js is missing: run `npm run build` (npm test does it for you)');
-  const port = await freePort();
+  const port = opts.port ?? (await freePort());
   const portVar = role === 'api' || role === 'all' ? 'PORT' : 'METRICS_PORT';
   const child = spawn(NODE, [MAIN, role], {
     cwd: ROOT,
