@@ -22,6 +22,8 @@ export interface PurchaseRequest {
   venueId?: string;
   userId: string;
   seats: SeatRequest[];
+  /** Assigned before the purchase runs when an Idempotency-Key must remember it (see idempotency.ts). */
+  purchaseId?: string;
 }
 
 export interface PurchaseService {
@@ -197,7 +199,7 @@ const zoneKeyOf = (req: PurchaseRequest) => `${req.eventId}\u0000${req.zoneId}`;
 
 /** The `TicketPurchased` record of a request: the Kafka message and the pending record's body. */
 export function purchaseRecord(req: PurchaseRequest, event: CachedEvent, zone: CachedZone): TicketPurchased {
-  const purchaseId = newPurchaseId(req.eventId, req.zoneId);
+  const purchaseId = req.purchaseId ?? newPurchaseId(req.eventId, req.zoneId);
   return {
     schemaVersion: SCHEMA_VERSION,
     type: 'TicketPurchased',

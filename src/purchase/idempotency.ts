@@ -14,7 +14,8 @@ export interface StoredResponse {
 
 /** What a key holds in Redis. */
 type Marker =
-  | { state: 'in-flight'; fingerprint: string }
+  /** The first attempt runs (or died) with this purchase id; `at` is when it started (ms). */
+  | { state: 'in-flight'; fingerprint: string; purchaseId: string; at: number }
   | { state: 'done'; fingerprint: string; response: StoredResponse }
   /** The first attempt ended 503 PURCHASE_OUTCOME_UNKNOWN: its purchase decides the retry's answer. */
   | { state: 'pending'; fingerprint: string; purchaseId: string };
@@ -23,11 +24,16 @@ type Marker =
  * `Idempotency-Key` handling, scoped to the buyer: the same key and body replay the stored
  * answer; another body gets 422; a repeat while the first is in flight gets 409.
  *
+ * The purchase id is chosen before the first attempt runs and kept with the key from the
+ * start, so even an attempt whose process died mid-purchase (no answer at all) is found again.
  * A 503 with a purchase id (outcome unknown) keeps that id with the key. A retry looks the
  * purchase up: still pending, it answers 503 with the same id; confirmed, it replays the 201
- * built from the record; voided or found nowhere (nothing was sold), it runs afresh. A 503
- * without a purchase id (nothing reserved) stores nothing. This costs Redis work only on a
- * 503 and on a retry, never on a first attempt that succeeds.
+ * built from the record; voided or found nowhere (nothing was sold), it runs afresh. An
+ * attempt still marked in flight is looked up the same way once it is older than the
+ * in-flight window (`inFlightTtlSeconds`, far beyond PURCHASE_TIMEOUT_MS); younger and found
+ * nowhere, it is still running (409 IDEMPOTENCY_IN_FLIGHT). A 503 without a purchase id
+ * (nothing reserved) stores nothing. This costs Redis work only on a 503 and on a retry,
+ * never on a first attempt that succeeds.
  */
 export class IdempotencyStore {
   constructor(
@@ -38,36 +44,52 @@ export class IdempotencyStore {
     private readonly inFlightTtlSeconds = 60,
   ) {}
 
-  /** `replay` builds the original 201 from a purchase confirmed after the first attempt's 503. */
-  async run(scope: string, key: string, request: unknown, handler: () => Promise<StoredResponse>, replay: (p: TicketPurchased) => StoredResponse): Promise<StoredResponse> {
+  /**
+   * `handler` runs the purchase under the given purchase id (`newPurchaseId()` picks one);
+   * `replay` builds the original 201 from a purchase confirmed after the first attempt's 503.
+   */
+  async run(
+    scope: string,
+    key: string,
+    request: unknown,
+    newPurchaseId: () => string,
+    handler: (purchaseId: string) => Promise<StoredResponse>,
+    replay: (p: TicketPurchased) => StoredResponse,
+  ): Promise<StoredResponse> {
     if (!/^[\x21-\x7e]{1,255}$/.test(key)) {
       throw new ApiError('VALIDATION_FAILED', 'Idempotency-Key must be 1–255 visible ASCII characters');
     }
     const redisKey = idempotencyKey(this.prefix, scope, key);
     const fingerprint = createHash('sha256').update(JSON.stringify(request)).digest('base64url');
-    const inFlight = JSON.stringify({ state: 'in-flight', fingerprint } satisfies Marker);
-    const claimed = await this.redis.set(redisKey, inFlight, 'EX', this.inFlightTtlSeconds, 'NX');
+    const inFlight = (): Extract<Marker, { state: 'in-flight' }> => ({ state: 'in-flight', fingerprint, purchaseId: newPurchaseId(), at: Date.now() });
+    let mine = inFlight();
+    // The marker lives as long as an answer would: a process that dies mid-purchase must not
+    // take the purchase id with it (the sweep may still confirm that purchase).
+    const claimed = await this.redis.set(redisKey, JSON.stringify(mine), 'EX', this.ttlSeconds, 'NX');
     if (claimed !== 'OK') {
       const raw = await this.redis.get(redisKey);
-      if (raw === null) return this.run(scope, key, request, handler, replay);
+      if (raw === null) return this.run(scope, key, request, newPurchaseId, handler, replay);
       const stored = JSON.parse(raw) as Marker;
       if (stored.fingerprint !== fingerprint) {
         throw new ApiError('IDEMPOTENCY_KEY_REUSED', 'This Idempotency-Key was already used with a different request; use a new key');
       }
       if (stored.state === 'done') return stored.response;
-      if (stored.state !== 'pending') throw inFlightError();
-      const settled = await this.settle(redisKey, stored, replay);
+      const running = stored.state === 'in-flight' && Date.now() - stored.at < this.inFlightTtlSeconds * 1000;
+      const settled = await this.settle(redisKey, stored, replay, running);
       if (settled) return settled;
+      if (running) throw inFlightError();
       // Nothing was sold: exactly one retry takes the key over and runs afresh.
-      if (!(await this.takeOver(scope, redisKey, stored.purchaseId, inFlight))) throw inFlightError();
+      mine = inFlight();
+      if (!(await this.takeOver(scope, redisKey, stored.purchaseId, mine))) throw inFlightError();
     }
-    return this.execute(redisKey, fingerprint, handler);
+    return this.execute(redisKey, mine, handler);
   }
 
-  private async execute(redisKey: string, fingerprint: string, handler: () => Promise<StoredResponse>): Promise<StoredResponse> {
+  private async execute(redisKey: string, claim: Extract<Marker, { state: 'in-flight' }>, handler: (purchaseId: string) => Promise<StoredResponse>): Promise<StoredResponse> {
+    const { fingerprint } = claim;
     let marker: Marker | undefined;
     try {
-      const response = await handler();
+      const response = await handler(claim.purchaseId);
       if (response.status < 500) marker = { state: 'done', fingerprint, response };
       return response;
     } catch (err) {
@@ -79,19 +101,28 @@ export class IdempotencyStore {
       throw err;
     } finally {
       // Failing to store the answer must not replace it (a 201, or a 503 carrying a purchaseId):
-      // the in-flight marker then expires on its own.
+      // the in-flight marker, which carries the purchase id, then answers retries.
       const store = marker ? this.redis.set(redisKey, JSON.stringify(marker), 'EX', this.ttlSeconds) : this.redis.del(redisKey);
       await store.catch(() => undefined);
     }
   }
 
-  /** The answer a pending key's purchase now gives, or undefined when it sold nothing. */
-  private async settle(redisKey: string, marker: Extract<Marker, { state: 'pending' }>, replay: (p: TicketPurchased) => StoredResponse): Promise<StoredResponse | undefined> {
+  /**
+   * The answer the key's purchase now gives, or undefined when it sold nothing (or, for an
+   * attempt still `running`, has not reserved yet).
+   */
+  private async settle(
+    redisKey: string,
+    marker: Exclude<Marker, { state: 'done' }>,
+    replay: (p: TicketPurchased) => StoredResponse,
+    running: boolean,
+  ): Promise<StoredResponse | undefined> {
     const { purchaseId, fingerprint } = marker;
     const found = await this.purchases.find(purchaseId).catch(() => {
+      if (running) throw inFlightError();
       throw stillUnknown(purchaseId, 'its purchase could not be looked up');
     });
-    if (found?.status === 'PENDING') throw stillUnknown(purchaseId, 'its purchase is still pending');
+    if (found?.status === 'PENDING') throw stillUnknown(purchaseId, running ? 'it is still running' : 'its purchase is still pending');
     if (found?.status !== 'CONFIRMED') return undefined;
     const response = replay(found.record);
     const done: Marker = { state: 'done', fingerprint, response };
@@ -100,10 +131,10 @@ export class IdempotencyStore {
   }
 
   /** True for the one retry that claims the fresh run (the claim outlives the key's answer). */
-  private async takeOver(scope: string, redisKey: string, purchaseId: string, inFlight: string): Promise<boolean> {
+  private async takeOver(scope: string, redisKey: string, purchaseId: string, claim: Marker): Promise<boolean> {
     const won = await this.redis.set(idempotencyRetryKey(this.prefix, scope, purchaseId), '1', 'EX', this.ttlSeconds, 'NX');
     if (won !== 'OK') return false;
-    await this.redis.set(redisKey, inFlight, 'EX', this.inFlightTtlSeconds);
+    await this.redis.set(redisKey, JSON.stringify(claim), 'EX', this.ttlSeconds);
     return true;
   }
 }

@@ -6,7 +6,7 @@ import { PurchaseLookup } from '../../src/purchase/lookup';
 import { SCHEMA_VERSION, type TicketPurchased } from '../../src/purchase/record';
 import { ApiError } from '../../src/shared/errors';
 import { seedTestEvent, testEntry } from '../support/catalog';
-import { testConfig, uid } from '../support/env';
+import { testConfig, uid, waitFor } from '../support/env';
 import { testRedis } from '../support/platform';
 
 /**
@@ -35,6 +35,7 @@ afterAll(async () => {
 const request = { route: 'purchases', seats: 1 };
 const replay = (p: TicketPurchased): StoredResponse => ({ status: 201, body: { purchaseId: p.purchaseId, tickets: p.tickets } });
 const unknown = (purchaseId: string) => new ApiError('PURCHASE_OUTCOME_UNKNOWN', 'Kafka did not acknowledge in time', { purchaseId });
+const ids = () => newPurchaseId(eventId, 'z');
 const sold = (purchaseId: string): StoredResponse => ({ status: 201, body: { purchaseId, fresh: true } });
 
 /** A purchase reserved in Redis (its record never sent), as the engine leaves it on a 503. */
@@ -49,7 +50,7 @@ async function reserved(): Promise<TicketPurchased> {
 /** Runs a first attempt that ends 503 with the purchase id; returns the key. */
 async function unknownOutcome(purchaseId: string): Promise<string> {
   const key = uid('key');
-  await expect(store.run('u', key, request, async () => { throw unknown(purchaseId); }, replay)).rejects.toMatchObject({ code: 'PURCHASE_OUTCOME_UNKNOWN' });
+  await expect(store.run('u', key, request, ids, async () => { throw unknown(purchaseId); }, replay)).rejects.toMatchObject({ code: 'PURCHASE_OUTCOME_UNKNOWN' });
   return key;
 }
 
@@ -60,28 +61,28 @@ const never = async (): Promise<StoredResponse> => {
 test('while the purchase is reserved, a retry answers 503 with the same purchaseId and runs nothing', async () => {
   const p = await reserved();
   const key = await unknownOutcome(p.purchaseId);
-  await expect(store.run('u', key, request, never, replay)).rejects.toMatchObject({ status: 503, code: 'PURCHASE_OUTCOME_UNKNOWN', extra: { purchaseId: p.purchaseId } });
+  await expect(store.run('u', key, request, ids, never, replay)).rejects.toMatchObject({ status: 503, code: 'PURCHASE_OUTCOME_UNKNOWN', extra: { purchaseId: p.purchaseId } });
 });
 
 test('once confirmed, a retry replays the 201 built from the record, and keeps it', async () => {
   const p = await reserved();
   const key = await unknownOutcome(p.purchaseId);
   await inventory.confirm(eventId, 'z', p.purchaseId);
-  expect(await store.run('u', key, request, never, replay)).toEqual(replay(p));
+  expect(await store.run('u', key, request, ids, never, replay)).toEqual(replay(p));
   await redis.del(inventory.keys(eventId, 'z').purchase(p.purchaseId)); // the stored answer no longer needs the record
-  expect(await store.run('u', key, request, never, replay)).toEqual(replay(p));
+  expect(await store.run('u', key, request, ids, never, replay)).toEqual(replay(p));
 });
 
 test('a purchase that never existed, or was voided by an older version, sold nothing: the retry runs afresh', async () => {
   const ghost = newPurchaseId(eventId, 'z');
   const key = await unknownOutcome(ghost);
-  expect(await store.run('u', key, request, async () => sold('second'), replay)).toEqual(sold('second'));
-  expect(await store.run('u', key, request, never, replay)).toEqual(sold('second'));
+  expect(await store.run('u', key, request, ids, async () => sold('second'), replay)).toEqual(sold('second'));
+  expect(await store.run('u', key, request, ids, never, replay)).toEqual(sold('second'));
 
   const p = await reserved();
   const voidedKey = await unknownOutcome(p.purchaseId);
   await redis.hset(inventory.keys(eventId, 'z').purchase(p.purchaseId), 'status', 'voided');
-  expect(await store.run('u', voidedKey, request, async () => sold('third'), replay)).toEqual(sold('third'));
+  expect(await store.run('u', voidedKey, request, ids, async () => sold('third'), replay)).toEqual(sold('third'));
 });
 
 test('two retries at once of a purchase that sold nothing: one runs afresh, the other is told it is in flight', async () => {
@@ -94,7 +95,7 @@ test('two retries at once of a purchase that sold nothing: one runs afresh, the 
     await gate;
     return sold('once');
   };
-  const settled = [store.run('u', key, request, slow, replay), store.run('u', key, request, slow, replay)].map((p) =>
+  const settled = [store.run('u', key, request, ids, slow, replay), store.run('u', key, request, ids, slow, replay)].map((p) =>
     p.then((value) => ({ value }), (error: ApiError) => ({ error })),
   );
   // The loser answers while the winner is still running.
@@ -108,13 +109,50 @@ test('two retries at once of a purchase that sold nothing: one runs afresh, the 
 
 test('a 503 without a purchase id (nothing reserved) stores nothing: the retry runs', async () => {
   const key = uid('key');
-  await expect(store.run('u', key, request, async () => { throw new ApiError('KAFKA_UNAVAILABLE'); }, replay)).rejects.toMatchObject({ code: 'KAFKA_UNAVAILABLE' });
+  await expect(store.run('u', key, request, ids, async () => { throw new ApiError('KAFKA_UNAVAILABLE'); }, replay)).rejects.toMatchObject({ code: 'KAFKA_UNAVAILABLE' });
   expect(await redis.exists(`${prefix}idem:{u}:${key}`)).toBe(0);
-  expect(await store.run('u', key, request, async () => sold('after'), replay)).toEqual(sold('after'));
+  expect(await store.run('u', key, request, ids, async () => sold('after'), replay)).toEqual(sold('after'));
 });
 
 test('a retry of an unknown outcome with another body is refused (422)', async () => {
   const p = await reserved();
   const key = await unknownOutcome(p.purchaseId);
-  await expect(store.run('u', key, { ...request, seats: 2 }, never, replay)).rejects.toMatchObject({ code: 'IDEMPOTENCY_KEY_REUSED' });
+  await expect(store.run('u', key, { ...request, seats: 2 }, ids, never, replay)).rejects.toMatchObject({ code: 'IDEMPOTENCY_KEY_REUSED' });
 });
+
+describe('an attempt whose process died mid-purchase (no answer at all)', () => {
+  // A short in-flight window stands in for the minute after which a silent attempt is taken as dead.
+  const quick = new IdempotencyStore(redis, prefix, 3600, lookup, 1);
+  const hangs = (work: (purchaseId: string) => Promise<unknown>) => (purchaseId: string) => work(purchaseId).then(() => new Promise<StoredResponse>(() => undefined));
+
+  /** Retries with the same key until the answer is no longer 409 IDEMPOTENCY_IN_FLIGHT. */
+  const retryUntilSettled = (key: string, handler: (id: string) => Promise<StoredResponse>) =>
+    waitFor(async () => {
+      const answer = await quick.run('u', key, request, ids, handler, replay).then((value) => ({ value }), (error: ApiError) => ({ error }));
+      return 'error' in answer && answer.error.code === 'IDEMPOTENCY_IN_FLIGHT' ? undefined : answer;
+    }, 'the retry settled', 10_000, 100);
+
+  test('its reservation, confirmed later by the sweep, is what the retry replays (never a fresh run)', async () => {
+    const key = uid('key');
+    const seat = { row: 'A', column: ++column };
+    let record: TicketPurchased | undefined;
+    // The first attempt reserves under the id the key chose, then its process "dies": no answer ever.
+    void quick.run('u', key, request, ids, hangs(async (purchaseId) => {
+      record = { schemaVersion: SCHEMA_VERSION, type: 'TicketPurchased', purchaseId, eventId, venueId: entry.venue.venueId, zoneId: 'z', userId: 'u', tickets: [{ ticketId: ticketIdOf(purchaseId, 1), ...seat, priceCents: 5000 }], currency: 'USD', createdOn: new Date().toISOString() };
+      await inventory.reserve(eventId, 'z', layout, purchaseId, [layout.locate(seat.row, seat.column)!], JSON.stringify(record));
+    }), replay);
+    await waitFor(() => record, 'the first attempt reserved');
+    // Meanwhile the retry hears 503 with that purchase id; once the sweep confirms it, the 201.
+    await expect(quick.run('u', key, request, ids, never, replay)).rejects.toMatchObject({ status: 503, code: 'PURCHASE_OUTCOME_UNKNOWN', extra: { purchaseId: record!.purchaseId } });
+    await inventory.confirm(eventId, 'z', record!.purchaseId);
+    expect(await retryUntilSettled(key, never)).toEqual({ value: replay(record!) });
+  });
+
+  test('an attempt that died before reserving sold nothing: after the in-flight window the retry runs afresh', async () => {
+    const key = uid('key');
+    void quick.run('u', key, request, ids, hangs(async () => undefined), replay);
+    expect(await retryUntilSettled(key, async () => sold('fresh'))).toEqual({ value: sold('fresh') });
+    expect(await quick.run('u', key, request, ids, never, replay)).toEqual(sold('fresh'));
+  });
+});
+

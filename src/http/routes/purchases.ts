@@ -1,6 +1,7 @@
 import { Router, type Request, type Response } from 'express';
 import type { IdempotencyStore, StoredResponse } from '../../purchase/idempotency';
 import type { PurchaseRequest, PurchaseService } from '../../purchase/engine';
+import { newPurchaseId } from '../../purchase/ids';
 import { purchaseView } from '../../purchase/lookup';
 import type { TicketPurchased } from '../../purchase/record';
 import { metrics } from '../../observability/metrics';
@@ -48,10 +49,13 @@ export function purchaseRoutes({ engine, idempotency }: PurchaseRouteDeps): Rout
     const stop = metrics.purchaseDuration.startTimer();
     let outcome = 'rejected';
     const created = (p: TicketPurchased): StoredResponse => ({ status: 201, body: view(p) });
-    const exec = async () => created(await engine.purchase(request));
+    const exec = async (purchaseId?: string) => created(await engine.purchase(purchaseId === undefined ? request : { ...request, purchaseId }));
     try {
       const key = req.get('idempotency-key');
-      const answer = key === undefined ? await exec() : await idempotency.run(request.userId, key, { route, request }, exec, created);
+      const answer =
+        key === undefined
+          ? await exec()
+          : await idempotency.run(request.userId, key, { route, request }, () => newPurchaseId(request.eventId, request.zoneId), exec, created);
       outcome = answer.status === 201 ? 'confirmed' : 'replayed';
       if (answer.problem) res.status(answer.status).type(PROBLEM_TYPE).send(JSON.stringify({ ...(answer.body as object), instance: req.originalUrl }));
       else res.status(answer.status).json(answer.body);
