@@ -210,8 +210,8 @@ async function main(): Promise<number> {
   machine.loadAverageAtEnd = os.loadavg().map((l) => Math.round(l * 100) / 100);
   const ceilings: BenchResult['ceilings'] = {
     noopPost: { how: `undici, ${s.concurrency} clients, closed loop`, requests: noop?.requests ?? 0, throughput: noop?.throughput ?? 0, p50: noop?.p50 ?? 0, p99: noop?.p99 ?? 0 },
-    redisScript: (redisFigures?.redisScript ?? { requests: 0, throughput: 0 }) as Ceiling,
-    ...(redisFigures ? { redisScriptSuccess: redisFigures.redisScriptSuccess as Ceiling } : {}),
+    redisScript: (redisFigures?.redisScript ?? { requests: 0, throughput: 0 }),
+    ...(redisFigures ? { redisScriptSuccess: redisFigures.redisScriptSuccess } : {}),
   };
   const result: BenchResult = {
     runId,

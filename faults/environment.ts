@@ -164,7 +164,7 @@ export async function createEnvironment(layout: VenueLayout, timing: Timing, log
       LOG_LEVEL: 'warn',
       API_WORKERS: '1',
     };
-    return { runId, eventId, venueId, kafka, roleEnv, cfg: loadConfig(roleEnv as NodeJS.ProcessEnv), cleanup };
+    return { runId, eventId, venueId, kafka, roleEnv, cfg: loadConfig(roleEnv), cleanup };
   } catch (err) {
     await cleanup();
     throw err;

@@ -27,7 +27,7 @@ export interface TypedSchema {
   'x-kubernetes-int-or-string'?: boolean;
 }
 
-const sum = <T extends bigint | number>(zero: T) => (list: T[]) => list.reduce((a, b) => (a as number) + (b as number), zero as number) as T;
+const sum = <T extends bigint | number>(zero: T) => (list: T[]) => list.reduce((a, b) => (a) + (b as number), zero as number) as T;
 
 /**
  * `self` is dynamic, as the value typed by the schema gives it its types. Functions beyond the

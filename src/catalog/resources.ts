@@ -147,8 +147,8 @@ export function parseResources(docs: { where: string; doc: unknown }[]): ParsedR
     const r = schema.safeParse(doc);
     if (!r.success) {
       out.errors.push({ where, message: r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ') });
-    } else if (r.data.kind === 'Venue') out.venues.push(r.data as VenueResource);
-    else out.events.push(r.data as EventResource);
+    } else if (r.data.kind === 'Venue') out.venues.push(r.data);
+    else out.events.push(r.data);
   }
   return out;
 }

@@ -30,7 +30,7 @@ export function withCel<T extends z.ZodType>(schema: T, rules: CelRule[]): T {
       typed ??= structuralSchema(schema);
       for (const message of celViolations(rules, value, typed)) ctx.addIssue({ code: 'custom', message });
     })
-    .meta({ 'x-kubernetes-validations': rules }) as T;
+    .meta({ 'x-kubernetes-validations': rules });
 }
 
 /** A list whose entries are unique (x-kubernetes-list-type: set; the API server refuses uniqueItems). */
@@ -39,7 +39,7 @@ export function listSet<T extends z.ZodArray>(schema: T, message: string): T {
     .superRefine((list, ctx) => {
       if (new Set(list.map((v) => JSON.stringify(v))).size !== list.length) ctx.addIssue({ code: 'custom', message });
     })
-    .meta({ 'x-kubernetes-list-type': 'set' }) as T;
+    .meta({ 'x-kubernetes-list-type': 'set' });
 }
 
 /**
@@ -52,11 +52,11 @@ export function listMap<T extends z.ZodArray>(schema: T, keys: string[], message
       const seen = new Set(list.map((item) => keys.map((k) => String((item as Record<string, unknown>)[k])).join('\u0000')));
       if (seen.size !== list.length) ctx.addIssue({ code: 'custom', message });
     })
-    .meta({ 'x-kubernetes-list-type': 'map', 'x-kubernetes-list-map-keys': keys }) as T;
+    .meta({ 'x-kubernetes-list-type': 'map', 'x-kubernetes-list-map-keys': keys });
 }
 
 /** A list replaced as a whole on merge (x-kubernetes-list-type: atomic). */
-export const listAtomic = <T extends z.ZodArray>(schema: T): T => schema.meta({ 'x-kubernetes-list-type': 'atomic' }) as T;
+export const listAtomic = <T extends z.ZodArray>(schema: T): T => schema.meta({ 'x-kubernetes-list-type': 'atomic' });
 
 /** An integer or a string (x-kubernetes-int-or-string), read as a string. */
 export const intOrString = (str: z.ZodString, int: z.ZodNumber) => z.union([str, int]).transform(String).meta({ 'x-kubernetes-int-or-string': true });
@@ -75,7 +75,7 @@ const ORDER = ['description', 'type', 'format', 'x-kubernetes-int-or-string', 'a
 /** The zod schema as a Kubernetes structural schema (input side: what a user writes). Throws on what a CRD cannot hold. */
 export function structuralSchema(schema: z.ZodType): StructuralSchema {
   const json = z.toJSONSchema(schema, { io: 'input', target: 'openapi-3.0', unrepresentable: 'throw' });
-  return toStructural(json as Record<string, unknown>, '$');
+  return toStructural(json, '$');
 }
 
 function toStructural(node: Record<string, unknown>, where: string): StructuralSchema {
@@ -111,6 +111,6 @@ function mergeIntOrString(out: StructuralSchema, where: string): void {
 
 function ordered(node: StructuralSchema): StructuralSchema {
   const keys = Object.keys(node).sort((a, b) => rank(a) - rank(b) || a.localeCompare(b));
-  return Object.fromEntries(keys.map((k) => [k, node[k]])) as StructuralSchema;
+  return Object.fromEntries(keys.map((k) => [k, node[k]]));
 }
 const rank = (k: string) => (ORDER.includes(k) ? ORDER.indexOf(k) : ORDER.indexOf('x-kubernetes-validations') - 0.5);

@@ -48,7 +48,7 @@ export function decodeTicketPurchased(value: Buffer | string | null): Decoded {
   if (!parsed.success) {
     return { ok: false, reason: `invalid-record: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}` };
   }
-  const r = parsed.data as TicketPurchased;
+  const r = parsed.data;
   const ids = parsePurchaseId(r.purchaseId);
   if (!ids || ids.eventId !== r.eventId || ids.zoneId !== r.zoneId) {
     return { ok: false, reason: `invalid-record: purchaseId ${r.purchaseId} does not belong to ${r.eventId}/${r.zoneId}` };

@@ -88,7 +88,7 @@ describe('the reconcile work queue', () => {
   test('stop cancels what is scheduled and waits for the run in flight; a term that ended is no failure', async () => {
     const lines: string[] = [];
     const log = Object.assign(testLogger(), { error: (_o: unknown, msg: string) => void lines.push(msg) });
-    queue = new WorkQueue({ debounceMs: 10, log: log as never });
+    queue = new WorkQueue({ debounceMs: 10, log: log });
     const k = recorded({ ms: 150 });
     queue.register('reconcile', k.work);
     queue.register('ended', async () => {

@@ -57,7 +57,7 @@ test('1,500 ten-seat records for one hot partition (about 2 MB, more than a batc
   const s = await sender(topic);
   try {
     const outcomes = await Promise.allSettled(records.map(({ purchaseId: _id, ...r }) => s.send(r)));
-    expect(outcomes.filter((o) => o.status === 'rejected').map((o) => String((o as PromiseRejectedResult).reason)).slice(0, 3)).toEqual([]);
+    expect(outcomes.filter((o) => o.status === 'rejected').map((o) => String((o).reason)).slice(0, 3)).toEqual([]);
     expect(s.available).toBe(true);
   } finally {
     await s.close();
@@ -80,7 +80,7 @@ test('a batch the broker refuses as too large is sent again in halves; a record 
     const refused = s.send(giant);
     const rest = records.slice(600).map(({ purchaseId: _id, ...r }) => s.send(r));
     const outcomes = await Promise.allSettled([...first, ...rest]);
-    expect(outcomes.filter((o) => o.status === 'rejected').map((o) => String((o as PromiseRejectedResult).reason)).slice(0, 3)).toEqual([]);
+    expect(outcomes.filter((o) => o.status === 'rejected').map((o) => String((o).reason)).slice(0, 3)).toEqual([]);
     const err = await refused.then(() => undefined, (e: unknown) => e);
     expect(err).toBeInstanceOf(RecordTooLargeError);
     expect(err).toBeInstanceOf(NotSentError); // the purchase path releases the seats of a record that was never stored

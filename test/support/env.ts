@@ -24,7 +24,7 @@ export function testConfig(overrides: Partial<Record<keyof Config, string>> = {}
     SEEDS_DIR: 'seeds',
     SHUTDOWN_GRACE_MS: '2000',
     ...overrides,
-  } as NodeJS.ProcessEnv);
+  });
 }
 
 export function testLogger(role = 'test'): Logger {
@@ -38,7 +38,7 @@ export async function waitFor<T>(probe: () => Promise<T> | T, what: string, time
   for (;;) {
     try {
       const v = await probe();
-      if (v) return v as NonNullable<T>;
+      if (v) return v;
     } catch (err) {
       last = err;
     }
