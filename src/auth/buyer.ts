@@ -33,7 +33,14 @@ export const ANONYMOUS_BUYER = 'anonymous';
 export const ADMIN_BUYER = 'admin';
 
 export function authSettingsOf(cfg: Config): AuthSettings {
-  return { mode: cfg.AUTH_MODE, adminToken: cfg.ADMIN_TOKEN, jwksUrl: cfg.AUTH_JWKS_URL, hs256Secret: cfg.AUTH_HS256_SECRET, issuer: cfg.AUTH_ISSUER, audience: cfg.AUTH_AUDIENCE };
+  return {
+    mode: cfg.AUTH_MODE,
+    adminToken: cfg.ADMIN_TOKEN,
+    jwksUrl: cfg.AUTH_JWKS_URL,
+    hs256Secret: cfg.AUTH_HS256_SECRET,
+    issuer: cfg.AUTH_ISSUER,
+    audience: cfg.AUTH_AUDIENCE,
+  };
 }
 
 /**
@@ -71,10 +78,15 @@ export class BuyerIdentity {
     }
     if (!this.verifier) {
       const declared = declaredOf(req, declaredUserId)[0];
-      return declared === undefined ? { userId: ANONYMOUS_BUYER, via: 'anonymous', admin: false } : { userId: declared, via: 'declared', admin: false };
+      return declared === undefined
+        ? { userId: ANONYMOUS_BUYER, via: 'anonymous', admin: false }
+        : { userId: declared, via: 'declared', admin: false };
     }
     if (bearer === undefined) {
-      throw unauthenticated(req, 'This route needs Authorization: Bearer <JWT> from the identity provider (or, in development, from POST /api/v1/dev/token)');
+      throw unauthenticated(
+        req,
+        'This route needs Authorization: Bearer <JWT> from the identity provider (or, in development, from POST /api/v1/dev/token)',
+      );
     }
     let sub: string;
     try {
@@ -87,7 +99,10 @@ export class BuyerIdentity {
     // Checked only after the token: an unauthenticated caller learns nothing from validation.
     const other = declaredOf(req, declaredUserId).find((d) => d !== sub);
     if (other !== undefined) {
-      throw new ApiError('FORBIDDEN', `The token is for buyer ${sub} but the request names ${other}; drop userId and X-User-Id, or use ${other}'s token`);
+      throw new ApiError(
+        'FORBIDDEN',
+        `The token is for buyer ${sub} but the request names ${other}; drop userId and X-User-Id, or use ${other}'s token`,
+      );
     }
     return { userId: sub, via: 'token', admin: false };
   }
@@ -128,7 +143,11 @@ function bearerOf(req: Request): string | undefined {
 /** The buyers the request names: the body's (or the given) userId first, then X-User-Id. */
 function declaredOf(req: Request, declaredUserId: string | undefined): string[] {
   const body = req.body as Record<string, unknown> | undefined;
-  const fromBody = declaredUserId ?? (body && typeof body === 'object' && !Array.isArray(body) && body.userId !== undefined ? parse(userIdSchema, body.userId, 'body.userId') : undefined);
+  const fromBody =
+    declaredUserId ??
+    (body && typeof body === 'object' && !Array.isArray(body) && body.userId !== undefined
+      ? parse(userIdSchema, body.userId, 'body.userId')
+      : undefined);
   const fromHeader = parse(userIdSchema.optional(), req.get('x-user-id') || undefined, 'header.x-user-id');
   return [fromBody, fromHeader].filter((v): v is string => v !== undefined);
 }

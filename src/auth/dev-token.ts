@@ -18,7 +18,12 @@ export function devTokenRoutes(settings: { hs256Secret: string; issuer: string; 
   const router = Router();
   router.post('/api/v1/dev/token', async (req, res) => {
     const { userId } = parse(devTokenBody, req.body ?? {}, 'body');
-    const token = await signHs256Token(settings.hs256Secret, { sub: userId, issuer: settings.issuer, audience: settings.audience, expiresInSeconds: DEV_TOKEN_SECONDS });
+    const token = await signHs256Token(settings.hs256Secret, {
+      sub: userId,
+      issuer: settings.issuer,
+      audience: settings.audience,
+      expiresInSeconds: DEV_TOKEN_SECONDS,
+    });
     res.status(200).json({ token, tokenType: 'Bearer', expiresIn: DEV_TOKEN_SECONDS, userId });
   });
   return router;

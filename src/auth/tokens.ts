@@ -5,6 +5,7 @@ import { userIdSchema } from '../http/validation';
  * jose is an ES module; this CommonJS project loads it through Node 24's require(esm), like
  * cel-js (jest.config.js transforms both for Jest's sandbox, which cannot).
  */
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- require(esm): see above
 const jose = require('jose') as typeof Jose;
 
 /** What verifies a buyer's token: the AUTH_* variables (docs/contracts.md). */
@@ -72,7 +73,11 @@ export class TokenVerifier {
       throw rejection(err, this.settings);
     }
     const sub = userIdSchema.safeParse(payload.sub);
-    if (!sub.success) throw new TokenRejected('invalid', 'The token\'s "sub" is not a valid buyer id (1–128 visible ASCII characters); ask the identity provider for a token with a usable subject');
+    if (!sub.success)
+      throw new TokenRejected(
+        'invalid',
+        'The token\'s "sub" is not a valid buyer id (1–128 visible ASCII characters); ask the identity provider for a token with a usable subject',
+      );
     return { sub: sub.data, expiresAt: new Date((payload.exp ?? 0) * 1000) };
   }
 
@@ -92,10 +97,16 @@ function rejection(err: unknown, settings: TokenSettings): TokenRejected {
     case 'ERR_JWT_EXPIRED':
       return new TokenRejected('invalid', 'The token has expired; sign in again for a new one');
     case 'ERR_JWT_CLAIM_VALIDATION_FAILED':
-      if (e.claim === 'nbf') return new TokenRejected('invalid', 'The token is not valid yet (nbf is in the future); check the clocks or wait');
-      if (e.claim === 'iss') return new TokenRejected('invalid', `The token's issuer is not ${settings.issuer}; use a token from that issuer`);
-      if (e.claim === 'aud') return new TokenRejected('invalid', `The token's audience does not include ${settings.audience}; ask for a token for this API`);
-      return new TokenRejected('invalid', `The token's "${e.claim ?? '?'}" claim is ${e.reason === 'missing' ? 'missing' : 'not acceptable'}; ask for a token with "sub" and "exp"`);
+      if (e.claim === 'nbf')
+        return new TokenRejected('invalid', 'The token is not valid yet (nbf is in the future); check the clocks or wait');
+      if (e.claim === 'iss')
+        return new TokenRejected('invalid', `The token's issuer is not ${settings.issuer}; use a token from that issuer`);
+      if (e.claim === 'aud')
+        return new TokenRejected('invalid', `The token's audience does not include ${settings.audience}; ask for a token for this API`);
+      return new TokenRejected(
+        'invalid',
+        `The token's "${e.claim ?? '?'}" claim is ${e.reason === 'missing' ? 'missing' : 'not acceptable'}; ask for a token with "sub" and "exp"`,
+      );
     case 'ERR_JWS_SIGNATURE_VERIFICATION_FAILED':
     case 'ERR_JWKS_NO_MATCHING_KEY':
     case 'ERR_JWKS_MULTIPLE_MATCHING_KEYS':
@@ -108,12 +119,22 @@ function rejection(err: unknown, settings: TokenSettings): TokenRejected {
       return new TokenRejected('invalid', 'The bearer token is not a well-formed JWT; send Authorization: Bearer <JWT>');
   }
   // Anything else is the JWKS endpoint: unreachable, timed out, or not serving a key set.
-  return new TokenRejected('provider_unavailable', `The identity provider's key set could not be loaded (${e.message ?? 'unknown error'}); retry shortly`);
+  return new TokenRejected(
+    'provider_unavailable',
+    `The identity provider's key set could not be loaded (${e.message ?? 'unknown error'}); retry shortly`,
+  );
 }
 
 /** Signs a development token with the HS256 secret (the dev token route and the tests). */
-export async function signHs256Token(secret: string, claims: { sub: string; issuer?: string; audience?: string; expiresInSeconds: number }): Promise<string> {
-  let jwt = new jose.SignJWT({}).setProtectedHeader({ alg: 'HS256', typ: 'JWT' }).setSubject(claims.sub).setIssuedAt().setExpirationTime(`${claims.expiresInSeconds}s`);
+export async function signHs256Token(
+  secret: string,
+  claims: { sub: string; issuer?: string; audience?: string; expiresInSeconds: number },
+): Promise<string> {
+  let jwt = new jose.SignJWT({})
+    .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+    .setSubject(claims.sub)
+    .setIssuedAt()
+    .setExpirationTime(`${claims.expiresInSeconds}s`);
   if (claims.issuer) jwt = jwt.setIssuer(claims.issuer);
   if (claims.audience) jwt = jwt.setAudience(claims.audience);
   return jwt.sign(new TextEncoder().encode(secret));

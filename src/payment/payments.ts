@@ -3,7 +3,14 @@ import { z } from 'zod';
 import type { Logger } from '../observability/logger';
 import { parse } from '../http/validation';
 import { ApiError } from '../shared/errors';
-import { amountCentsSchema, currencySchema, InvalidPaymentToken, paymentMethodSchema, type PaymentMethod, type PaymentProvider } from './provider';
+import {
+  amountCentsSchema,
+  currencySchema,
+  InvalidPaymentToken,
+  paymentMethodSchema,
+  type PaymentMethod,
+  type PaymentProvider,
+} from './provider';
 import type { Payment, PaymentStore } from './store';
 
 export interface ChargeInput {
@@ -22,7 +29,12 @@ export type RefundOutcome =
   /** The payment has not completed: refund it once it has succeeded (its webhook's callback). */
   | { status: 'PENDING'; paymentId: string };
 
-const chargeInputSchema = z.object({ purchaseId: z.string().min(1), method: paymentMethodSchema, amountCents: amountCentsSchema, currency: currencySchema });
+const chargeInputSchema = z.object({
+  purchaseId: z.string().min(1),
+  method: paymentMethodSchema,
+  amountCents: amountCentsSchema,
+  currency: currencySchema,
+});
 
 /**
  * Charges and refunds through the providers, recording every payment (docs/checkout.md,
@@ -53,24 +65,36 @@ export class Payments {
     const { purchaseId, method, amountCents, currency } = parse(chargeInputSchema, input, 'payment');
     const provider = this.providers.get(method.provider);
     if (!provider) {
-      throw new ApiError('VALIDATION_FAILED', `payment.provider: unknown provider "${method.provider}"; use one of: ${[...this.providers.keys()].join(', ')}`);
+      throw new ApiError(
+        'VALIDATION_FAILED',
+        `payment.provider: unknown provider "${method.provider}"; use one of: ${[...this.providers.keys()].join(', ')}`,
+      );
     }
     const existing = await this.store.ofPurchase(purchaseId);
     if (existing && existing.status !== 'FAILED') return existing;
 
-    const idempotencyKey = createHash('sha256').update(JSON.stringify(['charge', purchaseId, method.provider, method.token, amountCents, currency])).digest('base64url');
+    const idempotencyKey = createHash('sha256')
+      .update(JSON.stringify(['charge', purchaseId, method.provider, method.token, amountCents, currency]))
+      .digest('base64url');
     let result;
     try {
       result = await provider.charge({ token: method.token, amountCents, currency, reference: purchaseId, idempotencyKey });
     } catch (err) {
       if (err instanceof InvalidPaymentToken) throw new ApiError('VALIDATION_FAILED', `payment.token: ${err.message}`);
       this.log.warn({ err, provider: provider.name, purchaseId }, 'payment provider did not answer a charge');
-      throw new ApiError('DEPENDENCY_UNAVAILABLE', `The payment provider "${provider.name}" did not answer; retry the same request (it will not charge twice)`);
+      throw new ApiError(
+        'DEPENDENCY_UNAVAILABLE',
+        `The payment provider "${provider.name}" did not answer; retry the same request (it will not charge twice)`,
+      );
     }
     const record = { paymentId: result.paymentId, provider: provider.name, purchaseId, amountCents, currency };
     if (result.outcome === 'DECLINED') {
       await this.store.create(record, 'FAILED');
-      throw new ApiError('PAYMENT_DECLINED', `The payment was declined (${result.declineCode}); nothing was charged: pay with another method`, { paymentId: result.paymentId, declineCode: result.declineCode });
+      throw new ApiError(
+        'PAYMENT_DECLINED',
+        `The payment was declined (${result.declineCode}); nothing was charged: pay with another method`,
+        { paymentId: result.paymentId, declineCode: result.declineCode },
+      );
     }
     return this.store.create(record, result.outcome);
   }
@@ -86,7 +110,14 @@ export class Payments {
     if (payment.status === 'FAILED') return { status: 'NOT_CHARGED', paymentId };
     if (payment.status === 'PENDING') return { status: 'PENDING', paymentId };
     const refund = payment.refund ?? (await this.refundAtProvider(payment));
-    return { status: 'REFUNDED', paymentId, refundId: refund.refundId, amountCents: refund.amountCents, currency: payment.currency, refundedAt: refund.refundedAt };
+    return {
+      status: 'REFUNDED',
+      paymentId,
+      refundId: refund.refundId,
+      amountCents: refund.amountCents,
+      currency: payment.currency,
+      refundedAt: refund.refundedAt,
+    };
   }
 
   get(paymentId: string): Promise<Payment | undefined> {
@@ -99,15 +130,23 @@ export class Payments {
 
   private async refundAtProvider(payment: Payment) {
     const provider = this.providers.get(payment.provider);
-    if (!provider) throw new Error(`payment ${payment.paymentId} was made with provider "${payment.provider}", which this process does not have`);
+    if (!provider)
+      throw new Error(`payment ${payment.paymentId} was made with provider "${payment.provider}", which this process does not have`);
     let refunded;
     try {
       // One key per payment: a retry after a lost answer gets the same refund from the PSP.
       refunded = await provider.refund(payment.paymentId, `refund:${payment.paymentId}`);
     } catch (err) {
       this.log.warn({ err, provider: provider.name, paymentId: payment.paymentId }, 'payment provider did not answer a refund');
-      throw new ApiError('DEPENDENCY_UNAVAILABLE', `The payment provider "${provider.name}" did not refund yet; retry (it will not refund twice)`);
+      throw new ApiError(
+        'DEPENDENCY_UNAVAILABLE',
+        `The payment provider "${provider.name}" did not refund yet; retry (it will not refund twice)`,
+      );
     }
-    return this.store.recordRefund(payment.paymentId, { refundId: refunded.refundId, amountCents: refunded.amountCents, refundedAt: new Date().toISOString() });
+    return this.store.recordRefund(payment.paymentId, {
+      refundId: refunded.refundId,
+      amountCents: refunded.amountCents,
+      refundedAt: new Date().toISOString(),
+    });
   }
 }

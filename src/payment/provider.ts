@@ -16,7 +16,9 @@ export interface PaymentMethod {
 export const paymentMethodSchema = z
   .object({
     provider: z.string().regex(/^[a-z0-9_-]{1,32}$/, 'must be a provider name such as "test"'),
-    token: z.string().regex(/^[\x21-\x7e]{1,255}$/, 'must be the provider\'s payment token (1–255 visible ASCII characters), such as "tok_visa"'),
+    token: z
+      .string()
+      .regex(/^[\x21-\x7e]{1,255}$/, 'must be the provider\'s payment token (1–255 visible ASCII characters), such as "tok_visa"'),
   })
   .strict();
 

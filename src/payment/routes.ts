@@ -28,15 +28,19 @@ export function paymentServices({ cfg, redis, log }: PaymentDeps, settlement: Pa
   const store = new PaymentStore(redis, cfg.REDIS_KEY_PREFIX, ttl);
   const testProvider = new TestPaymentProvider(redis, cfg.REDIS_KEY_PREFIX, ttl);
   const payments = new Payments(store, [testProvider], log.child({ component: 'payments' }));
-  const intake = new WebhookIntake(redis, cfg.REDIS_KEY_PREFIX, store, settlement, log.child({ component: 'payment-webhook' }), { secret: cfg.PAYMENT_WEBHOOK_SECRET });
+  const intake = new WebhookIntake(redis, cfg.REDIS_KEY_PREFIX, store, settlement, log.child({ component: 'payment-webhook' }), {
+    secret: cfg.PAYMENT_WEBHOOK_SECRET,
+  });
   return { store, testProvider, payments, intake };
 }
 
 /** Until the checkout routes pass their own: payments settle and are recorded, and the log says nobody acted on them. */
 export function loggingSettlement(log: Logger): PaymentSettlement {
   return {
-    onPaymentSucceeded: async (p) => void log.info({ paymentId: p.paymentId, purchaseId: p.purchaseId }, 'payment succeeded; no checkout is wired to confirm it'),
-    onPaymentFailed: async (p) => void log.info({ paymentId: p.paymentId, purchaseId: p.purchaseId }, 'payment failed; no checkout is wired to release it'),
+    onPaymentSucceeded: async (p) =>
+      void log.info({ paymentId: p.paymentId, purchaseId: p.purchaseId }, 'payment succeeded; no checkout is wired to confirm it'),
+    onPaymentFailed: async (p) =>
+      void log.info({ paymentId: p.paymentId, purchaseId: p.purchaseId }, 'payment failed; no checkout is wired to release it'),
   };
 }
 
@@ -45,7 +49,10 @@ export function loggingSettlement(log: Logger): PaymentSettlement {
  * `POST /api/v1/payments/webhook` always (it refuses every delivery while PAYMENT_WEBHOOK_SECRET
  * is empty), and `POST /api/v1/dev/token` only with AUTH_DEV_TOKENS=true.
  */
-export function paymentAndAuthRoutes(deps: PaymentDeps, services: Pick<PaymentServices, 'intake'> = paymentServices(deps, loggingSettlement(deps.log))): Router {
+export function paymentAndAuthRoutes(
+  deps: PaymentDeps,
+  services: Pick<PaymentServices, 'intake'> = paymentServices(deps, loggingSettlement(deps.log)),
+): Router {
   const { intake } = services;
   const router = Router();
   router.post('/api/v1/payments/webhook', async (req, res) => {

@@ -22,9 +22,18 @@ export function signWebhook(secret: string, rawBody: Buffer | string, unixSecond
 }
 
 /** Throws 401 WEBHOOK_SIGNATURE_INVALID unless `header` signs exactly `rawBody`, recently, with `secret`. */
-export function verifyWebhookSignature(rawBody: Buffer, header: string | undefined, secret: string, nowSeconds: number, toleranceSeconds = SIGNATURE_TOLERANCE_SECONDS): void {
+export function verifyWebhookSignature(
+  rawBody: Buffer,
+  header: string | undefined,
+  secret: string,
+  nowSeconds: number,
+  toleranceSeconds = SIGNATURE_TOLERANCE_SECONDS,
+): void {
   const refuse = (detail: string) => new ApiError('WEBHOOK_SIGNATURE_INVALID', detail);
-  if (!secret) throw refuse('This server has no PAYMENT_WEBHOOK_SECRET, so no webhook can be verified; set it to the secret the payment provider signs with');
+  if (!secret)
+    throw refuse(
+      'This server has no PAYMENT_WEBHOOK_SECRET, so no webhook can be verified; set it to the secret the payment provider signs with',
+    );
   if (!header) throw refuse('Send the Payment-Signature header: t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<raw body>">');
 
   let t: string | undefined;

@@ -60,10 +60,23 @@ export class PaymentStore {
     const keys = paymentKeys(this.prefix, p.paymentId);
     const tx = this.redis
       .multi()
-      .hset(keys.record, { paymentId: p.paymentId, provider: p.provider, purchaseId: p.purchaseId, amountCents: p.amountCents, currency: p.currency, createdAt: now.toISOString() })
+      .hset(keys.record, {
+        paymentId: p.paymentId,
+        provider: p.provider,
+        purchaseId: p.purchaseId,
+        amountCents: p.amountCents,
+        currency: p.currency,
+        createdAt: now.toISOString(),
+      })
       .expire(keys.record, this.ttlSeconds);
     if (status !== 'PENDING') {
-      tx.set(keys.outcome, JSON.stringify({ status, at: now.toISOString(), eventId: '' } satisfies StoredOutcome), 'EX', this.ttlSeconds, 'NX');
+      tx.set(
+        keys.outcome,
+        JSON.stringify({ status, at: now.toISOString(), eventId: '' } satisfies StoredOutcome),
+        'EX',
+        this.ttlSeconds,
+        'NX',
+      );
       tx.set(keys.notified, status, 'EX', this.ttlSeconds);
     }
     await tx.exec();
@@ -108,7 +121,12 @@ export class PaymentStore {
    * otherwise the payment already had an outcome (a duplicate or a contradicting event) and
    * keeps it. Undefined when there is no such payment.
    */
-  async settle(paymentId: string, status: PaymentOutcome, eventId: string, now = new Date()): Promise<{ applied: boolean; payment: Payment } | undefined> {
+  async settle(
+    paymentId: string,
+    status: PaymentOutcome,
+    eventId: string,
+    now = new Date(),
+  ): Promise<{ applied: boolean; payment: Payment } | undefined> {
     const before = await this.get(paymentId);
     if (!before) return undefined;
     if (before.status !== 'PENDING') return { applied: false, payment: before };

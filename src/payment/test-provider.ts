@@ -1,7 +1,14 @@
 import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { testIdempotencyKey, testLedgerKey } from './keys';
-import { InvalidPaymentToken, type ChargeRequest, type ChargeResult, type PaymentProvider, type ProviderStatus, type RefundResult } from './provider';
+import {
+  InvalidPaymentToken,
+  type ChargeRequest,
+  type ChargeResult,
+  type PaymentProvider,
+  type ProviderStatus,
+  type RefundResult,
+} from './provider';
 
 /** The test provider's tokens, named after Stripe's test cards. */
 export const TEST_TOKENS = {
@@ -37,14 +44,22 @@ export class TestPaymentProvider implements PaymentProvider {
     const replayed = await this.redis.get(idemKey);
     if (replayed !== null) return this.answerOf(replayed);
     if (!(request.token in TEST_TOKENS)) {
-      throw new InvalidPaymentToken(`The test provider knows the tokens ${Object.keys(TEST_TOKENS).join(', ')}; "${request.token}" is none of them`);
+      throw new InvalidPaymentToken(
+        `The test provider knows the tokens ${Object.keys(TEST_TOKENS).join(', ')}; "${request.token}" is none of them`,
+      );
     }
     const status = TEST_TOKENS[request.token as TestToken];
     const paymentId = `pay_test_${randomBytes(12).toString('hex')}`;
     const ledger = testLedgerKey(this.prefix, paymentId);
     await this.redis
       .multi()
-      .hset(ledger, { status, amountCents: request.amountCents, currency: request.currency, reference: request.reference, ...(status === 'FAILED' ? { declineCode: 'card_declined' } : {}) })
+      .hset(ledger, {
+        status,
+        amountCents: request.amountCents,
+        currency: request.currency,
+        reference: request.reference,
+        ...(status === 'FAILED' ? { declineCode: 'card_declined' } : {}),
+      })
       .expire(ledger, this.ttlSeconds)
       .exec();
     // The first charge under a key wins; a concurrent twin answers with the winner's payment
@@ -62,7 +77,9 @@ export class TestPaymentProvider implements PaymentProvider {
     const ledger = testLedgerKey(this.prefix, paymentId);
     const status = statusOf(await this.redis.hgetall(ledger));
     if (status === 'unknown' || status === 'FAILED') {
-      throw new Error(`test provider: payment ${paymentId} is ${status === 'unknown' ? 'unknown (or expired)' : 'declined'}; nothing to refund`);
+      throw new Error(
+        `test provider: payment ${paymentId} is ${status === 'unknown' ? 'unknown (or expired)' : 'declined'}; nothing to refund`,
+      );
     }
     await this.redis.hsetnx(ledger, 'refundId', `re_test_${randomBytes(12).toString('hex')}`);
     const stored = await this.redis.hmget(ledger, 'refundId', 'amountCents');

@@ -18,7 +18,10 @@ export interface PaymentSettlement {
   onPaymentFailed(payment: Payment): Promise<void>;
 }
 
-export const WEBHOOK_TYPES = { 'payment.succeeded': 'SUCCEEDED', 'payment.failed': 'FAILED' } as const satisfies Record<string, PaymentOutcome>;
+export const WEBHOOK_TYPES = { 'payment.succeeded': 'SUCCEEDED', 'payment.failed': 'FAILED' } as const satisfies Record<
+  string,
+  PaymentOutcome
+>;
 
 const visible = z.string().regex(/^[\x21-\x7e]{1,255}$/, 'must be 1–255 visible ASCII characters');
 const webhookBodySchema = z.object({ id: visible, type: z.string().min(1).max(255), paymentId: visible });
@@ -104,9 +107,13 @@ export class WebhookIntake {
     }
     try {
       const settled = await this.store.settle(event.paymentId, outcome, event.id);
-      if (!settled) throw new ApiError('NOT_FOUND', `No payment ${event.paymentId}; if it was created a moment ago, deliver the event again`);
+      if (!settled)
+        throw new ApiError('NOT_FOUND', `No payment ${event.paymentId}; if it was created a moment ago, deliver the event again`);
       if (!settled.applied) {
-        this.log.warn({ eventId: event.id, paymentId: event.paymentId, type: event.type, status: settled.payment.status }, 'webhook event for a payment already settled: its state is kept');
+        this.log.warn(
+          { eventId: event.id, paymentId: event.paymentId, type: event.type, status: settled.payment.status },
+          'webhook event for a payment already settled: its state is kept',
+        );
       }
       await this.notify(settled.payment);
       await this.redis.set(key, 'done', 'EX', this.eventTtl);
@@ -120,7 +127,8 @@ export class WebhookIntake {
 
   /** Calls the checkout for the payment's final state unless a call already returned (at least once). */
   private async notify(payment: Payment): Promise<void> {
-    const final: PaymentOutcome | undefined = payment.status === 'FAILED' ? 'FAILED' : payment.status === 'PENDING' ? undefined : 'SUCCEEDED';
+    const final: PaymentOutcome | undefined =
+      payment.status === 'FAILED' ? 'FAILED' : payment.status === 'PENDING' ? undefined : 'SUCCEEDED';
     if (!final || (await this.store.notifiedStatus(payment.paymentId)) === final) return;
     if (final === 'SUCCEEDED') await this.settlement.onPaymentSucceeded(payment);
     else await this.settlement.onPaymentFailed(payment);

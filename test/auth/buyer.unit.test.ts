@@ -6,6 +6,7 @@ import { BuyerIdentity, requireBuyer, buyerFrom, type AuthSettings } from '../..
 import { devTokenRoutes } from '../../src/auth/dev-token';
 import { call, serveRouters } from './support';
 
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- jose is an ES module (src/auth/tokens.ts)
 const jose = require('jose') as typeof Jose;
 
 /**
@@ -75,7 +76,7 @@ describe('jwt mode with AUTH_HS256_SECRET', () => {
     ['no sub', { sub: undefined }, /"sub"/],
     ['a sub that is no buyer id', { sub: 'has spaces' }, /not a valid buyer id/],
   ])('%s: 401 with error="invalid_token"', async (_name, extra, detail) => {
-    const r = await call(app.url, 'POST', '/whoami', { body: {}, headers: bearer(await good(extra as Jose.JWTPayload)) });
+    const r = await call(app.url, 'POST', '/whoami', { body: {}, headers: bearer(await good(extra)) });
     expect(r.status).toBe(401);
     expect(r.body.code).toBe('UNAUTHENTICATED');
     expect(r.body.detail).toMatch(detail);
@@ -99,7 +100,10 @@ describe('jwt mode with AUTH_HS256_SECRET', () => {
   });
 
   test('another scheme than Bearer: 401', async () => {
-    const r = await call(app.url, 'POST', '/whoami', { body: {}, headers: { authorization: `Basic ${Buffer.from('alice:pw').toString('base64')}` } });
+    const r = await call(app.url, 'POST', '/whoami', {
+      body: {},
+      headers: { authorization: `Basic ${Buffer.from('alice:pw').toString('base64')}` },
+    });
     expect(r.status).toBe(401);
   });
 
@@ -116,7 +120,7 @@ describe('jwt mode with AUTH_HS256_SECRET', () => {
     expect(same.body.userId).toBe('alice');
   });
 
-  test('the admin token acts for the buyer it names, and on any buyer\'s resources', async () => {
+  test("the admin token acts for the buyer it names, and on any buyer's resources", async () => {
     const named = await call(app.url, 'POST', '/whoami', { body: { userId: 'bob' }, headers: bearer(ADMIN) });
     expect(named.body).toEqual({ userId: 'bob', via: 'admin', admin: true });
     const nobody = await call(app.url, 'POST', '/whoami', { body: {}, headers: bearer(ADMIN) });
@@ -166,7 +170,9 @@ describe('jwt mode with AUTH_JWKS_URL (a JWKS on loopback)', () => {
   });
 
   const rs256 = (key: Jose.CryptoKey, claims: Jose.JWTPayload = {}) =>
-    new jose.SignJWT({ sub: 'carol', iss: ISSUER, exp: now() + 600, ...claims }).setProtectedHeader({ alg: 'RS256', kid: 'key-1' }).sign(key);
+    new jose.SignJWT({ sub: 'carol', iss: ISSUER, exp: now() + 600, ...claims })
+      .setProtectedHeader({ alg: 'RS256', kid: 'key-1' })
+      .sign(key);
 
   test('a token signed by the JWKS key is valid', async () => {
     const r = await call(app.url, 'POST', '/whoami', { body: {}, headers: bearer(await rs256(privateKey)) });
@@ -184,11 +190,14 @@ describe('jwt mode with AUTH_JWKS_URL (a JWKS on loopback)', () => {
   });
 
   test('an HS256 token is refused when only a JWKS is configured (no public key used as a secret)', async () => {
-    const r = await call(app.url, 'POST', '/whoami', { body: {}, headers: bearer(await hs256({ sub: 'carol', iss: ISSUER, exp: now() + 600 })) });
+    const r = await call(app.url, 'POST', '/whoami', {
+      body: {},
+      headers: bearer(await hs256({ sub: 'carol', iss: ISSUER, exp: now() + 600 })),
+    });
     expect(r.status).toBe(401);
   });
 
-  test('the identity provider unreachable: 503, not the buyer\'s fault', async () => {
+  test("the identity provider unreachable: 503, not the buyer's fault", async () => {
     const r = await call(down.url, 'POST', '/whoami', { body: {}, headers: bearer(await rs256(privateKey)) });
     expect(r.status).toBe(503);
     expect(r.body.code).toBe('DEPENDENCY_UNAVAILABLE');
@@ -201,10 +210,22 @@ describe('declared mode behaves as the multi-seat route', () => {
   afterAll(() => app.close());
 
   test('the body userId, else X-User-Id, else anonymous; a JWT is not needed (nor read)', async () => {
-    expect((await call(app.url, 'POST', '/whoami', { body: { userId: 'dave' }, headers: { 'x-user-id': 'erin' } })).body).toEqual({ userId: 'dave', via: 'declared', admin: false });
-    expect((await call(app.url, 'POST', '/whoami', { body: {}, headers: { 'x-user-id': 'erin' } })).body).toEqual({ userId: 'erin', via: 'declared', admin: false });
+    expect((await call(app.url, 'POST', '/whoami', { body: { userId: 'dave' }, headers: { 'x-user-id': 'erin' } })).body).toEqual({
+      userId: 'dave',
+      via: 'declared',
+      admin: false,
+    });
+    expect((await call(app.url, 'POST', '/whoami', { body: {}, headers: { 'x-user-id': 'erin' } })).body).toEqual({
+      userId: 'erin',
+      via: 'declared',
+      admin: false,
+    });
     expect((await call(app.url, 'POST', '/whoami', { body: {} })).body).toEqual({ userId: 'anonymous', via: 'anonymous', admin: false });
-    expect((await call(app.url, 'GET', '/whoami', { headers: bearer('not-a-jwt') })).body).toEqual({ userId: 'anonymous', via: 'anonymous', admin: false });
+    expect((await call(app.url, 'GET', '/whoami', { headers: bearer('not-a-jwt') })).body).toEqual({
+      userId: 'anonymous',
+      via: 'anonymous',
+      admin: false,
+    });
   });
 
   test('a malformed userId is 400 VALIDATION_FAILED, validated as on the purchase routes', async () => {

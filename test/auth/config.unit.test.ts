@@ -18,7 +18,10 @@ describe('auth and payment configuration', () => {
 
   test('jwt mode with a JWKS, or with an HS256 secret of 32 bytes', () => {
     expect(loadConfig({ AUTH_MODE: 'jwt', AUTH_JWKS_URL: 'https://id.example.test/jwks.json' }).AUTH_MODE).toBe('jwt');
-    expect(loadConfig({ AUTH_MODE: 'jwt', AUTH_HS256_SECRET: SECRET, AUTH_DEV_TOKENS: 'true' })).toMatchObject({ AUTH_HS256_SECRET: SECRET, AUTH_DEV_TOKENS: true });
+    expect(loadConfig({ AUTH_MODE: 'jwt', AUTH_HS256_SECRET: SECRET, AUTH_DEV_TOKENS: 'true' })).toMatchObject({
+      AUTH_HS256_SECRET: SECRET,
+      AUTH_DEV_TOKENS: true,
+    });
   });
 
   test('an HS256 secret shorter than 32 bytes is refused at load, and the message does not print it', () => {
@@ -45,7 +48,10 @@ describe('auth and payment configuration', () => {
     [{ AUTH_MODE: 'oauth' }, /AUTH_MODE="oauth"/],
     [{ AUTH_MODE: 'jwt', AUTH_JWKS_URL: 'ftp://x/jwks' }, /AUTH_JWKS_URL="ftp:\/\/x\/jwks"/],
     [{ AUTH_DEV_TOKENS: 'true' }, /AUTH_DEV_TOKENS="true": dev tokens are signed with AUTH_HS256_SECRET/],
-    [{ AUTH_DEV_TOKENS: 'true', AUTH_HS256_SECRET: SECRET, NODE_ENV: 'production' }, /AUTH_DEV_TOKENS="true": the dev token route mints a token for anyone: it is refused in production mode/],
+    [
+      { AUTH_DEV_TOKENS: 'true', AUTH_HS256_SECRET: SECRET, NODE_ENV: 'production' },
+      /AUTH_DEV_TOKENS="true": the dev token route mints a token for anyone: it is refused in production mode/,
+    ],
   ])('%o is refused with a message naming the variable', (env, message) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
     expect(() => loadConfig(env)).toThrow(message);
