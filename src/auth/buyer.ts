@@ -74,10 +74,10 @@ export class BuyerIdentity {
   async buyerOf(req: Request, declaredUserId?: string): Promise<Buyer> {
     const bearer = bearerOf(req);
     if (bearer !== undefined && isAdminToken(bearer, this.settings.adminToken)) {
-      return { userId: declaredOf(req, declaredUserId)[0] ?? ADMIN_BUYER, via: 'admin', admin: true };
+      return { userId: declaredOf(req, declaredUserId, true)[0] ?? ADMIN_BUYER, via: 'admin', admin: true };
     }
     if (!this.verifier) {
-      const declared = declaredOf(req, declaredUserId)[0];
+      const declared = declaredOf(req, declaredUserId, true)[0];
       return declared === undefined
         ? { userId: ANONYMOUS_BUYER, via: 'anonymous', admin: false }
         : { userId: declared, via: 'declared', admin: false };
@@ -140,14 +140,19 @@ function bearerOf(req: Request): string | undefined {
   return m?.[1];
 }
 
-/** The buyers the request names: the body's (or the given) userId first, then X-User-Id. */
-function declaredOf(req: Request, declaredUserId: string | undefined): string[] {
+/**
+ * The buyers the request names: the body's (or the given) userId first, then X-User-Id. With
+ * `firstOnly` (declared mode, admin) the header is not read when the body names a buyer, as the
+ * purchase routes always did; jwt mode checks both against the token.
+ */
+function declaredOf(req: Request, declaredUserId: string | undefined, firstOnly = false): string[] {
   const body = req.body as Record<string, unknown> | undefined;
   const fromBody =
     declaredUserId ??
     (body && typeof body === 'object' && !Array.isArray(body) && body.userId !== undefined
       ? parse(userIdSchema, body.userId, 'body.userId')
       : undefined);
+  if (firstOnly && fromBody !== undefined) return [fromBody];
   const fromHeader = parse(userIdSchema.optional(), req.get('x-user-id') || undefined, 'header.x-user-id');
   return [fromBody, fromHeader].filter((v): v is string => v !== undefined);
 }

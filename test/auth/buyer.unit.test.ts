@@ -235,6 +235,10 @@ describe('declared mode behaves as the multi-seat route', () => {
     const header = await call(app.url, 'POST', '/whoami', { body: {}, headers: { 'x-user-id': 'x'.repeat(129) } });
     expect(header.status).toBe(400);
     expect(header.body.errors[0].field).toBe('header.x-user-id');
+    // As before: with a buyer in the body, the header is not read.
+    expect(
+      (await call(app.url, 'POST', '/whoami', { body: { userId: 'dave' }, headers: { 'x-user-id': 'x'.repeat(129) } })).body.userId,
+    ).toBe('dave');
   });
 
   test('ownership: the declared buyer, or the admin token', async () => {

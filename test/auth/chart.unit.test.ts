@@ -10,7 +10,8 @@ import { ensureTools, render, stderrTail, VALUE_SETS } from '../delivery/support
 jest.setTimeout(120_000);
 ensureTools();
 
-const config = (docs: Doc[], kind: 'ConfigMap' | 'Secret') => docs.find((d) => d.kind === kind && d.metadata.labels?.['app.kubernetes.io/component'] === 'config');
+const config = (docs: Doc[], kind: 'ConfigMap' | 'Secret') =>
+  docs.find((d) => d.kind === kind && d.metadata.labels?.['app.kubernetes.io/component'] === 'config');
 
 test.each(VALUE_SETS)('$name values: auth variables in the ConfigMap, dev tokens off, the configuration loads', (vs) => {
   const r = render(vs.args);
