@@ -12,11 +12,11 @@ const shared = {
   roots: ['<rootDir>/test'],
   transform: {
     '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json' }],
-    // @marcbachmann/cel-js is an ES module; Jest's CommonJS sandbox needs it compiled (Node itself
-    // loads it through require(esm)).
-    '^.+/node_modules/@marcbachmann/cel-js/.+\\.js$': ['ts-jest', { tsconfig: { allowJs: true, module: 'commonjs', target: 'es2023' } }],
+    // @marcbachmann/cel-js and jose are ES modules; Jest's CommonJS sandbox needs them compiled
+    // (Node itself loads them through require(esm)).
+    '^.+/node_modules/(@marcbachmann/cel-js|jose)/.+\\.js$': ['ts-jest', { tsconfig: { allowJs: true, module: 'commonjs', target: 'es2023' } }],
   },
-  transformIgnorePatterns: ['/node_modules/(?!@marcbachmann/cel-js/)'],
+  transformIgnorePatterns: ['/node_modules/(?!(@marcbachmann/cel-js|jose)/)'],
 };
 
 const projects = [

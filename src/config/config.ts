@@ -67,6 +67,20 @@ const schema = z.object({
   POD_NAME: z.string().default(''),
   POD_NAMESPACE: z.string().default(''),
   ADMIN_TOKEN: z.string().default(''),
+  /** Who a buyer is (docs/checkout.md): `declared` trusts the request's userId (local runs, the seed load test); `jwt` needs a bearer JWT. */
+  AUTH_MODE: z.enum(['declared', 'jwt']).default('declared'),
+  /** jwt mode: the identity provider's JWKS (RS/PS/ES/EdDSA keys); empty = none. */
+  AUTH_JWKS_URL: z.union([url(['http:', 'https:']), z.literal('')]).default(''),
+  /** jwt mode, development: HS256 key (its UTF-8 bytes); empty = none. */
+  AUTH_HS256_SECRET: secret('AUTH_HS256_SECRET'),
+  /** jwt mode: the `iss` every token must carry; empty = not checked. */
+  AUTH_ISSUER: z.string().default(''),
+  /** jwt mode: an `aud` every token must carry; empty = not checked. */
+  AUTH_AUDIENCE: z.string().default(''),
+  /** Mounts `POST /api/v1/dev/token` (HS256 tokens for anyone): development only, refused in production mode. */
+  AUTH_DEV_TOKENS: bool.default(false),
+  /** HMAC-SHA256 key of `Payment-Signature` on `POST /api/v1/payments/webhook`; empty = every webhook is refused. */
+  PAYMENT_WEBHOOK_SECRET: secret('PAYMENT_WEBHOOK_SECRET'),
   MAX_SEATS_PER_PURCHASE: z.coerce.number().int().min(1).max(100).default(10),
   INVENTORY_BACKEND: z.enum(['redis', 'sql']).default('redis'),
   /** How long a seat seen taken is refused without asking Redis (0 = always ask). */
@@ -97,7 +111,29 @@ const schema = z.object({
   AWS_ACCESS_KEY_ID: z.string().default(''),
   /** `production` is production mode (the image sets it): test hooks are refused. */
   NODE_ENV: z.string().default(''),
+}).superRefine((c, ctx) => {
+  // Rules across variables; each issue names the variable to fix.
+  if (c.AUTH_MODE === 'jwt' && !c.AUTH_JWKS_URL && !c.AUTH_HS256_SECRET) {
+    ctx.addIssue({ code: 'custom', path: ['AUTH_MODE'], message: 'jwt mode needs a key: set AUTH_JWKS_URL (production) or AUTH_HS256_SECRET (development)' });
+  }
+  if (c.AUTH_DEV_TOKENS && !c.AUTH_HS256_SECRET) {
+    ctx.addIssue({ code: 'custom', path: ['AUTH_DEV_TOKENS'], message: 'dev tokens are signed with AUTH_HS256_SECRET: set it too, or unset AUTH_DEV_TOKENS' });
+  }
+  if (c.AUTH_DEV_TOKENS && c.NODE_ENV === 'production') {
+    ctx.addIssue({ code: 'custom', path: ['AUTH_DEV_TOKENS'], message: 'the dev token route mints a token for anyone: it is refused in production mode (NODE_ENV=production); unset AUTH_DEV_TOKENS' });
+  }
 });
+
+/** Variables whose values a configuration error must never print. */
+const SECRET_VARIABLES = new Set(['ADMIN_TOKEN', 'AUTH_HS256_SECRET', 'PAYMENT_WEBHOOK_SECRET']);
+
+/** A shared secret: empty (off), or at least 32 bytes of UTF-8, the size of the HMAC-SHA256 output (RFC 7518 §3.2). */
+function secret(name: string) {
+  return z
+    .string()
+    .default('')
+    .refine((v) => v === '' || Buffer.byteLength(v, 'utf8') >= 32, `${name} must be at least 32 bytes (UTF-8) or empty; generate one with \`openssl rand -hex 32\``);
+}
 
 export type Config = z.infer<typeof schema> & {
   /** Test-only fault hooks (test-hooks.ts): all off unless a test sets them; refused in production mode. */
@@ -112,7 +148,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const hooks = parseTestHooks(env);
   const problems = [...settings.problems, ...hooks.problems];
   if (problems.length > 0 || !settings.data || !hooks.hooks) {
-    const lines = problems.map((p) => `  ${p.name}=${JSON.stringify(env[p.name])}: ${p.message}`);
+    const shown = (name: string) => (SECRET_VARIABLES.has(name) && env[name] ? `<secret, ${Buffer.byteLength(env[name], 'utf8')} bytes>` : JSON.stringify(env[name]));
+    const lines = problems.map((p) => `  ${p.name}=${shown(p.name)}: ${p.message}`);
     throw new ConfigError(
       `Invalid configuration:\n${lines.join('\n')}\nFix or unset these environment variables (docs/contracts.md lists them all).`,
     );

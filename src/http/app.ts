@@ -4,6 +4,7 @@ import type { Logger } from '../observability/logger';
 import { ApiError } from '../shared/errors';
 import { healthRoutes, type ReadinessCheck } from './health';
 import { notFound, problemHandler, sendProblem } from './problem';
+import { keepRawBody } from './raw-body';
 
 export interface AppOptions {
   log: Logger;
@@ -46,7 +47,8 @@ export function createApp(opts: AppOptions): Express {
     app.use(express.static(opts.staticDir, { index: 'index.html', maxAge: '1h', setHeaders: (res, file) => file.endsWith('.html') && res.setHeader('cache-control', 'no-cache') }));
   }
   app.use(jsonOnly);
-  app.use(express.json({ limit: opts.maxBodyBytes, strict: true, type: ['application/json', 'application/*+json'] }));
+  // keepRawBody: the payment webhook verifies its signature over the exact bytes (raw-body.ts).
+  app.use(express.json({ limit: opts.maxBodyBytes, strict: true, type: ['application/json', 'application/*+json'], verify: keepRawBody }));
   for (const router of opts.routers) app.use(router);
   app.use(notFound);
   app.use(problemHandler(opts.log));

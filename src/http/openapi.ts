@@ -110,6 +110,15 @@ export const openApiDocument = {
         responses: { '200': ok('The seat map'), ...errorsOf(400, 404, 503) },
       },
     },
+    '/api/v1/payments/webhook': {
+      post: {
+        summary: "The payment provider's webhook: {id, type: payment.succeeded | payment.failed, paymentId}",
+        description:
+          'Signed as Stripe signs: `Payment-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<raw body>" with PAYMENT_WEBHOOK_SECRET>`; a bad, missing or stale (over 5 min) signature is 401. Idempotent by `id`; a payment in a terminal state keeps it (docs/checkout.md). 404 for a payment not recorded yet: the provider delivers again. (`POST /api/v1/dev/token` exists only with AUTH_DEV_TOKENS=true, so it is not listed here.)',
+        parameters: [{ name: 'Payment-Signature', in: 'header', required: true, schema: { type: 'string' } }],
+        responses: { '200': ok('Received: the payment status after this delivery, and whether it was applied or a duplicate'), ...errorsOf(400, 401, 404, 409, 413, 415, 503) },
+      },
+    },
     '/admin/events/{eventId}/reset': {
       post: { summary: 'Clear an event for a new load test (bearer ADMIN_TOKEN)', security: [{ admin: [] }], parameters: [idParam('eventId')], responses: { '200': ok('Reset'), ...errorsOf(401, 404) } },
     },

@@ -7,6 +7,7 @@ import { purchaseRoutes } from '../http/routes/purchases';
 import { queryRoutes, readModelTicketSource, writeModelTicketSource } from '../http/routes/queries';
 import { purchaseRecordSource, readRoutes, type TicketSource } from '../http/routes/reads';
 import { Inventory } from '../inventory/inventory';
+import { paymentAndAuthRoutes } from '../payment/routes';
 import { PurchaseEngine } from '../purchase/engine';
 import { SqlPurchaseEngine } from '../purchase/sql-engine';
 import { ReadModel } from '../projector/read-model';
@@ -57,6 +58,7 @@ export async function startApi(ctx: RuntimeContext): Promise<RoleHandle> {
       purchaseRoutes({ engine, idempotency: new IdempotencyStore(ctx.redis, cfg.REDIS_KEY_PREFIX, cfg.IDEMPOTENCY_TTL_SECONDS, purchases) }),
       readRoutes({ inventory, catalog, catalogCache, ticketSources, purchases }),
       queryRoutes({ readModel, catalogCache, log }),
+      paymentAndAuthRoutes({ cfg, redis: ctx.redis, log }),
       adminRoutes(cfg.ADMIN_TOKEN, { catalog, inventory, clearStores: async (id) => void (await stores.clearEvent(id)) }),
       openApiRoute(),
     ],
