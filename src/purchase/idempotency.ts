@@ -122,7 +122,8 @@ export class IdempotencyStore {
       if (running) throw inFlightError();
       throw stillUnknown(purchaseId, 'its purchase could not be looked up');
     });
-    if (found?.status === 'PENDING') throw stillUnknown(purchaseId, running ? 'it is still running' : 'its purchase is still pending');
+    // A repeat while the first attempt still runs is told so (409); once it is overdue, 503 with its id.
+    if (found?.status === 'PENDING') throw running ? inFlightError() : stillUnknown(purchaseId, 'its purchase is still pending');
     if (found?.status !== 'CONFIRMED') return undefined;
     const response = replay(found.record);
     const done: Marker = { state: 'done', fingerprint, response };

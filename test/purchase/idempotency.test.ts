@@ -122,7 +122,7 @@ test('a retry of an unknown outcome with another body is refused (422)', async (
 
 describe('an attempt whose process died mid-purchase (no answer at all)', () => {
   // A short in-flight window stands in for the minute after which a silent attempt is taken as dead.
-  const quick = new IdempotencyStore(redis, prefix, 3600, lookup, 1);
+  const quick = new IdempotencyStore(redis, prefix, 3600, lookup, 2);
   const hangs = (work: (purchaseId: string) => Promise<unknown>) => (purchaseId: string) => work(purchaseId).then(() => new Promise<StoredResponse>(() => undefined));
 
   /** Retries with the same key until the answer is no longer 409 IDEMPOTENCY_IN_FLIGHT. */
@@ -142,10 +142,12 @@ describe('an attempt whose process died mid-purchase (no answer at all)', () => 
       await inventory.reserve(eventId, 'z', layout, purchaseId, [layout.locate(seat.row, seat.column)!], JSON.stringify(record));
     }), replay);
     await waitFor(() => record, 'the first attempt reserved');
-    // Meanwhile the retry hears 503 with that purchase id; once the sweep confirms it, the 201.
-    await expect(quick.run('u', key, request, ids, never, replay)).rejects.toMatchObject({ status: 503, code: 'PURCHASE_OUTCOME_UNKNOWN', extra: { purchaseId: record!.purchaseId } });
+    // While it may still be running, a repeat is told it is in flight; once overdue, 503 with
+    // that purchase id; once the sweep confirms it, the 201.
+    await expect(quick.run('u', key, request, ids, never, replay)).rejects.toMatchObject({ status: 409, code: 'IDEMPOTENCY_IN_FLIGHT' });
+    expect(await retryUntilSettled(key, never)).toMatchObject({ error: { status: 503, code: 'PURCHASE_OUTCOME_UNKNOWN', extra: { purchaseId: record!.purchaseId } } });
     await inventory.confirm(eventId, 'z', record!.purchaseId);
-    expect(await retryUntilSettled(key, never)).toEqual({ value: replay(record!) });
+    expect(await quick.run('u', key, request, ids, never, replay)).toEqual(replay(record!));
   });
 
   test('an attempt that died before reserving sold nothing: after the in-flight window the retry runs afresh', async () => {
