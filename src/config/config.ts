@@ -122,7 +122,22 @@ const schema = z.object({
   if (c.AUTH_DEV_TOKENS && c.NODE_ENV === 'production') {
     ctx.addIssue({ code: 'custom', path: ['AUTH_DEV_TOKENS'], message: 'the dev token route mints a token for anyone: it is refused in production mode (NODE_ENV=production); unset AUTH_DEV_TOKENS' });
   }
+  // The largest purchase record must fit one batch, or it would be reserved and never sent.
+  const largestRecord = largestPurchaseRecordBytes(c.MAX_SEATS_PER_PURCHASE);
+  if (c.KAFKA_MAX_BATCH_BYTES < largestRecord) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['KAFKA_MAX_BATCH_BYTES'],
+      message: `a purchase of MAX_SEATS_PER_PURCHASE=${c.MAX_SEATS_PER_PURCHASE} seats can take up to ${largestRecord} bytes; raise KAFKA_MAX_BATCH_BYTES to at least that (and the broker's max.message.bytes with it) or lower MAX_SEATS_PER_PURCHASE`,
+    });
+  }
 });
+
+/**
+ * An upper bound of one `TicketPurchased` record with its headers, from the id limits (ids of at
+ * most 64 characters, user ids of 128, ticket ids of 150): about 1 KiB plus 256 bytes per seat.
+ */
+export const largestPurchaseRecordBytes = (seats: number) => 1024 + 256 * seats;
 
 /** Variables whose values a configuration error must never print. */
 const SECRET_VARIABLES = new Set(['ADMIN_TOKEN', 'AUTH_HS256_SECRET', 'PAYMENT_WEBHOOK_SECRET']);
