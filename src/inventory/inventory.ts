@@ -58,7 +58,7 @@ export class Inventory {
   ): Promise<ReserveResult> {
     const k = this.keys(eventId, zoneId);
     const reply = await this.redis.tpReserve(
-      k.bits, k.counts, k.meta, k.pending, k.purchase(purchaseId),
+      k.bits, k.counts, k.meta, k.pending, k.purchase(purchaseId), k.held, k.heldUntil,
       layout.hash, purchaseId, Date.now(), body, ...flat(seats),
     );
     const [code, ...rest] = reply as [ReserveCode, ...number[]];
@@ -131,7 +131,7 @@ export class Inventory {
     const layout = ZoneLayout.of(zone);
     let marked = 0;
     for (let i = 0; i < seats.length; i += 1000) {
-      const [code, n] = await this.redis.tpMarkSold(k.bits, k.counts, k.meta, layout.hash, ...flat(seats.slice(i, i + 1000)));
+      const [code, n] = await this.redis.tpMarkSold(k.bits, k.counts, k.meta, k.held, layout.hash, ...flat(seats.slice(i, i + 1000)));
       if (code !== 0) throw new Error(`cannot mark seats of ${eventId}/${zone.zoneId}: ${code === 4 ? 'no inventory (rebuild it)' : 'the layout changed'}`);
       marked += n ?? 0;
     }
