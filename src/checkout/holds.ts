@@ -129,6 +129,8 @@ export class HoldService {
     metrics.holds.inc({ transition: 'created' });
     // The sweeper's index; a crash before it is caught by the sweeper's rescan.
     await this.holds.indexZone(req.eventId, req.zoneId, result.expiresAt);
+    // A retry under a given id answers the hold as it was first made.
+    if (req.holdId !== undefined) return this.get(holdId);
     return view({ holdId, status: 'held', seats: result.seats, buyer: h.buyer, createdAt: now, expiresAt: result.expiresAt, maxUntil: h.maxUntil, info: h.info }, req.eventId, req.zoneId, zone, now);
   }
 
@@ -140,7 +142,7 @@ export class HoldService {
   /** Adds `seconds` to the current expiry (the allowance first: a crash in between errs on counting). */
   async extend(holdId: string, seconds: number): Promise<HoldView> {
     if (!Number.isInteger(seconds) || seconds < 1) throw new ApiError('VALIDATION_FAILED', 'seconds must be a whole number of at least 1');
-    const { hold, where, zone } = await this.load(holdId);
+    const { hold, where } = await this.load(holdId);
     this.refuseInactive(hold);
     const wanted = hold.expiresAt + seconds * 1000;
     if (wanted > hold.maxUntil) throw limitReached(hold, this.holds.clock());

@@ -47,30 +47,24 @@ local available = redis.call('BITFIELD', KEYS[2], 'GET', 'u32', 0)[1]
 if available == 0 then return {2} end
 if available < n then return {7, available} end
 
-local bits = redis.call('GET', KEYS[1]) or ''
 local counts = redis.call('GET', KEYS[2])
 local function row_free(r) -- r is 0-based
   local hi, lo = string.byte(counts, 5 + 2 * r, 6 + 2 * r)
   return (hi or 0) * 256 + (lo or 0)
 end
-local function is_free(k)
-  local b = string.byte(bits, math.floor(k / 8) + 1)
-  if not b then return true end
-  return bit.band(b, bit.rshift(128, k % 8)) == 0
-end
--- Free runs of a row as {first, last} columns (0-based, inclusive).
+-- Free runs of a row as {first, last} columns (0-based, inclusive), found with BITPOS over the
+-- row's bit range (in C, two calls per run) rather than seat by seat in Lua.
 local function runs_of(start, len)
   local runs = {}
-  local first = nil
-  for c = 0, len - 1 do
-    if is_free(start + c) then
-      if not first then first = c end
-    elseif first then
-      runs[#runs + 1] = {first, c - 1}
-      first = nil
-    end
+  local pos, last = start, start + len - 1
+  while pos <= last do
+    local first = redis.call('BITPOS', KEYS[1], 0, pos, last, 'BIT')
+    if first < 0 then break end
+    local taken = redis.call('BITPOS', KEYS[1], 1, first, last, 'BIT')
+    runs[#runs + 1] = {first - start, (taken < 0 and last or taken - 1) - start}
+    if taken < 0 then break end
+    pos = taken + 1
   end
-  if first then runs[#runs + 1] = {first, len - 1} end
   return runs
 end
 local function clamp(x, lo, hi)

@@ -162,7 +162,7 @@ export class Holds {
     const [code, ...rest] = reply as [HoldCode, ...number[]];
     if (code === HoldCode.OK || code === HoldCode.LATE_RETAKEN) return { code, available: rest[0] ?? 0 };
     if (code === HoldCode.SEATS_TAKEN) return { code, takenIndexes: rest };
-    return { code, detail: rest[0] } as ConvertResult;
+    return { code, detail: rest[0] };
   }
 
   /** fence.lua: what became of a hold / purchase; tombstones an id that never happened. */

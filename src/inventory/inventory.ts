@@ -98,7 +98,7 @@ export class Inventory {
     const k = this.keys(eventId, zone.zoneId);
     const layout = ZoneLayout.of(zone);
     const [code, sold] = (await this.redis.tpInitZone(
-      k.bits, k.counts, k.meta, layout.hash, layout.capacity, ...zone.seatCounts,
+      k.bits, k.counts, k.meta, k.held, k.heldUntil, layout.hash, layout.capacity, ...zone.seatCounts,
     )) as [InitZoneCode, number];
     return { code, sold };
   }
@@ -117,7 +117,7 @@ export class Inventory {
       rowFree[rowIdx]! -= 1;
     }
     const free = rowFree.reduce((a, b) => a + b, 0);
-    const [code, count] = (await this.redis.tpRestoreZone(k.bits, k.counts, k.meta, layout.hash, layout.capacity, bits, free, ...rowFree)) as [number, number];
+    const [code, count] = (await this.redis.tpRestoreZone(k.bits, k.counts, k.meta, k.held, k.heldUntil, layout.hash, layout.capacity, bits, free, ...rowFree)) as [number, number];
     if (code === 2) throw new Error(`restore of ${eventId}/${zone.zoneId} refused: bitmap and counters disagree (a seat outside the layout?)`);
     return { restored: code === 0, sold: count };
   }
@@ -167,7 +167,12 @@ export class Inventory {
       cursor = next;
       if (found.length > 0) await this.redis.unlink(...found);
     } while (cursor !== '0');
-    await this.redis.unlink(k.bits, k.counts, k.meta, k.pending);
+    do {
+      const [next, found] = await this.redis.scan(cursor, 'MATCH', k.hold('*'), 'COUNT', '1000');
+      cursor = next;
+      if (found.length > 0) await this.redis.unlink(...found);
+    } while (cursor !== '0');
+    await this.redis.unlink(k.bits, k.counts, k.meta, k.pending, k.held, k.heldUntil);
   }
 }
 

@@ -144,3 +144,12 @@ test('extending a hold extends its allowance; paying the same hold twice at once
   expect(await codeOf(service.convert({ holdId: h.holdId }))).toBe('HOLD_IN_PROGRESS');
   expect(await allowance.acquire({ eventId, buyer: 'fay', entryId: h.holdId, seats: 3, limit: LIMIT, kind: 'convert', zoneId: 'z1', holdId: h.holdId })).toEqual({ ok: false, code: AllowanceCode.BUSY });
 });
+
+test('concurrent requests of one buyer never pass the limit', async () => {
+  const { eventId } = await event();
+  const tries = Array.from({ length: 60 }, (_, i) => service.create({ eventId, zoneId: i % 2 ? 'z1' : 'z2', buyer: 'gail', best: { count: 1 + (i % 2) } }).then((h) => h.seats.length, () => 0));
+  const held = (await Promise.all(tries)).reduce((a, b) => a + b, 0);
+  expect(held).toBeLessThanOrEqual(LIMIT);
+  expect(held).toBeGreaterThanOrEqual(LIMIT - 1); // one 2-seat request may not fit the last seat
+  expect(await allowance.used(eventId, 'gail')).toBe(held);
+});

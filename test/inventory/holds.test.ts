@@ -237,6 +237,24 @@ describe('convert.lua', () => {
   });
 });
 
+describe('zones made anew', () => {
+  test('a zone rebuilt from the write model drops the holds it had: an old hold expiring never frees a restored sale', async () => {
+    const { eventId, layout, zone } = await t.newZone(z);
+    const h = t.newHold(eventId, z.zoneId, 5);
+    const seats = [seat(layout, 'A', 1), seat(layout, 'A', 2)];
+    await holds.hold(eventId, z.zoneId, layout, h, seats);
+    // The zone's inventory keys are lost, its hold keys are not (a partial loss); the write model
+    // says A1 was sold.
+    const k = inventory.keys(eventId, z.zoneId);
+    await t.redis.del(k.bits, k.counts, k.meta);
+    expect(await inventory.restoreZone(eventId, zone, [seats[0]!])).toEqual({ restored: true, sold: 1 });
+    clock.advance(5_000);
+    await holds.expire(eventId, z.zoneId);
+    expect(await t.takenOffsets(eventId, z)).toEqual(new Set([seats[0]!.offset]));
+    await t.expectConsistent(eventId, z);
+  });
+});
+
 function reserveKeys(eventId: string, zoneId: string, purchaseId: string) {
   const k = inventory.keys(eventId, zoneId);
   return [k.bits, k.counts, k.meta, k.pending, k.purchase(purchaseId), k.held, k.heldUntil] as const;
