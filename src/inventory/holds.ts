@@ -205,6 +205,18 @@ export class Holds {
   }
 
   /**
+   * The held seats as a bitmap in the zone bitmap's layout (bit = 1: held, most significant bit
+   * first), for the seat map and a change stream: a seat taken in the zone bitmap but not here is sold.
+   */
+  async heldBits(eventId: string, zoneId: string, capacity: number): Promise<Buffer> {
+    const bits = Buffer.alloc(Math.ceil(capacity / 8));
+    for (const offset of (await this.heldSeats(eventId, zoneId)).keys()) {
+      if (offset >= 0 && offset < capacity) bits[offset >> 3]! |= 0x80 >> (offset & 7);
+    }
+    return bits;
+  }
+
+  /**
    * Tells the sweeper the zone has a hold expiring at `expiresAt` (after hold.lua / best.lua):
    * ZADD LT keeps the earliest, and the version bump keeps a sweeper that read the zone before
    * this hold from dropping it from the index (settle-zone.lua).

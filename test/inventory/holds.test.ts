@@ -1,5 +1,7 @@
+import { BuyerAllowance } from '../../src/inventory/allowance';
 import { effectiveStatus } from '../../src/inventory/holds';
-import { ReserveCode, HoldCode, ConfirmCode } from '../../src/inventory/scripts';
+import { ZoneLayout } from '../../src/inventory/layout';
+import { AllowanceCode, ConfirmCode, FenceCode, HoldCode, ReserveCode } from '../../src/inventory/scripts';
 import { holdsHarness, zoneDef } from './holds-support';
 
 /** The hold scripts' codes and state changes, against the real Redis (docs/purchase-state-machine.md, "Holds"). */
@@ -28,6 +30,7 @@ describe('hold.lua', () => {
     expect((await inventory.reserve(eventId, z.zoneId, layout, t.purchaseId(eventId, z.zoneId), [seat(layout, 'C', 6)], '{}')).code).toBe(ReserveCode.OK);
     expect(await holds.heldSeats(eventId, z.zoneId)).toEqual(new Map([[0, h.holdId], [1, h.holdId]]));
     expect(await t.takenOffsets(eventId, z)).toEqual(new Set([0, 1, 14]));
+    expect(await holds.heldBits(eventId, z.zoneId, layout.capacity)).toEqual(Buffer.from([0b11000000, 0]));
     const rec = (await holds.get(h.holdId))!;
     expect(rec).toMatchObject({ status: 'held', buyer: 'alice', expiresAt: h.expiresAt, maxUntil: h.maxUntil, seats: [seat(layout, 'A', 1), seat(layout, 'A', 2)] });
     await t.expectConsistent(eventId, z);
@@ -234,6 +237,59 @@ describe('convert.lua', () => {
     expect(await holds.convert(eventId, z.zoneId, layout, h.holdId, t.purchaseId(eventId, z.zoneId), seats, '{}')).toEqual({ code: HoldCode.SEATS_TAKEN, takenIndexes: [1] });
     expect(await t.takenOffsets(eventId, z)).toEqual(new Set([seats[0]!.offset]));
     await t.expectConsistent(eventId, z);
+  });
+});
+
+describe('the remaining codes', () => {
+  test('best.lua, release.lua and convert.lua refuse a stale layout, a missing zone, a tombstoned id and a closed zone', async () => {
+    const { eventId, layout } = await t.newZone(z);
+    const stale = new ZoneLayout(['A', 'B', 'C'], [4, 5, 7]);
+    expect((await holds.best(eventId, z.zoneId, stale, t.newHold(eventId, z.zoneId), 1)).code).toBe(HoldCode.LAYOUT_MISMATCH);
+    expect((await holds.best('NoSuchEvent', z.zoneId, layout, t.newHold('NoSuchEvent', z.zoneId), 1)).code).toBe(HoldCode.NO_INVENTORY);
+    expect(await holds.release(eventId, z.zoneId, `${eventId}.${z.zoneId}.hnone000000000000`)).toEqual({ code: HoldCode.HOLD_NOT_FOUND });
+    const p = () => t.purchaseId(eventId, z.zoneId);
+    const gone = `${eventId}.${z.zoneId}.hgone000000000000`;
+    expect(await holds.convert(eventId, z.zoneId, layout, gone, p(), [{ offset: 99, rowIdx: 0 }], '{}')).toEqual({ code: HoldCode.OUT_OF_LAYOUT, detail: 1 });
+    expect((await holds.convert(eventId, z.zoneId, stale, gone, p(), [seat(layout, 'A', 1)], '{}')).code).toBe(HoldCode.LAYOUT_MISMATCH);
+    expect((await holds.convert('NoSuchEvent', z.zoneId, layout, gone, p(), [seat(layout, 'A', 1)], '{}')).code).toBe(HoldCode.NO_INVENTORY);
+    // fence.lua tombstones ids that never happened; the scripts refuse them from then on.
+    const never = t.newHold(eventId, z.zoneId);
+    expect(await holds.fence(eventId, z.zoneId, 'hold', { holdId: never.holdId }, 60)).toEqual({ code: FenceCode.GONE, expiresAt: 0 });
+    expect((await holds.best(eventId, z.zoneId, layout, never, 1)).code).toBe(HoldCode.DUPLICATE);
+    const neverBought = p();
+    expect(await holds.fence(eventId, z.zoneId, 'purchase', { purchaseId: neverBought }, 60)).toEqual({ code: FenceCode.GONE, expiresAt: 0 });
+    expect((await t.redis.tpReserve(...reserveKeys(eventId, z.zoneId, neverBought), layout.hash, neverBought, clock.now, '{}', 0, 0))[0]).toBe(ReserveCode.DUPLICATE);
+    expect((await holds.convert(eventId, z.zoneId, layout, gone, neverBought, [seat(layout, 'A', 1)], '{}')).code).toBe(HoldCode.DUPLICATE);
+    // fence.lua on what did happen: HELD with its expiry, PURCHASED.
+    const live = t.newHold(eventId, z.zoneId);
+    await holds.hold(eventId, z.zoneId, layout, live, [seat(layout, 'C', 1)]);
+    expect(await holds.fence(eventId, z.zoneId, 'hold', { holdId: live.holdId }, 60)).toEqual({ code: FenceCode.HELD, expiresAt: live.expiresAt });
+    const bought = p();
+    expect(await holds.fence(eventId, z.zoneId, 'convert', { holdId: live.holdId, purchaseId: bought }, 60)).toEqual({ code: FenceCode.HELD, expiresAt: live.expiresAt });
+    expect((await holds.convert(eventId, z.zoneId, layout, live.holdId, bought, [seat(layout, 'C', 1)], '{}')).code).toBe(HoldCode.DUPLICATE); // fenced purchase id
+    const bought2 = p();
+    expect((await holds.convert(eventId, z.zoneId, layout, live.holdId, bought2, [seat(layout, 'C', 1)], '{}')).code).toBe(HoldCode.OK);
+    expect(await holds.fence(eventId, z.zoneId, 'convert', { holdId: live.holdId, purchaseId: bought2 }, 60)).toEqual({ code: FenceCode.PURCHASED, expiresAt: 0 });
+    expect(await holds.fence(eventId, z.zoneId, 'hold', { holdId: live.holdId }, 60)).toEqual({ code: FenceCode.PURCHASED, expiresAt: 0 });
+    // A closed zone: no new holds (hold.lua is tested above), no best, no payment.
+    const open = t.newHold(eventId, z.zoneId);
+    await holds.hold(eventId, z.zoneId, layout, open, [seat(layout, 'C', 2)]);
+    await t.redis.hset(inventory.keys(eventId, z.zoneId).meta, 'closed', '1');
+    expect((await holds.best(eventId, z.zoneId, layout, t.newHold(eventId, z.zoneId), 1)).code).toBe(HoldCode.ZONE_CLOSED);
+    expect((await holds.convert(eventId, z.zoneId, layout, open.holdId, p(), [seat(layout, 'C', 2)], '{}')).code).toBe(HoldCode.ZONE_CLOSED);
+    await t.expectConsistent(eventId, z);
+  });
+
+  test('allowance-settle.lua refuses a stale token and changes nothing', async () => {
+    const allowance = new BuyerAllowance(t.redis, t.prefix, holds);
+    const claim = { eventId: 'E', buyer: 'kim', entryId: 'E.z.h0000000000000001', seats: 2, limit: 4, kind: 'hold' as const, zoneId: 'z' };
+    const got = await allowance.acquire(claim);
+    if (!got.ok) throw new Error('acquire refused');
+    expect(await allowance.settle({ ...got.ticket, token: 'someone-else' }, { firm: 'none' })).toBe(false);
+    expect(await t.redis.tpAllowanceSettle(allowance.key('E', 'kim'), claim.entryId, 'drop', 'someone-else', clock.now, 0, '')).toBe(AllowanceCode.STALE);
+    expect((await allowance.entries('E', 'kim')).map((e) => e.state)).toEqual(['provisional']);
+    expect(await allowance.settle(got.ticket, { firm: 'none' })).toBe(true);
+    expect(await allowance.entries('E', 'kim')).toEqual([]);
   });
 });
 
