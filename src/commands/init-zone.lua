@@ -6,6 +6,7 @@
   KEYS[1] bits     zone seat bitmap
   KEYS[2] counts   zone/row available counters (BITFIELD, see reserve.lua)
   KEYS[3] meta     hash: layout, capacity, rows
+  KEYS[4] held     (optional) hash: seat offset -> holdId; KEYS[5] held-until (optional): deleted with the zone
   ARGV[1] layout hash
   ARGV[2] capacity (seats)
   ARGV[3..] seats per row, one per row
@@ -38,6 +39,8 @@ if current then
   code = 3
 end
 redis.call('DEL', KEYS[1], KEYS[2])
+-- A zone made anew has no holds: a held-by entry left from before could free a seat sold later.
+if KEYS[5] then redis.call('DEL', KEYS[4], KEYS[5]) end
 -- Allocate the bitmap at full size at once so it never reallocates under load.
 redis.call('SETBIT', KEYS[1], capacity - 1, 0)
 local ops = {'SET', 'u32', 0, capacity}

@@ -6,6 +6,8 @@
   KEYS[1] bits     zone seat bitmap
   KEYS[2] counts   zone/row available counters (BITFIELD, see reserve.lua)
   KEYS[3] meta     hash: layout, capacity, rows
+  KEYS[4] held     (optional) hash: seat offset -> holdId. A seat the write model holds as sold is
+                   no longer held: its entry is removed, so the hold's expiry cannot free it.
   ARGV[1] layout hash the caller computed offsets with
   ARGV[2..] pairs: seat bit offset, row index
 
@@ -19,6 +21,7 @@ local ops = {}
 local n = 0
 for i = 2, #ARGV, 2 do
   local offset = tonumber(ARGV[i])
+  if offset and offset >= 0 and offset < capacity and KEYS[4] then redis.call('HDEL', KEYS[4], offset) end
   if offset and offset >= 0 and offset < capacity and redis.call('SETBIT', KEYS[1], offset, 1) == 0 then
     n = n + 1
     ops[#ops + 1] = 'INCRBY'

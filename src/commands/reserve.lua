@@ -6,6 +6,8 @@
   KEYS[3] meta     hash: layout (layout hash), capacity, rows; closed (set when the zone left the catalog)
   KEYS[4] pending  sorted set: purchaseId -> reservedAt (ms)
   KEYS[5] purchase hash of this purchase: status, body, reservedAt
+  KEYS[6] held     (optional) hash: seat offset -> holdId of held seats (see hold.lua)
+  KEYS[7] held-until (optional) sorted set: holdId -> expiresAt (ms)
   ARGV[1] layout hash the caller computed offsets with
   ARGV[2] purchaseId
   ARGV[3] now (ms)
@@ -14,6 +16,9 @@
 
   A reserved record never expires (its outcome is open); confirm.lua and void.lua set the TTL
   once the outcome is final.
+  With KEYS[6..7] (and hold-lib.lua, which src/inventory/scripts.ts prepends), a taken seat whose
+  hold has expired is released (the whole hold, EXPIRED) and then reserved, so an expired hold
+  never blocks a buyer; the held-by entry of every seat taken is removed.
 
   Returns {code, ...}:
     {0, available}          OK: reserved; zone seats still available afterwards
@@ -39,8 +44,9 @@ if not meta[1] then return {4} end
 if meta[2] then return {7} end
 if meta[1] ~= ARGV[1] then return {5} end
 
+local Z = KEYS[7] and {bits = KEYS[1], counts = KEYS[2], held = KEYS[6], until_ = KEYS[7]}
 local available = redis.call('BITFIELD', KEYS[2], 'GET', 'u32', 0)[1]
-if available == 0 then return {2} end
+if available == 0 and not (Z and has_expired_hold(Z, tonumber(ARGV[3]))) then return {2} end
 
 local capacity = tonumber(meta[3])
 local rows = tonumber(meta[4])
@@ -56,13 +62,14 @@ for i = 5, #ARGV, 2 do
   end
   if seen[offset] then return {6} end
   seen[offset] = true
-  if redis.call('GETBIT', KEYS[1], offset) == 1 then taken[#taken + 1] = n end
+  if redis.call('GETBIT', KEYS[1], offset) == 1 and not (Z and release_if_expired(Z, offset, tonumber(ARGV[3]))) then taken[#taken + 1] = n end
 end
 if #taken > 0 then return {1, unpack(taken)} end
 
 local ops = {'INCRBY', 'u32', 0, -n}
 for i = 5, #ARGV, 2 do
   redis.call('SETBIT', KEYS[1], ARGV[i], 1)
+  if Z then redis.call('HDEL', KEYS[6], ARGV[i]) end
   ops[#ops + 1] = 'INCRBY'
   ops[#ops + 1] = 'u16'
   ops[#ops + 1] = 32 + 16 * tonumber(ARGV[i + 1])

@@ -7,6 +7,7 @@
   KEYS[1] bits     zone seat bitmap
   KEYS[2] counts   zone/row available counters (BITFIELD, see reserve.lua)
   KEYS[3] meta     hash: layout, capacity, rows
+  KEYS[4] held     (optional) hash: seat offset -> holdId; KEYS[5] held-until (optional): deleted with the zone
   ARGV[1] layout hash
   ARGV[2] capacity
   ARGV[3] bitmap: ceil(capacity / 8) bytes, seat k = bit k, most significant bit first
@@ -19,6 +20,8 @@
 if redis.call('EXISTS', KEYS[3]) == 1 then return {1, 0} end
 local capacity = tonumber(ARGV[2])
 redis.call('DEL', KEYS[1], KEYS[2])
+-- A zone made anew has no holds: a held-by entry left from before could free a seat sold later.
+if KEYS[5] then redis.call('DEL', KEYS[4], KEYS[5]) end
 -- Full size at once, as init-zone allocates it.
 redis.call('SET', KEYS[1], ARGV[3])
 local sold = redis.call('BITCOUNT', KEYS[1])

@@ -99,6 +99,12 @@ const schema = z.object({
     .min(60)
     .default(24 * 3600),
   MAX_BODY_BYTES: z.coerce.number().int().min(256).max(1_048_576).default(16_384),
+  /** Holds (docs/purchase-state-machine.md, "Holds"): the expiry when a request names none (>= HOLD_MIN_SECONDS). */
+  HOLD_DEFAULT_SECONDS: z.coerce.number().int().min(5).max(86_400).default(600),
+  /** The longest a hold may live in total, extensions included (createdAt + this). */
+  HOLD_MAX_SECONDS: z.coerce.number().int().min(5).max(86_400).default(7200),
+  /** How often the hold sweeper returns expired holds' seats to sale (every api replica runs it). */
+  HOLD_SWEEP_INTERVAL_MS: z.coerce.number().int().min(50).max(60_000).default(250),
   OTEL_EXPORTER_OTLP_ENDPOINT: z.union([url(['http:', 'https:']), z.literal('')]).default(''),
   OTEL_SERVICE_NAME: z.string().default('ticketing'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -150,6 +156,9 @@ function secret(name: string) {
     .refine((v) => v === '' || Buffer.byteLength(v, 'utf8') >= 32, `${name} must be at least 32 bytes (UTF-8) or empty; generate one with \`openssl rand -hex 32\``);
 }
 
+/** The shortest `expiresInSeconds` a hold request may ask for (a contract of the holds API). */
+export const HOLD_MIN_SECONDS = 5;
+
 export type Config = z.infer<typeof schema> & {
   /** Test-only fault hooks (test-hooks.ts): all off unless a test sets them; refused in production mode. */
   readonly testHooks: TestHooks;
@@ -167,6 +176,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     const lines = problems.map((p) => `  ${p.name}=${shown(p.name)}: ${p.message}`);
     throw new ConfigError(
       `Invalid configuration:\n${lines.join('\n')}\nFix or unset these environment variables (docs/contracts.md lists them all).`,
+    );
+  }
+  if (settings.data.HOLD_DEFAULT_SECONDS > settings.data.HOLD_MAX_SECONDS) {
+    throw new ConfigError(
+      `Invalid configuration:\n  HOLD_DEFAULT_SECONDS=${settings.data.HOLD_DEFAULT_SECONDS} is above HOLD_MAX_SECONDS=${settings.data.HOLD_MAX_SECONDS}\nLower HOLD_DEFAULT_SECONDS or raise HOLD_MAX_SECONDS (docs/contracts.md).`,
     );
   }
   return { ...settings.data, testHooks: hooks.hooks };

@@ -58,7 +58,7 @@ export class Inventory {
   ): Promise<ReserveResult> {
     const k = this.keys(eventId, zoneId);
     const reply = await this.redis.tpReserve(
-      k.bits, k.counts, k.meta, k.pending, k.purchase(purchaseId),
+      k.bits, k.counts, k.meta, k.pending, k.purchase(purchaseId), k.held, k.heldUntil,
       layout.hash, purchaseId, Date.now(), body, ...flat(seats),
     );
     const [code, ...rest] = reply as [ReserveCode, ...number[]];
@@ -98,7 +98,7 @@ export class Inventory {
     const k = this.keys(eventId, zone.zoneId);
     const layout = ZoneLayout.of(zone);
     const [code, sold] = (await this.redis.tpInitZone(
-      k.bits, k.counts, k.meta, layout.hash, layout.capacity, ...zone.seatCounts,
+      k.bits, k.counts, k.meta, k.held, k.heldUntil, layout.hash, layout.capacity, ...zone.seatCounts,
     )) as [InitZoneCode, number];
     return { code, sold };
   }
@@ -117,7 +117,7 @@ export class Inventory {
       rowFree[rowIdx]! -= 1;
     }
     const free = rowFree.reduce((a, b) => a + b, 0);
-    const [code, count] = (await this.redis.tpRestoreZone(k.bits, k.counts, k.meta, layout.hash, layout.capacity, bits, free, ...rowFree)) as [number, number];
+    const [code, count] = (await this.redis.tpRestoreZone(k.bits, k.counts, k.meta, k.held, k.heldUntil, layout.hash, layout.capacity, bits, free, ...rowFree)) as [number, number];
     if (code === 2) throw new Error(`restore of ${eventId}/${zone.zoneId} refused: bitmap and counters disagree (a seat outside the layout?)`);
     return { restored: code === 0, sold: count };
   }
@@ -131,7 +131,7 @@ export class Inventory {
     const layout = ZoneLayout.of(zone);
     let marked = 0;
     for (let i = 0; i < seats.length; i += 1000) {
-      const [code, n] = await this.redis.tpMarkSold(k.bits, k.counts, k.meta, layout.hash, ...flat(seats.slice(i, i + 1000)));
+      const [code, n] = await this.redis.tpMarkSold(k.bits, k.counts, k.meta, k.held, layout.hash, ...flat(seats.slice(i, i + 1000)));
       if (code !== 0) throw new Error(`cannot mark seats of ${eventId}/${zone.zoneId}: ${code === 4 ? 'no inventory (rebuild it)' : 'the layout changed'}`);
       marked += n ?? 0;
     }
@@ -175,7 +175,12 @@ export class Inventory {
       cursor = next;
       if (found.length > 0) await this.redis.unlink(...found);
     } while (cursor !== '0');
-    await this.redis.unlink(k.bits, k.counts, k.meta, k.pending);
+    do {
+      const [next, found] = await this.redis.scan(cursor, 'MATCH', k.hold('*'), 'COUNT', '1000');
+      cursor = next;
+      if (found.length > 0) await this.redis.unlink(...found);
+    } while (cursor !== '0');
+    await this.redis.unlink(k.bits, k.counts, k.meta, k.pending, k.held, k.heldUntil);
   }
 }
 

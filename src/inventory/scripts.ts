@@ -24,6 +24,52 @@ export enum ConfirmCode {
   VOIDED = 3,
 }
 
+/**
+ * Return codes of the hold scripts: hold.lua, best.lua, extend.lua, release.lua and convert.lua
+ * (see their headers). 0..6 mean what they mean for reserve.lua.
+ */
+export enum HoldCode {
+  OK = 0,
+  SEATS_TAKEN = 1,
+  SOLD_OUT = 2,
+  OUT_OF_LAYOUT = 3,
+  NO_INVENTORY = 4,
+  LAYOUT_MISMATCH = 5,
+  /** A seat repeats, or the id exists for something else (a fence tombstone included). */
+  DUPLICATE = 6,
+  /** best.lua: fewer free seats than asked; the detail is how many are free. */
+  NOT_ENOUGH_SEATS = 7,
+  HOLD_NOT_FOUND = 8,
+  /** Released, purchased or fenced: nothing to extend, release or pay. */
+  HOLD_NOT_ACTIVE = 9,
+  HOLD_EXPIRED = 10,
+  /** extend.lua: the new expiry would pass createdAt + HOLD_MAX_SECONDS; the detail is that limit (ms). */
+  HOLD_LIMIT_REACHED = 11,
+  /** The zone's meta has `closed` set (the event is being removed): no new holds or sales. */
+  ZONE_CLOSED = 12,
+  /** convert.lua: a late payment whose seats were all free again; they are reserved now. */
+  LATE_RETAKEN = 13,
+  /** convert.lua: the seats given are not the live hold's seats. */
+  HOLD_SEATS_MISMATCH = 14,
+}
+
+/** Return codes of fence.lua. */
+export enum FenceCode {
+  GONE = 0,
+  HELD = 1,
+  PURCHASED = 2,
+}
+
+/** Return codes of allowance-acquire.lua and allowance-settle.lua. */
+export enum AllowanceCode {
+  OK = 0,
+  BUYER_LIMIT_REACHED = 1,
+  /** A provisional entry for this id belongs to another request still running. */
+  BUSY = 2,
+  /** settle: no such entry, or another request or a resolution settled it first. */
+  STALE = 3,
+}
+
 export enum InitZoneCode {
   CREATED = 0,
   UNCHANGED = 1,
@@ -31,13 +77,24 @@ export enum InitZoneCode {
   RECREATED = 3,
 }
 
-const SCRIPTS = {
-  tpReserve: { file: 'reserve.lua', keys: 5 },
+/** `lib`: a file of shared functions prepended to the script's source (hold-lib.lua). */
+const SCRIPTS: Record<keyof ScriptCommands, { file: string; keys: number; lib?: string }> = {
+  tpReserve: { file: 'reserve.lua', keys: 7, lib: 'hold-lib.lua' },
   tpConfirm: { file: 'confirm.lua', keys: 2 },
   tpClaim: { file: 'claim.lua', keys: 1 },
-  tpInitZone: { file: 'init-zone.lua', keys: 3 },
-  tpRestoreZone: { file: 'restore-zone.lua', keys: 3 },
-  tpMarkSold: { file: 'mark-sold.lua', keys: 3 },
+  tpInitZone: { file: 'init-zone.lua', keys: 5 },
+  tpRestoreZone: { file: 'restore-zone.lua', keys: 5 },
+  tpMarkSold: { file: 'mark-sold.lua', keys: 4 },
+  tpHold: { file: 'hold.lua', keys: 6, lib: 'hold-lib.lua' },
+  tpBest: { file: 'best.lua', keys: 6, lib: 'hold-lib.lua' },
+  tpExtend: { file: 'extend.lua', keys: 2 },
+  tpRelease: { file: 'release.lua', keys: 5, lib: 'hold-lib.lua' },
+  tpExpire: { file: 'expire.lua', keys: 4, lib: 'hold-lib.lua' },
+  tpConvert: { file: 'convert.lua', keys: 8, lib: 'hold-lib.lua' },
+  tpFence: { file: 'fence.lua', keys: 2 },
+  tpSettleZone: { file: 'settle-zone.lua', keys: 2 },
+  tpAllowanceAcquire: { file: 'allowance-acquire.lua', keys: 1 },
+  tpAllowanceSettle: { file: 'allowance-settle.lua', keys: 1 },
   tpCloseZone: { file: 'close-zone.lua', keys: 1 },
 } as const;
 
@@ -50,6 +107,16 @@ export interface ScriptCommands {
   tpRestoreZone(...args: Args): Promise<number[]>;
   tpMarkSold(...args: Args): Promise<number[]>;
   tpCloseZone(...args: Args): Promise<number>;
+  tpHold(...args: Args): Promise<number[]>;
+  tpBest(...args: Args): Promise<number[]>;
+  tpExtend(...args: Args): Promise<number[]>;
+  tpRelease(...args: Args): Promise<number[]>;
+  tpExpire(...args: Args): Promise<(number | string)[]>;
+  tpConvert(...args: Args): Promise<number[]>;
+  tpFence(...args: Args): Promise<number[]>;
+  tpSettleZone(...args: Args): Promise<number>;
+  tpAllowanceAcquire(...args: Args): Promise<(number | string)[]>;
+  tpAllowanceSettle(...args: Args): Promise<number>;
 }
 export type ScriptedRedis = Redis & ScriptCommands;
 
@@ -71,11 +138,17 @@ function commandsDir(): string {
  * loads them again only if the server lost them (NOSCRIPT).
  */
 export function withScripts(redis: Redis): ScriptedRedis {
-  const dir = commandsDir();
   for (const [name, spec] of Object.entries(SCRIPTS)) {
-    if (!(name in redis)) {
-      redis.defineCommand(name, { numberOfKeys: spec.keys, lua: readFileSync(path.join(dir, spec.file), 'utf8') });
-    }
+    if (!(name in redis)) redis.defineCommand(name, { numberOfKeys: spec.keys, lua: scriptSource(spec.file) });
   }
   return redis as ScriptedRedis;
+}
+
+/** A script's source as it is registered: its library (if any) first, then the script. */
+export function scriptSource(file: string): string {
+  const dir = commandsDir();
+  const spec = Object.values(SCRIPTS).find((s) => s.file === file);
+  if (!spec) throw new Error(`${file} is not a registered script; add it to SCRIPTS in src/inventory/scripts.ts`);
+  const own = readFileSync(path.join(dir, file), 'utf8');
+  return spec.lib ? `${readFileSync(path.join(dir, spec.lib), 'utf8')}\n${own}` : own;
 }

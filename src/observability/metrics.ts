@@ -48,6 +48,12 @@ export const metrics = {
     buckets: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000],
     registers: [registry],
   }),
+  holds: new client.Counter({
+    name: 'ticketing_holds_total',
+    help: 'Hold state changes: created, expired (by the sweeper), released, converted (paid)',
+    labelNames: ['transition'] as const,
+    registers: [registry],
+  }),
   pendingPurchases: new client.Gauge({
     name: 'ticketing_pending_purchases',
     help: 'Reserved purchases whose Kafka acknowledgement is not yet recorded',

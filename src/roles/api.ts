@@ -6,8 +6,11 @@ import { openApiRoute } from '../http/openapi';
 import { purchaseRoutes } from '../http/routes/purchases';
 import { queryRoutes, readModelTicketSource, writeModelTicketSource } from '../http/routes/queries';
 import { purchaseRecordSource, readRoutes, type TicketSource } from '../http/routes/reads';
+import { Holds } from '../inventory/holds';
+import { HoldSweeper } from '../inventory/hold-sweeper';
 import { Inventory } from '../inventory/inventory';
 import { paymentAndAuthRoutes } from '../payment/routes';
+import { metrics } from '../observability/metrics';
 import { PurchaseEngine } from '../purchase/engine';
 import { SqlPurchaseEngine } from '../purchase/sql-engine';
 import { ReadModel } from '../projector/read-model';
@@ -39,6 +42,9 @@ export async function startApi(ctx: RuntimeContext): Promise<RoleHandle> {
   const engine = sqlEngine ?? new PurchaseEngine(inventory, catalogCache, sender, cfg, log);
   const sweep = new RecoverySweep(inventory, catalog, sender, { intervalMs: cfg.SWEEP_INTERVAL_MS, resendAfterMs: cfg.PENDING_RESEND_AFTER_MS }, log.child({ component: 'sweep' }));
   sweep.start();
+  // Returns the seats of expired holds to sale (docs/purchase-state-machine.md, "The hold sweeper").
+  const holdSweeper = new HoldSweeper(new Holds(ctx.redis, cfg.REDIS_KEY_PREFIX), catalog, { intervalMs: cfg.HOLD_SWEEP_INTERVAL_MS }, log.child({ component: 'hold-sweeper' }), (_e, _z, ids) => metrics.holds.inc({ transition: 'expired' }, ids.length));
+  holdSweeper.start();
 
   // Read model first, then the write model (covers the projector's lag), then the purchase
   // record in Redis (covers the writer's lag): a confirmed ticket is never 404.
@@ -64,6 +70,7 @@ export async function startApi(ctx: RuntimeContext): Promise<RoleHandle> {
     ],
     async stop() {
       await sweep.stop();
+      await holdSweeper.stop();
       await sender.close();
       await sqlEngine?.close();
       await stores.close();
