@@ -1,10 +1,17 @@
 #!/usr/bin/env bash
-# Quick start: installs what is missing, starts the services, builds, and runs every role in
-# one process on http://127.0.0.1:8080 with the seed data from seeds/.
+# Quick start: installs what is missing, starts the services, builds, and runs the roles ROLE
+# names (default: all of them, in one process) on http://127.0.0.1:${PORT:-8080} with the seed
+# data from seeds/. Every port comes from PORT and METRICS_PORT, so a second instance beside the
+# first only needs its own: ROLE=api PORT=8091 METRICS_PORT=9474 npm start
 set -euo pipefail
 source "$(dirname "$0")/ensure-deps.sh"
 npm run services:install
 npm run services:up
 npm run build
-echo "[start] platform on http://127.0.0.1:${PORT:-8080} (Ctrl-C stops it; npm run services:down stops the services)"
-exec node dist/src/main.js all
+case "${ROLE:-all}" in
+  api | all) port="${PORT:-8080}" ;;
+  *) port="${METRICS_PORT:-9464}" ;; # roles without the api serve health and metrics only
+esac
+echo "[start] role ${ROLE:-all} on http://127.0.0.1:${port} (Ctrl-C stops it; npm run services:down stops the services)"
+# No role argument: main.js reads ROLE (default all); an argument would override it.
+exec node dist/src/main.js

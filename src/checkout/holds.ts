@@ -7,7 +7,7 @@ import { AllowanceCode, HoldCode } from '../inventory/scripts';
 import { metrics } from '../observability/metrics';
 import { conflict, resolveSale, type SeatRequest } from '../purchase/engine';
 import { newPurchaseId, ticketIdOf } from '../purchase/ids';
-import { SCHEMA_VERSION, type TicketPurchased } from '../purchase/record';
+import { SCHEMA_VERSION, type PaymentReference, type TicketPurchased } from '../purchase/record';
 import { ApiError } from '../shared/errors';
 
 /**
@@ -60,6 +60,8 @@ export interface ConvertRequest {
   /** The hold's seats and buyer as the payment recorded them: used only when the hold is gone from Redis. */
   seats?: SeatRequest[];
   buyer?: string;
+  /** The payment that paid it, carried in the TicketPurchased record (src/checkout/checkout.ts). */
+  payment?: PaymentReference;
 }
 
 /**
@@ -177,7 +179,7 @@ export class HoldService {
     const buyer = hold ? hold.buyer : (req.buyer ?? '');
     const info = hold ? (JSON.parse(hold.info) as HoldInfo) : { priceCents: zone.zone.priceCents, currency: event.entry.event.currency };
     const purchaseId = req.purchaseId ?? newPurchaseId(where.eventId, where.zoneId);
-    const record = purchaseRecord(purchaseId, where, event, zone, positions, buyer, info);
+    const record = purchaseRecord(purchaseId, where, event, zone, positions, buyer, info, req.payment);
     const zoneStep = () => this.holds.convert(where.eventId, where.zoneId, zone.layout, req.holdId, purchaseId, positions, JSON.stringify(record));
 
     let result;
@@ -276,7 +278,7 @@ function view(hold: Pick<HoldRecord, 'holdId' | 'status' | 'seats' | 'buyer' | '
   };
 }
 
-function purchaseRecord(purchaseId: string, where: { eventId: string; zoneId: string }, event: CachedEvent, zone: CachedZone, seats: SeatPosition[], buyer: string, info: HoldInfo): TicketPurchased {
+function purchaseRecord(purchaseId: string, where: { eventId: string; zoneId: string }, event: CachedEvent, zone: CachedZone, seats: SeatPosition[], buyer: string, info: HoldInfo, payment?: PaymentReference): TicketPurchased {
   return {
     schemaVersion: SCHEMA_VERSION,
     type: 'TicketPurchased',
@@ -288,6 +290,7 @@ function purchaseRecord(purchaseId: string, where: { eventId: string; zoneId: st
     tickets: seats.map((s, i) => ({ ticketId: ticketIdOf(purchaseId, i + 1), ...zone.layout.seatAt(s.offset), priceCents: info.priceCents })),
     currency: info.currency,
     createdOn: new Date().toISOString(),
+    ...(payment ? { payment: { provider: payment.provider, paymentId: payment.paymentId } } : {}),
   };
 }
 

@@ -30,6 +30,8 @@ const record = z.object({
   tickets: z.array(ticket).min(1).max(100),
   currency: z.string().regex(/^[A-Z]{3}$/).default('USD'),
   createdOn: z.string().refine((v) => !Number.isNaN(Date.parse(v)), 'must be an ISO date-time'),
+  // Optional: records of direct purchases, and every record written before holds, have none.
+  payment: z.object({ provider: z.string().regex(/^[a-z0-9_-]{1,32}$/), paymentId: z.string().regex(/^[\x21-\x7e]{1,64}$/) }).optional(),
 });
 
 export type Decoded = { ok: true; record: TicketPurchased } | { ok: false; reason: string };

@@ -22,6 +22,14 @@ const READ_MODEL_LAG = 'Served from the MySQL read model, which trails the sale 
 const cursorParam = { name: 'cursor', in: 'query', required: false, schema: { type: 'string', maxLength: 600 }, description: 'Opaque: the nextCursor of the previous page' };
 const limitParam = { name: 'limit', in: 'query', required: false, schema: { type: 'integer', minimum: 1, maximum: 500, default: 100 } };
 const page = { type: 'object', properties: { tickets: { type: 'array', items: ticket }, nextCursor: { type: ['string', 'null'] } } };
+const holdParam = { name: 'holdId', in: 'path', required: true, schema: { type: 'string' } };
+const hold = {
+  type: 'object',
+  properties: {
+    holdId: { type: 'string' }, eventId: { type: 'string' }, zoneId: { type: 'string' }, seats: { type: 'array', items: seat }, expiresAt: { type: 'string', format: 'date-time' },
+    amountCents: { type: 'integer' }, currency: { type: 'string' }, nextToEachOther: { type: 'boolean' }, status: { type: 'string', enum: ['HELD', 'EXPIRED', 'RELEASED', 'PURCHASED'] },
+  },
+};
 const idempotencyHeader = { name: 'Idempotency-Key', in: 'header', required: false, schema: { type: 'string', maxLength: 255 } };
 
 /** The OpenAPI 3.1 description of the public API; a test keeps it in step with the routes. */
@@ -118,6 +126,46 @@ export const openApiDocument = {
         parameters: [{ name: 'Payment-Signature', in: 'header', required: true, schema: { type: 'string' } }],
         responses: { '200': ok('Received: the payment status after this delivery, and whether it was applied or a duplicate'), ...errorsOf(400, 401, 404, 409, 413, 415, 503) },
       },
+    },
+    '/api/v1/events/{eventId}/holds': {
+      post: {
+        summary: 'Hold 1..N seats of one zone for checkout (named seats, or best: {count}), all or nothing',
+        description: '{zoneId, seats: [{row, column}]} or {zoneId, best: {count}}, optional expiresInSeconds (5..HOLD_MAX_SECONDS, default HOLD_DEFAULT_SECONDS) and userId. Held seats are taken for everyone else (409 SEATS_TAKEN) until the hold expires, is released or is paid (docs/checkout.md).',
+        parameters: [idParam('eventId'), idempotencyHeader],
+        requestBody: { required: true, ...json({ type: 'object', required: ['zoneId'], properties: { zoneId: { type: ['string', 'integer'] }, seats: { type: 'array', items: seat, minItems: 1 }, best: { type: 'object', required: ['count'], properties: { count: { type: 'integer', minimum: 1 } } }, expiresInSeconds: { type: 'integer', minimum: 5 }, userId: { type: 'string' } } }) },
+        responses: { '201': ok('Held: {holdId, eventId, zoneId, seats, expiresAt, amountCents, currency, nextToEachOther, status}', hold), ...errorsOf(400, 401, 403, 404, 409, 413, 415, 422, 503) },
+      },
+    },
+    '/api/v1/holds/{holdId}': {
+      get: { summary: 'A hold and its status (HELD, EXPIRED, RELEASED, PURCHASED); its buyer or admin only', parameters: [holdParam], responses: { '200': ok('The hold', hold), ...errorsOf(401, 403, 404, 503) } },
+      delete: { summary: 'Release a hold now: its seats are on sale again when this answers', parameters: [holdParam], responses: { '200': ok('Released', hold), ...errorsOf(401, 403, 404, 409, 503) } },
+    },
+    '/api/v1/holds/{holdId}/extend': {
+      post: {
+        summary: 'Add {seconds} to the hold\'s expiry (409 HOLD_LIMIT_REACHED beyond HOLD_MAX_SECONDS in total)',
+        parameters: [holdParam],
+        requestBody: { required: true, ...json({ type: 'object', required: ['seconds'], properties: { seconds: { type: 'integer', minimum: 1 }, userId: { type: 'string' } } }) },
+        responses: { '200': ok('The hold with its new expiresAt', hold), ...errorsOf(400, 401, 403, 404, 409, 415, 503) },
+      },
+    },
+    '/api/v1/holds/{holdId}/purchase': {
+      post: {
+        summary: 'Pay a hold: {payment: {provider, token}}; 201 only after Kafka acknowledged the purchase',
+        description: 'The test provider: tok_visa succeeds, tok_chargeDeclined is 402 PAYMENT_DECLINED (the hold stays HELD), tok_pending is 202 PAYMENT_PENDING and completes through the webhook. A payment too late for the seats is refunded (409 PAYMENT_REFUNDED). 503 PURCHASE_OUTCOME_UNKNOWN carries the purchaseId to look up.',
+        parameters: [holdParam, idempotencyHeader],
+        requestBody: { required: true, ...json({ type: 'object', required: ['payment'], properties: { payment: { type: 'object', required: ['provider', 'token'], properties: { provider: { type: 'string' }, token: { type: 'string' } } }, userId: { type: 'string' } } }) },
+        responses: {
+          '201': ok('Confirmed: {purchaseId, status, tickets, holdId, payment}', { type: 'object', properties: { purchaseId: { type: 'string' }, status: { type: 'string' }, tickets: { type: 'array', items: ticket } } }),
+          '202': ok('Payment pending: {purchaseId, paymentId, status: PAYMENT_PENDING}'),
+          ...errorsOf(400, 401, 402, 403, 404, 409, 415, 422, 503),
+        },
+      },
+    },
+    '/api/v1/me/holds': {
+      get: { summary: "The buyer's own holds, newest first (X-User-Id in declared mode, the token's sub in jwt mode)", parameters: [{ name: 'status', in: 'query', required: false, schema: { type: 'string', enum: ['HELD', 'EXPIRED', 'RELEASED', 'PURCHASED'] } }], responses: { '200': ok('{userId, holds}'), ...errorsOf(400, 401, 403, 503) } },
+    },
+    '/api/v1/me/purchases': {
+      get: { summary: "The buyer's own purchases, newest first: the read model's, plus purchases of holds it does not show yet", responses: { '200': ok('{userId, purchases}'), ...errorsOf(400, 401, 403, 503) } },
     },
     '/admin/events/{eventId}/reset': {
       post: { summary: 'Clear an event for a new load test (bearer ADMIN_TOKEN)', security: [{ admin: [] }], parameters: [idParam('eventId')], responses: { '200': ok('Reset'), ...errorsOf(401, 404) } },

@@ -9,7 +9,15 @@ import { purchaseRecordSource, readRoutes, type TicketSource } from '../http/rou
 import { Holds } from '../inventory/holds';
 import { HoldSweeper } from '../inventory/hold-sweeper';
 import { Inventory } from '../inventory/inventory';
-import { paymentAndAuthRoutes } from '../payment/routes';
+import { paymentAndAuthRoutes, paymentServices } from '../payment/routes';
+import { BuyerIdentity } from '../auth/buyer';
+import { Checkout } from '../checkout/checkout';
+import { CheckoutStore } from '../checkout/checkout-store';
+import { HoldService } from '../checkout/holds';
+import { CheckoutRecovery } from '../checkout/recovery';
+import { holdRoutes } from '../http/routes/holds';
+import { meRoutes } from '../http/routes/me';
+import { BuyerAllowance } from '../inventory/allowance';
 import { metrics } from '../observability/metrics';
 import { PurchaseEngine } from '../purchase/engine';
 import { SqlPurchaseEngine } from '../purchase/sql-engine';
@@ -43,7 +51,8 @@ export async function startApi(ctx: RuntimeContext): Promise<RoleHandle> {
   const sweep = new RecoverySweep(inventory, catalog, sender, { intervalMs: cfg.SWEEP_INTERVAL_MS, resendAfterMs: cfg.PENDING_RESEND_AFTER_MS }, log.child({ component: 'sweep' }));
   sweep.start();
   // Returns the seats of expired holds to sale (docs/purchase-state-machine.md, "The hold sweeper").
-  const holdSweeper = new HoldSweeper(new Holds(ctx.redis, cfg.REDIS_KEY_PREFIX), catalog, { intervalMs: cfg.HOLD_SWEEP_INTERVAL_MS }, log.child({ component: 'hold-sweeper' }), (_e, _z, ids) => metrics.holds.inc({ transition: 'expired' }, ids.length));
+  const holdStore = new Holds(ctx.redis, cfg.REDIS_KEY_PREFIX);
+  const holdSweeper = new HoldSweeper(holdStore, catalog, { intervalMs: cfg.HOLD_SWEEP_INTERVAL_MS }, log.child({ component: 'hold-sweeper' }), (_e, _z, ids) => metrics.holds.inc({ transition: 'expired' }, ids.length));
   holdSweeper.start();
 
   // Read model first, then the write model (covers the projector's lag), then the purchase
@@ -55,22 +64,37 @@ export async function startApi(ctx: RuntimeContext): Promise<RoleHandle> {
   const ticketSources: TicketSource[] = [mysqlTickets, dynamoTickets, purchaseRecordSource(inventory)];
   // A purchase by id: its Redis record, else its tickets in the write model, then the read model.
   const purchases = new PurchaseLookup(inventory, [dynamoTickets, mysqlTickets], cfg.MAX_SEATS_PER_PURCHASE);
+  const idempotency = new IdempotencyStore(ctx.redis, cfg.REDIS_KEY_PREFIX, cfg.IDEMPOTENCY_TTL_SECONDS, purchases);
+
+  // Checkout (docs/checkout.md): holds, paying them through the same sender, the payment webhook.
+  const identity = BuyerIdentity.fromConfig(cfg);
+  const holds = new HoldService(holdStore, new BuyerAllowance(ctx.redis, cfg.REDIS_KEY_PREFIX, holdStore), catalogCache, cfg);
+  const checkoutStore = new CheckoutStore(ctx.redis, cfg.REDIS_KEY_PREFIX, cfg.PURCHASE_RECORD_TTL_SECONDS);
+  const checkout = new Checkout({ holds, inventory, sender, store: checkoutStore, purchases, cfg, log: log.child({ component: 'checkout' }) });
+  const pay = paymentServices({ cfg, redis: ctx.redis, log }, checkout);
+  checkout.attach(pay.payments);
+  const checkoutRecovery = new CheckoutRecovery(checkout, cfg.SWEEP_INTERVAL_MS, log.child({ component: 'checkout-recovery' }));
+  checkoutRecovery.start();
   return {
     name: 'api',
     // Ready means "this pod can answer": while Kafka is unavailable purchases fail fast with a
     // 503 problem and reads keep working, so the Kafka circuit is no readiness check.
     readiness: [redisCheck(ctx)],
     routers: [
-      purchaseRoutes({ engine, idempotency: new IdempotencyStore(ctx.redis, cfg.REDIS_KEY_PREFIX, cfg.IDEMPOTENCY_TTL_SECONDS, purchases) }),
+      purchaseRoutes({ engine, idempotency }),
+      holdRoutes({ identity, holds, checkout, store: checkoutStore, idempotency, log }),
+      // Before readRoutes: it answers the purchase states that have no purchase record.
+      meRoutes({ identity, holds, checkout, store: checkoutStore, readModel, purchases, log }),
       readRoutes({ inventory, catalog, catalogCache, ticketSources, purchases }),
       queryRoutes({ readModel, catalogCache, log }),
-      paymentAndAuthRoutes({ cfg, redis: ctx.redis, log }),
+      paymentAndAuthRoutes({ cfg, redis: ctx.redis, log }, pay),
       adminRoutes(cfg.ADMIN_TOKEN, { catalog, inventory, clearStores: async (id) => void (await stores.clearEvent(id)) }),
       openApiRoute(),
     ],
     async stop() {
       await sweep.stop();
       await holdSweeper.stop();
+      await checkoutRecovery.stop();
       await sender.close();
       await sqlEngine?.close();
       await stores.close();

@@ -1,0 +1,137 @@
+import { createHash } from 'node:crypto';
+import { Router, type Request, type Response } from 'express';
+import { z } from 'zod';
+import { ANONYMOUS_BUYER, type BuyerIdentity } from '../../auth/buyer';
+import { purchaseAnswer, purchaseIdOfHold, type Checkout } from '../../checkout/checkout';
+import type { CheckoutStore } from '../../checkout/checkout-store';
+import type { HoldService } from '../../checkout/holds';
+import { metrics } from '../../observability/metrics';
+import type { Logger } from '../../observability/logger';
+import { paymentMethodSchema } from '../../payment/provider';
+import type { IdempotencyStore, StoredResponse } from '../../purchase/idempotency';
+import { ApiError } from '../../shared/errors';
+import { PROBLEM_TYPE } from '../problem';
+import { eventIdSchema, parse, purchaseBodySchema, seatSchema, userIdSchema } from '../validation';
+
+export interface HoldRouteDeps {
+  identity: BuyerIdentity;
+  holds: HoldService;
+  checkout: Checkout;
+  store: CheckoutStore;
+  idempotency: IdempotencyStore;
+  log: Logger;
+}
+
+const holdBody = z.object({
+  zoneId: purchaseBodySchema.shape.zoneId,
+  seats: z.array(seatSchema).min(1, 'at least one seat').optional(),
+  best: z.object({ count: z.number().int().min(1, 'at least 1') }).strict().optional(),
+  expiresInSeconds: z.number().int('must be whole seconds').optional(),
+  userId: userIdSchema.optional(),
+});
+const extendBody = z.object({ seconds: z.number().int('must be whole seconds').min(1, 'at least 1'), userId: userIdSchema.optional() });
+const payBody = z.object({ payment: paymentMethodSchema, userId: userIdSchema.optional() });
+
+/**
+ * A hold id chosen from the Idempotency-Key, so every attempt under one key (a retry after a
+ * crash included, whatever the idempotency store does with it) makes or answers the same hold.
+ */
+function holdIdForKey(eventId: string, zoneId: string, scope: string, key: string): string {
+  const random = createHash('sha256').update(JSON.stringify(['hold', scope, key])).digest('base64url').slice(0, 16);
+  return `${eventId}.${zoneId}.h${random}`;
+}
+
+/** A stored answer as the purchase routes write it: problems keep their type and get this request's instance. */
+function write(res: Response, req: Request, answer: StoredResponse): void {
+  if (answer.problem) res.status(answer.status).type(PROBLEM_TYPE).send(JSON.stringify({ ...(answer.body as object), instance: req.originalUrl }));
+  else res.status(answer.status).json(answer.body);
+}
+
+/**
+ * The holds of docs/checkout.md ("Holds and paying them"): create (seats or best available),
+ * read, extend, release, pay. The buyer comes from BuyerIdentity; a hold is read or changed only
+ * by its buyer or with the admin token (403 FORBIDDEN otherwise).
+ */
+export function holdRoutes(deps: HoldRouteDeps): Router {
+  const { identity, holds, checkout, store, idempotency, log } = deps;
+  const router = Router();
+
+  /** The request's buyer, and the hold if that buyer may act on it. The token is checked before anything else. */
+  async function ownHold(req: Request) {
+    const buyer = await identity.buyerOf(req);
+    const holdId = String(req.params.holdId);
+    const hold = await holds.get(holdId);
+    identity.assertMayActFor(buyer, hold.buyer ?? ANONYMOUS_BUYER, 'hold');
+    return { buyer, hold, holdId };
+  }
+
+  router.post('/api/v1/events/:eventId/holds', async (req, res) => {
+    const buyer = await identity.buyerOf(req);
+    const eventId = parse(eventIdSchema, req.params.eventId, 'path.eventId');
+    const b = parse(holdBody, req.body ?? {}, 'body');
+    // An anonymous request (declared mode, nobody named) keeps the per-request limit only.
+    const declared = buyer.via === 'anonymous' ? undefined : buyer.userId;
+    const create = async (holdId?: string): Promise<StoredResponse> => {
+      const view = await holds.create({ eventId, zoneId: b.zoneId, buyer: declared, seats: b.seats, best: b.best, expiresInSeconds: b.expiresInSeconds, holdId });
+      // The /me index is a convenience: the hold stands even if it is not listed there.
+      if (declared) await store.indexHold(declared, view.holdId, Date.now()).catch((err: unknown) => log.warn({ err, holdId: view.holdId }, 'hold not added to the buyer index'));
+      return { status: 201, body: view };
+    };
+    const key = req.get('idempotency-key');
+    const answer =
+      key === undefined
+        ? await create()
+        : await idempotency.run(buyer.userId, key, { route: 'holds', eventId, body: b }, () => holdIdForKey(eventId, b.zoneId, buyer.userId, key), create, () => {
+            // Only purchase ids are ever found as purchases; a hold id never is, so this is not reached.
+            throw new ApiError('INTERNAL', 'A hold has no purchase to replay');
+          });
+    write(res, req, answer);
+  });
+
+  router.get('/api/v1/holds/:holdId', async (req, res) => {
+    const { hold } = await ownHold(req);
+    res.set('cache-control', 'no-store').json(hold);
+  });
+
+  router.post('/api/v1/holds/:holdId/extend', async (req, res) => {
+    const { holdId } = await ownHold(req);
+    const b = parse(extendBody, req.body ?? {}, 'body');
+    res.json(await holds.extend(holdId, b.seconds));
+  });
+
+  router.delete('/api/v1/holds/:holdId', async (req, res) => {
+    const { holdId } = await ownHold(req);
+    res.json(await holds.release(holdId));
+  });
+
+  router.post('/api/v1/holds/:holdId/purchase', async (req, res) => {
+    const { buyer, holdId } = await ownHold(req);
+    const b = parse(payBody, req.body ?? {}, 'body');
+    let outcome = 'rejected';
+    try {
+      // The hold is read again inside: a retry must see what the first attempt left.
+      const pay = async (): Promise<StoredResponse> => checkout.payHold(await holds.get(holdId), b.payment);
+      const key = req.get('idempotency-key');
+      const answer =
+        key === undefined
+          ? await pay()
+          : await idempotency.run(buyer.userId, key, { route: 'hold-purchase', holdId, body: b }, () => purchaseIdOfHold(holdId)!, pay, (p) => ({ status: 201, body: purchaseAnswer(p, holdId) }));
+      outcome = answer.status === 201 ? 'confirmed' : answer.status === 202 ? 'payment_pending' : 'replayed';
+      write(res, req, answer);
+    } catch (err) {
+      if (err instanceof ApiError) outcome = PAY_OUTCOME[err.code] ?? (err.status >= 500 ? 'unavailable' : 'rejected');
+      throw err;
+    } finally {
+      metrics.purchaseAttempts.inc({ route: 'hold_purchase', outcome });
+    }
+  });
+
+  return router;
+}
+
+const PAY_OUTCOME: Record<string, string> = {
+  PAYMENT_DECLINED: 'declined',
+  PAYMENT_REFUNDED: 'refunded',
+  PURCHASE_OUTCOME_UNKNOWN: 'unknown',
+  KAFKA_UNAVAILABLE: 'unavailable',
+};
