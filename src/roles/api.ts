@@ -47,11 +47,12 @@ export async function startApi(ctx: RuntimeContext): Promise<RoleHandle> {
   await sender.start();
   // INVENTORY_BACKEND=sql: the load lab's row-locking baseline (docs/load-lab.md).
   const sqlEngine = cfg.INVENTORY_BACKEND === 'sql' ? await SqlPurchaseEngine.start(cfg, catalogCache, log.child({ component: 'sql-engine' })) : undefined;
+  const holdStore = new Holds(ctx.redis, cfg.REDIS_KEY_PREFIX);
+  const allowance = new BuyerAllowance(ctx.redis, cfg.REDIS_KEY_PREFIX, holdStore);
   const engine = sqlEngine ?? new PurchaseEngine(inventory, catalogCache, sender, cfg, log);
   const sweep = new RecoverySweep(inventory, catalog, sender, { intervalMs: cfg.SWEEP_INTERVAL_MS, resendAfterMs: cfg.PENDING_RESEND_AFTER_MS }, log.child({ component: 'sweep' }));
   sweep.start();
   // Returns the seats of expired holds to sale (docs/purchase-state-machine.md, "The hold sweeper").
-  const holdStore = new Holds(ctx.redis, cfg.REDIS_KEY_PREFIX);
   const holdSweeper = new HoldSweeper(holdStore, catalog, { intervalMs: cfg.HOLD_SWEEP_INTERVAL_MS }, log.child({ component: 'hold-sweeper' }), (_e, _z, ids) => metrics.holds.inc({ transition: 'expired' }, ids.length));
   holdSweeper.start();
 
@@ -68,7 +69,7 @@ export async function startApi(ctx: RuntimeContext): Promise<RoleHandle> {
 
   // Checkout (docs/checkout.md): holds, paying them through the same sender, the payment webhook.
   const identity = BuyerIdentity.fromConfig(cfg);
-  const holds = new HoldService(holdStore, new BuyerAllowance(ctx.redis, cfg.REDIS_KEY_PREFIX, holdStore), catalogCache, cfg);
+  const holds = new HoldService(holdStore, allowance, catalogCache, cfg);
   const checkoutStore = new CheckoutStore(ctx.redis, cfg.REDIS_KEY_PREFIX, cfg.PURCHASE_RECORD_TTL_SECONDS);
   const checkout = new Checkout({ holds, inventory, sender, store: checkoutStore, purchases, cfg, log: log.child({ component: 'checkout' }) });
   const pay = paymentServices({ cfg, redis: ctx.redis, log }, checkout);
