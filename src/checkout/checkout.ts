@@ -1,5 +1,4 @@
 import type { Config } from '../config/config';
-import { parseHoldId } from '../inventory/holds';
 import type { Inventory } from '../inventory/inventory';
 import type { Logger } from '../observability/logger';
 import { withTraceHeaders } from '../observability/trace-context';
@@ -7,12 +6,26 @@ import type { Payments } from '../payment/payments';
 import type { PaymentMethod } from '../payment/provider';
 import type { Payment } from '../payment/store';
 import type { PaymentSettlement } from '../payment/webhook';
-import { purchaseView, type PurchaseFinder } from '../purchase/lookup';
+import type { PurchaseFinder } from '../purchase/lookup';
 import { partitionKey, type PaymentReference, type TicketPurchased } from '../purchase/record';
 import { ApiError } from '../shared/errors';
 import type { BatchingSender } from '../stream/sender';
-import type { CheckoutRecord, CheckoutState, CheckoutStore } from './checkout-store';
+import {
+  checkoutView,
+  holdIdOf,
+  pendingAnswer,
+  purchaseAnswer,
+  purchaseIdOfHold,
+  refundedError,
+  unknownOutcome,
+  VIEW_STATUS,
+  type CheckoutView,
+  type PayAnswer,
+} from './answers';
+import type { CheckoutRecord, CheckoutStore } from './checkout-store';
 import type { ConvertOutcome, HoldService, HoldView } from './holds';
+
+export { purchaseAnswer, purchaseIdOfHold, type CheckoutView, type PayAnswer, type PurchaseAnswer } from './answers';
 
 /**
  * Paying a hold (docs/checkout.md, "Paying a hold"): charge, then convert.lua (the hold becomes a
@@ -38,33 +51,6 @@ export interface CheckoutDeps {
   log: Logger;
 }
 
-/** The 201 of a paid hold: the multi-seat purchase answer, plus the hold and the payment. */
-export type PurchaseAnswer = ReturnType<typeof purchaseView> & { holdId: string; payment?: PaymentReference };
-
-export type PayAnswer =
-  | { status: 201; body: PurchaseAnswer }
-  | { status: 202; body: { purchaseId: string; holdId: string; paymentId: string; status: 'PAYMENT_PENDING' } };
-
-/** A purchase of a hold as `GET /api/v1/purchases/{id}` shows it while it has no purchase record. */
-export interface CheckoutView {
-  purchaseId: string;
-  status: 'PAYMENT_PENDING' | 'PAYMENT_DECLINED' | 'PAYMENT_FAILED' | 'PENDING' | 'REFUNDED';
-  holdId: string;
-  eventId: string;
-  zoneId: string;
-  userId: string;
-  seats: { row: string; column: number }[];
-  amountCents: number;
-  currency: string;
-  payment?: PaymentReference;
-  reason?: string;
-  detail?: string;
-  refund?: CheckoutRecord['refund'];
-  /** When the checkout began (ISO 8601). */
-  createdOn: string;
-  tickets: [];
-}
-
 type Completion =
   | { kind: 'confirmed'; record: TicketPurchased }
   | { kind: 'unacknowledged'; purchaseId: string; why: string }
@@ -74,21 +60,6 @@ type Completion =
 const LOCK_MS = 60_000;
 /** A checkout still `charging` with no payment recorded after this is given up: the provider never answered. */
 const ABANDON_AFTER_MS = 10 * 60_000;
-
-const VIEW_STATUS: Record<Exclude<CheckoutState, 'converted'>, CheckoutView['status']> = {
-  charging: 'PAYMENT_PENDING',
-  pending: 'PAYMENT_PENDING',
-  declined: 'PAYMENT_DECLINED',
-  failed: 'PAYMENT_FAILED',
-  paid: 'PENDING',
-  refunded: 'REFUNDED',
-};
-
-/** The one purchase id of a hold: `<eventId>.<zoneId>.<the hold's 16 random characters>`. */
-export function purchaseIdOfHold(holdId: string): string | undefined {
-  const where = parseHoldId(holdId);
-  return where && `${where.eventId}.${where.zoneId}.${holdId.slice(holdId.lastIndexOf('.') + 2)}`;
-}
 
 export class Checkout implements PaymentSettlement {
   private payments: Payments | undefined;
@@ -113,18 +84,39 @@ export class Checkout implements PaymentSettlement {
     const purchaseId = purchaseIdOfHold(hold.holdId)!;
     const previous = await this.d.store.get(purchaseId);
     if (previous?.state === 'refunded') throw refundedError(previous);
-    if (hold.status === 'PURCHASED' || previous?.state === 'converted' || previous?.state === 'paid') return this.answerPaid(hold.holdId, purchaseId);
+    if (hold.status === 'PURCHASED' || previous?.state === 'converted' || previous?.state === 'paid')
+      return this.answerPaid(hold.holdId, purchaseId);
     if (previous?.state === 'pending' && previous.paymentId) return pendingAnswer(purchaseId, hold.holdId, previous.paymentId);
-    if (hold.status === 'EXPIRED') throw new ApiError('HOLD_EXPIRED', `Hold ${hold.holdId} has expired and nothing was charged; its seats are on sale again. Create a new hold`);
-    if (hold.status === 'RELEASED') throw new ApiError('HOLD_NOT_ACTIVE', `Hold ${hold.holdId} was released and nothing was charged; create a new hold`);
+    if (hold.status === 'EXPIRED')
+      throw new ApiError(
+        'HOLD_EXPIRED',
+        `Hold ${hold.holdId} has expired and nothing was charged; its seats are on sale again. Create a new hold`,
+      );
+    if (hold.status === 'RELEASED')
+      throw new ApiError('HOLD_NOT_ACTIVE', `Hold ${hold.holdId} was released and nothing was charged; create a new hold`);
     // The only place that says "nothing was charged" for an unreachable log: before the charge.
-    if (!this.d.sender.available) throw new ApiError('KAFKA_UNAVAILABLE', 'The event log is unreachable; nothing was charged and nothing sold, try again shortly');
+    if (!this.d.sender.available)
+      throw new ApiError('KAFKA_UNAVAILABLE', 'The event log is unreachable; nothing was charged and nothing sold, try again shortly');
     if (!(await this.d.store.lock(purchaseId, LOCK_MS))) {
-      throw new ApiError('HOLD_IN_PROGRESS', `Hold ${hold.holdId} is being paid by another request; GET /api/v1/purchases/${purchaseId} tells how it went`, { purchaseId });
+      throw new ApiError(
+        'HOLD_IN_PROGRESS',
+        `Hold ${hold.holdId} is being paid by another request; GET /api/v1/purchases/${purchaseId} tells how it went`,
+        { purchaseId },
+      );
     }
     try {
       const rec = await this.d.store.begin(
-        { purchaseId, holdId: hold.holdId, eventId: hold.eventId, zoneId: hold.zoneId, buyer: hold.buyer ?? '', seats: hold.seats, amountCents: hold.amountCents, currency: hold.currency, provider: method.provider },
+        {
+          purchaseId,
+          holdId: hold.holdId,
+          eventId: hold.eventId,
+          zoneId: hold.zoneId,
+          buyer: hold.buyer ?? '',
+          seats: hold.seats,
+          amountCents: hold.amountCents,
+          currency: hold.currency,
+          provider: method.provider,
+        },
         this.d.store.clock() + this.d.cfg.PENDING_RESEND_AFTER_MS,
       );
       let payment: Payment;
@@ -153,9 +145,12 @@ export class Checkout implements PaymentSettlement {
   async onPaymentSucceeded(payment: Payment): Promise<void> {
     const rec = await this.d.store.get(payment.purchaseId);
     if (!rec) {
-      // Nothing tells what was paid for (the records expired, or Redis lost them): give the money back.
-      this.d.log.error({ paymentId: payment.paymentId, purchaseId: payment.purchaseId }, 'payment succeeded for a checkout this platform has no record of; refunding it');
-      await this.pay.refund(payment.paymentId);
+      // Not a hold's purchase (or its record expired): nothing here knows what was paid for, so
+      // nothing is sold or refunded automatically; the log names it for an operator.
+      this.d.log.error(
+        { paymentId: payment.paymentId, purchaseId: payment.purchaseId },
+        'payment succeeded for a purchase the checkout has no record of; reconcile it by hand (refund it at the provider if nothing was sold)',
+      );
       return;
     }
     if (rec.state === 'converted' || rec.state === 'refunded') return;
@@ -214,7 +209,11 @@ export class Checkout implements PaymentSettlement {
     const payment = rec.paymentId ? await this.pay.get(rec.paymentId) : await this.pay.ofPurchase(purchaseId);
     if (!payment) {
       if (this.d.store.clock() - rec.updatedAt < ABANDON_AFTER_MS) return false;
-      await this.settleWithoutSale(purchaseId, 'failed', new Error('The payment provider never answered the charge; nothing was recorded. Pay the hold again'));
+      await this.settleWithoutSale(
+        purchaseId,
+        'failed',
+        new Error('The payment provider never answered the charge; nothing was recorded. Pay the hold again'),
+      );
       return true;
     }
     switch (payment.status) {
@@ -226,7 +225,10 @@ export class Checkout implements PaymentSettlement {
         await this.settleWithoutSale(purchaseId, 'declined');
         return true;
       case 'REFUNDED':
-        await this.d.store.update(purchaseId, 'refunded', { paymentId: payment.paymentId, ...(payment.refund ? { detail: `refund ${payment.refund.refundId}` } : {}) });
+        await this.d.store.update(purchaseId, 'refunded', {
+          paymentId: payment.paymentId,
+          ...(payment.refund ? { detail: `refund ${payment.refund.refundId}` } : {}),
+        });
         await this.d.store.close(purchaseId);
         return true;
       case 'SUCCEEDED': {
@@ -248,7 +250,11 @@ export class Checkout implements PaymentSettlement {
       return await this.complete(rec, payment);
     } catch (err) {
       this.d.log.warn({ err, purchaseId: rec.purchaseId }, 'paying a hold failed after the charge; the recovery pass finishes it');
-      return { kind: 'unacknowledged', purchaseId: rec.purchaseId, why: 'Your payment was taken but the sale could not be completed yet; it completes (or is refunded) shortly' };
+      return {
+        kind: 'unacknowledged',
+        purchaseId: rec.purchaseId,
+        why: 'Your payment was taken but the sale could not be completed yet; it completes (or is refunded) shortly',
+      };
     }
   }
 
@@ -261,7 +267,13 @@ export class Checkout implements PaymentSettlement {
     const ref = recordablePayment(payment);
     let outcome: ConvertOutcome;
     try {
-      outcome = await this.d.holds.convert({ holdId: rec.holdId, purchaseId: rec.purchaseId, seats: rec.seats, buyer: rec.buyer, ...(ref ? { payment: ref } : {}) });
+      outcome = await this.d.holds.convert({
+        holdId: rec.holdId,
+        purchaseId: rec.purchaseId,
+        seats: rec.seats,
+        buyer: rec.buyer,
+        ...(ref ? { payment: ref } : {}),
+      });
     } catch (err) {
       // The event or zone left the catalog: nothing can be sold any more.
       if (!(err instanceof ApiError && err.code === 'EVENT_NOT_FOUND')) throw err;
@@ -279,7 +291,10 @@ export class Checkout implements PaymentSettlement {
     const refund = await this.pay.refund(payment.paymentId);
     await this.d.store.update(rec.purchaseId, 'refunded', { reason, detail, refund });
     await this.d.store.close(rec.purchaseId);
-    this.d.log.info({ purchaseId: rec.purchaseId, paymentId: payment.paymentId, reason }, 'late payment refunded: the seats could not be taken again');
+    this.d.log.info(
+      { purchaseId: rec.purchaseId, paymentId: payment.paymentId, reason },
+      'late payment refunded: the seats could not be taken again',
+    );
     return { kind: 'refunded', record: { ...rec, state: 'refunded', reason, detail, refund } };
   }
 
@@ -291,7 +306,11 @@ export class Checkout implements PaymentSettlement {
     const body = stored?.body ?? JSON.stringify(built);
     const record = JSON.parse(body) as TicketPurchased;
     if (stored?.status === 'confirmed') return { kind: 'confirmed', record };
-    const acked = this.d.sender.send({ key: partitionKey(eventId, zoneId), value: body, headers: withTraceHeaders({ 'x-purchase-id': purchaseId }) });
+    const acked = this.d.sender.send({
+      key: partitionKey(eventId, zoneId),
+      value: body,
+      headers: withTraceHeaders({ 'x-purchase-id': purchaseId }),
+    });
     // Whatever the buyer hears, a late acknowledgement still confirms the record.
     const settled = acked.then(() => this.confirm(eventId, zoneId, purchaseId));
     settled.catch(() => undefined);
@@ -299,7 +318,14 @@ export class Checkout implements PaymentSettlement {
       await beforeDeadline(settled, deadline);
       return { kind: 'confirmed', record };
     } catch (err) {
-      return { kind: 'unacknowledged', purchaseId, why: err === TIMED_OUT ? 'Kafka did not acknowledge in time' : 'The event log did not take the record; your seats are held and the purchase completes once it is back' };
+      return {
+        kind: 'unacknowledged',
+        purchaseId,
+        why:
+          err === TIMED_OUT
+            ? 'Kafka did not acknowledge in time'
+            : 'The event log did not take the record; your seats are held and the purchase completes once it is back',
+      };
     }
   }
 
@@ -323,57 +349,17 @@ export class Checkout implements PaymentSettlement {
   }
 }
 
-export function purchaseAnswer(record: TicketPurchased, holdId: string): PurchaseAnswer {
-  return { ...purchaseView(record, 'CONFIRMED'), holdId, ...(record.payment ? { payment: record.payment } : {}) };
-}
-
 function answer(done: Completion): PayAnswer {
   if (done.kind === 'confirmed') return { status: 201, body: purchaseAnswer(done.record, holdIdOf(done.record)) };
   if (done.kind === 'refunded') throw refundedError(done.record);
   throw unknownOutcome(done.purchaseId, done.why);
 }
 
-/** The hold of a purchase of a hold: the inverse of purchaseIdOfHold. */
-const holdIdOf = (p: TicketPurchased) => `${p.eventId}.${p.zoneId}.h${p.purchaseId.slice(p.purchaseId.lastIndexOf('.') + 1)}`;
-
-const pendingAnswer = (purchaseId: string, holdId: string, paymentId: string): PayAnswer => ({ status: 202, body: { purchaseId, holdId, paymentId, status: 'PAYMENT_PENDING' } });
-
-function checkoutView(rec: CheckoutRecord, status: CheckoutView['status']): CheckoutView {
-  return {
-    purchaseId: rec.purchaseId,
-    status,
-    holdId: rec.holdId,
-    eventId: rec.eventId,
-    zoneId: rec.zoneId,
-    userId: rec.buyer || 'anonymous',
-    seats: rec.seats,
-    amountCents: rec.amountCents,
-    currency: rec.currency,
-    ...(rec.provider && rec.paymentId ? { payment: { provider: rec.provider, paymentId: rec.paymentId } } : {}),
-    ...(rec.reason ? { reason: rec.reason } : {}),
-    ...(rec.detail ? { detail: rec.detail } : {}),
-    ...(rec.refund ? { refund: rec.refund } : {}),
-    createdOn: new Date(rec.createdAt).toISOString(),
-    tickets: [],
-  };
-}
-
-export function refundedError(rec: CheckoutRecord): ApiError {
-  return new ApiError('PAYMENT_REFUNDED', `${rec.detail ?? 'The seats could not be sold'}; the payment was refunded in full. Create a new hold`, {
-    purchaseId: rec.purchaseId,
-    status: 'REFUNDED',
-    reason: rec.reason,
-    ...(rec.refund ? { refund: rec.refund } : {}),
-  });
-}
-
-function unknownOutcome(purchaseId: string, why: string): ApiError {
-  return new ApiError('PURCHASE_OUTCOME_UNKNOWN', `${why}. GET /api/v1/purchases/${purchaseId} tells the final outcome.`, { purchaseId });
-}
-
 /** The payment as the Kafka record may carry it (the record's schema bounds the id). */
 function recordablePayment(p: Payment): PaymentReference | undefined {
-  return /^[a-z0-9_-]{1,32}$/.test(p.provider) && /^[\x21-\x7e]{1,64}$/.test(p.paymentId) ? { provider: p.provider, paymentId: p.paymentId } : undefined;
+  return /^[a-z0-9_-]{1,32}$/.test(p.provider) && /^[\x21-\x7e]{1,64}$/.test(p.paymentId)
+    ? { provider: p.provider, paymentId: p.paymentId }
+    : undefined;
 }
 
 const TIMED_OUT = new Error('deadline passed');

@@ -17,7 +17,10 @@ export class CheckoutRecovery {
   ) {}
 
   start(): void {
-    this.timer = setInterval(() => void this.runOnce().catch((err) => this.log.warn({ err }, 'checkout recovery pass failed; it runs again at the next interval')), this.intervalMs);
+    this.timer = setInterval(
+      () => void this.runOnce().catch((err) => this.log.warn({ err }, 'checkout recovery pass failed; it runs again at the next interval')),
+      this.intervalMs,
+    );
     this.timer.unref();
   }
 

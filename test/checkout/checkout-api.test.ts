@@ -49,7 +49,15 @@ const ticketSeats = (body: { tickets: { row: string; column: number }[] }) => bo
 test('two seats held: the contract fields, another buyer gets 409 SEATS_TAKEN, only the buyer reads the hold', async () => {
   const h = await c.hold({ zoneId: 'a', seats: seats('A', 1, 2), userId: 'ann' });
   expect(h.status).toBe(201);
-  expect(h.body).toMatchObject({ eventId, zoneId: 'a', seats: seats('A', 1, 2), amountCents: 5000, currency: 'USD', nextToEachOther: true, status: 'HELD' });
+  expect(h.body).toMatchObject({
+    eventId,
+    zoneId: 'a',
+    seats: seats('A', 1, 2),
+    amountCents: 5000,
+    currency: 'USD',
+    nextToEachOther: true,
+    status: 'HELD',
+  });
   expect(h.body.holdId).toMatch(new RegExp(`^${eventId}\\.a\\.h`));
   const expiresIn = Date.parse(h.body.expiresAt) - Date.now();
   expect(expiresIn).toBeGreaterThan(590_000); // HOLD_DEFAULT_SECONDS = 600
@@ -63,7 +71,10 @@ test('two seats held: the contract fields, another buyer gets 409 SEATS_TAKEN, o
   expect(await c.getHold(h.body.holdId, { user: 'bob' })).toMatchObject({ status: 403, body: { code: 'FORBIDDEN' } });
   expect(await c.release(h.body.holdId, { user: 'bob' })).toMatchObject({ status: 403, body: { code: 'FORBIDDEN' } });
   expect(await c.pay(h.body.holdId, 'tok_visa', { user: 'bob' })).toMatchObject({ status: 403, body: { code: 'FORBIDDEN' } });
-  expect(await c.getHold(`${eventId}.a.hAAAAAAAAAAAAAAAA`, { user: 'ann' })).toMatchObject({ status: 404, body: { code: 'HOLD_NOT_FOUND' } });
+  expect(await c.getHold(`${eventId}.a.hAAAAAAAAAAAAAAAA`, { user: 'ann' })).toMatchObject({
+    status: 404,
+    body: { code: 'HOLD_NOT_FOUND' },
+  });
 
   const released = await c.release(h.body.holdId, { user: 'ann' });
   expect(released).toMatchObject({ status: 200, body: { status: 'RELEASED' } });
@@ -76,7 +87,10 @@ test('a 5-second hold expires by itself and another buyer buys its seats', async
   const h = await c.hold({ zoneId: 'a', seats: seats('B', 1, 2), userId: 'ann', expiresInSeconds: 5 });
   expect(h.status).toBe(201);
   expect((await inventory.zoneState(eventId, 'a'))!.available).toBe(before - 2);
-  expect(await c.hold({ zoneId: 'a', seats: seats('B', 3), userId: 'ann', expiresInSeconds: 4 })).toMatchObject({ status: 400, body: { code: 'VALIDATION_FAILED' } });
+  expect(await c.hold({ zoneId: 'a', seats: seats('B', 3), userId: 'ann', expiresInSeconds: 4 })).toMatchObject({
+    status: 400,
+    body: { code: 'VALIDATION_FAILED' },
+  });
 
   await c.holdReads(h.body.holdId, 'EXPIRED', { user: 'ann' });
   // The sweeper gives the seats back without anybody asking for them.
@@ -107,7 +121,14 @@ test('pay with tok_visa: 201 with the tickets after the acknowledgement; the pur
   const h = await c.hold({ zoneId: 'a', seats: seats('D', 4, 5), userId: 'cyd' });
   const paid = await c.pay(h.body.holdId, 'tok_visa', { user: 'cyd' });
   expect(paid.status).toBe(201);
-  expect(paid.body).toMatchObject({ status: 'CONFIRMED', eventId, zoneId: 'a', userId: 'cyd', holdId: h.body.holdId, payment: { provider: 'test' } });
+  expect(paid.body).toMatchObject({
+    status: 'CONFIRMED',
+    eventId,
+    zoneId: 'a',
+    userId: 'cyd',
+    holdId: h.body.holdId,
+    payment: { provider: 'test' },
+  });
   expect(ticketSeats(paid.body)).toEqual(['D4', 'D5']);
   expect(paid.body.tickets.every((t: { priceCents: number }) => t.priceCents === 2500)).toBe(true);
   const { purchaseId } = paid.body;
@@ -142,12 +163,19 @@ test('tok_pending: 202 PAYMENT_PENDING; a badly signed webhook is 401; the signe
   const pending = await c.pay(h.body.holdId, 'tok_pending', { user: 'eve' });
   expect(pending).toMatchObject({ status: 202, body: { status: 'PAYMENT_PENDING', holdId: h.body.holdId } });
   const { purchaseId, paymentId } = pending.body;
-  expect((await c.purchase(purchaseId)).body).toMatchObject({ purchaseId, status: 'PAYMENT_PENDING', payment: { provider: 'test', paymentId } });
+  expect((await c.purchase(purchaseId)).body).toMatchObject({
+    purchaseId,
+    status: 'PAYMENT_PENDING',
+    payment: { provider: 'test', paymentId },
+  });
   // Paying again while it is pending answers the same pending payment.
   expect(await c.pay(h.body.holdId, 'tok_visa', { user: 'eve' })).toMatchObject({ status: 202, body: { purchaseId, paymentId } });
 
   const raw = JSON.stringify({ id: uid('evt_'), type: 'payment.succeeded', paymentId });
-  expect(await deliver(platform.url, raw, 'whsec_not_the_platforms_secret_but_32_bytes')).toMatchObject({ status: 401, body: { code: 'WEBHOOK_SIGNATURE_INVALID' } });
+  expect(await deliver(platform.url, raw, 'whsec_not_the_platforms_secret_but_32_bytes')).toMatchObject({
+    status: 401,
+    body: { code: 'WEBHOOK_SIGNATURE_INVALID' },
+  });
   expect((await c.purchase(purchaseId)).body.status).toBe('PAYMENT_PENDING');
 
   const { redis } = platform.ctx;
@@ -195,7 +223,10 @@ test('late payment: the seats still free, it confirms; the seats sold meanwhile,
   expect((await new PaymentStore(redis, prefix, 3600).get(pendingTaken.body.paymentId))?.status).toBe('REFUNDED');
   // The seat stays bob's: the refunded purchase sold nothing.
   expect((await c.purchase(pendingTaken.body.purchaseId)).body.status).toBe('REFUNDED');
-  expect(await c.pay(taken.body.holdId, 'tok_visa', { user: 'gus' })).toMatchObject({ status: 409, body: { code: 'PAYMENT_REFUNDED', status: 'REFUNDED' } });
+  expect(await c.pay(taken.body.holdId, 'tok_visa', { user: 'gus' })).toMatchObject({
+    status: 409,
+    body: { code: 'PAYMENT_REFUNDED', status: 'REFUNDED' },
+  });
 });
 
 test('the per-buyer limit counts holds across zones (409 BUYER_LIMIT_REACHED with the number left); anonymous requests keep the per-request limit', async () => {
@@ -206,7 +237,10 @@ test('the per-buyer limit counts holds across zones (409 BUYER_LIMIT_REACHED wit
   const over = await c.hold({ zoneId: 'b', seats: seats('H', 2, 3) }, hal);
   expect(over).toMatchObject({ status: 409, body: { code: 'BUYER_LIMIT_REACHED', left: 1 } });
   expect((await c.hold({ zoneId: 'b', best: { count: 1 } }, hal)).status).toBe(201);
-  expect(await c.hold({ zoneId: 'a', seats: seats('H', 3) }, hal)).toMatchObject({ status: 409, body: { code: 'BUYER_LIMIT_REACHED', left: 0 } });
+  expect(await c.hold({ zoneId: 'a', seats: seats('H', 3) }, hal)).toMatchObject({
+    status: 409,
+    body: { code: 'BUYER_LIMIT_REACHED', left: 0 },
+  });
   // Releasing gives the allowance back.
   await c.release(second.body.holdId, hal);
   expect((await c.hold({ zoneId: 'a', seats: seats('H', 3) }, hal)).status).toBe(201);
@@ -238,7 +272,10 @@ test('Idempotency-Key: the same key and body answer the same hold; another body 
   expect(first.status).toBe(201);
   const again = await c.hold(body, undefined, { 'idempotency-key': key });
   expect(again).toEqual(first);
-  expect(await c.hold({ ...body, seats: seats('B', 9) }, undefined, { 'idempotency-key': key })).toMatchObject({ status: 422, body: { code: 'IDEMPOTENCY_KEY_REUSED' } });
+  expect(await c.hold({ ...body, seats: seats('B', 9) }, undefined, { 'idempotency-key': key })).toMatchObject({
+    status: 422,
+    body: { code: 'IDEMPOTENCY_KEY_REUSED' },
+  });
   // Paying under a key replays the 201.
   const payKey = uid('p');
   const paid = await c.pay(first.body.holdId, 'tok_visa', { user: 'jay' }, { 'idempotency-key': payKey });
@@ -255,9 +292,13 @@ test("/me/holds and /me/purchases list the buyer's own, and need a named buyer",
   expect(paid.status).toBe(201);
   const holds = await c.me('holds', kim);
   expect(holds.status).toBe(200);
-  expect(holds.body.holds.map((x: { holdId: string; status: string }) => `${x.holdId}:${x.status}`).sort()).toEqual([`${h.body.holdId}:HELD`, `${paidHold.body.holdId}:PURCHASED`].sort());
+  expect(holds.body.holds.map((x: { holdId: string; status: string }) => `${x.holdId}:${x.status}`).sort()).toEqual(
+    [`${h.body.holdId}:HELD`, `${paidHold.body.holdId}:PURCHASED`].sort(),
+  );
   const purchases = await c.me('purchases', kim);
-  expect(purchases.body.purchases.map((p: { purchaseId: string; status: string }) => `${p.purchaseId}:${p.status}`)).toEqual([`${paid.body.purchaseId}:CONFIRMED`]);
+  expect(purchases.body.purchases.map((p: { purchaseId: string; status: string }) => `${p.purchaseId}:${p.status}`)).toEqual([
+    `${paid.body.purchaseId}:CONFIRMED`,
+  ]);
   expect((await c.me('holds', { user: uid('lou') })).body.holds).toEqual([]);
   expect(await c.me('holds')).toMatchObject({ status: 400, body: { code: 'VALIDATION_FAILED' } });
 });

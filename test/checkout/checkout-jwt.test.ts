@@ -19,8 +19,17 @@ let alice: string;
 let bob: string;
 
 beforeAll(async () => {
-  platform = await startTestPlatform(['api'], { AUTH_MODE: 'jwt', AUTH_HS256_SECRET: HS256, ADMIN_TOKEN: ADMIN, PAYMENT_WEBHOOK_SECRET: WEBHOOK_SECRET });
-  cleanup = await seedTestEvent(platform.ctx.redis, platform.cfg.REDIS_KEY_PREFIX, testEntry({ eventId, perUserLimit: 4, zones: [{ zoneId: 'z', rows: ['A', 'B'], seatCounts: [10, 10] }] }));
+  platform = await startTestPlatform(['api'], {
+    AUTH_MODE: 'jwt',
+    AUTH_HS256_SECRET: HS256,
+    ADMIN_TOKEN: ADMIN,
+    PAYMENT_WEBHOOK_SECRET: WEBHOOK_SECRET,
+  });
+  cleanup = await seedTestEvent(
+    platform.ctx.redis,
+    platform.cfg.REDIS_KEY_PREFIX,
+    testEntry({ eventId, perUserLimit: 4, zones: [{ zoneId: 'z', rows: ['A', 'B'], seatCounts: [10, 10] }] }),
+  );
   c = checkoutClient(platform.url, eventId);
   alice = await signHs256Token(HS256, { sub: 'alice', expiresInSeconds: 600 });
   bob = await signHs256Token(HS256, { sub: 'bob', expiresInSeconds: 600 });
@@ -33,12 +42,20 @@ afterAll(async () => {
 });
 
 test('no token, a bad token, or an expired one: 401 UNAUTHENTICATED with a Bearer challenge, nothing held', async () => {
-  const none = await call(platform.url, 'POST', `/api/v1/events/${eventId}/holds`, { body: { zoneId: 'z', seats: [{ row: 'A', column: 1 }] } });
+  const none = await call(platform.url, 'POST', `/api/v1/events/${eventId}/holds`, {
+    body: { zoneId: 'z', seats: [{ row: 'A', column: 1 }] },
+  });
   expect(none).toMatchObject({ status: 401, body: { code: 'UNAUTHENTICATED' }, wwwAuthenticate: 'Bearer realm="ticketing"' });
-  const forged = await c.hold({ zoneId: 'z', seats: [{ row: 'A', column: 1 }] }, { token: await signHs256Token('another-secret-that-is-32-bytes-long!!', { sub: 'alice', expiresInSeconds: 600 }) });
+  const forged = await c.hold(
+    { zoneId: 'z', seats: [{ row: 'A', column: 1 }] },
+    { token: await signHs256Token('another-secret-that-is-32-bytes-long!!', { sub: 'alice', expiresInSeconds: 600 }) },
+  );
   expect(forged).toMatchObject({ status: 401, body: { code: 'UNAUTHENTICATED' } });
   const expired = await signHs256Token(HS256, { sub: 'alice', expiresInSeconds: -60 });
-  expect(await c.hold({ zoneId: 'z', seats: [{ row: 'A', column: 1 }] }, { token: expired })).toMatchObject({ status: 401, body: { code: 'UNAUTHENTICATED' } });
+  expect(await c.hold({ zoneId: 'z', seats: [{ row: 'A', column: 1 }] }, { token: expired })).toMatchObject({
+    status: 401,
+    body: { code: 'UNAUTHENTICATED' },
+  });
   expect(await c.me('holds')).toMatchObject({ status: 401, body: { code: 'UNAUTHENTICATED' } });
   // The seat was never held: alice gets it.
   const h = await c.hold({ zoneId: 'z', seats: [{ row: 'A', column: 1 }] }, { token: alice });
@@ -47,14 +64,31 @@ test('no token, a bad token, or an expired one: 401 UNAUTHENTICATED with a Beare
 });
 
 test("someone else's hold and purchase: 403 FORBIDDEN; the buyer and the admin token may", async () => {
-  const h = await c.hold({ zoneId: 'z', seats: [{ row: 'B', column: 1 }, { row: 'B', column: 2 }] }, { token: alice });
+  const h = await c.hold(
+    {
+      zoneId: 'z',
+      seats: [
+        { row: 'B', column: 1 },
+        { row: 'B', column: 2 },
+      ],
+    },
+    { token: alice },
+  );
   expect(h.status).toBe(201);
   const holdId: string = h.body.holdId;
-  for (const r of [await c.getHold(holdId, { token: bob }), await c.extend(holdId, 10, { token: bob }), await c.release(holdId, { token: bob }), await c.pay(holdId, 'tok_visa', { token: bob })]) {
+  for (const r of [
+    await c.getHold(holdId, { token: bob }),
+    await c.extend(holdId, 10, { token: bob }),
+    await c.release(holdId, { token: bob }),
+    await c.pay(holdId, 'tok_visa', { token: bob }),
+  ]) {
     expect(r).toMatchObject({ status: 403, body: { code: 'FORBIDDEN' } });
   }
   // A token for alice that names bob in the body is refused too.
-  expect(await c.hold({ zoneId: 'z', seats: [{ row: 'B', column: 5 }], userId: 'bob' }, { token: alice })).toMatchObject({ status: 403, body: { code: 'FORBIDDEN' } });
+  expect(await c.hold({ zoneId: 'z', seats: [{ row: 'B', column: 5 }], userId: 'bob' }, { token: alice })).toMatchObject({
+    status: 403,
+    body: { code: 'FORBIDDEN' },
+  });
   expect((await c.getHold(holdId, { token: ADMIN })).body).toMatchObject({ holdId, status: 'HELD' });
 
   const paid = await c.pay(holdId, 'tok_visa', { token: alice });

@@ -54,7 +54,10 @@ async function payAndCrash(hook: string, seats: { row: string; column: number }[
 
 test('a paid hold whose api died before the Kafka acknowledgement is confirmed after the restart, exactly once', async () => {
   // Killed after convert.lua: the purchase is RESERVED, the hold PURCHASED, nothing in Kafka from this process.
-  const converted = await payAndCrash('FAULT_CRASH_AFTER_HOLD_CONVERT', [{ row: 'A', column: 1 }, { row: 'A', column: 2 }]);
+  const converted = await payAndCrash('FAULT_CRASH_AFTER_HOLD_CONVERT', [
+    { row: 'A', column: 1 },
+    { row: 'A', column: 2 },
+  ]);
   expect((await holds.get(converted.holdId))?.status).toBe('purchased');
   // Killed after the charge: paid, but the hold is still HELD and there is no purchase yet.
   const charged = await payAndCrash('FAULT_CRASH_AFTER_CHARGE', [{ row: 'B', column: 5 }]);
@@ -81,7 +84,8 @@ test('a paid hold whose api died before the Kafka acknowledgement is confirmed a
   }).finally(() => eventLog.close());
   const ticketsBySeat = new Map<string, Set<string>>();
   for (const v of values) {
-    for (const t of (JSON.parse(v) as TicketPurchased).tickets) ticketsBySeat.set(`${t.row}${t.column}`, (ticketsBySeat.get(`${t.row}${t.column}`) ?? new Set()).add(t.ticketId));
+    for (const t of (JSON.parse(v) as TicketPurchased).tickets)
+      ticketsBySeat.set(`${t.row}${t.column}`, (ticketsBySeat.get(`${t.row}${t.column}`) ?? new Set()).add(t.ticketId));
   }
   expect([...ticketsBySeat.keys()].sort()).toEqual(['A1', 'A2', 'B5']);
   for (const ids of ticketsBySeat.values()) expect(ids.size).toBe(1);

@@ -19,25 +19,37 @@ export function checkoutClient(base: string, eventId: string) {
     hold: (body: Record<string, unknown>, who?: { user?: string; token?: string }, headers: Record<string, string> = {}): Promise<Answer> =>
       http(base, 'POST', `/api/v1/events/${eventId}/holds`, body, { ...as(who), ...headers }),
     getHold: (holdId: string, who?: { user?: string; token?: string }) => http(base, 'GET', `/api/v1/holds/${holdId}`, undefined, as(who)),
-    extend: (holdId: string, seconds: number, who?: { user?: string; token?: string }) => http(base, 'POST', `/api/v1/holds/${holdId}/extend`, { seconds }, as(who)),
-    release: (holdId: string, who?: { user?: string; token?: string }) => http(base, 'DELETE', `/api/v1/holds/${holdId}`, undefined, as(who)),
+    extend: (holdId: string, seconds: number, who?: { user?: string; token?: string }) =>
+      http(base, 'POST', `/api/v1/holds/${holdId}/extend`, { seconds }, as(who)),
+    release: (holdId: string, who?: { user?: string; token?: string }) =>
+      http(base, 'DELETE', `/api/v1/holds/${holdId}`, undefined, as(who)),
     pay: (holdId: string, token: string, who?: { user?: string; token?: string }, headers: Record<string, string> = {}) =>
       http(base, 'POST', `/api/v1/holds/${holdId}/purchase`, { payment: { provider: 'test', token } }, { ...as(who), ...headers }),
     buy: (body: Record<string, unknown>) => http(base, 'POST', `/api/v1/events/${eventId}/purchases`, body),
-    purchase: (purchaseId: string, who?: { user?: string; token?: string }) => http(base, 'GET', `/api/v1/purchases/${purchaseId}`, undefined, as(who)),
-    me: (what: 'holds' | 'purchases', who?: { user?: string; token?: string }) => http(base, 'GET', `/api/v1/me/${what}`, undefined, as(who)),
+    purchase: (purchaseId: string, who?: { user?: string; token?: string }) =>
+      http(base, 'GET', `/api/v1/purchases/${purchaseId}`, undefined, as(who)),
+    me: (what: 'holds' | 'purchases', who?: { user?: string; token?: string }) =>
+      http(base, 'GET', `/api/v1/me/${what}`, undefined, as(who)),
     /** Waits until the purchase reads `status`. */
     purchaseReads: (purchaseId: string, status: string, who?: { user?: string; token?: string }) =>
-      waitFor(async () => {
-        const r = await http(base, 'GET', `/api/v1/purchases/${purchaseId}`, undefined, as(who));
-        return r.body?.status === status ? r : undefined;
-      }, `purchase ${purchaseId} to read ${status}`, 20_000),
+      waitFor(
+        async () => {
+          const r = await http(base, 'GET', `/api/v1/purchases/${purchaseId}`, undefined, as(who));
+          return r.body?.status === status ? r : undefined;
+        },
+        `purchase ${purchaseId} to read ${status}`,
+        20_000,
+      ),
     /** Waits until the hold reads `status` (an expiry takes its seconds). */
     holdReads: (holdId: string, status: string, who?: { user?: string; token?: string }) =>
-      waitFor(async () => {
-        const r = await http(base, 'GET', `/api/v1/holds/${holdId}`, undefined, as(who));
-        return r.body?.status === status ? r : undefined;
-      }, `hold ${holdId} to read ${status}`, 20_000),
+      waitFor(
+        async () => {
+          const r = await http(base, 'GET', `/api/v1/holds/${holdId}`, undefined, as(who));
+          return r.body?.status === status ? r : undefined;
+        },
+        `hold ${holdId} to read ${status}`,
+        20_000,
+      ),
   };
 }
 
@@ -45,7 +57,14 @@ export function checkoutClient(base: string, eventId: string) {
  * Completes a `tok_pending` payment as the PSP would, and delivers its webhook signed with
  * `secret` (the platform's, unless a test wants a bad signature). Returns the webhook's answer.
  */
-export async function settlePending(base: string, redis: ScriptedRedis, prefix: string, paymentId: string, outcome: 'succeeded' | 'failed', secret = WEBHOOK_SECRET) {
+export async function settlePending(
+  base: string,
+  redis: ScriptedRedis,
+  prefix: string,
+  paymentId: string,
+  outcome: 'succeeded' | 'failed',
+  secret = WEBHOOK_SECRET,
+) {
   const psp = new TestPaymentProvider(redis, prefix, 3600);
   const event = await psp.settle(paymentId, outcome);
   if (!event) throw new Error(`payment ${paymentId} was not pending at the test provider`);
@@ -54,7 +73,10 @@ export async function settlePending(base: string, redis: ScriptedRedis, prefix: 
 
 /** One webhook delivery of a raw body, signed with `secret`. */
 export function deliver(base: string, raw: string, secret = WEBHOOK_SECRET) {
-  return http(base, 'POST', '/api/v1/payments/webhook', raw, { 'content-type': 'application/json', 'payment-signature': signWebhook(secret, raw) });
+  return http(base, 'POST', '/api/v1/payments/webhook', raw, {
+    'content-type': 'application/json',
+    'payment-signature': signWebhook(secret, raw),
+  });
 }
 
 /** Whether a row of a seat map (taken flags, in column order) strands a single free seat between taken seats or a row's end. */

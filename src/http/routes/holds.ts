@@ -25,7 +25,10 @@ export interface HoldRouteDeps {
 const holdBody = z.object({
   zoneId: purchaseBodySchema.shape.zoneId,
   seats: z.array(seatSchema).min(1, 'at least one seat').optional(),
-  best: z.object({ count: z.number().int().min(1, 'at least 1') }).strict().optional(),
+  best: z
+    .object({ count: z.number().int().min(1, 'at least 1') })
+    .strict()
+    .optional(),
   expiresInSeconds: z.number().int('must be whole seconds').optional(),
   userId: userIdSchema.optional(),
 });
@@ -37,13 +40,20 @@ const payBody = z.object({ payment: paymentMethodSchema, userId: userIdSchema.op
  * crash included, whatever the idempotency store does with it) makes or answers the same hold.
  */
 function holdIdForKey(eventId: string, zoneId: string, scope: string, key: string): string {
-  const random = createHash('sha256').update(JSON.stringify(['hold', scope, key])).digest('base64url').slice(0, 16);
+  const random = createHash('sha256')
+    .update(JSON.stringify(['hold', scope, key]))
+    .digest('base64url')
+    .slice(0, 16);
   return `${eventId}.${zoneId}.h${random}`;
 }
 
 /** A stored answer as the purchase routes write it: problems keep their type and get this request's instance. */
 function write(res: Response, req: Request, answer: StoredResponse): void {
-  if (answer.problem) res.status(answer.status).type(PROBLEM_TYPE).send(JSON.stringify({ ...(answer.body as object), instance: req.originalUrl }));
+  if (answer.problem)
+    res
+      .status(answer.status)
+      .type(PROBLEM_TYPE)
+      .send(JSON.stringify({ ...(answer.body as object), instance: req.originalUrl }));
   else res.status(answer.status).json(answer.body);
 }
 
@@ -72,19 +82,37 @@ export function holdRoutes(deps: HoldRouteDeps): Router {
     // An anonymous request (declared mode, nobody named) keeps the per-request limit only.
     const declared = buyer.via === 'anonymous' ? undefined : buyer.userId;
     const create = async (holdId?: string): Promise<StoredResponse> => {
-      const view = await holds.create({ eventId, zoneId: b.zoneId, buyer: declared, seats: b.seats, best: b.best, expiresInSeconds: b.expiresInSeconds, holdId });
+      const view = await holds.create({
+        eventId,
+        zoneId: b.zoneId,
+        buyer: declared,
+        seats: b.seats,
+        best: b.best,
+        expiresInSeconds: b.expiresInSeconds,
+        holdId,
+      });
       // The /me index is a convenience: the hold stands even if it is not listed there.
-      if (declared) await store.indexHold(declared, view.holdId, Date.now()).catch((err: unknown) => log.warn({ err, holdId: view.holdId }, 'hold not added to the buyer index'));
+      if (declared)
+        await store
+          .indexHold(declared, view.holdId, Date.now())
+          .catch((err: unknown) => log.warn({ err, holdId: view.holdId }, 'hold not added to the buyer index'));
       return { status: 201, body: view };
     };
     const key = req.get('idempotency-key');
     const answer =
       key === undefined
         ? await create()
-        : await idempotency.run(buyer.userId, key, { route: 'holds', eventId, body: b }, () => holdIdForKey(eventId, b.zoneId, buyer.userId, key), create, () => {
-            // Only purchase ids are ever found as purchases; a hold id never is, so this is not reached.
-            throw new ApiError('INTERNAL', 'A hold has no purchase to replay');
-          });
+        : await idempotency.run(
+            buyer.userId,
+            key,
+            { route: 'holds', eventId, body: b },
+            () => holdIdForKey(eventId, b.zoneId, buyer.userId, key),
+            create,
+            () => {
+              // Only purchase ids are ever found as purchases; a hold id never is, so this is not reached.
+              throw new ApiError('INTERNAL', 'A hold has no purchase to replay');
+            },
+          );
     write(res, req, answer);
   });
 
@@ -115,7 +143,14 @@ export function holdRoutes(deps: HoldRouteDeps): Router {
       const answer =
         key === undefined
           ? await pay()
-          : await idempotency.run(buyer.userId, key, { route: 'hold-purchase', holdId, body: b }, () => purchaseIdOfHold(holdId)!, pay, (p) => ({ status: 201, body: purchaseAnswer(p, holdId) }));
+          : await idempotency.run(
+              buyer.userId,
+              key,
+              { route: 'hold-purchase', holdId, body: b },
+              () => purchaseIdOfHold(holdId)!,
+              pay,
+              (p) => ({ status: 201, body: purchaseAnswer(p, holdId) }),
+            );
       outcome = answer.status === 201 ? 'confirmed' : answer.status === 202 ? 'payment_pending' : 'replayed';
       write(res, req, answer);
     } catch (err) {

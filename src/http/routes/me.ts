@@ -37,7 +37,8 @@ export function meRoutes(deps: MeRouteDeps): Router {
   /** `/me` needs a named buyer: a token (jwt mode) or X-User-Id (declared mode). */
   async function me(req: Request): Promise<Buyer> {
     const buyer = await identity.buyerOf(req);
-    if (buyer.via === 'anonymous') throw new ApiError('VALIDATION_FAILED', 'Name the buyer: send X-User-Id (declared mode) or Authorization: Bearer <JWT> (jwt mode)');
+    if (buyer.via === 'anonymous')
+      throw new ApiError('VALIDATION_FAILED', 'Name the buyer: send X-User-Id (declared mode) or Authorization: Bearer <JWT> (jwt mode)');
     return buyer;
   }
 
@@ -58,7 +59,8 @@ export function meRoutes(deps: MeRouteDeps): Router {
   router.get('/api/v1/me/holds', async (req, res) => {
     const { userId } = await me(req);
     const wanted = typeof req.query.status === 'string' ? req.query.status.toUpperCase() : undefined;
-    if (wanted !== undefined && !HOLD_STATUSES.has(wanted)) throw new ApiError('VALIDATION_FAILED', `query.status: use one of ${[...HOLD_STATUSES].join(', ')}`);
+    if (wanted !== undefined && !HOLD_STATUSES.has(wanted))
+      throw new ApiError('VALIDATION_FAILED', `query.status: use one of ${[...HOLD_STATUSES].join(', ')}`);
     const ids = await store.holdsOf(userId);
     const found = await Promise.all(
       ids.map(async (id): Promise<HoldView | undefined> => {
@@ -66,7 +68,8 @@ export function meRoutes(deps: MeRouteDeps): Router {
           return await holds.get(id);
         } catch (err) {
           // A day after it ended a hold's record is gone (or its event left the catalog): drop it from the index.
-          if (err instanceof ApiError && (err.code === 'HOLD_NOT_FOUND' || err.code === 'EVENT_NOT_FOUND')) await store.forgetHold(userId, id);
+          if (err instanceof ApiError && (err.code === 'HOLD_NOT_FOUND' || err.code === 'EVENT_NOT_FOUND'))
+            await store.forgetHold(userId, id);
           else throw err;
           return undefined;
         }
@@ -110,7 +113,16 @@ type Listed = Record<string, unknown> & { createdOn?: string };
 function groupByPurchase(tickets: TicketView[]): Map<string, Listed> {
   const out = new Map<string, Listed & { tickets: TicketView[] }>();
   for (const t of tickets) {
-    const p = out.get(t.purchaseId) ?? { purchaseId: t.purchaseId, status: 'CONFIRMED', venueId: t.venueId, eventId: t.eventId, zoneId: t.zoneId, userId: t.userId, createdOn: t.createdOn, tickets: [] };
+    const p = out.get(t.purchaseId) ?? {
+      purchaseId: t.purchaseId,
+      status: 'CONFIRMED',
+      venueId: t.venueId,
+      eventId: t.eventId,
+      zoneId: t.zoneId,
+      userId: t.userId,
+      createdOn: t.createdOn,
+      tickets: [],
+    };
     p.tickets.push(t);
     out.set(t.purchaseId, p);
   }
