@@ -1,0 +1,55 @@
+import { spawnSync } from 'node:child_process';
+import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { ROOT } from '../support/process';
+
+/**
+ * `npm start` (scripts/start.sh) honours ROLE (default all) and leaves every port to PORT and
+ * METRICS_PORT, so a second api instance runs beside the first (issue 13, "Done when"). The
+ * script runs in a copy of the repository's scripts with stand-ins for npm and node that record
+ * how the platform would have been started.
+ */
+let dir: string;
+
+beforeAll(() => {
+  dir = mkdtempSync(path.join(tmpdir(), 'start-script-'));
+  mkdirSync(path.join(dir, 'scripts'));
+  mkdirSync(path.join(dir, 'node_modules', '.bin'), { recursive: true });
+  for (const f of ['start.sh', 'ensure-deps.sh']) copyFileSync(path.join(ROOT, 'scripts', f), path.join(dir, 'scripts', f));
+  const bin = (name: string, body: string) => {
+    const file = path.join(dir, 'node_modules', '.bin', name);
+    writeFileSync(file, `#!/usr/bin/env bash\n${body}\n`);
+    chmodSync(file, 0o755);
+  };
+  bin('npm', 'exit 0');
+  // `node -e …` is ensure-deps.sh's version check; anything else is the platform's start.
+  bin(
+    'node',
+    `[ "$1" = "-e" ] && exit 0\necho "args=$* ROLE=\${ROLE:-} PORT=\${PORT:-} METRICS_PORT=\${METRICS_PORT:-}" > "${dir}/started"`,
+  );
+  // Dependencies up to date: the lock file is older than the installed one.
+  writeFileSync(path.join(dir, 'package-lock.json'), '{}');
+  writeFileSync(path.join(dir, 'node_modules', '.package-lock.json'), '{}');
+  const old = new Date(Date.now() - 60_000);
+  utimesSync(path.join(dir, 'package-lock.json'), old, old);
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+function start(env: Record<string, string>): { started: string; out: string } {
+  const r = spawnSync('bash', [path.join(dir, 'scripts', 'start.sh')], { env: { PATH: process.env.PATH ?? '', ...env }, encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`start.sh failed (${r.status}): ${r.stdout}${r.stderr}`);
+  return { started: readFileSync(path.join(dir, 'started'), 'utf8').trim(), out: r.stdout };
+}
+
+test('ROLE picks the role (no role argument overrides it) and the ports come from PORT and METRICS_PORT', () => {
+  const second = start({ ROLE: 'api', PORT: '8091', METRICS_PORT: '9474' });
+  expect(second.started).toBe('args=dist/src/main.js ROLE=api PORT=8091 METRICS_PORT=9474');
+  expect(second.out).toContain('[start] role api on http://127.0.0.1:8091');
+});
+
+test('without ROLE every role runs (main.js defaults ROLE to all)', () => {
+  const all = start({});
+  expect(all.started).toBe('args=dist/src/main.js ROLE= PORT= METRICS_PORT=');
+  expect(all.out).toContain('[start] role all on http://127.0.0.1:8080');
+});
