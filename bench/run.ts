@@ -23,7 +23,7 @@ import { EventLogCollector } from '../load/driver/stores';
 import { buildScenario, type ScenarioName, type Size } from '../load/scenarios';
 import { describeMachine } from './machine';
 import { redisCeiling } from './redis-ceiling';
-import { ratios, toMarkdown, toSvg, type BenchResult, type Ceiling, type ScenarioResult } from './report';
+import { ratios, toMarkdown, toSvg, type BenchResult, type ScenarioResult } from './report';
 import { forgetStoredEvents, startStoresPhase, type StoresFigures } from './stores';
 
 interface Settings {

@@ -123,7 +123,7 @@ export async function createEnvironment(layout: VenueLayout, timing: Timing, log
     try {
       await admin.run(`CREATE DATABASE \`${database}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci`);
     } catch (err) {
-      throw new Error(`could not create the suite's MySQL database ${database} at ${base.MYSQL_URL}: ${(err as Error).message}. Check npm run services:status; root needs CREATE privileges.`);
+      throw new Error(`could not create the suite's MySQL database ${database} at ${base.MYSQL_URL}: ${(err as Error).message}. Check npm run services:status; root needs CREATE privileges.`, { cause: err });
     } finally {
       await admin.close();
     }

@@ -123,7 +123,8 @@ export class BatchingSender {
       this.schedule(true);
       await new Promise<void>((resolve) => this.idle.push(resolve));
     }
-    await Promise.all(this.producers.map((p) => p?.close()));
+    // A slot is empty after replaceProducer() failed to connect (the probe refills it): nothing to close.
+    await Promise.all(this.producers.flatMap((p) => (p ? [p.close()] : [])));
     this.producers = [];
   }
 
