@@ -50,21 +50,9 @@ if available == 0 and not (Z and has_expired_hold(Z, tonumber(ARGV[3]))) then re
 
 local capacity = tonumber(meta[3])
 local rows = tonumber(meta[4])
-local seen = {}
-local taken = {}
-local n = 0
-for i = 5, #ARGV, 2 do
-  n = n + 1
-  local offset = tonumber(ARGV[i])
-  local row = tonumber(ARGV[i + 1])
-  if offset == nil or row == nil or offset < 0 or offset >= capacity or row < 0 or row >= rows then
-    return {3, n}
-  end
-  if seen[offset] then return {6} end
-  seen[offset] = true
-  if redis.call('GETBIT', KEYS[1], offset) == 1 and not (Z and release_if_expired(Z, offset, tonumber(ARGV[3]))) then taken[#taken + 1] = n end
-end
-if #taken > 0 then return {1, unpack(taken)} end
+local refused = refuse_seats(Z, KEYS[1], capacity, rows, 5, tonumber(ARGV[3]))
+if refused then return refused end
+local n = (#ARGV - 4) / 2
 
 local ops = {'INCRBY', 'u32', 0, -n}
 for i = 5, #ARGV, 2 do
