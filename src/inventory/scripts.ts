@@ -31,6 +31,13 @@ export enum InitZoneCode {
   RECREATED = 3,
 }
 
+/** Return codes of settle-closed-zone.lua (see its header). */
+export enum SettleClosedZoneCode {
+  SETTLED = 0,
+  /** The closed zone is not the closing the audit read any more (re-opened, closed again, gone). */
+  CHANGED = 1,
+}
+
 const SCRIPTS = {
   tpReserve: { file: 'reserve.lua', keys: 5 },
   tpConfirm: { file: 'confirm.lua', keys: 2 },
@@ -39,6 +46,7 @@ const SCRIPTS = {
   tpRestoreZone: { file: 'restore-zone.lua', keys: 3 },
   tpMarkSold: { file: 'mark-sold.lua', keys: 3 },
   tpCloseZone: { file: 'close-zone.lua', keys: 1 },
+  tpSettleClosedZone: { file: 'settle-closed-zone.lua', keys: 1 },
 } as const;
 
 type Args = (string | number | Buffer)[];
@@ -50,6 +58,7 @@ export interface ScriptCommands {
   tpRestoreZone(...args: Args): Promise<number[]>;
   tpMarkSold(...args: Args): Promise<number[]>;
   tpCloseZone(...args: Args): Promise<number>;
+  tpSettleClosedZone(...args: Args): Promise<number>;
 }
 export type ScriptedRedis = Redis & ScriptCommands;
 
