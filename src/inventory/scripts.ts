@@ -77,6 +77,13 @@ export enum InitZoneCode {
   RECREATED = 3,
 }
 
+/** Return codes of settle-closed-zone.lua (see its header). */
+export enum SettleClosedZoneCode {
+  SETTLED = 0,
+  /** The closed zone is not the closing the audit read any more (re-opened, closed again, gone). */
+  CHANGED = 1,
+}
+
 /** `lib`: a file of shared functions prepended to the script's source (hold-lib.lua). */
 const SCRIPTS: Record<keyof ScriptCommands, { file: string; keys: number; lib?: string }> = {
   tpReserve: { file: 'reserve.lua', keys: 7, lib: 'hold-lib.lua' },
@@ -96,6 +103,7 @@ const SCRIPTS: Record<keyof ScriptCommands, { file: string; keys: number; lib?: 
   tpAllowanceAcquire: { file: 'allowance-acquire.lua', keys: 1 },
   tpAllowanceSettle: { file: 'allowance-settle.lua', keys: 1 },
   tpCloseZone: { file: 'close-zone.lua', keys: 1 },
+  tpSettleClosedZone: { file: 'settle-closed-zone.lua', keys: 1 },
 } as const;
 
 type Args = (string | number | Buffer)[];
@@ -117,6 +125,7 @@ export interface ScriptCommands {
   tpSettleZone(...args: Args): Promise<number>;
   tpAllowanceAcquire(...args: Args): Promise<(number | string)[]>;
   tpAllowanceSettle(...args: Args): Promise<number>;
+  tpSettleClosedZone(...args: Args): Promise<number>;
 }
 export type ScriptedRedis = Redis & ScriptCommands;
 
