@@ -32,7 +32,10 @@ function problems(codes: Codes): Record<string, ResponseConfig> {
       content: { [PROBLEM_TYPE]: { schema: { allOf: [problemRef, { properties: { code: { enum: list } } }] } } },
     };
   }
-  out.default = { description: '`INTERNAL`: an unexpected failure (the server log has the details)', content: { [PROBLEM_TYPE]: { schema: problemRef } } };
+  out.default = {
+    description: '`INTERNAL`: an unexpected failure (the server log has the details)',
+    content: { [PROBLEM_TYPE]: { schema: problemRef } },
+  };
   return out;
 }
 
@@ -42,7 +45,14 @@ const body = (schema: z.ZodType) => ({ required: true, content: { 'application/j
 /** Every purchase route may answer every outcome, plus body, validation and idempotency errors. */
 const PURCHASE_CODES: Codes = [
   ...OUTCOME_CODES,
-  ...(['VALIDATION_FAILED', 'MALFORMED_JSON', 'PAYLOAD_TOO_LARGE', 'UNSUPPORTED_MEDIA_TYPE', 'IDEMPOTENCY_IN_FLIGHT', 'IDEMPOTENCY_KEY_REUSED'] satisfies ErrorCode[]),
+  ...([
+    'VALIDATION_FAILED',
+    'MALFORMED_JSON',
+    'PAYLOAD_TOO_LARGE',
+    'UNSUPPORTED_MEDIA_TYPE',
+    'IDEMPOTENCY_IN_FLIGHT',
+    'IDEMPOTENCY_KEY_REUSED',
+  ] satisfies ErrorCode[]),
 ];
 const codes = (...list: ErrorCode[]): Codes => list;
 
@@ -207,7 +217,16 @@ const routes: Route[] = [
     method: 'get',
     path: '/openapi.json',
     summary: 'This document',
-    ok: { 200: json('OpenAPI 3.1', z.looseObject({ openapi: z.literal('3.1.0'), info: z.looseObject({ title: z.string(), version: z.string() }), paths: z.record(z.string(), z.unknown()) })) },
+    ok: {
+      200: json(
+        'OpenAPI 3.1',
+        z.looseObject({
+          openapi: z.literal('3.1.0'),
+          info: z.looseObject({ title: z.string(), version: z.string() }),
+          paths: z.record(z.string(), z.unknown()),
+        }),
+      ),
+    },
   },
 ];
 

@@ -79,13 +79,17 @@ export const OUTCOMES: Rows = {
   'seat-outside-layout': {
     ...own('SEAT_OUTSIDE_LAYOUT', 400, 'A requested seat does not exist in the zone layout'),
     metric: 'rejected',
-    detail: (o) => (o.seats[0] ? `Row ${o.seats[0].row}, seat ${o.seats[0].column} is not in zone ${o.zoneId}` : `A seat is outside the layout of zone ${o.zoneId}`),
+    detail: (o) =>
+      o.seats[0]
+        ? `Row ${o.seats[0].row}, seat ${o.seats[0].column} is not in zone ${o.zoneId}`
+        : `A seat is outside the layout of zone ${o.zoneId}`,
     extra: (o) => ({ seats: o.seats }),
   },
   'duplicate-seat': {
     ...own('DUPLICATE_SEAT', 400, 'The same seat appears more than once in the request'),
     metric: 'rejected',
-    detail: (o) => (o.seats[0] ? `Row ${o.seats[0].row}, seat ${o.seats[0].column} appears twice` : 'The same seat appears more than once in the request'),
+    detail: (o) =>
+      o.seats[0] ? `Row ${o.seats[0].row}, seat ${o.seats[0].column} appears twice` : 'The same seat appears more than once in the request',
     extra: (o) => (o.seats.length > 0 ? { seats: o.seats } : {}),
   },
   'seats-taken': {
@@ -133,7 +137,11 @@ export const OUTCOMES: Rows = {
 };
 
 /** The confirmed outcome's answer; the body is the route's (a ticket or a purchase). */
-export const CONFIRMED = { status: 201, metric: 'confirmed' satisfies AttemptLabel, description: 'Confirmed: Kafka acknowledged the record (acks=all)' } as const;
+export const CONFIRMED = {
+  status: 201,
+  metric: 'confirmed' satisfies AttemptLabel,
+  description: 'Confirmed: Kafka acknowledged the record (acks=all)',
+} as const;
 
 /** The problem answer of an outcome. Outcomes are answers, not faults: no stack trace is captured. */
 export function problemOf(o: Unconfirmed): ApiError {
@@ -153,7 +161,13 @@ type Labels = { readonly metric: AttemptLabel; readonly conflict?: ConflictReaso
 const BY_CODE = new Map<string, { spec: ProblemSpec; labels: Labels }>();
 for (const row of Object.values(OUTCOMES) as Answer<unknown>[]) {
   const seen = BY_CODE.get(row.code);
-  if (seen && (seen.spec.status !== row.spec.status || seen.spec.title !== row.spec.title || seen.labels.metric !== row.metric || seen.labels.conflict !== row.conflict)) {
+  if (
+    seen &&
+    (seen.spec.status !== row.spec.status ||
+      seen.spec.title !== row.spec.title ||
+      seen.labels.metric !== row.metric ||
+      seen.labels.conflict !== row.conflict)
+  ) {
     throw new Error(`Outcome table: two rows answer ${row.code} with different statuses, titles or metrics; give one of them its own code`);
   }
   BY_CODE.set(row.code, { spec: row.spec, labels: { metric: row.metric, ...(row.conflict ? { conflict: row.conflict } : {}) } });
@@ -161,7 +175,9 @@ for (const row of Object.values(OUTCOMES) as Answer<unknown>[]) {
 for (const [code, { spec }] of BY_CODE) {
   const registry = ERRORS[code as ErrorCode] as ProblemSpec | undefined;
   if (registry && spec !== registry) {
-    throw new Error(`Outcome table: ${code} is in the registry (src/shared/errors.ts); use registered('${code}') instead of defining it again`);
+    throw new Error(
+      `Outcome table: ${code} is in the registry (src/shared/errors.ts); use registered('${code}') instead of defining it again`,
+    );
   }
 }
 
@@ -169,7 +185,10 @@ for (const [code, { spec }] of BY_CODE) {
 export const OUTCOME_CODES: readonly string[] = [...BY_CODE.keys()];
 
 /** Every code the API answers with, and its status and title: the registry plus this table's own codes. */
-export const PROBLEMS: Readonly<Record<string, ProblemSpec>> = { ...ERRORS, ...Object.fromEntries([...BY_CODE].map(([code, v]) => [code, v.spec])) };
+export const PROBLEMS: Readonly<Record<string, ProblemSpec>> = {
+  ...ERRORS,
+  ...Object.fromEntries([...BY_CODE].map(([code, v]) => [code, v.spec])),
+};
 
 const REJECTED: Labels = { metric: 'rejected' };
 const UNAVAILABLE: Labels = { metric: 'unavailable' };
@@ -178,4 +197,3 @@ const UNAVAILABLE: Labels = { metric: 'unavailable' };
 export function attemptMetrics(err: ApiError): Labels {
   return BY_CODE.get(err.code)?.labels ?? (err.status >= 500 ? UNAVAILABLE : REJECTED);
 }
-

@@ -18,7 +18,13 @@ const id = z.string().regex(ID_PATTERN, 'must match ^[A-Za-z0-9_-]{1,64}$');
 const zoneIdIn = z.union([id, z.number().int().nonnegative().transform(String)]);
 const rowIn = z.string().regex(/^[A-Za-z0-9]{1,8}$/, 'must be a row label such as "A"');
 /** The prototype sent the column as a number or a numeric string. */
-const columnIn = z.union([z.number().int(), z.string().regex(/^\d{1,6}$/, 'must be a seat number').transform(Number)]);
+const columnIn = z.union([
+  z.number().int(),
+  z
+    .string()
+    .regex(/^\d{1,6}$/, 'must be a seat number')
+    .transform(Number),
+]);
 
 export const eventIdSchema = id;
 export const zoneIdSchema = id;
@@ -71,7 +77,12 @@ export const cursorSchema = z.string().max(600).meta({ description: 'Opaque: the
 
 /** Headers of the purchase routes. The idempotency store checks the key (1–255 visible ASCII characters). */
 export const purchaseHeadersSchema = z.object({
-  'idempotency-key': z.string().min(1).max(255).optional().meta({ description: 'Replays the first answer for the same buyer, key and body' }),
+  'idempotency-key': z
+    .string()
+    .min(1)
+    .max(255)
+    .optional()
+    .meta({ description: 'Replays the first answer for the same buyer, key and body' }),
   'x-user-id': userIdSchema.optional().meta({ description: 'The buyer when the request names none (else "anonymous")' }),
 });
 
@@ -110,7 +121,9 @@ export const purchaseSchema = z
     zoneId: z.string(),
     userId: z.string(),
     createdOn: timestamp,
-    tickets: z.array(z.strictObject({ ticketId: z.string(), row: z.string(), column: z.number().int(), priceCents: count, status: purchaseStatus })),
+    tickets: z.array(
+      z.strictObject({ ticketId: z.string(), row: z.string(), column: z.number().int(), priceCents: count, status: purchaseStatus }),
+    ),
   })
   .meta({ id: 'Purchase' });
 
@@ -119,11 +132,18 @@ export const storedTicketSchema = z.strictObject(ticketFields).meta({ id: 'Store
 
 /** `GET /api/v1/tickets/{ticketId}`: `source` says which store answered; the purchase record has no currency. */
 export const ticketLookupSchema = z
-  .strictObject({ ...ticketFields, currency: z.string().optional(), status: purchaseStatus, source: z.enum(['mysql', 'dynamodb', 'purchase-record']) })
+  .strictObject({
+    ...ticketFields,
+    currency: z.string().optional(),
+    status: purchaseStatus,
+    source: z.enum(['mysql', 'dynamodb', 'purchase-record']),
+  })
   .meta({ id: 'TicketLookup' });
 
 const nextCursor = z.string().nullable().meta({ description: 'Pass back as `cursor` for the next page; null on the last' });
-export const userTicketsSchema = z.strictObject({ userId: z.string(), tickets: z.array(storedTicketSchema), nextCursor }).meta({ id: 'UserTickets' });
+export const userTicketsSchema = z
+  .strictObject({ userId: z.string(), tickets: z.array(storedTicketSchema), nextCursor })
+  .meta({ id: 'UserTickets' });
 export const eventTicketsSchema = z
   .strictObject({ eventId: z.string(), zoneId: z.string().optional(), tickets: z.array(storedTicketSchema), nextCursor })
   .meta({ id: 'EventTickets' });
@@ -138,7 +158,10 @@ export const revenueSchema = z
     eventId: z.string(),
     currency: z.string(),
     revenueCents: count,
-    revenue: z.string().regex(/^\d+\.\d{2}$/).meta({ description: 'revenueCents / 100, two decimals' }),
+    revenue: z
+      .string()
+      .regex(/^\d+\.\d{2}$/)
+      .meta({ description: 'revenueCents / 100, two decimals' }),
     soldCount: count,
     source: z.literal('read-model'),
   })
@@ -200,7 +223,13 @@ export const zoneLayoutSchema = z
   })
   .meta({ id: 'ZoneLayout' });
 export const venueSchema = z
-  .strictObject({ venueId: z.string(), resourceName: z.string(), name: z.string(), zones: z.array(zoneLayoutSchema), events: z.array(z.string()) })
+  .strictObject({
+    venueId: z.string(),
+    resourceName: z.string(),
+    name: z.string(),
+    zones: z.array(zoneLayoutSchema),
+    events: z.array(z.string()),
+  })
   .meta({ id: 'Venue' });
 
 export const seatMapSchema = z
@@ -234,25 +263,24 @@ export const readinessSchema = z
   .meta({ id: 'Readiness' });
 
 /** RFC 9457 problem document (component `Problem`); each route's responses narrow `code` to the codes of their status. */
-export const problemSchema = z
-  .object({
-    type: z.string(),
-    title: z.string(),
-    status: z.number().int(),
-    code: z.string(),
-    detail: z.string(),
-    instance: z.string().optional(),
-    purchaseId: z.string().optional().meta({ description: 'PURCHASE_OUTCOME_UNKNOWN: look the purchase up by this id' }),
-    seats: z
-      .array(z.strictObject({ row: z.string(), column: z.number().int() }))
-      .optional()
-      .meta({ description: 'SEATS_TAKEN: the seats already taken; SEAT_OUTSIDE_LAYOUT, DUPLICATE_SEAT: the seat at fault' }),
-    limit: z.number().int().optional().meta({ description: 'TOO_MANY_SEATS: the most seats one purchase may hold' }),
-    errors: z
-      .array(z.strictObject({ field: z.string(), message: z.string() }))
-      .optional()
-      .meta({ description: 'VALIDATION_FAILED: each field at fault' }),
-  });
+export const problemSchema = z.object({
+  type: z.string(),
+  title: z.string(),
+  status: z.number().int(),
+  code: z.string(),
+  detail: z.string(),
+  instance: z.string().optional(),
+  purchaseId: z.string().optional().meta({ description: 'PURCHASE_OUTCOME_UNKNOWN: look the purchase up by this id' }),
+  seats: z
+    .array(z.strictObject({ row: z.string(), column: z.number().int() }))
+    .optional()
+    .meta({ description: 'SEATS_TAKEN: the seats already taken; SEAT_OUTSIDE_LAYOUT, DUPLICATE_SEAT: the seat at fault' }),
+  limit: z.number().int().optional().meta({ description: 'TOO_MANY_SEATS: the most seats one purchase may hold' }),
+  errors: z
+    .array(z.strictObject({ field: z.string(), message: z.string() }))
+    .optional()
+    .meta({ description: 'VALIDATION_FAILED: each field at fault' }),
+});
 
 // ---------------------------------------------------------------- types (the web app imports these)
 

@@ -10,9 +10,5 @@ export function parse<T extends z.ZodType>(schema: T, value: unknown, where: str
   const r = schema.safeParse(value);
   if (r.success) return r.data;
   const errors = r.error.issues.map((i) => ({ field: [where, ...i.path].join('.'), message: i.message }));
-  throw new ApiError(
-    'VALIDATION_FAILED',
-    errors.map((e) => `${e.field}: ${e.message}`).join('; '),
-    { errors },
-  );
+  throw new ApiError('VALIDATION_FAILED', errors.map((e) => `${e.field}: ${e.message}`).join('; '), { errors });
 }

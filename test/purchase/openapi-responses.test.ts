@@ -21,7 +21,14 @@ beforeAll(async () => {
   // The projector serves the read-model routes; the reset waits for the writer and the projector.
   platform = await startTestPlatform(['api', 'projector', 'writer'], { ADMIN_TOKEN });
   cleanups.push(async () => void (await new ReadModel(platform.ctx.mysql).deleteEvent(eventId)));
-  const entry = testEntry({ eventId, perUserLimit: 4, zones: [{ zoneId: 'a', category: 'stalls' }, { zoneId: 'tiny', rows: ['A'], seatCounts: [1] }] });
+  const entry = testEntry({
+    eventId,
+    perUserLimit: 4,
+    zones: [
+      { zoneId: 'a', category: 'stalls' },
+      { zoneId: 'tiny', rows: ['A'], seatCounts: [1] },
+    ],
+  });
   cleanups.push(await seedTestEvent(platform.ctx.redis, platform.cfg.REDIS_KEY_PREFIX, entry));
 });
 
@@ -41,7 +48,8 @@ ajv.addSchema({ $id: BASE, components: openApiDocument.components });
 
 type Media = { schema: Record<string, unknown> };
 type Operation = { responses: Record<string, { content?: Record<string, Media> }> };
-const operation = (method: string, template: string) => (openApiDocument.paths[template] as Record<string, Operation> | undefined)?.[method];
+const operation = (method: string, template: string) =>
+  (openApiDocument.paths[template] as Record<string, Operation> | undefined)?.[method];
 /** A schema of the document, its local references pointed at the document. */
 const anchored = (schema: unknown): unknown =>
   JSON.parse(JSON.stringify(schema), (k, v: unknown) => (k === '$ref' && typeof v === 'string' && v.startsWith('#/') ? `${BASE}${v}` : v));
@@ -56,6 +64,7 @@ interface Call {
 }
 
 /** Calls a documented route and checks the answer against the schema for its status and type. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- parsed JSON, already checked against its schema
 async function call(method: 'get' | 'post', template: string, c: Call = {}): Promise<{ status: number; body: any }> {
   const path = template.replace(/\{(\w+)\}/g, (_, name: string) => encodeURIComponent(c.params?.[name] ?? `missing-${name}`));
   const res = await fetch(`${platform.url}${path}${c.query ? `?${c.query}` : ''}`, {
@@ -89,44 +98,103 @@ test('purchases: 201 answers, refusals and unknown input match their documented 
 
   const byBody = await call('post', '/api/v1/tickets', { body: { eventId, zoneId: 'a', row: 'A', column: '2', userId: 'oas-user' } });
   expect(byBody.status).toBe(201);
-  expect((await call('post', '/api/v1/tickets', { body: { eventId: 'NoSuchEvent', zoneId: 'a', row: 'A', column: 3 } })).body.code).toBe('EVENT_NOT_FOUND');
+  expect((await call('post', '/api/v1/tickets', { body: { eventId: 'NoSuchEvent', zoneId: 'a', row: 'A', column: 3 } })).body.code).toBe(
+    'EVENT_NOT_FOUND',
+  );
 
   const purchases = '/api/v1/events/{eventId}/purchases';
-  const bought = await call('post', purchases, { params: { eventId }, body: { userId: 'oas-user', zoneId: 'a', seats: [{ row: 'B', column: 1 }, { row: 'B', column: 2 }] }, headers: { 'idempotency-key': uid('k') } });
+  const bought = await call('post', purchases, {
+    params: { eventId },
+    body: {
+      userId: 'oas-user',
+      zoneId: 'a',
+      seats: [
+        { row: 'B', column: 1 },
+        { row: 'B', column: 2 },
+      ],
+    },
+    headers: { 'idempotency-key': uid('k') },
+  });
   expect(bought.status).toBe(201);
-  expect((await call('post', purchases, { params: { eventId }, body: { userId: 'u', zoneId: 'a', seats: [1, 2, 3, 4, 5].map((c) => ({ row: 'C', column: c })) } })).body).toMatchObject({ code: 'TOO_MANY_SEATS', limit: 4 });
-  expect((await call('post', purchases, { params: { eventId }, body: { userId: 'u', zoneId: 'a', seats: [{ row: 'A', column: 31 }] } })).body.code).toBe('SEAT_OUTSIDE_LAYOUT');
-  expect((await call('post', purchases, { params: { eventId }, body: { userId: 'u', zoneId: 'tiny', seats: [{ row: 'A', column: 1 }] } })).status).toBe(201);
-  expect((await call('post', purchases, { params: { eventId }, body: { userId: 'u', zoneId: 'tiny', seats: [{ row: 'A', column: 1 }] } })).body.code).toBe('ZONE_SOLD_OUT');
+  expect(
+    (
+      await call('post', purchases, {
+        params: { eventId },
+        body: { userId: 'u', zoneId: 'a', seats: [1, 2, 3, 4, 5].map((c) => ({ row: 'C', column: c })) },
+      })
+    ).body,
+  ).toMatchObject({ code: 'TOO_MANY_SEATS', limit: 4 });
+  expect(
+    (await call('post', purchases, { params: { eventId }, body: { userId: 'u', zoneId: 'a', seats: [{ row: 'A', column: 31 }] } })).body
+      .code,
+  ).toBe('SEAT_OUTSIDE_LAYOUT');
+  expect(
+    (await call('post', purchases, { params: { eventId }, body: { userId: 'u', zoneId: 'tiny', seats: [{ row: 'A', column: 1 }] } }))
+      .status,
+  ).toBe(201);
+  expect(
+    (await call('post', purchases, { params: { eventId }, body: { userId: 'u', zoneId: 'tiny', seats: [{ row: 'A', column: 1 }] } })).body
+      .code,
+  ).toBe('ZONE_SOLD_OUT');
   const key = uid('k');
-  await call('post', purchases, { params: { eventId }, body: { userId: 'u', zoneId: 'a', seats: [{ row: 'D', column: 1 }] }, headers: { 'idempotency-key': key } });
-  expect((await call('post', purchases, { params: { eventId }, body: { userId: 'u', zoneId: 'a', seats: [{ row: 'D', column: 2 }] }, headers: { 'idempotency-key': key } })).body.code).toBe('IDEMPOTENCY_KEY_REUSED');
+  await call('post', purchases, {
+    params: { eventId },
+    body: { userId: 'u', zoneId: 'a', seats: [{ row: 'D', column: 1 }] },
+    headers: { 'idempotency-key': key },
+  });
+  expect(
+    (
+      await call('post', purchases, {
+        params: { eventId },
+        body: { userId: 'u', zoneId: 'a', seats: [{ row: 'D', column: 2 }] },
+        headers: { 'idempotency-key': key },
+      })
+    ).body.code,
+  ).toBe('IDEMPOTENCY_KEY_REUSED');
 
   expect((await call('get', '/api/v1/purchases/{purchaseId}', { params: { purchaseId: bought.body.purchaseId } })).status).toBe(200);
-  expect((await call('get', '/api/v1/purchases/{purchaseId}', { params: { purchaseId: `${eventId}.a.AAAAAAAAAAAAAAAA` } })).body.code).toBe('PURCHASE_NOT_FOUND');
+  expect((await call('get', '/api/v1/purchases/{purchaseId}', { params: { purchaseId: `${eventId}.a.AAAAAAAAAAAAAAAA` } })).body.code).toBe(
+    'PURCHASE_NOT_FOUND',
+  );
   expect((await call('get', '/api/v1/tickets/{ticketId}', { params: { ticketId: single.body.ticketId } })).status).toBe(200);
   expect((await call('get', '/api/v1/tickets/{ticketId}', { params: { ticketId: 'nope' } })).body.code).toBe('TICKET_NOT_FOUND');
 });
 
 test('catalog, live inventory and read-model answers match their documented schemas', async () => {
   expect((await call('get', '/api/v1/events')).status).toBe(200);
-  expect((await call('get', '/api/v1/events', { query: 'status=OnSale' })).body.events.map((e: { eventId: string }) => e.eventId)).toContain(eventId);
+  expect(
+    (await call('get', '/api/v1/events', { query: 'status=OnSale' })).body.events.map((e: { eventId: string }) => e.eventId),
+  ).toContain(eventId);
   expect((await call('get', '/api/v1/events/{eventId}', { params: { eventId } })).status).toBe(200);
   expect((await call('get', '/api/v1/events/{eventId}', { params: { eventId: 'bad id!' } })).body.code).toBe('VALIDATION_FAILED');
   expect((await call('get', '/api/v1/venues/{venueId}', { params: { venueId } })).status).toBe(200);
   expect((await call('get', '/api/v1/venues/{venueId}', { params: { venueId: 'NoSuchVenue' } })).body.code).toBe('VENUE_NOT_FOUND');
   expect((await call('get', '/api/v1/events/{eventId}/zones/{zoneId}/seats', { params: { eventId, zoneId: 'a' } })).status).toBe(200);
-  expect((await call('get', '/api/v1/events/{eventId}/zones/{zoneId}/seats', { params: { eventId, zoneId: 'nope' } })).body.code).toBe('ZONE_NOT_FOUND');
+  expect((await call('get', '/api/v1/events/{eventId}/zones/{zoneId}/seats', { params: { eventId, zoneId: 'nope' } })).body.code).toBe(
+    'ZONE_NOT_FOUND',
+  );
   const count = await call('get', '/api/v1/tickets/count/{eventId}', { params: { eventId } });
   expect(count.body.total).toBeGreaterThan(0);
 
   // The read model follows the sale by the projector's lag: wait until it holds every ticket sold.
-  await waitFor(async () => (await call('get', '/api/v1/tickets/money/{venueId}/{eventId}', { params: { venueId, eventId } })).body.soldCount === count.body.total, 'the read model to hold every ticket sold');
-  expect((await call('get', '/api/v1/tickets/money/{venueId}/{eventId}', { params: { venueId: 'Elsewhere', eventId } })).body.code).toBe('VENUE_NOT_FOUND');
+  await waitFor(
+    async () =>
+      (await call('get', '/api/v1/tickets/money/{venueId}/{eventId}', { params: { venueId, eventId } })).body.soldCount ===
+      count.body.total,
+    'the read model to hold every ticket sold',
+  );
+  expect((await call('get', '/api/v1/tickets/money/{venueId}/{eventId}', { params: { venueId: 'Elsewhere', eventId } })).body.code).toBe(
+    'VENUE_NOT_FOUND',
+  );
   const firstPage = await call('get', '/api/v1/users/{userId}/tickets', { params: { userId: 'oas-user' }, query: 'limit=1' });
   expect(firstPage.body.nextCursor).toEqual(expect.any(String));
-  expect((await call('get', '/api/v1/users/{userId}/tickets', { params: { userId: 'oas-user' }, query: `cursor=${firstPage.body.nextCursor}` })).status).toBe(200);
-  expect((await call('get', '/api/v1/users/{userId}/tickets', { params: { userId: 'oas-user' }, query: 'cursor=garbage' })).body.code).toBe('INVALID_CURSOR');
+  expect(
+    (await call('get', '/api/v1/users/{userId}/tickets', { params: { userId: 'oas-user' }, query: `cursor=${firstPage.body.nextCursor}` }))
+      .status,
+  ).toBe(200);
+  expect((await call('get', '/api/v1/users/{userId}/tickets', { params: { userId: 'oas-user' }, query: 'cursor=garbage' })).body.code).toBe(
+    'INVALID_CURSOR',
+  );
   expect((await call('get', '/api/v1/events/{eventId}/tickets', { params: { eventId }, query: 'zoneId=a&limit=2' })).status).toBe(200);
   expect((await call('get', '/api/v1/events/{eventId}/tickets', { params: { eventId } })).status).toBe(200);
   expect((await call('get', '/api/v1/events/{eventId}/sales', { params: { eventId } })).status).toBe(200);
@@ -139,7 +207,10 @@ test('operations routes answer as documented', async () => {
   expect((await call('get', '/openapi.json')).body).toEqual(JSON.parse(JSON.stringify(openApiDocument)));
   expect((await call('post', '/bench/noop')).status).toBe(201);
   expect((await call('post', '/admin/events/{eventId}/reset', { params: { eventId } })).body.code).toBe('UNAUTHORIZED');
-  expect((await call('post', '/admin/events/{eventId}/reset', { params: { eventId }, headers: { authorization: `Bearer ${ADMIN_TOKEN}` } })).body).toEqual({ eventId, zones: 2 });
+  expect(
+    (await call('post', '/admin/events/{eventId}/reset', { params: { eventId }, headers: { authorization: `Bearer ${ADMIN_TOKEN}` } }))
+      .body,
+  ).toEqual({ eventId, zones: 2 });
 });
 
 test('every documented route was called above (a new route gets its answers checked here)', () => {
