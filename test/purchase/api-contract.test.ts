@@ -3,7 +3,7 @@ import { uid, waitFor } from '../support/env';
 import { http, startTestPlatform } from '../support/platform';
 import { openApiDocument } from '../../src/http/openapi';
 import { ReadModel } from '../../src/projector/read-model';
-import { ERRORS } from '../../src/shared/errors';
+import { PROBLEMS } from '../../src/http/outcomes';
 
 let platform: Awaited<ReturnType<typeof startTestPlatform>>;
 const cleanups: (() => Promise<void>)[] = [];
@@ -136,7 +136,7 @@ describe('errors are problem documents with a stable code', () => {
     const r = await call();
     expect(r.status).toBe(status);
     expect(r.contentType).toContain('application/problem+json');
-    expect(r.body).toMatchObject({ status, code, title: ERRORS[code as keyof typeof ERRORS].title });
+    expect(r.body).toMatchObject({ status, code, title: PROBLEMS[code]!.title });
     expect(typeof r.body.detail).toBe('string');
   });
 
