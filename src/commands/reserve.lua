@@ -12,8 +12,8 @@
   ARGV[4] record body (JSON, opaque to the script)
   ARGV[5..] pairs: seat bit offset, row index
 
-  A reserved record never expires (its outcome is open); confirm.lua and void.lua set the TTL
-  once the outcome is final.
+  A reserved record never expires (its outcome is open); confirm.lua sets the TTL once the
+  outcome is final.
 
   Returns {code, ...}:
     {0, available}          OK: reserved; zone seats still available afterwards
@@ -22,7 +22,8 @@
     {3, i}                  OUT_OF_LAYOUT: seat i is not in the layout
     {4}                     NO_INVENTORY: the zone has no inventory in Redis
     {5}                     LAYOUT_MISMATCH: caller's layout hash is stale
-    {6}                     DUPLICATE: a seat repeats in the request, or purchaseId was voided/confirmed
+    {6}                     DUPLICATE: a seat repeats in the request, or purchaseId was voided/confirmed,
+                            or abandoned (fenced by fence-purchase.lua: a retry runs under a new id)
     {7}                     ZONE_CLOSED: the zone left the catalog (its event or the zone was removed);
                             checked here, atomically, because an api may still have it in its catalog cache
   A re-run for a purchaseId that is still reserved (a client re-sending after a lost reply)

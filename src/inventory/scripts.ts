@@ -22,6 +22,25 @@ export enum ConfirmCode {
   UNKNOWN = 2,
   /** A record an older version voided (purchases are no longer voided): never confirmed. */
   VOIDED = 3,
+  /** A purchase id fenced by fence-purchase.lua (it never reserved anything): never confirmed. */
+  ABANDONED = 4,
+}
+
+/** Return codes of fence-purchase.lua (see its header). */
+export enum FenceCode {
+  /** The id is fenced now (status abandoned): it sold nothing and never will. */
+  FENCED = 0,
+  /** The id reserved after all (reserved or confirmed): its outcome decides. */
+  RESERVED = 1,
+  /** Already final (voided by an older version, or abandoned): it cannot reserve. */
+  ALREADY_FINAL = 2,
+}
+
+/** Return codes of idem-write.lua (see its header). */
+export enum MarkerWriteCode {
+  /** The key no longer belongs to the caller's purchase id (or is gone): nothing written. */
+  REFUSED = 0,
+  WRITTEN = 1,
 }
 
 export enum InitZoneCode {
@@ -39,6 +58,8 @@ const SCRIPTS = {
   tpRestoreZone: { file: 'restore-zone.lua', keys: 3 },
   tpMarkSold: { file: 'mark-sold.lua', keys: 3 },
   tpCloseZone: { file: 'close-zone.lua', keys: 1 },
+  tpFencePurchase: { file: 'fence-purchase.lua', keys: 1 },
+  tpIdemWrite: { file: 'idem-write.lua', keys: 1 },
 } as const;
 
 type Args = (string | number | Buffer)[];
@@ -50,6 +71,8 @@ export interface ScriptCommands {
   tpRestoreZone(...args: Args): Promise<number[]>;
   tpMarkSold(...args: Args): Promise<number[]>;
   tpCloseZone(...args: Args): Promise<number>;
+  tpFencePurchase(...args: Args): Promise<FenceCode>;
+  tpIdemWrite(...args: Args): Promise<MarkerWriteCode>;
 }
 export type ScriptedRedis = Redis & ScriptCommands;
 
