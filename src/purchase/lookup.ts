@@ -67,11 +67,26 @@ export class PurchaseLookup implements PurchaseFinder {
   async find(purchaseId: string): Promise<FoundPurchase | undefined> {
     const ids = parsePurchaseId(purchaseId);
     if (!ids) return undefined;
-    const failed: string[] = [];
-    const rec = await this.inventory.getPurchase(ids.eventId, ids.zoneId, purchaseId).catch(() => void failed.push('redis'));
+    let redisFailed = false;
+    const rec = await this.inventory.getPurchase(ids.eventId, ids.zoneId, purchaseId).catch(() => void (redisFailed = true));
     if (rec && rec.status !== 'reserved' && rec.status !== 'abandoned') return { status: STATUS[rec.status], record: JSON.parse(rec.body) as TicketPurchased, source: 'purchase-record' };
 
     const pending = rec?.status === 'reserved' ? (JSON.parse(rec.body) as TicketPurchased) : undefined;
+    const found = await this.fromStores(purchaseId, pending, redisFailed);
+    if (found || pending || rec?.status === 'abandoned' || !this.writerLag) return found;
+    // Found nowhere: nothing was sold only if the stores hold the whole log. They are read again
+    // once the writer caught up: what they held before proves nothing.
+    await this.writerCaughtUp(ids.eventId, ids.zoneId, purchaseId);
+    return this.fromStores(purchaseId, undefined, false);
+  }
+
+  /**
+   * The purchase as the stores hold it; PENDING for a pending record none confirms; undefined
+   * when none holds it. Throws "still unknown" when a store holds only some of its tickets,
+   * DEPENDENCY_UNAVAILABLE when none holds it but one (or Redis) did not answer.
+   */
+  private async fromStores(purchaseId: string, pending: TicketPurchased | undefined, redisFailed: boolean): Promise<FoundPurchase | undefined> {
+    const failed = redisFailed ? ['redis'] : [];
     const partial: string[] = [];
     for (const source of this.stores) {
       try {
@@ -87,7 +102,6 @@ export class PurchaseLookup implements PurchaseFinder {
     // Some tickets are stored, so the log holds the record: sold, but not readable whole yet.
     if (partial.length > 0) throw stillUnknown(purchaseId, `${partial.join(', ')} holds only some of its tickets yet`);
     if (failed.length > 0) throw new ApiError('DEPENDENCY_UNAVAILABLE', `The purchase stores did not answer (${failed.join(', ')}); try again shortly`);
-    if (rec?.status !== 'abandoned') await this.writerCaughtUp(ids.eventId, ids.zoneId, purchaseId);
     return undefined;
   }
 
