@@ -143,7 +143,8 @@ export class IdempotencyStore {
     running: boolean,
   ): Promise<StoredResponse | undefined> {
     const { purchaseId, fingerprint } = marker;
-    const found = await this.purchases.find(purchaseId).catch((err: unknown) => {
+    // A running attempt found nowhere is simply still running: no need to ask the writer.
+    const found = await this.purchases.find(purchaseId, { absentIsNotFinal: running }).catch((err: unknown) => {
       if (running) throw inFlightError();
       // The lookup's own "still unknown" (e.g. the writer has not stored the whole log yet).
       if (err instanceof ApiError && err.code === 'PURCHASE_OUTCOME_UNKNOWN') throw stillUnknown(purchaseId, 'its purchase may still be on its way to the stores');

@@ -15,7 +15,15 @@ export interface FoundPurchase {
 
 /** What the api needs from a lookup by purchase id (the idempotency store asks it too). */
 export interface PurchaseFinder {
-  find(purchaseId: string): Promise<FoundPurchase | undefined>;
+  find(purchaseId: string, opts?: FindOptions): Promise<FoundPurchase | undefined>;
+}
+
+export interface FindOptions {
+  /**
+   * The caller takes "found nowhere" as "not yet" (an attempt still running), not as "nothing
+   * was sold": the writer's progress is not asked.
+   */
+  absentIsNotFinal?: boolean;
 }
 
 const STATUS: Record<Exclude<PurchaseRecord['status'], 'abandoned'>, PurchaseStatus> = { reserved: 'PENDING', confirmed: 'CONFIRMED', voided: 'VOIDED' };
@@ -64,7 +72,7 @@ export class PurchaseLookup implements PurchaseFinder {
    * PURCHASE_OUTCOME_UNKNOWN (with the purchase id) while it may still be on its way into the
    * stores.
    */
-  async find(purchaseId: string): Promise<FoundPurchase | undefined> {
+  async find(purchaseId: string, opts: FindOptions = {}): Promise<FoundPurchase | undefined> {
     const ids = parsePurchaseId(purchaseId);
     if (!ids) return undefined;
     let redisFailed = false;
@@ -73,7 +81,7 @@ export class PurchaseLookup implements PurchaseFinder {
 
     const pending = rec?.status === 'reserved' ? (JSON.parse(rec.body) as TicketPurchased) : undefined;
     const found = await this.fromStores(purchaseId, pending, redisFailed);
-    if (found || pending || rec?.status === 'abandoned' || !this.writerLag) return found;
+    if (found || pending || rec?.status === 'abandoned' || !this.writerLag || opts.absentIsNotFinal) return found;
     // Found nowhere: nothing was sold only if the stores hold the whole log. They are read again
     // once the writer caught up: what they held before proves nothing.
     await this.writerCaughtUp(ids.eventId, ids.zoneId, purchaseId);
