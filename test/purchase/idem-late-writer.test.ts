@@ -4,7 +4,7 @@ import type { PurchaseFinder } from '../../src/purchase/lookup';
 import type { TicketPurchased } from '../../src/purchase/record';
 import { ApiError } from '../../src/shared/errors';
 import { testConfig, uid } from '../support/env';
-import { testRedis } from '../support/platform';
+import { dropKeyPrefix, testRedis } from '../support/platform';
 
 /**
  * Review proof: the first attempt outlives the in-flight window (its marker says nothing was
@@ -17,7 +17,10 @@ const prefix = testConfig().REDIS_KEY_PREFIX;
 const confirmed = new Map<string, TicketPurchased>();
 const finder: PurchaseFinder = { find: async (id) => (confirmed.has(id) ? { status: 'CONFIRMED', record: confirmed.get(id)!, source: 'test' } : undefined) };
 const store = new IdempotencyStore(redis, prefix, 3600, finder, 1);
-afterAll(async () => { await redis.quit(); });
+afterAll(async () => {
+  await dropKeyPrefix(redis, prefix); // the key, the retry's claim and the fence of the first purchase id
+  await redis.quit();
+});
 
 test('a late first attempt overwrites the answer of the retry that took the key over', async () => {
   const key = uid('k');
