@@ -14,8 +14,8 @@
   ARGV[4] record body (JSON, opaque to the script)
   ARGV[5..] pairs: seat bit offset, row index
 
-  A reserved record never expires (its outcome is open); confirm.lua and void.lua set the TTL
-  once the outcome is final.
+  A reserved record never expires (its outcome is open); confirm.lua sets the TTL once the
+  outcome is final.
   With KEYS[6..7] (and hold-lib.lua, which src/inventory/scripts.ts prepends), a taken seat whose
   hold has expired is released (the whole hold, EXPIRED) and then reserved, so an expired hold
   never blocks a buyer; the held-by entry of every seat taken is removed.
@@ -27,7 +27,8 @@
     {3, i}                  OUT_OF_LAYOUT: seat i is not in the layout
     {4}                     NO_INVENTORY: the zone has no inventory in Redis
     {5}                     LAYOUT_MISMATCH: caller's layout hash is stale
-    {6}                     DUPLICATE: a seat repeats in the request, or purchaseId was voided/confirmed
+    {6}                     DUPLICATE: a seat repeats in the request, or purchaseId was voided/confirmed,
+                            or fenced ( by fence.lua: a retry runs under a new id)
     {7}                     ZONE_CLOSED: the zone left the catalog (its event or the zone was removed);
                             checked here, atomically, because an api may still have it in its catalog cache
   A re-run for a purchaseId that is still reserved (a client re-sending after a lost reply)

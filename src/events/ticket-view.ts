@@ -15,4 +15,10 @@ export interface TicketView {
   currency: string;
   status: 'CONFIRMED';
   createdOn: string;
+  /**
+   * How many tickets the ticket's purchase holds: DynamoDB only (its batch writes are not
+   * atomic, so a purchase rebuilt from its tickets checks it has them all); MySQL stores a
+   * purchase in one transaction and items of older writers lack it.
+   */
+  ticketCount?: number;
 }

@@ -14,8 +14,11 @@ export type ReserveResult =
   | { code: Exclude<ReserveCode, ReserveCode.OK | ReserveCode.SEATS_TAKEN>; detail?: number };
 
 export interface PurchaseRecord {
-  /** `voided` only on records an older version released; purchases are no longer voided. */
-  status: 'reserved' | 'confirmed' | 'voided';
+  /**
+   * `voided` only on records an older version released; purchases are no longer voided.
+   * `fenced`: a fence (fence.lua) on an id that never reserved; its body is ''.
+   */
+  status: 'reserved' | 'confirmed' | 'voided' | 'fenced';
   body: string;
   reservedAt: number;
   confirmedAt?: number;
@@ -83,10 +86,10 @@ export class Inventory {
 
   async getPurchase(eventId: string, zoneId: string, purchaseId: string): Promise<PurchaseRecord | undefined> {
     const h = await this.redis.hgetall(this.keys(eventId, zoneId).purchase(purchaseId));
-    if (!h.status || !h.body) return undefined;
+    if (!h.status || (!h.body && h.status !== 'fenced')) return undefined;
     return {
       status: h.status as PurchaseRecord['status'],
-      body: h.body,
+      body: h.body ?? '',
       reservedAt: Number(h.reservedAt),
       ...(h.confirmedAt ? { confirmedAt: Number(h.confirmedAt) } : {}),
       ...(h.voidedAt ? { voidedAt: Number(h.voidedAt) } : {}),

@@ -22,6 +22,15 @@ export enum ConfirmCode {
   UNKNOWN = 2,
   /** A record an older version voided (purchases are no longer voided): never confirmed. */
   VOIDED = 3,
+  /** A purchase id fenced (fence.lua's tombstone: it never reserved anything): never confirmed. */
+  FENCED = 4,
+}
+
+/** Return codes of idem-write.lua (see its header). */
+export enum MarkerWriteCode {
+  /** The key no longer belongs to the caller's purchase id (or is gone): nothing written. */
+  REFUSED = 0,
+  WRITTEN = 1,
 }
 
 /**
@@ -104,6 +113,7 @@ const SCRIPTS: Record<keyof ScriptCommands, { file: string; keys: number; lib?: 
   tpAllowanceSettle: { file: 'allowance-settle.lua', keys: 1 },
   tpCloseZone: { file: 'close-zone.lua', keys: 1 },
   tpSettleClosedZone: { file: 'settle-closed-zone.lua', keys: 1 },
+  tpIdemWrite: { file: 'idem-write.lua', keys: 1 },
 } as const;
 
 type Args = (string | number | Buffer)[];
@@ -126,6 +136,7 @@ export interface ScriptCommands {
   tpAllowanceAcquire(...args: Args): Promise<(number | string)[]>;
   tpAllowanceSettle(...args: Args): Promise<number>;
   tpSettleClosedZone(...args: Args): Promise<number>;
+  tpIdemWrite(...args: Args): Promise<MarkerWriteCode>;
 }
 export type ScriptedRedis = Redis & ScriptCommands;
 

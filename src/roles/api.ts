@@ -19,7 +19,9 @@ import { PurchaseLookup } from '../purchase/lookup';
 import { RecoverySweep } from '../purchase/sweep';
 import type { RuntimeContext } from '../infra/connections';
 import { ensureTopics, topics } from '../stream/kafka';
+import { waitUntilKeyCaughtUp } from '../stream/progress';
 import { BatchingSender } from '../stream/sender';
+import { writerGroup } from '../writer/rebuild-source';
 import { DynamoWriteModel } from '../writer/store';
 import { redisCheck, type RoleHandle } from './role';
 
@@ -54,7 +56,8 @@ export async function startApi(ctx: RuntimeContext): Promise<RoleHandle> {
   const dynamoTickets = writeModelTicketSource(new DynamoWriteModel(ctx.dynamo, cfg.DYNAMODB_TABLE_PREFIX));
   const ticketSources: TicketSource[] = [mysqlTickets, dynamoTickets, purchaseRecordSource(inventory)];
   // A purchase by id: its Redis record, else its tickets in the write model, then the read model.
-  const purchases = new PurchaseLookup(inventory, [dynamoTickets, mysqlTickets], cfg.MAX_SEATS_PER_PURCHASE);
+  // Found nowhere means nothing sold only once the writer stored the log (waits up to 1 s for it).
+  const purchases = new PurchaseLookup(inventory, [dynamoTickets, mysqlTickets], cfg.MAX_SEATS_PER_PURCHASE, (key) => waitUntilKeyCaughtUp(ctx.eventLog, writerGroup(cfg.KAFKA_TOPIC_PREFIX), topics(cfg).tickets, key, 1000));
   return {
     name: 'api',
     // Ready means "this pod can answer": while Kafka is unavailable purchases fail fast with a

@@ -30,6 +30,9 @@ function ticketItem(r: TicketPurchased, t: TicketPurchased['tickets'][number]): 
     priceCents: N(t.priceCents),
     currency: S(r.currency),
     createdOn: S(r.createdOn),
+    // The tickets of the whole purchase: a batch write may store some of them and not (yet)
+    // the others, and a purchase rebuilt from its tickets must know it is not complete.
+    ticketCount: N(r.tickets.length),
     eventZone: S(eventZoneKey(r.eventId, r.zoneId)),
     seat: S(seatSortKey(t.row, t.column)),
   };
@@ -52,6 +55,7 @@ function viewOf(item: Item): TicketView {
     currency: item.currency?.S ?? 'USD',
     status: 'CONFIRMED',
     createdOn: item.createdOn?.S ?? '',
+    ...(item.ticketCount?.N ? { ticketCount: Number(item.ticketCount.N) } : {}),
   };
 }
 
