@@ -11,7 +11,7 @@ import path from 'node:path';
 import { Redis } from 'ioredis';
 import { stringify } from 'yaml';
 import { loadConfig, type Config } from '../src/config/config';
-import { withScripts } from '../src/inventory/scripts';
+import { withScripts } from '../src/commands/scripts';
 import { createDynamoClient } from '../src/infra/connections';
 import { createSqlClient } from '../src/shared/sql';
 import { tableNames } from '../src/writer/tables';

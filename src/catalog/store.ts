@@ -1,6 +1,6 @@
 import { isDeepStrictEqual } from 'node:util';
 import type { Redis } from 'ioredis';
-import { SettleClosedZoneCode, withScripts, type ScriptedRedis } from '../inventory/scripts';
+import { SettleClosedZoneCode, withScripts, type ScriptedRedis } from '../commands/scripts';
 import { catalogKeys } from './keys';
 import type { CatalogEntry, ClosedZone, EventStatus, VenueDef } from './model';
 

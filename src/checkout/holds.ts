@@ -3,7 +3,7 @@ import { HOLD_MIN_SECONDS, type Config } from '../config/config';
 import { BuyerAllowance, isDeclaredBuyer, type AcquireResult } from '../inventory/allowance';
 import { effectiveStatus, Holds, newHoldId, nextToEachOther, parseHoldId, type HoldRecord, type HoldResult } from '../inventory/holds';
 import type { SeatPosition } from '../inventory/inventory';
-import { AllowanceCode, HoldCode } from '../inventory/scripts';
+import { AllowanceCode, HoldCode } from '../commands/scripts';
 import { metrics } from '../observability/metrics';
 import { OutcomeError, resolveSale, type SeatRequest } from '../purchase/engine';
 import { newPurchaseId, ticketIdOf } from '../purchase/ids';
@@ -242,7 +242,7 @@ export class HoldService {
         return new OutcomeError({ kind: 'seats-taken', seats: taken });
       }
       case HoldCode.SOLD_OUT:
-        return new OutcomeError({ kind: 'zone-sold-out', eventId: req.eventId, zoneId: req.zoneId });
+        return new OutcomeError({ kind: 'zone-sold-out', eventId: req.eventId, zoneId: req.zoneId, left: 0 });
       case HoldCode.NOT_ENOUGH_SEATS:
         return new ApiError('NOT_ENOUGH_SEATS', `Zone ${req.zoneId} has ${r.left} free seats; ask for ${r.left} or fewer`, { left: r.left });
       case HoldCode.ZONE_CLOSED:

@@ -6,7 +6,7 @@
   A late payment (the hold EXPIRED, HELD past expiresAt, or gone after a Redis loss) takes the same
   seats again if they are all free, as reserve.lua would; otherwise nothing changes and the caller
   refunds (docs/purchase-state-machine.md, "Late payment").
-  Needs hold-lib.lua (prepended by src/inventory/scripts.ts).
+  Needs hold-lib.lua (prepended by src/commands/scripts.ts).
 
   KEYS[1] bits        zone seat bitmap
   KEYS[2] counts      zone/row available counters (BITFIELD, see reserve.lua)
@@ -23,7 +23,7 @@
   ARGV[5] purchase record body (JSON, opaque), as reserve.lua
   ARGV[6..] pairs: seat bit offset, row index (the hold's seats; needed when the hold is gone)
 
-  Returns {code, ...} (HoldCode in src/inventory/scripts.ts):
+  Returns {code, ...} (HoldCode in src/commands/scripts.ts):
     {0, available}    OK: the live hold is now a RESERVED purchase
     {13, available}   LATE_RETAKEN: the hold had expired or was gone; the seats were free and are
                       now a RESERVED purchase

@@ -1,6 +1,6 @@
 --[[
   hold-lib: functions shared by the scripts that create, free or meet holds. Not a script of
-  its own: src/inventory/scripts.ts prepends it to hold.lua, best.lua, release.lua,
+  its own: src/commands/scripts.ts prepends it to hold.lua, best.lua, release.lua,
   expire.lua, convert.lua and reserve.lua when it registers them, so each stays one atomic call.
 
   Every function takes Z, the zone's keys:

@@ -3,7 +3,7 @@
   bits and counters move exactly as in reserve.lua (a held seat is taken); the hold record, the
   expiry index and the seats' held-by entries are written in the same call. No purchase record,
   no Kafka record: a hold is not a sale (docs/purchase-state-machine.md, "Holds").
-  Needs hold-lib.lua (prepended by src/inventory/scripts.ts).
+  Needs hold-lib.lua (prepended by src/commands/scripts.ts).
 
   KEYS[1] bits        zone seat bitmap (bit = 1: taken, held or sold), row-major
   KEYS[2] counts      BITFIELD: u32 at #0 = zone available, u16 at bit 32 + 16*r = row r available
@@ -22,7 +22,7 @@
 
   A taken seat whose hold has expired is released (the whole hold, EXPIRED) and then taken.
 
-  Returns {code, ...} (HoldCode in src/inventory/scripts.ts):
+  Returns {code, ...} (HoldCode in src/commands/scripts.ts):
     {0, available, expiresAt}  OK: held; zone seats still available afterwards
     {1, i1, i2, ...}           SEATS_TAKEN: 1-based indexes (request order) of taken seats
     {2}                        SOLD_OUT: the zone has no seat left

@@ -16,7 +16,7 @@
 
   A reserved record never expires (its outcome is open); confirm.lua sets the TTL once the
   outcome is final.
-  With KEYS[6..7] (and hold-lib.lua, which src/inventory/scripts.ts prepends), a taken seat whose
+  With KEYS[6..7] (and hold-lib.lua, which src/commands/scripts.ts prepends), a taken seat whose
   hold has expired is released (the whole hold, EXPIRED) and then reserved, so an expired hold
   never blocks a buyer; the held-by entry of every seat taken is removed.
 

@@ -104,6 +104,7 @@ export const OUTCOMES: Rows = {
     metric: 'sold_out',
     conflict: 'zone_sold_out',
     detail: (o) => `Zone ${o.zoneId} of ${o.eventId} is sold out`,
+    extra: (o) => (o.left === undefined ? {} : { left: o.left }),
   },
   'inventory-rebuilding': {
     ...registered('INVENTORY_REBUILDING'),

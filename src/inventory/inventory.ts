@@ -1,7 +1,7 @@
 import type { ZoneDef } from '../catalog/model';
 import { zoneKeys, type ZoneKeys } from './keys';
 import { ZoneLayout } from './layout';
-import { InitZoneCode, ReserveCode, type ScriptedRedis } from './scripts';
+import { InitZoneCode, ReserveCode, type ScriptedRedis } from '../commands/scripts';
 
 export interface SeatPosition {
   offset: number;

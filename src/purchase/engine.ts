@@ -1,7 +1,7 @@
 import type { CatalogCache, CachedEvent, CachedZone } from '../catalog/cache';
 import type { Config } from '../config/config';
 import { Inventory, type SeatPosition } from '../inventory/inventory';
-import { ReserveCode } from '../inventory/scripts';
+import { ReserveCode } from '../commands/scripts';
 import { withTraceHeaders } from '../observability/trace-context';
 import type { Logger } from '../observability/logger';
 import { NotSentError, type BatchingSender } from '../stream/sender';
@@ -43,7 +43,8 @@ export type Unconfirmed =
   /** `seats` names the repeated seat when the engine found it (empty when reserve.lua did). */
   | { kind: 'duplicate-seat'; seats: SeatRequest[] }
   | { kind: 'seats-taken'; seats: SeatRequest[] }
-  | { kind: 'zone-sold-out'; eventId: string; zoneId: string }
+  /** `left` (0) is given where the answer names the count left (the checkout's best available). */
+  | { kind: 'zone-sold-out'; eventId: string; zoneId: string; left?: number }
   /** The event (no zoneId) or the zone has no live inventory yet. */
   | { kind: 'inventory-rebuilding'; eventId: string; zoneId?: string }
   | { kind: 'layout-changed' }

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { idempotencyKey, idempotencyRetryKey, zoneKeys } from '../inventory/keys';
-import { FenceCode, MarkerWriteCode, withScripts, type ScriptedRedis } from '../inventory/scripts';
+import { FenceCode, MarkerWriteCode, withScripts, type ScriptedRedis } from '../commands/scripts';
 import { ApiError, problemBody } from '../shared/errors';
 import { parsePurchaseId } from './ids';
 import type { PurchaseFinder } from './lookup';

@@ -5,7 +5,7 @@ import type { ClosedZone } from '../../src/catalog/model';
 import type { EventResource, VenueResource } from '../../src/catalog/resources';
 import type { CatalogStore } from '../../src/catalog/store';
 import { reconcile, type ReconcileDeps } from '../../src/controller/reconcile';
-import { ReserveCode } from '../../src/inventory/scripts';
+import { ReserveCode } from '../../src/commands/scripts';
 import { testConfig, testLogger, uid, waitFor } from '../support/env';
 import { record, testStores } from '../cqrs/support';
 import { deletePrefix, eventResource, testPrefix, venueResource } from './support/cluster';

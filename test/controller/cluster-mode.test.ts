@@ -5,7 +5,7 @@ import path from 'node:path';
 import { CatalogStore } from '../../src/catalog/store';
 import { FINALIZER } from '../../src/controller/cluster-controller';
 import { Inventory } from '../../src/inventory/inventory';
-import type { ScriptedRedis } from '../../src/inventory/scripts';
+import type { ScriptedRedis } from '../../src/commands/scripts';
 import { waitFor } from '../support/env';
 import { CORE_EVENTS, EVENTS, startFakeKube, VENUES, type FakeKubeApiServer } from '../support/fake-kube';
 import { http, startTestPlatform, testRedis } from '../support/platform';

@@ -1,7 +1,7 @@
 import { problemOf } from '../../src/http/outcomes';
 import { Inventory, isTaken } from '../../src/inventory/inventory';
 import { ZoneLayout } from '../../src/inventory/layout';
-import { ConfirmCode, ReserveCode } from '../../src/inventory/scripts';
+import { ConfirmCode, ReserveCode } from '../../src/commands/scripts';
 import { IdempotencyStore, type StoredResponse } from '../../src/purchase/idempotency';
 import { newPurchaseId, ticketIdOf } from '../../src/purchase/ids';
 import { PurchaseLookup, type PurchaseFinder } from '../../src/purchase/lookup';

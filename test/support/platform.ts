@@ -1,6 +1,6 @@
 import { Redis } from 'ioredis';
 import type { Config } from '../../src/config/config';
-import { withScripts, type ScriptedRedis } from '../../src/inventory/scripts';
+import { withScripts, type ScriptedRedis } from '../../src/commands/scripts';
 import type { PlatformFaults } from '../../src/infra/connections';
 import { startPlatform, type RunningPlatform, type SingleRole } from '../../src/runtime/platform';
 import { testConfig, testLogger } from './env';

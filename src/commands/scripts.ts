@@ -140,9 +140,9 @@ export interface ScriptCommands {
 }
 export type ScriptedRedis = Redis & ScriptCommands;
 
-/** Lua sources live in src/commands; the build copies them next to the compiled code. */
+/** Lua sources live beside this file in src/commands; the build copies them next to the compiled code. */
 function commandsDir(): string {
-  for (const candidate of [path.join(__dirname, '..', 'commands'), path.join(__dirname, '..', '..', '..', 'src', 'commands')]) {
+  for (const candidate of [__dirname, path.join(__dirname, '..', '..', '..', 'src', 'commands')]) {
     try {
       readFileSync(path.join(candidate, 'reserve.lua'));
       return candidate;
@@ -168,7 +168,7 @@ export function withScripts(redis: Redis): ScriptedRedis {
 export function scriptSource(file: string): string {
   const dir = commandsDir();
   const spec = Object.values(SCRIPTS).find((s) => s.file === file);
-  if (!spec) throw new Error(`${file} is not a registered script; add it to SCRIPTS in src/inventory/scripts.ts`);
+  if (!spec) throw new Error(`${file} is not a registered script; add it to SCRIPTS in src/commands/scripts.ts`);
   const own = readFileSync(path.join(dir, file), 'utf8');
   return spec.lib ? `${readFileSync(path.join(dir, spec.lib), 'utf8')}\n${own}` : own;
 }
