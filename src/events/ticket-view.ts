@@ -13,6 +13,8 @@ export interface TicketView {
   userId: string;
   priceCents: number;
   currency: string;
-  status: 'CONFIRMED';
+  /** CANCELLED once the store applied the purchase's `TicketsCancelled`: the seat is free again. */
+  status: 'CONFIRMED' | 'CANCELLED';
   createdOn: string;
+  cancelledAt?: string;
 }

@@ -11,7 +11,7 @@ const ticket = {
   properties: {
     ticketId: { type: 'string' }, purchaseId: { type: 'string' }, venueId: { type: 'string' }, eventId: { type: 'string' },
     zoneId: { type: 'string' }, row: { type: 'string' }, column: { type: 'integer' }, userId: { type: 'string' },
-    priceCents: { type: 'integer' }, status: { type: 'string', enum: ['PENDING', 'CONFIRMED', 'VOIDED'] }, createdOn: { type: 'string', format: 'date-time' },
+    priceCents: { type: 'integer' }, status: { type: 'string', enum: ['PENDING', 'CONFIRMED', 'VOIDED', 'CANCELLED'] }, createdOn: { type: 'string', format: 'date-time' },
   },
 };
 const errorsOf = (...codes: number[]) => Object.fromEntries(codes.map((c) => [String(c), problem]));
@@ -54,6 +54,16 @@ export const openApiDocument = {
     },
     '/api/v1/purchases/{purchaseId}': {
       get: { summary: 'A purchase and its state (resolves a 503 PURCHASE_OUTCOME_UNKNOWN): the Redis record, else the stores', parameters: [{ name: 'purchaseId', in: 'path', required: true, schema: { type: 'string' } }], responses: { '200': ok('The purchase'), ...errorsOf(404, 503) } },
+    },
+    '/api/v1/purchases/{purchaseId}/cancel': {
+      post: {
+        summary: 'Cancel a confirmed purchase (its buyer, or the admin token) and refund it',
+        description:
+          'The TicketsCancelled event is in the log (acks=all) before any seat is freed; the 200 comes once the seats are on sale again. A repeat answers the same 200. `refund.status` is REFUNDED, PENDING or NOT_CHARGED (with `amountCents`, the prices the tickets were sold at). 409 PURCHASE_NOT_CONFIRMED while the purchase is pending; 503 with `purchaseId` when the cancellation is recorded but not complete yet (it completes by itself; repeat to see it). See docs/purchase-state-machine.md.',
+        parameters: [{ name: 'purchaseId', in: 'path', required: true, schema: { type: 'string' } }],
+        requestBody: { required: false, ...json({ type: 'object', properties: { userId: { type: 'string' } } }) },
+        responses: { '200': ok('Cancelled', { type: 'object', properties: { purchaseId: { type: 'string' }, status: { type: 'string', enum: ['CANCELLED'] }, cancelledAt: { type: 'string', format: 'date-time' }, tickets: { type: 'array', items: ticket }, refund: { type: 'object' } } }), ...errorsOf(400, 401, 403, 404, 409, 415, 503) },
+      },
     },
     '/api/v1/tickets/{ticketId}': {
       get: {

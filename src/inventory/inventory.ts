@@ -175,7 +175,7 @@ export class Inventory {
       cursor = next;
       if (found.length > 0) await this.redis.unlink(...found);
     } while (cursor !== '0');
-    await this.redis.unlink(k.bits, k.counts, k.meta, k.pending);
+    await this.redis.unlink(k.bits, k.counts, k.meta, k.pending, k.cancelling);
   }
 }
 

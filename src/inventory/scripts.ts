@@ -24,6 +24,25 @@ export enum ConfirmCode {
   VOIDED = 3,
 }
 
+/** Return codes of cancel.lua (see its header). */
+export enum CancelCode {
+  CANCELLING = 0,
+  ALREADY_CANCELLING = 1,
+  ALREADY_CANCELLED = 2,
+  NOT_CONFIRMED = 3,
+  NO_RECORD = 4,
+  VOIDED = 5,
+}
+
+/** Return codes of release-cancelled.lua (see its header). */
+export enum ReleaseCancelledCode {
+  RELEASED = 0,
+  ALREADY_CANCELLED = 1,
+  NOT_CANCELLING = 2,
+  NO_INVENTORY = 4,
+  LAYOUT_MISMATCH = 5,
+}
+
 export enum InitZoneCode {
   CREATED = 0,
   UNCHANGED = 1,
@@ -39,6 +58,8 @@ const SCRIPTS = {
   tpRestoreZone: { file: 'restore-zone.lua', keys: 3 },
   tpMarkSold: { file: 'mark-sold.lua', keys: 3 },
   tpCloseZone: { file: 'close-zone.lua', keys: 1 },
+  tpCancel: { file: 'cancel.lua', keys: 2 },
+  tpReleaseCancelled: { file: 'release-cancelled.lua', keys: 5 },
 } as const;
 
 type Args = (string | number | Buffer)[];
@@ -50,6 +71,8 @@ export interface ScriptCommands {
   tpRestoreZone(...args: Args): Promise<number[]>;
   tpMarkSold(...args: Args): Promise<number[]>;
   tpCloseZone(...args: Args): Promise<number>;
+  tpCancel(...args: Args): Promise<[number, string]>;
+  tpReleaseCancelled(...args: Args): Promise<[number, number]>;
 }
 export type ScriptedRedis = Redis & ScriptCommands;
 

@@ -7,7 +7,11 @@ import { purchaseRoutes } from '../http/routes/purchases';
 import { queryRoutes, readModelTicketSource, writeModelTicketSource } from '../http/routes/queries';
 import { purchaseRecordSource, readRoutes, type TicketSource } from '../http/routes/reads';
 import { Inventory } from '../inventory/inventory';
-import { paymentAndAuthRoutes } from '../payment/routes';
+import { cancelRoutes } from '../http/routes/cancel';
+import { BuyerIdentity } from '../auth/buyer';
+import { CancelInventory } from '../inventory/cancellations';
+import { loggingSettlement, paymentAndAuthRoutes, paymentServices } from '../payment/routes';
+import { Cancellations } from '../purchase/cancel';
 import { PurchaseEngine } from '../purchase/engine';
 import { SqlPurchaseEngine } from '../purchase/sql-engine';
 import { ReadModel } from '../projector/read-model';
@@ -37,8 +41,6 @@ export async function startApi(ctx: RuntimeContext): Promise<RoleHandle> {
   // INVENTORY_BACKEND=sql: the load lab's row-locking baseline (docs/load-lab.md).
   const sqlEngine = cfg.INVENTORY_BACKEND === 'sql' ? await SqlPurchaseEngine.start(cfg, catalogCache, log.child({ component: 'sql-engine' })) : undefined;
   const engine = sqlEngine ?? new PurchaseEngine(inventory, catalogCache, sender, cfg, log);
-  const sweep = new RecoverySweep(inventory, catalog, sender, { intervalMs: cfg.SWEEP_INTERVAL_MS, resendAfterMs: cfg.PENDING_RESEND_AFTER_MS }, log.child({ component: 'sweep' }));
-  sweep.start();
 
   // Read model first, then the write model (covers the projector's lag), then the purchase
   // record in Redis (covers the writer's lag): a confirmed ticket is never 404.
@@ -49,6 +51,16 @@ export async function startApi(ctx: RuntimeContext): Promise<RoleHandle> {
   const ticketSources: TicketSource[] = [mysqlTickets, dynamoTickets, purchaseRecordSource(inventory)];
   // A purchase by id: its Redis record, else its tickets in the write model, then the read model.
   const purchases = new PurchaseLookup(inventory, [dynamoTickets, mysqlTickets], cfg.MAX_SEATS_PER_PURCHASE);
+  // Cancellation (src/purchase/cancel.ts); the payment records live in Redis, so these services
+  // see every payment the checkout's own instance records.
+  const cancellations = new Cancellations({
+    cancels: new CancelInventory(ctx.redis, cfg.REDIS_KEY_PREFIX, cfg.PURCHASE_RECORD_TTL_SECONDS),
+    catalog, sender, finder: purchases, stores: [dynamoTickets, mysqlTickets],
+    payments: paymentServices({ cfg, redis: ctx.redis, log }, loggingSettlement(log)).payments,
+    cfg, log: log.child({ component: 'cancel' }),
+  });
+  const sweep = new RecoverySweep(inventory, catalog, sender, { intervalMs: cfg.SWEEP_INTERVAL_MS, resendAfterMs: cfg.PENDING_RESEND_AFTER_MS }, log.child({ component: 'sweep' }), cancellations);
+  sweep.start();
   return {
     name: 'api',
     // Ready means "this pod can answer": while Kafka is unavailable purchases fail fast with a
@@ -59,6 +71,7 @@ export async function startApi(ctx: RuntimeContext): Promise<RoleHandle> {
       readRoutes({ inventory, catalog, catalogCache, ticketSources, purchases }),
       queryRoutes({ readModel, catalogCache, log }),
       paymentAndAuthRoutes({ cfg, redis: ctx.redis, log }),
+      cancelRoutes({ cancellations, identity: BuyerIdentity.fromConfig(cfg) }),
       adminRoutes(cfg.ADMIN_TOKEN, { catalog, inventory, clearStores: async (id) => void (await stores.clearEvent(id)) }),
       openApiRoute(),
     ],

@@ -27,6 +27,7 @@ export const ERRORS = {
   EVENT_NOT_ON_SALE: { status: 409, title: 'The event is not on sale' },
   SALES_WINDOW_CLOSED: { status: 409, title: 'The event is outside its sales window' },
   IDEMPOTENCY_IN_FLIGHT: { status: 409, title: 'A request with this Idempotency-Key is still being processed' },
+  PURCHASE_NOT_CONFIRMED: { status: 409, title: 'The purchase is not confirmed, so it cannot be cancelled' },
   PAYLOAD_TOO_LARGE: { status: 413, title: 'The request body is too large' },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, title: 'The request body must be application/json' },
   IDEMPOTENCY_KEY_REUSED: { status: 422, title: 'This Idempotency-Key was used with a different request' },
