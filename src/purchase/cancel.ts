@@ -13,6 +13,7 @@ import { ApiError } from '../shared/errors';
 import type { BatchingSender } from '../stream/sender';
 import { parsePurchaseId, ticketIdOf } from './ids';
 import type { PurchaseFinder } from './lookup';
+import type { ReleasedSeats } from './released-seats';
 import { partitionKey, type TicketPurchased } from './record';
 
 /** What the refund of a cancelled purchase did. Money is what the tickets were sold at. */
@@ -44,6 +45,8 @@ export interface CancellationDeps {
   /** The stores' tickets, write model first: whether a purchase Redis forgot was cancelled. */
   stores: TicketSource[];
   payments: Pick<Payments, 'ofPurchase' | 'refund'>;
+  /** Tells every api process's "recently taken" cache that these seats are free again. */
+  released?: Pick<ReleasedSeats, 'announce'>;
   cfg: Pick<Config, 'PURCHASE_TIMEOUT_MS' | 'testHooks'>;
   log: Logger;
 }
@@ -170,6 +173,8 @@ export class Cancellations {
     const released = await this.deps.cancels.releaseCancelled(eventId, zoneId, layout, purchaseId, seats);
     switch (released.code) {
       case ReleaseCancelledCode.RELEASED:
+        await this.deps.released?.announce(eventId, zoneId, seats.map((s) => s.offset));
+        break;
       case ReleaseCancelledCode.ALREADY_CANCELLED:
       case ReleaseCancelledCode.NO_INVENTORY:
         break;

@@ -12,6 +12,7 @@ import { BuyerIdentity } from '../auth/buyer';
 import { CancelInventory } from '../inventory/cancellations';
 import { loggingSettlement, paymentAndAuthRoutes, paymentServices } from '../payment/routes';
 import { Cancellations } from '../purchase/cancel';
+import { ReleasedSeats } from '../purchase/released-seats';
 import { PurchaseEngine } from '../purchase/engine';
 import { SqlPurchaseEngine } from '../purchase/sql-engine';
 import { ReadModel } from '../projector/read-model';
@@ -53,11 +54,13 @@ export async function startApi(ctx: RuntimeContext): Promise<RoleHandle> {
   const purchases = new PurchaseLookup(inventory, [dynamoTickets, mysqlTickets], cfg.MAX_SEATS_PER_PURCHASE);
   // Cancellation (src/purchase/cancel.ts); the payment records live in Redis, so these services
   // see every payment the checkout's own instance records.
+  const released = new ReleasedSeats(ctx.redis, cfg.REDIS_KEY_PREFIX, log);
+  await released.start();
   const cancellations = new Cancellations({
     cancels: new CancelInventory(ctx.redis, cfg.REDIS_KEY_PREFIX, cfg.PURCHASE_RECORD_TTL_SECONDS),
     catalog, sender, finder: purchases, stores: [dynamoTickets, mysqlTickets],
     payments: paymentServices({ cfg, redis: ctx.redis, log }, loggingSettlement(log)).payments,
-    cfg, log: log.child({ component: 'cancel' }),
+    released, cfg, log: log.child({ component: 'cancel' }),
   });
   const sweep = new RecoverySweep(inventory, catalog, sender, { intervalMs: cfg.SWEEP_INTERVAL_MS, resendAfterMs: cfg.PENDING_RESEND_AFTER_MS }, log.child({ component: 'sweep' }), cancellations);
   sweep.start();
@@ -77,6 +80,7 @@ export async function startApi(ctx: RuntimeContext): Promise<RoleHandle> {
     ],
     async stop() {
       await sweep.stop();
+      await released.stop();
       await sender.close();
       await sqlEngine?.close();
       await stores.close();
