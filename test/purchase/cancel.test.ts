@@ -9,6 +9,7 @@ import { SCHEMA_VERSION, type TicketPurchased } from '../../src/purchase/record'
 import { seedTestEvent, testEntry } from '../support/catalog';
 import { testLogger, uid, waitFor } from '../support/env';
 import { http, startTestPlatform } from '../support/platform';
+import { spawnRole, waitReady } from '../support/process';
 import { dynamoSeats, mysqlSeats, seatKey, sortedEntries, testStores } from '../cqrs/support';
 
 /**
@@ -177,4 +178,25 @@ test('a purchase whose Redis record has expired is cancelled from the stores, an
   const again = await cancel(p.purchaseId, { userId: 'ivy' });
   expect(again).toEqual(first);
   expect(await taken([{ row: 'D', column: 1 }])).toEqual([false]);
+});
+
+test('another api process that saw the seat taken sells it right after the cancel: the release reaches its cache', async () => {
+  // A process of its own (the in-process platforms of a test share one RecentlyTaken registry).
+  const other = await spawnRole('api', { KAFKA_TOPIC_PREFIX: platform.cfg.KAFKA_TOPIC_PREFIX, REDIS_KEY_PREFIX: platform.cfg.REDIS_KEY_PREFIX, RECENTLY_TAKEN_TTL_MS: '60000' });
+  const attempt = () => http(other.url, 'POST', `/api/v1/events/${eventId}/purchases`, { userId: 'kim', zoneId: 'z', seats: [{ row: 'B', column: 9 }] });
+  try {
+    await waitReady(other);
+    const p = await buy('jack', [{ row: 'B', column: 9 }]);
+    // The other process now knows B9 as taken, and would answer so for 60 s without asking Redis.
+    expect(await attempt()).toMatchObject({ status: 409, body: { code: 'SEATS_TAKEN' } });
+    expect((await cancel(p.purchaseId, { userId: 'jack' })).status).toBe(200);
+    const resold = await waitFor(async () => {
+      const r = await attempt();
+      return r.status === 201 ? r : undefined;
+    }, 'the other api process to sell the released seat', 5000);
+    expect(resold.body.tickets[0].ticketId).not.toBe(p.tickets[0]!.ticketId);
+  } finally {
+    other.child.kill('SIGTERM');
+    await other.exited;
+  }
 });
