@@ -1,3 +1,4 @@
+import { SignJWT } from 'jose';
 import { auditEvent } from '../../src/admin/audit';
 import { Inventory, isTaken } from '../../src/inventory/inventory';
 import { ZoneLayout } from '../../src/inventory/layout';
@@ -198,5 +199,23 @@ test('another api process that saw the seat taken sells it right after the cance
   } finally {
     other.child.kill('SIGTERM');
     await other.exited;
+  }
+});
+
+test('in jwt mode the buyer is the token: 401 without one, 403 with another buyer’s, 200 with the buyer’s own', async () => {
+  const secret = 'a-development-secret-of-32-bytes-or-more';
+  const jwt = await startTestPlatform(['api'], { KAFKA_TOPIC_PREFIX: platform.cfg.KAFKA_TOPIC_PREFIX, REDIS_KEY_PREFIX: platform.cfg.REDIS_KEY_PREFIX, AUTH_MODE: 'jwt', AUTH_HS256_SECRET: secret });
+  const tokenOf = (sub: string) => new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setSubject(sub).setExpirationTime('5m').sign(new TextEncoder().encode(secret));
+  const cancelAs = async (purchaseId: string, sub?: string) =>
+    http(jwt.url, 'POST', `/api/v1/purchases/${purchaseId}/cancel`, undefined, sub ? { authorization: `Bearer ${await tokenOf(sub)}` } : {});
+  try {
+    const p = await buy('liam', [{ row: 'B', column: 10 }]);
+    expect(await cancelAs(p.purchaseId)).toMatchObject({ status: 401, body: { code: 'UNAUTHENTICATED' } });
+    expect(await cancelAs(p.purchaseId, 'mallory')).toMatchObject({ status: 403, body: { code: 'FORBIDDEN' } });
+    expect(await taken([{ row: 'B', column: 10 }])).toEqual([true]);
+    expect(await cancelAs(p.purchaseId, 'liam')).toMatchObject({ status: 200, body: { status: 'CANCELLED', userId: 'liam' } });
+    expect(await taken([{ row: 'B', column: 10 }])).toEqual([false]);
+  } finally {
+    await jwt.stop();
   }
 });
