@@ -120,6 +120,18 @@ test('a second cancel is a no-op with the same answer', async () => {
   expect(await countersMatchBitmap()).toBe(true);
 });
 
+test('concurrent cancels of one purchase free its seats once and all answer the same', async () => {
+  const seats = [{ row: 'B', column: 5 }, { row: 'B', column: 6 }, { row: 'B', column: 7 }];
+  const p = await buy('olga', seats);
+  const before = (await inventory.zoneState(eventId, 'z'))!.available;
+  const answers = await Promise.all(Array.from({ length: 8 }, () => cancel(p.purchaseId, { userId: 'olga' })));
+  expect(answers.map((a) => a.status)).toEqual(answers.map(() => 200));
+  for (const a of answers) expect(a.body).toEqual(answers[0]!.body);
+  expect(await taken(seats)).toEqual([false, false, false]);
+  expect((await inventory.zoneState(eventId, 'z'))!.available).toBe(before + 3);
+  expect(await countersMatchBitmap()).toBe(true);
+});
+
 test("someone else's purchase is 403 FORBIDDEN and stays sold; the admin token may cancel it", async () => {
   const p = await buy('erin', [{ row: 'B', column: 4 }]);
   for (const attempt of [cancel(p.purchaseId, { userId: 'mallory' }), cancel(p.purchaseId, undefined, { 'x-user-id': 'mallory' }), cancel(p.purchaseId)]) {
