@@ -79,6 +79,25 @@ export enum AllowanceCode {
   STALE = 3,
 }
 
+/** Return codes of cancel.lua (see its header). */
+export enum CancelCode {
+  CANCELLING = 0,
+  ALREADY_CANCELLING = 1,
+  ALREADY_CANCELLED = 2,
+  NOT_CONFIRMED = 3,
+  NO_RECORD = 4,
+  VOIDED = 5,
+}
+
+/** Return codes of release-cancelled.lua (see its header). */
+export enum ReleaseCancelledCode {
+  RELEASED = 0,
+  ALREADY_CANCELLED = 1,
+  NOT_CANCELLING = 2,
+  NO_INVENTORY = 4,
+  LAYOUT_MISMATCH = 5,
+}
+
 export enum InitZoneCode {
   CREATED = 0,
   UNCHANGED = 1,
@@ -113,6 +132,8 @@ const SCRIPTS: Record<keyof ScriptCommands, { file: string; keys: number; lib?: 
   tpAllowanceSettle: { file: 'allowance-settle.lua', keys: 1 },
   tpCloseZone: { file: 'close-zone.lua', keys: 1 },
   tpSettleClosedZone: { file: 'settle-closed-zone.lua', keys: 1 },
+  tpCancel: { file: 'cancel.lua', keys: 2 },
+  tpReleaseCancelled: { file: 'release-cancelled.lua', keys: 5 },
   tpIdemWrite: { file: 'idem-write.lua', keys: 1 },
 } as const;
 
@@ -136,6 +157,8 @@ export interface ScriptCommands {
   tpAllowanceAcquire(...args: Args): Promise<(number | string)[]>;
   tpAllowanceSettle(...args: Args): Promise<number>;
   tpSettleClosedZone(...args: Args): Promise<number>;
+  tpCancel(...args: Args): Promise<[number, string]>;
+  tpReleaseCancelled(...args: Args): Promise<[number, number]>;
   tpIdemWrite(...args: Args): Promise<MarkerWriteCode>;
 }
 export type ScriptedRedis = Redis & ScriptCommands;

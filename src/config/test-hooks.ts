@@ -10,6 +10,8 @@ import { bool, parseVariables, type ConfigProblem } from './fields';
 const schema = z.object({
   /** SIGKILL the api right after the Lua reservation, before Kafka acknowledged (test/purchase/crash.test.ts). */
   FAULT_CRASH_AFTER_RESERVE: bool.default(false),
+  /** SIGKILL the api right after Kafka acknowledged a TicketsCancelled, before its seats are freed (test/purchase/cancel-crash.test.ts). */
+  FAULT_CRASH_AFTER_CANCEL_EVENT: bool.default(false),
 });
 
 export type TestHooks = z.infer<typeof schema>;

@@ -13,7 +13,8 @@ export interface TicketView {
   userId: string;
   priceCents: number;
   currency: string;
-  status: 'CONFIRMED';
+  /** CANCELLED once the store applied the purchase's `TicketsCancelled`: the seat is free again. */
+  status: 'CONFIRMED' | 'CANCELLED';
   createdOn: string;
   /**
    * How many tickets the ticket's purchase holds: DynamoDB only (its batch writes are not
@@ -21,4 +22,5 @@ export interface TicketView {
    * purchase in one transaction and items of older writers lack it.
    */
   ticketCount?: number;
+  cancelledAt?: string;
 }

@@ -192,6 +192,16 @@ const routes: Route[] = [
   },
   {
     method: 'post',
+    path: '/api/v1/purchases/{purchaseId}/cancel',
+    summary: 'Cancel a confirmed purchase (its buyer, or the admin token) and refund it',
+    description:
+      'The TicketsCancelled event is in the log (acks=all) before any seat is freed; the 200 comes once the seats are on sale again. A repeat answers the same 200. 409 PURCHASE_NOT_CONFIRMED while the purchase is pending; 503 when the cancellation is recorded but not complete yet (it completes by itself; repeat to see it). See docs/purchase-state-machine.md.',
+    request: { params: z.object({ purchaseId: z.string() }) },
+    ok: { 200: json('Cancelled', s.cancelAnswerSchema) },
+    errors: codes('VALIDATION_FAILED', 'MALFORMED_JSON', 'UNSUPPORTED_MEDIA_TYPE', 'UNAUTHENTICATED', 'FORBIDDEN', 'PURCHASE_NOT_FOUND', 'PURCHASE_NOT_CONFIRMED', 'DEPENDENCY_UNAVAILABLE', 'INVENTORY_REBUILDING'),
+  },
+  {
+    method: 'post',
     path: '/api/v1/payments/webhook',
     summary: "The payment provider's webhook: {id, type: payment.succeeded | payment.failed, paymentId}",
     description:

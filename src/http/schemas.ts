@@ -252,6 +252,21 @@ export const seatMapSchema = z
   })
   .meta({ id: 'SeatMap' });
 
+/** `POST /api/v1/purchases/{purchaseId}/cancel`'s answer (src/purchase/cancel.ts, CancelAnswer). */
+export const cancelAnswerSchema = z
+  .strictObject({
+    purchaseId: z.string(),
+    status: z.literal('CANCELLED'),
+    eventId: z.string(),
+    zoneId: z.string(),
+    venueId: z.string(),
+    userId: z.string(),
+    cancelledAt: z.string(),
+    tickets: z.array(z.strictObject({ ticketId: z.string(), row: z.string(), column: z.number().int(), priceCents: z.number().int(), status: z.literal('CANCELLED') })),
+    refund: z.looseObject({ status: z.string() }).describe('REFUNDED, PENDING or NOT_CHARGED (with amountCents: the prices the tickets were sold at)'),
+  })
+  .meta({ id: 'CancelAnswer' });
+
 /** `POST /api/v1/payments/webhook`'s receipt (src/payment/webhook.ts, WebhookReceipt). */
 export const webhookReceiptSchema = z
   .strictObject({

@@ -183,7 +183,7 @@ export class Inventory {
       cursor = next;
       if (found.length > 0) await this.redis.unlink(...found);
     } while (cursor !== '0');
-    await this.redis.unlink(k.bits, k.counts, k.meta, k.pending, k.held, k.heldUntil);
+    await this.redis.unlink(k.bits, k.counts, k.meta, k.pending, k.held, k.heldUntil, k.cancelling);
   }
 }
 

@@ -9,8 +9,13 @@ import { purchaseRecordSource, readRoutes, type TicketSource } from '../http/rou
 import { Holds } from '../inventory/holds';
 import { HoldSweeper } from '../inventory/hold-sweeper';
 import { Inventory } from '../inventory/inventory';
-import { paymentAndAuthRoutes } from '../payment/routes';
 import { metrics } from '../observability/metrics';
+import { cancelRoutes } from '../http/routes/cancel';
+import { BuyerIdentity } from '../auth/buyer';
+import { CancelInventory } from '../inventory/cancellations';
+import { Cancellations } from '../purchase/cancel';
+import { ReleasedSeats } from '../purchase/released-seats';
+import { loggingSettlement, paymentAndAuthRoutes, paymentServices } from '../payment/routes';
 import { PurchaseEngine } from '../purchase/engine';
 import { SqlPurchaseEngine } from '../purchase/sql-engine';
 import { ReadModel } from '../projector/read-model';
@@ -42,8 +47,6 @@ export async function startApi(ctx: RuntimeContext): Promise<RoleHandle> {
   // INVENTORY_BACKEND=sql: the load lab's row-locking baseline (docs/load-lab.md).
   const sqlEngine = cfg.INVENTORY_BACKEND === 'sql' ? await SqlPurchaseEngine.start(cfg, catalogCache, log.child({ component: 'sql-engine' })) : undefined;
   const engine = sqlEngine ?? new PurchaseEngine(inventory, catalogCache, sender, cfg, log);
-  const sweep = new RecoverySweep(inventory, catalog, sender, { intervalMs: cfg.SWEEP_INTERVAL_MS, resendAfterMs: cfg.PENDING_RESEND_AFTER_MS }, log.child({ component: 'sweep' }));
-  sweep.start();
   // Returns the seats of expired holds to sale (docs/purchase-state-machine.md, "The hold sweeper").
   const holdSweeper = new HoldSweeper(new Holds(ctx.redis, cfg.REDIS_KEY_PREFIX), catalog, { intervalMs: cfg.HOLD_SWEEP_INTERVAL_MS }, log.child({ component: 'hold-sweeper' }), (_e, _z, ids) => metrics.holds.inc({ transition: 'expired' }, ids.length));
   holdSweeper.start();
@@ -58,6 +61,18 @@ export async function startApi(ctx: RuntimeContext): Promise<RoleHandle> {
   // A purchase by id: its Redis record, else its tickets in the write model, then the read model.
   // Found nowhere means nothing sold only once the writer stored the log (waits up to 1 s for it).
   const purchases = new PurchaseLookup(inventory, [dynamoTickets, mysqlTickets], cfg.MAX_SEATS_PER_PURCHASE, (key) => waitUntilKeyCaughtUp(ctx.eventLog, writerGroup(cfg.KAFKA_TOPIC_PREFIX), topics(cfg).tickets, key, 1000));
+  // Cancellation (src/purchase/cancel.ts); the payment records live in Redis, so these services
+  // see every payment the checkout's own instance records.
+  const released = new ReleasedSeats(ctx.redis, cfg.REDIS_KEY_PREFIX, log);
+  await released.start();
+  const cancellations = new Cancellations({
+    cancels: new CancelInventory(ctx.redis, cfg.REDIS_KEY_PREFIX, cfg.PURCHASE_RECORD_TTL_SECONDS),
+    catalog, sender, finder: purchases, stores: [dynamoTickets, mysqlTickets],
+    payments: paymentServices({ cfg, redis: ctx.redis, log }, loggingSettlement(log)).payments,
+    released, cfg, log: log.child({ component: 'cancel' }),
+  });
+  const sweep = new RecoverySweep(inventory, catalog, sender, { intervalMs: cfg.SWEEP_INTERVAL_MS, resendAfterMs: cfg.PENDING_RESEND_AFTER_MS }, log.child({ component: 'sweep' }), cancellations);
+  sweep.start();
   return {
     name: 'api',
     // Ready means "this pod can answer": while Kafka is unavailable purchases fail fast with a
@@ -68,12 +83,14 @@ export async function startApi(ctx: RuntimeContext): Promise<RoleHandle> {
       readRoutes({ inventory, catalog, catalogCache, ticketSources, purchases }),
       queryRoutes({ readModel, catalogCache, log }),
       paymentAndAuthRoutes({ cfg, redis: ctx.redis, log }),
+      cancelRoutes({ cancellations, identity: BuyerIdentity.fromConfig(cfg) }),
       adminRoutes(cfg.ADMIN_TOKEN, { catalog, inventory, clearStores: async (id) => void (await stores.clearEvent(id)) }),
       openApiRoute(),
     ],
     async stop() {
       await sweep.stop();
       await holdSweeper.stop();
+      await released.stop();
       await sender.close();
       await sqlEngine?.close();
       await stores.close();

@@ -38,6 +38,7 @@ export const ERRORS = {
   HOLD_IN_PROGRESS: { status: 409, title: 'Another request for this hold is still running' },
   NOT_ENOUGH_SEATS: { status: 409, title: 'The zone has fewer free seats than asked for' },
   BUYER_LIMIT_REACHED: { status: 409, title: "The buyer's per-event limit of seats would be exceeded" },
+  PURCHASE_NOT_CONFIRMED: { status: 409, title: 'The purchase is not confirmed, so it cannot be cancelled' },
   PAYLOAD_TOO_LARGE: { status: 413, title: 'The request body is too large' },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, title: 'The request body must be application/json' },
   IDEMPOTENCY_KEY_REUSED: { status: 422, title: 'This Idempotency-Key was used with a different request' },

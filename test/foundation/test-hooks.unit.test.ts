@@ -3,7 +3,7 @@ import { ConfigError, loadAdminConfig, loadConfig, loadProcessConfig } from '../
 describe('test-only fault hooks (src/config/test-hooks.ts)', () => {
   test('are off by default and kept apart from the production settings', () => {
     const cfg = loadConfig({});
-    expect(cfg.testHooks).toEqual({ FAULT_CRASH_AFTER_RESERVE: false });
+    expect(cfg.testHooks).toEqual({ FAULT_CRASH_AFTER_RESERVE: false, FAULT_CRASH_AFTER_CANCEL_EVENT: false });
     expect(Object.keys(cfg).filter((k) => k.startsWith('FAULT_'))).toEqual([]);
   });
 

@@ -206,6 +206,7 @@ test('operations routes answer as documented', async () => {
   expect((await call('get', '/metrics')).status).toBe(200);
   expect((await call('get', '/openapi.json')).body).toEqual(JSON.parse(JSON.stringify(openApiDocument)));
   expect((await call('post', '/bench/noop')).status).toBe(201);
+  expect((await call('post', '/api/v1/purchases/{purchaseId}/cancel', { params: { purchaseId: `${eventId}.a.AAAAAAAAAAAAAAAA` }, body: { userId: 'oas-user' } })).body.code).toBe('PURCHASE_NOT_FOUND');
   const unsigned = await call('post', '/api/v1/payments/webhook', { body: { id: 'evt_1', type: 'payment.succeeded', paymentId: 'pay_1' }, headers: { 'payment-signature': 't=1,v1=00' } });
   expect(unsigned.body.code).toBe('WEBHOOK_SIGNATURE_INVALID');
   expect((await call('post', '/admin/events/{eventId}/reset', { params: { eventId } })).body.code).toBe('UNAUTHORIZED');
