@@ -17,7 +17,7 @@ import { loadConfig } from '../src/config/config';
 import { Holds, newHoldId } from '../src/inventory/holds';
 import { Inventory, isTaken } from '../src/inventory/inventory';
 import { ZoneLayout } from '../src/inventory/layout';
-import { HoldCode, withScripts } from '../src/inventory/scripts';
+import { HoldCode, withScripts } from '../src/commands/scripts';
 
 interface PhaseResult {
   zone: string;

@@ -7,7 +7,7 @@ import type { ZoneDef } from '../src/catalog/model';
 import { Inventory } from '../src/inventory/inventory';
 import { zoneKeys } from '../src/inventory/keys';
 import { ZoneLayout } from '../src/inventory/layout';
-import type { ScriptedRedis } from '../src/inventory/scripts';
+import type { ScriptedRedis } from '../src/commands/scripts';
 
 const run = promisify(execFile);
 

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
 import { loadConfig } from '../src/config/config';
-import { withScripts } from '../src/inventory/scripts';
+import { withScripts } from '../src/commands/scripts';
 import { createLogger } from '../src/observability/logger';
 import { BaselineSeats } from '../src/purchase/sql-store';
 import { createSqlClient } from '../src/shared/sql';
@@ -23,7 +23,7 @@ import { EventLogCollector } from '../load/driver/stores';
 import { buildScenario, type ScenarioName, type Size } from '../load/scenarios';
 import { describeMachine } from './machine';
 import { redisCeiling } from './redis-ceiling';
-import { ratios, toMarkdown, toSvg, type BenchResult, type Ceiling, type ScenarioResult } from './report';
+import { ratios, toMarkdown, toSvg, type BenchResult, type ScenarioResult } from './report';
 import { forgetStoredEvents, startStoresPhase, type StoresFigures } from './stores';
 
 interface Settings {

@@ -11,7 +11,7 @@ import path from 'node:path';
 import { Redis } from 'ioredis';
 import { stringify } from 'yaml';
 import { loadConfig, type Config } from '../src/config/config';
-import { withScripts } from '../src/inventory/scripts';
+import { withScripts } from '../src/commands/scripts';
 import { createDynamoClient } from '../src/infra/connections';
 import { createSqlClient } from '../src/shared/sql';
 import { tableNames } from '../src/writer/tables';
@@ -123,7 +123,7 @@ export async function createEnvironment(layout: VenueLayout, timing: Timing, log
     try {
       await admin.run(`CREATE DATABASE \`${database}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci`);
     } catch (err) {
-      throw new Error(`could not create the suite's MySQL database ${database} at ${base.MYSQL_URL}: ${(err as Error).message}. Check npm run services:status; root needs CREATE privileges.`);
+      throw new Error(`could not create the suite's MySQL database ${database} at ${base.MYSQL_URL}: ${(err as Error).message}. Check npm run services:status; root needs CREATE privileges.`, { cause: err });
     } finally {
       await admin.close();
     }

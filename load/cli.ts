@@ -5,7 +5,7 @@
 import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
 import { loadConfig } from '../src/config/config';
-import { withScripts } from '../src/inventory/scripts';
+import { withScripts } from '../src/commands/scripts';
 import { createLogger } from '../src/observability/logger';
 import { BaselineSeats } from '../src/purchase/sql-store';
 import { createSqlClient } from '../src/shared/sql';

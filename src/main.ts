@@ -4,14 +4,9 @@ import { ConfigError, loadProcessConfig, ROLES } from './config/config';
 import { createLogger } from './observability/logger';
 import { startPlatform } from './runtime/platform';
 import { isClusterPrimary, joinClusterMetrics, runPrimary } from './runtime/workers';
-import { HARMLESS_CLIENT_WARNINGS } from './stream/kafka';
+import { quietHarmlessClientWarnings } from './stream/kafka';
 
-// The Kafka client raises a warning on every start that carries no information (the stream
-// module names it, and why); drop those, print every other warning.
-process.removeAllListeners('warning');
-process.on('warning', (w) => {
-  if (!HARMLESS_CLIENT_WARNINGS.has(w.name)) process.stderr.write(`${w.name}: ${w.message}\n`);
-});
+quietHarmlessClientWarnings();
 
 /** The one entry point: `node dist/src/main.js <role>` (or ROLE=<role>). */
 async function main(): Promise<void> {

@@ -1,7 +1,7 @@
 import type { CatalogEntry, ZoneDef } from '../../src/catalog/model';
 import { CatalogStore } from '../../src/catalog/store';
 import { Inventory } from '../../src/inventory/inventory';
-import type { ScriptedRedis } from '../../src/inventory/scripts';
+import type { ScriptedRedis } from '../../src/commands/scripts';
 import type { BaselineSeats } from '../../src/purchase/sql-store';
 import type { Target, VenueLayout } from '../scenarios';
 

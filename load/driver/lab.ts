@@ -1,4 +1,4 @@
-import type { ScriptedRedis } from '../../src/inventory/scripts';
+import type { ScriptedRedis } from '../../src/commands/scripts';
 import type { BaselineSeats } from '../../src/purchase/sql-store';
 import { toHttp, type HttpCall, type ScenarioPlan } from '../scenarios';
 import { LoadClient } from './client';

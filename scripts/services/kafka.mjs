@@ -82,12 +82,16 @@ function clusterId() {
   try {
     const id = fs.readFileSync(CLUSTER_ID, 'utf8').trim();
     if (id) return id;
-  } catch {}
+  } catch {
+    // no cluster.id yet (first start): fall through to the formatted storage or a new id
+  }
   let id = null;
   try {
     // storage formatted earlier but cluster.id lost: keep the formatted one
     id = /^cluster\.id=(.+)$/m.exec(fs.readFileSync(path.join(DATA, 'meta.properties'), 'utf8'))?.[1]?.trim() ?? null;
-  } catch {}
+  } catch {
+    // storage never formatted: a new id is generated below
+  }
   id ||= newClusterId();
   fs.writeFileSync(CLUSTER_ID, `${id}\n`);
   return id;

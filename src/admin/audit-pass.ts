@@ -75,9 +75,12 @@ export async function runAuditPass(stores: CqrsStores, opts: { waitMs: number; l
     else if (report.errors.length > 0) log.warn({ eventId, errors: report.errors, seats: report.seats }, 'audit incomplete: a store did not answer; the Redis repair from DynamoDB was still done');
     else log.info({ eventId, seats: report.seats, unverified: report.unverified }, 'audit clean');
     if (result.failures.length > failuresBefore) continue;
-    // A closed zone with nothing pending, compared once more: the sweep and the audit are done with it.
+    // A closed zone with nothing pending, compared once more: the sweep and the audit are done
+    // with it. Only the closing read at the start of the pass: one reconcile re-opened (and
+    // perhaps closed again, with new pending purchases) since is left for the next pass.
     for (const c of closed.filter((z) => z.eventId === eventId && !z.settledAt && report.pendingByZone[z.zone.zoneId] === 0)) {
-      await step(eventId, 'settle', () => stores.catalog.settleClosedZone(c, new Date()));
+      const settled = await step(eventId, 'settle', () => stores.catalog.settleClosedZone(c, new Date()));
+      if (settled === false) log.info({ eventId, zoneId: c.zone.zoneId }, 'closed zone changed since the audit read it (re-opened or closed again); it is audited again on the next pass');
     }
   }
   result.complete = result.failures.length === 0;

@@ -2,6 +2,7 @@ import type { ZoneDef } from '../catalog/model';
 import { ZoneLayout } from '../catalog/layout';
 import { isTaken } from '../inventory/inventory';
 import { metrics } from '../observability/metrics';
+import { parseTicketId } from '../purchase/ids';
 import type { TicketPurchased } from '../purchase/record';
 import type { CqrsStores } from './stores';
 
@@ -22,9 +23,12 @@ export interface AuditReport {
   eventId: string;
   /** Sold seats each store holds (Redis: bits set, pending included). */
   seats: Record<Store, number>;
-  /** Seats held by a reserved purchase whose confirmation is not recorded: not drift. */
+  /**
+   * Seats held by a reserved purchase whose confirmation is not recorded, or by a purchase being
+   * cancelled (its event may already be in the stores, its seats not yet free): not drift.
+   */
   pending: number;
-  /** Pending purchases per zone at the snapshot (a closed zone with none left is settled). */
+  /** Pending purchases (and cancellations under way) per zone at the snapshot (a closed zone with none left is settled). */
   pendingByZone: Record<string, number>;
   drift: SeatDrift[];
   /** Stores not judged: their consumer had not caught up within the wait, or they did not answer (see errors). */
@@ -47,6 +51,7 @@ export interface AuditOptions {
 interface RedisZone {
   bits: Buffer | null;
   layoutHash: string | null;
+  /** Seats of purchases still reserved, and of purchases being cancelled (CANCELLING). */
   pendingSeats: Set<number>;
   pendingCount: number;
 }
@@ -153,10 +158,14 @@ export async function auditEvent(stores: CqrsStores, eventId: string, opts: Audi
       }
     }
   }
-  // Sold after the snapshot? Then live Redis has the bit now (a sold bit is only cleared by a void or a reset).
+  // Sold after the snapshot? Then live Redis has the bit now. A sold bit is cleared only by a
+  // reset or by a cancellation whose event is in the log: a store that has not applied that
+  // event yet (its consumer behind) still holds the seat, which is no drift.
   for (const { zone, offset, d } of recheck) {
     const live = await stores.ctx.redis.getbit(stores.inventory.keys(eventId, zone.zoneId).bits, offset);
-    if (live !== 1) drift.push(d);
+    if (live === 1) continue;
+    if (await cancelledInRedis(stores, eventId, zone.zoneId, [d.dynamodb, d.mysql])) continue;
+    drift.push(d);
   }
 
   const dynamoCount = [...dynamo.values()].reduce((s, m) => s + m.size, 0) + outside.filter((o) => o.dynamodb).length;
@@ -179,17 +188,29 @@ export async function auditEvent(stores: CqrsStores, eventId: string, opts: Audi
   return report;
 }
 
-/** The zone bitmap, its layout hash and the seats of its pending purchases, read in one MULTI. */
+/** Whether the purchase of any of these tickets is being (or was) cancelled, as its Redis record says. */
+async function cancelledInRedis(stores: CqrsStores, eventId: string, zoneId: string, ticketIds: (string | null)[]): Promise<boolean> {
+  for (const ticketId of ticketIds) {
+    const purchaseId = ticketId ? parseTicketId(ticketId)?.purchaseId : undefined;
+    if (!purchaseId) continue;
+    const cancel = await stores.ctx.redis.hget(stores.inventory.keys(eventId, zoneId).purchase(purchaseId), 'cancel');
+    if (cancel === 'cancelling' || cancel === 'cancelled') return true;
+  }
+  return false;
+}
+
+/** The zone bitmap, its layout hash and the seats of its pending and cancelling purchases, read in one MULTI. */
 async function snapshotZone(stores: CqrsStores, eventId: string, zone: ZoneDef): Promise<RedisZone> {
   const k = stores.inventory.keys(eventId, zone.zoneId);
   const layout = ZoneLayout.of(zone);
-  const res = await stores.ctx.redis.multi().getBuffer(k.bits).hget(k.meta, 'layout').zrange(k.pending, '0', '-1').exec();
-  const [bits, layoutHash, ids] = (res ?? []).map(([err, v]) => {
+  const res = await stores.ctx.redis.multi().getBuffer(k.bits).hget(k.meta, 'layout').zrange(k.pending, '0', '-1').zrange(k.cancelling, '0', '-1').exec();
+  const [bits, layoutHash, pendingIds, cancellingIds] = (res ?? []).map(([err, v]) => {
     if (err) throw err;
     return v;
-  }) as [Buffer | null, string | null, string[]];
+  }) as [Buffer | null, string | null, string[], string[]];
+  const ids = [...(pendingIds ?? []), ...(cancellingIds ?? [])];
   const pendingSeats = new Set<number>();
-  for (const id of ids ?? []) {
+  for (const id of ids) {
     const body = await stores.ctx.redis.hget(k.purchase(id), 'body');
     if (!body) continue;
     for (const t of (JSON.parse(body) as TicketPurchased).tickets) {
@@ -197,7 +218,7 @@ async function snapshotZone(stores: CqrsStores, eventId: string, zone: ZoneDef):
       if (pos) pendingSeats.add(pos.offset);
     }
   }
-  return { bits: layoutHash !== null ? (bits ?? Buffer.alloc(0)) : null, layoutHash, pendingSeats, pendingCount: ids?.length ?? 0 };
+  return { bits: layoutHash !== null ? (bits ?? Buffer.alloc(0)) : null, layoutHash, pendingSeats, pendingCount: ids.length };
 }
 
 /** Human-readable lines for a report: every difference, then a summary. */

@@ -7,7 +7,10 @@ import { auditEvent, formatAudit } from './audit';
 import { markLostSales } from './repair';
 import { rebuildEventInventory } from './rebuild';
 import { resetEvent } from './reset';
+import { quietHarmlessClientWarnings } from '../stream/kafka';
 import { CqrsStores } from './stores';
+
+quietHarmlessClientWarnings();
 
 /** Exit codes: the same for every command, so scripts can branch on them. */
 export const EXIT = { OK: 0, DRIFT_OR_FAILURE: 1, USAGE: 2, INCOMPLETE: 3 } as const;

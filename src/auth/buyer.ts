@@ -1,6 +1,7 @@
 import type { Request, RequestHandler, Response } from 'express';
 import type { Config } from '../config/config';
-import { parse, userIdSchema } from '../http/validation';
+import { userIdSchema } from '../http/schemas';
+import { parse } from '../http/validation';
 import { ApiError } from '../shared/errors';
 import { isAdminToken } from './admin-token';
 import { TokenRejected, TokenVerifier, type TokenSettings } from './tokens';

@@ -1,6 +1,7 @@
 import { Router } from 'express';
 import { z } from 'zod';
-import { parse, userIdSchema } from '../http/validation';
+import { userIdSchema } from '../http/schemas';
+import { parse } from '../http/validation';
 import { signHs256Token } from './tokens';
 
 /** How long a dev token lives: a working session, short enough that a leaked one dies soon. */

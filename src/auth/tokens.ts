@@ -1,5 +1,5 @@
 import type * as Jose from 'jose' with { 'resolution-mode': 'import' };
-import { userIdSchema } from '../http/validation';
+import { userIdSchema } from '../http/schemas';
 
 /*
  * jose is an ES module; this CommonJS project loads it through Node 24's require(esm), like

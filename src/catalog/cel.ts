@@ -1,3 +1,4 @@
+import { createRequire } from 'node:module';
 import type * as CelModule from '@marcbachmann/cel-js' with { 'resolution-mode': 'import' };
 
 /**
@@ -7,9 +8,11 @@ import type * as CelModule from '@marcbachmann/cel-js' with { 'resolution-mode':
  * `npm run gen` copies them into k8s/crds, and zod runs them through this module.
  *
  * cel-js is an ES module; this CommonJS project loads it through Node 24's require(esm)
- * (jest.config.js transforms it for Jest's sandbox, which cannot).
+ * (jest.config.js transforms it for Jest's sandbox, which cannot). A static `import` would
+ * compile to the same require, but TypeScript's node16 mode refuses to import an ES module from
+ * CommonJS; createRequire says the require is deliberate, and under Jest it is Jest's own.
  */
-const cel = require('@marcbachmann/cel-js') as typeof CelModule;
+const cel = createRequire(__filename)('@marcbachmann/cel-js') as typeof CelModule;
 
 export interface CelRule {
   /** A CEL expression over `self` that is true when the value is valid. */

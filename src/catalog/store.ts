@@ -1,4 +1,6 @@
+import { isDeepStrictEqual } from 'node:util';
 import type { Redis } from 'ioredis';
+import { SettleClosedZoneCode, withScripts, type ScriptedRedis } from '../commands/scripts';
 import { catalogKeys } from './keys';
 import type { CatalogEntry, ClosedZone, EventStatus, VenueDef } from './model';
 
@@ -12,10 +14,9 @@ const zoneField = (eventId: string, zoneId: string) => `${eventId}/${zoneId}`;
  */
 export class CatalogStore {
   private readonly keys;
-  constructor(
-    private readonly redis: Redis,
-    prefix: string,
-  ) {
+  private readonly redis: ScriptedRedis;
+  constructor(redis: Redis, prefix: string) {
+    this.redis = withScripts(redis);
     this.keys = catalogKeys(prefix);
   }
 
@@ -74,9 +75,19 @@ export class CatalogStore {
     return out.filter((c) => c.eventId === eventId);
   }
 
-  /** The audit found the closed zone settled: nothing pending, compared once more. */
-  async settleClosedZone(zone: ClosedZone, at: Date): Promise<void> {
-    await this.redis.hset(this.keys.closedZones, zoneField(zone.eventId, zone.zone.zoneId), JSON.stringify({ ...zone, settledAt: at.toISOString() }));
+  /**
+   * The audit found the closed zone settled: nothing pending, compared once more. `zone` is the
+   * closing the audit read; it is marked only while the catalog still holds that very closing.
+   * If reconcile re-opened the zone meanwhile (and perhaps closed it again, with new pending
+   * purchases), nothing is written and false returned: the next pass audits what is there now.
+   */
+  async settleClosedZone(zone: ClosedZone, at: Date): Promise<boolean> {
+    const field = zoneField(zone.eventId, zone.zone.zoneId);
+    const raw = await this.redis.hget(this.keys.closedZones, field);
+    if (raw === null || !isDeepStrictEqual(JSON.parse(raw), zone)) return false;
+    const settled: ClosedZone = { ...zone, settledAt: at.toISOString() };
+    // Compared with what was just read and written in one script: a change in between wins.
+    return (await this.redis.tpSettleClosedZone(this.keys.closedZones, field, raw, JSON.stringify(settled))) === SettleClosedZoneCode.SETTLED;
   }
 
   async forgetClosedZone(eventId: string, zoneId: string): Promise<void> {

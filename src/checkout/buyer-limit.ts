@@ -1,7 +1,7 @@
 import { BuyerAllowance, isDeclaredBuyer } from '../inventory/allowance';
 import type { Inventory, ReserveResult, SeatPosition } from '../inventory/inventory';
 import type { ZoneLayout } from '../inventory/layout';
-import { AllowanceCode, ReserveCode } from '../inventory/scripts';
+import { AllowanceCode, ReserveCode } from '../commands/scripts';
 
 export interface DirectPurchase {
   eventId: string;

@@ -1,4 +1,4 @@
-import type { ScriptedRedis } from '../inventory/scripts';
+import type { ScriptedRedis } from '../commands/scripts';
 import type { RefundOutcome } from '../payment/payments';
 import type { SeatRequest } from '../purchase/engine';
 

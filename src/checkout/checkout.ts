@@ -6,6 +6,7 @@ import type { Payments } from '../payment/payments';
 import type { PaymentMethod } from '../payment/provider';
 import type { Payment } from '../payment/store';
 import type { PaymentSettlement } from '../payment/webhook';
+import { OutcomeError } from '../purchase/engine';
 import type { PurchaseFinder } from '../purchase/lookup';
 import { partitionKey, type PaymentReference, type TicketPurchased } from '../purchase/record';
 import { ApiError } from '../shared/errors';
@@ -96,7 +97,8 @@ export class Checkout implements PaymentSettlement {
       throw new ApiError('HOLD_NOT_ACTIVE', `Hold ${hold.holdId} was released and nothing was charged; create a new hold`);
     // The only place that says "nothing was charged" for an unreachable log: before the charge.
     if (!this.d.sender.available)
-      throw new ApiError('KAFKA_UNAVAILABLE', 'The event log is unreachable; nothing was charged and nothing sold, try again shortly');
+      // The outcome table's KAFKA_UNAVAILABLE ("nothing was sold"); nothing was charged either.
+      throw new OutcomeError({ kind: 'log-unavailable' });
     if (!(await this.d.store.lock(purchaseId, LOCK_MS))) {
       throw new ApiError(
         'HOLD_IN_PROGRESS',

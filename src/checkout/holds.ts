@@ -3,9 +3,9 @@ import { HOLD_MIN_SECONDS, type Config } from '../config/config';
 import { BuyerAllowance, isDeclaredBuyer, type AcquireResult } from '../inventory/allowance';
 import { effectiveStatus, Holds, newHoldId, nextToEachOther, parseHoldId, type HoldRecord, type HoldResult } from '../inventory/holds';
 import type { SeatPosition } from '../inventory/inventory';
-import { AllowanceCode, HoldCode } from '../inventory/scripts';
+import { AllowanceCode, HoldCode } from '../commands/scripts';
 import { metrics } from '../observability/metrics';
-import { conflict, resolveSale, type SeatRequest } from '../purchase/engine';
+import { OutcomeError, resolveSale, type SeatRequest } from '../purchase/engine';
 import { newPurchaseId, ticketIdOf } from '../purchase/ids';
 import { SCHEMA_VERSION, type PaymentReference, type TicketPurchased } from '../purchase/record';
 import { ApiError } from '../shared/errors';
@@ -102,11 +102,13 @@ export class HoldService {
     if (seconds > this.cfg.HOLD_MAX_SECONDS) {
       throw new ApiError('HOLD_LIMIT_REACHED', `A hold lives at most ${this.cfg.HOLD_MAX_SECONDS} s; ask for that or less`, { maxSeconds: this.cfg.HOLD_MAX_SECONDS });
     }
-    const { event, zone, seats } = await resolveSale(this.catalog, { eventId: req.eventId, zoneId: req.zoneId, userId: req.buyer ?? '', seats: req.seats ?? [] }, this.cfg);
+    const sale = await resolveSale(this.catalog, { eventId: req.eventId, zoneId: req.zoneId, userId: req.buyer ?? '', seats: req.seats ?? [] }, this.cfg);
+    if (sale.kind !== 'sale') throw new OutcomeError(sale);
+    const { event, zone, seats } = sale;
     const perUser = Math.min(this.cfg.MAX_SEATS_PER_PURCHASE, event.entry.event.perUserLimit);
     const count = req.best ? req.best.count : seats.length;
     if (req.best && (!Number.isInteger(count) || count < 1)) throw new ApiError('VALIDATION_FAILED', 'best.count must be a whole number of at least 1');
-    if (count > perUser) throw new ApiError('TOO_MANY_SEATS', `At most ${perUser} seats per hold for this event; you asked for ${count}`, { limit: perUser });
+    if (count > perUser) throw new OutcomeError({ kind: 'too-many-seats', limit: perUser, asked: count });
     if (req.holdId !== undefined && parseHoldId(req.holdId)?.zoneId !== req.zoneId) throw new ApiError('VALIDATION_FAILED', 'holdId must be one this service issued for this event and zone');
 
     const now = this.holds.clock();
@@ -211,7 +213,7 @@ export class HoldService {
         return refund('HOLD_ALREADY_PURCHASED', 'The hold was paid already under another purchase', purchaseId);
       case HoldCode.LAYOUT_MISMATCH:
         this.catalog.invalidate(where.eventId);
-        throw new ApiError('INVENTORY_UNAVAILABLE', 'The zone layout changed while paying; try again');
+        throw new OutcomeError({ kind: 'layout-changed' });
       case HoldCode.NO_INVENTORY:
         throw new ApiError('INVENTORY_REBUILDING', `Zone ${where.zoneId} of ${where.eventId} has no live inventory yet; try again shortly`);
       default:
@@ -235,27 +237,27 @@ export class HoldService {
     if (status !== 'held') throw new ApiError('HOLD_NOT_ACTIVE', `Hold ${hold.holdId} is ${STATUS[status]}; create a new hold`);
   }
 
-  private refusal(r: Exclude<HoldResult, { code: HoldCode.OK }>, req: CreateHoldRequest, zone: CachedZone, asked: SeatRequest[]): ApiError {
+  private refusal(r: Exclude<HoldResult, { code: HoldCode.OK }>, req: CreateHoldRequest, zone: CachedZone, asked: SeatRequest[]): ApiError | OutcomeError {
     switch (r.code) {
       case HoldCode.SEATS_TAKEN: {
         const taken = r.takenIndexes.map((i) => asked[i - 1]!);
-        return conflict('SEATS_TAKEN', `Already taken: ${taken.map((s) => `row ${s.row} seat ${s.column}`).join(', ')}`, { seats: taken });
+        return new OutcomeError({ kind: 'seats-taken', seats: taken });
       }
       case HoldCode.SOLD_OUT:
-        return conflict('ZONE_SOLD_OUT', `Zone ${req.zoneId} of ${req.eventId} is sold out`, { left: 0 });
+        return new OutcomeError({ kind: 'zone-sold-out', eventId: req.eventId, zoneId: req.zoneId, left: 0 });
       case HoldCode.NOT_ENOUGH_SEATS:
         return new ApiError('NOT_ENOUGH_SEATS', `Zone ${req.zoneId} has ${r.left} free seats; ask for ${r.left} or fewer`, { left: r.left });
       case HoldCode.ZONE_CLOSED:
-        return new ApiError('EVENT_NOT_ON_SALE', `Event ${req.eventId} stopped selling`);
+        return new OutcomeError({ kind: 'not-on-sale', eventId: req.eventId, state: `closed for zone ${req.zoneId}, which left the catalog` });
       case HoldCode.LAYOUT_MISMATCH:
         this.catalog.invalidate(req.eventId);
-        return new ApiError('INVENTORY_UNAVAILABLE', 'The zone layout changed while you were holding; try again');
+        return new OutcomeError({ kind: 'layout-changed' });
       case HoldCode.NO_INVENTORY:
         return new ApiError('INVENTORY_REBUILDING', `Zone ${req.zoneId} of ${req.eventId} has no live inventory yet; try again shortly`);
       case HoldCode.DUPLICATE:
-        return new ApiError(req.holdId ? 'HOLD_NOT_ACTIVE' : 'DUPLICATE_SEAT', req.holdId ? `Hold ${req.holdId} exists and is not held any more` : 'The same seat appears more than once');
+        return req.holdId ? new ApiError('HOLD_NOT_ACTIVE', `Hold ${req.holdId} exists and is not held any more`) : new OutcomeError({ kind: 'duplicate-seat', seats: [] });
       default:
-        return new ApiError('SEAT_OUTSIDE_LAYOUT', `A seat is not in zone ${zone.zone.zoneId}`);
+        return new OutcomeError({ kind: 'seat-outside-layout', zoneId: zone.zone.zoneId, seats: [] });
     }
   }
 }
@@ -297,7 +299,7 @@ function purchaseRecord(purchaseId: string, where: { eventId: string; zoneId: st
 function locate(zone: CachedZone, seats: SeatRequest[]): SeatPosition[] {
   return seats.map((s) => {
     const pos = zone.layout.locate(s.row, s.column);
-    if (!pos) throw new ApiError('SEAT_OUTSIDE_LAYOUT', `Row ${s.row}, seat ${s.column} is not in zone ${zone.zone.zoneId}`, { seats: [s] });
+    if (!pos) throw new OutcomeError({ kind: 'seat-outside-layout', zoneId: zone.zone.zoneId, seats: [s] });
     return pos;
   });
 }

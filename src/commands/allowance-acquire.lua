@@ -24,7 +24,7 @@
   paying a hold moves its seats from h to p without counting them twice), unless it is bought
   already (a re-run): then it is left as it is and the answer is OK.
 
-  Returns {code, ...} (AllowanceCode in src/inventory/scripts.ts):
+  Returns {code, ...} (AllowanceCode in src/commands/scripts.ts):
     {0, left}                   OK: provisional entry written; `left` seats remain allowed
     {1, left, id1, id2, ...}    BUYER_LIMIT_REACHED: `left` seats remain allowed (< N); ids of
                                 provisional entries whose lease ended, to resolve before retrying

@@ -8,14 +8,14 @@
     3. seats split across rows: rows closest to the stage first, in each row the longest free
        runs first, each block as close to the centre as it fits.
   Before picking it releases up to 100 holds of the zone that have expired. Then it holds what it
-  picked exactly as hold.lua does. Needs hold-lib.lua (prepended by src/inventory/scripts.ts).
+  picked exactly as hold.lua does. Needs hold-lib.lua (prepended by src/commands/scripts.ts).
 
   KEYS[1..6] as hold.lua: bits, counts, meta, held, held-until, hold (this hold)
   ARGV[1..7] as hold.lua: layout hash, holdId, now (ms), expiresAt (ms), maxUntil (ms), buyer, info
   ARGV[8]    count: seats wanted (>= 1)
   ARGV[9..]  seats in each row, one per row (the layout the hash names)
 
-  Returns {code, ...} (HoldCode in src/inventory/scripts.ts):
+  Returns {code, ...} (HoldCode in src/commands/scripts.ts):
     {0, available, expiresAt, offset1, offset2, ...}  OK: held these seats (bit offsets)
     {2}            SOLD_OUT: no seat left
     {4}            NO_INVENTORY

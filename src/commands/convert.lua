@@ -6,7 +6,7 @@
   A late payment (the hold EXPIRED, HELD past expiresAt, or gone after a Redis loss) takes the same
   seats again if they are all free, as reserve.lua would; otherwise nothing changes and the caller
   refunds (docs/purchase-state-machine.md, "Late payment").
-  Needs hold-lib.lua (prepended by src/inventory/scripts.ts).
+  Needs hold-lib.lua (prepended by src/commands/scripts.ts).
 
   KEYS[1] bits        zone seat bitmap
   KEYS[2] counts      zone/row available counters (BITFIELD, see reserve.lua)
@@ -23,7 +23,7 @@
   ARGV[5] purchase record body (JSON, opaque), as reserve.lua
   ARGV[6..] pairs: seat bit offset, row index (the hold's seats; needed when the hold is gone)
 
-  Returns {code, ...} (HoldCode in src/inventory/scripts.ts):
+  Returns {code, ...} (HoldCode in src/commands/scripts.ts):
     {0, available}    OK: the live hold is now a RESERVED purchase
     {13, available}   LATE_RETAKEN: the hold had expired or was gone; the seats were free and are
                       now a RESERVED purchase
@@ -96,23 +96,9 @@ end
 -- Late: take the same seats again if they are all free, as reserve.lua does.
 local capacity = tonumber(meta[2])
 local rows = tonumber(meta[3])
-local seen = {}
-local taken = {}
-local n = 0
-for i = 6, #ARGV, 2 do
-  n = n + 1
-  local offset = tonumber(ARGV[i])
-  local row = tonumber(ARGV[i + 1])
-  if offset == nil or row == nil or offset < 0 or offset >= capacity or row < 0 or row >= rows then
-    return {3, n}
-  end
-  if seen[offset] then return {6} end
-  seen[offset] = true
-  if redis.call('GETBIT', KEYS[1], offset) == 1 and not release_if_expired(Z, offset, now) then
-    taken[#taken + 1] = n
-  end
-end
-if #taken > 0 then return {1, unpack(taken)} end
+local refused = refuse_seats(Z, KEYS[1], capacity, rows, 6, now)
+if refused then return refused end
+local n = (#ARGV - 5) / 2
 if n == 0 then return {3, 1} end
 local ops = {'INCRBY', 'u32', 0, -n}
 for i = 6, #ARGV, 2 do

@@ -2,7 +2,7 @@
   expire: release the zone's holds whose expiresAt <= now (HELD -> EXPIRED), up to a batch, for
   the hold sweeper. Seats freed and counters restored in the same call. Safe to run from any
   number of api replicas at once: a hold already expired is not found again.
-  Needs hold-lib.lua (prepended by src/inventory/scripts.ts).
+  Needs hold-lib.lua (prepended by src/commands/scripts.ts).
 
   KEYS[1] bits        zone seat bitmap
   KEYS[2] counts      zone/row available counters (BITFIELD, see reserve.lua)

@@ -8,7 +8,7 @@
   ARGV[2] now (ms)
   ARGV[3] milliseconds to add to the current expiresAt (> 0)
 
-  Returns {code, ...} (HoldCode in src/inventory/scripts.ts):
+  Returns {code, ...} (HoldCode in src/commands/scripts.ts):
     {0, expiresAt}   OK: the new expiresAt
     {8}              HOLD_NOT_FOUND
     {9}              HOLD_NOT_ACTIVE: released, purchased or fenced

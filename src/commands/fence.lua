@@ -11,7 +11,7 @@
   ARGV[2] now (ms)
   ARGV[3] tombstone TTL (seconds)
 
-  Returns {code, expiresAt} (FenceCode in src/inventory/scripts.ts):
+  Returns {code, expiresAt} (FenceCode in src/commands/scripts.ts):
     {0, 0}          GONE: nothing to count (absent, now fenced; or ended)
     {1, expiresAt}  HELD: the hold is live until expiresAt
     {2, 0}          PURCHASED: the purchase exists (reserved or confirmed)

@@ -1,6 +1,6 @@
 --[[
   hold-lib: functions shared by the scripts that create, free or meet holds. Not a script of
-  its own: src/inventory/scripts.ts prepends it to hold.lua, best.lua, release.lua,
+  its own: src/commands/scripts.ts prepends it to hold.lua, best.lua, release.lua,
   expire.lua, convert.lua and reserve.lua when it registers them, so each stays one atomic call.
 
   Every function takes Z, the zone's keys:
@@ -103,6 +103,31 @@ local function expire_due(Z, now, limit)
     end
   end
   return handled
+end
+
+-- Checks the seats ARGV[from], ARGV[from + 1], … (pairs: bit offset, row index) of a request:
+-- in the layout, none twice, none taken (a seat of an expired hold is released first, when Z is
+-- given). Returns nil when all are free, else the script's refusal: {3, i} seat i is outside the
+-- layout, {6} a seat repeats, {1, i1, i2, …} the 1-based indexes of the taken seats.
+local function refuse_seats(Z, bits, capacity, rows, from, now)
+  local seen = {}
+  local taken = {}
+  local n = 0
+  for i = from, #ARGV, 2 do
+    n = n + 1
+    local offset = tonumber(ARGV[i])
+    local row = tonumber(ARGV[i + 1])
+    if offset == nil or row == nil or offset < 0 or offset >= capacity or row < 0 or row >= rows then
+      return {3, n}
+    end
+    if seen[offset] then return {6} end
+    seen[offset] = true
+    if redis.call('GETBIT', bits, offset) == 1 and not (Z and release_if_expired(Z, offset, now)) then
+      taken[#taken + 1] = n
+    end
+  end
+  if #taken > 0 then return {1, unpack(taken)} end
+  return nil
 end
 
 -- Whether the zone has a hold that expired but was not released yet.

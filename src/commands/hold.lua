@@ -3,7 +3,7 @@
   bits and counters move exactly as in reserve.lua (a held seat is taken); the hold record, the
   expiry index and the seats' held-by entries are written in the same call. No purchase record,
   no Kafka record: a hold is not a sale (docs/purchase-state-machine.md, "Holds").
-  Needs hold-lib.lua (prepended by src/inventory/scripts.ts).
+  Needs hold-lib.lua (prepended by src/commands/scripts.ts).
 
   KEYS[1] bits        zone seat bitmap (bit = 1: taken, held or sold), row-major
   KEYS[2] counts      BITFIELD: u32 at #0 = zone available, u16 at bit 32 + 16*r = row r available
@@ -22,7 +22,7 @@
 
   A taken seat whose hold has expired is released (the whole hold, EXPIRED) and then taken.
 
-  Returns {code, ...} (HoldCode in src/inventory/scripts.ts):
+  Returns {code, ...} (HoldCode in src/commands/scripts.ts):
     {0, available, expiresAt}  OK: held; zone seats still available afterwards
     {1, i1, i2, ...}           SEATS_TAKEN: 1-based indexes (request order) of taken seats
     {2}                        SOLD_OUT: the zone has no seat left
@@ -52,27 +52,11 @@ if available == 0 and not has_expired_hold(Z, now) then return {2} end
 
 local capacity = tonumber(meta[2])
 local rows = tonumber(meta[3])
-local seen = {}
-local taken = {}
+local refused = refuse_seats(Z, KEYS[1], capacity, rows, 8, now)
+if refused then return refused end
 local t = {}
-local n = 0
-for i = 8, #ARGV, 2 do
-  n = n + 1
-  local offset = tonumber(ARGV[i])
-  local row = tonumber(ARGV[i + 1])
-  if offset == nil or row == nil or offset < 0 or offset >= capacity or row < 0 or row >= rows then
-    return {3, n}
-  end
-  if seen[offset] then return {6} end
-  seen[offset] = true
-  if redis.call('GETBIT', KEYS[1], offset) == 1 and not release_if_expired(Z, offset, now) then
-    taken[#taken + 1] = n
-  end
-  t[#t + 1] = offset
-  t[#t + 1] = row
-end
-if #taken > 0 then return {1, unpack(taken)} end
-if n == 0 then return {3, 1} end
+for i = 8, #ARGV do t[#t + 1] = tonumber(ARGV[i]) end
+if #t == 0 then return {3, 1} end
 
 local after = take_for_hold(Z, ARGV[2], t, {
   buyer = ARGV[6], now = now, expiresAt = ARGV[4], maxUntil = ARGV[5], info = ARGV[7],

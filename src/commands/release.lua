@@ -1,6 +1,6 @@
 --[[
   release: the buyer gives a HELD hold back now (HELD -> RELEASED): its seats are free again,
-  the counters restored, in one call. Needs hold-lib.lua (prepended by src/inventory/scripts.ts).
+  the counters restored, in one call. Needs hold-lib.lua (prepended by src/commands/scripts.ts).
 
   KEYS[1] bits        zone seat bitmap
   KEYS[2] counts      zone/row available counters (BITFIELD, see reserve.lua)
@@ -10,7 +10,7 @@
   ARGV[1] holdId
   ARGV[2] now (ms)
 
-  Returns {code, ...} (HoldCode in src/inventory/scripts.ts):
+  Returns {code, ...} (HoldCode in src/commands/scripts.ts):
     {0, freed}   OK: released now (freed = seats freed); a hold already RELEASED answers {0, 0}
     {8}          HOLD_NOT_FOUND
     {9}          HOLD_NOT_ACTIVE: purchased or fenced

@@ -14,9 +14,9 @@
   ARGV[4] record body (JSON, opaque to the script)
   ARGV[5..] pairs: seat bit offset, row index
 
-  A reserved record never expires (its outcome is open); confirm.lua and void.lua set the TTL
-  once the outcome is final.
-  With KEYS[6..7] (and hold-lib.lua, which src/inventory/scripts.ts prepends), a taken seat whose
+  A reserved record never expires (its outcome is open); confirm.lua sets the TTL once the
+  outcome is final.
+  With KEYS[6..7] (and hold-lib.lua, which src/commands/scripts.ts prepends), a taken seat whose
   hold has expired is released (the whole hold, EXPIRED) and then reserved, so an expired hold
   never blocks a buyer; the held-by entry of every seat taken is removed.
 
@@ -27,7 +27,8 @@
     {3, i}                  OUT_OF_LAYOUT: seat i is not in the layout
     {4}                     NO_INVENTORY: the zone has no inventory in Redis
     {5}                     LAYOUT_MISMATCH: caller's layout hash is stale
-    {6}                     DUPLICATE: a seat repeats in the request, or purchaseId was voided/confirmed
+    {6}                     DUPLICATE: a seat repeats in the request, or purchaseId was voided/confirmed,
+                            or fenced ( by fence.lua: a retry runs under a new id)
     {7}                     ZONE_CLOSED: the zone left the catalog (its event or the zone was removed);
                             checked here, atomically, because an api may still have it in its catalog cache
   A re-run for a purchaseId that is still reserved (a client re-sending after a lost reply)
@@ -50,21 +51,9 @@ if available == 0 and not (Z and has_expired_hold(Z, tonumber(ARGV[3]))) then re
 
 local capacity = tonumber(meta[3])
 local rows = tonumber(meta[4])
-local seen = {}
-local taken = {}
-local n = 0
-for i = 5, #ARGV, 2 do
-  n = n + 1
-  local offset = tonumber(ARGV[i])
-  local row = tonumber(ARGV[i + 1])
-  if offset == nil or row == nil or offset < 0 or offset >= capacity or row < 0 or row >= rows then
-    return {3, n}
-  end
-  if seen[offset] then return {6} end
-  seen[offset] = true
-  if redis.call('GETBIT', KEYS[1], offset) == 1 and not (Z and release_if_expired(Z, offset, tonumber(ARGV[3]))) then taken[#taken + 1] = n end
-end
-if #taken > 0 then return {1, unpack(taken)} end
+local refused = refuse_seats(Z, KEYS[1], capacity, rows, 5, tonumber(ARGV[3]))
+if refused then return refused end
+local n = (#ARGV - 4) / 2
 
 local ops = {'INCRBY', 'u32', 0, -n}
 for i = 5, #ARGV, 2 do

@@ -14,6 +14,8 @@ const schema = z.object({
   FAULT_CRASH_AFTER_CHARGE: bool.default(false),
   /** SIGKILL the api after convert.lua made a paid hold a purchase, before Kafka acknowledged it (test/checkout/crash.test.ts). */
   FAULT_CRASH_AFTER_HOLD_CONVERT: bool.default(false),
+  /** SIGKILL the api right after Kafka acknowledged a TicketsCancelled, before its seats are freed (test/purchase/cancel-crash.test.ts). */
+  FAULT_CRASH_AFTER_CANCEL_EVENT: bool.default(false),
 });
 
 export type TestHooks = z.infer<typeof schema>;

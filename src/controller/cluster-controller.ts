@@ -2,7 +2,7 @@ import os from 'node:os';
 import { CatalogStore } from '../catalog/store';
 import type { Config } from '../config/config';
 import { Inventory } from '../inventory/inventory';
-import type { ScriptedRedis } from '../inventory/scripts';
+import type { ScriptedRedis } from '../commands/scripts';
 import type { Logger } from '../observability/logger';
 import { ClusterSource } from './cluster-source';
 import { startController, type LeaderWork } from './controller';

@@ -144,7 +144,8 @@ export class ClusterSource implements DesiredStateSource<ClusterSnapshot> {
       log.warn({ err, plural, retryInMs: delayMs }, 'watch failed; restarting the informer');
       const timer = setTimeout(() => {
         this.restartTimers.delete(timer);
-        if (!this.stopped) this.track(informer.start());
+        // track() catches and logs a failed start and stop() waits for it: nothing is lost.
+        if (!this.stopped) void this.track(informer.start());
       }, delayMs);
       this.restartTimers.add(timer);
       delayMs = Math.min(delayMs * 2, MAX_RESTART_DELAY_MS);

@@ -61,7 +61,9 @@ export interface FileSourceOptions {
  *   not write atomically): its last good version stays until it has settled.
  * Each of these is reported as a problem. Without a last good version (after a restart) the
  * catalog is what was last good: its entries of the resources concerned are kept, and when
- * the resources of a file cannot be told at all, no entry of the source is removed.
+ * the resources of a file cannot be told at all, no entry of the source is removed. So too
+ * while a file without a last good version settles (a term's first read of a file just
+ * written): no entry of the source is removed until it has settled and been read.
  */
 export class FileSource implements DesiredStateSource {
   readonly name: string;
@@ -105,8 +107,11 @@ export class FileSource implements DesiredStateSource {
     for (const file of (await readdir(this.dir)).filter(isYaml).sort()) {
       const where = path.join(this.dir, file);
       const previous = this.lastGood.get(file);
-      // Only a last good version needs protecting from a half-written file; a new file is read at once.
-      const read = await readSettled(where, previous ? this.settleMs : 0);
+      // Every file waits until it has settled, also on a term's first read (no last good version
+      // in memory, after a restart or a failover): a file cut between two documents is still
+      // valid YAML, and read at once its missing documents would remove their events. Meanwhile
+      // nothing of the source is removed (below) and the file is read again once it settled.
+      const read = await readSettled(where, this.settleMs);
       if (read.kind === 'gone') continue;
       const outcome: FileOutcome =
         read.kind === 'unsettled' ? { keep: 'previous', problems: this.lastProblems.get(file) ?? [], unknownKept: [] } : readFileResources(where, read, previous);
@@ -193,11 +198,16 @@ function readFileResources(where: string, read: Exclude<Read, { kind: 'gone' | '
 
 type Read = { kind: 'text'; text: string } | { kind: 'gone' } | { kind: 'unsettled'; retryInMs: number } | { kind: 'unreadable'; message: string };
 
+/** A file's text once it has not changed for `settleMs`; changed during the read, it is unsettled too. */
 async function readSettled(file: string, settleMs: number): Promise<Read> {
   try {
-    const age = Date.now() - (await stat(file)).mtimeMs;
-    if (age < settleMs) return { kind: 'unsettled', retryInMs: Math.ceil(settleMs - age) + 10 };
-    return { kind: 'text', text: await readFile(file, 'utf8') };
+    const { mtimeMs } = await stat(file);
+    const unsettled = (changedAt: number): Read => ({ kind: 'unsettled', retryInMs: Math.ceil(settleMs - (Date.now() - changedAt)) + 10 });
+    if (Date.now() - mtimeMs < settleMs) return unsettled(mtimeMs);
+    const text = await readFile(file, 'utf8');
+    const after = (await stat(file)).mtimeMs;
+    if (after !== mtimeMs) return unsettled(after);
+    return { kind: 'text', text };
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { kind: 'gone' };
     return { kind: 'unreadable', message: (err as Error).message };

@@ -1,3 +1,4 @@
+import { createRequire } from 'node:module';
 import type * as K8s from '@kubernetes/client-node' with { 'resolution-mode': 'import' };
 import type { Config } from '../config/config';
 import { API_GROUP } from '../catalog/resources';
@@ -8,9 +9,12 @@ export type KubeConfig = K8s.KubeConfig;
 /**
  * @kubernetes/client-node is an ES module; this CommonJS project loads it through Node 24's
  * require(esm). (Jest's sandbox cannot: the cluster tests hand it the natively loaded module.)
+ * A static `import` is refused by TypeScript's node16 mode (an ES module from CommonJS), and
+ * would load the client in every process, not only the controller's; createRequire makes the
+ * require deliberate (under Jest it is Jest's own, so jest.mock still applies).
  */
 export function loadKubeClient(): KubeClientModule {
-  return require('@kubernetes/client-node') as KubeClientModule;
+  return createRequire(__filename)('@kubernetes/client-node') as KubeClientModule;
 }
 
 /** KUBECONFIG when set (one file), else the in-cluster service account or ~/.kube/config. */

@@ -88,7 +88,8 @@ export class WorkQueue {
   async stop(): Promise<void> {
     this.stopped = true;
     for (const slot of this.slots.values()) clearTimeout(slot.timer);
-    await Promise.all([...this.slots.values()].map((s) => s.running));
+    // Runs never reject (run() catches the work's errors); an idle key has nothing to wait for.
+    await Promise.all([...this.slots.values()].flatMap((s) => (s.running ? [s.running] : [])));
     for (const slot of this.slots.values()) for (const w of slot.waiters.splice(0)) w();
   }
 
@@ -119,7 +120,9 @@ export class WorkQueue {
     slot.running = (async () => {
       let next: number | undefined;
       try {
-        next = (await slot.work())?.requeueAfterMs;
+        // The work starts a microtask later, so `slot.running` is set before this run can end
+        // (even when the work throws before returning a promise); the finally below clears it.
+        next = (await Promise.resolve().then(() => slot.work()))?.requeueAfterMs;
         slot.failures = 0;
       } catch (err) {
         if (err instanceof TermEnded || this.stopped) return;

@@ -2,7 +2,7 @@ import type { CatalogEntry, ClosedZone, ZoneDef } from '../catalog/model';
 import { toEventDef, toVenueDef, type EventResource, type VenueResource } from '../catalog/resources';
 import type { CatalogStore } from '../catalog/store';
 import type { Inventory, SeatPosition } from '../inventory/inventory';
-import { InitZoneCode } from '../inventory/scripts';
+import { InitZoneCode } from '../commands/scripts';
 import { metrics } from '../observability/metrics';
 import type { Logger } from '../observability/logger';
 

@@ -13,6 +13,14 @@ export interface TicketView {
   userId: string;
   priceCents: number;
   currency: string;
-  status: 'CONFIRMED';
+  /** CANCELLED once the store applied the purchase's `TicketsCancelled`: the seat is free again. */
+  status: 'CONFIRMED' | 'CANCELLED';
   createdOn: string;
+  /**
+   * How many tickets the ticket's purchase holds: DynamoDB only (its batch writes are not
+   * atomic, so a purchase rebuilt from its tickets checks it has them all); MySQL stores a
+   * purchase in one transaction and items of older writers lack it.
+   */
+  ticketCount?: number;
+  cancelledAt?: string;
 }

@@ -1,198 +1,349 @@
+import { OpenAPIRegistry, OpenApiGeneratorV31, type ResponseConfig, type RouteConfig } from '@asteasolutions/zod-to-openapi';
 import { Router } from 'express';
-import { ERRORS } from '../shared/errors';
+import { z } from 'zod';
+import { EVENT_STATES } from '../catalog/model';
+import type { ErrorCode } from '../shared/errors';
+import { CONFIRMED, OUTCOME_CODES, PROBLEMS } from './outcomes';
+import * as c from './checkout-schemas';
+import * as s from './schemas';
 
-const problem = { $ref: '#/components/responses/Problem' };
-const idParam = (name: string, where: 'path' | 'query' = 'path', required = true) => ({
-  name, in: where, required, schema: { type: 'string', pattern: '^[A-Za-z0-9_-]{1,64}$' },
-});
-const seat = { type: 'object', required: ['row', 'column'], properties: { row: { type: 'string' }, column: { type: ['integer', 'string'] } } };
-const ticket = {
-  type: 'object',
-  properties: {
-    ticketId: { type: 'string' }, purchaseId: { type: 'string' }, venueId: { type: 'string' }, eventId: { type: 'string' },
-    zoneId: { type: 'string' }, row: { type: 'string' }, column: { type: 'integer' }, userId: { type: 'string' },
-    priceCents: { type: 'integer' }, status: { type: 'string', enum: ['PENDING', 'CONFIRMED', 'VOIDED'] }, createdOn: { type: 'string', format: 'date-time' },
-  },
-};
-const errorsOf = (...codes: number[]) => Object.fromEntries(codes.map((c) => [String(c), problem]));
-const purchaseErrors = errorsOf(400, 404, 409, 413, 415, 422, 503);
-const json = (schema: object) => ({ content: { 'application/json': { schema } } });
-const ok = (description: string, schema: object = { type: 'object' }) => ({ description, ...json(schema) });
-const READ_MODEL_LAG = 'Served from the MySQL read model, which trails the sale by the projector lag (metric `ticketing_read_model_lag_seconds`; typically well under a second, longer while the projector catches up after a restart).';
-const cursorParam = { name: 'cursor', in: 'query', required: false, schema: { type: 'string', maxLength: 600 }, description: 'Opaque: the nextCursor of the previous page' };
-const limitParam = { name: 'limit', in: 'query', required: false, schema: { type: 'integer', minimum: 1, maximum: 500, default: 100 } };
-const page = { type: 'object', properties: { tickets: { type: 'array', items: ticket }, nextCursor: { type: ['string', 'null'] } } };
-const holdParam = { name: 'holdId', in: 'path', required: true, schema: { type: 'string' } };
-const hold = {
-  type: 'object',
-  properties: {
-    holdId: { type: 'string' }, eventId: { type: 'string' }, zoneId: { type: 'string' }, seats: { type: 'array', items: seat }, expiresAt: { type: 'string', format: 'date-time' },
-    amountCents: { type: 'integer' }, currency: { type: 'string' }, nextToEachOther: { type: 'boolean' }, status: { type: 'string', enum: ['HELD', 'EXPIRED', 'RELEASED', 'PURCHASED'] },
-  },
-};
-const idempotencyHeader = { name: 'Idempotency-Key', in: 'header', required: false, schema: { type: 'string', maxLength: 255 } };
+/**
+ * /openapi.json, generated from the zod schemas the routes validate with and answer in
+ * (src/http/schemas.ts), with the error answers from the outcome table and the registry. A test
+ * keeps the paths in step with the routes; another checks real answers against these schemas.
+ */
 
-/** The OpenAPI 3.1 description of the public API; a test keeps it in step with the routes. */
-export const openApiDocument = {
-  openapi: '3.1.0',
-  info: { title: 'Ticketing Platform API', version: '1.0.0', description: 'Seat purchases under extreme concurrency. Errors are RFC 9457 problem documents with a stable `code`.' },
-  paths: {
-    '/ticket': {
-      post: {
-        summary: "Buy one seat (the prototype's JMeter route, query parameters)",
-        parameters: [idParam('venueId', 'query', false), idParam('eventId', 'query'), idParam('zoneId', 'query'), { name: 'row', in: 'query', required: true, schema: { type: 'string' } }, { name: 'column', in: 'query', required: true, schema: { type: 'integer' } }, idempotencyHeader],
-        responses: { '201': ok('Confirmed: Kafka acknowledged the ticket', ticket), ...purchaseErrors },
-      },
-    },
-    '/api/v1/tickets': {
-      post: {
-        summary: 'Buy one seat (JSON body)',
-        parameters: [idempotencyHeader],
-        requestBody: { required: true, ...json({ type: 'object', required: ['eventId', 'zoneId', 'row', 'column'], properties: { venueId: { type: 'string' }, eventId: { type: 'string' }, zoneId: { type: ['string', 'integer'] }, row: { type: 'string' }, column: { type: ['integer', 'string'] }, userId: { type: 'string' } } }) },
-        responses: { '201': ok('Confirmed', ticket), ...purchaseErrors },
-      },
-    },
-    '/api/v1/events/{eventId}/purchases': {
-      post: {
-        summary: 'Buy 1..N seats of one zone, all or nothing',
-        parameters: [idParam('eventId'), idempotencyHeader],
-        requestBody: { required: true, ...json({ type: 'object', required: ['userId', 'zoneId', 'seats'], properties: { userId: { type: 'string' }, zoneId: { type: ['string', 'integer'] }, venueId: { type: 'string' }, seats: { type: 'array', items: seat, minItems: 1 } } }) },
-        responses: { '201': ok('Confirmed', { type: 'object', properties: { purchaseId: { type: 'string' }, tickets: { type: 'array', items: ticket } } }), ...purchaseErrors },
-      },
-    },
-    '/api/v1/purchases/{purchaseId}': {
-      get: { summary: 'A purchase and its state (resolves a 503 PURCHASE_OUTCOME_UNKNOWN): the Redis record, else the stores', parameters: [{ name: 'purchaseId', in: 'path', required: true, schema: { type: 'string' } }], responses: { '200': ok('The purchase'), ...errorsOf(404, 503) } },
-    },
-    '/api/v1/tickets/{ticketId}': {
-      get: {
-        summary: 'A ticket',
-        description: `Looked up in the MySQL read model, then in DynamoDB (the write model), then in the purchase record in Redis, so a ticket confirmed with 201 is found at once, whatever the read-model lag. \`source\` says which answered; 503 when a store failed and none found the ticket.`,
-        parameters: [{ name: 'ticketId', in: 'path', required: true, schema: { type: 'string' } }],
-        responses: { '200': ok('The ticket', ticket), ...errorsOf(404, 503) },
-      },
-    },
-    '/api/v1/tickets/count/{eventId}': {
-      get: { summary: 'Sold seats per zone (prototype route)', description: 'Live from the Redis seat counters (no read-model lag): a replay can check its count the moment its last 201 arrived. Includes seats of purchases still pending confirmation.', parameters: [idParam('eventId')], responses: { '200': ok('Counts'), ...errorsOf(400, 404) } },
-    },
-    '/api/v1/tickets/money/{venueId}/{eventId}': {
-      get: { summary: 'Revenue of an event (prototype route)', description: `${READ_MODEL_LAG} The sum of the prices recorded in the sold tickets (MySQL read model), never today's catalog price; \`soldCount\` is the tickets it covers, which may trail /api/v1/tickets/count/{eventId} (live Redis) by the read-model lag.`, parameters: [idParam('venueId'), idParam('eventId')], responses: { '200': ok('Revenue'), ...errorsOf(400, 404, 503) } },
-    },
-    '/api/v1/users/{userId}/tickets': {
-      get: {
-        summary: "A user's tickets, oldest first (read model)",
-        description: `${READ_MODEL_LAG} Pages of \`limit\` tickets; pass \`nextCursor\` back as \`cursor\` for the next page (null on the last).`,
-        parameters: [{ name: 'userId', in: 'path', required: true, schema: { type: 'string', pattern: '^[\\x21-\\x7e]{1,128}$' } }, cursorParam, limitParam],
-        responses: { '200': ok('A page of tickets', page), ...errorsOf(400, 503) },
-      },
-    },
-    '/api/v1/events/{eventId}/tickets': {
-      get: {
-        summary: "An event's sold tickets in zone, row, seat order (read model)",
-        description: `${READ_MODEL_LAG} Pages of \`limit\` tickets; pass \`nextCursor\` back as \`cursor\` for the next page (null on the last). A cursor is only valid with the same zoneId.`,
-        parameters: [idParam('eventId'), idParam('zoneId', 'query', false), cursorParam, limitParam],
-        responses: { '200': ok('A page of tickets', page), ...errorsOf(400, 404, 503) },
-      },
-    },
-    '/api/v1/events/{eventId}/sales': {
-      get: {
-        summary: 'Sold, available and revenue per zone (read model)',
-        description: `${READ_MODEL_LAG} Capacity comes from the catalog, sold seats and revenue from MySQL, so \`sold\` may trail /api/v1/tickets/count/{eventId} (live Redis) by the read-model lag.`,
-        parameters: [idParam('eventId')],
-        responses: { '200': ok('Sales per zone'), ...errorsOf(400, 404, 503) },
-      },
-    },
-    '/api/v1/events': {
-      get: { summary: 'Events in the catalog', parameters: [{ name: 'status', in: 'query', required: false, schema: { type: 'string', enum: ['Draft', 'OnSale', 'Closed'] } }], responses: { '200': ok('Events') } },
-    },
-    '/api/v1/events/{eventId}': {
-      get: { summary: 'An event with its venue and zones (price, availability)', parameters: [idParam('eventId')], responses: { '200': ok('The event'), ...errorsOf(400, 404) } },
-    },
-    '/api/v1/venues/{venueId}': {
-      get: { summary: 'A venue and its zone layouts', parameters: [idParam('venueId')], responses: { '200': ok('The venue'), ...errorsOf(404) } },
-    },
-    '/api/v1/events/{eventId}/zones/{zoneId}/seats': {
-      get: {
-        summary: 'Live seat map of a zone',
-        description: '`sold.data` is the zone bitmap, base64: seat k (row-major: the seats of row 0, then row 1, …; k counts from 0) is sold when bit (7 - k % 8) of byte floor(k / 8) is 1.',
-        parameters: [idParam('eventId'), idParam('zoneId')],
-        responses: { '200': ok('The seat map'), ...errorsOf(400, 404, 503) },
-      },
-    },
-    '/api/v1/payments/webhook': {
-      post: {
-        summary: "The payment provider's webhook: {id, type: payment.succeeded | payment.failed, paymentId}",
-        description:
-          'Signed as Stripe signs: `Payment-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<raw body>" with PAYMENT_WEBHOOK_SECRET>`; a bad, missing or stale (over 5 min) signature is 401. Idempotent by `id`; a payment in a terminal state keeps it (docs/checkout.md). 404 for a payment not recorded yet: the provider delivers again. (`POST /api/v1/dev/token` exists only with AUTH_DEV_TOKENS=true, so it is not listed here.)',
-        parameters: [{ name: 'Payment-Signature', in: 'header', required: true, schema: { type: 'string' } }],
-        responses: { '200': ok('Received: the payment status after this delivery, and whether it was applied or a duplicate'), ...errorsOf(400, 401, 404, 409, 413, 415, 503) },
-      },
-    },
-    '/api/v1/events/{eventId}/holds': {
-      post: {
-        summary: 'Hold 1..N seats of one zone for checkout (named seats, or best: {count}), all or nothing',
-        description: '{zoneId, seats: [{row, column}]} or {zoneId, best: {count}}, optional expiresInSeconds (5..HOLD_MAX_SECONDS, default HOLD_DEFAULT_SECONDS) and userId. Held seats are taken for everyone else (409 SEATS_TAKEN) until the hold expires, is released or is paid (docs/checkout.md).',
-        parameters: [idParam('eventId'), idempotencyHeader],
-        requestBody: { required: true, ...json({ type: 'object', required: ['zoneId'], properties: { zoneId: { type: ['string', 'integer'] }, seats: { type: 'array', items: seat, minItems: 1 }, best: { type: 'object', required: ['count'], properties: { count: { type: 'integer', minimum: 1 } } }, expiresInSeconds: { type: 'integer', minimum: 5 }, userId: { type: 'string' } } }) },
-        responses: { '201': ok('Held: {holdId, eventId, zoneId, seats, expiresAt, amountCents, currency, nextToEachOther, status}', hold), ...errorsOf(400, 401, 403, 404, 409, 413, 415, 422, 503) },
-      },
-    },
-    '/api/v1/holds/{holdId}': {
-      get: { summary: 'A hold and its status (HELD, EXPIRED, RELEASED, PURCHASED); its buyer or admin only', parameters: [holdParam], responses: { '200': ok('The hold', hold), ...errorsOf(401, 403, 404, 503) } },
-      delete: { summary: 'Release a hold now: its seats are on sale again when this answers', parameters: [holdParam], responses: { '200': ok('Released', hold), ...errorsOf(401, 403, 404, 409, 503) } },
-    },
-    '/api/v1/holds/{holdId}/extend': {
-      post: {
-        summary: 'Add {seconds} to the hold\'s expiry (409 HOLD_LIMIT_REACHED beyond HOLD_MAX_SECONDS in total)',
-        parameters: [holdParam],
-        requestBody: { required: true, ...json({ type: 'object', required: ['seconds'], properties: { seconds: { type: 'integer', minimum: 1 }, userId: { type: 'string' } } }) },
-        responses: { '200': ok('The hold with its new expiresAt', hold), ...errorsOf(400, 401, 403, 404, 409, 415, 503) },
-      },
-    },
-    '/api/v1/holds/{holdId}/purchase': {
-      post: {
-        summary: 'Pay a hold: {payment: {provider, token}}; 201 only after Kafka acknowledged the purchase',
-        description: 'The test provider: tok_visa succeeds, tok_chargeDeclined is 402 PAYMENT_DECLINED (the hold stays HELD), tok_pending is 202 PAYMENT_PENDING and completes through the webhook. A payment too late for the seats is refunded (409 PAYMENT_REFUNDED). 503 PURCHASE_OUTCOME_UNKNOWN carries the purchaseId to look up.',
-        parameters: [holdParam, idempotencyHeader],
-        requestBody: { required: true, ...json({ type: 'object', required: ['payment'], properties: { payment: { type: 'object', required: ['provider', 'token'], properties: { provider: { type: 'string' }, token: { type: 'string' } } }, userId: { type: 'string' } } }) },
-        responses: {
-          '201': ok('Confirmed: {purchaseId, status, tickets, holdId, payment}', { type: 'object', properties: { purchaseId: { type: 'string' }, status: { type: 'string' }, tickets: { type: 'array', items: ticket } } }),
-          '202': ok('Payment pending: {purchaseId, paymentId, status: PAYMENT_PENDING}'),
-          ...errorsOf(400, 401, 402, 403, 404, 409, 415, 422, 503),
-        },
-      },
-    },
-    '/api/v1/me/holds': {
-      get: { summary: "The buyer's own holds, newest first (X-User-Id in declared mode, the token's sub in jwt mode)", parameters: [{ name: 'status', in: 'query', required: false, schema: { type: 'string', enum: ['HELD', 'EXPIRED', 'RELEASED', 'PURCHASED'] } }], responses: { '200': ok('{userId, holds}'), ...errorsOf(400, 401, 403, 503) } },
-    },
-    '/api/v1/me/purchases': {
-      get: { summary: "The buyer's own purchases, newest first: the read model's, plus purchases of holds it does not show yet", responses: { '200': ok('{userId, purchases}'), ...errorsOf(400, 401, 403, 503) } },
-    },
-    '/admin/events/{eventId}/reset': {
-      post: { summary: 'Clear an event for a new load test (bearer ADMIN_TOKEN)', security: [{ admin: [] }], parameters: [idParam('eventId')], responses: { '200': ok('Reset'), ...errorsOf(401, 404) } },
-    },
-    '/bench/noop': { post: { summary: 'Does nothing (load-lab ceiling)', responses: { '201': ok('Nothing done') } } },
-    '/healthz': { get: { summary: 'The process lives', responses: { '200': ok('ok') } } },
-    '/readyz': { get: { summary: 'Dependencies answer', responses: { '200': ok('ready'), '503': ok('not ready') } } },
-    '/metrics': { get: { summary: 'Prometheus metrics', responses: { '200': { description: 'text exposition format' } } } },
-    '/openapi.json': { get: { summary: 'This document', responses: { '200': ok('OpenAPI 3.1') } } },
+type Codes = readonly string[];
+
+const PROBLEM_TYPE = 'application/problem+json';
+const problemRef = { $ref: '#/components/schemas/Problem' };
+
+/** One response per status the codes answer with; each narrows `code` to its codes. */
+function problems(codes: Codes): Record<string, ResponseConfig> {
+  const byStatus = new Map<number, string[]>();
+  for (const code of new Set(codes)) {
+    const spec = PROBLEMS[code];
+    if (!spec) throw new Error(`openapi.ts names ${code}, which neither the registry nor the outcome table defines`);
+    byStatus.set(spec.status, [...(byStatus.get(spec.status) ?? []), code]);
+  }
+  const out: Record<string, ResponseConfig> = {};
+  for (const [status, list] of [...byStatus].sort(([a], [b]) => a - b)) {
+    out[String(status)] = {
+      description: list.map((c) => `\`${c}\`: ${PROBLEMS[c]!.title}`).join('; '),
+      content: { [PROBLEM_TYPE]: { schema: { allOf: [problemRef, { properties: { code: { enum: list } } }] } } },
+    };
+  }
+  out.default = {
+    description: '`INTERNAL`: an unexpected failure (the server log has the details)',
+    content: { [PROBLEM_TYPE]: { schema: problemRef } },
+  };
+  return out;
+}
+
+const json = (description: string, schema: z.ZodType): ResponseConfig => ({ description, content: { 'application/json': { schema } } });
+const body = (schema: z.ZodType) => ({ required: true, content: { 'application/json': { schema } } });
+
+/** Every purchase route may answer every outcome, plus body, validation and idempotency errors. */
+const PURCHASE_CODES: Codes = [
+  ...OUTCOME_CODES,
+  ...([
+    'VALIDATION_FAILED',
+    'MALFORMED_JSON',
+    'PAYLOAD_TOO_LARGE',
+    'UNSUPPORTED_MEDIA_TYPE',
+    'IDEMPOTENCY_IN_FLIGHT',
+    'IDEMPOTENCY_KEY_REUSED',
+  ] satisfies ErrorCode[]),
+];
+const codes = (...list: ErrorCode[]): Codes => list;
+
+const READ_MODEL_LAG =
+  'Served from the MySQL read model, which trails the sale by the projector lag (metric `ticketing_read_model_lag_seconds`; typically well under a second, longer while the projector catches up after a restart).';
+const PAGES = 'Pages of `limit` tickets; pass `nextCursor` back as `cursor` for the next page (null on the last).';
+
+const eventParams = z.object({ eventId: s.eventIdSchema });
+const holdParams = z.object({ holdId: z.string() });
+/** A hold route names its buyer (401/403 for another's hold) and the hold (404). */
+const HOLD_CODES: Codes = ['UNAUTHENTICATED', 'FORBIDDEN', 'HOLD_NOT_FOUND', 'EVENT_NOT_FOUND', 'DEPENDENCY_UNAVAILABLE'] satisfies ErrorCode[];
+const pageQuery = { cursor: s.cursorSchema.optional(), limit: s.limitSchema };
+
+interface Route extends Omit<RouteConfig, 'responses'> {
+  ok: Record<string, ResponseConfig>;
+  errors?: Codes;
+}
+
+const routes: Route[] = [
+  {
+    method: 'post',
+    path: '/ticket',
+    summary: "Buy one seat (the prototype's JMeter route, query parameters)",
+    request: { query: s.ticketQuerySchema, headers: s.purchaseHeadersSchema },
+    ok: { [CONFIRMED.status]: json(CONFIRMED.description, s.ticketAnswerSchema) },
+    errors: PURCHASE_CODES,
   },
-  components: {
-    securitySchemes: { admin: { type: 'http', scheme: 'bearer' } },
-    responses: {
-      Problem: {
-        description: 'RFC 9457 problem document',
-        content: {
-          'application/problem+json': {
-            schema: { type: 'object', required: ['type', 'title', 'status', 'code'], properties: { type: { type: 'string' }, title: { type: 'string' }, status: { type: 'integer' }, code: { type: 'string', enum: Object.keys(ERRORS) }, detail: { type: 'string' }, instance: { type: 'string' }, purchaseId: { type: 'string' }, seats: { type: 'array', items: seat } } },
-          },
-        },
-      },
+  {
+    method: 'post',
+    path: '/api/v1/tickets',
+    summary: 'Buy one seat (JSON body)',
+    request: { headers: s.purchaseHeadersSchema, body: body(s.ticketBodySchema) },
+    ok: { [CONFIRMED.status]: json(CONFIRMED.description, s.ticketAnswerSchema) },
+    errors: PURCHASE_CODES,
+  },
+  {
+    method: 'post',
+    path: '/api/v1/events/{eventId}/purchases',
+    summary: 'Buy 1..N seats of one zone, all or nothing',
+    request: { params: eventParams, headers: s.purchaseHeadersSchema.pick({ 'idempotency-key': true }), body: body(s.purchaseBodySchema) },
+    ok: { [CONFIRMED.status]: json(CONFIRMED.description, s.purchaseSchema) },
+    errors: PURCHASE_CODES,
+  },
+  {
+    method: 'get',
+    path: '/api/v1/purchases/{purchaseId}',
+    summary: 'A purchase and its state (resolves a 503 PURCHASE_OUTCOME_UNKNOWN): the Redis record, else the stores',
+    request: { params: z.object({ purchaseId: z.string() }) },
+    ok: { 200: json('The purchase; a purchase of a hold still paying, declined or refunded has no tickets yet', z.union([s.purchaseSchema, c.checkoutViewSchema])) },
+    errors: codes('PURCHASE_NOT_FOUND', 'UNAUTHENTICATED', 'FORBIDDEN', 'DEPENDENCY_UNAVAILABLE'),
+  },
+  {
+    method: 'get',
+    path: '/api/v1/tickets/{ticketId}',
+    summary: 'A ticket',
+    description:
+      'Looked up in the MySQL read model, then in DynamoDB (the write model), then in the purchase record in Redis, so a ticket confirmed with 201 is found at once, whatever the read-model lag. `source` says which answered; 503 when a store failed and none found the ticket.',
+    request: { params: z.object({ ticketId: z.string() }) },
+    ok: { 200: json('The ticket', s.ticketLookupSchema) },
+    errors: codes('TICKET_NOT_FOUND', 'DEPENDENCY_UNAVAILABLE'),
+  },
+  {
+    method: 'get',
+    path: '/api/v1/tickets/count/{eventId}',
+    summary: 'Sold seats per zone (prototype route)',
+    description:
+      'Live from the Redis seat counters (no read-model lag): a replay can check its count the moment its last 201 arrived. Includes seats of purchases still pending confirmation.',
+    request: { params: eventParams },
+    ok: { 200: json('Counts', s.soldCountSchema) },
+    errors: codes('VALIDATION_FAILED', 'EVENT_NOT_FOUND'),
+  },
+  {
+    method: 'get',
+    path: '/api/v1/tickets/money/{venueId}/{eventId}',
+    summary: 'Revenue of an event (prototype route)',
+    description: `${READ_MODEL_LAG} The sum of the prices recorded in the sold tickets (MySQL read model), never today's catalog price; \`soldCount\` is the tickets it covers, which may trail /api/v1/tickets/count/{eventId} (live Redis) by the read-model lag.`,
+    request: { params: z.object({ venueId: z.string(), eventId: s.eventIdSchema }) },
+    ok: { 200: json('Revenue', s.revenueSchema) },
+    errors: codes('VALIDATION_FAILED', 'EVENT_NOT_FOUND', 'VENUE_NOT_FOUND', 'DEPENDENCY_UNAVAILABLE'),
+  },
+  {
+    method: 'get',
+    path: '/api/v1/users/{userId}/tickets',
+    summary: "A user's tickets, oldest first (read model)",
+    description: `${READ_MODEL_LAG} ${PAGES}`,
+    request: { params: z.object({ userId: s.userIdSchema }), query: z.object(pageQuery) },
+    ok: { 200: json('A page of tickets', s.userTicketsSchema) },
+    errors: codes('VALIDATION_FAILED', 'INVALID_CURSOR', 'DEPENDENCY_UNAVAILABLE'),
+  },
+  {
+    method: 'get',
+    path: '/api/v1/events/{eventId}/tickets',
+    summary: "An event's sold tickets in zone, row, seat order (read model)",
+    description: `${READ_MODEL_LAG} ${PAGES} A cursor is only valid with the same zoneId.`,
+    request: { params: eventParams, query: z.object({ zoneId: s.zoneIdSchema.optional(), ...pageQuery }) },
+    ok: { 200: json('A page of tickets', s.eventTicketsSchema) },
+    errors: codes('VALIDATION_FAILED', 'EVENT_NOT_FOUND', 'ZONE_NOT_FOUND', 'INVALID_CURSOR', 'DEPENDENCY_UNAVAILABLE'),
+  },
+  {
+    method: 'get',
+    path: '/api/v1/events/{eventId}/sales',
+    summary: 'Sold, available and revenue per zone (read model)',
+    description: `${READ_MODEL_LAG} Capacity comes from the catalog, sold seats and revenue from MySQL, so \`sold\` may trail /api/v1/tickets/count/{eventId} (live Redis) by the read-model lag.`,
+    request: { params: eventParams },
+    ok: { 200: json('Sales per zone', s.salesSchema) },
+    errors: codes('VALIDATION_FAILED', 'EVENT_NOT_FOUND', 'DEPENDENCY_UNAVAILABLE'),
+  },
+  {
+    method: 'get',
+    path: '/api/v1/events',
+    summary: 'Events in the catalog',
+    request: { query: z.object({ status: z.enum(EVENT_STATES).optional().meta({ description: 'Only events in this state' }) }) },
+    ok: { 200: json('Events', s.eventListSchema) },
+  },
+  {
+    method: 'get',
+    path: '/api/v1/events/{eventId}',
+    summary: 'An event with its venue and zones (price, availability)',
+    request: { params: eventParams },
+    ok: { 200: json('The event', s.eventDetailSchema) },
+    errors: codes('VALIDATION_FAILED', 'EVENT_NOT_FOUND'),
+  },
+  {
+    method: 'get',
+    path: '/api/v1/venues/{venueId}',
+    summary: 'A venue and its zone layouts',
+    request: { params: z.object({ venueId: z.string() }) },
+    ok: { 200: json('The venue', s.venueSchema) },
+    errors: codes('VENUE_NOT_FOUND'),
+  },
+  {
+    method: 'get',
+    path: '/api/v1/events/{eventId}/zones/{zoneId}/seats',
+    summary: 'Live seat map of a zone',
+    description:
+      '`sold.data` is the zone bitmap, base64: seat k (row-major: the seats of row 0, then row 1, …; k counts from 0) is sold when bit (7 - k % 8) of byte floor(k / 8) is 1.',
+    request: { params: z.object({ eventId: s.eventIdSchema, zoneId: z.string() }) },
+    ok: { 200: json('The seat map', s.seatMapSchema) },
+    errors: codes('VALIDATION_FAILED', 'EVENT_NOT_FOUND', 'ZONE_NOT_FOUND', 'INVENTORY_REBUILDING'),
+  },
+  {
+    method: 'post',
+    path: '/api/v1/purchases/{purchaseId}/cancel',
+    summary: 'Cancel a confirmed purchase (its buyer, or the admin token) and refund it',
+    description:
+      'The TicketsCancelled event is in the log (acks=all) before any seat is freed; the 200 comes once the seats are on sale again. A repeat answers the same 200. 409 PURCHASE_NOT_CONFIRMED while the purchase is pending; 503 when the cancellation is recorded but not complete yet (it completes by itself; repeat to see it). See docs/purchase-state-machine.md.',
+    request: { params: z.object({ purchaseId: z.string() }) },
+    ok: { 200: json('Cancelled', s.cancelAnswerSchema) },
+    errors: codes('VALIDATION_FAILED', 'MALFORMED_JSON', 'UNSUPPORTED_MEDIA_TYPE', 'UNAUTHENTICATED', 'FORBIDDEN', 'PURCHASE_NOT_FOUND', 'PURCHASE_NOT_CONFIRMED', 'DEPENDENCY_UNAVAILABLE', 'INVENTORY_REBUILDING'),
+  },
+  {
+    method: 'post',
+    path: '/api/v1/payments/webhook',
+    summary: "The payment provider's webhook: {id, type: payment.succeeded | payment.failed, paymentId}",
+    description:
+      'Signed as Stripe signs: `Payment-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<raw body>" with PAYMENT_WEBHOOK_SECRET>`; a bad, missing or stale (over 5 min) signature is 401. Idempotent by `id`; a payment in a terminal state keeps it (docs/checkout.md). 404 for a payment not recorded yet: the provider delivers again. (`POST /api/v1/dev/token` exists only with AUTH_DEV_TOKENS=true, so it is not listed here.)',
+    request: { headers: z.object({ 'payment-signature': z.string() }) },
+    ok: { 200: json('Received', s.webhookReceiptSchema) },
+    errors: codes('WEBHOOK_SIGNATURE_INVALID', 'VALIDATION_FAILED', 'MALFORMED_JSON', 'PAYLOAD_TOO_LARGE', 'UNSUPPORTED_MEDIA_TYPE', 'NOT_FOUND', 'IDEMPOTENCY_IN_FLIGHT', 'DEPENDENCY_UNAVAILABLE'),
+  },
+  {
+    method: 'post',
+    path: '/api/v1/events/{eventId}/holds',
+    summary: 'Hold 1..N seats of one zone for checkout (named seats, or best: {count}), all or nothing',
+    description:
+      '{zoneId, seats: [{row, column}]} or {zoneId, best: {count}}, optional expiresInSeconds (5..HOLD_MAX_SECONDS, default HOLD_DEFAULT_SECONDS) and userId. Held seats are taken for everyone else (409 SEATS_TAKEN) until the hold expires, is released or is paid (docs/checkout.md).',
+    request: { params: eventParams, headers: s.purchaseHeadersSchema, body: body(c.holdBody) },
+    ok: { 201: json('Held', c.holdSchema) },
+    errors: [...PURCHASE_CODES, ...codes('UNAUTHENTICATED', 'FORBIDDEN', 'HOLD_LIMIT_REACHED', 'HOLD_NOT_ACTIVE', 'NOT_ENOUGH_SEATS', 'BUYER_LIMIT_REACHED')],
+  },
+  {
+    method: 'get',
+    path: '/api/v1/holds/{holdId}',
+    summary: 'A hold and its status (HELD, EXPIRED, RELEASED, PURCHASED); its buyer or admin only',
+    request: { params: holdParams },
+    ok: { 200: json('The hold', c.holdSchema) },
+    errors: HOLD_CODES,
+  },
+  {
+    method: 'delete',
+    path: '/api/v1/holds/{holdId}',
+    summary: 'Release a hold now: its seats are on sale again when this answers',
+    request: { params: holdParams },
+    ok: { 200: json('Released', c.holdSchema) },
+    errors: [...HOLD_CODES, ...codes('HOLD_NOT_ACTIVE', 'HOLD_EXPIRED', 'HOLD_IN_PROGRESS')],
+  },
+  {
+    method: 'post',
+    path: '/api/v1/holds/{holdId}/extend',
+    summary: "Add {seconds} to the hold's expiry (409 HOLD_LIMIT_REACHED beyond HOLD_MAX_SECONDS in total)",
+    request: { params: holdParams, body: body(c.extendBody) },
+    ok: { 200: json('The hold with its new expiresAt', c.holdSchema) },
+    errors: [...HOLD_CODES, ...codes('VALIDATION_FAILED', 'MALFORMED_JSON', 'UNSUPPORTED_MEDIA_TYPE', 'HOLD_LIMIT_REACHED', 'HOLD_NOT_ACTIVE', 'HOLD_EXPIRED', 'HOLD_IN_PROGRESS')],
+  },
+  {
+    method: 'post',
+    path: '/api/v1/holds/{holdId}/purchase',
+    summary: 'Pay a hold: {payment: {provider, token}}; 201 only after Kafka acknowledged the purchase',
+    description:
+      'The test provider: tok_visa succeeds, tok_chargeDeclined is 402 PAYMENT_DECLINED (the hold stays HELD), tok_pending is 202 PAYMENT_PENDING and completes through the webhook. A payment too late for the seats is refunded (409 PAYMENT_REFUNDED). 503 PURCHASE_OUTCOME_UNKNOWN carries the purchaseId to look up.',
+    request: { params: holdParams, headers: s.purchaseHeadersSchema.pick({ 'idempotency-key': true }), body: body(c.payBody) },
+    ok: { 201: json('Confirmed: the purchase, its hold and its payment', c.holdPurchaseSchema), 202: json('Payment pending: completes through the webhook', c.paymentPendingSchema) },
+    errors: [
+      ...PURCHASE_CODES,
+      ...HOLD_CODES,
+      ...codes('PAYMENT_DECLINED', 'PAYMENT_REFUNDED', 'HOLD_EXPIRED', 'HOLD_NOT_ACTIVE', 'HOLD_IN_PROGRESS'),
+    ],
+  },
+  {
+    method: 'get',
+    path: '/api/v1/me/holds',
+    summary: "The buyer's own holds, newest first (X-User-Id in declared mode, the token's sub in jwt mode)",
+    request: { query: z.object({ status: c.holdStatusSchema.optional() }) },
+    ok: { 200: json("The buyer's holds", c.myHoldsSchema) },
+    errors: codes('VALIDATION_FAILED', 'UNAUTHENTICATED', 'FORBIDDEN', 'DEPENDENCY_UNAVAILABLE'),
+  },
+  {
+    method: 'get',
+    path: '/api/v1/me/purchases',
+    summary: "The buyer's own purchases, newest first: the read model's, plus purchases of holds it does not show yet",
+    ok: { 200: json("The buyer's purchases", c.myPurchasesSchema) },
+    errors: codes('VALIDATION_FAILED', 'UNAUTHENTICATED', 'FORBIDDEN', 'DEPENDENCY_UNAVAILABLE'),
+  },
+  {
+    method: 'post',
+    path: '/admin/events/{eventId}/reset',
+    summary: 'Clear an event for a new load test (bearer ADMIN_TOKEN)',
+    security: [{ admin: [] }],
+    request: { params: eventParams },
+    ok: { 200: json('Reset', s.resetSchema) },
+    errors: codes('UNAUTHORIZED', 'VALIDATION_FAILED', 'EVENT_NOT_FOUND'),
+  },
+  { method: 'post', path: '/bench/noop', summary: 'Does nothing (load-lab ceiling)', ok: { 201: json('Nothing done', s.noopSchema) } },
+  { method: 'get', path: '/healthz', summary: 'The process lives', ok: { 200: json('ok', s.healthSchema) } },
+  {
+    method: 'get',
+    path: '/readyz',
+    summary: 'Dependencies answer',
+    ok: { 200: json('ready', s.readinessSchema), 503: json('not ready, or shutting down', s.readinessSchema) },
+  },
+  {
+    method: 'get',
+    path: '/metrics',
+    summary: 'Prometheus metrics',
+    ok: { 200: { description: 'text exposition format', content: { 'text/plain': { schema: z.string() } } } },
+  },
+  {
+    method: 'get',
+    path: '/openapi.json',
+    summary: 'This document',
+    ok: {
+      200: json(
+        'OpenAPI 3.1',
+        z.looseObject({
+          openapi: z.literal('3.1.0'),
+          info: z.looseObject({ title: z.string(), version: z.string() }),
+          paths: z.record(z.string(), z.unknown()),
+        }),
+      ),
     },
   },
-} as const;
+];
+
+function generate() {
+  const registry = new OpenAPIRegistry();
+  registry.registerComponent('securitySchemes', 'admin', { type: 'http', scheme: 'bearer' });
+  // The shared schema keeps `code` a string (the web app must not depend on the tables); here it
+  // lists every code the API answers with: the registry's and the outcome table's.
+  const problem = s.problemSchema.extend({ code: z.enum(Object.keys(PROBLEMS) as [string, ...string[]]) }).meta({ id: 'Problem' });
+  for (const { ok, errors, ...route } of routes) {
+    registry.registerPath({ ...route, responses: { ...ok, ...(errors ? problems(errors) : { default: problems([]).default! }) } });
+  }
+  // As a definition object: a bare zod 4 schema has a `type` field the generator mistakes for one.
+  const doc = new OpenApiGeneratorV31([...registry.definitions, { type: 'schema', schema: problem }]).generateDocument({
+    openapi: '3.1.0',
+    info: {
+      title: 'Ticketing Platform API',
+      version: '1.0.0',
+      description: 'Seat purchases under extreme concurrency. Errors are RFC 9457 problem documents with a stable `code`.',
+    },
+  });
+  return { ...doc, paths: doc.paths ?? {} };
+}
+
+/** The OpenAPI 3.1 description of the public API. */
+export const openApiDocument = generate();
 
 export function openApiRoute(): Router {
   const router = Router();
-  router.get('/openapi.json', (_req, res) => void res.json(openApiDocument));
+  const text = JSON.stringify(openApiDocument);
+  router.get('/openapi.json', (_req, res) => void res.type('application/json').send(text));
   return router;
 }

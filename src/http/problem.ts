@@ -1,6 +1,8 @@
 import type { ErrorRequestHandler, RequestHandler, Response } from 'express';
 import type { Logger } from '../observability/logger';
+import { OutcomeError } from '../purchase/engine';
 import { ApiError, problemBody } from '../shared/errors';
+import { problemOf } from './outcomes';
 
 export const PROBLEM_TYPE = 'application/problem+json';
 
@@ -18,6 +20,7 @@ export function problemHandler(log: Logger): ErrorRequestHandler {
 
 function toApiError(err: unknown, log: Logger): ApiError {
   if (err instanceof ApiError) return err;
+  if (err instanceof OutcomeError) return problemOf(err.outcome);
   const e = err as { type?: string; status?: number; message?: string };
   switch (e.type) {
     case 'entity.parse.failed':

@@ -1,7 +1,7 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { Redis } from 'ioredis';
 import type { Config } from '../config/config';
-import { withScripts, type ScriptedRedis } from '../inventory/scripts';
+import { withScripts, type ScriptedRedis } from '../commands/scripts';
 import type { Logger } from '../observability/logger';
 import { createSqlClient, type SqlClient } from '../shared/sql';
 import type { ConsumerFaults } from '../stream/consumer';

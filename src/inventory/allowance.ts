@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { allowanceKey } from './keys';
 import type { FenceMode, Holds } from './holds';
-import { AllowanceCode, FenceCode, type ScriptedRedis } from './scripts';
+import { AllowanceCode, FenceCode, type ScriptedRedis } from '../commands/scripts';
 
 /**
  * The per-buyer limit across requests and zones (docs/purchase-state-machine.md, "Per-buyer

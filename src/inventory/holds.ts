@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { SeatPosition } from './inventory';
 import { holdIndexKeys, zoneKeys, type ZoneKeys } from './keys';
 import type { ZoneLayout } from './layout';
-import { FenceCode, HoldCode, type ScriptedRedis } from './scripts';
+import { FenceCode, HoldCode, type ScriptedRedis } from '../commands/scripts';
 
 /**
  * Seat holds in Redis (docs/purchase-state-machine.md, "Holds"): every change is one Lua call on

@@ -1,7 +1,7 @@
 import type { ZoneDef } from '../catalog/model';
 import { zoneKeys, type ZoneKeys } from './keys';
 import { ZoneLayout } from './layout';
-import { InitZoneCode, ReserveCode, type ScriptedRedis } from './scripts';
+import { InitZoneCode, ReserveCode, type ScriptedRedis } from '../commands/scripts';
 
 export interface SeatPosition {
   offset: number;
@@ -14,8 +14,11 @@ export type ReserveResult =
   | { code: Exclude<ReserveCode, ReserveCode.OK | ReserveCode.SEATS_TAKEN>; detail?: number };
 
 export interface PurchaseRecord {
-  /** `voided` only on records an older version released; purchases are no longer voided. */
-  status: 'reserved' | 'confirmed' | 'voided';
+  /**
+   * `voided` only on records an older version released; purchases are no longer voided.
+   * `fenced`: a fence (fence.lua) on an id that never reserved; its body is ''.
+   */
+  status: 'reserved' | 'confirmed' | 'voided' | 'fenced';
   body: string;
   reservedAt: number;
   confirmedAt?: number;
@@ -83,10 +86,10 @@ export class Inventory {
 
   async getPurchase(eventId: string, zoneId: string, purchaseId: string): Promise<PurchaseRecord | undefined> {
     const h = await this.redis.hgetall(this.keys(eventId, zoneId).purchase(purchaseId));
-    if (!h.status || !h.body) return undefined;
+    if (!h.status || (!h.body && h.status !== 'fenced')) return undefined;
     return {
       status: h.status as PurchaseRecord['status'],
-      body: h.body,
+      body: h.body ?? '',
       reservedAt: Number(h.reservedAt),
       ...(h.confirmedAt ? { confirmedAt: Number(h.confirmedAt) } : {}),
       ...(h.voidedAt ? { voidedAt: Number(h.voidedAt) } : {}),
@@ -180,7 +183,7 @@ export class Inventory {
       cursor = next;
       if (found.length > 0) await this.redis.unlink(...found);
     } while (cursor !== '0');
-    await this.redis.unlink(k.bits, k.counts, k.meta, k.pending, k.held, k.heldUntil);
+    await this.redis.unlink(k.bits, k.counts, k.meta, k.pending, k.held, k.heldUntil, k.cancelling);
   }
 }
 

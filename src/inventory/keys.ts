@@ -7,6 +7,8 @@ export interface ZoneKeys {
   counts: string;
   meta: string;
   pending: string;
+  /** Sorted set of the zone's purchases being cancelled (cancel.lua → release-cancelled.lua). */
+  cancelling: string;
   purchase(purchaseId: string): string;
   /** Hash: seat offset -> holdId, for held seats only (sparse; the bitmap says "taken"). */
   held: string;
@@ -23,6 +25,7 @@ export function zoneKeys(prefix: string, eventId: string, zoneId: string): ZoneK
     counts: `${base}counts`,
     meta: `${base}meta`,
     pending: `${base}pending`,
+    cancelling: `${base}cancelling`,
     purchase: (purchaseId) => `${base}p:${purchaseId}`,
     held: `${base}held`,
     heldUntil: `${base}held-until`,

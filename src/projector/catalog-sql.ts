@@ -59,10 +59,13 @@ interface EventRow {
   venue_name: string;
 }
 
-/** Forgets an event the catalog no longer has and that never sold (its tickets keep it otherwise). */
+/** Forgets an event the catalog no longer has and that never sold (its tickets, even cancelled ones, keep it otherwise). */
 export async function removeCatalogEntry(sql: SqlClient, eventId: string): Promise<void> {
   await sql.transaction(async (tx) => {
-    const [sold] = await tx.select<{ n: number }>('SELECT COUNT(*) AS n FROM tickets WHERE event_id = ?', [eventId]);
+    const [sold] = await tx.select<{ n: number }>(
+      'SELECT (SELECT COUNT(*) FROM tickets WHERE event_id = ?) + (SELECT COUNT(*) FROM cancelled_tickets WHERE event_id = ?) AS n',
+      [eventId, eventId],
+    );
     if (Number(sold?.n ?? 0) > 0) return;
     await tx.run('DELETE FROM zones WHERE event_id = ?', [eventId]);
     await tx.run('DELETE FROM events WHERE event_id = ?', [eventId]);

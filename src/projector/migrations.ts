@@ -94,6 +94,46 @@ export const MIGRATIONS: Migration[] = [
       ) ${TABLE}`,
     ],
   },
+  {
+    // A cancelled ticket moves from tickets to cancelled_tickets (same columns, plus when), so
+    // tickets keeps one live ticket per seat (its unique seat key) and every query of sold
+    // seats and revenue reads only live ones; the seat can be sold again with a new ticket id.
+    // New tables only: re-running after a crash is safe, on MySQL and MariaDB alike.
+    version: 3,
+    name: 'cancellations: cancelled_tickets, cancellations',
+    statements: [
+      `CREATE TABLE IF NOT EXISTS cancelled_tickets (
+        ticket_id ${LONG_ID} PRIMARY KEY,
+        purchase_id ${LONG_ID},
+        event_id ${ID},
+        zone_id ${ID},
+        venue_id ${ID},
+        row_label VARCHAR(8) CHARACTER SET ascii COLLATE ascii_bin NOT NULL,
+        seat_number INT UNSIGNED NOT NULL,
+        user_id VARCHAR(128) CHARACTER SET ascii COLLATE ascii_bin NOT NULL,
+        price_cents BIGINT NOT NULL,
+        currency CHAR(3) NOT NULL,
+        created_on DATETIME(3) NOT NULL,
+        cancelled_at DATETIME(3) NOT NULL,
+        projected_at DATETIME(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3),
+        KEY ix_cancelled_seat (event_id, zone_id, row_label, seat_number),
+        KEY ix_cancelled_user (user_id, created_on, ticket_id),
+        KEY ix_cancelled_purchase (purchase_id)
+      ) ${TABLE}`,
+      `CREATE TABLE IF NOT EXISTS cancellations (
+        purchase_id ${LONG_ID} PRIMARY KEY,
+        event_id ${ID},
+        zone_id ${ID},
+        user_id VARCHAR(128) CHARACTER SET ascii COLLATE ascii_bin NOT NULL,
+        seat_count INT NOT NULL,
+        total_cents BIGINT NOT NULL,
+        currency CHAR(3) NOT NULL,
+        cancelled_at DATETIME(3) NOT NULL,
+        projected_at DATETIME(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3),
+        KEY ix_cancellations_event (event_id, zone_id)
+      ) ${TABLE}`,
+    ],
+  },
 ];
 
 const LOCK = 'ticketing.schema_migrations';

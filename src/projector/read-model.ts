@@ -13,9 +13,12 @@ interface TicketRow {
   price_cents: number | string;
   currency: string;
   created_on: Date | string;
+  cancelled_at?: Date | string | null;
 }
 
 const COLUMNS = 'ticket_id, purchase_id, venue_id, event_id, zone_id, row_label, seat_number, user_id, price_cents, currency, created_on';
+
+const isoOf = (v: Date | string) => (v instanceof Date ? v : new Date(`${v}Z`)).toISOString();
 
 function viewOf(r: TicketRow): TicketView {
   return {
@@ -29,8 +32,9 @@ function viewOf(r: TicketRow): TicketView {
     userId: r.user_id,
     priceCents: Number(r.price_cents),
     currency: r.currency,
-    status: 'CONFIRMED',
-    createdOn: (r.created_on instanceof Date ? r.created_on : new Date(`${r.created_on}Z`)).toISOString(),
+    status: r.cancelled_at ? 'CANCELLED' : 'CONFIRMED',
+    createdOn: isoOf(r.created_on),
+    ...(r.cancelled_at ? { cancelledAt: isoOf(r.cancelled_at) } : {}),
   };
 }
 
@@ -53,7 +57,11 @@ export interface ZoneSales {
   revenueCents: number;
 }
 
-/** Queries of the MySQL read model. It lags the sale by the projector's lag (see docs/cqrs.md). */
+/**
+ * Queries of the MySQL read model. It lags the sale by the projector's lag (see docs/cqrs.md).
+ * `tickets` holds the live tickets only: a cancelled one moves to `cancelled_tickets`, so sold
+ * seats, revenue and the audit count what is sold now, at the prices the tickets were sold at.
+ */
 export class ReadModel {
   constructor(private readonly sql: SqlClient) {}
 
@@ -61,8 +69,13 @@ export class ReadModel {
     return this.sql.select<T>(statement, params);
   }
 
+  /** A ticket, live or cancelled (then with status CANCELLED). */
   async findTicket(ticketId: string): Promise<TicketView | undefined> {
-    const [row] = await this.select<TicketRow>(`SELECT ${COLUMNS} FROM tickets WHERE ticket_id = ?`, [ticketId]);
+    const [row] = await this.select<TicketRow>(
+      `SELECT ${COLUMNS}, NULL AS cancelled_at FROM tickets WHERE ticket_id = ?
+       UNION ALL SELECT ${COLUMNS}, cancelled_at FROM cancelled_tickets WHERE ticket_id = ?`,
+      [ticketId, ticketId],
+    );
     return row ? viewOf(row) : undefined;
   }
 
@@ -114,7 +127,7 @@ export class ReadModel {
     return new Map(rows.map((r) => [r.zone_id, { zoneId: r.zone_id, sold: Number(r.sold), revenueCents: Number(r.revenue ?? 0) }]));
   }
 
-  /** Every sold seat of an event with its ticket (the audit's MySQL side). */
+  /** Every sold seat of an event with its live ticket (the audit's MySQL side; a cancelled seat is free). */
   async seatsOfEvent(eventId: string): Promise<{ zoneId: string; row: string; column: number; ticketId: string }[]> {
     const rows = await this.select<{ zone_id: string; row_label: string; seat_number: number; ticket_id: string }>(
       'SELECT zone_id, row_label, seat_number, ticket_id FROM tickets WHERE event_id = ?',
@@ -123,12 +136,14 @@ export class ReadModel {
     return rows.map((r) => ({ zoneId: r.zone_id, row: r.row_label, column: Number(r.seat_number), ticketId: r.ticket_id }));
   }
 
-  /** Deletes an event's tickets and purchases (load-test reset). */
+  /** Deletes an event's tickets, purchases and cancellations (load-test reset). */
   async deleteEvent(eventId: string): Promise<number> {
     return this.sql.transaction(async (tx) => {
       const tickets = await tx.run('DELETE FROM tickets WHERE event_id = ?', [eventId]);
+      const cancelled = await tx.run('DELETE FROM cancelled_tickets WHERE event_id = ?', [eventId]);
       await tx.run('DELETE FROM purchases WHERE event_id = ?', [eventId]);
-      return tickets.affectedRows;
+      await tx.run('DELETE FROM cancellations WHERE event_id = ?', [eventId]);
+      return tickets.affectedRows + cancelled.affectedRows;
     });
   }
 }

@@ -1,11 +1,9 @@
 import type { CatalogCache, CachedEvent, CachedZone } from '../catalog/cache';
 import type { Config } from '../config/config';
 import { Inventory, type SeatPosition } from '../inventory/inventory';
-import { ReserveCode } from '../inventory/scripts';
-import { metrics } from '../observability/metrics';
+import { ReserveCode } from '../commands/scripts';
 import { withTraceHeaders } from '../observability/trace-context';
 import type { Logger } from '../observability/logger';
-import { ApiError } from '../shared/errors';
 import { NotSentError, type BatchingSender } from '../stream/sender';
 import { newPurchaseId, ticketIdOf } from './ids';
 import { RecentlyTaken } from './recently-taken';
@@ -26,8 +24,48 @@ export interface PurchaseRequest {
   purchaseId?: string;
 }
 
+/**
+ * Everything a purchase can come to. The engine answers in these terms only: no HTTP status,
+ * no problem code, no metric. `src/http/outcomes.ts` is the one table that maps each kind to
+ * its answer (docs/contracts.md, "Purchase outcomes"); the compiler refuses a kind it lacks.
+ */
+export type PurchaseOutcome = { kind: 'confirmed'; record: TicketPurchased } | Unconfirmed;
+
+/** A purchase that sold nothing, or whose outcome is not known yet (`unknown`). */
+export type Unconfirmed =
+  | { kind: 'event-not-found'; eventId: string }
+  | { kind: 'venue-mismatch'; eventId: string; venueId: string; asked: string }
+  | { kind: 'zone-not-found'; eventId: string; zoneId: string }
+  | { kind: 'not-on-sale'; eventId: string; state: string }
+  | { kind: 'outside-sales-window'; eventId: string; opensAt?: string; closesAt?: string }
+  | { kind: 'too-many-seats'; limit: number; asked: number }
+  | { kind: 'seat-outside-layout'; zoneId: string; seats: SeatRequest[] }
+  /** `seats` names the repeated seat when the engine found it (empty when reserve.lua did). */
+  | { kind: 'duplicate-seat'; seats: SeatRequest[] }
+  | { kind: 'seats-taken'; seats: SeatRequest[] }
+  /** `left` (0) is given where the answer names the count left (the checkout's best available). */
+  | { kind: 'zone-sold-out'; eventId: string; zoneId: string; left?: number }
+  /** The event (no zoneId) or the zone has no live inventory yet. */
+  | { kind: 'inventory-rebuilding'; eventId: string; zoneId?: string }
+  | { kind: 'layout-changed' }
+  | { kind: 'inventory-unavailable'; why: string }
+  /** The event log is unreachable, checked before anything was reserved: nothing was sold. */
+  | { kind: 'log-unavailable' }
+  /** Seats may be held: `next` says how to learn the outcome (default: look the purchase up). */
+  | { kind: 'unknown'; purchaseId: string; why: string; next?: string };
+
+/**
+ * An outcome thrown by domain code whose result is not a PurchaseOutcome (the checkout's holds):
+ * it carries no HTTP status; src/http/outcomes.ts maps it like any returned outcome.
+ */
+export class OutcomeError extends Error {
+  constructor(readonly outcome: Unconfirmed) {
+    super(outcome.kind);
+  }
+}
+
 export interface PurchaseService {
-  purchase(req: PurchaseRequest): Promise<TicketPurchased>;
+  purchase(req: PurchaseRequest): Promise<PurchaseOutcome>;
 }
 
 type EngineConfig = Pick<
@@ -35,49 +73,52 @@ type EngineConfig = Pick<
   'MAX_SEATS_PER_PURCHASE' | 'PURCHASE_TIMEOUT_MS' | 'testHooks' | 'RECENTLY_TAKEN_TTL_MS'
 >;
 
+export interface Sale {
+  kind: 'sale';
+  event: CachedEvent;
+  zone: CachedZone;
+  seats: SeatPosition[];
+}
+
 /** Resolves the event and zone of a request and checks it may be sold now. */
-export async function resolveSale(catalog: CatalogCache, req: PurchaseRequest, cfg: Pick<Config, 'MAX_SEATS_PER_PURCHASE'>, now = Date.now()) {
+export async function resolveSale(catalog: CatalogCache, req: PurchaseRequest, cfg: Pick<Config, 'MAX_SEATS_PER_PURCHASE'>, now = Date.now()): Promise<Sale | Unconfirmed> {
   const event = await catalog.get(req.eventId);
-  if (!event && catalog.recentlyKnown(req.eventId)) {
-    throw new ApiError('INVENTORY_REBUILDING', `Event ${req.eventId} is being restored into the live inventory; try again shortly`);
-  }
-  if (!event) throw new ApiError('EVENT_NOT_FOUND', `Event ${req.eventId} does not exist; GET /api/v1/events lists the events`);
+  if (!event && catalog.recentlyKnown(req.eventId)) return { kind: 'inventory-rebuilding', eventId: req.eventId };
+  if (!event) return { kind: 'event-not-found', eventId: req.eventId };
   if (req.venueId !== undefined && req.venueId !== event.entry.venue.venueId) {
-    throw new ApiError('VENUE_NOT_FOUND', `Event ${req.eventId} takes place at ${event.entry.venue.venueId}, not ${req.venueId}`);
+    return { kind: 'venue-mismatch', eventId: req.eventId, venueId: event.entry.venue.venueId, asked: req.venueId };
   }
   const zone = event.zones.get(req.zoneId);
-  if (!zone) throw new ApiError('ZONE_NOT_FOUND', `Event ${req.eventId} has no zone ${req.zoneId}`);
-  checkOnSale(event, now);
+  if (!zone) return { kind: 'zone-not-found', eventId: req.eventId, zoneId: req.zoneId };
+  const closed = checkOnSale(event, now);
+  if (closed) return closed;
   const limit = Math.min(cfg.MAX_SEATS_PER_PURCHASE, event.entry.event.perUserLimit);
-  if (req.seats.length > limit) {
-    throw new ApiError('TOO_MANY_SEATS', `At most ${limit} seats per purchase for this event; you asked for ${req.seats.length}`, { limit });
-  }
-  return { event, zone, seats: locateSeats(zone, req.seats) };
+  if (req.seats.length > limit) return { kind: 'too-many-seats', limit, asked: req.seats.length };
+  const seats = locateSeats(zone, req.seats);
+  return Array.isArray(seats) ? { kind: 'sale', event, zone, seats } : seats;
 }
 
-function checkOnSale(event: CachedEvent, now: number): void {
+function checkOnSale(event: CachedEvent, now: number): Unconfirmed | undefined {
   const e = event.entry.event;
-  if (e.state !== 'OnSale') throw new ApiError('EVENT_NOT_ON_SALE', `Event ${e.eventId} is ${e.state}`);
+  if (e.state !== 'OnSale') return { kind: 'not-on-sale', eventId: e.eventId, state: e.state };
   const opens = e.salesOpensAt ? Date.parse(e.salesOpensAt) : -Infinity;
   const closes = e.salesClosesAt ? Date.parse(e.salesClosesAt) : Infinity;
-  if (now < opens || now >= closes) {
-    throw new ApiError('SALES_WINDOW_CLOSED', `Sales for ${e.eventId} run from ${e.salesOpensAt ?? 'now'} to ${e.salesClosesAt ?? 'the event'}`);
-  }
+  if (now < opens || now >= closes) return { kind: 'outside-sales-window', eventId: e.eventId, opensAt: e.salesOpensAt, closesAt: e.salesClosesAt };
+  return undefined;
 }
 
-function locateSeats(zone: CachedZone, seats: SeatRequest[]): SeatPosition[] {
+function locateSeats(zone: CachedZone, seats: SeatRequest[]): SeatPosition[] | Unconfirmed {
   const seen = new Set<number>();
-  return seats.map((s) => {
+  const out: SeatPosition[] = new Array(seats.length);
+  for (let i = 0; i < seats.length; i++) {
+    const s = seats[i]!;
     const pos = zone.layout.locate(s.row, s.column);
-    if (!pos) {
-      throw new ApiError('SEAT_OUTSIDE_LAYOUT', `Row ${s.row}, seat ${s.column} is not in zone ${zone.zone.zoneId}`, {
-        seats: [s],
-      });
-    }
-    if (seen.has(pos.offset)) throw new ApiError('DUPLICATE_SEAT', `Row ${s.row}, seat ${s.column} appears twice`, { seats: [s] });
+    if (!pos) return { kind: 'seat-outside-layout', zoneId: zone.zone.zoneId, seats: [s] };
+    if (seen.has(pos.offset)) return { kind: 'duplicate-seat', seats: [s] };
     seen.add(pos.offset);
-    return pos;
-  });
+    out[i] = pos;
+  }
+  return out;
 }
 
 /**
@@ -97,12 +138,15 @@ export class PurchaseEngine implements PurchaseService {
     this.recent = new RecentlyTaken(cfg.RECENTLY_TAKEN_TTL_MS);
   }
 
-  async purchase(req: PurchaseRequest): Promise<TicketPurchased> {
-    const { event, zone, seats } = await resolveSale(this.catalog, req, this.cfg);
-    this.refuseRecentlyTaken(req, seats);
+  async purchase(req: PurchaseRequest): Promise<PurchaseOutcome> {
+    const sale = await resolveSale(this.catalog, req, this.cfg);
+    if (sale.kind !== 'sale') return sale;
+    const { event, zone, seats } = sale;
+    const refused = this.refuseRecentlyTaken(req, seats);
+    if (refused) return refused;
     // The one place that answers "nothing was sold": before any seat is reserved. Past this
     // point a reservation is never released again (docs/purchase-state-machine.md).
-    if (!this.sender.available) throw new ApiError('KAFKA_UNAVAILABLE', 'The event log is unreachable; nothing was sold, try again shortly');
+    if (!this.sender.available) return { kind: 'log-unavailable' };
     const record = purchaseRecord(req, event, zone);
     const { purchaseId } = record;
     const body = JSON.stringify(record);
@@ -110,92 +154,102 @@ export class PurchaseEngine implements PurchaseService {
     const deadline = new Deadline(this.cfg.PURCHASE_TIMEOUT_MS);
     try {
       // A reservation that outlives the deadline may still land: the sweep then completes it.
-      const reserved = await deadline.race(this.reserve(req, zone, purchaseId, seats, body), () => unknownOutcome(purchaseId, 'the seat inventory did not answer in time'));
+      const reserved = await deadline.race(this.reserve(req, zone, purchaseId, seats, body), () => unknown(purchaseId, 'the seat inventory did not answer in time'));
+      if (reserved.kind !== undefined) return reserved;
       if (this.cfg.testHooks.FAULT_CRASH_AFTER_RESERVE) process.kill(process.pid, 'SIGKILL');
 
       const acked = this.sender.send({ key: partitionKey(req.eventId, req.zoneId), value: body, headers: withTraceHeaders({ 'x-purchase-id': purchaseId }) });
       // Whatever the buyer hears, a late acknowledgement still confirms the record.
       const settled = acked.then(() => this.confirm(req.eventId, req.zoneId, purchaseId));
       settled.catch(() => undefined);
-      await deadline.race(settled, () => unknownOutcome(purchaseId, 'Kafka did not acknowledge in time'));
+      const late = await deadline.race(settled, () => unknown(purchaseId, 'Kafka did not acknowledge in time'));
+      if (late !== undefined) return late;
       this.recent.markTaken(zoneKeyOf(req), zone.layout.capacity, seats.map((s) => s.offset));
       if (reserved.available === 0) this.recent.markSoldOut(zoneKeyOf(req), zone.layout.capacity);
-      return record;
+      return { kind: 'confirmed', record };
     } catch (err) {
-      if (err instanceof ApiError) throw err;
       // Never handed to Kafka, but the seats are reserved: the record stays RESERVED and the
       // sweep sends it once Kafka is back. Releasing it here would be a Redis-only write whose
       // loss (an older AOF, a replica) turns "nothing was sold" into a sale.
-      if (err instanceof NotSentError) throw unknownOutcome(purchaseId, 'The event log is unreachable; your seats are held and the purchase completes once it is back');
-      throw unknownOutcome(purchaseId, (err as Error).message);
+      if (err instanceof NotSentError) return unknown(purchaseId, 'The event log is unreachable; your seats are held and the purchase completes once it is back');
+      return unknown(purchaseId, (err as Error).message);
     } finally {
       deadline.clear();
     }
   }
 
   /** Refuses at once what this process saw taken a moment ago (see RecentlyTaken). */
-  private refuseRecentlyTaken(req: PurchaseRequest, seats: SeatPosition[]): void {
-    if (this.cfg.RECENTLY_TAKEN_TTL_MS === 0) return;
+  private refuseRecentlyTaken(req: PurchaseRequest, seats: SeatPosition[]): Unconfirmed | undefined {
+    if (this.cfg.RECENTLY_TAKEN_TTL_MS === 0) return undefined;
     const key = zoneKeyOf(req);
-    if (this.recent.soldOut(key)) {
-      metrics.purchaseConflicts.inc({ reason: 'zone_sold_out' });
-      throw conflict('ZONE_SOLD_OUT', `Zone ${req.zoneId} of ${req.eventId} is sold out`);
-    }
+    if (this.recent.soldOut(key)) return { kind: 'zone-sold-out', eventId: req.eventId, zoneId: req.zoneId };
     const hits = this.recent.taken(key, seats.map((s) => s.offset));
-    if (hits.length === 0) return;
-    metrics.purchaseConflicts.inc({ reason: 'seat_taken' });
-    const taken = hits.map((i) => req.seats[i]!);
-    throw conflict('SEATS_TAKEN', `Already taken: ${taken.map((s) => `row ${s.row} seat ${s.column}`).join(', ')}`, { seats: taken });
+    if (hits.length === 0) return undefined;
+    return { kind: 'seats-taken', seats: hits.map((i) => req.seats[i]!) };
   }
 
-  private async reserve(req: PurchaseRequest, zone: CachedZone, purchaseId: string, seats: SeatPosition[], body: string) {
+  /** The OK reservation, or what became of the purchase instead. */
+  private async reserve(req: PurchaseRequest, zone: CachedZone, purchaseId: string, seats: SeatPosition[], body: string): Promise<Reserved | Unconfirmed> {
     let result;
     try {
       result = await this.inventory.reserve(req.eventId, req.zoneId, zone.layout, purchaseId, seats, body);
     } catch (err) {
       this.log.warn({ err, purchaseId }, 'reserve failed');
       // The command may have run before the connection failed: the outcome is unknown.
-      throw unknownOutcome(purchaseId, 'the seat inventory did not answer');
+      return unknown(purchaseId, 'the seat inventory did not answer');
     }
     switch (result.code) {
       case ReserveCode.OK:
         return result;
-      case ReserveCode.SEATS_TAKEN: {
-        metrics.purchaseConflicts.inc({ reason: 'seat_taken' });
+      case ReserveCode.SEATS_TAKEN:
         this.recent.markTaken(zoneKeyOf(req), zone.layout.capacity, result.takenIndexes.map((i) => seats[i - 1]!.offset));
-        const taken = result.takenIndexes.map((i) => req.seats[i - 1]);
-        throw conflict('SEATS_TAKEN', `Already taken: ${taken.map((s) => `row ${s?.row} seat ${s?.column}`).join(', ')}`, { seats: taken });
-      }
+        return { kind: 'seats-taken', seats: seatsAt(req, result.takenIndexes) };
       case ReserveCode.SOLD_OUT:
-        metrics.purchaseConflicts.inc({ reason: 'zone_sold_out' });
         this.recent.markSoldOut(zoneKeyOf(req), zone.layout.capacity);
-        throw conflict('ZONE_SOLD_OUT', `Zone ${req.zoneId} of ${req.eventId} is sold out`);
+        return { kind: 'zone-sold-out', eventId: req.eventId, zoneId: req.zoneId };
       case ReserveCode.OUT_OF_LAYOUT:
-        throw new ApiError('SEAT_OUTSIDE_LAYOUT', 'A seat is outside the zone layout', { seats: [req.seats[(result.detail ?? 1) - 1]] });
+        return { kind: 'seat-outside-layout', zoneId: req.zoneId, seats: seatsAt(req, [result.detail ?? 1]) };
       case ReserveCode.DUPLICATE:
-        throw new ApiError('DUPLICATE_SEAT', 'The same seat appears more than once in the request');
+        return { kind: 'duplicate-seat', seats: [] };
       case ReserveCode.LAYOUT_MISMATCH:
         this.catalog.invalidate(req.eventId);
-        throw new ApiError('INVENTORY_UNAVAILABLE', 'The zone layout changed while you were buying; try again');
+        return { kind: 'layout-changed' };
       case ReserveCode.NO_INVENTORY:
-        throw new ApiError('INVENTORY_REBUILDING', `Zone ${req.zoneId} of ${req.eventId} has no live inventory yet; try again shortly`);
+        return { kind: 'inventory-rebuilding', eventId: req.eventId, zoneId: req.zoneId };
       case ReserveCode.ZONE_CLOSED:
+        // The zone left the catalog (close-zone.lua fenced it); this api's cache still shows it.
         this.catalog.invalidate(req.eventId);
-        throw new ApiError('EVENT_NOT_ON_SALE', `Zone ${req.zoneId} of ${req.eventId} is closed: it was removed from the catalog (GET /api/v1/events/${req.eventId} shows what is on sale)`);
+        return { kind: 'not-on-sale', eventId: req.eventId, state: `closed for zone ${req.zoneId}, which was removed from the catalog (GET /api/v1/events/${req.eventId} shows what is on sale)` };
+      default:
+        return unreachable(result);
     }
   }
 
-  private async confirm(eventId: string, zoneId: string, purchaseId: string): Promise<void> {
+  private async confirm(eventId: string, zoneId: string, purchaseId: string): Promise<undefined> {
     try {
       await this.inventory.confirm(eventId, zoneId, purchaseId);
     } catch (err) {
       // Kafka holds the record, so the sale stands; the sweep re-sends and confirms later.
       this.log.warn({ err, purchaseId }, 'confirm write failed after the Kafka acknowledgement');
     }
+    return undefined;
   }
 }
 
+/** reserve.lua's OK answer as the inventory returns it (no `kind`: not an outcome yet). */
+type Reserved = { kind?: undefined; available: number };
+
 const zoneKeyOf = (req: PurchaseRequest) => `${req.eventId}\u0000${req.zoneId}`;
+
+/** The requested seats at reserve.lua's 1-based indexes (request order). */
+const seatsAt = (req: PurchaseRequest, indexes: number[]): SeatRequest[] => indexes.flatMap((i) => req.seats[i - 1] ?? []);
+
+const unknown = (purchaseId: string, why: string): Unconfirmed => ({ kind: 'unknown', purchaseId, why });
+
+/** A reserve.lua code without a case above: the compiler refuses it (add its outcome). */
+function unreachable(result: { code: never }): never {
+  throw new Error(`reserve.lua returned code ${String(result.code)}, which the engine does not know; add its outcome to PurchaseOutcome`);
+}
 
 /** The `TicketPurchased` record of a request: the Kafka message and the pending record's body. */
 export function purchaseRecord(req: PurchaseRequest, event: CachedEvent, zone: CachedZone): TicketPurchased {
@@ -214,18 +268,7 @@ export function purchaseRecord(req: PurchaseRequest, event: CachedEvent, zone: C
   };
 }
 
-/** An expected refusal (seat taken, sold out): thousands a second, so no stack trace is captured. */
-export function conflict(code: 'SEATS_TAKEN' | 'ZONE_SOLD_OUT', detail: string, extra: Record<string, unknown> = {}): ApiError {
-  const limit = Error.stackTraceLimit;
-  Error.stackTraceLimit = 0;
-  try {
-    return new ApiError(code, detail, extra);
-  } finally {
-    Error.stackTraceLimit = limit;
-  }
-}
-
-/** One timer that any number of steps race against. */
+/** One timer that any number of steps race against; on expiry a step answers `onTimeout()`. */
 class Deadline {
   private timer: NodeJS.Timeout | undefined;
   private readonly expired: Promise<void>;
@@ -233,20 +276,12 @@ class Deadline {
     this.expired = new Promise<void>((resolve) => (this.timer = setTimeout(resolve, ms)));
   }
 
-  race<T>(work: Promise<T>, onTimeout: () => Error): Promise<T> {
+  race<T, U>(work: Promise<T>, onTimeout: () => U): Promise<T | U> {
     work.catch(() => undefined);
-    return Promise.race([work, this.expired.then((): never => { throw onTimeout(); })]);
+    return Promise.race([work, this.expired.then(onTimeout)]);
   }
 
   clear(): void {
     clearTimeout(this.timer);
   }
-}
-
-function unknownOutcome(purchaseId: string, why: string): ApiError {
-  return new ApiError(
-    'PURCHASE_OUTCOME_UNKNOWN',
-    `${why}. GET /api/v1/purchases/${purchaseId} tells the final outcome.`,
-    { purchaseId },
-  );
 }

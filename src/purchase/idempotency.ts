@@ -1,7 +1,9 @@
 import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import { idempotencyKey, idempotencyRetryKey } from '../inventory/keys';
+import { idempotencyKey, idempotencyRetryKey, zoneKeys } from '../inventory/keys';
+import { FenceCode, MarkerWriteCode, withScripts, type ScriptedRedis } from '../commands/scripts';
 import { ApiError, problemBody } from '../shared/errors';
+import { parsePurchaseId } from './ids';
 import type { PurchaseFinder } from './lookup';
 import type { TicketPurchased } from './record';
 
@@ -16,7 +18,8 @@ export interface StoredResponse {
 type Marker =
   /** The first attempt runs (or died) with this purchase id; `at` is when it started (ms). */
   | { state: 'in-flight'; fingerprint: string; purchaseId: string; at: number }
-  | { state: 'done'; fingerprint: string; response: StoredResponse }
+  /** `purchaseId`: the id the answer belongs to (absent in answers an older version stored). */
+  | { state: 'done'; fingerprint: string; response: StoredResponse; purchaseId?: string }
   /** The first attempt ended 503 PURCHASE_OUTCOME_UNKNOWN: its purchase decides the retry's answer. */
   | { state: 'pending'; fingerprint: string; purchaseId: string };
 
@@ -34,15 +37,24 @@ type Marker =
  * nowhere, it is still running (409 IDEMPOTENCY_IN_FLIGHT). A 503 without a purchase id
  * (nothing reserved) stores nothing. This costs Redis work only on a 503 and on a retry,
  * never on a first attempt that succeeds.
+ *
+ * Every write of a key's marker after its claim is a compare-and-set on the purchase id
+ * (idem-write.lua): an attempt that ends after a retry took the key over never overwrites the
+ * retry's answer. Before a retry runs afresh, the old purchase id is fenced
+ * (fence-purchase.lua), so that an old attempt reaching reserve.lua late holds nothing.
  */
 export class IdempotencyStore {
+  private readonly redis: ScriptedRedis;
+
   constructor(
-    private readonly redis: Redis,
+    redis: Redis,
     private readonly prefix: string,
     private readonly ttlSeconds: number,
     private readonly purchases: PurchaseFinder,
     private readonly inFlightTtlSeconds = 60,
-  ) {}
+  ) {
+    this.redis = withScripts(redis);
+  }
 
   /**
    * `handler` runs the purchase under the given purchase id (`newPurchaseId()` picks one);
@@ -80,31 +92,44 @@ export class IdempotencyStore {
       if (running) throw inFlightError();
       // Nothing was sold: exactly one retry takes the key over and runs afresh.
       mine = inFlight();
-      if (!(await this.takeOver(scope, redisKey, stored.purchaseId, mine))) throw inFlightError();
+      const took = await this.takeOver(scope, redisKey, stored.purchaseId, mine);
+      if (took === 'reserved') {
+        // The old attempt reserved between the lookup and the fence: its purchase decides.
+        const now = await this.settle(redisKey, stored, replay, false);
+        if (now) return now;
+        throw stillUnknown(stored.purchaseId, 'its purchase is still being settled');
+      }
+      if (took === 'lost') throw inFlightError();
     }
     return this.execute(redisKey, mine, handler);
   }
 
   private async execute(redisKey: string, claim: Extract<Marker, { state: 'in-flight' }>, handler: (purchaseId: string) => Promise<StoredResponse>): Promise<StoredResponse> {
-    const { fingerprint } = claim;
+    const { fingerprint, purchaseId } = claim;
     let marker: Marker | undefined;
     try {
-      const response = await handler(claim.purchaseId);
-      if (response.status < 500) marker = { state: 'done', fingerprint, response };
+      const response = await handler(purchaseId);
+      if (response.status < 500) marker = { state: 'done', fingerprint, purchaseId, response };
       return response;
     } catch (err) {
       if (err instanceof ApiError && err.status < 500) {
-        marker = { state: 'done', fingerprint, response: { status: err.status, body: problemBody(err), problem: true } };
+        marker = { state: 'done', fingerprint, purchaseId, response: { status: err.status, body: problemBody(err), problem: true } };
       } else if (err instanceof ApiError && err.code === 'PURCHASE_OUTCOME_UNKNOWN' && typeof err.extra.purchaseId === 'string') {
         marker = { state: 'pending', fingerprint, purchaseId: err.extra.purchaseId };
       }
       throw err;
     } finally {
       // Failing to store the answer must not replace it (a 201, or a 503 carrying a purchaseId):
-      // the in-flight marker, which carries the purchase id, then answers retries.
-      const store = marker ? this.redis.set(redisKey, JSON.stringify(marker), 'EX', this.ttlSeconds) : this.redis.del(redisKey);
-      await store.catch(() => undefined);
+      // the in-flight marker, which carries the purchase id, then answers retries. A key that
+      // a retry took over meanwhile belongs to the retry's purchase: it is left alone.
+      await this.write(redisKey, purchaseId, marker).catch(() => undefined);
     }
+  }
+
+  /** Replaces (or, without a marker, deletes) the key's marker if it still belongs to `purchaseId`. */
+  private async write(redisKey: string, purchaseId: string, marker: Marker | undefined): Promise<boolean> {
+    const code = await this.redis.tpIdemWrite(redisKey, purchaseId, marker ? JSON.stringify(marker) : '', this.ttlSeconds);
+    return code === MarkerWriteCode.WRITTEN;
   }
 
   /**
@@ -118,25 +143,42 @@ export class IdempotencyStore {
     running: boolean,
   ): Promise<StoredResponse | undefined> {
     const { purchaseId, fingerprint } = marker;
-    const found = await this.purchases.find(purchaseId).catch(() => {
+    // A running attempt found nowhere is simply still running: no need to ask the writer.
+    const found = await this.purchases.find(purchaseId, { absentIsNotFinal: running }).catch((err: unknown) => {
       if (running) throw inFlightError();
+      // The lookup's own "still unknown" (e.g. the writer has not stored the whole log yet).
+      if (err instanceof ApiError && err.code === 'PURCHASE_OUTCOME_UNKNOWN') throw stillUnknown(purchaseId, 'its purchase may still be on its way to the stores');
       throw stillUnknown(purchaseId, 'its purchase could not be looked up');
     });
     // A repeat while the first attempt still runs is told so (409); once it is overdue, 503 with its id.
     if (found?.status === 'PENDING') throw running ? inFlightError() : stillUnknown(purchaseId, 'its purchase is still pending');
     if (found?.status !== 'CONFIRMED') return undefined;
     const response = replay(found.record);
-    const done: Marker = { state: 'done', fingerprint, response };
-    await this.redis.set(redisKey, JSON.stringify(done), 'EX', this.ttlSeconds).catch(() => undefined);
+    const done: Marker = { state: 'done', fingerprint, purchaseId, response };
+    await this.write(redisKey, purchaseId, done).catch(() => undefined);
     return response;
   }
 
-  /** True for the one retry that claims the fresh run (the claim outlives the key's answer). */
-  private async takeOver(scope: string, redisKey: string, purchaseId: string, claim: Marker): Promise<boolean> {
-    const won = await this.redis.set(idempotencyRetryKey(this.prefix, scope, purchaseId), '1', 'EX', this.ttlSeconds, 'NX');
-    if (won !== 'OK') return false;
-    await this.redis.set(redisKey, JSON.stringify(claim), 'EX', this.ttlSeconds);
-    return true;
+  /**
+   * For the one retry that claims the fresh run (the claim outlives the key's answer): fences
+   * the old purchase id, then moves the key to the retry's claim. 'taken': run afresh;
+   * 'lost': another retry runs it; 'reserved': the old id reserved after all (settle it).
+   */
+  private async takeOver(scope: string, redisKey: string, oldPurchaseId: string, claim: Extract<Marker, { state: 'in-flight' }>): Promise<'taken' | 'lost' | 'reserved'> {
+    const won = await this.redis.set(idempotencyRetryKey(this.prefix, scope, oldPurchaseId), '1', 'EX', this.ttlSeconds, 'NX');
+    if (won !== 'OK') return 'lost';
+    const ids = parsePurchaseId(oldPurchaseId);
+    // Ids come from newPurchaseId, so this does not happen; without the zone nothing can be fenced.
+    if (!ids) throw stillUnknown(oldPurchaseId, 'its purchase id names no zone');
+    // fence.lua (the per-buyer limit's tombstone, mode purchase) makes the old id unable to reserve.
+    const purchaseKey = zoneKeys(this.prefix, ids.eventId, ids.zoneId).purchase(oldPurchaseId);
+    const [fence] = await this.redis.tpFence(purchaseKey, purchaseKey, 'purchase', Date.now(), this.ttlSeconds);
+    if (fence === FenceCode.PURCHASED) return 'reserved';
+    // The old id can no longer sell: whatever its attempt still answers, the key is the retry's.
+    const value = JSON.stringify(claim);
+    if (await this.write(redisKey, oldPurchaseId, claim)) return 'taken';
+    // The marker is gone (a Redis loss): the key is free for the fresh run.
+    return (await this.redis.set(redisKey, value, 'EX', this.ttlSeconds, 'NX')) === 'OK' ? 'taken' : 'lost';
   }
 }
 

@@ -10,10 +10,12 @@ interface ZoneEntry {
  * What this process saw taken a moment ago, so a storm of buyers for seats already sold is
  * refused without a Redis round trip (the hot-seat and replay-duplicate cases).
  *
- * Entries are facts about the recent past and expire after `ttlMs`: a seat is only ever freed
- * again by an admin reset (reservations are never released), so for at most `ttlMs` such a seat
- * can still be answered "taken". Nothing is ever sold on the strength of this cache: a seat it
- * does not know goes to reserve.lua, which alone decides.
+ * Entries are facts about the recent past and expire after `ttlMs`. A seat is freed again by a
+ * cancellation (or an admin reset); a cancellation makes every instance forget its seats
+ * (`forgetEverywhere`, in this process, and through released-seats.ts in the other api
+ * processes), so the seats are on sale when the buyer hears the cancel's 200; otherwise such a
+ * seat could be answered "taken" for at most `ttlMs`. Nothing is ever sold on the strength of
+ * this cache: a seat it does not know goes to reserve.lua, which alone decides.
  *
  * Bounded: one entry costs 4 bytes per seat of the zone, so at most `maxZones` zones are kept,
  * the one seen least recently (by a sale or a refusal from Redis) dropped first, and zones whose
@@ -22,13 +24,26 @@ interface ZoneEntry {
 export class RecentlyTaken {
   /** 64 zones of 100,000 seats (the largest a zone may be) are 25 MB at most. */
   static readonly DEFAULT_MAX_ZONES = 64;
+  /** Every instance of this process, so that a release reaches each one (held weakly). */
+  private static readonly instances = new Set<WeakRef<RecentlyTaken>>();
+
+  /** Makes every instance of this process forget these seats (and the zone's sold-out mark): they were freed. */
+  static forgetEverywhere(zoneKey: string, offsets: number[]): void {
+    for (const ref of RecentlyTaken.instances) {
+      const instance = ref.deref();
+      if (instance) instance.forget(zoneKey, offsets);
+      else RecentlyTaken.instances.delete(ref);
+    }
+  }
   // A Map iterates in insertion order: re-inserting a zone on every mark keeps it in LRU order.
   private readonly zones = new Map<string, ZoneEntry>();
 
   constructor(
     private readonly ttlMs: number,
     private readonly maxZones = RecentlyTaken.DEFAULT_MAX_ZONES,
-  ) {}
+  ) {
+    RecentlyTaken.instances.add(new WeakRef(this));
+  }
 
   /** Zones held now. */
   get size(): number {
@@ -55,6 +70,14 @@ export class RecentlyTaken {
     const z = this.zone(zoneKey, capacity, now);
     const until = now - z.base + this.ttlMs;
     for (const o of offsets) if (o < z.until.length) z.until[o] = until;
+  }
+
+  /** The seats were freed (a cancellation): they and the zone are no longer known taken. */
+  forget(zoneKey: string, offsets: number[]): void {
+    const z = this.zones.get(zoneKey);
+    if (!z) return;
+    z.soldOutUntil = 0;
+    for (const o of offsets) if (o < z.until.length) z.until[o] = 0;
   }
 
   markSoldOut(zoneKey: string, capacity: number, now = Date.now()): void {
@@ -84,3 +107,6 @@ export class RecentlyTaken {
     }
   }
 }
+
+/** The key a zone's seats are known under (the purchase engine's `zoneKeyOf` is the same). */
+export const recentZoneKey = (eventId: string, zoneId: string) => `${eventId}\u0000${zoneId}`;

@@ -1,13 +1,10 @@
 import type { CatalogCache } from '../catalog/cache';
 import type { Config } from '../config/config';
 import type { Logger } from '../observability/logger';
-import { metrics } from '../observability/metrics';
-import { ApiError } from '../shared/errors';
-import { conflict, purchaseRecord, resolveSale, type PurchaseRequest, type PurchaseService } from './engine';
+import { purchaseRecord, resolveSale, type PurchaseOutcome, type PurchaseRequest, type PurchaseService, type Unconfirmed } from './engine';
 import { ticketIdOf } from './ids';
-import type { TicketPurchased } from './record';
 import { createSqlClient, ER_LOCK_DEADLOCK, ER_LOCK_WAIT_TIMEOUT, SqlCommitError, sqlErrno } from '../shared/sql';
-import { BaselineSeats } from './sql-store';
+import { BaselineSeats, type SellResult } from './sql-store';
 
 type SqlEngineConfig = Pick<
   Config,
@@ -42,14 +39,17 @@ export class SqlPurchaseEngine implements PurchaseService {
       await seats.ensureTable();
     } catch (err) {
       await sql.close().catch(() => undefined);
-      throw new Error(`INVENTORY_BACKEND=sql needs MariaDB at MYSQL_URL: ${(err as Error).message}. Check npm run services:status.`);
+      throw new Error(`INVENTORY_BACKEND=sql needs MariaDB at MYSQL_URL: ${(err as Error).message}. Check npm run services:status.`, { cause: err });
     }
     return new SqlPurchaseEngine(seats, catalog, cfg, log);
   }
 
-  async purchase(req: PurchaseRequest): Promise<TicketPurchased> {
-    const { event, zone, seats } = await resolveSale(this.catalog, req, this.cfg);
-    await this.unavailableOnError(() => this.seats.ensureZone(req.eventId, req.zoneId, zone.layout.capacity));
+  async purchase(req: PurchaseRequest): Promise<PurchaseOutcome> {
+    const sale = await resolveSale(this.catalog, req, this.cfg);
+    if (sale.kind !== 'sale') return sale;
+    const { event, zone, seats } = sale;
+    const noTable = await this.unavailableOnError(() => this.seats.ensureZone(req.eventId, req.zoneId, zone.layout.capacity));
+    if (noTable) return noTable;
     const record = purchaseRecord(req, event, zone);
     const { purchaseId } = record;
     const tickets = seats.map((s, i) => ({ offset: s.offset, ticketId: ticketIdOf(purchaseId, i + 1) }));
@@ -57,46 +57,48 @@ export class SqlPurchaseEngine implements PurchaseService {
     const result = await this.sellWithRetry(req, purchaseId, tickets);
     switch (result.kind) {
       case 'sold':
-        return record;
+        return { kind: 'confirmed', record };
       case 'taken': {
-        metrics.purchaseConflicts.inc({ reason: 'seat_taken' });
         const takenSet = new Set(result.offsets);
-        const taken = req.seats.filter((_, i) => takenSet.has(seats[i]!.offset));
-        throw conflict('SEATS_TAKEN', `Already taken: ${taken.map((s) => `row ${s.row} seat ${s.column}`).join(', ')}`, { seats: taken });
+        return { kind: 'seats-taken', seats: req.seats.filter((_, i) => takenSet.has(seats[i]!.offset)) };
       }
       case 'sold_out':
-        metrics.purchaseConflicts.inc({ reason: 'zone_sold_out' });
-        throw conflict('ZONE_SOLD_OUT', `Zone ${req.zoneId} of ${req.eventId} is sold out`);
+        return { kind: 'zone-sold-out', eventId: req.eventId, zoneId: req.zoneId };
       case 'missing_rows':
-        throw new ApiError('INVENTORY_REBUILDING', `Zone ${req.zoneId} of ${req.eventId} has no seat rows yet; try again shortly`);
+        return { kind: 'inventory-rebuilding', eventId: req.eventId, zoneId: req.zoneId };
+      default:
+        return result; // the database failed: sellWithRetry's outcome
     }
   }
 
-  private async sellWithRetry(req: PurchaseRequest, purchaseId: string, tickets: { offset: number; ticketId: string }[]) {
+  /** The sale's result, or what became of the purchase when the database failed. */
+  private async sellWithRetry(req: PurchaseRequest, purchaseId: string, tickets: { offset: number; ticketId: string }[]): Promise<SellResult | Unconfirmed> {
     for (let attempt = 1; ; attempt++) {
       try {
         return await this.seats.sell(req.eventId, req.zoneId, purchaseId, tickets);
       } catch (err) {
         if (err instanceof SqlCommitError) {
           this.log.warn({ err, purchaseId }, 'commit failed');
-          throw new ApiError('PURCHASE_OUTCOME_UNKNOWN', `The database did not confirm the commit of ${purchaseId}; check the seat map before buying again`, { purchaseId });
+          // Nothing of the baseline reaches the stores, so the purchase cannot be looked up.
+          return { kind: 'unknown', purchaseId, why: `The database did not confirm the commit of ${purchaseId}`, next: 'check the seat map before buying again' };
         }
         const errno = sqlErrno(err);
         // Rows are locked in key order, so deadlocks should not happen; retry if one does.
         if (errno === ER_LOCK_DEADLOCK && attempt < DEADLOCK_RETRIES) continue;
         this.log.warn({ err, purchaseId, errno }, 'baseline sale failed');
         const why = errno === ER_LOCK_WAIT_TIMEOUT ? 'the seats stayed locked too long' : 'the database did not answer';
-        throw new ApiError('INVENTORY_UNAVAILABLE', `Nothing was sold: ${why}; try again`);
+        return { kind: 'inventory-unavailable', why: `Nothing was sold: ${why}; try again` };
       }
     }
   }
 
-  private async unavailableOnError(fn: () => Promise<void>): Promise<void> {
+  private async unavailableOnError(fn: () => Promise<void>): Promise<Unconfirmed | undefined> {
     try {
       await fn();
+      return undefined;
     } catch (err) {
       this.log.warn({ err }, 'baseline zone rows could not be created');
-      throw new ApiError('INVENTORY_UNAVAILABLE', 'The seat table is unreachable; nothing was sold, try again');
+      return { kind: 'inventory-unavailable', why: 'The seat table is unreachable; nothing was sold, try again' };
     }
   }
 

@@ -5,6 +5,11 @@ import type { Logger } from '../observability/logger';
 import type { BatchingSender } from '../stream/sender';
 import { partitionKey } from './record';
 
+/** Finishes interrupted cancellations of a zone (src/purchase/cancel.ts); returns how many. */
+export interface StaleCancellations {
+  finishStale(eventId: string, zoneId: string, olderThanMs: number): Promise<number>;
+}
+
 export interface SweepOptions {
   intervalMs: number;
   resendAfterMs: number;
@@ -15,6 +20,8 @@ export interface SweepOptions {
  * The recovery sweep: re-sends reserved purchases whose acknowledgement was never recorded
  * (a crash, a timeout, Kafka down) with the same ids, and confirms them once acknowledged.
  * Nothing ever voids a reservation: its outcome stays open until Kafka acknowledges it.
+ * With `cancellations`, it also finishes cancellations left CANCELLING for longer than
+ * `resendAfterMs` (re-produces their event, then frees their seats).
  */
 export class RecoverySweep {
   private timer: NodeJS.Timeout | undefined;
@@ -26,6 +33,7 @@ export class RecoverySweep {
     private readonly sender: BatchingSender,
     private readonly opts: SweepOptions,
     private readonly log: Logger,
+    private readonly cancellations?: StaleCancellations,
   ) {}
 
   start(): void {
@@ -54,6 +62,7 @@ export class RecoverySweep {
       const ids = await this.inventory.claimStale(eventId, zoneId, this.opts.resendAfterMs, this.opts.batch ?? 200);
       const results = await Promise.allSettled(ids.map((id) => this.resend(eventId, zoneId, id)));
       resent += results.filter((r) => r.status === 'fulfilled' && r.value).length;
+      await this.cancellations?.finishStale(eventId, zoneId, this.opts.resendAfterMs).catch((err: unknown) => this.log.warn({ err, eventId, zoneId }, 'finishing interrupted cancellations failed; retried on the next pass'));
     }
     metrics.pendingPurchases.set(pending - resent);
     if (resent > 0) this.log.info({ resent }, 'sweep re-sent pending purchases');

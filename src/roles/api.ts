@@ -9,8 +9,6 @@ import { purchaseRecordSource, readRoutes, type TicketSource } from '../http/rou
 import { Holds } from '../inventory/holds';
 import { HoldSweeper } from '../inventory/hold-sweeper';
 import { Inventory } from '../inventory/inventory';
-import { paymentAndAuthRoutes, paymentServices } from '../payment/routes';
-import { BuyerIdentity } from '../auth/buyer';
 import { Checkout } from '../checkout/checkout';
 import { CheckoutStore } from '../checkout/checkout-store';
 import { HoldService } from '../checkout/holds';
@@ -19,6 +17,12 @@ import { holdRoutes } from '../http/routes/holds';
 import { meRoutes } from '../http/routes/me';
 import { BuyerAllowance } from '../inventory/allowance';
 import { metrics } from '../observability/metrics';
+import { cancelRoutes } from '../http/routes/cancel';
+import { BuyerIdentity } from '../auth/buyer';
+import { CancelInventory } from '../inventory/cancellations';
+import { Cancellations } from '../purchase/cancel';
+import { ReleasedSeats } from '../purchase/released-seats';
+import { paymentAndAuthRoutes, paymentServices } from '../payment/routes';
 import { PurchaseEngine } from '../purchase/engine';
 import { SqlPurchaseEngine } from '../purchase/sql-engine';
 import { ReadModel } from '../projector/read-model';
@@ -27,7 +31,9 @@ import { PurchaseLookup } from '../purchase/lookup';
 import { RecoverySweep } from '../purchase/sweep';
 import type { RuntimeContext } from '../infra/connections';
 import { ensureTopics, topics } from '../stream/kafka';
+import { waitUntilKeyCaughtUp } from '../stream/progress';
 import { BatchingSender } from '../stream/sender';
+import { writerGroup } from '../writer/rebuild-source';
 import { DynamoWriteModel } from '../writer/store';
 import { redisCheck, type RoleHandle } from './role';
 
@@ -50,8 +56,6 @@ export async function startApi(ctx: RuntimeContext): Promise<RoleHandle> {
   const holdStore = new Holds(ctx.redis, cfg.REDIS_KEY_PREFIX);
   const allowance = new BuyerAllowance(ctx.redis, cfg.REDIS_KEY_PREFIX, holdStore);
   const engine = sqlEngine ?? new PurchaseEngine(inventory, catalogCache, sender, cfg, log);
-  const sweep = new RecoverySweep(inventory, catalog, sender, { intervalMs: cfg.SWEEP_INTERVAL_MS, resendAfterMs: cfg.PENDING_RESEND_AFTER_MS }, log.child({ component: 'sweep' }));
-  sweep.start();
   // Returns the seats of expired holds to sale (docs/purchase-state-machine.md, "The hold sweeper").
   const holdSweeper = new HoldSweeper(holdStore, catalog, { intervalMs: cfg.HOLD_SWEEP_INTERVAL_MS }, log.child({ component: 'hold-sweeper' }), (_e, _z, ids) => metrics.holds.inc({ transition: 'expired' }, ids.length));
   holdSweeper.start();
@@ -64,7 +68,8 @@ export async function startApi(ctx: RuntimeContext): Promise<RoleHandle> {
   const dynamoTickets = writeModelTicketSource(new DynamoWriteModel(ctx.dynamo, cfg.DYNAMODB_TABLE_PREFIX));
   const ticketSources: TicketSource[] = [mysqlTickets, dynamoTickets, purchaseRecordSource(inventory)];
   // A purchase by id: its Redis record, else its tickets in the write model, then the read model.
-  const purchases = new PurchaseLookup(inventory, [dynamoTickets, mysqlTickets], cfg.MAX_SEATS_PER_PURCHASE);
+  // Found nowhere means nothing sold only once the writer stored the log (waits up to 1 s for it).
+  const purchases = new PurchaseLookup(inventory, [dynamoTickets, mysqlTickets], cfg.MAX_SEATS_PER_PURCHASE, (key) => waitUntilKeyCaughtUp(ctx.eventLog, writerGroup(cfg.KAFKA_TOPIC_PREFIX), topics(cfg).tickets, key, 1000));
   const idempotency = new IdempotencyStore(ctx.redis, cfg.REDIS_KEY_PREFIX, cfg.IDEMPOTENCY_TTL_SECONDS, purchases);
 
   // Checkout (docs/checkout.md): holds, paying them through the same sender, the payment webhook.
@@ -72,10 +77,22 @@ export async function startApi(ctx: RuntimeContext): Promise<RoleHandle> {
   const holds = new HoldService(holdStore, allowance, catalogCache, cfg);
   const checkoutStore = new CheckoutStore(ctx.redis, cfg.REDIS_KEY_PREFIX, cfg.PURCHASE_RECORD_TTL_SECONDS);
   const checkout = new Checkout({ holds, inventory, sender, store: checkoutStore, purchases, cfg, log: log.child({ component: 'checkout' }) });
+  // One payment service for checkout and cancellation: a cancellation refunds through the checkout's settlement.
   const pay = paymentServices({ cfg, redis: ctx.redis, log }, checkout);
   checkout.attach(pay.payments);
   const checkoutRecovery = new CheckoutRecovery(checkout, cfg.SWEEP_INTERVAL_MS, log.child({ component: 'checkout-recovery' }));
   checkoutRecovery.start();
+  // Cancellation (src/purchase/cancel.ts), refunding through the checkout's payment services.
+  const released = new ReleasedSeats(ctx.redis, cfg.REDIS_KEY_PREFIX, log);
+  await released.start();
+  const cancellations = new Cancellations({
+    cancels: new CancelInventory(ctx.redis, cfg.REDIS_KEY_PREFIX, cfg.PURCHASE_RECORD_TTL_SECONDS),
+    catalog, sender, finder: purchases, stores: [dynamoTickets, mysqlTickets],
+    payments: pay.payments,
+    released, cfg, log: log.child({ component: 'cancel' }),
+  });
+  const sweep = new RecoverySweep(inventory, catalog, sender, { intervalMs: cfg.SWEEP_INTERVAL_MS, resendAfterMs: cfg.PENDING_RESEND_AFTER_MS }, log.child({ component: 'sweep' }), cancellations);
+  sweep.start();
   return {
     name: 'api',
     // Ready means "this pod can answer": while Kafka is unavailable purchases fail fast with a
@@ -89,6 +106,7 @@ export async function startApi(ctx: RuntimeContext): Promise<RoleHandle> {
       readRoutes({ inventory, catalog, catalogCache, ticketSources, purchases }),
       queryRoutes({ readModel, catalogCache, log }),
       paymentAndAuthRoutes({ cfg, redis: ctx.redis, log }, pay),
+      cancelRoutes({ cancellations, identity }),
       adminRoutes(cfg.ADMIN_TOKEN, { catalog, inventory, clearStores: async (id) => void (await stores.clearEvent(id)) }),
       openApiRoute(),
     ],
@@ -96,6 +114,7 @@ export async function startApi(ctx: RuntimeContext): Promise<RoleHandle> {
       await sweep.stop();
       await holdSweeper.stop();
       await checkoutRecovery.stop();
+      await released.stop();
       await sender.close();
       await sqlEngine?.close();
       await stores.close();

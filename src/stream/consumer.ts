@@ -67,7 +67,8 @@ export async function startConsumerLoop(opts: ConsumerLoopOptions): Promise<Cons
   let crashed = false;
   let stopping = false;
   let deadLetterProducer: Promise<LogProducer> | undefined;
-  let subscription: Subscription | undefined;
+  // Set once consume() returns; onBatch may run before that, so it is not a const (TDZ).
+  let subscription: Subscription | undefined = undefined;
 
   /** Retries a step until it succeeds or the partition is no longer ours. */
   async function untilDone<T>(what: string, fn: () => Promise<T>, batch: PartitionBatch, stillOurs: () => boolean): Promise<T | undefined> {

@@ -16,8 +16,16 @@ export function createEventLog(cfg: Pick<Config, 'KAFKA_BROKERS' | 'KAFKA_CLIENT
   return new KafkajsEventLog({ brokers: cfg.KAFKA_BROKERS.split(','), clientId: cfg.KAFKA_CLIENT_ID }, log);
 }
 
-/** Process warnings the event-log client raises that carry no information (main.ts drops them). */
-export const HARMLESS_CLIENT_WARNINGS: ReadonlySet<string> = KAFKAJS_HARMLESS_WARNINGS;
+/**
+ * Drops the process warnings the event-log client raises that carry no information (kafkajs on
+ * Node ≥ 23, see the adapter) and prints every other warning. Entry points call it once.
+ */
+export function quietHarmlessClientWarnings(): void {
+  process.removeAllListeners('warning');
+  process.on('warning', (w) => {
+    if (!KAFKAJS_HARMLESS_WARNINGS.has(w.name)) process.stderr.write(`${w.name}: ${w.message}\n`);
+  });
+}
 
 /** Creates the platform's topics when absent (idempotent). */
 export async function ensureTopics(

@@ -47,3 +47,24 @@ export async function waitUntilCaughtUp(
     await sleep(200);
   }
 }
+
+/** Messages the group still has to commit on the partition that records with this key go to (no topic: 0). */
+export async function lagOfKey(eventLog: EventLog, groupId: string, topic: string, key: string): Promise<number> {
+  const progress = await groupProgress(eventLog, groupId, topic);
+  if (progress.length === 0) return 0; // no topic yet: nothing was ever written to it
+  const p = eventLog.partitionOf(key, progress.length);
+  return behind(progress.find((x) => x.partition === p) ?? { partition: p, end: 0, low: 0, committed: -1 });
+}
+
+/**
+ * Like waitUntilCaughtUp, for the one partition that records with this key go to: returns the
+ * messages still behind after at most `timeoutMs` (0 = caught up; at once when it already is).
+ */
+export async function waitUntilKeyCaughtUp(eventLog: EventLog, groupId: string, topic: string, key: string, timeoutMs: number): Promise<number> {
+  const progress = await groupProgress(eventLog, groupId, topic);
+  if (progress.length === 0) return 0;
+  const partition = eventLog.partitionOf(key, progress.length);
+  const now = progress.find((x) => x.partition === partition);
+  if (!now || behind(now) === 0) return 0;
+  return waitUntilCaughtUp(eventLog, groupId, topic, { timeoutMs, partitions: [partition] });
+}

@@ -54,10 +54,14 @@ export interface SenderOptions {
  * keeps one request in flight, so a small pool of producers overlaps batches; purchases need no
  * order among themselves (each record stands alone, consumers deduplicate by ticket id).
  *
- * Failures stay with their own records. A batch the broker still refuses as too large is sent
- * again in halves on a fresh producer (a record it may already hold is then a duplicate in the
- * log, which consumers absorb), down to a single record, which alone is refused as
- * RecordTooLargeError. Any other failed or stalled batch opens the circuit: the sender refuses
+ * Failures stay with their own records. A producer whose send failed never sends again, in
+ * any state (open circuit, closing): its sequence numbers may be stale, and the broker would
+ * take its next batch for a duplicate of one it appended and acknowledge it without appending
+ * it. It is closed and a fresh producer (a new producer id) takes its slot. A batch the broker
+ * still refuses as too large is sent again in halves on a fresh producer (a record it may
+ * already hold is then a duplicate in the log, which consumers absorb), down to a single
+ * record, which alone is refused as RecordTooLargeError; once a half fails, the halves after
+ * it are not sent. Any other failed or stalled batch opens the circuit: the sender refuses
  * new records at once (NotSentError) until a probe reaches the broker again, so the purchase
  * path can answer 503 without holding seats.
  */
@@ -123,7 +127,7 @@ export class BatchingSender {
       this.schedule(true);
       await new Promise<void>((resolve) => this.idle.push(resolve));
     }
-    await Promise.all(this.producers.map((p) => p?.close()));
+    await Promise.all(this.producers.flatMap((p) => (p ? [p.close()] : [])));
     this.producers = [];
   }
 
@@ -171,32 +175,55 @@ export class BatchingSender {
     else this.settleIdle();
   }
 
-  /** Sends one batch on one producer and settles every record of it, truthfully. */
-  private async deliver(slot: number, batch: Queued[]): Promise<void> {
+  /**
+   * Sends one batch on one producer and settles every record of it, truthfully. False when a
+   * send failed: that batch (or the rest of it) is rejected, the producer retired, the circuit open.
+   */
+  private async deliver(slot: number, batch: Queued[]): Promise<boolean> {
     const producer = this.producers[slot];
     const stopTimer = metrics.kafkaProduceDuration.startTimer();
     try {
       if (!producer) throw new Error('producer not connected');
       await producer.send(this.opts.topic, batch.map((q) => q.record));
-      stopTimer();
-      metrics.kafkaBatchSize.observe(batch.length);
-      for (const q of batch) q.resolve();
-      return;
     } catch (err) {
-      if (!(err instanceof RecordsTooLargeError)) return this.fail(batch, err as Error);
-      // The broker is fine; its message.max.bytes is below this batch. A producer whose send
-      // failed may hold stale sequence numbers, so the halves go out on a fresh one.
-      const bytes = batch.reduce((s, q) => s + q.bytes, BATCH_OVERHEAD);
-      if (!(await this.replaceProducer(slot))) return this.fail(batch, new Error('no producer could be connected after a refused batch'));
-      if (batch.length === 1) {
-        batch[0]!.reject(new RecordTooLargeError(`The broker refused a record of ${bytes} bytes as too large; it was not stored. Raise the broker's message.max.bytes or make the record smaller.`));
-        return;
-      }
-      this.log.warn({ records: batch.length, bytes, maxBatchBytes: this.opts.maxBatchBytes }, "the broker refused a batch as too large; sending it in halves (set KAFKA_MAX_BATCH_BYTES below the broker's message.max.bytes)");
-      const mid = Math.ceil(batch.length / 2);
-      await this.deliver(slot, batch.slice(0, mid));
-      await this.deliver(slot, batch.slice(mid));
+      // Whatever failed, this producer never sends again. kafkajs rolls its sequence numbers
+      // back after a failed produce; if the broker did append the request, the next batch of
+      // this producer would carry the same numbers and be answered "success" as a duplicate
+      // without being appended: a sale acknowledged that is not in the log.
+      this.retire(slot, producer);
+      if (err instanceof RecordsTooLargeError) return this.sendInHalves(slot, batch);
+      this.fail(batch, err as Error);
+      return false;
     }
+    stopTimer();
+    metrics.kafkaBatchSize.observe(batch.length);
+    for (const q of batch) q.resolve();
+    return true;
+  }
+
+  /**
+   * The broker is fine; its message.max.bytes is below this batch. The halves go out on a fresh
+   * producer, one after the other; once one fails, the rest are not sent on that producer.
+   */
+  private async sendInHalves(slot: number, batch: Queued[]): Promise<boolean> {
+    const bytes = batch.reduce((s, q) => s + q.bytes, BATCH_OVERHEAD);
+    if (!(await this.replaceProducer(slot))) {
+      this.fail(batch, new Error('no producer could be connected after a refused batch'));
+      return false;
+    }
+    if (batch.length === 1) {
+      batch[0]!.reject(new RecordTooLargeError(`The broker refused a record of ${bytes} bytes as too large; it was not stored. Raise the broker's message.max.bytes or make the record smaller.`));
+      return true;
+    }
+    this.log.warn({ records: batch.length, bytes, maxBatchBytes: this.opts.maxBatchBytes }, "the broker refused a batch as too large; sending it in halves (set KAFKA_MAX_BATCH_BYTES below the broker's message.max.bytes)");
+    const mid = Math.ceil(batch.length / 2);
+    if (!(await this.deliver(slot, batch.slice(0, mid)))) {
+      // Not sent again, but they were in the refused request, which may have appended them on
+      // another partition: their outcome is unknown (the sweep re-sends them with the same ids).
+      for (const q of batch.slice(mid)) q.reject(new OutcomeUnknownError('Kafka did not acknowledge: another part of the batch failed, so this part was not sent again'));
+      return false;
+    }
+    return this.deliver(slot, batch.slice(mid));
   }
 
   /** A batch without an acknowledgement: its records' outcome is unknown, and the broker is suspect. */
@@ -206,12 +233,17 @@ export class BatchingSender {
     this.openCircuit(err.message);
   }
 
+  /** Takes a producer whose send failed out of its slot for good and closes it. */
+  private retire(slot: number, producer: LogProducer | undefined): void {
+    if (this.producers[slot] === producer) this.producers[slot] = undefined;
+    void producer?.close();
+  }
+
+  /** Connects a fresh producer (a new producer id) into a retired slot. */
   private async replaceProducer(slot: number): Promise<boolean> {
-    const old = this.producers[slot];
-    this.producers[slot] = undefined;
-    void old?.close();
     try {
-      this.producers[slot] = await this.eventLog.openProducer();
+      const fresh = await this.eventLog.openProducer();
+      this.producers[slot] = fresh;
       return true;
     } catch (err) {
       this.log.warn({ err }, 'could not connect a fresh producer');
@@ -229,12 +261,17 @@ export class BatchingSender {
     for (const q of this.queue.splice(0)) q.reject(new NotSentError('Kafka is unreachable; the record was not sent'));
   }
 
+  /**
+   * Refuses what is queued and, unless closing, probes the broker until it answers. While
+   * closing too: the queue is refused rather than sent towards a broker that just failed (its
+   * records stay RESERVED for the sweep), and the drain ends instead of waiting on it.
+   */
   private openCircuit(reason: string): void {
-    if (this.circuitOpen || this.closed) return;
+    if (this.circuitOpen) return;
     this.circuitOpen = true;
     this.log.error({ reason }, 'kafka circuit open: purchases are refused until the broker answers again');
     this.refuseQueued();
-    this.probing = setInterval(() => void this.probe(), 1000);
+    if (!this.closed) this.probing = setInterval(() => void this.probe(), 1000);
   }
 
   /** Reconnects fresh producers (new producer ids, so no stale sequence numbers) and closes the circuit. */
@@ -246,6 +283,10 @@ export class BatchingSender {
       if (fresh.length < attempts.length) {
         for (const p of fresh) void p.close();
         throw new Error('not every producer could connect');
+      }
+      if (this.closed) {
+        for (const p of fresh) void p.close();
+        return;
       }
       const old = this.producers;
       this.producers = fresh;

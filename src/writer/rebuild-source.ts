@@ -4,7 +4,7 @@ import { ZoneLayout } from '../inventory/layout';
 import type { Logger } from '../observability/logger';
 import { partitionKey } from '../purchase/record';
 import type { EventLog } from '../stream/event-log';
-import { behind, groupProgress } from '../stream/progress';
+import { lagOfKey } from '../stream/progress';
 import type { DynamoWriteModel } from './store';
 
 export const writerGroup = (topicPrefix: string) => `${topicPrefix}.writer`;
@@ -40,12 +40,7 @@ export function writeModelRebuildSource(opts: RebuildSourceOptions): SoldSeatsIn
   const missingSince = new Map<string, number>();
   const now = opts.now ?? Date.now;
 
-  async function lagOf(eventId: string, zoneId: string): Promise<number> {
-    const progress = await groupProgress(opts.eventLog, opts.groupId, opts.topic);
-    if (progress.length === 0) return 0; // no topic yet: nothing was ever sold through it
-    const p = opts.eventLog.partitionOf(partitionKey(eventId, zoneId), progress.length);
-    return behind(progress.find((x) => x.partition === p) ?? { partition: p, end: 0, low: 0, committed: -1 });
-  }
+  const lagOf = (eventId: string, zoneId: string): Promise<number> => lagOfKey(opts.eventLog, opts.groupId, opts.topic, partitionKey(eventId, zoneId));
 
   const hook = async (eventId: string, zone: ZoneDef, seededBefore = false): Promise<SeatPosition[] | 'not-caught-up'> => {
     const key = `${eventId}#${zone.zoneId}`;

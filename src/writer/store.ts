@@ -1,10 +1,12 @@
-import { GetItemCommand, QueryCommand, type DynamoDBClient, type QueryCommandInput } from '@aws-sdk/client-dynamodb';
-import { decodeTicketPurchases, type TicketPurchased } from '../events/ticket-purchased';
+import { ConditionalCheckFailedException, GetItemCommand, QueryCommand, UpdateItemCommand, type DynamoDBClient, type QueryCommandInput } from '@aws-sdk/client-dynamodb';
+import { decodeTicketEvents } from '../events/ticket-events';
+import type { TicketPurchased } from '../events/ticket-purchased';
 import type { TicketView } from '../events/ticket-view';
 import { metrics } from '../observability/metrics';
 import type { HandledChunk } from '../stream/consumer';
 import type { LogRecord } from '../stream/event-log';
-import { batchGetAll, batchWriteAll, type Item, type TableWrite } from './batch';
+import { batchGetAll, batchWriteAll, inParallel, type Item, type TableWrite } from './batch';
+import { cancelledBy, planChunk, seatKeyOf, type PlannedItem, type SeatState } from './chunk-plan';
 import { eventZoneKey, parseSeatSortKey, seatSortKey, tableNames } from './tables';
 
 const S = (v: string) => ({ S: v });
@@ -30,13 +32,20 @@ function ticketItem(r: TicketPurchased, t: TicketPurchased['tickets'][number]): 
     priceCents: N(t.priceCents),
     currency: S(r.currency),
     createdOn: S(r.createdOn),
+    // The tickets of the whole purchase: a batch write may store some of them and not (yet)
+    // the others, and a purchase rebuilt from its tickets must know it is not complete.
+    ticketCount: N(r.tickets.length),
     eventZone: S(eventZoneKey(r.eventId, r.zoneId)),
     seat: S(seatSortKey(t.row, t.column)),
   };
 }
 
-/** The seat item carries the whole ticket too, so one ConsistentRead answers "who holds this seat". */
-const seatItem = ticketItem;
+/**
+ * The ticket item, and the seat item (which carries the whole ticket too, so one ConsistentRead
+ * answers "who holds this seat"). `cancelledAt` marks a cancelled ticket, and on a seat item a
+ * free seat that remembers its cancelled ticket (docs/cqrs.md, "Cancellations").
+ */
+const itemOf = (p: PlannedItem): Item => ({ ...ticketItem(p.record, p.ticket), ...(p.cancelledAt ? { cancelledAt: S(p.cancelledAt) } : {}) });
 
 function viewOf(item: Item): TicketView {
   return {
@@ -50,16 +59,20 @@ function viewOf(item: Item): TicketView {
     userId: item.userId?.S ?? '',
     priceCents: Number(item.priceCents?.N ?? 0),
     currency: item.currency?.S ?? 'USD',
-    status: 'CONFIRMED',
+    status: item.cancelledAt ? 'CANCELLED' : 'CONFIRMED',
     createdOn: item.createdOn?.S ?? '',
+    ...(item.ticketCount?.N ? { ticketCount: Number(item.ticketCount.N) } : {}),
+    ...(item.cancelledAt?.S ? { cancelledAt: item.cancelledAt.S } : {}),
   };
 }
 
 /**
  * DynamoDB, the write model. Writes are idempotent: every item's key is derived from the
  * record (seat, ticket id), so a redelivered record rewrites identical items. The one thing a
- * rewrite must never do is replace a seat held by another ticket: each chunk first reads its
- * seats (ConsistentRead) and dead-letters a record whose seat is held by a different ticket.
+ * rewrite must never do is replace a seat held by another live ticket: each chunk first reads
+ * its seats (ConsistentRead) and dead-letters a record whose seat is held by a different live
+ * ticket. A cancellation marks its tickets and their seat items cancelled (the seat is free
+ * for a resale, and still names the cancelled ticket, so a redelivered sale of it is a duplicate).
  */
 export class DynamoWriteModel {
   readonly tables;
@@ -73,55 +86,94 @@ export class DynamoWriteModel {
 
   /** Writes one chunk of a partition's records (log order); see docs/cqrs.md for the argument. */
   async writeChunk(chunk: readonly LogRecord[]): Promise<HandledChunk> {
-    const { decoded, deadLetters } = decodeTicketPurchases(chunk);
-    const records = decoded.map(({ log, event }) => ({ message: log, record: event }));
-    const keyOf = (r: TicketPurchased, t: { row: string; column: number }) => `${eventZoneKey(r.eventId, r.zoneId)}|${seatSortKey(t.row, t.column)}`;
+    const { decoded, deadLetters } = decodeTicketEvents(chunk);
     const keys = new Map<string, Item>();
-    for (const { record: r } of records) {
-      for (const t of r.tickets) keys.set(keyOf(r, t), { eventZone: S(eventZoneKey(r.eventId, r.zoneId)), seat: S(seatSortKey(t.row, t.column)) });
+    for (const { event: e } of decoded) {
+      for (const t of e.tickets) keys.set(seatKeyOf(e.eventId, e.zoneId, t), { eventZone: S(eventZoneKey(e.eventId, e.zoneId)), seat: S(seatSortKey(t.row, t.column)) });
     }
-    const held = new Map<string, string>();
+    const held = new Map<string, SeatState>();
     const existing = await batchGetAll(this.dynamo, this.tables.seats, [...keys.values()], {
       consistent: true,
-      projection: '#ez, #s, #t',
-      names: { '#ez': 'eventZone', '#s': 'seat', '#t': 'ticketId' },
+      projection: '#ez, #s, #t, #c',
+      names: { '#ez': 'eventZone', '#s': 'seat', '#t': 'ticketId', '#c': 'cancelledAt' },
     });
-    for (const item of existing) held.set(`${item.eventZone?.S}|${item.seat?.S}`, item.ticketId?.S ?? '');
+    for (const item of existing) held.set(`${item.eventZone?.S}|${item.seat?.S}`, { ticketId: item.ticketId?.S ?? '', cancelled: item.cancelledAt !== undefined });
 
-    let duplicate = 0;
-    const fresh: TicketPurchased[] = [];
-    for (const { message, record: r } of records) {
-      const conflicts = r.tickets.filter((t) => {
-        const holder = held.get(keyOf(r, t));
-        return holder !== undefined && holder !== t.ticketId;
-      });
-      if (conflicts.length > 0) {
-        const c = conflicts[0]!;
-        deadLetters.push({ record: message, reason: `seat-conflict: ${r.eventId}/${r.zoneId} row ${c.row} seat ${c.column} is held by ${held.get(keyOf(r, c))}, not ${c.ticketId}` });
-        continue;
-      }
-      if (r.tickets.every((t) => held.get(keyOf(r, t)) === t.ticketId)) {
-        duplicate++;
-        continue;
-      }
-      for (const t of r.tickets) held.set(keyOf(r, t), t.ticketId);
-      fresh.push(r);
+    const plan = planChunk(decoded, held);
+    let duplicate = plan.duplicate;
+    // A sale of a seat another live ticket holds: an old sale delivered again after its seat was
+    // cancelled and resold is a duplicate; anything else is a double sale upstream, never written.
+    const cancelled = cancelledBy(plan);
+    for (const id of await this.cancelledTickets(plan.conflicts.flatMap((c) => c.record.tickets.map((t) => t.ticketId)).filter((id) => !cancelled.has(id)))) cancelled.add(id);
+    for (const c of plan.conflicts) {
+      if (c.record.tickets.some((t) => cancelled.has(t.ticketId))) duplicate++;
+      else deadLetters.push({ record: c.message, reason: `seat-conflict: ${c.record.eventId}/${c.record.zoneId} row ${c.ticket.row} seat ${c.ticket.column} is held by ${c.holder}, not ${c.ticket.ticketId}` });
     }
 
-    // Tickets first, seats last: a seat item proves its ticket item exists, which is what lets
-    // a fully present record be skipped as a duplicate after a crash between the two.
-    const ticketWrites: TableWrite[] = [];
-    const seatWrites: TableWrite[] = [];
-    for (const r of fresh) {
-      for (const t of r.tickets) {
-        ticketWrites.push({ table: this.tables.tickets, request: { PutRequest: { Item: ticketItem(r, t) } } });
-        seatWrites.push({ table: this.tables.seats, request: { PutRequest: { Item: seatItem(r, t) } } });
-      }
-    }
-    await batchWriteAll(this.dynamo, ticketWrites, this.concurrency);
+    // Tickets first, seats last: a seat item proves its ticket item exists (and, once it shows
+    // the ticket cancelled, that the ticket item does too), which is what lets a fully present
+    // record be skipped as a duplicate after a crash between the two.
+    const ticketWrites: TableWrite[] = [...plan.ticketPuts.values()].map((p) => ({ table: this.tables.tickets, request: { PutRequest: { Item: itemOf(p) } } }));
+    const seatWrites: TableWrite[] = [...plan.seatPuts.values()].map((p) => ({ table: this.tables.seats, request: { PutRequest: { Item: itemOf(p) } } }));
+    await Promise.all([
+      batchWriteAll(this.dynamo, ticketWrites, this.concurrency),
+      inParallel([...plan.ticketCancels], this.concurrency, ([ticketId, at]) => this.cancelTicketItem(ticketId, at)),
+    ]);
+    // Seat cancellations before the seat puts, although either order is right: each is
+    // conditional on the seat still holding the cancelled ticket, so a resale's item stays.
+    await inParallel(plan.seatCancels, this.concurrency, (c) => this.cancelSeatItem(c.seat, c.ticketId, c.cancelledAt));
     await batchWriteAll(this.dynamo, seatWrites, this.concurrency);
     if (seatWrites.length > 0) metrics.ticketsStored.inc({ store: 'dynamodb' }, seatWrites.length);
-    return { ok: fresh.length, duplicate, deadLetters };
+    return { ok: plan.ok, duplicate, deadLetters };
+  }
+
+  /** Marks a stored ticket cancelled; a ticket that was never stored is not created. */
+  private async cancelTicketItem(ticketId: string, cancelledAt: string): Promise<void> {
+    await this.conditional(
+      new UpdateItemCommand({
+        TableName: this.tables.tickets,
+        Key: { ticketId: S(ticketId) },
+        UpdateExpression: 'SET #c = if_not_exists(#c, :at)',
+        ConditionExpression: 'attribute_exists(ticketId)',
+        ExpressionAttributeNames: { '#c': 'cancelledAt' },
+        ExpressionAttributeValues: { ':at': S(cancelledAt) },
+      }),
+    );
+  }
+
+  /** Frees a seat by marking its item cancelled, only while it holds `ticketId` (never a resale's item). */
+  private async cancelSeatItem(seatKey: string, ticketId: string, cancelledAt: string): Promise<void> {
+    const [eventZone, seat] = seatKey.split('|') as [string, string];
+    await this.conditional(
+      new UpdateItemCommand({
+        TableName: this.tables.seats,
+        Key: { eventZone: S(eventZone), seat: S(seat) },
+        UpdateExpression: 'SET #c = if_not_exists(#c, :at)',
+        ConditionExpression: 'ticketId = :mine',
+        ExpressionAttributeNames: { '#c': 'cancelledAt' },
+        ExpressionAttributeValues: { ':at': S(cancelledAt), ':mine': S(ticketId) },
+      }),
+    );
+  }
+
+  /** Sends a conditional write; a failed condition means there is nothing to change. */
+  private async conditional(command: UpdateItemCommand): Promise<void> {
+    try {
+      await this.dynamo.send(command);
+    } catch (err) {
+      if (!(err instanceof ConditionalCheckFailedException)) throw err;
+    }
+  }
+
+  /** Which of these tickets the tickets table holds as cancelled (ConsistentRead). */
+  private async cancelledTickets(ticketIds: string[]): Promise<string[]> {
+    if (ticketIds.length === 0) return [];
+    const items = await batchGetAll(this.dynamo, this.tables.tickets, [...new Set(ticketIds)].map((id) => ({ ticketId: S(id) })), {
+      consistent: true,
+      projection: '#t, #c',
+      names: { '#t': 'ticketId', '#c': 'cancelledAt' },
+    });
+    return items.filter((i) => i.cancelledAt !== undefined).map((i) => i.ticketId?.S ?? '');
   }
 
   async findTicket(ticketId: string): Promise<TicketView | undefined> {
@@ -129,19 +181,23 @@ export class DynamoWriteModel {
     return out.Item ? viewOf(out.Item) : undefined;
   }
 
-  /** Every sold seat of a zone, read with ConsistentRead (the truth for a rebuild or an audit). */
-  async soldSeats(eventId: string, zoneId: string): Promise<StoredSeat[]> {
+  /**
+   * Every sold seat of a zone, read with ConsistentRead (the truth for a rebuild or an audit).
+   * A seat whose item shows its ticket cancelled is free, so it is left out unless asked for.
+   */
+  async soldSeats(eventId: string, zoneId: string, opts: { includeCancelled?: boolean } = {}): Promise<StoredSeat[]> {
     const seats: StoredSeat[] = [];
     await this.queryAll(
       {
         TableName: this.tables.seats,
         KeyConditionExpression: 'eventZone = :ez',
         ExpressionAttributeValues: { ':ez': S(eventZoneKey(eventId, zoneId)) },
-        ProjectionExpression: '#s, #t',
-        ExpressionAttributeNames: { '#s': 'seat', '#t': 'ticketId' },
+        ProjectionExpression: '#s, #t, #c',
+        ExpressionAttributeNames: { '#s': 'seat', '#t': 'ticketId', '#c': 'cancelledAt' },
         ConsistentRead: true,
       },
       (item) => {
+        if (item.cancelledAt !== undefined && !opts.includeCancelled) return;
         const pos = parseSeatSortKey(item.seat?.S ?? '');
         if (pos) seats.push({ ...pos, ticketId: item.ticketId?.S ?? '' });
       },
@@ -153,7 +209,7 @@ export class DynamoWriteModel {
   async deleteEvent(eventId: string, zoneIds: string[]): Promise<number> {
     const deletes: TableWrite[] = [];
     for (const zoneId of zoneIds) {
-      for (const s of await this.soldSeats(eventId, zoneId)) {
+      for (const s of await this.soldSeats(eventId, zoneId, { includeCancelled: true })) {
         deletes.push({ table: this.tables.seats, request: { DeleteRequest: { Key: { eventZone: S(eventZoneKey(eventId, zoneId)), seat: S(seatSortKey(s.row, s.column)) } } } });
       }
     }

@@ -1,6 +1,6 @@
 import { TestPaymentProvider } from '../../src/payment/test-provider';
 import { signWebhook } from '../../src/payment/signature';
-import type { ScriptedRedis } from '../../src/inventory/scripts';
+import type { ScriptedRedis } from '../../src/commands/scripts';
 import { waitFor } from '../support/env';
 import { http } from '../support/platform';
 

@@ -5,15 +5,15 @@ import path from 'node:path';
 import { CatalogStore } from '../../src/catalog/store';
 import { FINALIZER } from '../../src/controller/cluster-controller';
 import { Inventory } from '../../src/inventory/inventory';
-import type { ScriptedRedis } from '../../src/inventory/scripts';
+import type { ScriptedRedis } from '../../src/commands/scripts';
 import { waitFor } from '../support/env';
 import { CORE_EVENTS, EVENTS, startFakeKube, VENUES, type FakeKubeApiServer } from '../support/fake-kube';
 import { http, startTestPlatform, testRedis } from '../support/platform';
-import { clusterConfig, condition, deletePrefix, eventResource, NS, sellSeat, startTestController, testPrefix, venueResource, type TestController } from './support/cluster';
+import { clusterConfig, condition, deletePrefix, eventResource, NS, sellSeat, startTestController, testPrefix, venueResource, type StatusConditionView, type TestController } from './support/cluster';
 import { forgetEvents, mirroredEvent } from './support/stores';
 
 // The controller requires the client like production does; this hands it the natively loaded one.
-jest.mock('@kubernetes/client-node', () => (globalThis as any).__kubeClientNode);
+jest.mock('@kubernetes/client-node', () => (globalThis as { __kubeClientNode?: unknown }).__kubeClientNode);
 
 const ZONE = { zoneId: 'a', rows: ['A', 'B'], seatsPerRow: 5 };
 
@@ -62,10 +62,10 @@ describe('cluster mode (fake Kubernetes API server, real Redis)', () => {
     const ev = eventObj('gala')!;
     expect(ev.metadata.finalizers).toEqual([FINALIZER]);
     expect(ev.status).toMatchObject({ observedGeneration: 1, seatsSold: 0, seatsAvailable: 10 });
-    expect(Object.fromEntries(ev.status.conditions.map((c: any) => [c.type, c.status]))).toEqual({ Seeded: 'True', OnSale: 'True', SoldOut: 'False', Degraded: 'False' });
+    expect(Object.fromEntries((ev.status?.conditions as StatusConditionView[]).map((c) => [c.type, c.status]))).toEqual({ Seeded: 'True', OnSale: 'True', SoldOut: 'False', Degraded: 'False' });
     expect(fake.count('PATCH', new RegExp(`/namespaces/${NS}/events/gala/status$`))).toBeGreaterThanOrEqual(1);
     await waitFor(() => condition(fake.get(VENUES, NS, 'hall'), 'Degraded')?.status === 'False', 'venue status');
-    await waitFor(() => fake.list(CORE_EVENTS).some((e) => e.reason === 'OnSale' && e.involvedObject.name === 'gala'), 'an OnSale Kubernetes Event');
+    await waitFor(() => fake.list(CORE_EVENTS).some((e) => e.reason === 'OnSale' && (e.involvedObject as { name?: string } | undefined)?.name === 'gala'), 'an OnSale Kubernetes Event');
   });
 
   test('re-applying the same resources changes nothing: no status churn, sold seats stay sold', async () => {
@@ -167,7 +167,7 @@ describe('cluster mode (fake Kubernetes API server, real Redis)', () => {
     expect(await catalog.getEvent('EvEast')).toMatchObject({ source: 'cluster:*', venue: { venueId: 'VEast' } });
     expect(await catalog.getEvent('EvWest')).toMatchObject({ source: 'cluster:*', venue: { venueId: 'VWest' } });
     expect(fake.requests.some((r) => r.path === '/apis/ticketing.dev/v1alpha1/events' && r.query.watch === 'true')).toBe(true);
-    expect(fake.get('coordination.k8s.io/v1/leases', 'default', 'ticketing-controller')?.spec.holderIdentity).toBe(controller.identity);
+    expect(fake.get('coordination.k8s.io/v1/leases', 'default', 'ticketing-controller')?.spec?.holderIdentity).toBe(controller.identity);
   });
 
   test('deleting Events: the finalizer holds them until the catalog entry is gone; unsold inventory is deleted, sold inventory kept', async () => {

@@ -3,7 +3,7 @@ import { CatalogStore } from '../../src/catalog/store';
 import { ZoneLayout } from '../../src/catalog/layout';
 import { reconcile, type ReconcileDeps } from '../../src/controller/reconcile';
 import { Inventory } from '../../src/inventory/inventory';
-import { ReserveCode } from '../../src/inventory/scripts';
+import { ReserveCode } from '../../src/commands/scripts';
 import { newPurchaseId } from '../../src/purchase/ids';
 import { testLogger, uid, waitFor } from '../support/env';
 import { http, startTestPlatform } from '../support/platform';

@@ -85,10 +85,10 @@ describe('the fake Kubernetes API server, driven by the real @kubernetes/client-
     const api = fake.kubeConfig(k8s).makeApiClient(k8s.CoordinationV1Api);
     const body = { metadata: { name: 'l', namespace: NS }, spec: { holderIdentity: 'a', leaseDurationSeconds: 2, renewTime: new k8s.V1MicroTime() } };
     const lease = await api.createNamespacedLease({ namespace: NS, body });
-    expect(String(fake.get(LEASES, NS, 'l')?.spec.renewTime)).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$/); // MicroTime
+    expect(String(fake.get(LEASES, NS, 'l')?.spec?.renewTime)).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$/); // MicroTime
     expect(await codeOf(api.createNamespacedLease({ namespace: NS, body }))).toBe(409);
     await api.replaceNamespacedLease({ name: 'l', namespace: NS, body: { ...lease, spec: { ...lease.spec, holderIdentity: 'b' } } });
     expect(await codeOf(api.replaceNamespacedLease({ name: 'l', namespace: NS, body: { ...lease, spec: { ...lease.spec, holderIdentity: 'c' } } }))).toBe(409);
-    expect(fake.get(LEASES, NS, 'l')?.spec.holderIdentity).toBe('b');
+    expect(fake.get(LEASES, NS, 'l')?.spec?.holderIdentity).toBe('b');
   });
 });

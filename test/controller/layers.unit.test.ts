@@ -9,7 +9,7 @@ const SRC = path.resolve(__dirname, '..', '..', 'src');
  * of the roles, the roles nothing of the runtime that wires them (src/runtime/platform.ts).
  */
 const LAYERS: string[][] = [
-  ['shared', 'config', 'observability'],
+  ['shared', 'config', 'observability', 'commands'],
   ['catalog'],
   ['inventory'],
   ['infra'],

@@ -8,7 +8,7 @@ import { asMessage, produce, record, testStores } from '../cqrs/support';
 import { clusterConfig, condition, deletePrefix, eventResource, NS, startTestController, testPrefix, venueResource, type TestController } from './support/cluster';
 import { forgetEvents } from './support/stores';
 
-jest.mock('@kubernetes/client-node', () => (globalThis as any).__kubeClientNode);
+jest.mock('@kubernetes/client-node', () => (globalThis as { __kubeClientNode?: unknown }).__kubeClientNode);
 
 const ZONE = { zoneId: 'a', rows: ['A', 'B'], seatsPerRow: 5 };
 const layout = ZoneLayout.of({ rows: ZONE.rows, seatCounts: ZONE.rows.map(() => ZONE.seatsPerRow) });

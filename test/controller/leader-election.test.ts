@@ -2,7 +2,7 @@
 import { CatalogStore } from '../../src/catalog/store';
 import { reconcile } from '../../src/controller/reconcile';
 import { Inventory } from '../../src/inventory/inventory';
-import type { ScriptedRedis } from '../../src/inventory/scripts';
+import type { ScriptedRedis } from '../../src/commands/scripts';
 import { waitFor } from '../support/env';
 import { EVENTS, LEASES, startFakeKube, VENUES, type FakeKubeApiServer } from '../support/fake-kube';
 import { testRedis } from '../support/platform';

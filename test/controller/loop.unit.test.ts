@@ -85,6 +85,20 @@ describe('the reconcile work queue', () => {
     expect(k.runs[2]!.start - changedAt).toBeLessThan(140);
   });
 
+  test('a work that throws before returning its promise is a failure like any other: retried, and the key keeps running', async () => {
+    queue = new WorkQueue({ debounceMs: 10, backoff: { initialMs: 20, maxMs: 20 }, log: testLogger() });
+    const starts: number[] = [];
+    queue.register('reconcile', () => {
+      starts.push(Date.now());
+      if (starts.length === 1) throw new Error('the store is down'); // before any promise exists
+      return Promise.resolve();
+    });
+    queue.add('reconcile');
+    await waitFor(() => starts.length === 2, 'the retry after the synchronous failure', 2000);
+    queue.add('reconcile'); // a later change still runs: the key was not left "running" for ever
+    await waitFor(() => starts.length === 3, 'the run for a later change', 2000);
+  });
+
   test('stop cancels what is scheduled and waits for the run in flight; a term that ended is no failure', async () => {
     const lines: string[] = [];
     const log = Object.assign(testLogger(), { error: (_o: unknown, msg: string) => void lines.push(msg) });

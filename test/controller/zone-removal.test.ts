@@ -4,7 +4,7 @@ import type { EventResource, VenueResource } from '../../src/catalog/resources';
 import { CatalogStore } from '../../src/catalog/store';
 import { reconcile, type ReconcileDeps } from '../../src/controller/reconcile';
 import { Inventory } from '../../src/inventory/inventory';
-import { ReserveCode } from '../../src/inventory/scripts';
+import { ReserveCode } from '../../src/commands/scripts';
 import { testLogger, uid, waitFor } from '../support/env';
 import { http, startTestPlatform, testRedis } from '../support/platform';
 import { record, testStores } from '../cqrs/support';

@@ -8,7 +8,7 @@ import { ZoneLayout } from '../../src/inventory/layout';
 import { loadCatalogEntry } from '../../src/projector/catalog-sql';
 import { migrate } from '../../src/projector/migrations';
 import { uid, waitFor } from '../support/env';
-import { http, startTestPlatform } from '../support/platform';
+import { startTestPlatform } from '../support/platform';
 import { freePort } from '../support/process';
 import { buy, dynamoSeats, mysqlSeats, seatGroups, sortedEntries, testStores, type SeatMap } from './support';
 

@@ -7,6 +7,7 @@ describe('test-only fault hooks (src/config/test-hooks.ts)', () => {
       FAULT_CRASH_AFTER_RESERVE: false,
       FAULT_CRASH_AFTER_CHARGE: false,
       FAULT_CRASH_AFTER_HOLD_CONVERT: false,
+      FAULT_CRASH_AFTER_CANCEL_EVENT: false,
     });
     expect(Object.keys(cfg).filter((k) => k.startsWith('FAULT_'))).toEqual([]);
   });

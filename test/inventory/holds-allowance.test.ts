@@ -1,10 +1,12 @@
+import { problemOf } from '../../src/http/outcomes';
+import { OutcomeError } from '../../src/purchase/engine';
 import { CatalogCache } from '../../src/catalog/cache';
 import { CatalogStore } from '../../src/catalog/store';
 import { reserveWithinBuyerLimit } from '../../src/checkout/buyer-limit';
 import { HoldService } from '../../src/checkout/holds';
 import { BuyerAllowance } from '../../src/inventory/allowance';
 import { ZoneLayout } from '../../src/inventory/layout';
-import { AllowanceCode, HoldCode, ReserveCode } from '../../src/inventory/scripts';
+import { AllowanceCode, HoldCode, ReserveCode } from '../../src/commands/scripts';
 import { ApiError } from '../../src/shared/errors';
 import { seedTestEvent, testEntry } from '../support/catalog';
 import { uid } from '../support/env';
@@ -34,7 +36,9 @@ async function codeOf(p: Promise<unknown>): Promise<string> {
   try {
     await p;
     return 'ok';
-  } catch (err) {
+  } catch (thrown) {
+    // The domain throws outcomes (OutcomeError) or registry errors; the HTTP table maps the former.
+    const err = thrown instanceof OutcomeError ? problemOf(thrown.outcome) : thrown;
     if (!(err instanceof ApiError)) throw err;
     return err.extra.left === undefined ? err.code : `${err.code}:${String(err.extra.left)}`;
   }

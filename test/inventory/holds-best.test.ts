@@ -1,6 +1,6 @@
 import { nextToEachOther } from '../../src/inventory/holds';
 import type { ZoneLayout } from '../../src/inventory/layout';
-import { HoldCode } from '../../src/inventory/scripts';
+import { HoldCode } from '../../src/commands/scripts';
 import type { SeatPosition } from '../../src/inventory/inventory';
 import { holdsHarness, zoneDef } from './holds-support';
 

@@ -1,7 +1,7 @@
 import { Holds, type HoldResult } from '../../src/inventory/holds';
 import { HoldSweeper } from '../../src/inventory/hold-sweeper';
 import type { SeatPosition } from '../../src/inventory/inventory';
-import { HoldCode, ReserveCode } from '../../src/inventory/scripts';
+import { HoldCode, ReserveCode } from '../../src/commands/scripts';
 import { testLogger, waitFor } from '../support/env';
 import { holdsHarness, zoneDef } from './holds-support';
 

@@ -1,9 +1,11 @@
+import { problemOf } from '../../src/http/outcomes';
+import { OutcomeError } from '../../src/purchase/engine';
 import { CatalogCache } from '../../src/catalog/cache';
 import { CatalogStore } from '../../src/catalog/store';
 import { HoldService, type CreateHoldRequest } from '../../src/checkout/holds';
 import { BuyerAllowance } from '../../src/inventory/allowance';
 import { ZoneLayout } from '../../src/inventory/layout';
-import { ReserveCode } from '../../src/inventory/scripts';
+import { ReserveCode } from '../../src/commands/scripts';
 import { metrics } from '../../src/observability/metrics';
 import { ApiError } from '../../src/shared/errors';
 import { seedTestEvent, testEntry } from '../support/catalog';
@@ -25,7 +27,9 @@ async function refusal(p: Promise<unknown>): Promise<Record<string, unknown>> {
   try {
     await p;
   } catch (err) {
-    if (err instanceof ApiError) return { code: err.code, status: err.status, ...err.extra };
+    // The domain throws outcomes (OutcomeError) or registry errors; the HTTP table maps the former.
+    const e = err instanceof OutcomeError ? problemOf(err.outcome) : err;
+    if (e instanceof ApiError) return { code: e.code, status: e.status, ...e.extra };
     throw err;
   }
   throw new Error('expected a refusal');

@@ -2,7 +2,7 @@ import type { ZoneDef } from '../../src/catalog/model';
 import { Holds, type NewHold } from '../../src/inventory/holds';
 import { Inventory, isTaken, type SeatPosition } from '../../src/inventory/inventory';
 import { ZoneLayout } from '../../src/inventory/layout';
-import { InitZoneCode, type ScriptedRedis } from '../../src/inventory/scripts';
+import { InitZoneCode, type ScriptedRedis } from '../../src/commands/scripts';
 import { testConfig, uid } from '../support/env';
 import { testRedis } from '../support/platform';
 

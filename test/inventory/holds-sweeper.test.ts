@@ -1,7 +1,7 @@
 import { Holds } from '../../src/inventory/holds';
 import { HoldSweeper } from '../../src/inventory/hold-sweeper';
 import { holdIndexKeys } from '../../src/inventory/keys';
-import { HoldCode } from '../../src/inventory/scripts';
+import { HoldCode } from '../../src/commands/scripts';
 import { testEntry } from '../support/catalog';
 import { testLogger, waitFor } from '../support/env';
 import { testRedis } from '../support/platform';

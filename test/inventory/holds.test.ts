@@ -1,7 +1,7 @@
 import { BuyerAllowance } from '../../src/inventory/allowance';
 import { effectiveStatus } from '../../src/inventory/holds';
 import { ZoneLayout } from '../../src/inventory/layout';
-import { AllowanceCode, ConfirmCode, FenceCode, HoldCode, ReserveCode } from '../../src/inventory/scripts';
+import { AllowanceCode, ConfirmCode, FenceCode, HoldCode, ReserveCode } from '../../src/commands/scripts';
 import { holdsHarness, zoneDef } from './holds-support';
 
 /** The hold scripts' codes and state changes, against the real Redis (docs/purchase-state-machine.md, "Holds"). */

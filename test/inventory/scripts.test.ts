@@ -1,6 +1,6 @@
 import { Inventory, isTaken, type SeatPosition } from '../../src/inventory/inventory';
 import { ZoneLayout } from '../../src/inventory/layout';
-import { ConfirmCode, InitZoneCode, ReserveCode } from '../../src/inventory/scripts';
+import { ConfirmCode, InitZoneCode, ReserveCode } from '../../src/commands/scripts';
 import type { ZoneDef } from '../../src/catalog/model';
 import { testConfig, uid } from '../support/env';
 import { testRedis } from '../support/platform';

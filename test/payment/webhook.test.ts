@@ -187,10 +187,10 @@ describe('at-least-once delivery to the checkout', () => {
   test('a failing callback answers its error; the redelivery calls it again, then it is done', async () => {
     const p = await pendingPayment();
     const e = event(p.paymentId);
-    failNext = new ApiError('KAFKA_UNAVAILABLE', 'the event log is down');
+    failNext = new ApiError('DEPENDENCY_UNAVAILABLE', 'the event log is down');
     const first = await deliver(e);
     expect(first.status).toBe(503);
-    expect(first.body.code).toBe('KAFKA_UNAVAILABLE');
+    expect(first.body.code).toBe('DEPENDENCY_UNAVAILABLE');
     // The outcome is recorded; only the checkout has not heard it yet.
     expect((await services.payments.get(p.paymentId))?.status).toBe('SUCCEEDED');
     expect(heardOf(p.paymentId)).toEqual([]);
@@ -204,7 +204,7 @@ describe('at-least-once delivery to the checkout', () => {
 
   test('another event for the payment also delivers a callback that failed before', async () => {
     const p = await pendingPayment();
-    failNext = new ApiError('KAFKA_UNAVAILABLE', 'the event log is down');
+    failNext = new ApiError('DEPENDENCY_UNAVAILABLE', 'the event log is down');
     expect((await deliver(event(p.paymentId))).status).toBe(503);
     // The PSP's next event (here a contradicting one) finds the final state not yet heard.
     expect((await deliver(event(p.paymentId, 'payment.failed'))).body).toMatchObject({ status: 'SUCCEEDED' });

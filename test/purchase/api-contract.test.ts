@@ -3,7 +3,8 @@ import { uid, waitFor } from '../support/env';
 import { http, startTestPlatform } from '../support/platform';
 import { openApiDocument } from '../../src/http/openapi';
 import { ReadModel } from '../../src/projector/read-model';
-import { ERRORS } from '../../src/shared/errors';
+import { PROBLEMS } from '../../src/http/outcomes';
+import { DynamoWriteModel } from '../../src/writer/store';
 
 let platform: Awaited<ReturnType<typeof startTestPlatform>>;
 const cleanups: (() => Promise<void>)[] = [];
@@ -12,9 +13,11 @@ const draftId = uid('Draft');
 const closedWindowId = uid('Win');
 
 beforeAll(async () => {
-  // The projector serves the money route (revenue comes from the prices recorded in the tickets).
-  platform = await startTestPlatform(['api', 'projector']);
+  // The projector serves the money route (revenue comes from the prices recorded in the tickets);
+  // the writer lets a purchase found nowhere be 404 (it is not still on its way to DynamoDB).
+  platform = await startTestPlatform(['api', 'projector', 'writer']);
   cleanups.push(async () => void (await new ReadModel(platform.ctx.mysql).deleteEvent(eventId)));
+  cleanups.push(async () => void (await new DynamoWriteModel(platform.ctx.dynamo, platform.cfg.DYNAMODB_TABLE_PREFIX).deleteEvent(eventId, ['7', 'tiny'])));
   const { redis } = platform.ctx;
   const prefix = platform.cfg.REDIS_KEY_PREFIX;
   cleanups.push(await seedTestEvent(redis, prefix, testEntry({ eventId, perUserLimit: 4, zones: [{ zoneId: '7' }, { zoneId: 'tiny', rows: ['A'], seatCounts: [1] }] })));
@@ -136,7 +139,7 @@ describe('errors are problem documents with a stable code', () => {
     const r = await call();
     expect(r.status).toBe(status);
     expect(r.contentType).toContain('application/problem+json');
-    expect(r.body).toMatchObject({ status, code, title: ERRORS[code as keyof typeof ERRORS].title });
+    expect(r.body).toMatchObject({ status, code, title: PROBLEMS[code]!.title });
     expect(typeof r.body.detail).toBe('string');
   });
 

@@ -59,7 +59,7 @@ async function send(a: Attempt, n: number) {
 test('every seat is sold at most once and all stores agree seat by seat', async () => {
   const plan = attempts();
   const t0 = Date.now();
-  const results: { a: Attempt; status: number; body: any }[] = [];
+  const results: { a: Attempt; status: number; body: unknown }[] = [];
   let next = 0;
   await Promise.all(
     Array.from({ length: 400 }, async () => {
@@ -77,7 +77,8 @@ test('every seat is sold at most once and all stores agree seat by seat', async 
   // seat → ticketId from the 201 answers; a seat twice would be a double sale.
   const sold = new Map<string, string>();
   for (const r of results.filter((x) => x.status === 201)) {
-    const tickets: { ticketId: string; row: string; column: number }[] = r.a.kind === 'multi' ? r.body.tickets : [r.body];
+    type Ticket = { ticketId: string; row: string; column: number };
+    const tickets: Ticket[] = r.a.kind === 'multi' ? (r.body as { tickets: Ticket[] }).tickets : [r.body as Ticket];
     expect(tickets.map((t) => `${t.row}${t.column}`)).toEqual(r.a.seats.map((s) => `${s.row}${s.column}`));
     for (const t of tickets) {
       const key = `${t.row}-${t.column}`;

@@ -1,3 +1,4 @@
+import { problemOf } from '../../src/http/outcomes';
 import { Inventory } from '../../src/inventory/inventory';
 import { ZoneLayout } from '../../src/inventory/layout';
 import { IdempotencyStore, type StoredResponse } from '../../src/purchase/idempotency';
@@ -109,7 +110,7 @@ test('two retries at once of a purchase that sold nothing: one runs afresh, the 
 
 test('a 503 without a purchase id (nothing reserved) stores nothing: the retry runs', async () => {
   const key = uid('key');
-  await expect(store.run('u', key, request, ids, async () => { throw new ApiError('KAFKA_UNAVAILABLE'); }, replay)).rejects.toMatchObject({ code: 'KAFKA_UNAVAILABLE' });
+  await expect(store.run('u', key, request, ids, async () => { throw problemOf({ kind: 'log-unavailable' }); }, replay)).rejects.toMatchObject({ code: 'KAFKA_UNAVAILABLE' });
   expect(await redis.exists(`${prefix}idem:{u}:${key}`)).toBe(0);
   expect(await store.run('u', key, request, ids, async () => sold('after'), replay)).toEqual(sold('after'));
 });

@@ -1,4 +1,4 @@
-import { DeleteItemCommand } from '@aws-sdk/client-dynamodb';
+import { DeleteItemCommand, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { ZoneLayout } from '../../src/inventory/layout';
 import { newPurchaseId, ticketIdOf } from '../../src/purchase/ids';
 import { SCHEMA_VERSION } from '../../src/purchase/record';
@@ -96,4 +96,39 @@ test('a purchase found nowhere is 404; one only pending in Redis stays PENDING',
   expect((await stores.inventory.reserve(eventId, 'z', layout, purchaseId, [layout.locate(seat.row, seat.column)!], JSON.stringify(body))).code).toBe(0);
   const pending = await get(`/api/v1/purchases/${purchaseId}`);
   expect(pending).toMatchObject({ status: 200, body: { purchaseId, status: 'PENDING', tickets: [{ ticketId: `${purchaseId}.1`, row: 'C', column: 10, status: 'PENDING' }] } });
+});
+
+test('a purchase DynamoDB holds only some tickets of (a partial batch write) is read whole from MySQL, never smaller', async () => {
+  const { purchaseId, ids, before } = await soldAndStored([{ row: 'A', column: 7 }, { row: 'A', column: 8 }, { row: 'B', column: 8 }]);
+  await platform.ctx.redis.del(recordKey(purchaseId));
+  await stores.ctx.dynamo.send(new DeleteItemCommand({ TableName: stores.writeModel.tables.tickets, Key: { ticketId: { S: ids[2]! } } }));
+
+  const after = await get(`/api/v1/purchases/${purchaseId}`);
+  expect(after).toMatchObject({ status: 200 });
+  expect(after.body).toEqual(before);
+});
+
+test('a purchase no store holds whole yet is still unknown (503 with its id), then whole once the writer stored it', async () => {
+  const { purchaseId, ids, before } = await soldAndStored([{ row: 'C', column: 7 }, { row: 'C', column: 8 }]);
+  await platform.ctx.redis.del(recordKey(purchaseId));
+  // DynamoDB holds the first ticket only (the writer's batch stored it, not yet the second), MySQL none.
+  const key = { ticketId: { S: ids[1]! } };
+  const second = (await stores.ctx.dynamo.send(new GetItemCommand({ TableName: stores.writeModel.tables.tickets, Key: key, ConsistentRead: true }))).Item!;
+  await stores.ctx.dynamo.send(new DeleteItemCommand({ TableName: stores.writeModel.tables.tickets, Key: key }));
+  await stores.ctx.mysql.run(`DELETE FROM tickets WHERE ticket_id IN (${ids.map(() => '?').join(',')})`, ids);
+
+  const partial = await get(`/api/v1/purchases/${purchaseId}`);
+  expect(partial).toMatchObject({ status: 503, body: { code: 'PURCHASE_OUTCOME_UNKNOWN', purchaseId } });
+
+  await stores.ctx.dynamo.send(new PutItemCommand({ TableName: stores.writeModel.tables.tickets, Item: second }));
+  const whole = await get(`/api/v1/purchases/${purchaseId}`);
+  expect(whole).toMatchObject({ status: 200 });
+  expect(whole.body).toEqual(before);
+});
+
+test('a purchase id fenced by an Idempotency-Key take-over (status fenced) sold nothing: 404', async () => {
+  const purchaseId = newPurchaseId(eventId, 'z');
+  await platform.ctx.redis.tpFence(recordKey(purchaseId), recordKey(purchaseId), 'purchase', Date.now(), 60);
+  expect(await platform.ctx.redis.hget(recordKey(purchaseId), 'status')).toBe('fenced');
+  expect(await get(`/api/v1/purchases/${purchaseId}`)).toMatchObject({ status: 404, body: { code: 'PURCHASE_NOT_FOUND' } });
 });

@@ -26,7 +26,22 @@ import type { KubeClientModule, KubeConfig } from '../../src/controller/kube-cli
  * patch, cluster-scoped resources, pagination (`limit`/`continue`).
  */
 
-type Obj = { apiVersion?: string; kind?: string; metadata: Record<string, any>; [k: string]: any };
+/** The metadata the server reads or owns; the rest (labels, annotations, …) passes through. */
+interface ObjMeta {
+  name: string;
+  generateName?: string;
+  namespace?: string;
+  uid?: string;
+  resourceVersion?: string;
+  generation?: number;
+  creationTimestamp?: string;
+  deletionTimestamp?: string;
+  deletionGracePeriodSeconds?: number;
+  finalizers?: string[];
+  [k: string]: unknown;
+}
+/** Any object the server stores (Venues, Events, Leases, core Events): JSON the server does not interpret beyond metadata. */
+type Obj = { apiVersion?: string; kind?: string; metadata: ObjMeta; spec?: Record<string, unknown>; status?: Record<string, unknown>; [k: string]: unknown };
 type WatchEvent = { type: 'ADDED' | 'MODIFIED' | 'DELETED'; object: Obj };
 
 /** group/version/plural, e.g. `ticketing.dev/v1alpha1/events` or `/v1/events` (core). */
@@ -253,7 +268,7 @@ export class FakeKubeApiServer {
     next.metadata.resourceVersion = old.metadata.resourceVersion;
     if (isDeepStrictEqual(next, old)) return clone(old); // a no-op write: no new version, no event
     next.metadata.resourceVersion = this.nextRv();
-    if (next.metadata.deletionTimestamp && !(next.metadata.finalizers?.length > 0)) {
+    if (next.metadata.deletionTimestamp && !next.metadata.finalizers?.length) {
       this.bucket(resource).delete(`${ns}/${name}`);
       this.emit(resource, 'DELETED', next);
       return clone(next);
@@ -266,7 +281,7 @@ export class FakeKubeApiServer {
   private remove(resource: ResourceId, ns: string, name: string): Obj {
     const old = this.find(resource, ns, name);
     if (!old) throw new ApiError(404, 'NotFound', `${resource} "${name}" not found`);
-    if (old.metadata.finalizers?.length > 0) {
+    if (old.metadata.finalizers?.length) {
       if (old.metadata.deletionTimestamp) return clone(old);
       const next = clone(old);
       next.metadata.deletionTimestamp = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
@@ -388,7 +403,7 @@ export async function startFakeKube(bookmarkEveryMs?: number): Promise<FakeKubeA
  * ES module without --experimental-vm-modules, so test/controller/support/kube-environment.ts
  * loads it outside the sandbox; a test file using it starts with
  * `/** @jest-environment ./test/controller/support/kube-environment.ts *\/` and
- * `jest.mock('@kubernetes/client-node', () => (globalThis as any).__kubeClientNode)`.
+ * `jest.mock('@kubernetes/client-node', () => (globalThis as { __kubeClientNode?: unknown }).__kubeClientNode)`.
  */
 export function nativeKubeClient(): KubeClientModule {
   const k8s = (globalThis as { __kubeClientNode?: KubeClientModule }).__kubeClientNode;

@@ -1,6 +1,6 @@
 import { Redis } from 'ioredis';
 import type { Config } from '../../src/config/config';
-import { withScripts, type ScriptedRedis } from '../../src/inventory/scripts';
+import { withScripts, type ScriptedRedis } from '../../src/commands/scripts';
 import type { PlatformFaults } from '../../src/infra/connections';
 import { startPlatform, type RunningPlatform, type SingleRole } from '../../src/runtime/platform';
 import { testConfig, testLogger } from './env';
@@ -17,6 +17,10 @@ export function testRedis(url = testConfig().REDIS_URL): ScriptedRedis {
   return withScripts(new Redis(url, { enableAutoPipelining: true, maxRetriesPerRequest: 2 }));
 }
 
+/** What http() answers. The body is whatever JSON the API sent; tests read its fields and assert them with expect. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- JSON of many shapes, read field by field at ~100 call sites
+export type HttpAnswer = { status: number; body: any; contentType: string };
+
 /** JSON over HTTP with the status and body, for API tests. */
 export async function http(
   base: string,
@@ -24,7 +28,7 @@ export async function http(
   path: string,
   body?: unknown,
   headers: Record<string, string> = {},
-): Promise<{ status: number; body: any; contentType: string }> {
+): Promise<HttpAnswer> {
   const res = await fetch(`${base}${path}`, {
     method,
     headers: { ...(body !== undefined && typeof body !== 'string' ? { 'content-type': 'application/json' } : {}), ...headers },

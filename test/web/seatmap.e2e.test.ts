@@ -83,6 +83,13 @@ beforeAll(async () => {
   ensureWebBuild();
   seedsDir = copySeeds();
   platform = await startTestPlatform(['controller', 'api'], { SEEDS_DIR: seedsDir, REDIS_KEY_PREFIX: prefix });
+  // Seed files written a moment ago are applied once they have settled (the file source waits
+  // out half-written files): wait until the API serves both events and the concert is seeded.
+  await waitFor(async () => {
+    const r = await http(platform.url, 'GET', `/api/v1/events/${ids.concert}`);
+    const night = await http(platform.url, 'GET', `/api/v1/events/${ids.night}`);
+    return r.status === 200 && night.status === 200;
+  }, 'the seeded events are served', 60_000);
   browser = await chromium.launch({
     executablePath: CHROMIUM,
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],

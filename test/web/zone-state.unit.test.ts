@@ -269,7 +269,10 @@ describe('ZoneState: any interleaving', () => {
         const before = new Set(seatsIn(s, 'sold'));
         const op = pick(4);
         if (op === 0 && !polled) polled = { map: seatMap([...truth]), startedAt: now }; // a poll starts
-        else if (op === 0 && polled) s.applySnapshot(polled.map, polled.startedAt), (polled = undefined); // its answer arrives
+        else if (op === 0 && polled) {
+          s.applySnapshot(polled.map, polled.startedAt); // its answer arrives
+          polled = undefined;
+        }
         else if (op === 1) truth.add(pick(12)); // another buyer buys, unseen
         else if (op === 2) {
           const k = pick(12);
@@ -281,7 +284,10 @@ describe('ZoneState: any interleaving', () => {
           if (s.toggle(k).ok && s.startPurchase().ok) {
             const [row, column] = [s.layout.seatAt(k).row, s.layout.seatAt(k).column];
             if (truth.has(k)) s.seatsTaken([{ row, column }], now);
-            else truth.add(k), s.purchased([k], now);
+            else {
+              truth.add(k);
+              s.purchased([k], now);
+            }
             s.finishPurchase();
           }
         }

@@ -74,7 +74,9 @@ export function which(cmd) {
     try {
       fs.accessSync(p, fs.constants.X_OK);
       return p;
-    } catch {}
+    } catch {
+      // not in this PATH entry (or not executable): try the next one
+    }
   }
   return null;
 }

@@ -24,7 +24,9 @@ export async function withLock(name, fn) {
     let fresh = false;
     try {
       fresh = Date.now() - fs.statSync(file).mtimeMs < 2000;
-    } catch {}
+    } catch {
+      // the holder removed the lock meanwhile: not fresh, and the next attempt may take it
+    }
     if ((holder && !pidAlive(holder)) || (!holder && !fresh)) {
       fs.rmSync(file, { force: true }); // left behind by a crashed run
       continue;
@@ -50,9 +52,8 @@ export async function withLock(name, fn) {
 export async function waitHealthy(svc, { deadlineMs, died = () => null, intervalMs = 300 }) {
   const t0 = Date.now();
   let nextNote = t0 + 10_000;
-  let last = { ok: false, detail: 'not probed yet' };
   for (;;) {
-    last = await svc.probe();
+    const last = await svc.probe();
     if (last.ok) return Date.now() - t0;
     const death = died();
     if (death) {

@@ -92,7 +92,9 @@ export function processesByExe(exe) {
     if (!/^\d+$/.test(entry)) continue;
     try {
       if (fs.readlinkSync(`/proc/${entry}/exe`) === exe && pidAlive(Number(entry))) pids.push(Number(entry));
-    } catch {}
+    } catch {
+      // the process exited while listing, or is not ours to inspect: it is not one of ours
+    }
   }
   return pids;
 }
@@ -162,12 +164,17 @@ export async function stopPid(svc, pid, deadlineMs) {
   say(svc.name, `stopping pid ${pid} (SIGTERM, up to ${secs(deadlineMs)})…`);
   try {
     process.kill(pid, 'SIGTERM');
-  } catch {}
+  } catch {
+    // already gone (ESRCH) or not ours to signal (EPERM): gone() below tells which, and
+    // a process that stays is reported by the error at the end
+  }
   if (await gone(deadlineMs)) return 'stopped';
   say(svc.name, `pid ${pid} still running after ${secs(deadlineMs)}; sending SIGKILL`);
   try {
     process.kill(pid, 'SIGKILL');
-  } catch {}
+  } catch {
+    // it exited after the deadline check (ESRCH): gone() below confirms it, or throws
+  }
   if (await gone(5000)) return 'killed';
   throw new ServiceError(`pid ${pid} survived SIGKILL`, `inspect it with \`ps -o pid,stat,cmd -p ${pid}\``);
 }

@@ -2,7 +2,8 @@ import { timingSafeEqual } from 'node:crypto';
 import { Router, type RequestHandler } from 'express';
 import { resetEvent, type ResetDeps } from '../../admin/reset';
 import { ApiError } from '../../shared/errors';
-import { eventIdSchema, parse } from '../validation';
+import { eventIdSchema } from '../schemas';
+import { parse } from '../validation';
 
 /** Admin routes exist only when ADMIN_TOKEN is set, and need it as a bearer token. */
 export function adminRoutes(token: string, deps: ResetDeps): Router {

@@ -1,17 +1,19 @@
 import { createHash } from 'node:crypto';
 import { Router, type Request, type Response } from 'express';
-import { z } from 'zod';
 import { ANONYMOUS_BUYER, type BuyerIdentity } from '../../auth/buyer';
 import { purchaseAnswer, purchaseIdOfHold, type Checkout } from '../../checkout/checkout';
 import type { CheckoutStore } from '../../checkout/checkout-store';
 import type { HoldService } from '../../checkout/holds';
 import { metrics } from '../../observability/metrics';
 import type { Logger } from '../../observability/logger';
-import { paymentMethodSchema } from '../../payment/provider';
 import type { IdempotencyStore, StoredResponse } from '../../purchase/idempotency';
 import { ApiError } from '../../shared/errors';
 import { PROBLEM_TYPE } from '../problem';
-import { eventIdSchema, parse, purchaseBodySchema, seatSchema, userIdSchema } from '../validation';
+import { OutcomeError } from '../../purchase/engine';
+import { problemOf } from '../outcomes';
+import { extendBody, holdBody, payBody } from '../checkout-schemas';
+import { eventIdSchema } from '../schemas';
+import { parse } from '../validation';
 
 export interface HoldRouteDeps {
   identity: BuyerIdentity;
@@ -22,18 +24,6 @@ export interface HoldRouteDeps {
   log: Logger;
 }
 
-const holdBody = z.object({
-  zoneId: purchaseBodySchema.shape.zoneId,
-  seats: z.array(seatSchema).min(1, 'at least one seat').optional(),
-  best: z
-    .object({ count: z.number().int().min(1, 'at least 1') })
-    .strict()
-    .optional(),
-  expiresInSeconds: z.number().int('must be whole seconds').optional(),
-  userId: userIdSchema.optional(),
-});
-const extendBody = z.object({ seconds: z.number().int('must be whole seconds').min(1, 'at least 1'), userId: userIdSchema.optional() });
-const payBody = z.object({ payment: paymentMethodSchema, userId: userIdSchema.optional() });
 
 /**
  * A hold id chosen from the Idempotency-Key, so every attempt under one key (a retry after a
@@ -45,6 +35,19 @@ function holdIdForKey(eventId: string, zoneId: string, scope: string, key: strin
     .digest('base64url')
     .slice(0, 16);
   return `${eventId}.${zoneId}.h${random}`;
+}
+
+/**
+ * Runs an idempotent handler's work with its outcomes as problems: the idempotency store keeps
+ * an ApiError's 4xx answer for the retry, but would forget a bare OutcomeError as a failure.
+ */
+async function asProblems<T>(work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (err) {
+    if (err instanceof OutcomeError) throw problemOf(err.outcome);
+    throw err;
+  }
 }
 
 /** A stored answer as the purchase routes write it: problems keep their type and get this request's instance. */
@@ -82,7 +85,7 @@ export function holdRoutes(deps: HoldRouteDeps): Router {
     // An anonymous request (declared mode, nobody named) keeps the per-request limit only.
     const declared = buyer.via === 'anonymous' ? undefined : buyer.userId;
     const create = async (holdId?: string): Promise<StoredResponse> => {
-      const view = await holds.create({
+      const view = await asProblems(() => holds.create({
         eventId,
         zoneId: b.zoneId,
         buyer: declared,
@@ -90,7 +93,7 @@ export function holdRoutes(deps: HoldRouteDeps): Router {
         best: b.best,
         expiresInSeconds: b.expiresInSeconds,
         holdId,
-      });
+      }));
       // The /me index is a convenience: the hold stands even if it is not listed there.
       if (declared)
         await store
@@ -138,7 +141,7 @@ export function holdRoutes(deps: HoldRouteDeps): Router {
     let outcome = 'rejected';
     try {
       // The hold is read again inside: a retry must see what the first attempt left.
-      const pay = async (): Promise<StoredResponse> => checkout.payHold(await holds.get(holdId), b.payment);
+      const pay = async (): Promise<StoredResponse> => asProblems(async () => checkout.payHold(await holds.get(holdId), b.payment));
       const key = req.get('idempotency-key');
       const answer =
         key === undefined
@@ -155,6 +158,7 @@ export function holdRoutes(deps: HoldRouteDeps): Router {
       write(res, req, answer);
     } catch (err) {
       if (err instanceof ApiError) outcome = PAY_OUTCOME[err.code] ?? (err.status >= 500 ? 'unavailable' : 'rejected');
+      else if (err instanceof OutcomeError) outcome = PAY_OUTCOME[problemOf(err.outcome).code] ?? 'rejected';
       throw err;
     } finally {
       metrics.purchaseAttempts.inc({ route: 'hold_purchase', outcome });

@@ -6,24 +6,17 @@ import { purchaseView } from '../../purchase/lookup';
 import type { TicketPurchased } from '../../purchase/record';
 import { metrics } from '../../observability/metrics';
 import { ApiError } from '../../shared/errors';
+import { attemptMetrics, CONFIRMED, problemOf, type AttemptLabel } from '../outcomes';
 import { PROBLEM_TYPE } from '../problem';
-import { eventIdSchema, parse, purchaseBodySchema, ticketBodySchema, ticketQuerySchema, userIdSchema } from '../validation';
+import { eventIdSchema, purchaseBodySchema, purchaseHeadersSchema, ticketBodySchema, ticketQuerySchema } from '../schemas';
+import { parse } from '../validation';
 
 export interface PurchaseRouteDeps {
   engine: PurchaseService;
   idempotency: IdempotencyStore;
 }
 
-const OUTCOME: Record<string, string> = {
-  SEATS_TAKEN: 'conflict',
-  ZONE_SOLD_OUT: 'sold_out',
-  PURCHASE_OUTCOME_UNKNOWN: 'unknown',
-  KAFKA_UNAVAILABLE: 'unavailable',
-  INVENTORY_UNAVAILABLE: 'unavailable',
-  INVENTORY_REBUILDING: 'unavailable',
-};
-
-/** The single-seat answer of the prototype's routes. */
+/** The single-seat answer of the prototype's routes (schemas.ts `ticketAnswerSchema`). */
 function ticketView(p: TicketPurchased) {
   const t = p.tickets[0]!;
   return {
@@ -41,26 +34,38 @@ function ticketView(p: TicketPurchased) {
   };
 }
 
+const buyerHeader = purchaseHeadersSchema.shape['x-user-id'];
+
 export function purchaseRoutes({ engine, idempotency }: PurchaseRouteDeps): Router {
   const router = Router();
 
   /** Runs one purchase with metrics and the Idempotency-Key rules, then writes the answer. */
   async function handle(req: Request, res: Response, route: string, request: PurchaseRequest, view: (p: TicketPurchased) => unknown) {
     const stop = metrics.purchaseDuration.startTimer();
-    let outcome = 'rejected';
-    const created = (p: TicketPurchased): StoredResponse => ({ status: 201, body: view(p) });
-    const exec = async (purchaseId?: string) => created(await engine.purchase(purchaseId === undefined ? request : { ...request, purchaseId }));
+    let outcome: AttemptLabel = 'rejected';
+    const created = (p: TicketPurchased): StoredResponse => ({ status: CONFIRMED.status, body: view(p) });
+    // Every outcome but `confirmed` becomes its problem (src/http/outcomes.ts), thrown so the
+    // idempotency store keeps or forgets it by the same rules as any other error.
+    const exec = async (purchaseId?: string) => {
+      const o = await engine.purchase(purchaseId === undefined ? request : { ...request, purchaseId });
+      if (o.kind === 'confirmed') return created(o.record);
+      throw problemOf(o);
+    };
     try {
       const key = req.get('idempotency-key');
       const answer =
         key === undefined
           ? await exec()
           : await idempotency.run(request.userId, key, { route, request }, () => newPurchaseId(request.eventId, request.zoneId), exec, created);
-      outcome = answer.status === 201 ? 'confirmed' : 'replayed';
+      outcome = answer.status === CONFIRMED.status ? CONFIRMED.metric : 'replayed';
       if (answer.problem) res.status(answer.status).type(PROBLEM_TYPE).send(JSON.stringify({ ...(answer.body as object), instance: req.originalUrl }));
       else res.status(answer.status).json(answer.body);
     } catch (err) {
-      if (err instanceof ApiError) outcome = OUTCOME[err.code] ?? (err.status >= 500 ? 'unavailable' : 'rejected');
+      if (err instanceof ApiError) {
+        const counted = attemptMetrics(err);
+        outcome = counted.metric;
+        if (counted.conflict) metrics.purchaseConflicts.inc({ reason: counted.conflict });
+      }
       throw err;
     } finally {
       metrics.purchaseAttempts.inc({ route, outcome });
@@ -69,7 +74,7 @@ export function purchaseRoutes({ engine, idempotency }: PurchaseRouteDeps): Rout
   }
 
   /** The buyer: the request's userId, else the X-User-Id header (validated the same), else anonymous. */
-  const userOf = (req: Request, fromBody?: string) => fromBody ?? parse(userIdSchema.optional(), req.get('x-user-id') || undefined, 'header.x-user-id') ?? 'anonymous';
+  const userOf = (req: Request, fromBody?: string) => fromBody ?? parse(buyerHeader, req.get('x-user-id') || undefined, 'header.x-user-id') ?? 'anonymous';
 
   router.post('/ticket', async (req, res) => {
     const q = parse(ticketQuerySchema, req.query, 'query');

@@ -6,7 +6,8 @@ import type { Logger } from '../../observability/logger';
 import type { EventCursor, ReadModel, UserCursor } from '../../projector/read-model';
 import { ApiError } from '../../shared/errors';
 import type { DynamoWriteModel } from '../../writer/store';
-import { eventIdSchema, parse } from '../validation';
+import { cursorSchema, eventIdSchema, limitSchema, userIdSchema, zoneIdSchema } from '../schemas';
+import { parse } from '../validation';
 import type { TicketSource } from './reads';
 
 export interface QueryRouteDeps {
@@ -14,10 +15,6 @@ export interface QueryRouteDeps {
   catalogCache: CatalogCache;
   log: Logger;
 }
-
-const zoneIdSchema = eventIdSchema;
-const userIdSchema = z.string().regex(/^[\x21-\x7e]{1,128}$/, 'must be 1–128 visible ASCII characters');
-const limitSchema = z.coerce.number().int().min(1, 'must be 1..500').max(500, 'must be 1..500').default(100);
 
 const eventCursor = z.object({ k: z.literal('e'), z: z.string().max(64), r: z.string().max(8), c: z.number().int().min(0) }).strict();
 const userCursor = z.object({ k: z.literal('u'), t: z.string().max(40), i: z.string().max(160) }).strict();
@@ -27,10 +24,11 @@ const encode = (value: object) => Buffer.from(JSON.stringify(value)).toString('b
 
 function decode<T extends z.ZodType>(schema: T, raw: unknown): z.output<T> | undefined {
   if (raw === undefined || raw === '') return undefined;
-  if (typeof raw !== 'string' || raw.length > 600) throw badCursor();
+  const text = cursorSchema.safeParse(raw);
+  if (!text.success) throw badCursor();
   let json: unknown;
   try {
-    json = JSON.parse(Buffer.from(raw, 'base64url').toString('utf8'));
+    json = JSON.parse(Buffer.from(text.data, 'base64url').toString('utf8'));
   } catch {
     throw badCursor();
   }

@@ -5,7 +5,8 @@ import type { Inventory } from '../../inventory/inventory';
 import { parseTicketId } from '../../purchase/ids';
 import { PurchaseLookup, purchaseView, type PurchaseFinder } from '../../purchase/lookup';
 import { ApiError } from '../../shared/errors';
-import { eventIdSchema, parse } from '../validation';
+import { eventIdSchema } from '../schemas';
+import { parse } from '../validation';
 
 /** A source a ticket can be read from; the api chains them (read model, write model, record). */
 export interface TicketSource {

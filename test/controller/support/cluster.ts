@@ -3,7 +3,7 @@ import { startClusterController, type ClusterControllerHandle, type ClusterContr
 import type { EventReport } from '../../../src/controller/reconcile';
 import { Inventory } from '../../../src/inventory/inventory';
 import { ZoneLayout } from '../../../src/inventory/layout';
-import type { ScriptedRedis } from '../../../src/inventory/scripts';
+import type { ScriptedRedis } from '../../../src/commands/scripts';
 import { dropKeyPrefix } from '../../support/platform';
 import { newPurchaseId } from '../../../src/purchase/ids';
 import { testConfig, testLogger, uid } from '../../support/env';

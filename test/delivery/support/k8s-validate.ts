@@ -1,3 +1,4 @@
+import { createRequire } from 'node:module';
 import type { Doc } from './files';
 
 /**
@@ -14,19 +15,22 @@ function clientModels(): Record<string, { attributeTypeMap?: { baseName: string;
   return m as Record<string, { attributeTypeMap?: { baseName: string; type: string }[] }>;
 }
 
-const modelCache = new Map<string, (new (o: unknown) => { validate(): void }) | null>();
+type ModelClass = new (o: unknown) => { validate(): void };
+/** kubernetes-models has one module per apiVersion and kind: its path is only known at run time. */
+const requireModel = createRequire(__filename);
+const modelCache = new Map<string, ModelClass | null>();
+function loadModel(apiVersion: string, kind: string): ModelClass | null {
+  try {
+    const m = requireModel(`kubernetes-models/${apiVersion}/${kind}`) as Record<string, ModelClass | undefined>;
+    return m[kind] ?? m.default ?? null;
+  } catch {
+    // kubernetes-models ships no such kind: validateK8sObject reports the object as unchecked
+    return null;
+  }
+}
 function modelClass(apiVersion: string, kind: string) {
   const key = `${apiVersion}/${kind}`;
-  if (!modelCache.has(key)) {
-    let cls = null;
-    try {
-      const m = require(`kubernetes-models/${apiVersion}/${kind}`);
-      cls = m[kind] ?? m.default ?? null;
-    } catch {
-      cls = null;
-    }
-    modelCache.set(key, cls);
-  }
+  if (!modelCache.has(key)) modelCache.set(key, loadModel(apiVersion, kind));
   return modelCache.get(key)!;
 }
 

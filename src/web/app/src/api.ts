@@ -1,65 +1,11 @@
-/** The slice of the ticketing API the seat map uses (shapes from src/http/routes/reads.ts). */
+/**
+ * The slice of the ticketing API the seat map uses. The shapes are the API's own response
+ * schemas (src/http/schemas.ts, the source of /openapi.json): type-only imports, so the bundle
+ * carries no zod.
+ */
+import type { EventDetail, EventSummary, Purchase, PurchaseBody, SeatMap, VenueDetail } from '../../../http/schemas';
 
-export interface EventSummary {
-  eventId: string;
-  name: string;
-  venueId: string;
-  venueName: string;
-  state: string;
-  startsAt: string;
-  perUserLimit: number;
-  currency: string;
-  zoneCount: number;
-  capacity: number;
-}
-
-export interface ZoneSummary {
-  zoneId: string;
-  name: string;
-  category?: string;
-  priceCents: number;
-  rows: number;
-  capacity?: number;
-  available?: number;
-}
-
-export interface EventDetail extends Omit<EventSummary, 'venueName' | 'zoneCount' | 'capacity'> {
-  salesOpensAt?: string;
-  salesClosesAt?: string;
-  venue: { venueId: string; name: string };
-  zones: ZoneSummary[];
-}
-
-export interface VenueDetail {
-  venueId: string;
-  name: string;
-  zones: { zoneId: string; name: string; category?: string; rows: string[]; seatCounts: number[]; priceCents: number }[];
-  events: string[];
-}
-
-export interface SeatMap {
-  eventId: string;
-  zoneId: string;
-  name: string;
-  priceCents: number;
-  rows: string[];
-  seatCounts: number[];
-  capacity: number;
-  available: number;
-  rowAvailable: number[];
-  sold: { encoding: 'bitmap-msb-base64'; data: string };
-}
-
-export interface Seat {
-  row: string;
-  column: number;
-}
-
-export interface Purchase {
-  purchaseId: string;
-  status: string;
-  tickets: { ticketId: string; row: string; column: number; priceCents: number; status: string }[];
-}
+export type { EventDetail, EventSummary, Purchase, Seat, SeatMap, VenueDetail, ZoneSummary } from '../../../http/schemas';
 
 /** An RFC 9457 problem answer (or a network failure, with status 0 and code NETWORK). */
 export class ApiProblem extends Error {
@@ -104,7 +50,7 @@ export const api = {
   venue: (venueId: string, signal?: AbortSignal) => call<VenueDetail>(`api/v1/venues/${seg(venueId)}`, { signal }),
   seats: (eventId: string, zoneId: string, signal?: AbortSignal) =>
     call<SeatMap>(`api/v1/events/${seg(eventId)}/zones/${seg(zoneId)}/seats`, { signal, cache: 'no-store' }),
-  purchase: (eventId: string, body: { userId: string; zoneId: string; seats: Seat[] }, idempotencyKey: string) =>
+  purchase: (eventId: string, body: PurchaseBody, idempotencyKey: string) =>
     call<Purchase>(`api/v1/events/${seg(eventId)}/purchases`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', 'idempotency-key': idempotencyKey },

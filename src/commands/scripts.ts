@@ -22,6 +22,15 @@ export enum ConfirmCode {
   UNKNOWN = 2,
   /** A record an older version voided (purchases are no longer voided): never confirmed. */
   VOIDED = 3,
+  /** A purchase id fenced (fence.lua's tombstone: it never reserved anything): never confirmed. */
+  FENCED = 4,
+}
+
+/** Return codes of idem-write.lua (see its header). */
+export enum MarkerWriteCode {
+  /** The key no longer belongs to the caller's purchase id (or is gone): nothing written. */
+  REFUSED = 0,
+  WRITTEN = 1,
 }
 
 /**
@@ -70,11 +79,37 @@ export enum AllowanceCode {
   STALE = 3,
 }
 
+/** Return codes of cancel.lua (see its header). */
+export enum CancelCode {
+  CANCELLING = 0,
+  ALREADY_CANCELLING = 1,
+  ALREADY_CANCELLED = 2,
+  NOT_CONFIRMED = 3,
+  NO_RECORD = 4,
+  VOIDED = 5,
+}
+
+/** Return codes of release-cancelled.lua (see its header). */
+export enum ReleaseCancelledCode {
+  RELEASED = 0,
+  ALREADY_CANCELLED = 1,
+  NOT_CANCELLING = 2,
+  NO_INVENTORY = 4,
+  LAYOUT_MISMATCH = 5,
+}
+
 export enum InitZoneCode {
   CREATED = 0,
   UNCHANGED = 1,
   LAYOUT_CHANGE_REFUSED = 2,
   RECREATED = 3,
+}
+
+/** Return codes of settle-closed-zone.lua (see its header). */
+export enum SettleClosedZoneCode {
+  SETTLED = 0,
+  /** The closed zone is not the closing the audit read any more (re-opened, closed again, gone). */
+  CHANGED = 1,
 }
 
 /** `lib`: a file of shared functions prepended to the script's source (hold-lib.lua). */
@@ -96,6 +131,10 @@ const SCRIPTS: Record<keyof ScriptCommands, { file: string; keys: number; lib?: 
   tpAllowanceAcquire: { file: 'allowance-acquire.lua', keys: 1 },
   tpAllowanceSettle: { file: 'allowance-settle.lua', keys: 1 },
   tpCloseZone: { file: 'close-zone.lua', keys: 1 },
+  tpSettleClosedZone: { file: 'settle-closed-zone.lua', keys: 1 },
+  tpCancel: { file: 'cancel.lua', keys: 2 },
+  tpReleaseCancelled: { file: 'release-cancelled.lua', keys: 5 },
+  tpIdemWrite: { file: 'idem-write.lua', keys: 1 },
 } as const;
 
 type Args = (string | number | Buffer)[];
@@ -117,12 +156,16 @@ export interface ScriptCommands {
   tpSettleZone(...args: Args): Promise<number>;
   tpAllowanceAcquire(...args: Args): Promise<(number | string)[]>;
   tpAllowanceSettle(...args: Args): Promise<number>;
+  tpSettleClosedZone(...args: Args): Promise<number>;
+  tpCancel(...args: Args): Promise<[number, string]>;
+  tpReleaseCancelled(...args: Args): Promise<[number, number]>;
+  tpIdemWrite(...args: Args): Promise<MarkerWriteCode>;
 }
 export type ScriptedRedis = Redis & ScriptCommands;
 
-/** Lua sources live in src/commands; the build copies them next to the compiled code. */
+/** Lua sources live beside this file in src/commands; the build copies them next to the compiled code. */
 function commandsDir(): string {
-  for (const candidate of [path.join(__dirname, '..', 'commands'), path.join(__dirname, '..', '..', '..', 'src', 'commands')]) {
+  for (const candidate of [__dirname, path.join(__dirname, '..', '..', '..', 'src', 'commands')]) {
     try {
       readFileSync(path.join(candidate, 'reserve.lua'));
       return candidate;
@@ -148,7 +191,7 @@ export function withScripts(redis: Redis): ScriptedRedis {
 export function scriptSource(file: string): string {
   const dir = commandsDir();
   const spec = Object.values(SCRIPTS).find((s) => s.file === file);
-  if (!spec) throw new Error(`${file} is not a registered script; add it to SCRIPTS in src/inventory/scripts.ts`);
+  if (!spec) throw new Error(`${file} is not a registered script; add it to SCRIPTS in src/commands/scripts.ts`);
   const own = readFileSync(path.join(dir, file), 'utf8');
   return spec.lib ? `${readFileSync(path.join(dir, spec.lib), 'utf8')}\n${own}` : own;
 }
