@@ -36,3 +36,14 @@ export function purchaseTicketsProblem(r: { purchaseId: string; eventId: string;
   }
   return undefined;
 }
+
+/** The fields every ticket event of a purchase carries (TicketPurchased, TicketsCancelled). */
+export const purchaseFields = {
+  purchaseId: z.string().min(1).max(160),
+  eventId: idField,
+  venueId: idField,
+  zoneId: idField,
+  userId: userIdField,
+  tickets: z.array(ticketLine).min(1).max(100),
+  currency: z.string().regex(/^[A-Z]{3}$/).default('USD'),
+};

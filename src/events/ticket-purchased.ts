@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { SCHEMA_VERSION, type TicketPurchased } from '../purchase/record';
-import { idField, invalidRecord, isoDate, purchaseTicketsProblem, ticketLine, userIdField } from './ticket-lines';
+import { invalidRecord, isoDate, purchaseFields, purchaseTicketsProblem } from './ticket-lines';
 
 /**
  * The `TicketPurchased` event as the consumers read it from the log. Both the writer and the
@@ -12,13 +12,7 @@ export type { TicketPurchased } from '../purchase/record';
 const record = z.object({
   schemaVersion: z.literal(SCHEMA_VERSION),
   type: z.literal('TicketPurchased'),
-  purchaseId: z.string().min(1).max(160),
-  eventId: idField,
-  venueId: idField,
-  zoneId: idField,
-  userId: userIdField,
-  tickets: z.array(ticketLine).min(1).max(100),
-  currency: z.string().regex(/^[A-Z]{3}$/).default('USD'),
+  ...purchaseFields,
   createdOn: isoDate,
   // Optional: records of direct purchases, and every record written before holds, have none.
   payment: z.object({ provider: z.string().regex(/^[a-z0-9_-]{1,32}$/), paymentId: z.string().regex(/^[\x21-\x7e]{1,64}$/) }).optional(),

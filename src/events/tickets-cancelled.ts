@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { TicketLine, TicketPurchased } from '../purchase/record';
-import { idField, invalidRecord, isoDate, purchaseTicketsProblem, ticketLine, userIdField } from './ticket-lines';
+import { invalidRecord, isoDate, purchaseFields, purchaseTicketsProblem } from './ticket-lines';
 
 /**
  * The `TicketsCancelled` event: a confirmed purchase was cancelled as a whole. It goes to the
@@ -45,13 +45,7 @@ export function cancellationOf(p: TicketPurchased, cancelledAt: Date): TicketsCa
 const record = z.object({
   schemaVersion: z.literal(CANCELLED_SCHEMA_VERSION),
   type: z.literal('TicketsCancelled'),
-  purchaseId: z.string().min(1).max(160),
-  eventId: idField,
-  venueId: idField,
-  zoneId: idField,
-  userId: userIdField,
-  tickets: z.array(ticketLine).min(1).max(100),
-  currency: z.string().regex(/^[A-Z]{3}$/).default('USD'),
+  ...purchaseFields,
   cancelledAt: isoDate,
 });
 

@@ -1,3 +1,4 @@
+import { PeriodicPass } from '../shared/periodic';
 import type { CatalogEntry } from '../catalog/model';
 import type { Logger } from '../observability/logger';
 import type { Holds } from './holds';
@@ -27,8 +28,7 @@ export interface ZoneLister {
  * (expire.lua, atomic) and settled only if no hold was created meanwhile (settle-zone.lua).
  */
 export class HoldSweeper {
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<number> | undefined;
+  private readonly periodic: PeriodicPass<number>;
   private lastRescan = 0;
   private readonly ix;
 
@@ -41,22 +41,20 @@ export class HoldSweeper {
     private readonly onExpired: (eventId: string, zoneId: string, holdIds: string[]) => void = () => undefined,
   ) {
     this.ix = holdIndexKeys(holds.prefix);
+    this.periodic = new PeriodicPass(() => this.pass(), this.opts.intervalMs, (err) => this.log.warn({ err }, 'hold sweep failed; it runs again at the next interval'));
   }
 
   start(): void {
-    this.timer = setInterval(() => void this.runOnce().catch((err) => this.log.warn({ err }, 'hold sweep failed; it runs again at the next interval')), this.opts.intervalMs);
-    this.timer.unref();
+    this.periodic.start();
   }
 
-  async stop(): Promise<void> {
-    if (this.timer) clearInterval(this.timer);
-    await this.running?.catch(() => undefined);
+  stop(): Promise<void> {
+    return this.periodic.stop();
   }
 
   /** One pass (one at a time per process); returns how many holds it expired. */
   runOnce(): Promise<number> {
-    this.running ??= this.pass().finally(() => (this.running = undefined));
-    return this.running;
+    return this.periodic.runOnce();
   }
 
   private async pass(): Promise<number> {

@@ -1,3 +1,4 @@
+import { PeriodicPass } from '../shared/periodic';
 import type { CatalogStore } from '../catalog/store';
 import type { Inventory } from '../inventory/inventory';
 import { metrics } from '../observability/metrics';
@@ -24,8 +25,7 @@ export interface SweepOptions {
  * `resendAfterMs` (re-produces their event, then frees their seats).
  */
 export class RecoverySweep {
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<number> | undefined;
+  private readonly periodic: PeriodicPass<number>;
 
   constructor(
     private readonly inventory: Inventory,
@@ -34,22 +34,21 @@ export class RecoverySweep {
     private readonly opts: SweepOptions,
     private readonly log: Logger,
     private readonly cancellations?: StaleCancellations,
-  ) {}
-
-  start(): void {
-    this.timer = setInterval(() => void this.runOnce().catch((err) => this.log.warn({ err }, 'sweep failed')), this.opts.intervalMs);
-    this.timer.unref();
+  ) {
+    this.periodic = new PeriodicPass(() => this.pass(), this.opts.intervalMs, (err) => this.log.warn({ err }, 'sweep failed'));
   }
 
-  async stop(): Promise<void> {
-    if (this.timer) clearInterval(this.timer);
-    await this.running?.catch(() => undefined);
+  start(): void {
+    this.periodic.start();
+  }
+
+  stop(): Promise<void> {
+    return this.periodic.stop();
   }
 
   /** One pass over every zone; returns how many records were re-sent and acknowledged. */
   runOnce(): Promise<number> {
-    this.running ??= this.pass().finally(() => (this.running = undefined));
-    return this.running;
+    return this.periodic.runOnce();
   }
 
   private async pass(): Promise<number> {

@@ -1,3 +1,5 @@
+// This file is long because it is one coherent fake: the Kubernetes API server's list, watch,
+// get, create, patch, status and Lease semantics that the unmodified client-node informers rely on.
 import { randomUUID } from 'node:crypto';
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
