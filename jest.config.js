@@ -14,7 +14,10 @@ const shared = {
     '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json' }],
     // @marcbachmann/cel-js and jose are ES modules; Jest's CommonJS sandbox needs them compiled
     // (Node itself loads them through require(esm)).
-    '^.+/node_modules/(@marcbachmann/cel-js|jose)/.+\\.js$': ['ts-jest', { tsconfig: { allowJs: true, module: 'commonjs', target: 'es2023' } }],
+    '^.+/node_modules/(@marcbachmann/cel-js|jose)/.+\\.js$': [
+      'ts-jest',
+      { tsconfig: { allowJs: true, module: 'commonjs', target: 'es2023' } },
+    ],
   },
   transformIgnorePatterns: ['/node_modules/(?!(@marcbachmann/cel-js|jose)/)'],
 };

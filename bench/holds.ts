@@ -113,7 +113,8 @@ async function consistent(inventory: Inventory, holds: Holds, eventId: string, z
     if (!held.has(k)) problems.push(`seat ${k} taken but in no hold`);
   }
   if (held.size !== taken) problems.push(`${held.size} held-by entries for ${taken} taken seats`);
-  if (st.available !== layout.capacity - taken) problems.push(`available ${st.available} != capacity - popcount ${layout.capacity - taken}`);
+  if (st.available !== layout.capacity - taken)
+    problems.push(`available ${st.available} != capacity - popcount ${layout.capacity - taken}`);
   return problems;
 }
 
@@ -139,7 +140,9 @@ async function main(): Promise<void> {
         const problems = await consistent(inventory, holds, eventId, zone);
         if (r.doubleHeld > 0 || problems.length > 0) {
           failed = true;
-          process.stderr.write(`INCORRECT ${zone.zoneId} ${kind}: ${r.doubleHeld} seats in two holds; ${problems.slice(0, 5).join('; ')}\n`);
+          process.stderr.write(
+            `INCORRECT ${zone.zoneId} ${kind}: ${r.doubleHeld} seats in two holds; ${problems.slice(0, 5).join('; ')}\n`,
+          );
         }
         results.push(r);
         process.stderr.write(`${JSON.stringify(r)}\n`);
@@ -154,8 +157,13 @@ async function main(): Promise<void> {
     } while (cursor !== '0');
     await redis.quit();
   }
-  process.stdout.write('| zone | phase | clients | best calls | holds | holds/s | calls/s | p50 ms | p99 ms | seats in two holds |\n| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n');
-  for (const r of results) process.stdout.write(`| ${r.zone} | ${r.phase} | ${r.clients} | ${r.attempts} | ${r.holds} | ${r.holdsPerSecond} | ${r.callsPerSecond} | ${r.p50ms} | ${r.p99ms} | ${r.doubleHeld} |\n`);
+  process.stdout.write(
+    '| zone | phase | clients | best calls | holds | holds/s | calls/s | p50 ms | p99 ms | seats in two holds |\n| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n',
+  );
+  for (const r of results)
+    process.stdout.write(
+      `| ${r.zone} | ${r.phase} | ${r.clients} | ${r.attempts} | ${r.holds} | ${r.holdsPerSecond} | ${r.callsPerSecond} | ${r.p50ms} | ${r.p99ms} | ${r.doubleHeld} |\n`,
+    );
   if (failed) process.exitCode = 1;
 }
 

@@ -40,24 +40,67 @@ function reserveLua(): string {
  * script, no writes), with a unique purchase key per call. The success path (reads + writes)
  * is measured from Node instead.
  */
-export async function redisCeiling(redis: ScriptedRedis, prefix: string, redisUrl: string, runId: string, requests: number): Promise<RedisCeiling> {
+export async function redisCeiling(
+  redis: ScriptedRedis,
+  prefix: string,
+  redisUrl: string,
+  runId: string,
+  requests: number,
+): Promise<RedisCeiling> {
   const inventory = new Inventory(redis, prefix);
   const eventId = `BenchScratch${runId}`;
   const zone: ZoneDef = { zoneId: 'z', name: 'scratch', rows: ['A'], seatCounts: [SEATS], priceCents: 0 };
   const layout = ZoneLayout.of(zone);
   const k = zoneKeys(prefix, eventId, 'z');
-  const body = JSON.stringify({ schemaVersion: 1, type: 'TicketPurchased', purchaseId: 'x'.repeat(40), eventId, venueId: 'V', zoneId: 'z', userId: 'bench-user', tickets: [{ ticketId: 'x'.repeat(42), row: 'A', column: 1, priceCents: 20000 }], currency: 'USD', createdOn: new Date().toISOString() });
+  const body = JSON.stringify({
+    schemaVersion: 1,
+    type: 'TicketPurchased',
+    purchaseId: 'x'.repeat(40),
+    eventId,
+    venueId: 'V',
+    zoneId: 'z',
+    userId: 'bench-user',
+    tickets: [{ ticketId: 'x'.repeat(42), row: 'A', column: 1, priceCents: 20000 }],
+    currency: 'USD',
+    createdOn: new Date().toISOString(),
+  });
   await inventory.initZone(eventId, zone);
   try {
     const sha = String(await redis.script('LOAD', reserveLua()));
     // Seat 0 is taken first, so every benchmark call takes the conflict path.
     await redis.evalsha(sha, 5, k.bits, k.counts, k.meta, k.pending, k.purchase('first'), layout.hash, 'first', Date.now(), body, 0, 0);
     const url = new URL(redisUrl);
-    const { stdout } = await run('redis-benchmark', [
-      '-h', url.hostname, '-p', url.port || '6379', '-n', String(requests), '-c', '50', '-r', '1000000000', '--csv',
-      'EVALSHA', sha, '5', k.bits, k.counts, k.meta, k.pending, `${k.purchase('')}__rand_int__`,
-      layout.hash, 'bench__rand_int__', String(Date.now()), body, '0', '0',
-    ], { maxBuffer: 1 << 20 });
+    const { stdout } = await run(
+      'redis-benchmark',
+      [
+        '-h',
+        url.hostname,
+        '-p',
+        url.port || '6379',
+        '-n',
+        String(requests),
+        '-c',
+        '50',
+        '-r',
+        '1000000000',
+        '--csv',
+        'EVALSHA',
+        sha,
+        '5',
+        k.bits,
+        k.counts,
+        k.meta,
+        k.pending,
+        `${k.purchase('')}__rand_int__`,
+        layout.hash,
+        'bench__rand_int__',
+        String(Date.now()),
+        body,
+        '0',
+        '0',
+      ],
+      { maxBuffer: 1 << 20 },
+    );
     // The test name (first column) holds the whole command, commas included: read the figures from the end.
     const [headLine = '', dataLine = ''] = stdout.trim().split('\n');
     const unquote = (c: string) => c.replace(/"/g, '');
@@ -76,15 +119,43 @@ export async function redisCeiling(redis: ScriptedRedis, prefix: string, redisUr
       Array.from({ length: 50 }, async () => {
         for (let seat = next++; seat <= n; seat = next++) {
           const id = `s${seat}`;
-          const r = (await redis.evalsha(sha, 5, k.bits, k.counts, k.meta, k.pending, k.purchase(id), layout.hash, id, Date.now(), body, seat, 0)) as number[];
+          const r = (await redis.evalsha(
+            sha,
+            5,
+            k.bits,
+            k.counts,
+            k.meta,
+            k.pending,
+            k.purchase(id),
+            layout.hash,
+            id,
+            Date.now(),
+            body,
+            seat,
+            0,
+          )) as number[];
           if (r[0] !== 0) throw new Error(`reserve.lua refused free seat ${seat}: ${JSON.stringify(r)}`);
         }
       }),
     );
     const ms = performance.now() - start;
     return {
-      redisScript: { tool: 'redis-benchmark -c 50 EVALSHA', path: 'conflict (seat taken; unique purchase key per call)', requests, clients: 50, throughput: Math.round(col('rps')), p50: col('p50_latency_ms'), p99: col('p99_latency_ms') },
-      redisScriptSuccess: { tool: 'ioredis, 50 in flight', path: 'success (distinct free seats: reads + writes)', requests: n, inFlight: 50, throughput: Math.round((n * 1000) / ms) },
+      redisScript: {
+        tool: 'redis-benchmark -c 50 EVALSHA',
+        path: 'conflict (seat taken; unique purchase key per call)',
+        requests,
+        clients: 50,
+        throughput: Math.round(col('rps')),
+        p50: col('p50_latency_ms'),
+        p99: col('p99_latency_ms'),
+      },
+      redisScriptSuccess: {
+        tool: 'ioredis, 50 in flight',
+        path: 'success (distinct free seats: reads + writes)',
+        requests: n,
+        inFlight: 50,
+        throughput: Math.round((n * 1000) / ms),
+      },
     };
   } finally {
     // The success path leaves tens of thousands of pending purchases: remove them in chunks

@@ -49,7 +49,10 @@ export interface BenchResult {
   errors?: string[];
 }
 
-const fmt = (n: number | undefined, digits = 0) => (n === undefined || !Number.isFinite(n) ? '—' : n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits }));
+const fmt = (n: number | undefined, digits = 0) =>
+  n === undefined || !Number.isFinite(n)
+    ? '—'
+    : n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
 const label = (s: ScenarioResult) => `${s.name} · ${s.backend} · ${s.mode}${s.mode === 'open' ? ` @ ${fmt(s.targetRate)}/s` : ''}`;
 
 export function findScenario(r: Pick<BenchResult, 'scenarios'>, name: string, backend: string, mode = 'closed') {
@@ -81,7 +84,11 @@ export function toMarkdown(r: BenchResult): string {
     '| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | --- | --- |',
     ...r.scenarios.map(
       (s) =>
-        `| ${s.name} | ${s.backend} | ${s.mode}${s.mode === 'open' ? ` @ ${fmt(s.targetRate)}/s (sent ${fmt(s.sendRate)}/s)` : ''} | ${s.concurrency} | ${fmt(s.requests)} | ${fmt(s.throughput)} | ${fmt(s.p50, 1)} | ${fmt(s.p99, 1)} | ${s.correct ? 'yes' : '**NO**'} | ${Object.entries(s.statuses).map(([k, v]) => `${k}×${v}`).join(' ')} |`,
+        `| ${s.name} | ${s.backend} | ${s.mode}${s.mode === 'open' ? ` @ ${fmt(s.targetRate)}/s (sent ${fmt(s.sendRate)}/s)` : ''} | ${s.concurrency} | ${fmt(s.requests)} | ${fmt(s.throughput)} | ${fmt(s.p50, 1)} | ${fmt(s.p99, 1)} | ${s.correct ? 'yes' : '**NO**'} | ${Object.entries(
+          s.statuses,
+        )
+          .map(([k, v]) => `${k}×${v}`)
+          .join(' ')} |`,
     ),
     '',
     '| ceiling | how | requests | throughput (req/s) | p50 (ms) | p99 (ms) |',
@@ -89,7 +96,9 @@ export function toMarkdown(r: BenchResult): string {
     `| no-op POST (same server process) | ${String(r.ceilings.noopPost.how ?? '')} | ${fmt(r.ceilings.noopPost.requests)} | ${fmt(r.ceilings.noopPost.throughput)} | ${fmt(r.ceilings.noopPost.p50, 1)} | ${fmt(r.ceilings.noopPost.p99, 1)} |`,
     `| reserve.lua, ${String(r.ceilings.redisScript.path)} | ${String(r.ceilings.redisScript.tool)} | ${fmt(r.ceilings.redisScript.requests)} | ${fmt(r.ceilings.redisScript.throughput)} | ${fmt(r.ceilings.redisScript.p50, 2)} | ${fmt(r.ceilings.redisScript.p99, 2)} |`,
     ...(r.ceilings.redisScriptSuccess
-      ? [`| reserve.lua, ${String(r.ceilings.redisScriptSuccess.path)} | ${String(r.ceilings.redisScriptSuccess.tool)} | ${fmt(r.ceilings.redisScriptSuccess.requests)} | ${fmt(r.ceilings.redisScriptSuccess.throughput)} | — | — |`]
+      ? [
+          `| reserve.lua, ${String(r.ceilings.redisScriptSuccess.path)} | ${String(r.ceilings.redisScriptSuccess.tool)} | ${fmt(r.ceilings.redisScriptSuccess.requests)} | ${fmt(r.ceilings.redisScriptSuccess.throughput)} | — | — |`,
+        ]
       : []),
     '',
     '| ratio | value | aim |',
@@ -128,9 +137,25 @@ const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replac
 export function toSvg(r: BenchResult): string {
   const rows: { name: string; throughput: number; p50?: number; p99?: number; ok: boolean; kind: 'redis' | 'sql' | 'ceiling' }[] = [
     ...r.scenarios.map((s) => ({ name: label(s), throughput: s.throughput, p50: s.p50, p99: s.p99, ok: s.correct, kind: s.backend })),
-    { name: 'ceiling · no-op POST', throughput: r.ceilings.noopPost.throughput, ...(r.ceilings.noopPost.p50 === undefined ? {} : { p50: r.ceilings.noopPost.p50 }), ...(r.ceilings.noopPost.p99 === undefined ? {} : { p99: r.ceilings.noopPost.p99 }), ok: true, kind: 'ceiling' as const },
+    {
+      name: 'ceiling · no-op POST',
+      throughput: r.ceilings.noopPost.throughput,
+      ...(r.ceilings.noopPost.p50 === undefined ? {} : { p50: r.ceilings.noopPost.p50 }),
+      ...(r.ceilings.noopPost.p99 === undefined ? {} : { p99: r.ceilings.noopPost.p99 }),
+      ok: true,
+      kind: 'ceiling' as const,
+    },
     { name: 'ceiling · reserve.lua (conflict path)', throughput: r.ceilings.redisScript.throughput, ok: true, kind: 'ceiling' as const },
-    ...(r.ceilings.redisScriptSuccess ? [{ name: 'ceiling · reserve.lua (success path, Node)', throughput: r.ceilings.redisScriptSuccess.throughput, ok: true, kind: 'ceiling' as const }] : []),
+    ...(r.ceilings.redisScriptSuccess
+      ? [
+          {
+            name: 'ceiling · reserve.lua (success path, Node)',
+            throughput: r.ceilings.redisScriptSuccess.throughput,
+            ok: true,
+            kind: 'ceiling' as const,
+          },
+        ]
+      : []),
   ];
   const rowH = 24;
   const top = 56;
@@ -154,7 +179,9 @@ export function toSvg(r: BenchResult): string {
   rows.forEach((x, i) => {
     const y = top + i * rowH;
     const tw = Math.max(1, (x.throughput / maxT) * barW);
-    out.push(`<text x="${labelW}" y="${y + 15}" text-anchor="end" fill="${x.ok ? '#000' : '#e03131'}">${esc(x.name + (x.ok ? '' : ' ✗ INCORRECT'))}</text>`);
+    out.push(
+      `<text x="${labelW}" y="${y + 15}" text-anchor="end" fill="${x.ok ? '#000' : '#e03131'}">${esc(x.name + (x.ok ? '' : ' ✗ INCORRECT'))}</text>`,
+    );
     out.push(`<rect x="${labelW + 10}" y="${y + 3}" width="${tw.toFixed(1)}" height="${rowH - 8}" fill="${colour[x.kind]}"/>`);
     out.push(`<text x="${labelW + 14 + tw}" y="${y + 15}">${fmt(x.throughput)}</text>`);
     if (x.p99 !== undefined && x.p50 !== undefined) {
@@ -164,9 +191,15 @@ export function toSvg(r: BenchResult): string {
     }
   });
   const legendY = top + rows.length * rowH + 22;
-  out.push(`<rect x="10" y="${legendY - 10}" width="12" height="12" fill="${colour.redis}"/><text x="28" y="${legendY}">Redis engine</text>`);
-  out.push(`<rect x="130" y="${legendY - 10}" width="12" height="12" fill="${colour.sql}"/><text x="148" y="${legendY}">SQL row-locking baseline</text>`);
-  out.push(`<rect x="320" y="${legendY - 10}" width="12" height="12" fill="${colour.ceiling}"/><text x="338" y="${legendY}">ceilings</text>`);
+  out.push(
+    `<rect x="10" y="${legendY - 10}" width="12" height="12" fill="${colour.redis}"/><text x="28" y="${legendY}">Redis engine</text>`,
+  );
+  out.push(
+    `<rect x="130" y="${legendY - 10}" width="12" height="12" fill="${colour.sql}"/><text x="148" y="${legendY}">SQL row-locking baseline</text>`,
+  );
+  out.push(
+    `<rect x="320" y="${legendY - 10}" width="12" height="12" fill="${colour.ceiling}"/><text x="338" y="${legendY}">ceilings</text>`,
+  );
   out.push('</svg>');
   return out.join('\n');
 }

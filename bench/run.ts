@@ -58,10 +58,19 @@ const SETTINGS: Record<'quick' | 'full', Settings> = {
 };
 
 const log = (msg: string) => process.stderr.write(`${msg}\n`);
-const stamp = (d: Date) => d.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+const stamp = (d: Date) =>
+  d
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, 'Z');
 
 async function main(): Promise<number> {
-  const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false }, out: { type: 'string', default: path.resolve(__dirname, '..', '..', 'bench', 'results') } } });
+  const { values } = parseArgs({
+    options: {
+      quick: { type: 'boolean', default: false },
+      out: { type: 'string', default: path.resolve(__dirname, '..', '..', 'bench', 'results') },
+    },
+  });
   const mode = values.quick ? 'quick' : 'full';
   const s = SETTINGS[mode];
   const started = new Date();
@@ -80,7 +89,15 @@ async function main(): Promise<number> {
 
   log(`load lab ${mode} run ${runId}: ${s.concurrency} clients`);
   const machine = await describeMachine(redis, baseline.sql);
-  const record = (name: string, backend: 'redis' | 'sql', concurrency: number, description: string, stats: RunStats | undefined, correct: boolean, problems: string[]) => {
+  const record = (
+    name: string,
+    backend: 'redis' | 'sql',
+    concurrency: number,
+    description: string,
+    stats: RunStats | undefined,
+    correct: boolean,
+    problems: string[],
+  ) => {
     const r: ScenarioResult = {
       name,
       backend,
@@ -111,7 +128,13 @@ async function main(): Promise<number> {
     const eventId = `Bench${runId}-${name}-${lab.backend}${rate ? `-open${rate}` : ''}`;
     log(`${name} (${lab.backend}${rate ? `, open loop ${rate}/s` : ', closed loop'}): ${plan.description}`);
     try {
-      const report = await runScenario(lab, plan, { eventId, concurrency: s.concurrency, ...(rate ? { rate } : {}), onProgress: printProgress, label: `${name} ${lab.backend}${rate ? ' open' : ''}` });
+      const report = await runScenario(lab, plan, {
+        eventId,
+        concurrency: s.concurrency,
+        ...(rate ? { rate } : {}),
+        onProgress: printProgress,
+        label: `${name} ${lab.backend}${rate ? ' open' : ''}`,
+      });
       record(name, lab.backend, s.concurrency, plan.description, report.stats, report.verdict.correct, report.verdict.problems);
       return report.stats;
     } catch (err) {
@@ -120,7 +143,11 @@ async function main(): Promise<number> {
     }
   };
 
-  const withServer = async (backend: 'redis' | 'sql', fn: (lab: LabTarget, server: ServerProcess) => Promise<void>, topicPrefix = backend === 'redis' ? `bench.${runId}` : `bench.${runId}.sql`) => {
+  const withServer = async (
+    backend: 'redis' | 'sql',
+    fn: (lab: LabTarget, server: ServerProcess) => Promise<void>,
+    topicPrefix = backend === 'redis' ? `bench.${runId}` : `bench.${runId}.sql`,
+  ) => {
     const server = await startServer({ backend, topicPrefix });
     createdTopics.push(...Object.values(topics({ KAFKA_TOPIC_PREFIX: topicPrefix })));
     log(`api server (${backend}) pid ${server.pid} at ${server.url}, topic prefix ${topicPrefix}`);
@@ -129,10 +156,20 @@ async function main(): Promise<number> {
     const client = new LoadClient(server.url, s.concurrency);
     try {
       await eventLog?.start();
-      const lab: LabTarget = { url: server.url, backend, redis, prefix: cfg.REDIS_KEY_PREFIX, client, ...(backend === 'sql' ? { baseline } : { eventLog }) };
+      const lab: LabTarget = {
+        url: server.url,
+        backend,
+        redis,
+        prefix: cfg.REDIS_KEY_PREFIX,
+        client,
+        ...(backend === 'sql' ? { baseline } : { eventLog }),
+      };
       // Warm-up (not reported): JIT, connections, pools, the Kafka producer.
       await runNoop(server.url, 5000, { concurrency: s.concurrency }, client);
-      const warm = await runScenario(lab, buildScenario('seed-replay', 'test'), { eventId: `Bench${runId}-warmup-${backend}${++warmups}`, concurrency: 200 });
+      const warm = await runScenario(lab, buildScenario('seed-replay', 'test'), {
+        eventId: `Bench${runId}-warmup-${backend}${++warmups}`,
+        concurrency: 200,
+      });
       if (!warm.verdict.correct) throw new Error(`the warm-up run was incorrect: ${warm.verdict.problems.slice(0, 3).join('; ')}`);
       await fn(lab, server);
     } finally {
@@ -145,7 +182,12 @@ async function main(): Promise<number> {
   try {
     await withServer('redis', async (lab, server) => {
       log(`no-op POST ceiling: ${s.noopRequests} requests`);
-      noop = await runNoop(server.url, s.noopRequests, { concurrency: s.concurrency, onProgress: printProgress, label: 'noop' }, lab.client);
+      noop = await runNoop(
+        server.url,
+        s.noopRequests,
+        { concurrency: s.concurrency, onProgress: printProgress, label: 'noop' },
+        lab.client,
+      );
       log(`     no-op POST: ${noop.throughput} req/s, p50 ${noop.p50} ms, p99 ${noop.p99} ms`);
       let replay: RunStats | undefined;
       for (const name of s.redisScenarios) {
@@ -166,16 +208,33 @@ async function main(): Promise<number> {
     createdTopics.push(...Object.values(topics({ KAFKA_TOPIC_PREFIX: phase.topicPrefix })));
     const storedEvents: string[] = [];
     try {
-      await withServer('redis', async (lab) => {
-        const plan = buildScenario('seed-replay', s.size);
-        const eventId = `Bench${runId}-stores`;
-        storedEvents.push(eventId, `Bench${runId}-warmup-redis${warmups}`);
-        const first = Date.now();
-        const report = await runScenario(lab, plan, { eventId, concurrency: s.concurrency, onProgress: printProgress, label: 'seed-replay with stores' });
-        record('seed-replay+stores', 'redis', s.concurrency, `${plan.description}, with the writer and projector consuming`, report.stats, report.verdict.correct, report.verdict.problems);
-        stores = await phase.finish(first, Date.now());
-        log(`     stores: ${JSON.stringify(stores)}`);
-      }, phase.topicPrefix);
+      await withServer(
+        'redis',
+        async (lab) => {
+          const plan = buildScenario('seed-replay', s.size);
+          const eventId = `Bench${runId}-stores`;
+          storedEvents.push(eventId, `Bench${runId}-warmup-redis${warmups}`);
+          const first = Date.now();
+          const report = await runScenario(lab, plan, {
+            eventId,
+            concurrency: s.concurrency,
+            onProgress: printProgress,
+            label: 'seed-replay with stores',
+          });
+          record(
+            'seed-replay+stores',
+            'redis',
+            s.concurrency,
+            `${plan.description}, with the writer and projector consuming`,
+            report.stats,
+            report.verdict.correct,
+            report.verdict.problems,
+          );
+          stores = await phase.finish(first, Date.now());
+          log(`     stores: ${JSON.stringify(stores)}`);
+        },
+        phase.topicPrefix,
+      );
     } catch (err) {
       ceilingErrors.push(`stores phase: ${(err as Error).message}`);
       log(`FAIL stores phase: ${(err as Error).message}`);
@@ -189,7 +248,9 @@ async function main(): Promise<number> {
     const scratch = withScripts(new Redis(cfg.REDIS_URL, { enableAutoPipelining: true, maxRetriesPerRequest: 2 }));
     try {
       redisFigures = await redisCeiling(scratch, cfg.REDIS_KEY_PREFIX, cfg.REDIS_URL, runId, s.redisBenchmarkRequests);
-      log(`     ${redisFigures.redisScript.throughput} calls/s (conflict path), ${redisFigures.redisScriptSuccess.throughput} calls/s (success path via Node)`);
+      log(
+        `     ${redisFigures.redisScript.throughput} calls/s (conflict path), ${redisFigures.redisScriptSuccess.throughput} calls/s (success path via Node)`,
+      );
     } catch (err) {
       ceilingErrors.push(`raw Redis ceiling: ${(err as Error).message}`);
       log(`FAIL raw Redis ceiling: ${(err as Error).message}`);
@@ -201,7 +262,9 @@ async function main(): Promise<number> {
       for (const name of s.sqlScenarios) await scenario(lab, name);
     });
   } finally {
-    await kafka.deleteTopics(createdTopics).catch((err: Error) => log(`could not delete the bench topics ${createdTopics.join(', ')}: ${err.message}`));
+    await kafka
+      .deleteTopics(createdTopics)
+      .catch((err: Error) => log(`could not delete the bench topics ${createdTopics.join(', ')}: ${err.message}`));
     await kafka.close();
     await baseline.sql.close();
     await redis.quit();
@@ -209,8 +272,14 @@ async function main(): Promise<number> {
 
   machine.loadAverageAtEnd = os.loadavg().map((l) => Math.round(l * 100) / 100);
   const ceilings: BenchResult['ceilings'] = {
-    noopPost: { how: `undici, ${s.concurrency} clients, closed loop`, requests: noop?.requests ?? 0, throughput: noop?.throughput ?? 0, p50: noop?.p50 ?? 0, p99: noop?.p99 ?? 0 },
-    redisScript: (redisFigures?.redisScript ?? { requests: 0, throughput: 0 }),
+    noopPost: {
+      how: `undici, ${s.concurrency} clients, closed loop`,
+      requests: noop?.requests ?? 0,
+      throughput: noop?.throughput ?? 0,
+      p50: noop?.p50 ?? 0,
+      p99: noop?.p99 ?? 0,
+    },
+    redisScript: redisFigures?.redisScript ?? { requests: 0, throughput: 0 },
     ...(redisFigures ? { redisScriptSuccess: redisFigures.redisScriptSuccess } : {}),
   };
   const result: BenchResult = {

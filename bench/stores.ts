@@ -37,11 +37,14 @@ export interface StoresPhase {
   stop(): Promise<void>;
 }
 
-const counter = (text: string, name: string, labels: string) => Number(new RegExp(`^${name}\\{${labels}\\} (\\S+)$`, 'm').exec(text)?.[1] ?? 0);
+const counter = (text: string, name: string, labels: string) =>
+  Number(new RegExp(`^${name}\\{${labels}\\} (\\S+)$`, 'm').exec(text)?.[1] ?? 0);
 
 /** Upper bucket bound (ms) where the cumulative count reaches quantile q. */
 function quantileMs(text: string, name: string, q: number): number {
-  const buckets = [...text.matchAll(new RegExp(`^${name}_bucket\\{le="([^"]+)"\\} (\\S+)$`, 'gm'))].map((m) => [m[1] === '+Inf' ? Infinity : Number(m[1]), Number(m[2])] as const);
+  const buckets = [...text.matchAll(new RegExp(`^${name}_bucket\\{le="([^"]+)"\\} (\\S+)$`, 'gm'))].map(
+    (m) => [m[1] === '+Inf' ? Infinity : Number(m[1]), Number(m[2])] as const,
+  );
   const total = buckets.at(-1)?.[1] ?? 0;
   const hit = buckets.find(([, c]) => total > 0 && c >= q * total);
   return hit ? hit[0] * 1000 : 0;
@@ -66,12 +69,16 @@ export async function startStoresPhase(cfg: Config, kafka: EventLog, runId: stri
       const done: Record<string, number> = {};
       const deadline = Date.now() + 300_000;
       while (Object.keys(done).length < 2 && Date.now() < deadline) {
-        for (const [name, group] of [['writer', writerGroup(topicPrefix)], ['projector', projectorGroup(topicPrefix)]] as const) {
+        for (const [name, group] of [
+          ['writer', writerGroup(topicPrefix)],
+          ['projector', projectorGroup(topicPrefix)],
+        ] as const) {
           if (!(name in done) && (await caughtUp(group))) done[name] = Date.now();
         }
         await new Promise((r) => setTimeout(r, 50));
       }
-      if (Object.keys(done).length < 2) throw new Error(`the ${['writer', 'projector'].filter((n) => !(n in done)).join(' and ')} did not catch up within 5 minutes`);
+      if (Object.keys(done).length < 2)
+        throw new Error(`the ${['writer', 'projector'].filter((n) => !(n in done)).join(' and ')} did not catch up within 5 minutes`);
       const [writerMetrics, projectorMetrics] = await Promise.all(children.map(async (c) => (await fetch(`${c.url}/metrics`)).text()));
       const tickets = {
         dynamodb: counter(writerMetrics!, 'ticketing_tickets_stored_total', 'store="dynamodb"'),
@@ -87,7 +94,10 @@ export async function startStoresPhase(cfg: Config, kafka: EventLog, runId: stri
         writerTicketsPerSec,
         projectorRowsPerSec: Math.round(tickets.mysql / ((done.projector! - firstSaleAt) / 1000)),
         completeAfterLastSaleMs: { writer: Math.max(0, done.writer! - lastSaleAt), projector: Math.max(0, done.projector! - lastSaleAt) },
-        readModelLag: { p50Ms: quantileMs(projectorMetrics!, 'ticketing_read_model_lag_seconds', 0.5), p99Ms: quantileMs(projectorMetrics!, 'ticketing_read_model_lag_seconds', 0.99) },
+        readModelLag: {
+          p50Ms: quantileMs(projectorMetrics!, 'ticketing_read_model_lag_seconds', 0.5),
+          p99Ms: quantileMs(projectorMetrics!, 'ticketing_read_model_lag_seconds', 0.99),
+        },
         writerCatchUpTicketsPerSec: catchUp,
         dynaliteCeilingItemsPerSec: Math.round(ceiling.itemsPerSecond),
         writerShareOfCeiling: Math.round(((catchUp * 2) / ceiling.itemsPerSecond) * 100) / 100,
@@ -96,7 +106,8 @@ export async function startStoresPhase(cfg: Config, kafka: EventLog, runId: stri
     async stop() {
       for (const c of children) await c.stop().catch(() => undefined);
       const dynamo = createDynamoClient(cfg);
-      for (const TableName of Object.values(tableNames(tablePrefix))) await dynamo.send(new DeleteTableCommand({ TableName })).catch(() => undefined);
+      for (const TableName of Object.values(tableNames(tablePrefix)))
+        await dynamo.send(new DeleteTableCommand({ TableName })).catch(() => undefined);
       dynamo.destroy();
     },
   };
@@ -110,7 +121,11 @@ export async function startStoresPhase(cfg: Config, kafka: EventLog, runId: stri
 async function writerCatchUp(kafka: EventLog, dynamo: DynamoDBClient, topic: string, tablePrefix: string): Promise<number> {
   const messages: LogRecord[] = [];
   const end = (await kafka.endOffsets(topic)).reduce((n, p) => n + p.high - p.low, 0);
-  const reader = await kafka.consume({ groupId: `${topic}.catch-up-${Date.now()}`, topic, onBatch: async (batch) => void messages.push(...batch.records) });
+  const reader = await kafka.consume({
+    groupId: `${topic}.catch-up-${Date.now()}`,
+    topic,
+    onBatch: async (batch) => void messages.push(...batch.records),
+  });
   const deadline = Date.now() + 120_000;
   while (messages.length < end && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
   await reader.stop();
@@ -120,7 +135,8 @@ async function writerCatchUp(kafka: EventLog, dynamo: DynamoDBClient, topic: str
   let tickets = 0;
   for (let i = 0; i < messages.length; i += 500) tickets += (await model.writeChunk(messages.slice(i, i + 500))).ok;
   const perSec = Math.round(tickets / ((Date.now() - started) / 1000));
-  for (const TableName of Object.values(tableNames(tablePrefix))) await dynamo.send(new DeleteTableCommand({ TableName })).catch(() => undefined);
+  for (const TableName of Object.values(tableNames(tablePrefix)))
+    await dynamo.send(new DeleteTableCommand({ TableName })).catch(() => undefined);
   return perSec;
 }
 

@@ -94,7 +94,8 @@ export class Buyers {
 
   private async worker(): Promise<void> {
     for (;;) {
-      while (!this.abandoned && this.next >= this.released && this.next < this.buys.length) await new Promise<void>((r) => this.waiting.push(r));
+      while (!this.abandoned && this.next >= this.released && this.next < this.buys.length)
+        await new Promise<void>((r) => this.waiting.push(r));
       if (this.abandoned || this.next >= this.buys.length) return;
       const buy = this.buys[this.next++]!;
       buy.phase = this.phase;

@@ -48,7 +48,14 @@ function seedDocuments(eventId: string, venueId: string, layout: VenueLayout, no
     spec: {
       venueId,
       name: 'Fault Suite Arena',
-      zones: layout.zones.map((z) => ({ zoneId: z.zoneId, name: `Zone ${z.zoneId}`, rows: z.rows, seatsPerRow: z.seatsPerRow, priceCents: 20000, category: 'premium' })),
+      zones: layout.zones.map((z) => ({
+        zoneId: z.zoneId,
+        name: `Zone ${z.zoneId}`,
+        rows: z.rows,
+        seatsPerRow: z.seatsPerRow,
+        priceCents: 20000,
+        category: 'premium',
+      })),
     },
   };
   const event = {
@@ -84,7 +91,10 @@ export async function createEnvironment(layout: VenueLayout, timing: Timing, log
   const cleanup = async () => {
     if (cleaned) return problems;
     cleaned = true;
-    for (const step of done.reverse()) await Promise.resolve().then(step).catch((err: Error) => problems.push(err.message));
+    for (const step of done.reverse())
+      await Promise.resolve()
+        .then(step)
+        .catch((err: Error) => problems.push(err.message));
     return problems;
   };
 
@@ -123,7 +133,10 @@ export async function createEnvironment(layout: VenueLayout, timing: Timing, log
     try {
       await admin.run(`CREATE DATABASE \`${database}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci`);
     } catch (err) {
-      throw new Error(`could not create the suite's MySQL database ${database} at ${base.MYSQL_URL}: ${(err as Error).message}. Check npm run services:status; root needs CREATE privileges.`, { cause: err });
+      throw new Error(
+        `could not create the suite's MySQL database ${database} at ${base.MYSQL_URL}: ${(err as Error).message}. Check npm run services:status; root needs CREATE privileges.`,
+        { cause: err },
+      );
     } finally {
       await admin.close();
     }

@@ -36,7 +36,12 @@ const hold = (ms: number) => new Promise((r) => setTimeout(r, ms));
 async function killAndRestart(ctx: FaultContext, role: RoleName): Promise<void> {
   // A consumer is killed while it holds delivered but uncommitted records, so they are redelivered.
   if (role === 'writer' || role === 'projector') {
-    const behind = await waitFor(async () => (await ctx.uncommitted(role)) > 0, `the ${role} to have uncommitted records`, 20_000, 20).catch(() => false);
+    const behind = await waitFor(
+      async () => (await ctx.uncommitted(role)) > 0,
+      `the ${role} to have uncommitted records`,
+      20_000,
+      20,
+    ).catch(() => false);
     if (!behind) ctx.log(`${role} had no uncommitted records within 20 s; killing it anyway`);
   }
   await ctx.roles.kill(role);
@@ -59,7 +64,11 @@ export function faultList(opts: { kafkaFreezeMs: number; projectorStopMs: number
   return [
     { name: 'no fault', what: 'the replay alone, as a baseline', inject: async () => undefined },
     { name: 'api SIGKILL', what: 'the api process SIGKILLed mid-load and restarted', inject: (ctx) => killAndRestart(ctx, 'api') },
-    { name: 'writer SIGKILL', what: 'the writer SIGKILLed (records written, offsets not committed) and restarted', inject: (ctx) => killAndRestart(ctx, 'writer') },
+    {
+      name: 'writer SIGKILL',
+      what: 'the writer SIGKILLed (records written, offsets not committed) and restarted',
+      inject: (ctx) => killAndRestart(ctx, 'writer'),
+    },
     { name: 'projector SIGKILL', what: 'the projector SIGKILLed and restarted', inject: (ctx) => killAndRestart(ctx, 'projector') },
     {
       name: 'Kafka SIGKILL',

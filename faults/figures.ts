@@ -54,7 +54,11 @@ export type Belief = { kind: 'bought'; purchaseId: string } | { kind: 'nothing';
 
 const ALLOWED_409 = new Set(['SEATS_TAKEN', 'ZONE_SOLD_OUT', 'IDEMPOTENCY_IN_FLIGHT']);
 /** A 503 may carry any dependency-failure code of the registry. */
-const ALLOWED_503 = new Set(Object.entries(ERRORS).filter(([, e]) => e.status === 503).map(([code]) => code));
+const ALLOWED_503 = new Set(
+  Object.entries(ERRORS)
+    .filter(([, e]) => e.status === 503)
+    .map(([code]) => code),
+);
 
 /** Why an answer breaks the API's contract (invariant 7, all or nothing), or undefined when it does not. */
 export function badAnswer(buy: Buy, a: Attempt): string | undefined {
@@ -63,7 +67,8 @@ export function badAnswer(buy: Buy, a: Attempt): string | undefined {
     if (!a.purchaseId) return '201 without a purchaseId';
     const got = new Set((a.tickets ?? []).map((t) => `${t.row}/${t.column}`));
     const want = new Set(buy.seats.map((s) => `${s.row}/${s.column}`));
-    if (got.size !== want.size || [...want].some((s) => !got.has(s))) return `201 sold ${[...got].join(',')} for a request of ${[...want].join(',')}`;
+    if (got.size !== want.size || [...want].some((s) => !got.has(s)))
+      return `201 sold ${[...got].join(',')} for a request of ${[...want].join(',')}`;
     return undefined;
   }
   if (a.status === 409) return ALLOWED_409.has(a.code ?? '') ? undefined : `409 ${a.code ?? '(no code)'}`;
@@ -203,16 +208,22 @@ export function computeFigures(input: FiguresInput): { phases: PhaseFigures[]; t
   for (const seat of state.redisTaken) if (!state.dynamoSeats.has(seat)) add(seatPhase(seat), 'stranded', seat);
 
   // Duplicates: a seat or ticket twice in one store, or one buyer request stored as two purchases.
-  for (const [name, list] of [['dynamodb', state.dynamoTickets], ['mysql', state.mysqlTickets]] as const) {
-    for (const [seat, ts] of groupBy(list, (t) => t.seat)) if (new Set(ts.map((t) => t.ticketId)).size > 1) add(seatPhase(seat), 'duplicates', `${name} seat ${seat}`);
-    for (const [id, ts] of groupBy(list, (t) => t.ticketId)) if (ts.length > 1) add(seatPhase(ts[0]!.seat), 'duplicates', `${name} ticket ${id}`);
+  for (const [name, list] of [
+    ['dynamodb', state.dynamoTickets],
+    ['mysql', state.mysqlTickets],
+  ] as const) {
+    for (const [seat, ts] of groupBy(list, (t) => t.seat))
+      if (new Set(ts.map((t) => t.ticketId)).size > 1) add(seatPhase(seat), 'duplicates', `${name} seat ${seat}`);
+    for (const [id, ts] of groupBy(list, (t) => t.ticketId))
+      if (ts.length > 1) add(seatPhase(ts[0]!.seat), 'duplicates', `${name} ticket ${id}`);
   }
   const purchasesOfBuy = new Map<Buy, Set<string>>();
   for (const t of stored) {
     const b = buyOfStored(t);
     if (b) purchasesOfBuy.set(b, (purchasesOfBuy.get(b) ?? new Set()).add(t.purchaseId));
   }
-  for (const [b, ids] of purchasesOfBuy) if (ids.size > 1) add(b.phase, 'duplicates', `request ${b.index} stored as ${[...ids].join(' and ')}`);
+  for (const [b, ids] of purchasesOfBuy)
+    if (ids.size > 1) add(b.phase, 'duplicates', `request ${b.index} stored as ${[...ids].join(' and ')}`);
 
   // Wrong answers: told nothing was sold, while the stores hold the request's seats for it.
   const wronged = new Set<Buy>();
@@ -230,14 +241,24 @@ export function computeFigures(input: FiguresInput): { phases: PhaseFigures[]; t
     if (belief.kind !== 'nothing') continue;
     const own = b.seats.flatMap((s) => storedBySeat.get(seatOf(b, s)) ?? []).find((t) => buyOfStored(t) === b);
     if (own) wronged.add(b);
-    if (own) add(b.phase, 'wrongAnswers', `request ${b.index} [${b.route} ${b.seats.map((s) => seatOf(b, s)).join(',')}: ${answersOf(b)}] owns ${own.seat} as ${own.purchaseId}`);
+    if (own)
+      add(
+        b.phase,
+        'wrongAnswers',
+        `request ${b.index} [${b.route} ${b.seats.map((s) => seatOf(b, s)).join(',')}: ${answersOf(b)}] owns ${own.seat} as ${own.purchaseId}`,
+      );
   }
 
   // The route buyers are told to poll must not deny a purchase the stores hold (even to a buyer who heard more later).
   const storedPurchases = new Set(stored.map((t) => t.purchaseId));
   for (const [id, s] of settled) {
     const b = buyOfPurchase.get(id);
-    if ((s.state === 'NOT_FOUND' || s.state === 'VOIDED') && storedPurchases.has(id) && !(b && wronged.has(b))) add(b?.phase ?? lastPhase, 'wrongAnswers', `GET /api/v1/purchases/${id} said ${s.state}, but the stores hold it (request ${b?.index ?? '?'})`);
+    if ((s.state === 'NOT_FOUND' || s.state === 'VOIDED') && storedPurchases.has(id) && !(b && wronged.has(b)))
+      add(
+        b?.phase ?? lastPhase,
+        'wrongAnswers',
+        `GET /api/v1/purchases/${id} said ${s.state}, but the stores hold it (request ${b?.index ?? '?'})`,
+      );
   }
 
   for (const seat of input.auditDrift) add(seatPhase(seat), 'auditDrift', seat);

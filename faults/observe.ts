@@ -68,10 +68,15 @@ async function dynamoTicketsOf(stores: CqrsStores, eventId: string): Promise<Sto
 }
 
 async function mysqlTicketsOf(stores: CqrsStores, eventId: string): Promise<StoredTicket[]> {
-  const rows = await stores.ctx.mysql.select<{ ticket_id: string; purchase_id: string; user_id: string; zone_id: string; row_label: string; seat_number: number; created_on: Date | string }>(
-    'SELECT ticket_id, purchase_id, user_id, zone_id, row_label, seat_number, created_on FROM tickets WHERE event_id = ?',
-    [eventId],
-  );
+  const rows = await stores.ctx.mysql.select<{
+    ticket_id: string;
+    purchase_id: string;
+    user_id: string;
+    zone_id: string;
+    row_label: string;
+    seat_number: number;
+    created_on: Date | string;
+  }>('SELECT ticket_id, purchase_id, user_id, zone_id, row_label, seat_number, created_on FROM tickets WHERE event_id = ?', [eventId]);
   return rows.map((r) => ({
     ticketId: r.ticket_id,
     purchaseId: r.purchase_id,
@@ -104,7 +109,14 @@ async function redisZone(stores: CqrsStores, eventId: string, zone: ZoneDef, int
 }
 
 export async function readFinalState(stores: CqrsStores, eventId: string, zones: ZoneDef[]): Promise<FinalState> {
-  const state: FinalState = { redisTaken: new Set(), redisMissingZones: [], pending: [], dynamoSeats: new Map(), dynamoTickets: [], mysqlTickets: [] };
+  const state: FinalState = {
+    redisTaken: new Set(),
+    redisMissingZones: [],
+    pending: [],
+    dynamoSeats: new Map(),
+    dynamoTickets: [],
+    mysqlTickets: [],
+  };
   for (const zone of zones) {
     await redisZone(stores, eventId, zone, state);
     for (const s of await stores.writeModel.soldSeats(eventId, zone.zoneId)) state.dynamoSeats.set(seatKey(zone.zoneId, s), s.ticketId);

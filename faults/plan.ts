@@ -68,7 +68,12 @@ export function buildPlan(o: PlanOptions): BuyPlan {
     const n = 2 + randomInt(rnd, 3);
     const start = 1 + randomInt(rnd, zone.seatsPerRow - n + 1);
     const row = zone.rows[randomInt(rnd, zone.rows.length)]!;
-    requests.push({ route: 'purchases', zoneId: zone.zoneId, seats: Array.from({ length: n }, (_, i) => ({ row, column: start + i })), userId: `group${g}` });
+    requests.push({
+      route: 'purchases',
+      zoneId: zone.zoneId,
+      seats: Array.from({ length: n }, (_, i) => ({ row, column: start + i })),
+      userId: `group${g}`,
+    });
   }
   shuffle(requests, rnd);
   const buys = requests.map((req, index): Buy => {

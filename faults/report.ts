@@ -36,13 +36,23 @@ export function isClean(total: PhaseFigures): boolean {
 
 function cells(name: string, f: PhaseFigures, recovered: string): string[] {
   const i = f.info;
-  return [name, String(i.requests), `${i.bought}/${i.nothing}/${i.unknown}`, String(i.retries), String(i.unknownOutcomes), recovered, ...FIGURES.map((k) => String(f.problems[k].size))];
+  return [
+    name,
+    String(i.requests),
+    `${i.bought}/${i.nothing}/${i.unknown}`,
+    String(i.retries),
+    String(i.unknownOutcomes),
+    recovered,
+    ...FIGURES.map((k) => String(f.problems[k].size)),
+  ];
 }
 
 const HEADERS = ['phase', 'requests', 'bought/nothing/unknown', 'retries', '503+id', 'recovered', ...FIGURES.map((f) => FIGURE_TITLES[f])];
 
 function rows(r: SuiteReport): string[][] {
-  const out = r.phases.map((p, i) => cells(p.name, r.figures.phases[i]!, p.error ? 'NO' : p.recoveredMs === undefined ? '-' : `${(p.recoveredMs / 1000).toFixed(1)} s`));
+  const out = r.phases.map((p, i) =>
+    cells(p.name, r.figures.phases[i]!, p.error ? 'NO' : p.recoveredMs === undefined ? '-' : `${(p.recoveredMs / 1000).toFixed(1)} s`),
+  );
   out.push(cells('total', r.figures.total, r.phases.some((p) => p.error) ? 'NO' : ''));
   return out;
 }
@@ -72,7 +82,9 @@ export function toMarkdown(r: SuiteReport): string {
   return [
     `# Fault suite (\`npm run faults\`): ${r.failed ? 'FAILED' : 'all zeros, audit clean'}`,
     '',
-    `Run ${r.startedAt.toISOString()}, ${(r.durationMs / 1000).toFixed(0)} s. ${Object.entries(r.settings).map(([k, v]) => `${k} ${v}`).join(', ')}.`,
+    `Run ${r.startedAt.toISOString()}, ${(r.durationMs / 1000).toFixed(0)} s. ${Object.entries(r.settings)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(', ')}.`,
     '',
     md(HEADERS),
     md(HEADERS.map((_, i) => (i === 0 ? '---' : '---:'))),
@@ -88,7 +100,9 @@ export function toMarkdown(r: SuiteReport): string {
     '',
     ...r.phases.map((p) => `- **${p.name}**: ${p.what}${p.error ? ` — did not recover: ${p.error}` : ''}`),
     ...(r.notes.length ? ['', '## Notes', '', ...r.notes.map((n) => `- ${n}`)] : []),
-    ...(isClean(r.figures.total) ? [] : ['', '## Problems (up to 200 of each figure)', '', '```', ...exampleLines(r.figures.total, 200), '```']),
+    ...(isClean(r.figures.total)
+      ? []
+      : ['', '## Problems (up to 200 of each figure)', '', '```', ...exampleLines(r.figures.total, 200), '```']),
     '',
   ].join('\n');
 }

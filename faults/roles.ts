@@ -40,7 +40,8 @@ export class Roles {
   /** Starts the role (again) on its port and waits until /readyz answers 200. */
   async start(role: RoleName, timeoutMs = 60_000): Promise<void> {
     const s = this.slot(role);
-    if (s.current && s.current.child.exitCode === null && s.current.child.signalCode === null) throw new Error(`${role} is still running; kill it first`);
+    if (s.current && s.current.child.exitCode === null && s.current.child.signalCode === null)
+      throw new Error(`${role} is still running; kill it first`);
     const p = await spawnRole(role, this.env, { port: s.port });
     s.current = p;
     s.outputs.push(p.output);

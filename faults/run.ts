@@ -40,7 +40,8 @@ function positiveInt(v: string, flag: string): number {
 
 function zoneWithMostUnknown(buys: Buy[]): string {
   const counts = new Map<string, number>();
-  for (const b of buys) for (const a of b.attempts) if (a.status === 503 && a.purchaseId) counts.set(b.zoneId, (counts.get(b.zoneId) ?? 0) + 1);
+  for (const b of buys)
+    for (const a of b.attempts) if (a.status === 503 && a.purchaseId) counts.set(b.zoneId, (counts.get(b.zoneId) ?? 0) + 1);
   return [...counts].sort((x, y) => y[1] - x[1] || x[0].localeCompare(y[0]))[0]?.[0] ?? '1';
 }
 
@@ -89,7 +90,9 @@ async function main(): Promise<number> {
   process.once('SIGTERM', onSignal);
 
   try {
-    say(`event ${env.eventId}: ${zones} zones x 26 rows x 30 seats; Redis prefix ${env.roleEnv.REDIS_KEY_PREFIX}, tables ${env.roleEnv.DYNAMODB_TABLE_PREFIX}-*, MySQL ${new URL(env.roleEnv.MYSQL_URL!).pathname.slice(1)}, Kafka ${env.kafka.brokers}`);
+    say(
+      `event ${env.eventId}: ${zones} zones x 26 rows x 30 seats; Redis prefix ${env.roleEnv.REDIS_KEY_PREFIX}, tables ${env.roleEnv.DYNAMODB_TABLE_PREFIX}-*, MySQL ${new URL(env.roleEnv.MYSQL_URL!).pathname.slice(1)}, Kafka ${env.kafka.brokers}`,
+    );
     roles = await Roles.create(env.roleEnv, ['controller', 'writer', 'projector', 'api']);
     await roles.start('controller');
     await Promise.all((['writer', 'projector', 'api'] as const).map((r) => roles!.start(r)));
@@ -103,14 +106,27 @@ async function main(): Promise<number> {
     if (!entry) throw new Error(`the controller did not seed ${env.eventId}; see its log in .services/faults-logs/`);
 
     const plan = buildPlan({ zones, seed, runId: env.runId, target: { eventId: env.eventId, venueId: env.venueId } });
-    const buyers = new Buyers(plan.buys, { url: roles.url('api'), concurrency, rate, retryForMs: 75_000, backoffMs: 250, maxBackoffMs: 5000 });
+    const buyers = new Buyers(plan.buys, {
+      url: roles.url('api'),
+      concurrency,
+      rate,
+      retryForMs: 75_000,
+      backoffMs: 250,
+      maxBackoffMs: 5000,
+    });
     const perPhase = Math.ceil(plan.buys.length / faults.length);
-    say(`replay: ${plan.buys.length} requests for ${plan.seats} seats (every seat once, ~110 % duplicates, multi-seat groups), ${concurrency} clients, ≤ ${rate} req/s, ${faults.length} phases of ${perPhase}`);
+    say(
+      `replay: ${plan.buys.length} requests for ${plan.seats} seats (every seat once, ~110 % duplicates, multi-seat groups), ${concurrency} clients, ≤ ${rate} req/s, ${faults.length} phases of ${perPhase}`,
+    );
 
     const phases: PhaseRecord[] = [];
     let current = 0;
     const ticker = setInterval(() => {
-      const top = [...buyers.statuses].sort((a, b) => b[1] - a[1]).slice(0, 6).map(([k, v]) => `${k}: ${v}`).join(', ');
+      const top = [...buyers.statuses]
+        .sort((a, b) => b[1] - a[1])
+        .slice(0, 6)
+        .map(([k, v]) => `${k}: ${v}`)
+        .join(', ');
       say(`  [${faults[current]?.name}] ${buyers.finished}/${plan.buys.length} requests done, ${buyers.sent} attempts; ${top}`);
     }, 5000);
     ticker.unref();
@@ -159,7 +175,8 @@ async function main(): Promise<number> {
     const states = [...settled.values()].reduce((m, s) => m.set(s.state, (m.get(s.state) ?? 0) + 1), new Map<string, number>());
     say(`  ${ids.length} unknown outcomes polled: ${[...states].map(([k, v]) => `${v} ${k}`).join(', ') || 'none'}`);
     behind = await waitConsumers(cqrs, 30_000, say);
-    if (behind.writer > 0 || behind.projector > 0) notes.push(`consumers still behind at the deadline: writer ${behind.writer}, projector ${behind.projector} messages`);
+    if (behind.writer > 0 || behind.projector > 0)
+      notes.push(`consumers still behind at the deadline: writer ${behind.writer}, projector ${behind.projector} messages`);
 
     say('reading the stores and running the audit');
     const state = await readFinalState(cqrs, env.eventId, entry.venue.zones);
@@ -178,10 +195,23 @@ async function main(): Promise<number> {
     const report: SuiteReport = {
       startedAt: new Date(started),
       durationMs: Date.now() - started,
-      settings: { zones, requests: plan.buys.length, seats: plan.seats, clients: concurrency, 'max req/s': rate, seed, PURCHASE_TIMEOUT_MS: timing.purchaseTimeoutMs },
+      settings: {
+        zones,
+        requests: plan.buys.length,
+        seats: plan.seats,
+        clients: concurrency,
+        'max req/s': rate,
+        seed,
+        PURCHASE_TIMEOUT_MS: timing.purchaseTimeoutMs,
+      },
       phases,
       figures,
-      audit: { clean: auditClean, line: auditClean ? `clean (${auditLines.at(-1)})` : `NOT clean: ${auditLines.slice(0, 8).join('; ')}${auditLines.length > 8 ? ` … (${auditLines.length} lines)` : ''}` },
+      audit: {
+        clean: auditClean,
+        line: auditClean
+          ? `clean (${auditLines.at(-1)})`
+          : `NOT clean: ${auditLines.slice(0, 8).join('; ')}${auditLines.length > 8 ? ` … (${auditLines.length} lines)` : ''}`,
+      },
       notes,
       failed,
     };
@@ -191,7 +221,11 @@ async function main(): Promise<number> {
     mkdirSync(path.dirname(values.out), { recursive: true });
     writeFileSync(values.out, toMarkdown(report));
     say(`table written to ${path.relative(process.cwd(), values.out)}`);
-    process.stdout.write(failed ? '\nFAULT SUITE FAILED: a figure is not 0, the audit is not clean, or the platform did not recover (see above).\n' : '\nfault suite: every figure 0, audit clean.\n');
+    process.stdout.write(
+      failed
+        ? '\nFAULT SUITE FAILED: a figure is not 0, the audit is not clean, or the platform did not recover (see above).\n'
+        : '\nfault suite: every figure 0, audit clean.\n',
+    );
     return failed ? 1 : 0;
   } finally {
     const logs = roles?.writeLogs(path.join(ROOT, '.services', 'faults-logs'));
@@ -211,7 +245,9 @@ async function main(): Promise<number> {
 main().then(
   (code) => process.exit(code),
   (err: unknown) => {
-    process.stderr.write(`fault suite could not run: ${(err as Error).stack ?? String(err)}\nCheck npm run build and npm run services:status.\n`);
+    process.stderr.write(
+      `fault suite could not run: ${(err as Error).stack ?? String(err)}\nCheck npm run build and npm run services:status.\n`,
+    );
     process.exit(2);
   },
 );

@@ -27,7 +27,11 @@ export async function waitPendingSettled(inventory: Inventory, eventId: string, 
 }
 
 /** Waits until the writer and the projector committed the log's end; returns the messages each is behind. */
-export async function waitConsumers(stores: CqrsStores, timeoutMs: number, log: (line: string) => void): Promise<{ writer: number; projector: number }> {
+export async function waitConsumers(
+  stores: CqrsStores,
+  timeoutMs: number,
+  log: (line: string) => void,
+): Promise<{ writer: number; projector: number }> {
   const writer = await stores.waitForGroup('writer', timeoutMs, (n) => n > 0 && log(`  writer ${n} messages behind`));
   const projector = await stores.waitForGroup('projector', timeoutMs, (n) => n > 0 && log(`  projector ${n} messages behind`));
   return { writer, projector };
@@ -52,7 +56,13 @@ export function unknownOutcomes(buys: Buy[]): string[] {
  * (CONFIRMED or VOIDED) or the deadline passes. A 404 is taken as final once it has lasted
  * `notFoundMs` (the polls run after the consumers caught up, so the stores had their chance).
  */
-export async function pollPurchases(url: string, ids: string[], timeoutMs: number, notFoundMs = 5000, concurrency = 16): Promise<Map<string, Settled>> {
+export async function pollPurchases(
+  url: string,
+  ids: string[],
+  timeoutMs: number,
+  notFoundMs = 5000,
+  concurrency = 16,
+): Promise<Map<string, Settled>> {
   const out = new Map<string, Settled>();
   const deadline = Date.now() + timeoutMs;
   const one = async (id: string): Promise<Settled> => {
@@ -61,7 +71,10 @@ export async function pollPurchases(url: string, ids: string[], timeoutMs: numbe
     for (;;) {
       try {
         const res = await fetch(`${url}/api/v1/purchases/${encodeURIComponent(id)}`, { signal: AbortSignal.timeout(10_000) });
-        const body = (await res.json().catch(() => ({}))) as { status?: string; tickets?: { ticketId: string; row: string; column: number }[] };
+        const body = (await res.json().catch(() => ({}))) as {
+          status?: string;
+          tickets?: { ticketId: string; row: string; column: number }[];
+        };
         if (res.status === 404) {
           last = { state: 'NOT_FOUND' };
           notFoundSince ??= Date.now();

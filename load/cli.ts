@@ -58,7 +58,11 @@ async function main(): Promise<number> {
   const url = values.url.replace(/\/$/, '');
 
   if (name === 'noop') {
-    const stats = await runNoop(url, positiveInt(values.requests, '--requests'), { concurrency, ...(rate ? { rate } : {}), onProgress: printProgress });
+    const stats = await runNoop(url, positiveInt(values.requests, '--requests'), {
+      concurrency,
+      ...(rate ? { rate } : {}),
+      onProgress: printProgress,
+    });
     process.stdout.write(`${JSON.stringify(stats, null, 2)}\n`);
     return 0;
   }
@@ -74,7 +78,14 @@ async function main(): Promise<number> {
   const eventLog = kafka ? new EventLogCollector(kafka, topic) : undefined;
   try {
     await eventLog?.start();
-    const lab: LabTarget = { url, backend: values.backend, redis, prefix: cfg.REDIS_KEY_PREFIX, ...(baseline ? { baseline } : {}), ...(eventLog ? { eventLog } : {}) };
+    const lab: LabTarget = {
+      url,
+      backend: values.backend,
+      redis,
+      prefix: cfg.REDIS_KEY_PREFIX,
+      ...(baseline ? { baseline } : {}),
+      ...(eventLog ? { eventLog } : {}),
+    };
     const plan = buildScenario(name, values.size as Size);
     process.stderr.write(`${plan.name}: ${plan.description}\n`);
     const report = await runScenario(lab, plan, {
@@ -83,12 +94,16 @@ async function main(): Promise<number> {
       ...(rate ? { rate } : {}),
       onProgress: printProgress,
     });
-    process.stdout.write(`${JSON.stringify({ ...report, verdict: { ...report.verdict, problems: report.verdict.problems.slice(0, 20) } }, null, 2)}\n`);
+    process.stdout.write(
+      `${JSON.stringify({ ...report, verdict: { ...report.verdict, problems: report.verdict.problems.slice(0, 20) } }, null, 2)}\n`,
+    );
     if (!report.verdict.correct) {
       process.stderr.write(`INCORRECT: ${report.verdict.problems.length} problems, first: ${report.verdict.problems[0]}\n`);
       return 1;
     }
-    process.stderr.write(`correct: ${report.verdict.confirmed} × 201, ${report.verdict.conflicts} × 409, ${report.verdict.reads} reads; ${report.stats.throughput} req/s, p50 ${report.stats.p50} ms, p99 ${report.stats.p99} ms\n`);
+    process.stderr.write(
+      `correct: ${report.verdict.confirmed} × 201, ${report.verdict.conflicts} × 409, ${report.verdict.reads} reads; ${report.stats.throughput} req/s, p50 ${report.stats.p50} ms, p99 ${report.stats.p99} ms\n`,
+    );
     return 0;
   } finally {
     await eventLog?.stop().catch(() => undefined);
@@ -109,7 +124,7 @@ function positiveInt(v: string, flag: string): number {
 main().then(
   (code) => process.exit(code),
   (err: unknown) => {
-    process.stderr.write(`${err instanceof UsageError ? `${err.message}\n\n${USAGE}` : (err as Error).stack ?? String(err)}\n`);
+    process.stderr.write(`${err instanceof UsageError ? `${err.message}\n\n${USAGE}` : ((err as Error).stack ?? String(err))}\n`);
     process.exit(err instanceof UsageError ? 2 : 1);
   },
 );

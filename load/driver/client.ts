@@ -77,8 +77,13 @@ export function parseAnswer(status: number, text: string): Outcome {
     return { status, error: `not JSON: ${text.slice(0, 120)}` };
   }
   if (status === 201) {
-    const tickets = body.tickets ?? (body.ticketId ? [{ ticketId: body.ticketId, row: String(body.row), column: Number(body.column) }] : []);
-    return { status, ...(body.purchaseId ? { purchaseId: body.purchaseId } : {}), tickets: tickets.map((t) => ({ ticketId: t.ticketId, row: t.row, column: t.column })) };
+    const tickets =
+      body.tickets ?? (body.ticketId ? [{ ticketId: body.ticketId, row: String(body.row), column: Number(body.column) }] : []);
+    return {
+      status,
+      ...(body.purchaseId ? { purchaseId: body.purchaseId } : {}),
+      tickets: tickets.map((t) => ({ ticketId: t.ticketId, row: t.row, column: t.column })),
+    };
   }
   return {
     status,

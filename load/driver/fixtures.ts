@@ -55,7 +55,8 @@ export async function createBenchEvent(
   const entry = benchEntry(eventId, layout);
   const catalog = new CatalogStore(redis, prefix);
   const inventory = new Inventory(redis, prefix);
-  if (await catalog.getEvent(eventId)) throw new Error(`Event ${eventId} exists already: the load lab only buys seats of events it created; pick another id`);
+  if (await catalog.getEvent(eventId))
+    throw new Error(`Event ${eventId} exists already: the load lab only buys seats of events it created; pick another id`);
   await catalog.putEvent(entry);
   const remove = async () => {
     for (const zone of entry.venue.zones) await inventory.deleteZone(eventId, zone.zoneId);
@@ -69,7 +70,12 @@ export async function createBenchEvent(
     } else {
       if (!baseline) throw new Error('The SQL backend needs the baseline seat table (BaselineSeats)');
       await baseline.ensureTable();
-      for (const zone of entry.venue.zones) await baseline.ensureZone(eventId, zone.zoneId, zone.seatCounts.reduce((a, b) => a + b, 0));
+      for (const zone of entry.venue.zones)
+        await baseline.ensureZone(
+          eventId,
+          zone.zoneId,
+          zone.seatCounts.reduce((a, b) => a + b, 0),
+        );
     }
   } catch (err) {
     await remove().catch(() => undefined);

@@ -63,7 +63,9 @@ export async function runScenario(lab: LabTarget, plan: ScenarioPlan, opts: Scen
       log = lab.eventLog.purchasesOf(event.eventId);
     }
     const inventory =
-      lab.backend === 'sql' ? await readBaselineSeats(lab.baseline!, event.eventId, plan.layout) : await readSeatMaps(lab.url, event, plan.layout);
+      lab.backend === 'sql'
+        ? await readBaselineSeats(lab.baseline!, event.eventId, plan.layout)
+        : await readSeatMaps(lab.url, event, plan.layout);
     const verdict = verifyRun({ plan, setupOutcomes: setup.outcomes, outcomes: run.outcomes, inventory, ...(log ? { log } : {}) });
     return { name: plan.name, backend: lab.backend, eventId: event.eventId, description: plan.description, stats: run.stats, verdict };
   } finally {
@@ -73,7 +75,12 @@ export async function runScenario(lab: LabTarget, plan: ScenarioPlan, opts: Scen
 }
 
 /** The server's own ceiling: the no-op POST route, same client and concurrency. */
-export async function runNoop(url: string, requests: number, opts: Omit<ScenarioRunOptions, 'eventId'>, shared?: LoadClient): Promise<RunStats> {
+export async function runNoop(
+  url: string,
+  requests: number,
+  opts: Omit<ScenarioRunOptions, 'eventId'>,
+  shared?: LoadClient,
+): Promise<RunStats> {
   const client = shared ?? new LoadClient(url, opts.concurrency);
   try {
     const calls: HttpCall[] = Array.from({ length: requests }, () => ({ method: 'POST', path: '/bench/noop' }));
@@ -93,5 +100,7 @@ export async function runNoop(url: string, requests: number, opts: Omit<Scenario
 
 export function printProgress(p: Progress): void {
   const pct = p.total === 0 ? 100 : Math.floor((p.done * 100) / p.total);
-  process.stderr.write(`  [${p.label}] ${String(pct).padStart(3)}%  ${p.done}/${p.total}  ${Math.round(p.rate).toLocaleString('en-US')} req/s\n`);
+  process.stderr.write(
+    `  [${p.label}] ${String(pct).padStart(3)}%  ${p.done}/${p.total}  ${Math.round(p.rate).toLocaleString('en-US')} req/s\n`,
+  );
 }

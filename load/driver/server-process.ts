@@ -25,7 +25,13 @@ export function freePort(): Promise<number> {
  * Starts the api role as a child process (so the driver never shares its event loop) and
  * waits for /readyz. Needs `npm run build`.
  */
-export async function startServer(opts: { backend: Backend; topicPrefix: string; role?: 'api' | 'writer' | 'projector'; env?: Record<string, string>; readyTimeoutMs?: number }): Promise<ServerProcess> {
+export async function startServer(opts: {
+  backend: Backend;
+  topicPrefix: string;
+  role?: 'api' | 'writer' | 'projector';
+  env?: Record<string, string>;
+  readyTimeoutMs?: number;
+}): Promise<ServerProcess> {
   const port = await freePort();
   const role = opts.role ?? 'api';
   const main = path.resolve(__dirname, '..', '..', 'src', 'main.js');

@@ -25,7 +25,8 @@ export async function readSeatMaps(baseUrl: string, target: Target, layout: Venu
   const e = encodeURIComponent(target.eventId);
   for (const zone of layout.zones) {
     const map = await getJson<SeatMap>(`${baseUrl}/api/v1/events/${e}/zones/${encodeURIComponent(zone.zoneId)}/seats`);
-    if (map.sold.encoding !== 'bitmap-msb-base64') throw new Error(`Unknown seat-map encoding ${map.sold.encoding}: update load/driver/stores.ts`);
+    if (map.sold.encoding !== 'bitmap-msb-base64')
+      throw new Error(`Unknown seat-map encoding ${map.sold.encoding}: update load/driver/stores.ts`);
     const bits = Buffer.from(map.sold.data, 'base64');
     let setBits = 0;
     for (let offset = 0; offset < map.capacity; offset++) {
@@ -94,7 +95,11 @@ export class EventLogCollector {
     try {
       const p = JSON.parse(value) as TicketPurchased;
       const list = this.byEvent.get(p.eventId) ?? [];
-      list.push({ purchaseId: p.purchaseId, zoneId: p.zoneId, tickets: p.tickets.map((t) => ({ ticketId: t.ticketId, row: t.row, column: t.column })) });
+      list.push({
+        purchaseId: p.purchaseId,
+        zoneId: p.zoneId,
+        tickets: p.tickets.map((t) => ({ ticketId: t.ticketId, row: t.row, column: t.column })),
+      });
       this.byEvent.set(p.eventId, list);
     } catch {
       this.malformed++;
@@ -118,7 +123,9 @@ export class EventLogCollector {
       const behind = ends.filter((e) => (this.next.get(e.partition) ?? 0) < e.high);
       if (behind.length === 0) return;
       if (Date.now() > deadline) {
-        throw new Error(`The event log ${this.topic} was not read to its end within ${timeoutMs} ms (${behind.length} partitions behind); is Kafka healthy? (npm run services:status)`);
+        throw new Error(
+          `The event log ${this.topic} was not read to its end within ${timeoutMs} ms (${behind.length} partitions behind); is Kafka healthy? (npm run services:status)`,
+        );
       }
       await new Promise((r) => setTimeout(r, 50));
     }

@@ -51,7 +51,8 @@ class Problems {
 }
 
 const describe = (o: Outcome) => `${o.status}${o.code ? ` ${o.code}` : ''}${o.error ? ` (${o.error})` : ''}`;
-const sameSeats = (a: Seat[], b: Seat[]) => a.length === b.length && a.every((s) => b.some((t) => t.row === s.row && String(t.column) === String(s.column)));
+const sameSeats = (a: Seat[], b: Seat[]) =>
+  a.length === b.length && a.every((s) => b.some((t) => t.row === s.row && String(t.column) === String(s.column)));
 
 /**
  * Checks a run by comparing sets, not counts: the seat → ticket id map built from the 201
@@ -73,12 +74,15 @@ export function verifyRun(input: VerifyInput): Verdict {
     if (!req) return;
     if (!o) return problems.add(`${where}: no answer recorded`);
     if (!allowedStatuses(req).includes(o.status) || (isSetup && o.status !== 201)) {
-      return problems.add(`${where} (${req.route} ${req.zoneId} ${req.seats.map((s) => s.row + s.column).join(',')}): got ${describe(o)}, expected ${isSetup ? '201' : allowedStatuses(req).join(' or ')}`);
+      return problems.add(
+        `${where} (${req.route} ${req.zoneId} ${req.seats.map((s) => s.row + s.column).join(',')}): got ${describe(o)}, expected ${isSetup ? '201' : allowedStatuses(req).join(' or ')}`,
+      );
     }
     if (o.status === 200) return void (isSetup || reads++);
     if (o.status === 409) {
       if (!isSetup) conflicts++;
-      if (o.code !== 'SEATS_TAKEN' && o.code !== 'ZONE_SOLD_OUT') problems.add(`${where}: 409 with code ${o.code}, expected SEATS_TAKEN or ZONE_SOLD_OUT`);
+      if (o.code !== 'SEATS_TAKEN' && o.code !== 'ZONE_SOLD_OUT')
+        problems.add(`${where}: 409 with code ${o.code}, expected SEATS_TAKEN or ZONE_SOLD_OUT`);
       return;
     }
     if (!isSetup) confirmed++;
@@ -86,7 +90,9 @@ export function verifyRun(input: VerifyInput): Verdict {
     if (!o.purchaseId) problems.add(`${where}: 201 without a purchaseId`);
     else heardPurchases.add(o.purchaseId);
     if (!sameSeats(tickets, req.seats)) {
-      problems.add(`${where}: 201 sold ${tickets.map((t) => t.row + t.column).join(',')} for a request of ${req.seats.map((s) => s.row + s.column).join(',')} (not all or nothing)`);
+      problems.add(
+        `${where}: 201 sold ${tickets.map((t) => t.row + t.column).join(',')} for a request of ${req.seats.map((s) => s.row + s.column).join(',')} (not all or nothing)`,
+      );
     }
     for (const t of tickets) {
       const key = seatKey(req.zoneId, t);
@@ -106,8 +112,10 @@ export function verifyRun(input: VerifyInput): Verdict {
       const named = o.taken ?? [];
       if (named.length === 0) problems.add(`request ${i}: SEATS_TAKEN without the taken seats`);
       for (const s of named) {
-        if (!req.seats.some((r) => r.row === s.row && String(r.column) === String(s.column))) problems.add(`request ${i}: SEATS_TAKEN names ${s.row}${s.column}, which it did not ask for`);
-        else if (!heard.has(seatKey(req.zoneId, s))) problems.add(`request ${i}: SEATS_TAKEN for ${seatKey(req.zoneId, s)}, but no confirmed purchase holds it`);
+        if (!req.seats.some((r) => r.row === s.row && String(r.column) === String(s.column)))
+          problems.add(`request ${i}: SEATS_TAKEN names ${s.row}${s.column}, which it did not ask for`);
+        else if (!heard.has(seatKey(req.zoneId, s)))
+          problems.add(`request ${i}: SEATS_TAKEN for ${seatKey(req.zoneId, s)}, but no confirmed purchase holds it`);
       }
     } else if (o.code === 'ZONE_SOLD_OUT' && !inventory.soldOutZones.has(req.zoneId)) {
       problems.add(`request ${i}: ZONE_SOLD_OUT for zone ${req.zoneId}, which is not sold out`);
@@ -117,7 +125,8 @@ export function verifyRun(input: VerifyInput): Verdict {
   const exp = plan.expect;
   if (exp.confirmed !== undefined && confirmed !== exp.confirmed) problems.add(`expected exactly ${exp.confirmed} × 201, got ${confirmed}`);
   if (exp.conflicts !== undefined && conflicts !== exp.conflicts) problems.add(`expected exactly ${exp.conflicts} × 409, got ${conflicts}`);
-  for (const zoneId of exp.soldOutZones ?? []) if (!inventory.soldOutZones.has(zoneId)) problems.add(`zone ${zoneId} should be sold out and is not`);
+  for (const zoneId of exp.soldOutZones ?? [])
+    if (!inventory.soldOutZones.has(zoneId)) problems.add(`zone ${zoneId} should be sold out and is not`);
 
   // The inventory holds exactly the seats the buyers were told they have.
   compareMaps(heard, inventory.sold, 'the inventory', problems);
@@ -132,7 +141,8 @@ export function verifyRun(input: VerifyInput): Verdict {
       const seen = byPurchase.get(p.purchaseId);
       if (seen) {
         // A re-sent record (recovery sweep) must repeat the same tickets.
-        if (JSON.stringify(seen.tickets) !== JSON.stringify(p.tickets)) problems.add(`purchase ${p.purchaseId} is in the event log twice with different tickets`);
+        if (JSON.stringify(seen.tickets) !== JSON.stringify(p.tickets))
+          problems.add(`purchase ${p.purchaseId} is in the event log twice with different tickets`);
         continue;
       }
       byPurchase.set(p.purchaseId, p);

@@ -34,11 +34,15 @@ function send(req: PlannedRequest) {
   const params = { tags: { route: req.route }, responseCallback: http.expectedStatuses(200, 201, 409) };
   return call.method === 'GET'
     ? http.get(`${BASE_URL}${call.path}`, params)
-    : http.post(`${BASE_URL}${call.path}`, call.body ?? null, { ...params, headers: call.body ? { 'content-type': 'application/json' } : {} });
+    : http.post(`${BASE_URL}${call.path}`, call.body ?? null, {
+        ...params,
+        headers: call.body ? { 'content-type': 'application/json' } : {},
+      });
 }
 
 export function scenarioScript(name: ScenarioName) {
-  if (__ENV.SCENARIO && __ENV.SCENARIO !== name) throw new Error(`SCENARIO=${__ENV.SCENARIO} but this script runs ${name}: run /scripts/${__ENV.SCENARIO}.js`);
+  if (__ENV.SCENARIO && __ENV.SCENARIO !== name)
+    throw new Error(`SCENARIO=${__ENV.SCENARIO} but this script runs ${name}: run /scripts/${__ENV.SCENARIO}.js`);
   const size = sizeOf(__ENV.SIZE);
   // Built once (in the first VU) and shared read-only with the others.
   const requests = new SharedArray(`${name}-${size}-requests`, () => buildScenario(name, size).requests);
@@ -57,7 +61,15 @@ export function scenarioScript(name: ScenarioName) {
   const options: Options = {
     scenarios: {
       [name]: RATE
-        ? { executor: 'constant-arrival-rate', rate: RATE, timeUnit: '1s', duration: `${Math.ceil(n / RATE)}s`, preAllocatedVUs: VUS, maxVUs: VUS, gracefulStop: '60s' }
+        ? {
+            executor: 'constant-arrival-rate',
+            rate: RATE,
+            timeUnit: '1s',
+            duration: `${Math.ceil(n / RATE)}s`,
+            preAllocatedVUs: VUS,
+            maxVUs: VUS,
+            gracefulStop: '60s',
+          }
         : { executor: 'shared-iterations', vus: Math.min(VUS, n), iterations: n, maxDuration: '30m' },
     },
     thresholds,
@@ -92,7 +104,10 @@ export function scenarioScript(name: ScenarioName) {
     if (meta.expect.confirmed !== undefined && !RATE) {
       const setupSeats = meta.setup.reduce((s, r) => s + r.seats.length, 0);
       const res = http.get(`${BASE_URL}/api/v1/tickets/count/${encodeURIComponent(target.eventId)}`);
-      check(res, { 'count endpoint equals the seats sold': (r) => r.status === 200 && (r.json('total') as number) === setupSeats + (meta.expect.confirmed ?? 0) });
+      check(res, {
+        'count endpoint equals the seats sold': (r) =>
+          r.status === 200 && (r.json('total') as number) === setupSeats + (meta.expect.confirmed ?? 0),
+      });
     }
   }
 

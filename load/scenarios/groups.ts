@@ -24,7 +24,8 @@ export function groups(o: GroupsOptions): ScenarioPlan {
       if (r % 2 === 0) {
         for (let c = 1; c < n; c++) planned.push({ route: 'purchases', zoneId: zone.zoneId, seats: [seat(c), seat(c + 1)], userId: '' });
       } else {
-        for (let c = 1; c <= n; c++) planned.push({ route: 'purchases', zoneId: zone.zoneId, seats: [seat(c), seat(c + 1), seat(c + 2)], userId: '' });
+        for (let c = 1; c <= n; c++)
+          planned.push({ route: 'purchases', zoneId: zone.zoneId, seats: [seat(c), seat(c + 1), seat(c + 2)], userId: '' });
       }
     });
   }

@@ -16,7 +16,12 @@ export function hotSeat(o: HotSeatOptions): ScenarioPlan {
   // The first buyers cover every hot seat, so exactly `hot` purchases can succeed.
   const columns = Array.from({ length: o.buyers }, (_, i) => (i < hot ? i + 1 : randomInt(rnd, hot) + 1));
   shuffle(columns, rnd);
-  const requests: PlannedRequest[] = columns.map((column, i) => ({ route: 'tickets', zoneId: '1', seats: [{ row: 'A', column }], userId: `hot${i}` }));
+  const requests: PlannedRequest[] = columns.map((column, i) => ({
+    route: 'tickets',
+    zoneId: '1',
+    seats: [{ row: 'A', column }],
+    userId: `hot${i}`,
+  }));
   return {
     name: 'hot-seat',
     description: `${o.buyers} buyers for ${hot} seats (zone 1, row A) over POST /api/v1/tickets`,

@@ -78,7 +78,14 @@ export function toHttp(req: PlannedRequest, target: Target): HttpCall {
       return {
         method: 'POST',
         path: '/api/v1/tickets',
-        body: JSON.stringify({ venueId: target.venueId, eventId: target.eventId, zoneId: req.zoneId, row: seat?.row, column: seat?.column, userId: req.userId }),
+        body: JSON.stringify({
+          venueId: target.venueId,
+          eventId: target.eventId,
+          zoneId: req.zoneId,
+          row: seat?.row,
+          column: seat?.column,
+          userId: req.userId,
+        }),
       };
     case 'purchases':
       return {

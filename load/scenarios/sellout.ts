@@ -55,6 +55,10 @@ export function sellout(o: SelloutOptions): ScenarioPlan {
     layout,
     setup,
     requests,
-    expect: { confirmed: winners, conflicts: requests.length - winners, ...(o.buyersPerZone >= o.remaining ? { soldOutZones: layout.zones.map((z) => z.zoneId) } : {}) },
+    expect: {
+      confirmed: winners,
+      conflicts: requests.length - winners,
+      ...(o.buyersPerZone >= o.remaining ? { soldOutZones: layout.zones.map((z) => z.zoneId) } : {}),
+    },
   };
 }

@@ -47,7 +47,9 @@ async function cmdUp(services) {
   say('up', `ensuring ${services.map((s) => s.name).join(', ')}…`);
   const failed = reportFailures(services, await Promise.allSettled(services.map((s) => s.up())));
   if (failed.length) {
-    console.error(`[services] up: ${failed.join(', ')} not healthy after ${secs(Date.now() - t0)}; \`${CMD.status}\` shows the state of each`);
+    console.error(
+      `[services] up: ${failed.join(', ')} not healthy after ${secs(Date.now() - t0)}; \`${CMD.status}\` shows the state of each`,
+    );
     return 1;
   }
   say('up', `all healthy (${services.map((s) => `${s.name} ${HOST}:${s.port}`).join(', ')}) in ${secs(Date.now() - t0)}`);
@@ -64,7 +66,11 @@ async function cmdInstall(services) {
       await need.install();
     }
     const left = svc.missing();
-    if (left.length && !svc.missingWhenDown) throw new ServiceError(`still missing after installing: ${left.map((m) => m.what).join('; ')}`, 'read .services/logs/apt.log and .services/logs/kafka-maven.log');
+    if (left.length && !svc.missingWhenDown)
+      throw new ServiceError(
+        `still missing after installing: ${left.map((m) => m.what).join('; ')}`,
+        'read .services/logs/apt.log and .services/logs/kafka-maven.log',
+      );
   };
   const failed = reportFailures(services, await Promise.allSettled(services.map(installOne)), 'install');
   if (failed.length) return 1;
@@ -97,7 +103,9 @@ async function cmdStatus(services) {
   );
   const width = (k) => Math.max(...rows.map((r) => r[k].length));
   for (const r of rows) {
-    console.log(`[services] ${r.name.padEnd(width('name'))}  ${r.port.padEnd(width('port'))}  ${r.health.padEnd(9)}  ${r.owner.padEnd(13)}  ${r.pid.padEnd(width('pid'))}  log ${r.log}${r.detail}`);
+    console.log(
+      `[services] ${r.name.padEnd(width('name'))}  ${r.port.padEnd(width('port'))}  ${r.health.padEnd(9)}  ${r.owner.padEnd(13)}  ${r.pid.padEnd(width('pid'))}  log ${r.log}${r.detail}`,
+    );
   }
   const bad = rows.filter((r) => !r.ok);
   if (bad.length) console.log(`[services] not healthy: ${bad.map((r) => r.name).join(', ')}; run \`${CMD.up()}\``);
@@ -108,7 +116,9 @@ const COMMANDS = { up: cmdUp, down: cmdDown, status: cmdStatus, install: cmdInst
 
 function usage(message) {
   if (message) console.error(`[services] ${message}`);
-  console.error(`usage: node scripts/services/cli.mjs ${Object.keys(COMMANDS).join('|')} [--only ${SERVICES.map((s) => s.name).join(',')}]`);
+  console.error(
+    `usage: node scripts/services/cli.mjs ${Object.keys(COMMANDS).join('|')} [--only ${SERVICES.map((s) => s.name).join(',')}]`,
+  );
   return 2;
 }
 
@@ -123,9 +133,15 @@ async function main(argv) {
   }
   let services = SERVICES;
   if (only !== null) {
-    const names = (only ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+    const names = (only ?? '')
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean);
     const unknown = names.filter((n) => !SERVICES.some((s) => s.name === n));
-    if (!names.length || unknown.length) return usage(`--only takes a comma-separated subset of ${SERVICES.map((s) => s.name).join(',')}${unknown.length ? ` (unknown: ${unknown.join(', ')})` : ''}`);
+    if (!names.length || unknown.length)
+      return usage(
+        `--only takes a comma-separated subset of ${SERVICES.map((s) => s.name).join(',')}${unknown.length ? ` (unknown: ${unknown.join(', ')})` : ''}`,
+      );
     services = SERVICES.filter((s) => names.includes(s.name));
   }
   const run = COMMANDS[command];

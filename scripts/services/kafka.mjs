@@ -5,7 +5,22 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { CMD, HOST, intEnv, LOG_DIR, logFile, rel, require, ROOT, say, ServiceError, SERVICES_DIR, tail, which, withTimeout } from './lib/common.mjs';
+import {
+  CMD,
+  HOST,
+  intEnv,
+  LOG_DIR,
+  logFile,
+  rel,
+  require,
+  ROOT,
+  say,
+  ServiceError,
+  SERVICES_DIR,
+  tail,
+  which,
+  withTimeout,
+} from './lib/common.mjs';
 import { aptCommand, aptInstall } from './lib/install.mjs';
 import { ensureOwned, stopOwned } from './lib/lifecycle.mjs';
 import { childDied, isPortOpen, ourPid, runLogged, spawnDetached } from './lib/proc.mjs';
@@ -51,12 +66,23 @@ function javaMajor() {
 
 /** Maven copies the jars of scripts/kafka/pom.xml into .services/kafka/libs (atomically, via a temp dir). */
 async function resolveJars() {
-  if (!which('mvn')) throw new ServiceError('Maven (`mvn`) is not installed; it resolves the Kafka jars', `run \`${CMD.install('kafka')}\` (${aptCommand('maven')})`);
+  if (!which('mvn'))
+    throw new ServiceError(
+      'Maven (`mvn`) is not installed; it resolves the Kafka jars',
+      `run \`${CMD.install('kafka')}\` (${aptCommand('maven')})`,
+    );
   const mvnLog = path.join(LOG_DIR, 'kafka-maven.log');
-  say('kafka', `${resolvedHash() ? 'scripts/kafka/pom.xml changed; re-' : ''}resolving jars with Maven (first run takes ~1 min)… (output in ${rel(mvnLog)})`);
+  say(
+    'kafka',
+    `${resolvedHash() ? 'scripts/kafka/pom.xml changed; re-' : ''}resolving jars with Maven (first run takes ~1 min)… (output in ${rel(mvnLog)})`,
+  );
   const tmp = `${LIBS}.tmp`;
   fs.rmSync(tmp, { recursive: true, force: true });
-  const code = await runLogged('mvn', ['-B', '-q', '-Dstyle.color=never', '-f', POM, 'dependency:copy-dependencies', `-DoutputDirectory=${tmp}`], mvnLog);
+  const code = await runLogged(
+    'mvn',
+    ['-B', '-q', '-Dstyle.color=never', '-f', POM, 'dependency:copy-dependencies', `-DoutputDirectory=${tmp}`],
+    mvnLog,
+  );
   const jars = fs.existsSync(tmp) ? fs.readdirSync(tmp).filter((f) => f.endsWith('.jar')) : [];
   if (code !== 0 || !jars.some((f) => /^kafka_2\.13-.*\.jar$/.test(f))) {
     throw new ServiceError(
@@ -143,11 +169,30 @@ export const kafka = {
   missing() {
     const out = [];
     const major = javaMajor();
-    if (major === null) out.push({ what: '`java` is not installed; Kafka 4 needs Java 17+', how: aptCommand(JAVA_PKG), install: () => aptInstall('kafka', JAVA_PKG) });
-    else if (major && major < 17) out.push({ what: `\`java\` is Java ${major}; Kafka 4 needs Java 17+`, how: `${aptCommand(JAVA_PKG)}, then select it with \`update-alternatives --config java\``, install: null });
+    if (major === null)
+      out.push({
+        what: '`java` is not installed; Kafka 4 needs Java 17+',
+        how: aptCommand(JAVA_PKG),
+        install: () => aptInstall('kafka', JAVA_PKG),
+      });
+    else if (major && major < 17)
+      out.push({
+        what: `\`java\` is Java ${major}; Kafka 4 needs Java 17+`,
+        how: `${aptCommand(JAVA_PKG)}, then select it with \`update-alternatives --config java\``,
+        install: null,
+      });
     if (resolvedHash() !== pomHash()) {
-      if (!which('mvn')) out.push({ what: 'Maven (`mvn`) is not installed; it resolves the Kafka jars', how: aptCommand('maven'), install: () => aptInstall('kafka', 'maven') });
-      out.push({ what: `the Kafka jars of scripts/kafka/pom.xml are not ${resolvedHash() ? 'up to date' : 'resolved'} in ${rel(LIBS)}`, how: 'Maven resolves them', install: resolveJars });
+      if (!which('mvn'))
+        out.push({
+          what: 'Maven (`mvn`) is not installed; it resolves the Kafka jars',
+          how: aptCommand('maven'),
+          install: () => aptInstall('kafka', 'maven'),
+        });
+      out.push({
+        what: `the Kafka jars of scripts/kafka/pom.xml are not ${resolvedHash() ? 'up to date' : 'resolved'} in ${rel(LIBS)}`,
+        how: 'Maven resolves them',
+        install: resolveJars,
+      });
     }
     return out;
   },
@@ -155,7 +200,10 @@ export const kafka = {
     const result = await ensureOwned(this);
     const have = resolvedHash();
     if (!result.started && ourPid(this) && have && have !== pomHash()) {
-      say(this.name, `note: scripts/kafka/pom.xml changed since the running broker was started; run \`${CMD.install('kafka')} && ${CMD.restart('kafka')}\` to switch`);
+      say(
+        this.name,
+        `note: scripts/kafka/pom.xml changed since the running broker was started; run \`${CMD.install('kafka')} && ${CMD.restart('kafka')}\` to switch`,
+      );
     }
     return result;
   },
@@ -166,7 +214,11 @@ export const kafka = {
     const jvm = ['-cp', `${LIBS}/*`, `-Dlog4j2.configurationFile=${LOG4J}`, `-Dkafka.logs.dir=${LOG_DIR}`];
     if (!fs.existsSync(path.join(DATA, 'meta.properties'))) {
       say(this.name, `formatting storage in ${rel(DATA)} (cluster id ${id})`);
-      const code = await runLogged('java', [...jvm, 'kafka.tools.StorageTool', 'format', '--cluster-id', id, '--config', PROPS, '--ignore-formatted'], this.log);
+      const code = await runLogged(
+        'java',
+        [...jvm, 'kafka.tools.StorageTool', 'format', '--cluster-id', id, '--config', PROPS, '--ignore-formatted'],
+        this.log,
+      );
       if (code !== 0) {
         throw new ServiceError(
           `kafka-storage format failed (exit ${code}); last lines of ${rel(this.log)}:\n${tail(this.log)}`,
@@ -175,7 +227,15 @@ export const kafka = {
       }
     }
     say(this.name, `starting Kafka (KRaft broker+controller) on ${HOST}:${PORT}, controller ${HOST}:${CONTROLLER_PORT}`);
-    const state = spawnDetached(this.name, 'java', [...HEAP, '-XX:+UseG1GC', '-XX:MaxGCPauseMillis=20', '-Djava.awt.headless=true', ...jvm, 'kafka.Kafka', PROPS]);
+    const state = spawnDetached(this.name, 'java', [
+      ...HEAP,
+      '-XX:+UseG1GC',
+      '-XX:MaxGCPauseMillis=20',
+      '-Djava.awt.headless=true',
+      ...jvm,
+      'kafka.Kafka',
+      PROPS,
+    ]);
     return childDied(state, 'the Kafka JVM');
   },
   stop() {

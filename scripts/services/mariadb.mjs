@@ -15,12 +15,21 @@ async function probe() {
   const mysql = require('mysql2/promise');
   let conn;
   try {
-    conn = await withTimeout(mysql.createConnection({ host: HOST, port: PORT, user: 'root', password: '', connectTimeout: 2000 }), 4000, 'connect');
+    conn = await withTimeout(
+      mysql.createConnection({ host: HOST, port: PORT, user: 'root', password: '', connectTimeout: 2000 }),
+      4000,
+      'connect',
+    );
     await withTimeout(conn.query('SELECT 1'), 4000, 'SELECT 1');
     return { ok: true, detail: 'SELECT 1 ok' };
   } catch (e) {
     const refused = e.code === 'ECONNREFUSED' || /ECONNREFUSED/.test(e.message);
-    return { ok: false, listening: !refused, code: e.code, detail: refused ? `nothing listening on ${HOST}:${PORT}` : `${e.code ?? ''} ${e.message}`.trim() };
+    return {
+      ok: false,
+      listening: !refused,
+      code: e.code,
+      detail: refused ? `nothing listening on ${HOST}:${PORT}` : `${e.code ?? ''} ${e.message}`.trim(),
+    };
   } finally {
     if (conn) await conn.end().catch(() => conn.destroy());
   }
@@ -43,7 +52,15 @@ export const mariadb = {
     return this.missing();
   },
   missing() {
-    return fs.existsSync(MARIADBD) ? [] : [{ what: `${MARIADBD} is missing (mariadb-server is not installed)`, how: aptCommand('mariadb-server'), install: () => aptInstall('mariadb', 'mariadb-server') }];
+    return fs.existsSync(MARIADBD)
+      ? []
+      : [
+          {
+            what: `${MARIADBD} is missing (mariadb-server is not installed)`,
+            how: aptCommand('mariadb-server'),
+            install: () => aptInstall('mariadb', 'mariadb-server'),
+          },
+        ];
   },
   async up() {
     let state = await probe();
@@ -73,7 +90,10 @@ export const mariadb = {
       // still starting (e.g. crash recovery), or running with another port/config? Allow it the
       // start deadline counted from its own start.
       const remaining = Math.max(5000, this.deadlineMs - Math.min(...running.map(processAgeMs)));
-      say(this.name, `mariadbd is running (pid ${running.join(', ')}) but not answering on ${HOST}:${PORT} yet; waiting up to ${secs(remaining)}…`);
+      say(
+        this.name,
+        `mariadbd is running (pid ${running.join(', ')}) but not answering on ${HOST}:${PORT} yet; waiting up to ${secs(remaining)}…`,
+      );
       try {
         return reportHealthy(this, await waitHealthy(this, { deadlineMs: remaining }), true);
       } catch (e) {
@@ -92,7 +112,11 @@ export const mariadb = {
     const args = ['--start', '--oknodo', '--background', '--make-pidfile', '--pidfile', pf, '--output', this.log, '--exec', MARIADBD];
     say(this.name, `nothing answers on ${HOST}:${PORT}; starting it: start-stop-daemon ${args.join(' ')}`);
     const code = await runLogged('start-stop-daemon', args, this.log);
-    if (code !== 0) throw new ServiceError(`start-stop-daemon failed (exit ${code}); last lines of ${rel(this.log)}:\n${tail(this.log)}`, `read ${rel(this.log)}, fix the cause, then rerun \`${CMD.up('mariadb')}\``);
+    if (code !== 0)
+      throw new ServiceError(
+        `start-stop-daemon failed (exit ${code}); last lines of ${rel(this.log)}:\n${tail(this.log)}`,
+        `read ${rel(this.log)}, fix the cause, then rerun \`${CMD.up('mariadb')}\``,
+      );
     return pidFileDied(pf, 'mariadbd');
   },
   async waitOrExplain(died) {
@@ -107,9 +131,13 @@ export const mariadb = {
     const mysql = require('mysql2/promise');
     const conn = await mysql.createConnection({ host: HOST, port: PORT, user: 'root', password: '', connectTimeout: 3000 });
     try {
-      for (const db of DATABASES) await conn.query(`CREATE DATABASE IF NOT EXISTS \`${db}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci`);
+      for (const db of DATABASES)
+        await conn.query(`CREATE DATABASE IF NOT EXISTS \`${db}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci`);
     } catch (e) {
-      throw new ServiceError(`CREATE DATABASE failed: ${e.message}`, `root@${HOST} needs CREATE privileges; create them by hand: \`mysql -uroot -h${HOST} -e "CREATE DATABASE IF NOT EXISTS ticketing; CREATE DATABASE IF NOT EXISTS ticketing_test"\``);
+      throw new ServiceError(
+        `CREATE DATABASE failed: ${e.message}`,
+        `root@${HOST} needs CREATE privileges; create them by hand: \`mysql -uroot -h${HOST} -e "CREATE DATABASE IF NOT EXISTS ticketing; CREATE DATABASE IF NOT EXISTS ticketing_test"\``,
+      );
     } finally {
       await conn.end().catch(() => conn.destroy());
     }

@@ -11,7 +11,16 @@ const PORT = intEnv('REDIS_PORT', 6390);
 async function probe() {
   if (!(await isPortOpen(PORT))) return { ok: false, listening: false, detail: `nothing listening on ${HOST}:${PORT}` };
   const { Redis } = require('ioredis');
-  const client = new Redis({ host: HOST, port: PORT, lazyConnect: true, connectTimeout: 1500, commandTimeout: 2000, maxRetriesPerRequest: 0, enableOfflineQueue: false, retryStrategy: () => null });
+  const client = new Redis({
+    host: HOST,
+    port: PORT,
+    lazyConnect: true,
+    connectTimeout: 1500,
+    commandTimeout: 2000,
+    maxRetriesPerRequest: 0,
+    enableOfflineQueue: false,
+    retryStrategy: () => null,
+  });
   client.on('error', () => {});
   try {
     await client.connect();
@@ -40,7 +49,9 @@ export const redis = {
   probe,
   /** The tests also start private redis-servers (test/cqrs/redis-loss.test.ts), so the binary is needed even when ours runs. */
   missing() {
-    return which('redis-server') ? [] : [{ what: 'redis-server is not installed', how: aptCommand('redis-server'), install: () => aptInstall('redis', 'redis-server') }];
+    return which('redis-server')
+      ? []
+      : [{ what: 'redis-server is not installed', how: aptCommand('redis-server'), install: () => aptInstall('redis', 'redis-server') }];
   },
   async up() {
     const first = await probe();
@@ -55,11 +66,32 @@ export const redis = {
   async start() {
     fs.mkdirSync(this.dataDir, { recursive: true });
     const pf = pidFile(this.name);
-    const args = ['--port', String(PORT), '--bind', HOST, '--appendonly', 'yes', '--appendfsync', 'everysec', '--dir', this.dataDir, '--daemonize', 'yes', '--pidfile', pf, '--logfile', this.log];
+    const args = [
+      '--port',
+      String(PORT),
+      '--bind',
+      HOST,
+      '--appendonly',
+      'yes',
+      '--appendfsync',
+      'everysec',
+      '--dir',
+      this.dataDir,
+      '--daemonize',
+      'yes',
+      '--pidfile',
+      pf,
+      '--logfile',
+      this.log,
+    ];
     say(this.name, `starting redis-server on ${HOST}:${PORT} (AOF in ${rel(this.dataDir)})`);
     // with --daemonize the launcher forks, writes the pid file and exits at once
     const code = await runLogged(which('redis-server'), args, this.log);
-    if (code !== 0) throw new ServiceError(`redis-server exited with ${code}; last lines of ${rel(this.log)}:\n${tail(this.log)}`, `read ${rel(this.log)}, fix the cause, then rerun \`${CMD.up('redis')}\``);
+    if (code !== 0)
+      throw new ServiceError(
+        `redis-server exited with ${code}; last lines of ${rel(this.log)}:\n${tail(this.log)}`,
+        `read ${rel(this.log)}, fix the cause, then rerun \`${CMD.up('redis')}\``,
+      );
     return pidFileDied(pf, 'redis-server');
   },
   stop() {

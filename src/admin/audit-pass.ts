@@ -37,7 +37,10 @@ export async function runAuditPass(stores: CqrsStores, opts: { waitMs: number; l
     } catch (err) {
       if (err instanceof TermEnded) throw err;
       result.failures.push({ eventId, step: name, message: (err as Error).message });
-      log.error({ err, eventId, step: name }, `audit step ${name} failed for ${eventId}; the pass goes on with the next step and event, and this one is retried on the next pass`);
+      log.error(
+        { err, eventId, step: name },
+        `audit step ${name} failed for ${eventId}; the pass goes on with the next step and event, and this one is retried on the next pass`,
+      );
       return undefined;
     }
   };
@@ -61,7 +64,11 @@ export async function runAuditPass(stores: CqrsStores, opts: { waitMs: number; l
     if (!report) continue;
     for (const e of report.errors) result.failures.push({ eventId, step: `compare-${e.store}`, message: e.message });
     for (const zoneId of report.layoutMismatch) {
-      result.failures.push({ eventId, step: 'layout', message: `zone ${zoneId} has another layout in Redis than in the catalog; its seats were not compared (see the controller's LayoutChangeRefused report)` });
+      result.failures.push({
+        eventId,
+        step: 'layout',
+        message: `zone ${zoneId} has another layout in Redis than in the catalog; its seats were not compared (see the controller's LayoutChangeRefused report)`,
+      });
     }
     // Seats sold in DynamoDB but free in Redis would sell twice: take them again at once.
     guard.check();
@@ -71,8 +78,16 @@ export async function runAuditPass(stores: CqrsStores, opts: { waitMs: number; l
       log.error({ eventId, marked }, 'Redis had lost sales (sold in DynamoDB, free in Redis); the seats are taken again');
     }
     const lines = formatAudit(report);
-    if (report.drift.length > 0) log.error({ eventId, drift: report.drift.length, details: lines.slice(0, 50) }, 'audit found drift between Redis, DynamoDB and MySQL');
-    else if (report.errors.length > 0) log.warn({ eventId, errors: report.errors, seats: report.seats }, 'audit incomplete: a store did not answer; the Redis repair from DynamoDB was still done');
+    if (report.drift.length > 0)
+      log.error(
+        { eventId, drift: report.drift.length, details: lines.slice(0, 50) },
+        'audit found drift between Redis, DynamoDB and MySQL',
+      );
+    else if (report.errors.length > 0)
+      log.warn(
+        { eventId, errors: report.errors, seats: report.seats },
+        'audit incomplete: a store did not answer; the Redis repair from DynamoDB was still done',
+      );
     else log.info({ eventId, seats: report.seats, unverified: report.unverified }, 'audit clean');
     if (result.failures.length > failuresBefore) continue;
     // A closed zone with nothing pending, compared once more: the sweep and the audit are done
@@ -80,7 +95,11 @@ export async function runAuditPass(stores: CqrsStores, opts: { waitMs: number; l
     // perhaps closed again, with new pending purchases) since is left for the next pass.
     for (const c of closed.filter((z) => z.eventId === eventId && !z.settledAt && report.pendingByZone[z.zone.zoneId] === 0)) {
       const settled = await step(eventId, 'settle', () => stores.catalog.settleClosedZone(c, new Date()));
-      if (settled === false) log.info({ eventId, zoneId: c.zone.zoneId }, 'closed zone changed since the audit read it (re-opened or closed again); it is audited again on the next pass');
+      if (settled === false)
+        log.info(
+          { eventId, zoneId: c.zone.zoneId },
+          'closed zone changed since the audit read it (re-opened or closed again); it is audited again on the next pass',
+        );
     }
   }
   result.complete = result.failures.length === 0;
@@ -90,7 +109,10 @@ export async function runAuditPass(stores: CqrsStores, opts: { waitMs: number; l
 }
 
 /** The audit and repair as leader work: a pass every `everyMs` on the leader's term only. */
-export function auditWork(stores: CqrsStores, opts: { everyMs: number; log: Logger }): LeaderWork & { lastPass(): AuditPassResult | undefined } {
+export function auditWork(
+  stores: CqrsStores,
+  opts: { everyMs: number; log: Logger },
+): LeaderWork & { lastPass(): AuditPassResult | undefined } {
   let last: AuditPassResult | undefined;
   return {
     name: 'audit',

@@ -63,7 +63,10 @@ export async function zonesOfEvent(stores: CqrsStores, eventId: string): Promise
   const found = await stores.catalogEntry(eventId);
   const zones = [...(found?.entry.venue.zones ?? [])];
   for (const c of await stores.catalog.closedZonesOf(eventId)) if (!zones.some((z) => z.zoneId === c.zone.zoneId)) zones.push(c.zone);
-  if (zones.length === 0) throw new Error(`Event ${eventId} is in neither the Redis catalog nor its MySQL mirror, and has no closed zones; check the id (GET /api/v1/events)`);
+  if (zones.length === 0)
+    throw new Error(
+      `Event ${eventId} is in neither the Redis catalog nor its MySQL mirror, and has no closed zones; check the id (GET /api/v1/events)`,
+    );
   return zones;
 }
 
@@ -89,10 +92,12 @@ export async function auditEvent(stores: CqrsStores, eventId: string, opts: Audi
 
   const redis = new Map<string, RedisZone>();
   for (const zone of zones) redis.set(zone.zoneId, await snapshotZone(stores, eventId, zone));
-  const layoutMismatch = zones.filter((z) => {
-    const hash = redis.get(z.zoneId)!.layoutHash;
-    return hash !== null && hash !== layouts.get(z.zoneId)!.hash;
-  }).map((z) => z.zoneId);
+  const layoutMismatch = zones
+    .filter((z) => {
+      const hash = redis.get(z.zoneId)!.layoutHash;
+      return hash !== null && hash !== layouts.get(z.zoneId)!.hash;
+    })
+    .map((z) => z.zoneId);
   const compared = zones.filter((z) => !layoutMismatch.includes(z.zoneId));
 
   const outside: SeatDrift[] = [];
@@ -104,7 +109,16 @@ export async function auditEvent(stores: CqrsStores, eventId: string, opts: Audi
     for (const s of seats ?? []) {
       const pos = layout.locate(s.row, s.column);
       if (pos) dynamo.get(zone.zoneId)!.set(pos.offset, s);
-      else outside.push({ zoneId: zone.zoneId, row: s.row, column: s.column, redis: 'absent', dynamodb: s.ticketId, mysql: null, problem: 'DynamoDB holds a seat outside the zone layout' });
+      else
+        outside.push({
+          zoneId: zone.zoneId,
+          row: s.row,
+          column: s.column,
+          redis: 'absent',
+          dynamodb: s.ticketId,
+          mysql: null,
+          problem: 'DynamoDB holds a seat outside the zone layout',
+        });
     }
   }
 
@@ -120,7 +134,16 @@ export async function auditEvent(stores: CqrsStores, eventId: string, opts: Audi
     if (layoutMismatch.includes(s.zoneId)) continue;
     const pos = layouts.get(s.zoneId)?.locate(s.row, s.column);
     if (pos) mysql.get(s.zoneId)!.set(pos.offset, s);
-    else outside.push({ zoneId: s.zoneId, row: s.row, column: s.column, redis: 'absent', dynamodb: null, mysql: s.ticketId, problem: 'MySQL holds a seat outside the event layout' });
+    else
+      outside.push({
+        zoneId: s.zoneId,
+        row: s.row,
+        column: s.column,
+        redis: 'absent',
+        dynamodb: null,
+        mysql: s.ticketId,
+        problem: 'MySQL holds a seat outside the event layout',
+      });
   }
 
   const drift: SeatDrift[] = [...outside];
@@ -145,7 +168,12 @@ export async function auditEvent(stores: CqrsStores, eventId: string, opts: Audi
       if (!inRedis && !ds && !ms) continue;
       const seat = layout.seatAt(offset);
       const entry = (problem: string): SeatDrift => ({
-        zoneId: zone.zoneId, ...seat, redis: r.bits ? (inRedis ? 'sold' : 'free') : 'absent', dynamodb: ds?.ticketId ?? null, mysql: ms?.ticketId ?? null, problem,
+        zoneId: zone.zoneId,
+        ...seat,
+        redis: r.bits ? (inRedis ? 'sold' : 'free') : 'absent',
+        dynamodb: ds?.ticketId ?? null,
+        mysql: ms?.ticketId ?? null,
+        problem,
       });
       if (ds && ms && ds.ticketId !== ms.ticketId) drift.push(entry('DynamoDB and MySQL hold different tickets for the seat'));
       if ((ds || ms) && !inRedis) {
@@ -203,7 +231,13 @@ async function cancelledInRedis(stores: CqrsStores, eventId: string, zoneId: str
 async function snapshotZone(stores: CqrsStores, eventId: string, zone: ZoneDef): Promise<RedisZone> {
   const k = stores.inventory.keys(eventId, zone.zoneId);
   const layout = ZoneLayout.of(zone);
-  const res = await stores.ctx.redis.multi().getBuffer(k.bits).hget(k.meta, 'layout').zrange(k.pending, '0', '-1').zrange(k.cancelling, '0', '-1').exec();
+  const res = await stores.ctx.redis
+    .multi()
+    .getBuffer(k.bits)
+    .hget(k.meta, 'layout')
+    .zrange(k.pending, '0', '-1')
+    .zrange(k.cancelling, '0', '-1')
+    .exec();
   const [bits, layoutHash, pendingIds, cancellingIds] = (res ?? []).map(([err, v]) => {
     if (err) throw err;
     return v;
@@ -224,12 +258,23 @@ async function snapshotZone(stores: CqrsStores, eventId: string, zone: ZoneDef):
 /** Human-readable lines for a report: every difference, then a summary. */
 export function formatAudit(r: AuditReport): string[] {
   const lines = r.drift.map(
-    (d) => `DRIFT ${r.eventId}/${d.zoneId} row ${d.row} seat ${d.column}: redis=${d.redis} dynamodb=${d.dynamodb ?? '-'} mysql=${d.mysql ?? '-'}: ${d.problem}`,
+    (d) =>
+      `DRIFT ${r.eventId}/${d.zoneId} row ${d.row} seat ${d.column}: redis=${d.redis} dynamodb=${d.dynamodb ?? '-'} mysql=${d.mysql ?? '-'}: ${d.problem}`,
   );
-  if (r.missingZones.length) lines.push(`zones without Redis inventory (rebuild them: npm run admin -- rebuild-inventory ${r.eventId}): ${r.missingZones.join(', ')}`);
-  if (r.layoutMismatch.length) lines.push(`zones whose Redis inventory has another layout than the catalog (not compared; check the controller's LayoutChangeRefused report): ${r.layoutMismatch.join(', ')}`);
-  for (const e of r.errors) lines.push(`${e.store} did not answer (${e.message}); its seats were not compared: check the service and run the audit again`);
-  if (r.unverified.length) lines.push(`not verified (consumer still behind, or the store did not answer): ${r.unverified.join(', ')}; run the audit again once it caught up`);
+  if (r.missingZones.length)
+    lines.push(
+      `zones without Redis inventory (rebuild them: npm run admin -- rebuild-inventory ${r.eventId}): ${r.missingZones.join(', ')}`,
+    );
+  if (r.layoutMismatch.length)
+    lines.push(
+      `zones whose Redis inventory has another layout than the catalog (not compared; check the controller's LayoutChangeRefused report): ${r.layoutMismatch.join(', ')}`,
+    );
+  for (const e of r.errors)
+    lines.push(`${e.store} did not answer (${e.message}); its seats were not compared: check the service and run the audit again`);
+  if (r.unverified.length)
+    lines.push(
+      `not verified (consumer still behind, or the store did not answer): ${r.unverified.join(', ')}; run the audit again once it caught up`,
+    );
   lines.push(
     `${r.eventId}: redis=${r.seats.redis} (pending ${r.pending}) dynamodb=${r.seats.dynamodb} mysql=${r.seats.mysql} drift=${r.drift.length}`,
   );

@@ -42,8 +42,15 @@ export async function runCli(argv: string[]): Promise<number> {
     process.stdout.write(`${USAGE}\n`);
     return command ? EXIT.OK : EXIT.USAGE;
   }
-  if (!['audit', 'rebuild-inventory', 'reset-event'].includes(command) || !eventId || !ID_PATTERN.test(eventId) || (waitIdx >= 0 && !(Number.isInteger(waitMs) && waitMs! >= 0))) {
-    process.stderr.write(`${!eventId || ID_PATTERN.test(eventId) ? '' : `invalid event id "${eventId}" (must match ${ID_PATTERN.source})\n`}${USAGE}\n`);
+  if (
+    !['audit', 'rebuild-inventory', 'reset-event'].includes(command) ||
+    !eventId ||
+    !ID_PATTERN.test(eventId) ||
+    (waitIdx >= 0 && !(Number.isInteger(waitMs) && waitMs! >= 0))
+  ) {
+    process.stderr.write(
+      `${!eventId || ID_PATTERN.test(eventId) ? '' : `invalid event id "${eventId}" (must match ${ID_PATTERN.source})\n`}${USAGE}\n`,
+    );
     return EXIT.USAGE;
   }
   const cfg = loadAdminConfig();
@@ -51,7 +58,9 @@ export async function runCli(argv: string[]): Promise<number> {
   const stores = new CqrsStores(ctx);
   try {
     // MySQL down must not stop the Redis/DynamoDB part (the audit reports MySQL unverified).
-    await migrate(ctx.mysql).catch((err: Error) => say(`MySQL did not answer (${err.message}); what needs it is skipped or fails, the rest goes on`));
+    await migrate(ctx.mysql).catch((err: Error) =>
+      say(`MySQL did not answer (${err.message}); what needs it is skipped or fails, the rest goes on`),
+    );
     switch (command) {
       case 'audit': {
         say(`auditing ${eventId}: Redis bitmap vs DynamoDB seats vs MySQL tickets`);
@@ -64,7 +73,9 @@ export async function runCli(argv: string[]): Promise<number> {
         say(`rebuilding the lost Redis zones of ${eventId} from DynamoDB`);
         const zones = await rebuildEventInventory(stores, eventId, { timeoutMs: waitMs ?? 120_000, log: say });
         const stuck = zones.filter((z) => z.outcome === 'not-caught-up');
-        say(`${zones.length - stuck.length}/${zones.length} zones have inventory${stuck.length ? `; still waiting: ${stuck.map((z) => z.zoneId).join(', ')}` : ''}`);
+        say(
+          `${zones.length - stuck.length}/${zones.length} zones have inventory${stuck.length ? `; still waiting: ${stuck.map((z) => z.zoneId).join(', ')}` : ''}`,
+        );
         if (stuck.length) return EXIT.INCOMPLETE;
         const report = await auditEvent(stores, eventId, { waitMs: waitMs ?? 30_000 });
         say(`${await markLostSales(stores, report, say)} seats sold in DynamoDB but free in Redis taken again`);

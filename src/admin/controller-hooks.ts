@@ -34,9 +34,13 @@ export async function startControllerCqrs(ctx: RuntimeContext, log: Logger): Pro
       migrated = true;
     }
   };
-  await ensureMigrated().catch((err) => log.error({ err }, 'read-model migrations failed; the catalog mirror retries on the next reconcile'));
+  await ensureMigrated().catch((err) =>
+    log.error({ err }, 'read-model migrations failed; the catalog mirror retries on the next reconcile'),
+  );
   // The rebuild hook reads the seat table; create it if the writer has not run yet.
-  await ensureTables(ctx.dynamo, ctx.cfg.DYNAMODB_TABLE_PREFIX).catch((err) => log.error({ err }, 'DynamoDB tables could not be ensured; lost zones cannot be rebuilt until DynamoDB answers'));
+  await ensureTables(ctx.dynamo, ctx.cfg.DYNAMODB_TABLE_PREFIX).catch((err) =>
+    log.error({ err }, 'DynamoDB tables could not be ensured; lost zones cannot be rebuilt until DynamoDB answers'),
+  );
 
   const mirrored = new Map<string, string>();
   const onCatalogEntry = async (entry: CatalogEntry) => {
@@ -55,7 +59,10 @@ export async function startControllerCqrs(ctx: RuntimeContext, log: Logger): Pro
     mirrored.delete(entry.event.eventId);
     if (sold > 0) return;
     await removeCatalogEntry(ctx.mysql, entry.event.eventId).catch((err) =>
-      log.warn({ err, eventId: entry.event.eventId }, 'could not remove the event from the MySQL catalog; remove it by hand or re-apply and delete it again'),
+      log.warn(
+        { err, eventId: entry.event.eventId },
+        'could not remove the event from the MySQL catalog; remove it by hand or re-apply and delete it again',
+      ),
     );
   };
 
@@ -64,7 +71,14 @@ export async function startControllerCqrs(ctx: RuntimeContext, log: Logger): Pro
   const rebuild: LeaderWork = {
     name: 'rebuild',
     start() {
-      fromWriteModel = writeModelRebuildSource({ eventLog: ctx.eventLog, model: stores.writeModel, topic: stores.topic, groupId: stores.groups.writer, settleMs: ctx.cfg.PURCHASE_TIMEOUT_MS, log });
+      fromWriteModel = writeModelRebuildSource({
+        eventLog: ctx.eventLog,
+        model: stores.writeModel,
+        topic: stores.topic,
+        groupId: stores.groups.writer,
+        settleMs: ctx.cfg.PURCHASE_TIMEOUT_MS,
+        log,
+      });
     },
     async stop() {
       await fromWriteModel?.close();
@@ -76,7 +90,8 @@ export async function startControllerCqrs(ctx: RuntimeContext, log: Logger): Pro
     fromWriteModel ? fromWriteModel(eventId, zone, seededBefore || mirrored.has(eventId)) : ('not-caught-up' as const);
 
   const leaderWork = [rebuild];
-  if (ctx.cfg.AUDIT_INTERVAL_MS > 0) leaderWork.push(auditWork(stores, { everyMs: ctx.cfg.AUDIT_INTERVAL_MS, log: log.child({ component: 'audit' }) }));
+  if (ctx.cfg.AUDIT_INTERVAL_MS > 0)
+    leaderWork.push(auditWork(stores, { everyMs: ctx.cfg.AUDIT_INTERVAL_MS, log: log.child({ component: 'audit' }) }));
 
   return {
     deps: { soldSeatsInWriteModel, onCatalogEntry, onEventRemoved },

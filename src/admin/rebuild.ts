@@ -58,7 +58,9 @@ export async function rebuildEventInventory(
         }
         if (Date.now() > deadline) break;
         const lag = await source.lagOf(eventId, zone.zoneId);
-        log(`zone ${zone.zoneId}: ${lag > 0 ? `waiting for the writer: ${lag} messages behind` : 'waiting for in-flight purchases to settle'}`);
+        log(
+          `zone ${zone.zoneId}: ${lag > 0 ? `waiting for the writer: ${lag} messages behind` : 'waiting for in-flight purchases to settle'}`,
+        );
         await new Promise((r) => setTimeout(r, 500));
       }
       log(`zone ${zone.zoneId}: ${result.outcome}${result.outcome === 'rebuilt' ? ` with ${result.sold} sold seats from DynamoDB` : ''}`);

@@ -10,17 +10,24 @@ import type { CqrsStores } from './stores';
  * truth, so those seats are marked taken again. Nothing is ever freed here. Returns how many.
  * Every zone is tried; if some could not be repaired, the error names them after the others are done.
  */
-export async function markLostSales(stores: CqrsStores, report: AuditReport, log: (line: string) => void = () => undefined, zones?: ZoneDef[]): Promise<number> {
+export async function markLostSales(
+  stores: CqrsStores,
+  report: AuditReport,
+  log: (line: string) => void = () => undefined,
+  zones?: ZoneDef[],
+): Promise<number> {
   const lost = report.drift.filter((d) => d.redis === 'free' && d.dynamodb !== null);
   if (lost.length === 0) return 0;
   let marked = 0;
   const failed: string[] = [];
   for (const zone of zones ?? (await zonesOfEvent(stores, report.eventId))) {
     const layout = ZoneLayout.of(zone);
-    const seats = lost.filter((d) => d.zoneId === zone.zoneId).flatMap((d): SeatPosition[] => {
-      const pos = layout.locate(d.row, d.column);
-      return pos ? [pos] : [];
-    });
+    const seats = lost
+      .filter((d) => d.zoneId === zone.zoneId)
+      .flatMap((d): SeatPosition[] => {
+        const pos = layout.locate(d.row, d.column);
+        return pos ? [pos] : [];
+      });
     if (seats.length === 0) continue;
     try {
       const n = await stores.inventory.markSold(report.eventId, zone, seats);
@@ -30,6 +37,7 @@ export async function markLostSales(stores: CqrsStores, report: AuditReport, log
       failed.push(`${zone.zoneId} (${(err as Error).message})`);
     }
   }
-  if (failed.length) throw new Error(`${report.eventId}: ${marked} seats taken again, but zones ${failed.join(', ')} could not be repaired`);
+  if (failed.length)
+    throw new Error(`${report.eventId}: ${marked} seats taken again, but zones ${failed.join(', ')} could not be repaired`);
   return marked;
 }

@@ -46,16 +46,28 @@ export class CqrsStores {
    * Deletes an event's sales from DynamoDB and MySQL (the `clearStores` of resetEvent). Waits
    * for both consumers first, so no record of the old sales lands after the delete.
    */
-  async clearEvent(eventId: string, opts: { waitMs?: number; log?: (line: string) => void } = {}): Promise<{ dynamoItems: number; mysqlRows: number }> {
+  async clearEvent(
+    eventId: string,
+    opts: { waitMs?: number; log?: (line: string) => void } = {},
+  ): Promise<{ dynamoItems: number; mysqlRows: number }> {
     const entry = (await this.catalogEntry(eventId))?.entry;
     if (!entry) throw new Error(`Event ${eventId} is in neither the Redis catalog nor its MySQL mirror; nothing to clear`);
     for (const group of ['writer', 'projector'] as const) {
-      const left = await this.waitForGroup(group, opts.waitMs ?? 120_000, (n) => n > 0 && opts.log?.(`waiting for the ${group} to catch up: ${n} messages behind`));
+      const left = await this.waitForGroup(
+        group,
+        opts.waitMs ?? 120_000,
+        (n) => n > 0 && opts.log?.(`waiting for the ${group} to catch up: ${n} messages behind`),
+      );
       if (left > 0) {
-        throw new Error(`The ${group} (group ${this.groups[group]}) is ${left} messages behind; start it or wait for it to catch up, then reset again`);
+        throw new Error(
+          `The ${group} (group ${this.groups[group]}) is ${left} messages behind; start it or wait for it to catch up, then reset again`,
+        );
       }
     }
-    const dynamoItems = await this.writeModel.deleteEvent(eventId, entry.venue.zones.map((z) => z.zoneId));
+    const dynamoItems = await this.writeModel.deleteEvent(
+      eventId,
+      entry.venue.zones.map((z) => z.zoneId),
+    );
     const mysqlRows = await this.readModel.deleteEvent(eventId);
     return { dynamoItems, mysqlRows };
   }

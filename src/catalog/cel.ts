@@ -30,7 +30,10 @@ export interface TypedSchema {
   'x-kubernetes-int-or-string'?: boolean;
 }
 
-const sum = <T extends bigint | number>(zero: T) => (list: T[]) => list.reduce((a, b) => (a) + (b as number), zero as number) as T;
+const sum =
+  <T extends bigint | number>(zero: T) =>
+  (list: T[]) =>
+    list.reduce((a, b) => a + (b as number), zero as number) as T;
 
 /**
  * `self` is dynamic, as the value typed by the schema gives it its types. Functions beyond the
@@ -79,7 +82,9 @@ export function toCelValue(value: unknown, schema: TypedSchema | undefined): unk
     case 'integer':
       return Number.isInteger(value) ? BigInt(value as number) : value;
     case 'string':
-      return (schema.format === 'date-time' || schema.format === 'date') && typeof value === 'string' && !Number.isNaN(Date.parse(value)) ? new Date(value) : value;
+      return (schema.format === 'date-time' || schema.format === 'date') && typeof value === 'string' && !Number.isNaN(Date.parse(value))
+        ? new Date(value)
+        : value;
     case 'array':
       return Array.isArray(value) ? value.map((v) => toCelValue(v, schema.items)) : value;
     case 'object': {

@@ -50,7 +50,10 @@ const DEFINITIONS: CrdDefinition[] = [
     description: "A venue's seating plan. The API id is spec.venueId; metadata.name is the Kubernetes name.",
     spec: venueSpecSchema,
     printerColumns: [{ name: 'VenueId', type: 'string', jsonPath: '.spec.venueId' }, AGE],
-    notes: ['Venue: a seating plan (zones → rows → seats) that Events reference by metadata.name.', 'Shape fixed by docs/contracts.md ("Venue and Event resources").'],
+    notes: [
+      'Venue: a seating plan (zones → rows → seats) that Events reference by metadata.name.',
+      'Shape fixed by docs/contracts.md ("Venue and Event resources").',
+    ],
   },
 ];
 
@@ -78,8 +81,24 @@ function crdDocument(def: CrdDefinition) {
     spec: {
       group: API_GROUP,
       scope: 'Namespaced',
-      names: { kind: def.kind, listKind: `${def.kind}List`, plural: def.plural, singular: def.kind.toLowerCase(), shortNames: def.shortNames, categories: ['ticketing'] },
-      versions: [{ name: 'v1alpha1', served: true, storage: true, subresources: { status: {} }, additionalPrinterColumns: def.printerColumns, schema: { openAPIV3Schema: openApiSchema(def) } }],
+      names: {
+        kind: def.kind,
+        listKind: `${def.kind}List`,
+        plural: def.plural,
+        singular: def.kind.toLowerCase(),
+        shortNames: def.shortNames,
+        categories: ['ticketing'],
+      },
+      versions: [
+        {
+          name: 'v1alpha1',
+          served: true,
+          storage: true,
+          subresources: { status: {} },
+          additionalPrinterColumns: def.printerColumns,
+          schema: { openAPIV3Schema: openApiSchema(def) },
+        },
+      ],
     },
   };
 }

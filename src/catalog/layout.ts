@@ -22,7 +22,10 @@ export class ZoneLayout {
       offset += seatCounts[i] ?? 0;
     });
     this.capacity = offset;
-    this.hash = createHash('sha1').update(JSON.stringify([rows, seatCounts])).digest('hex').slice(0, 16);
+    this.hash = createHash('sha1')
+      .update(JSON.stringify([rows, seatCounts]))
+      .digest('hex')
+      .slice(0, 16);
   }
 
   static of(zone: Pick<ZoneDef, 'rows' | 'seatCounts'>): ZoneLayout {

@@ -14,7 +14,10 @@ export const API_VERSION = `${API_GROUP}/v1alpha1`;
 
 const id = (what: string) => z.string().max(64).regex(ID_PATTERN).describe(`API id of the ${what}.`);
 /** A Kubernetes object name (DNS subdomain), as the API server requires of metadata.name. */
-const kubeName = z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/, 'must be a lowercase Kubernetes name').max(253);
+const kubeName = z
+  .string()
+  .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/, 'must be a lowercase Kubernetes name')
+  .max(253);
 const metadata = z.looseObject({
   name: kubeName,
   namespace: z.string().optional(),
@@ -30,19 +33,40 @@ const seatCount = z.number().int().min(1).max(65535);
 
 const zone = withCel(
   z.object({
-    zoneId: intOrString(z.string().max(64).regex(ID_PATTERN), z.number().int().min(0)).describe('Zone id, an integer or a string matching ^[A-Za-z0-9_-]{1,64}$.'),
+    zoneId: intOrString(z.string().max(64).regex(ID_PATTERN), z.number().int().min(0)).describe(
+      'Zone id, an integer or a string matching ^[A-Za-z0-9_-]{1,64}$.',
+    ),
     name: z.string().min(1).max(200),
-    rows: listSet(z.array(z.string().max(8).regex(/^[A-Za-z0-9]{1,8}$/)).min(1).max(1000), 'row labels must be unique').describe('Row labels, unique, in display order.'),
+    rows: listSet(
+      z
+        .array(
+          z
+            .string()
+            .max(8)
+            .regex(/^[A-Za-z0-9]{1,8}$/),
+        )
+        .min(1)
+        .max(1000),
+      'row labels must be unique',
+    ).describe('Row labels, unique, in display order.'),
     seatsPerRow: seatCount.optional().describe('Seats in every row (exclusive with seatCounts).'),
-    seatCounts: listAtomic(z.array(seatCount).min(1).max(1000)).optional().describe('Seats per row, one entry per row (exclusive with seatsPerRow).'),
+    seatCounts: listAtomic(z.array(seatCount).min(1).max(1000))
+      .optional()
+      .describe('Seats per row, one entry per row (exclusive with seatsPerRow).'),
     priceCents: int64(z.number().int().min(0)),
     category: z.string().min(1).max(64).optional(),
   }),
   [
     { rule: 'has(self.seatsPerRow) != has(self.seatCounts)', message: 'exactly one of seatsPerRow or seatCounts must be set' },
     { rule: '!has(self.seatCounts) || size(self.seatCounts) == size(self.rows)', message: 'seatCounts must have one entry per row' },
-    { rule: `!has(self.seatsPerRow) || size(self.rows) * self.seatsPerRow <= ${MAX_SEATS_PER_ZONE}`, message: `a zone holds at most ${MAX_SEATS_PER_ZONE.toLocaleString('en-US')} seats` },
-    { rule: `!has(self.seatCounts) || self.seatCounts.sum() <= ${MAX_SEATS_PER_ZONE}`, message: `a zone holds at most ${MAX_SEATS_PER_ZONE.toLocaleString('en-US')} seats` },
+    {
+      rule: `!has(self.seatsPerRow) || size(self.rows) * self.seatsPerRow <= ${MAX_SEATS_PER_ZONE}`,
+      message: `a zone holds at most ${MAX_SEATS_PER_ZONE.toLocaleString('en-US')} seats`,
+    },
+    {
+      rule: `!has(self.seatCounts) || self.seatCounts.sum() <= ${MAX_SEATS_PER_ZONE}`,
+      message: `a zone holds at most ${MAX_SEATS_PER_ZONE.toLocaleString('en-US')} seats`,
+    },
   ],
 );
 
@@ -50,7 +74,9 @@ export const venueSpecSchema = z.object({
   venueId: id('venue'),
   name: z.string().min(1).max(200).describe('Display name.'),
   // At most 100 zones: a bound the API server's CEL cost estimator needs for the zone rules.
-  zones: listMap(z.array(zone).min(1).max(100), ['zoneId'], 'zone ids must be unique').describe('Priced seating zones; zoneId is unique within the venue.'),
+  zones: listMap(z.array(zone).min(1).max(100), ['zoneId'], 'zone ids must be unique').describe(
+    'Priced seating zones; zoneId is unique within the venue.',
+  ),
 });
 
 /**
@@ -58,24 +84,36 @@ export const venueSpecSchema = z.object({
  * on sale (the demo) gives only opensAt, so no date turns it into a time bomb.
  */
 const salesWindow = withCel(
-  z.object({ opensAt: dateTime, closesAt: dateTime.optional().describe('When sales stop; without it they run until the state is Closed.') }),
+  z.object({
+    opensAt: dateTime,
+    closesAt: dateTime.optional().describe('When sales stop; without it they run until the state is Closed.'),
+  }),
   [{ rule: '!has(self.closesAt) || self.opensAt < self.closesAt', message: 'salesWindow.opensAt must be before salesWindow.closesAt' }],
 );
 
 export const eventSpecSchema = z.object({
   eventId: id('event'),
-  venueRef: z.object({ name: kubeName.describe('metadata.name of the Venue.') }).describe('The Venue resource (same namespace) this event takes place in.'),
+  venueRef: z
+    .object({ name: kubeName.describe('metadata.name of the Venue.') })
+    .describe('The Venue resource (same namespace) this event takes place in.'),
   name: z.string().min(1).max(200),
   startsAt: dateTime,
   salesWindow: salesWindow.optional(),
   state: z.enum(['Draft', 'OnSale', 'Closed']),
   perUserLimit: z.number().int().min(1).max(100),
-  currency: z.string().regex(/^[A-Z]{3}$/).default('USD').describe('ISO 4217 code.'),
+  currency: z
+    .string()
+    .regex(/^[A-Z]{3}$/)
+    .default('USD')
+    .describe('ISO 4217 code.'),
 });
 
 const count = int64(z.number().int().min(0));
 const condition = z.object({
-  type: z.string().max(64).regex(/^[A-Za-z][A-Za-z0-9_]*$/),
+  type: z
+    .string()
+    .max(64)
+    .regex(/^[A-Za-z][A-Za-z0-9_]*$/),
   status: z.enum(['True', 'False', 'Unknown']),
   reason: z.string().max(1024).optional(),
   message: z.string().max(32768).optional(),
@@ -88,11 +126,23 @@ export const resourceStatusSchema = z.object({
   observedGeneration: count.optional(),
   seatsSold: count.optional(),
   seatsAvailable: count.optional(),
-  conditions: listMap(z.array(condition).max(16), ['type'], 'condition types must be unique').optional().describe('Seeded, OnSale, SoldOut, Degraded.'),
+  conditions: listMap(z.array(condition).max(16), ['type'], 'condition types must be unique')
+    .optional()
+    .describe('Seeded, OnSale, SoldOut, Degraded.'),
 });
 
-export const venueResourceSchema = z.object({ apiVersion: z.literal(API_VERSION), kind: z.literal('Venue'), metadata, spec: venueSpecSchema });
-export const eventResourceSchema = z.object({ apiVersion: z.literal(API_VERSION), kind: z.literal('Event'), metadata, spec: eventSpecSchema });
+export const venueResourceSchema = z.object({
+  apiVersion: z.literal(API_VERSION),
+  kind: z.literal('Venue'),
+  metadata,
+  spec: venueSpecSchema,
+});
+export const eventResourceSchema = z.object({
+  apiVersion: z.literal(API_VERSION),
+  kind: z.literal('Event'),
+  metadata,
+  spec: eventSpecSchema,
+});
 
 export type VenueResource = z.infer<typeof venueResourceSchema>;
 export type EventResource = z.infer<typeof eventResourceSchema>;

@@ -87,7 +87,9 @@ export class CatalogStore {
     if (raw === null || !isDeepStrictEqual(JSON.parse(raw), zone)) return false;
     const settled: ClosedZone = { ...zone, settledAt: at.toISOString() };
     // Compared with what was just read and written in one script: a change in between wins.
-    return (await this.redis.tpSettleClosedZone(this.keys.closedZones, field, raw, JSON.stringify(settled))) === SettleClosedZoneCode.SETTLED;
+    return (
+      (await this.redis.tpSettleClosedZone(this.keys.closedZones, field, raw, JSON.stringify(settled))) === SettleClosedZoneCode.SETTLED
+    );
   }
 
   async forgetClosedZone(eventId: string, zoneId: string): Promise<void> {
@@ -99,7 +101,9 @@ export class CatalogStore {
    * and the closed zones not yet settled (a removed zone must not strand its sales).
    */
   async zonesToSweep(): Promise<{ eventId: string; zoneId: string }[]> {
-    const zones = (await this.listEvents()).flatMap(({ event, venue }) => venue.zones.map((z) => ({ eventId: event.eventId, zoneId: z.zoneId })));
+    const zones = (await this.listEvents()).flatMap(({ event, venue }) =>
+      venue.zones.map((z) => ({ eventId: event.eventId, zoneId: z.zoneId })),
+    );
     const seen = new Set(zones.map((z) => zoneField(z.eventId, z.zoneId)));
     for (const c of await this.listClosedZones()) {
       if (!c.settledAt && !seen.has(zoneField(c.eventId, c.zone.zoneId))) zones.push({ eventId: c.eventId, zoneId: c.zone.zoneId });

@@ -59,18 +59,61 @@ export function listMap<T extends z.ZodArray>(schema: T, keys: string[], message
 export const listAtomic = <T extends z.ZodArray>(schema: T): T => schema.meta({ 'x-kubernetes-list-type': 'atomic' });
 
 /** An integer or a string (x-kubernetes-int-or-string), read as a string. */
-export const intOrString = (str: z.ZodString, int: z.ZodNumber) => z.union([str, int]).transform(String).meta({ 'x-kubernetes-int-or-string': true });
+export const intOrString = (str: z.ZodString, int: z.ZodNumber) =>
+  z.union([str, int]).transform(String).meta({ 'x-kubernetes-int-or-string': true });
 
 const MAX_SAFE = Number.MAX_SAFE_INTEGER;
 /** The keywords of apiextensions.k8s.io/v1 JSONSchemaProps that zod may emit. */
 const ALLOWED = new Set([
-  'description', 'type', 'format', 'default', 'enum', 'nullable',
-  'minimum', 'maximum', 'exclusiveMinimum', 'exclusiveMaximum', 'multipleOf',
-  'minLength', 'maxLength', 'pattern', 'minItems', 'maxItems', 'minProperties', 'maxProperties',
-  'required', 'properties', 'items', 'anyOf', 'allOf', 'oneOf', 'not',
+  'description',
+  'type',
+  'format',
+  'default',
+  'enum',
+  'nullable',
+  'minimum',
+  'maximum',
+  'exclusiveMinimum',
+  'exclusiveMaximum',
+  'multipleOf',
+  'minLength',
+  'maxLength',
+  'pattern',
+  'minItems',
+  'maxItems',
+  'minProperties',
+  'maxProperties',
+  'required',
+  'properties',
+  'items',
+  'anyOf',
+  'allOf',
+  'oneOf',
+  'not',
 ]);
 /** Key order of the generated YAML: what a reader looks for first. */
-const ORDER = ['description', 'type', 'format', 'x-kubernetes-int-or-string', 'anyOf', 'enum', 'default', 'pattern', 'minLength', 'maxLength', 'minimum', 'maximum', 'minItems', 'maxItems', 'x-kubernetes-list-type', 'x-kubernetes-list-map-keys', 'required', 'x-kubernetes-validations', 'items', 'properties'];
+const ORDER = [
+  'description',
+  'type',
+  'format',
+  'x-kubernetes-int-or-string',
+  'anyOf',
+  'enum',
+  'default',
+  'pattern',
+  'minLength',
+  'maxLength',
+  'minimum',
+  'maximum',
+  'minItems',
+  'maxItems',
+  'x-kubernetes-list-type',
+  'x-kubernetes-list-map-keys',
+  'required',
+  'x-kubernetes-validations',
+  'items',
+  'properties',
+];
 
 /** The zod schema as a Kubernetes structural schema (input side: what a user writes). Throws on what a CRD cannot hold. */
 export function structuralSchema(schema: z.ZodType): StructuralSchema {
@@ -83,11 +126,18 @@ function toStructural(node: Record<string, unknown>, where: string): StructuralS
   for (const [k, v] of Object.entries(node)) {
     if (k === '$schema' || k === 'additionalProperties') continue; // the API server prunes unknown fields itself
     if (k === 'const') out.enum = [v];
-    else if (k === 'properties') out.properties = Object.fromEntries(Object.entries(v as Record<string, Record<string, unknown>>).map(([p, s]) => [p, toStructural(s, `${where}.${p}`)]));
+    else if (k === 'properties')
+      out.properties = Object.fromEntries(
+        Object.entries(v as Record<string, Record<string, unknown>>).map(([p, s]) => [p, toStructural(s, `${where}.${p}`)]),
+      );
     else if (k === 'items') out.items = toStructural(v as Record<string, unknown>, `${where}[]`);
-    else if (k === 'anyOf' || k === 'allOf' || k === 'oneOf') out[k] = (v as Record<string, unknown>[]).map((s, i) => toStructural(s, `${where}.${k}[${i}]`));
+    else if (k === 'anyOf' || k === 'allOf' || k === 'oneOf')
+      out[k] = (v as Record<string, unknown>[]).map((s, i) => toStructural(s, `${where}.${k}[${i}]`));
     else if (k.startsWith('x-kubernetes-') || ALLOWED.has(k)) out[k] = v;
-    else throw new Error(`${where}: a CRD schema cannot hold "${k}" (from zod); express it with the helpers in src/catalog/structural-schema.ts or a CEL rule`);
+    else
+      throw new Error(
+        `${where}: a CRD schema cannot hold "${k}" (from zod); express it with the helpers in src/catalog/structural-schema.ts or a CEL rule`,
+      );
   }
   // zod's integers carry the safe-integer bounds; they say nothing a reader needs.
   if (out.minimum === -MAX_SAFE) delete out.minimum;

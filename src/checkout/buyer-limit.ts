@@ -25,11 +25,24 @@ export type LimitedReserveResult = ReserveResult | { code: 'BUYER_LIMIT_REACHED'
  * buyer's allowance for the event like a hold does. A thrown error means the outcome is unknown;
  * the provisional entry then keeps counting until it is resolved.
  */
-export async function reserveWithinBuyerLimit(inventory: Inventory, allowance: BuyerAllowance, p: DirectPurchase): Promise<LimitedReserveResult> {
+export async function reserveWithinBuyerLimit(
+  inventory: Inventory,
+  allowance: BuyerAllowance,
+  p: DirectPurchase,
+): Promise<LimitedReserveResult> {
   const reserve = () => inventory.reserve(p.eventId, p.zoneId, p.layout, p.purchaseId, p.seats, p.body);
   if (!isDeclaredBuyer(p.buyer)) return reserve();
   const r = await allowance.around(
-    { eventId: p.eventId, buyer: p.buyer, entryId: p.purchaseId, seats: p.seats.length, limit: p.limit, kind: 'purchase', zoneId: p.zoneId, purchaseId: p.purchaseId },
+    {
+      eventId: p.eventId,
+      buyer: p.buyer,
+      entryId: p.purchaseId,
+      seats: p.seats.length,
+      limit: p.limit,
+      kind: 'purchase',
+      zoneId: p.zoneId,
+      purchaseId: p.purchaseId,
+    },
     reserve,
     (res) => (res.code === ReserveCode.OK ? { firm: 'purchase', purchaseId: p.purchaseId } : { firm: 'none' }),
   );

@@ -72,7 +72,12 @@ export interface ConvertRequest {
  */
 export type ConvertOutcome =
   | { outcome: 'converted' | 'late'; record: TicketPurchased; available: number }
-  | { outcome: 'refund'; reason: 'SEATS_TAKEN' | 'HOLD_RELEASED' | 'HOLD_ALREADY_PURCHASED' | 'ZONE_CLOSED' | 'BUYER_LIMIT_REACHED'; detail: string; purchaseId: string };
+  | {
+      outcome: 'refund';
+      reason: 'SEATS_TAKEN' | 'HOLD_RELEASED' | 'HOLD_ALREADY_PURCHASED' | 'ZONE_CLOSED' | 'BUYER_LIMIT_REACHED';
+      detail: string;
+      purchaseId: string;
+    };
 
 interface HoldInfo {
   priceCents: number;
@@ -81,7 +86,13 @@ interface HoldInfo {
 
 type HoldConfig = Pick<Config, 'HOLD_DEFAULT_SECONDS' | 'HOLD_MAX_SECONDS' | 'MAX_SEATS_PER_PURCHASE'>;
 
-const STATUS: Record<HoldRecord['status'], HoldApiStatus> = { held: 'HELD', expired: 'EXPIRED', released: 'RELEASED', purchased: 'PURCHASED', fenced: 'RELEASED' };
+const STATUS: Record<HoldRecord['status'], HoldApiStatus> = {
+  held: 'HELD',
+  expired: 'EXPIRED',
+  released: 'RELEASED',
+  purchased: 'PURCHASED',
+  fenced: 'RELEASED',
+};
 
 export class HoldService {
   constructor(
@@ -100,27 +111,53 @@ export class HoldService {
       throw new ApiError('VALIDATION_FAILED', `expiresInSeconds must be a whole number of at least ${HOLD_MIN_SECONDS}`);
     }
     if (seconds > this.cfg.HOLD_MAX_SECONDS) {
-      throw new ApiError('HOLD_LIMIT_REACHED', `A hold lives at most ${this.cfg.HOLD_MAX_SECONDS} s; ask for that or less`, { maxSeconds: this.cfg.HOLD_MAX_SECONDS });
+      throw new ApiError('HOLD_LIMIT_REACHED', `A hold lives at most ${this.cfg.HOLD_MAX_SECONDS} s; ask for that or less`, {
+        maxSeconds: this.cfg.HOLD_MAX_SECONDS,
+      });
     }
-    const sale = await resolveSale(this.catalog, { eventId: req.eventId, zoneId: req.zoneId, userId: req.buyer ?? '', seats: req.seats ?? [] }, this.cfg);
+    const sale = await resolveSale(
+      this.catalog,
+      { eventId: req.eventId, zoneId: req.zoneId, userId: req.buyer ?? '', seats: req.seats ?? [] },
+      this.cfg,
+    );
     if (sale.kind !== 'sale') throw new OutcomeError(sale);
     const { event, zone, seats } = sale;
     const perUser = Math.min(this.cfg.MAX_SEATS_PER_PURCHASE, event.entry.event.perUserLimit);
     const count = req.best ? req.best.count : seats.length;
-    if (req.best && (!Number.isInteger(count) || count < 1)) throw new ApiError('VALIDATION_FAILED', 'best.count must be a whole number of at least 1');
+    if (req.best && (!Number.isInteger(count) || count < 1))
+      throw new ApiError('VALIDATION_FAILED', 'best.count must be a whole number of at least 1');
     if (count > perUser) throw new OutcomeError({ kind: 'too-many-seats', limit: perUser, asked: count });
-    if (req.holdId !== undefined && parseHoldId(req.holdId)?.zoneId !== req.zoneId) throw new ApiError('VALIDATION_FAILED', 'holdId must be one this service issued for this event and zone');
+    if (req.holdId !== undefined && parseHoldId(req.holdId)?.zoneId !== req.zoneId)
+      throw new ApiError('VALIDATION_FAILED', 'holdId must be one this service issued for this event and zone');
 
     const now = this.holds.clock();
     const holdId = req.holdId ?? newHoldId(req.eventId, req.zoneId);
     const info: HoldInfo = { priceCents: zone.zone.priceCents, currency: event.entry.event.currency };
-    const h = { holdId, buyer: isDeclaredBuyer(req.buyer) ? req.buyer : '', expiresAt: now + seconds * 1000, maxUntil: now + this.cfg.HOLD_MAX_SECONDS * 1000, info: JSON.stringify(info) };
-    const zoneStep = () => (req.best ? this.holds.best(req.eventId, req.zoneId, zone.layout, h, count) : this.holds.hold(req.eventId, req.zoneId, zone.layout, h, seats));
+    const h = {
+      holdId,
+      buyer: isDeclaredBuyer(req.buyer) ? req.buyer : '',
+      expiresAt: now + seconds * 1000,
+      maxUntil: now + this.cfg.HOLD_MAX_SECONDS * 1000,
+      info: JSON.stringify(info),
+    };
+    const zoneStep = () =>
+      req.best
+        ? this.holds.best(req.eventId, req.zoneId, zone.layout, h, count)
+        : this.holds.hold(req.eventId, req.zoneId, zone.layout, h, seats);
 
     let result: HoldResult;
     if (isDeclaredBuyer(req.buyer)) {
       const limited = await this.allowance.around(
-        { eventId: req.eventId, buyer: req.buyer, entryId: holdId, seats: count, limit: event.entry.event.perUserLimit, kind: 'hold', zoneId: req.zoneId, holdId },
+        {
+          eventId: req.eventId,
+          buyer: req.buyer,
+          entryId: holdId,
+          seats: count,
+          limit: event.entry.event.perUserLimit,
+          kind: 'hold',
+          zoneId: req.zoneId,
+          holdId,
+        },
         zoneStep,
         (r) => (r.code === HoldCode.OK ? { firm: 'hold', expiresAt: r.expiresAt } : { firm: 'none' }),
       );
@@ -135,7 +172,22 @@ export class HoldService {
     await this.holds.indexZone(req.eventId, req.zoneId, result.expiresAt);
     // A retry under a given id answers the hold as it was first made.
     if (req.holdId !== undefined) return this.get(holdId);
-    return view({ holdId, status: 'held', seats: result.seats, buyer: h.buyer, createdAt: now, expiresAt: result.expiresAt, maxUntil: h.maxUntil, info: h.info }, req.eventId, req.zoneId, zone, now);
+    return view(
+      {
+        holdId,
+        status: 'held',
+        seats: result.seats,
+        buyer: h.buyer,
+        createdAt: now,
+        expiresAt: result.expiresAt,
+        maxUntil: h.maxUntil,
+        info: h.info,
+      },
+      req.eventId,
+      req.zoneId,
+      zone,
+      now,
+    );
   }
 
   async get(holdId: string): Promise<HoldView> {
@@ -163,8 +215,10 @@ export class HoldService {
     const r = await this.holds.release(where.eventId, where.zoneId, holdId);
     if (r.code === HoldCode.HOLD_NOT_ACTIVE) this.refuseInactive(hold);
     if (r.code === HoldCode.OK && r.freed > 0) metrics.holds.inc({ transition: 'released' });
-    if (isDeclaredBuyer(hold.buyer) && (r.code === HoldCode.OK || r.code === HoldCode.HOLD_EXPIRED)) await this.allowance.release(where.eventId, hold.buyer, holdId);
-    if (r.code === HoldCode.HOLD_EXPIRED) throw new ApiError('HOLD_EXPIRED', `Hold ${holdId} had expired already; its seats are on sale again`);
+    if (isDeclaredBuyer(hold.buyer) && (r.code === HoldCode.OK || r.code === HoldCode.HOLD_EXPIRED))
+      await this.allowance.release(where.eventId, hold.buyer, holdId);
+    if (r.code === HoldCode.HOLD_EXPIRED)
+      throw new ApiError('HOLD_EXPIRED', `Hold ${holdId} had expired already; its seats are on sale again`);
     return this.get(holdId);
   }
 
@@ -175,25 +229,46 @@ export class HoldService {
     const hold = await this.holds.get(req.holdId);
     const event = await this.catalog.get(where.eventId);
     const zone = event?.zones.get(where.zoneId);
-    if (!event || !zone) throw new ApiError('EVENT_NOT_FOUND', `The event or zone of hold ${req.holdId} is not in the catalog any more; refund the payment`);
+    if (!event || !zone)
+      throw new ApiError('EVENT_NOT_FOUND', `The event or zone of hold ${req.holdId} is not in the catalog any more; refund the payment`);
     const positions = hold ? hold.seats : locate(zone, req.seats ?? []);
     if (positions.length === 0) throw holdNotFound(req.holdId, ' and no seats were given to pay it late');
     const buyer = hold ? hold.buyer : (req.buyer ?? '');
     const info = hold ? (JSON.parse(hold.info) as HoldInfo) : { priceCents: zone.zone.priceCents, currency: event.entry.event.currency };
     const purchaseId = req.purchaseId ?? newPurchaseId(where.eventId, where.zoneId);
     const record = purchaseRecord(purchaseId, where, event, zone, positions, buyer, info, req.payment);
-    const zoneStep = () => this.holds.convert(where.eventId, where.zoneId, zone.layout, req.holdId, purchaseId, positions, JSON.stringify(record));
+    const zoneStep = () =>
+      this.holds.convert(where.eventId, where.zoneId, zone.layout, req.holdId, purchaseId, positions, JSON.stringify(record));
 
     let result;
     if (isDeclaredBuyer(buyer)) {
       const limited = await this.allowance.around(
-        { eventId: where.eventId, buyer, entryId: req.holdId, seats: positions.length, limit: event.entry.event.perUserLimit, kind: 'convert', zoneId: where.zoneId, holdId: req.holdId, purchaseId },
+        {
+          eventId: where.eventId,
+          buyer,
+          entryId: req.holdId,
+          seats: positions.length,
+          limit: event.entry.event.perUserLimit,
+          kind: 'convert',
+          zoneId: where.zoneId,
+          holdId: req.holdId,
+          purchaseId,
+        },
         zoneStep,
         // Refused: back to the hold's own entry (it lapses at once if the hold is over).
-        (r) => (r.code === HoldCode.OK || r.code === HoldCode.LATE_RETAKEN ? { firm: 'purchase', purchaseId } : { firm: 'hold', expiresAt: hold?.expiresAt ?? 0 }),
+        (r) =>
+          r.code === HoldCode.OK || r.code === HoldCode.LATE_RETAKEN
+            ? { firm: 'purchase', purchaseId }
+            : { firm: 'hold', expiresAt: hold?.expiresAt ?? 0 },
       );
-      if (!limited.ok && limited.code === AllowanceCode.BUSY) throw new ApiError('HOLD_IN_PROGRESS', `Hold ${req.holdId} is being paid by another request; look it up before retrying`);
-      if (!limited.ok) return refund('BUYER_LIMIT_REACHED', `The hold had expired and retaking its seats would pass the buyer's limit (${limited.left} left)`, purchaseId);
+      if (!limited.ok && limited.code === AllowanceCode.BUSY)
+        throw new ApiError('HOLD_IN_PROGRESS', `Hold ${req.holdId} is being paid by another request; look it up before retrying`);
+      if (!limited.ok)
+        return refund(
+          'BUYER_LIMIT_REACHED',
+          `The hold had expired and retaking its seats would pass the buyer's limit (${limited.left} left)`,
+          purchaseId,
+        );
       result = limited.value;
     } else {
       result = await zoneStep();
@@ -233,11 +308,17 @@ export class HoldService {
 
   private refuseInactive(hold: HoldRecord): void {
     const status = effectiveStatus(hold, this.holds.clock());
-    if (status === 'expired') throw new ApiError('HOLD_EXPIRED', `Hold ${hold.holdId} has expired; its seats are on sale again. Create a new hold`);
+    if (status === 'expired')
+      throw new ApiError('HOLD_EXPIRED', `Hold ${hold.holdId} has expired; its seats are on sale again. Create a new hold`);
     if (status !== 'held') throw new ApiError('HOLD_NOT_ACTIVE', `Hold ${hold.holdId} is ${STATUS[status]}; create a new hold`);
   }
 
-  private refusal(r: Exclude<HoldResult, { code: HoldCode.OK }>, req: CreateHoldRequest, zone: CachedZone, asked: SeatRequest[]): ApiError | OutcomeError {
+  private refusal(
+    r: Exclude<HoldResult, { code: HoldCode.OK }>,
+    req: CreateHoldRequest,
+    zone: CachedZone,
+    asked: SeatRequest[],
+  ): ApiError | OutcomeError {
     switch (r.code) {
       case HoldCode.SEATS_TAKEN: {
         const taken = r.takenIndexes.map((i) => asked[i - 1]!);
@@ -246,23 +327,39 @@ export class HoldService {
       case HoldCode.SOLD_OUT:
         return new OutcomeError({ kind: 'zone-sold-out', eventId: req.eventId, zoneId: req.zoneId, left: 0 });
       case HoldCode.NOT_ENOUGH_SEATS:
-        return new ApiError('NOT_ENOUGH_SEATS', `Zone ${req.zoneId} has ${r.left} free seats; ask for ${r.left} or fewer`, { left: r.left });
+        return new ApiError('NOT_ENOUGH_SEATS', `Zone ${req.zoneId} has ${r.left} free seats; ask for ${r.left} or fewer`, {
+          left: r.left,
+        });
       case HoldCode.ZONE_CLOSED:
-        return new OutcomeError({ kind: 'not-on-sale', eventId: req.eventId, state: `closed for zone ${req.zoneId}, which left the catalog` });
+        return new OutcomeError({
+          kind: 'not-on-sale',
+          eventId: req.eventId,
+          state: `closed for zone ${req.zoneId}, which left the catalog`,
+        });
       case HoldCode.LAYOUT_MISMATCH:
         this.catalog.invalidate(req.eventId);
         return new OutcomeError({ kind: 'layout-changed' });
       case HoldCode.NO_INVENTORY:
         return new ApiError('INVENTORY_REBUILDING', `Zone ${req.zoneId} of ${req.eventId} has no live inventory yet; try again shortly`);
       case HoldCode.DUPLICATE:
-        return req.holdId ? new ApiError('HOLD_NOT_ACTIVE', `Hold ${req.holdId} exists and is not held any more`) : new OutcomeError({ kind: 'duplicate-seat', seats: [] });
+        return req.holdId
+          ? new ApiError('HOLD_NOT_ACTIVE', `Hold ${req.holdId} exists and is not held any more`)
+          : new OutcomeError({ kind: 'duplicate-seat', seats: [] });
       default:
         return new OutcomeError({ kind: 'seat-outside-layout', zoneId: zone.zone.zoneId, seats: [] });
     }
   }
 }
 
-function view(hold: Pick<HoldRecord, 'holdId' | 'status' | 'seats' | 'buyer' | 'expiresAt' | 'maxUntil' | 'info' | 'purchaseId'> & { createdAt: number }, eventId: string, zoneId: string, zone: CachedZone, now: number): HoldView {
+function view(
+  hold: Pick<HoldRecord, 'holdId' | 'status' | 'seats' | 'buyer' | 'expiresAt' | 'maxUntil' | 'info' | 'purchaseId'> & {
+    createdAt: number;
+  },
+  eventId: string,
+  zoneId: string,
+  zone: CachedZone,
+  now: number,
+): HoldView {
   const info = JSON.parse(hold.info) as HoldInfo;
   return {
     holdId: hold.holdId,
@@ -280,7 +377,16 @@ function view(hold: Pick<HoldRecord, 'holdId' | 'status' | 'seats' | 'buyer' | '
   };
 }
 
-function purchaseRecord(purchaseId: string, where: { eventId: string; zoneId: string }, event: CachedEvent, zone: CachedZone, seats: SeatPosition[], buyer: string, info: HoldInfo, payment?: PaymentReference): TicketPurchased {
+function purchaseRecord(
+  purchaseId: string,
+  where: { eventId: string; zoneId: string },
+  event: CachedEvent,
+  zone: CachedZone,
+  seats: SeatPosition[],
+  buyer: string,
+  info: HoldInfo,
+  payment?: PaymentReference,
+): TicketPurchased {
   return {
     schemaVersion: SCHEMA_VERSION,
     type: 'TicketPurchased',
@@ -289,7 +395,11 @@ function purchaseRecord(purchaseId: string, where: { eventId: string; zoneId: st
     venueId: event.entry.venue.venueId,
     zoneId: where.zoneId,
     userId: buyer || 'anonymous',
-    tickets: seats.map((s, i) => ({ ticketId: ticketIdOf(purchaseId, i + 1), ...zone.layout.seatAt(s.offset), priceCents: info.priceCents })),
+    tickets: seats.map((s, i) => ({
+      ticketId: ticketIdOf(purchaseId, i + 1),
+      ...zone.layout.seatAt(s.offset),
+      priceCents: info.priceCents,
+    })),
     currency: info.currency,
     createdOn: new Date().toISOString(),
     ...(payment ? { payment: { provider: payment.provider, paymentId: payment.paymentId } } : {}),
@@ -304,21 +414,35 @@ function locate(zone: CachedZone, seats: SeatRequest[]): SeatPosition[] {
   });
 }
 
-const holdNotFound = (holdId: string, why = '') => new ApiError('HOLD_NOT_FOUND', `No hold ${holdId}${why}; create one with POST /api/v1/events/{eventId}/holds`);
+const holdNotFound = (holdId: string, why = '') =>
+  new ApiError('HOLD_NOT_FOUND', `No hold ${holdId}${why}; create one with POST /api/v1/events/{eventId}/holds`);
 
 function limitReached(hold: HoldRecord, now: number): ApiError {
   const left = Math.max(0, Math.floor((hold.maxUntil - hold.expiresAt) / 1000));
-  return new ApiError('HOLD_LIMIT_REACHED', `Hold ${hold.holdId} may be extended by at most ${left} more seconds (it lives until ${new Date(hold.maxUntil).toISOString()} at the latest)`, {
-    maxExpiresAt: new Date(hold.maxUntil).toISOString(),
-    secondsLeft: left,
-    expiresInSeconds: Math.max(0, Math.floor((hold.expiresAt - now) / 1000)),
-  });
+  return new ApiError(
+    'HOLD_LIMIT_REACHED',
+    `Hold ${hold.holdId} may be extended by at most ${left} more seconds (it lives until ${new Date(hold.maxUntil).toISOString()} at the latest)`,
+    {
+      maxExpiresAt: new Date(hold.maxUntil).toISOString(),
+      secondsLeft: left,
+      expiresInSeconds: Math.max(0, Math.floor((hold.expiresAt - now) / 1000)),
+    },
+  );
 }
 
 function buyerLimit(r: Exclude<AcquireResult, { ok: true }>, limit: number): ApiError {
   if (r.code === AllowanceCode.BUSY) return new ApiError('HOLD_IN_PROGRESS', 'Another request for this hold is still running; try again');
   const { left } = r;
-  return new ApiError('BUYER_LIMIT_REACHED', `This buyer may hold or buy ${left} more seat(s) for this event (limit ${limit}); release a hold or ask for fewer`, { left, limit });
+  return new ApiError(
+    'BUYER_LIMIT_REACHED',
+    `This buyer may hold or buy ${left} more seat(s) for this event (limit ${limit}); release a hold or ask for fewer`,
+    { left, limit },
+  );
 }
 
-const refund = (reason: Extract<ConvertOutcome, { outcome: 'refund' }>['reason'], detail: string, purchaseId: string): ConvertOutcome => ({ outcome: 'refund', reason, detail, purchaseId });
+const refund = (reason: Extract<ConvertOutcome, { outcome: 'refund' }>['reason'], detail: string, purchaseId: string): ConvertOutcome => ({
+  outcome: 'refund',
+  reason,
+  detail,
+  purchaseId,
+});

@@ -11,133 +11,148 @@ import { parseTestHooks, type TestHooks } from './test-hooks';
 export const ROLES = ['api', 'writer', 'projector', 'controller', 'all'] as const;
 export type Role = (typeof ROLES)[number];
 
-const schema = z.object({
-  ROLE: z.enum(ROLES).default('all'),
-  PORT: port.default(8080),
-  /** api role only: Node cluster workers sharing PORT (1 = no cluster; on Kubernetes use replicas). */
-  API_WORKERS: z.coerce.number().int().min(1).max(64).default(1),
-  METRICS_PORT: port.default(9464),
-  REDIS_URL: url(['redis:', 'rediss:']).default('redis://127.0.0.1:6390'),
-  REDIS_KEY_PREFIX: z
-    .string()
-    .regex(/^[a-z0-9:_-]*$/, 'lowercase letters, digits, ":", "_" or "-"')
-    .default('tp:'),
-  KAFKA_BROKERS: z
-    .string()
-    .regex(/^[^,\s]+:\d+(,[^,\s]+:\d+)*$/, 'must be host:port[,host:port…]')
-    .default('127.0.0.1:9092'),
-  KAFKA_CLIENT_ID: z.string().min(1).default('ticketing'),
-  KAFKA_TOPIC_PREFIX: z
-    .string()
-    .regex(/^[A-Za-z0-9._-]+$/, 'letters, digits, ".", "_" or "-"')
-    .default('ticketing'),
-  KAFKA_PARTITIONS: z.coerce.number().int().min(1).max(1000).default(6),
-  KAFKA_REPLICATION_FACTOR: z.coerce.number().int().min(1).max(7).default(1),
-  KAFKA_MIN_INSYNC_REPLICAS: z.coerce.number().int().min(1).max(7).default(1),
-  KAFKA_LINGER_MS: z.coerce.number().int().min(0).max(1000).default(1),
-  KAFKA_MAX_BATCH: z.coerce.number().int().min(1).max(10000).default(1000),
-  /** A produce batch's size bound in bytes (keys, values, headers, framing); below the broker's message.max.bytes (1 MiB by default). */
-  KAFKA_MAX_BATCH_BYTES: z.coerce.number().int().min(16_384).max(100_000_000).default(900_000),
-  KAFKA_PRODUCERS: z.coerce.number().int().min(1).max(16).default(2),
-  DYNAMODB_ENDPOINT: z.union([url(['http:', 'https:']), z.literal('')]).default('http://127.0.0.1:8000'),
-  DYNAMODB_TABLE_PREFIX: z
-    .string()
-    .regex(/^[A-Za-z0-9_.-]+$/)
-    .default('ticketing'),
-  AWS_REGION: z.string().min(1).default('us-east-1'),
-  MYSQL_URL: url(['mysql:', 'mariadb:']).default('mysql://root@127.0.0.1:3306/ticketing'),
-  SEEDS_DIR: z.string().min(1).default('seeds'),
-  CONTROLLER_SOURCE: z.enum(['file', 'cluster']).default('file'),
-  WATCH_NAMESPACE: z.string().default(''),
-  /** Cluster source (docs/controller.md): one kubeconfig file; empty = in-cluster or ~/.kube/config. */
-  KUBECONFIG: z.string().default(''),
-  CONTROLLER_RESYNC_MS: z.coerce.number().int().min(1000).max(3_600_000).default(30_000),
-  /** Leader election of the cluster source's replicas; names as the Helm chart sets them. */
-  LEADER_ELECTION: bool.default(true),
-  LEADER_ELECTION_NAMESPACE: z.string().default(''),
-  LEADER_ELECTION_LEASE_NAME: z
-    .string()
-    .regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, 'must be a lowercase Kubernetes name')
-    .max(253)
-    .default('ticketing-controller'),
-  LEADER_ELECTION_LEASE_DURATION_SECONDS: z.coerce.number().positive().max(3600).default(15),
-  LEADER_ELECTION_RENEW_DEADLINE_SECONDS: z.coerce.number().positive().max(3600).default(10),
-  LEADER_ELECTION_RETRY_PERIOD_SECONDS: z.coerce.number().positive().max(3600).default(2),
-  /** The pod's name and namespace (downward API); the leader identity is `<POD_NAME>-<pid>`. */
-  POD_NAME: z.string().default(''),
-  POD_NAMESPACE: z.string().default(''),
-  ADMIN_TOKEN: z.string().default(''),
-  /** Who a buyer is (docs/checkout.md): `declared` trusts the request's userId (local runs, the seed load test); `jwt` needs a bearer JWT. */
-  AUTH_MODE: z.enum(['declared', 'jwt']).default('declared'),
-  /** jwt mode: the identity provider's JWKS (RS/PS/ES/EdDSA keys); empty = none. */
-  AUTH_JWKS_URL: z.union([url(['http:', 'https:']), z.literal('')]).default(''),
-  /** jwt mode, development: HS256 key (its UTF-8 bytes); empty = none. */
-  AUTH_HS256_SECRET: secret('AUTH_HS256_SECRET'),
-  /** jwt mode: the `iss` every token must carry; empty = not checked. */
-  AUTH_ISSUER: z.string().default(''),
-  /** jwt mode: an `aud` every token must carry; empty = not checked. */
-  AUTH_AUDIENCE: z.string().default(''),
-  /** Mounts `POST /api/v1/dev/token` (HS256 tokens for anyone): development only, refused in production mode. */
-  AUTH_DEV_TOKENS: bool.default(false),
-  /** HMAC-SHA256 key of `Payment-Signature` on `POST /api/v1/payments/webhook`; empty = every webhook is refused. */
-  PAYMENT_WEBHOOK_SECRET: secret('PAYMENT_WEBHOOK_SECRET'),
-  MAX_SEATS_PER_PURCHASE: z.coerce.number().int().min(1).max(100).default(10),
-  INVENTORY_BACKEND: z.enum(['redis', 'sql']).default('redis'),
-  /** How long a seat seen taken is refused without asking Redis (0 = always ask). */
-  RECENTLY_TAKEN_TTL_MS: z.coerce.number().int().min(0).max(60_000).default(2000),
-  PURCHASE_TIMEOUT_MS: z.coerce.number().int().min(50).max(60000).default(5000),
-  PENDING_RESEND_AFTER_MS: z.coerce.number().int().min(100).max(3_600_000).default(30000),
-  SWEEP_INTERVAL_MS: z.coerce.number().int().min(50).max(600_000).default(5000),
-  PURCHASE_RECORD_TTL_SECONDS: z.coerce
-    .number()
-    .int()
-    .min(60)
-    .default(7 * 24 * 3600),
-  IDEMPOTENCY_TTL_SECONDS: z.coerce
-    .number()
-    .int()
-    .min(60)
-    .default(24 * 3600),
-  MAX_BODY_BYTES: z.coerce.number().int().min(256).max(1_048_576).default(16_384),
-  /** Holds (docs/purchase-state-machine.md, "Holds"): the expiry when a request names none (>= HOLD_MIN_SECONDS). */
-  HOLD_DEFAULT_SECONDS: z.coerce.number().int().min(5).max(86_400).default(600),
-  /** The longest a hold may live in total, extensions included (createdAt + this). */
-  HOLD_MAX_SECONDS: z.coerce.number().int().min(5).max(86_400).default(7200),
-  /** How often the hold sweeper returns expired holds' seats to sale (every api replica runs it). */
-  HOLD_SWEEP_INTERVAL_MS: z.coerce.number().int().min(50).max(60_000).default(250),
-  OTEL_EXPORTER_OTLP_ENDPOINT: z.union([url(['http:', 'https:']), z.literal('')]).default(''),
-  OTEL_SERVICE_NAME: z.string().default('ticketing'),
-  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-  /** How often the controller audits every event (0 = never). */
-  AUDIT_INTERVAL_MS: z.coerce.number().int().min(0).max(86_400_000).default(60_000),
-  SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).max(120_000).default(10_000),
-  /** api: after SIGTERM, /readyz answers 503 this long before the server closes (Kubernetes stops routing meanwhile). */
-  SHUTDOWN_DRAIN_MS: z.coerce.number().int().min(0).max(120_000).default(0),
-  /** Only whether it is set counts: set, the AWS SDK's default chain signs; unset with DYNAMODB_ENDPOINT, dummy credentials (dynalite). */
-  AWS_ACCESS_KEY_ID: z.string().default(''),
-  /** `production` is production mode (the image sets it): test hooks are refused. */
-  NODE_ENV: z.string().default(''),
-}).superRefine((c, ctx) => {
-  // Rules across variables; each issue names the variable to fix.
-  if (c.AUTH_MODE === 'jwt' && !c.AUTH_JWKS_URL && !c.AUTH_HS256_SECRET) {
-    ctx.addIssue({ code: 'custom', path: ['AUTH_MODE'], message: 'jwt mode needs a key: set AUTH_JWKS_URL (production) or AUTH_HS256_SECRET (development)' });
-  }
-  if (c.AUTH_DEV_TOKENS && !c.AUTH_HS256_SECRET) {
-    ctx.addIssue({ code: 'custom', path: ['AUTH_DEV_TOKENS'], message: 'dev tokens are signed with AUTH_HS256_SECRET: set it too, or unset AUTH_DEV_TOKENS' });
-  }
-  if (c.AUTH_DEV_TOKENS && c.NODE_ENV === 'production') {
-    ctx.addIssue({ code: 'custom', path: ['AUTH_DEV_TOKENS'], message: 'the dev token route mints a token for anyone: it is refused in production mode (NODE_ENV=production); unset AUTH_DEV_TOKENS' });
-  }
-  // The largest purchase record must fit one batch, or it would be reserved and never sent.
-  const largestRecord = largestPurchaseRecordBytes(c.MAX_SEATS_PER_PURCHASE);
-  if (c.KAFKA_MAX_BATCH_BYTES < largestRecord) {
-    ctx.addIssue({
-      code: 'custom',
-      path: ['KAFKA_MAX_BATCH_BYTES'],
-      message: `a purchase of MAX_SEATS_PER_PURCHASE=${c.MAX_SEATS_PER_PURCHASE} seats can take up to ${largestRecord} bytes; raise KAFKA_MAX_BATCH_BYTES to at least that (and the broker's max.message.bytes with it) or lower MAX_SEATS_PER_PURCHASE`,
-    });
-  }
-});
+const schema = z
+  .object({
+    ROLE: z.enum(ROLES).default('all'),
+    PORT: port.default(8080),
+    /** api role only: Node cluster workers sharing PORT (1 = no cluster; on Kubernetes use replicas). */
+    API_WORKERS: z.coerce.number().int().min(1).max(64).default(1),
+    METRICS_PORT: port.default(9464),
+    REDIS_URL: url(['redis:', 'rediss:']).default('redis://127.0.0.1:6390'),
+    REDIS_KEY_PREFIX: z
+      .string()
+      .regex(/^[a-z0-9:_-]*$/, 'lowercase letters, digits, ":", "_" or "-"')
+      .default('tp:'),
+    KAFKA_BROKERS: z
+      .string()
+      .regex(/^[^,\s]+:\d+(,[^,\s]+:\d+)*$/, 'must be host:port[,host:port…]')
+      .default('127.0.0.1:9092'),
+    KAFKA_CLIENT_ID: z.string().min(1).default('ticketing'),
+    KAFKA_TOPIC_PREFIX: z
+      .string()
+      .regex(/^[A-Za-z0-9._-]+$/, 'letters, digits, ".", "_" or "-"')
+      .default('ticketing'),
+    KAFKA_PARTITIONS: z.coerce.number().int().min(1).max(1000).default(6),
+    KAFKA_REPLICATION_FACTOR: z.coerce.number().int().min(1).max(7).default(1),
+    KAFKA_MIN_INSYNC_REPLICAS: z.coerce.number().int().min(1).max(7).default(1),
+    KAFKA_LINGER_MS: z.coerce.number().int().min(0).max(1000).default(1),
+    KAFKA_MAX_BATCH: z.coerce.number().int().min(1).max(10000).default(1000),
+    /** A produce batch's size bound in bytes (keys, values, headers, framing); below the broker's message.max.bytes (1 MiB by default). */
+    KAFKA_MAX_BATCH_BYTES: z.coerce.number().int().min(16_384).max(100_000_000).default(900_000),
+    KAFKA_PRODUCERS: z.coerce.number().int().min(1).max(16).default(2),
+    DYNAMODB_ENDPOINT: z.union([url(['http:', 'https:']), z.literal('')]).default('http://127.0.0.1:8000'),
+    DYNAMODB_TABLE_PREFIX: z
+      .string()
+      .regex(/^[A-Za-z0-9_.-]+$/)
+      .default('ticketing'),
+    AWS_REGION: z.string().min(1).default('us-east-1'),
+    MYSQL_URL: url(['mysql:', 'mariadb:']).default('mysql://root@127.0.0.1:3306/ticketing'),
+    SEEDS_DIR: z.string().min(1).default('seeds'),
+    CONTROLLER_SOURCE: z.enum(['file', 'cluster']).default('file'),
+    WATCH_NAMESPACE: z.string().default(''),
+    /** Cluster source (docs/controller.md): one kubeconfig file; empty = in-cluster or ~/.kube/config. */
+    KUBECONFIG: z.string().default(''),
+    CONTROLLER_RESYNC_MS: z.coerce.number().int().min(1000).max(3_600_000).default(30_000),
+    /** Leader election of the cluster source's replicas; names as the Helm chart sets them. */
+    LEADER_ELECTION: bool.default(true),
+    LEADER_ELECTION_NAMESPACE: z.string().default(''),
+    LEADER_ELECTION_LEASE_NAME: z
+      .string()
+      .regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, 'must be a lowercase Kubernetes name')
+      .max(253)
+      .default('ticketing-controller'),
+    LEADER_ELECTION_LEASE_DURATION_SECONDS: z.coerce.number().positive().max(3600).default(15),
+    LEADER_ELECTION_RENEW_DEADLINE_SECONDS: z.coerce.number().positive().max(3600).default(10),
+    LEADER_ELECTION_RETRY_PERIOD_SECONDS: z.coerce.number().positive().max(3600).default(2),
+    /** The pod's name and namespace (downward API); the leader identity is `<POD_NAME>-<pid>`. */
+    POD_NAME: z.string().default(''),
+    POD_NAMESPACE: z.string().default(''),
+    ADMIN_TOKEN: z.string().default(''),
+    /** Who a buyer is (docs/checkout.md): `declared` trusts the request's userId (local runs, the seed load test); `jwt` needs a bearer JWT. */
+    AUTH_MODE: z.enum(['declared', 'jwt']).default('declared'),
+    /** jwt mode: the identity provider's JWKS (RS/PS/ES/EdDSA keys); empty = none. */
+    AUTH_JWKS_URL: z.union([url(['http:', 'https:']), z.literal('')]).default(''),
+    /** jwt mode, development: HS256 key (its UTF-8 bytes); empty = none. */
+    AUTH_HS256_SECRET: secret('AUTH_HS256_SECRET'),
+    /** jwt mode: the `iss` every token must carry; empty = not checked. */
+    AUTH_ISSUER: z.string().default(''),
+    /** jwt mode: an `aud` every token must carry; empty = not checked. */
+    AUTH_AUDIENCE: z.string().default(''),
+    /** Mounts `POST /api/v1/dev/token` (HS256 tokens for anyone): development only, refused in production mode. */
+    AUTH_DEV_TOKENS: bool.default(false),
+    /** HMAC-SHA256 key of `Payment-Signature` on `POST /api/v1/payments/webhook`; empty = every webhook is refused. */
+    PAYMENT_WEBHOOK_SECRET: secret('PAYMENT_WEBHOOK_SECRET'),
+    MAX_SEATS_PER_PURCHASE: z.coerce.number().int().min(1).max(100).default(10),
+    INVENTORY_BACKEND: z.enum(['redis', 'sql']).default('redis'),
+    /** How long a seat seen taken is refused without asking Redis (0 = always ask). */
+    RECENTLY_TAKEN_TTL_MS: z.coerce.number().int().min(0).max(60_000).default(2000),
+    PURCHASE_TIMEOUT_MS: z.coerce.number().int().min(50).max(60000).default(5000),
+    PENDING_RESEND_AFTER_MS: z.coerce.number().int().min(100).max(3_600_000).default(30000),
+    SWEEP_INTERVAL_MS: z.coerce.number().int().min(50).max(600_000).default(5000),
+    PURCHASE_RECORD_TTL_SECONDS: z.coerce
+      .number()
+      .int()
+      .min(60)
+      .default(7 * 24 * 3600),
+    IDEMPOTENCY_TTL_SECONDS: z.coerce
+      .number()
+      .int()
+      .min(60)
+      .default(24 * 3600),
+    MAX_BODY_BYTES: z.coerce.number().int().min(256).max(1_048_576).default(16_384),
+    /** Holds (docs/purchase-state-machine.md, "Holds"): the expiry when a request names none (>= HOLD_MIN_SECONDS). */
+    HOLD_DEFAULT_SECONDS: z.coerce.number().int().min(5).max(86_400).default(600),
+    /** The longest a hold may live in total, extensions included (createdAt + this). */
+    HOLD_MAX_SECONDS: z.coerce.number().int().min(5).max(86_400).default(7200),
+    /** How often the hold sweeper returns expired holds' seats to sale (every api replica runs it). */
+    HOLD_SWEEP_INTERVAL_MS: z.coerce.number().int().min(50).max(60_000).default(250),
+    OTEL_EXPORTER_OTLP_ENDPOINT: z.union([url(['http:', 'https:']), z.literal('')]).default(''),
+    OTEL_SERVICE_NAME: z.string().default('ticketing'),
+    LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    /** How often the controller audits every event (0 = never). */
+    AUDIT_INTERVAL_MS: z.coerce.number().int().min(0).max(86_400_000).default(60_000),
+    SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).max(120_000).default(10_000),
+    /** api: after SIGTERM, /readyz answers 503 this long before the server closes (Kubernetes stops routing meanwhile). */
+    SHUTDOWN_DRAIN_MS: z.coerce.number().int().min(0).max(120_000).default(0),
+    /** Only whether it is set counts: set, the AWS SDK's default chain signs; unset with DYNAMODB_ENDPOINT, dummy credentials (dynalite). */
+    AWS_ACCESS_KEY_ID: z.string().default(''),
+    /** `production` is production mode (the image sets it): test hooks are refused. */
+    NODE_ENV: z.string().default(''),
+  })
+  .superRefine((c, ctx) => {
+    // Rules across variables; each issue names the variable to fix.
+    if (c.AUTH_MODE === 'jwt' && !c.AUTH_JWKS_URL && !c.AUTH_HS256_SECRET) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['AUTH_MODE'],
+        message: 'jwt mode needs a key: set AUTH_JWKS_URL (production) or AUTH_HS256_SECRET (development)',
+      });
+    }
+    if (c.AUTH_DEV_TOKENS && !c.AUTH_HS256_SECRET) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['AUTH_DEV_TOKENS'],
+        message: 'dev tokens are signed with AUTH_HS256_SECRET: set it too, or unset AUTH_DEV_TOKENS',
+      });
+    }
+    if (c.AUTH_DEV_TOKENS && c.NODE_ENV === 'production') {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['AUTH_DEV_TOKENS'],
+        message:
+          'the dev token route mints a token for anyone: it is refused in production mode (NODE_ENV=production); unset AUTH_DEV_TOKENS',
+      });
+    }
+    // The largest purchase record must fit one batch, or it would be reserved and never sent.
+    const largestRecord = largestPurchaseRecordBytes(c.MAX_SEATS_PER_PURCHASE);
+    if (c.KAFKA_MAX_BATCH_BYTES < largestRecord) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['KAFKA_MAX_BATCH_BYTES'],
+        message: `a purchase of MAX_SEATS_PER_PURCHASE=${c.MAX_SEATS_PER_PURCHASE} seats can take up to ${largestRecord} bytes; raise KAFKA_MAX_BATCH_BYTES to at least that (and the broker's max.message.bytes with it) or lower MAX_SEATS_PER_PURCHASE`,
+      });
+    }
+  });
 
 /**
  * An upper bound of one `TicketPurchased` record with its headers, from the id limits (ids of at
@@ -153,7 +168,10 @@ function secret(name: string) {
   return z
     .string()
     .default('')
-    .refine((v) => v === '' || Buffer.byteLength(v, 'utf8') >= 32, `${name} must be at least 32 bytes (UTF-8) or empty; generate one with \`openssl rand -hex 32\``);
+    .refine(
+      (v) => v === '' || Buffer.byteLength(v, 'utf8') >= 32,
+      `${name} must be at least 32 bytes (UTF-8) or empty; generate one with \`openssl rand -hex 32\``,
+    );
 }
 
 /** The shortest `expiresInSeconds` a hold request may ask for (a contract of the holds API). */
@@ -172,7 +190,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const hooks = parseTestHooks(env);
   const problems = [...settings.problems, ...hooks.problems];
   if (problems.length > 0 || !settings.data || !hooks.hooks) {
-    const shown = (name: string) => (SECRET_VARIABLES.has(name) && env[name] ? `<secret, ${Buffer.byteLength(env[name], 'utf8')} bytes>` : JSON.stringify(env[name]));
+    const shown = (name: string) =>
+      SECRET_VARIABLES.has(name) && env[name] ? `<secret, ${Buffer.byteLength(env[name], 'utf8')} bytes>` : JSON.stringify(env[name]);
     const lines = problems.map((p) => `  ${p.name}=${shown(p.name)}: ${p.message}`);
     throw new ConfigError(
       `Invalid configuration:\n${lines.join('\n')}\nFix or unset these environment variables (docs/contracts.md lists them all).`,

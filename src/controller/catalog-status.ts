@@ -48,7 +48,13 @@ export class CatalogStatusSink implements StatusSink {
     const s = next.status;
     await this.catalog.putStatus(eventId, {
       source: this.sourceName,
-      conditions: (s.conditions ?? []).map(({ type, status, reason, message, lastTransitionTime }) => ({ type, status, reason, message, lastTransitionTime })),
+      conditions: (s.conditions ?? []).map(({ type, status, reason, message, lastTransitionTime }) => ({
+        type,
+        status,
+        reason,
+        message,
+        lastTransitionTime,
+      })),
       ...(s.seatsSold !== undefined ? { seatsSold: s.seatsSold } : {}),
       ...(s.seatsAvailable !== undefined ? { seatsAvailable: s.seatsAvailable } : {}),
       updatedAt: this.now().toISOString(),
@@ -60,5 +66,7 @@ const joined = (problems: SourceProblem[]) => problems.map((p) => `${p.message};
 
 /** The report's conditions with Degraded saying what is wrong with the source (the rest still holds). */
 function withProblems(conditions: Condition[], problems: SourceProblem[]): Condition[] {
-  return conditions.map((c) => (c.type === 'Degraded' ? { type: 'Degraded', status: 'True', reason: problems[0]!.reason, message: joined(problems) } : c));
+  return conditions.map((c) =>
+    c.type === 'Degraded' ? { type: 'Degraded', status: 'True', reason: problems[0]!.reason, message: joined(problems) } : c,
+  );
 }

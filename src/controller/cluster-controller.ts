@@ -58,7 +58,10 @@ export function leaseTiming(cfg: Config): LeaseTiming {
  * Only the replica holding the Lease runs informers, reconciles and does the leader work; see
  * docs/controller.md.
  */
-export async function startClusterController(ctx: ControllerContext, opts: ClusterControllerOptions = {}): Promise<ClusterControllerHandle> {
+export async function startClusterController(
+  ctx: ControllerContext,
+  opts: ClusterControllerOptions = {},
+): Promise<ClusterControllerHandle> {
   const { cfg } = ctx;
   const log = ctx.log.child({ component: 'controller', source: 'cluster' });
   const k8s = opts.k8s ?? loadKubeClient();
@@ -106,8 +109,10 @@ export async function startClusterController(ctx: ControllerContext, opts: Clust
       {
         name: 'kubernetes',
         check: async () => {
-          if (elector && Date.now() - elector.lastContactAt > contactWithin) throw new Error('the Kubernetes API server has not answered a lease call lately; check the network and RBAC');
-          if (controller.isLeader() && !controller.synced()) throw new Error('the Venue/Event informers have not listed yet; check RBAC for venues and events');
+          if (elector && Date.now() - elector.lastContactAt > contactWithin)
+            throw new Error('the Kubernetes API server has not answered a lease call lately; check the network and RBAC');
+          if (controller.isLeader() && !controller.synced())
+            throw new Error('the Venue/Event informers have not listed yet; check RBAC for venues and events');
         },
       },
     ],

@@ -119,7 +119,12 @@ export class ClusterSource implements DesiredStateSource<ClusterSnapshot> {
       invalid,
       objects,
       desired: { venues: uniqueVenues, events: desiredEvents, keep: (entry) => keep.has(entry.event.eventId) },
-      problems: invalid.map((i) => ({ where: objectKey(i.plural, i.object.metadata), reason: i.reason, message: i.message, eventIds: eventIdsOf(i, desiredEvents) })),
+      problems: invalid.map((i) => ({
+        where: objectKey(i.plural, i.object.metadata),
+        reason: i.reason,
+        message: i.message,
+        eventIds: eventIdsOf(i, desiredEvents),
+      })),
     };
   }
 
@@ -204,7 +209,10 @@ function firstById<T extends VenueResource | EventResource>(
   const rank = (r: T) => (owners.get(idOf(r)) === r.metadata.name ? 0 : 1);
   const created = (r: T) => String((r.metadata as Record<string, unknown>).creationTimestamp ?? '');
   const sorted = [...resources].sort(
-    (a, b) => rank(a) - rank(b) || created(a).localeCompare(created(b)) || objectKey(plural, a.metadata).localeCompare(objectKey(plural, b.metadata)),
+    (a, b) =>
+      rank(a) - rank(b) ||
+      created(a).localeCompare(created(b)) ||
+      objectKey(plural, a.metadata).localeCompare(objectKey(plural, b.metadata)),
   );
   const owner = new Map<string, T>();
   for (const r of sorted) {

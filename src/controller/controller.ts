@@ -63,7 +63,11 @@ export async function startController<S extends DesiredSnapshot>(opts: Controlle
   let last: EventReport[] | undefined;
   const callbacks: LeaderCallbacks = {
     async onStartedLeading() {
-      const t = new LeaderTerm(opts, () => opts.election?.isLeader() ?? true, (r) => (last = r));
+      const t = new LeaderTerm(
+        opts,
+        () => opts.election?.isLeader() ?? true,
+        (r) => (last = r),
+      );
       term = t;
       await t.start();
     },
@@ -149,7 +153,11 @@ class LeaderTerm<S extends DesiredSnapshot> {
   private logProblems(problems: SourceProblem[]): void {
     const now = new Map(problems.map((p) => [`${p.where}\u0000${p.message}`, p]));
     for (const [key, p] of now) {
-      if (!this.logged.has(key)) this.o.log.error({ where: p.where, reason: p.reason, eventIds: p.eventIds }, `${p.message}; the last good version stays in force until it is fixed`);
+      if (!this.logged.has(key))
+        this.o.log.error(
+          { where: p.where, reason: p.reason, eventIds: p.eventIds },
+          `${p.message}; the last good version stays in force until it is fixed`,
+        );
     }
     for (const [key, p] of this.logged) if (!now.has(key)) this.o.log.info({ where: p.where }, 'resource problem fixed');
     this.logged = now;

@@ -44,7 +44,8 @@ export async function startFileController(
       {
         name: 'seeded',
         check: async () => {
-          if (!controller.lastReports()?.length) throw new Error(`no events reconciled from ${dir}; check the folder (SEEDS_DIR) and the controller's log`);
+          if (!controller.lastReports()?.length)
+            throw new Error(`no events reconciled from ${dir}; check the folder (SEEDS_DIR) and the controller's log`);
         },
       },
     ],

@@ -114,7 +114,9 @@ export class FileSource implements DesiredStateSource {
       const read = await readSettled(where, this.settleMs);
       if (read.kind === 'gone') continue;
       const outcome: FileOutcome =
-        read.kind === 'unsettled' ? { keep: 'previous', problems: this.lastProblems.get(file) ?? [], unknownKept: [] } : readFileResources(where, read, previous);
+        read.kind === 'unsettled'
+          ? { keep: 'previous', problems: this.lastProblems.get(file) ?? [], unknownKept: [] }
+          : readFileResources(where, read, previous);
       if (read.kind === 'unsettled') requeueAfterMs = Math.min(requeueAfterMs ?? Infinity, read.retryInMs);
       if (outcome.keep === 'previous') {
         if (previous) next.set(file, previous);
@@ -139,7 +141,12 @@ export class FileSource implements DesiredStateSource {
         events,
         keep: (entry) => keepAll || keptNames.Event.has(entry.event.resourceName) || keptNames.Venue.has(entry.venue.resourceName),
       },
-      problems: problems.map((p): SourceProblem => ({ where: p.where, reason: p.reason, message: p.message, eventIds: eventIdsOf(p.concerns, events, owned) })),
+      problems: problems.map((p): SourceProblem => ({
+        where: p.where,
+        reason: p.reason,
+        message: p.message,
+        eventIds: eventIdsOf(p.concerns, events, owned),
+      })),
       ...(requeueAfterMs !== undefined ? { requeueAfterMs } : {}),
     };
   }
@@ -156,13 +163,23 @@ interface FileOutcome {
 }
 
 /** One file's resources, with the last good version of each resource its edit broke. */
-function readFileResources(where: string, read: Exclude<Read, { kind: 'gone' | 'unsettled' }>, previous: Map<Identity, Resource> | undefined): FileOutcome {
-  const unchanged = (reason: string, message: string): FileOutcome => ({ keep: 'previous', problems: [{ where, reason, message, concerns: [...(previous?.keys() ?? [])] }], unknownKept: [] });
+function readFileResources(
+  where: string,
+  read: Exclude<Read, { kind: 'gone' | 'unsettled' }>,
+  previous: Map<Identity, Resource> | undefined,
+): FileOutcome {
+  const unchanged = (reason: string, message: string): FileOutcome => ({
+    keep: 'previous',
+    problems: [{ where, reason, message, concerns: [...(previous?.keys() ?? [])] }],
+    unknownKept: [],
+  });
   if (read.kind === 'unreadable') return unchanged('FileUnreadable', `${where} cannot be read (${read.message}); fix its permissions`);
   const docs = parseAllDocuments(read.text);
   const yamlErrors = docs.flatMap((d, i) => d.errors.map((e) => `document ${i + 1}: ${e.message}`));
-  if (yamlErrors.length > 0) return unchanged('InvalidYaml', `${where} is not valid YAML (${yamlErrors.join('; ')}); fix the file and save it again`);
-  if (read.text.trim() === '' && previous?.size) return unchanged('FileEmpty', `${where} is empty (half written?); to remove its resources delete the file`);
+  if (yamlErrors.length > 0)
+    return unchanged('InvalidYaml', `${where} is not valid YAML (${yamlErrors.join('; ')}); fix the file and save it again`);
+  if (read.text.trim() === '' && previous?.size)
+    return unchanged('FileEmpty', `${where} is empty (half written?); to remove its resources delete the file`);
 
   const out: FileOutcome & { keep: Map<Identity, Resource> } = { keep: new Map(), problems: [], unknownKept: [] };
   let unidentified = false;
@@ -196,7 +213,8 @@ function readFileResources(where: string, read: Exclude<Read, { kind: 'gone' | '
   return out;
 }
 
-type Read = { kind: 'text'; text: string } | { kind: 'gone' } | { kind: 'unsettled'; retryInMs: number } | { kind: 'unreadable'; message: string };
+type Read =
+  { kind: 'text'; text: string } | { kind: 'gone' } | { kind: 'unsettled'; retryInMs: number } | { kind: 'unreadable'; message: string };
 
 /** A file's text once it has not changed for `settleMs`; changed during the read, it is unsettled too. */
 async function readSettled(file: string, settleMs: number): Promise<Read> {

@@ -91,7 +91,10 @@ export class CustomResourceClient {
     const body = { status };
     const name = meta.name;
     const namespace = meta.namespace ?? '';
-    return (await this.api.patchNamespacedCustomObjectStatus({ group: API_GROUP, version: VERSION, namespace, plural, name, body }, this.mergePatch)) as KubeObject;
+    return (await this.api.patchNamespacedCustomObjectStatus(
+      { group: API_GROUP, version: VERSION, namespace, plural, name, body },
+      this.mergePatch,
+    )) as KubeObject;
   }
 
   /** Replaces the finalizer list, only if the object is still at the resourceVersion we saw. */
@@ -104,14 +107,28 @@ export class CustomResourceClient {
   }
 
   /** Records a core/v1 Event on a Venue or Event resource (what `kubectl describe` shows). */
-  async recordEvent(kind: 'Venue' | 'Event', meta: ObjectMeta, type: 'Normal' | 'Warning', reason: string, message: string, component: string): Promise<void> {
+  async recordEvent(
+    kind: 'Venue' | 'Event',
+    meta: ObjectMeta,
+    type: 'Normal' | 'Warning',
+    reason: string,
+    message: string,
+    component: string,
+  ): Promise<void> {
     const now = new Date();
     const namespace = meta.namespace || 'default';
     await this.core.createNamespacedEvent({
       namespace,
       body: {
         metadata: { generateName: `${meta.name}.`, namespace },
-        involvedObject: { apiVersion: `${API_GROUP}/${VERSION}`, kind, name: meta.name, namespace, uid: meta.uid, resourceVersion: meta.resourceVersion },
+        involvedObject: {
+          apiVersion: `${API_GROUP}/${VERSION}`,
+          kind,
+          name: meta.name,
+          namespace,
+          uid: meta.uid,
+          resourceVersion: meta.resourceVersion,
+        },
         type,
         reason,
         message: message.slice(0, 1024),

@@ -30,7 +30,9 @@ export class KubeStatusSink implements StatusSink<ClusterSnapshot> {
       const meta = object.metadata;
       if (plural !== 'events' || meta.deletionTimestamp || meta.finalizers?.includes(FINALIZER)) continue;
       guard.check();
-      await this.client.setFinalizers('events', meta, [...(meta.finalizers ?? []), FINALIZER]).catch((err) => this.conflictIsRetried(err, meta.name, guard));
+      await this.client
+        .setFinalizers('events', meta, [...(meta.finalizers ?? []), FINALIZER])
+        .catch((err) => this.conflictIsRetried(err, meta.name, guard));
     }
   }
 
@@ -46,9 +48,23 @@ export class KubeStatusSink implements StatusSink<ClusterSnapshot> {
       if (plural !== 'events' || !meta.deletionTimestamp || !meta.finalizers?.includes(FINALIZER)) continue;
       guard.check();
       const released = await this.client
-        .setFinalizers('events', meta, meta.finalizers.filter((f) => f !== FINALIZER))
-        .then(() => true, (err) => this.conflictIsRetried(err, meta.name, guard).then(() => false));
-      if (released) await this.record('Event', object, 'Normal', 'InventoryReleased', 'catalog entry removed (inventory deleted if the event never sold); deletion may proceed');
+        .setFinalizers(
+          'events',
+          meta,
+          meta.finalizers.filter((f) => f !== FINALIZER),
+        )
+        .then(
+          () => true,
+          (err) => this.conflictIsRetried(err, meta.name, guard).then(() => false),
+        );
+      if (released)
+        await this.record(
+          'Event',
+          object,
+          'Normal',
+          'InventoryReleased',
+          'catalog entry removed (inventory deleted if the event never sold); deletion may proceed',
+        );
     }
   }
 
@@ -65,18 +81,31 @@ export class KubeStatusSink implements StatusSink<ClusterSnapshot> {
 
   private async writeStatuses(snap: ClusterSnapshot, reports: EventReport[], guard: TermGuard): Promise<void> {
     const wanted = new Map<string, { plural: Plural; desired: DesiredStatus }>();
-    const invalidVenues = new Map(snap.invalid.filter((i) => i.plural === 'venues').map((i) => [`${i.object.metadata.namespace ?? ''}/${i.object.metadata.name}`, i]));
+    const invalidVenues = new Map(
+      snap.invalid.filter((i) => i.plural === 'venues').map((i) => [`${i.object.metadata.namespace ?? ''}/${i.object.metadata.name}`, i]),
+    );
     for (const r of reports) {
-      const venueRef = snap.events.find((e) => e.metadata.name === r.resourceName && e.metadata.namespace === r.namespace)?.spec.venueRef.name;
+      const venueRef = snap.events.find((e) => e.metadata.name === r.resourceName && e.metadata.namespace === r.namespace)?.spec.venueRef
+        .name;
       const badVenue = venueRef ? invalidVenues.get(`${r.namespace ?? ''}/${venueRef}`) : undefined;
       // reconcile only sees valid Venues; say why the referenced one was left out.
       const conditions = badVenue
-        ? r.conditions.map((c) => (c.reason === 'VenueNotFound' ? { ...c, reason: 'VenueInvalid', message: `Venue ${venueRef} is invalid: ${badVenue.message}` } : c))
+        ? r.conditions.map((c) =>
+            c.reason === 'VenueNotFound'
+              ? { ...c, reason: 'VenueInvalid', message: `Venue ${venueRef} is invalid: ${badVenue.message}` }
+              : c,
+          )
         : r.conditions;
-      wanted.set(objectKey('events', { namespace: r.namespace, name: r.resourceName }), { plural: 'events', desired: { conditions, seatsSold: r.seatsSold, seatsAvailable: r.seatsAvailable } });
+      wanted.set(objectKey('events', { namespace: r.namespace, name: r.resourceName }), {
+        plural: 'events',
+        desired: { conditions, seatsSold: r.seatsSold, seatsAvailable: r.seatsAvailable },
+      });
     }
     for (const v of snap.venues) {
-      wanted.set(objectKey('venues', v.metadata), { plural: 'venues', desired: { conditions: [{ type: 'Degraded', status: 'False', reason: 'Valid', message: 'spec is valid' }] } });
+      wanted.set(objectKey('venues', v.metadata), {
+        plural: 'venues',
+        desired: { conditions: [{ type: 'Degraded', status: 'False', reason: 'Valid', message: 'spec is valid' }] },
+      });
     }
     for (const i of snap.invalid) {
       if (i.object.metadata.deletionTimestamp) continue;
@@ -106,11 +135,20 @@ export class KubeStatusSink implements StatusSink<ClusterSnapshot> {
   private async announce(plural: Plural, object: KubeObject, t: Transition): Promise<void> {
     const kind = plural === 'venues' ? 'Venue' : 'Event';
     if (t.type === 'Degraded' && t.status === 'True') await this.record(kind, object, 'Warning', t.reason, t.message);
-    else if (t.status === 'True' && (t.type === 'OnSale' || t.type === 'SoldOut' || t.type === 'Seeded')) await this.record(kind, object, 'Normal', t.type, t.message);
+    else if (t.status === 'True' && (t.type === 'OnSale' || t.type === 'SoldOut' || t.type === 'Seeded'))
+      await this.record(kind, object, 'Normal', t.type, t.message);
   }
 
-  private async record(kind: 'Venue' | 'Event', object: KubeObject, type: 'Normal' | 'Warning', reason: string, message: string): Promise<void> {
+  private async record(
+    kind: 'Venue' | 'Event',
+    object: KubeObject,
+    type: 'Normal' | 'Warning',
+    reason: string,
+    message: string,
+  ): Promise<void> {
     // Events are a courtesy to whoever runs `kubectl describe`: never worth failing a reconcile.
-    await this.client.recordEvent(kind, object.metadata, type, reason, message, COMPONENT).catch((err) => this.o.log.debug({ err, reason }, 'could not record a Kubernetes Event'));
+    await this.client
+      .recordEvent(kind, object.metadata, type, reason, message, COMPONENT)
+      .catch((err) => this.o.log.debug({ err, reason }, 'could not record a Kubernetes Event'));
   }
 }

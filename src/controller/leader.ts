@@ -91,7 +91,10 @@ export class LeaderElector {
     await this.loopDone;
     await this.stepDown('stopping', 'info');
     // release() checks on the server that the lease is still ours.
-    if (this.opts.releaseOnStop ?? true) await this.release().catch((err) => this.opts.log.warn({ err }, 'could not release the lease; a follower takes over once it expires'));
+    if (this.opts.releaseOnStop ?? true)
+      await this.release().catch((err) =>
+        this.opts.log.warn({ err }, 'could not release the lease; a follower takes over once it expires'),
+      );
   }
 
   private async loop(): Promise<void> {
@@ -137,7 +140,16 @@ export class LeaderElector {
       try {
         await this.api.createNamespacedLease({
           namespace,
-          body: { metadata: { name, namespace }, spec: { holderIdentity: identity, leaseDurationSeconds: seconds, acquireTime: this.micro(now), renewTime: this.micro(now), leaseTransitions: 0 } },
+          body: {
+            metadata: { name, namespace },
+            spec: {
+              holderIdentity: identity,
+              leaseDurationSeconds: seconds,
+              acquireTime: this.micro(now),
+              renewTime: this.micro(now),
+              leaseTransitions: 0,
+            },
+          },
         });
         return 'held';
       } catch (err) {
@@ -184,7 +196,10 @@ export class LeaderElector {
     await this.api.replaceNamespacedLease({
       name,
       namespace,
-      body: { metadata: lease.metadata, spec: { ...lease.spec, holderIdentity: '', leaseDurationSeconds: 1, renewTime: this.micro(now), acquireTime: this.micro(now) } },
+      body: {
+        metadata: lease.metadata,
+        spec: { ...lease.spec, holderIdentity: '', leaseDurationSeconds: 1, renewTime: this.micro(now), acquireTime: this.micro(now) },
+      },
     });
     this.opts.log.info({ lease: name }, 'lease released');
   }
@@ -197,7 +212,10 @@ export class LeaderElector {
     clearTimeout(this.watchdog);
     const { renewDeadlineMs } = this.opts.timing;
     // A hung renewal must not keep us acting as leader past the deadline.
-    this.watchdog = setTimeout(() => void this.stepDown(`no lease renewal for ${renewDeadlineMs} ms`), Math.max(0, this.renewedAt + renewDeadlineMs - Date.now()));
+    this.watchdog = setTimeout(
+      () => void this.stepDown(`no lease renewal for ${renewDeadlineMs} ms`),
+      Math.max(0, this.renewedAt + renewDeadlineMs - Date.now()),
+    );
   }
 
   private becomeLeader(): Promise<void> {

@@ -73,12 +73,27 @@ export async function reconcile(desired: DesiredState, source: string, deps: Rec
   return reports;
 }
 
-async function reconcileEvent(ev: EventResource, venueRes: VenueResource | undefined, source: string, deps: ReconcileDeps): Promise<EventReport> {
-  const base = { eventId: ev.spec.eventId, resourceName: ev.metadata.name, namespace: ev.metadata.namespace, generation: ev.metadata.generation };
+async function reconcileEvent(
+  ev: EventResource,
+  venueRes: VenueResource | undefined,
+  source: string,
+  deps: ReconcileDeps,
+): Promise<EventReport> {
+  const base = {
+    eventId: ev.spec.eventId,
+    resourceName: ev.metadata.name,
+    namespace: ev.metadata.namespace,
+    generation: ev.metadata.generation,
+  };
   if (!venueRes) {
     return {
-      ...base, seatsSold: 0, seatsAvailable: 0,
-      conditions: [cond('Seeded', false, 'VenueNotFound', `Venue ${ev.spec.venueRef.name} does not exist; apply it first`), cond('Degraded', true, 'VenueNotFound', `Venue ${ev.spec.venueRef.name} does not exist`)],
+      ...base,
+      seatsSold: 0,
+      seatsAvailable: 0,
+      conditions: [
+        cond('Seeded', false, 'VenueNotFound', `Venue ${ev.spec.venueRef.name} does not exist; apply it first`),
+        cond('Degraded', true, 'VenueNotFound', `Venue ${ev.spec.venueRef.name} does not exist`),
+      ],
     };
   }
   const venue = toVenueDef(venueRes);
@@ -133,18 +148,44 @@ async function reconcileEvent(ev: EventResource, venueRes: VenueResource | undef
     (!event.salesOpensAt || now >= Date.parse(event.salesOpensAt)) && (!event.salesClosesAt || now < Date.parse(event.salesClosesAt));
   const degraded = refused.length > 0 || rebuilding.length > 0;
   const conditions = [
-    cond('Seeded', rebuilding.length === 0, rebuilding.length ? 'Rebuilding' : 'InventoryReady', rebuilding.length ? `zones ${rebuilding.join(', ')} wait for the writer to catch up before they are rebuilt` : `${zones.length} zones seeded`),
-    cond('OnSale', event.state === 'OnSale' && inWindow, event.state !== 'OnSale' ? event.state : inWindow ? 'OnSale' : 'OutsideSalesWindow', `state ${event.state}`),
-    cond('SoldOut', available === 0 && sold > 0, available === 0 && sold > 0 ? 'SoldOut' : 'SeatsAvailable', `${sold} sold, ${available} available`),
-    cond('Degraded', degraded, refused.length ? 'LayoutChangeRefused' : degraded ? 'Rebuilding' : 'Healthy',
-      refused.length ? refusalMessage(refused, unknownLayout) : degraded ? 'rebuilding inventory' : 'all zones match the spec'),
+    cond(
+      'Seeded',
+      rebuilding.length === 0,
+      rebuilding.length ? 'Rebuilding' : 'InventoryReady',
+      rebuilding.length
+        ? `zones ${rebuilding.join(', ')} wait for the writer to catch up before they are rebuilt`
+        : `${zones.length} zones seeded`,
+    ),
+    cond(
+      'OnSale',
+      event.state === 'OnSale' && inWindow,
+      event.state !== 'OnSale' ? event.state : inWindow ? 'OnSale' : 'OutsideSalesWindow',
+      `state ${event.state}`,
+    ),
+    cond(
+      'SoldOut',
+      available === 0 && sold > 0,
+      available === 0 && sold > 0 ? 'SoldOut' : 'SeatsAvailable',
+      `${sold} sold, ${available} available`,
+    ),
+    cond(
+      'Degraded',
+      degraded,
+      refused.length ? 'LayoutChangeRefused' : degraded ? 'Rebuilding' : 'Healthy',
+      refused.length ? refusalMessage(refused, unknownLayout) : degraded ? 'rebuilding inventory' : 'all zones match the spec',
+    ),
   ];
   if (refused.length) deps.log.warn({ eventId: event.eventId, zones: refused }, 'layout change refused: the zones have sales');
   return { ...base, conditions, seatsSold: sold, seatsAvailable: available };
 }
 
 /** Creates a zone's inventory when absent, rebuilding it from the write model when that holds sales. */
-async function ensureZone(eventId: string, zone: ZoneDef, deps: ReconcileDeps, seededBefore: boolean): Promise<'ok' | 'refused' | 'rebuilding'> {
+async function ensureZone(
+  eventId: string,
+  zone: ZoneDef,
+  deps: ReconcileDeps,
+  seededBefore: boolean,
+): Promise<'ok' | 'refused' | 'rebuilding'> {
   if (!(await deps.inventory.zoneExists(eventId, zone.zoneId)) && deps.soldSeatsInWriteModel) {
     const sold = await deps.soldSeatsInWriteModel(eventId, zone, seededBefore);
     if (sold === 'not-caught-up') return 'rebuilding';
@@ -162,8 +203,12 @@ function refusalMessage(refused: string[], unknownLayout: string[]): string {
   const known = refused.filter((z) => !unknownLayout.includes(z));
   return [
     known.length ? `zones ${known.join(', ')} have sales, so their layout cannot change; the old layout stays in force` : '',
-    unknownLayout.length ? `zones ${unknownLayout.join(', ')} have sales under a layout the catalog no longer knows; they are not sold until the spec gives their old layout again` : '',
-  ].filter(Boolean).join('; ');
+    unknownLayout.length
+      ? `zones ${unknownLayout.join(', ')} have sales under a layout the catalog no longer knows; they are not sold until the spec gives their old layout again`
+      : '',
+  ]
+    .filter(Boolean)
+    .join('; ');
 }
 
 /**
@@ -194,11 +239,18 @@ async function removeEvent(entry: CatalogEntry, deps: ReconcileDeps): Promise<vo
   await deps.beforeDelete?.(eventId);
   // Zones with sales stay known as closed zones (their layout, for the audit and a later re-add).
   const closedAt = new Date(deps.now?.() ?? Date.now()).toISOString();
-  await deps.catalog.deleteEvent(eventId, entry.venue.zones.filter((z) => soldIn.get(z.zoneId)! > 0).map((zone) => ({ eventId, zone, closedAt })));
+  await deps.catalog.deleteEvent(
+    eventId,
+    entry.venue.zones.filter((z) => soldIn.get(z.zoneId)! > 0).map((zone) => ({ eventId, zone, closedAt })),
+  );
   for (const zone of entry.venue.zones) if (soldIn.get(zone.zoneId) === 0) await deps.inventory.deleteZone(eventId, zone.zoneId);
   await settleClosedZones(eventId, deps);
   if (sold === 0) deps.log.info({ eventId }, 'event removed; it never sold, so its inventory was deleted');
-  else deps.log.warn({ eventId, sold }, 'event removed from the catalog; it has sales, so the inventory of its sold zones and their records are kept');
+  else
+    deps.log.warn(
+      { eventId, sold },
+      'event removed from the catalog; it has sales, so the inventory of its sold zones and their records are kept',
+    );
   await deps.onEventRemoved?.(entry, sold);
   metrics.eventCapacity.remove({ event_id: eventId });
   metrics.eventSold.remove({ event_id: eventId });
@@ -223,4 +275,3 @@ async function settleClosedZones(eventId: string, deps: ReconcileDeps): Promise<
 function cond(type: Condition['type'], ok: boolean, reason: string, message: string): Condition {
   return { type, status: ok ? 'True' : 'False', reason, message };
 }
-

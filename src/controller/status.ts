@@ -36,14 +36,16 @@ export function readStatus(raw: unknown): ResourceStatus {
   const s = (raw ?? {}) as Record<string, unknown>;
   const num = (v: unknown) => (typeof v === 'number' ? v : undefined);
   const conditions = Array.isArray(s.conditions)
-    ? (s.conditions as Record<string, unknown>[]).filter((c) => c && typeof c.type === 'string').map((c) => ({
-        type: c.type as Condition['type'],
-        status: c.status === 'True' ? ('True' as const) : ('False' as const),
-        reason: typeof c.reason === 'string' ? c.reason : '',
-        message: typeof c.message === 'string' ? c.message : '',
-        lastTransitionTime: typeof c.lastTransitionTime === 'string' ? c.lastTransitionTime : '',
-        ...(num(c.observedGeneration) !== undefined ? { observedGeneration: num(c.observedGeneration) } : {}),
-      }))
+    ? (s.conditions as Record<string, unknown>[])
+        .filter((c) => c && typeof c.type === 'string')
+        .map((c) => ({
+          type: c.type as Condition['type'],
+          status: c.status === 'True' ? ('True' as const) : ('False' as const),
+          reason: typeof c.reason === 'string' ? c.reason : '',
+          message: typeof c.message === 'string' ? c.message : '',
+          lastTransitionTime: typeof c.lastTransitionTime === 'string' ? c.lastTransitionTime : '',
+          ...(num(c.observedGeneration) !== undefined ? { observedGeneration: num(c.observedGeneration) } : {}),
+        }))
     : undefined;
   return {
     ...(num(s.observedGeneration) !== undefined ? { observedGeneration: num(s.observedGeneration) } : {}),
@@ -84,7 +86,9 @@ export function nextStatus(
   const status: ResourceStatus = {
     ...(generation !== undefined ? { observedGeneration: generation } : {}),
     ...((desired.seatsSold ?? current.seatsSold) !== undefined ? { seatsSold: desired.seatsSold ?? current.seatsSold } : {}),
-    ...((desired.seatsAvailable ?? current.seatsAvailable) !== undefined ? { seatsAvailable: desired.seatsAvailable ?? current.seatsAvailable } : {}),
+    ...((desired.seatsAvailable ?? current.seatsAvailable) !== undefined
+      ? { seatsAvailable: desired.seatsAvailable ?? current.seatsAvailable }
+      : {}),
     conditions,
   };
   return sameStatus(current, status) ? undefined : { status, transitions };
@@ -98,7 +102,13 @@ export function degraded(currentRaw: unknown, reason: string, message: string): 
   const kept = (readStatus(currentRaw).conditions ?? []).filter((c) => c.type !== 'Degraded' && ORDER.includes(c.type));
   return {
     conditions: [
-      ...kept.map(({ type, status, reason: r, message: m, observedGeneration }) => ({ type, status, reason: r, message: m, ...(observedGeneration !== undefined ? { observedGeneration } : {}) })),
+      ...kept.map(({ type, status, reason: r, message: m, observedGeneration }) => ({
+        type,
+        status,
+        reason: r,
+        message: m,
+        ...(observedGeneration !== undefined ? { observedGeneration } : {}),
+      })),
       { type: 'Degraded', status: 'True', reason, message },
     ],
   };
@@ -112,6 +122,13 @@ function sameStatus(a: ResourceStatus, b: ResourceStatus): boolean {
   const byType = new Map(ac.map((c) => [c.type, c]));
   return bc.every((c) => {
     const o = byType.get(c.type);
-    return !!o && o.status === c.status && o.reason === c.reason && o.message === c.message && o.observedGeneration === c.observedGeneration && o.lastTransitionTime === c.lastTransitionTime;
+    return (
+      !!o &&
+      o.status === c.status &&
+      o.reason === c.reason &&
+      o.message === c.message &&
+      o.observedGeneration === c.observedGeneration &&
+      o.lastTransitionTime === c.lastTransitionTime
+    );
   });
 }

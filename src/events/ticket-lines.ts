@@ -22,9 +22,15 @@ export const invalidRecord = (error: z.ZodError) =>
  * purchase id must route to the event's zone, every ticket id must be of that purchase, and no
  * seat or ticket may repeat.
  */
-export function purchaseTicketsProblem(r: { purchaseId: string; eventId: string; zoneId: string; tickets: { ticketId: string; row: string; column: number }[] }): string | undefined {
+export function purchaseTicketsProblem(r: {
+  purchaseId: string;
+  eventId: string;
+  zoneId: string;
+  tickets: { ticketId: string; row: string; column: number }[];
+}): string | undefined {
   const ids = parsePurchaseId(r.purchaseId);
-  if (!ids || ids.eventId !== r.eventId || ids.zoneId !== r.zoneId) return `invalid-record: purchaseId ${r.purchaseId} does not belong to ${r.eventId}/${r.zoneId}`;
+  if (!ids || ids.eventId !== r.eventId || ids.zoneId !== r.zoneId)
+    return `invalid-record: purchaseId ${r.purchaseId} does not belong to ${r.eventId}/${r.zoneId}`;
   const seats = new Set<string>();
   const tickets = new Set<string>();
   for (const t of r.tickets) {
@@ -45,5 +51,8 @@ export const purchaseFields = {
   zoneId: idField,
   userId: userIdField,
   tickets: z.array(ticketLine).min(1).max(100),
-  currency: z.string().regex(/^[A-Z]{3}$/).default('USD'),
+  currency: z
+    .string()
+    .regex(/^[A-Z]{3}$/)
+    .default('USD'),
 };

@@ -34,7 +34,8 @@ export function decodeTicketPurchased(value: Buffer | string | null): Decoded {
 /** Validates a parsed `TicketPurchased` value (ticket-events.ts dispatches on `type` first). */
 export function decodeTicketPurchasedJson(json: unknown): Decoded {
   const version = (json as { schemaVersion?: unknown } | null)?.schemaVersion;
-  if (version !== SCHEMA_VERSION) return { ok: false, reason: `unknown-schema-version: ${JSON.stringify(version ?? null)} (this consumer reads ${SCHEMA_VERSION})` };
+  if (version !== SCHEMA_VERSION)
+    return { ok: false, reason: `unknown-schema-version: ${JSON.stringify(version ?? null)} (this consumer reads ${SCHEMA_VERSION})` };
   const parsed = record.safeParse(json);
   if (!parsed.success) return { ok: false, reason: invalidRecord(parsed.error) };
   const problem = purchaseTicketsProblem(parsed.data);

@@ -55,7 +55,10 @@ export type DecodedCancellation = { ok: true; record: TicketsCancelled } | { ok:
 export function decodeTicketsCancelledJson(json: unknown): DecodedCancellation {
   const version = (json as { schemaVersion?: unknown } | null)?.schemaVersion;
   if (version !== CANCELLED_SCHEMA_VERSION) {
-    return { ok: false, reason: `unknown-schema-version: ${JSON.stringify(version ?? null)} (this consumer reads TicketsCancelled ${CANCELLED_SCHEMA_VERSION})` };
+    return {
+      ok: false,
+      reason: `unknown-schema-version: ${JSON.stringify(version ?? null)} (this consumer reads TicketsCancelled ${CANCELLED_SCHEMA_VERSION})`,
+    };
   }
   const parsed = record.safeParse(json);
   if (!parsed.success) return { ok: false, reason: invalidRecord(parsed.error) };

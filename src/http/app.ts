@@ -44,7 +44,13 @@ export function createApp(opts: AppOptions): Express {
   app.post('/bench/noop', (_req, res) => void res.status(201).json({ ok: true }));
   if (opts.staticDir) {
     // Hashed assets may be cached; index.html must be revalidated so a new build reaches browsers.
-    app.use(express.static(opts.staticDir, { index: 'index.html', maxAge: '1h', setHeaders: (res, file) => file.endsWith('.html') && res.setHeader('cache-control', 'no-cache') }));
+    app.use(
+      express.static(opts.staticDir, {
+        index: 'index.html',
+        maxAge: '1h',
+        setHeaders: (res, file) => file.endsWith('.html') && res.setHeader('cache-control', 'no-cache'),
+      }),
+    );
   }
   app.use(jsonOnly);
   // keepRawBody: the payment webhook verifies its signature over the exact bytes (raw-body.ts).

@@ -20,7 +20,10 @@ export const holdBody = z.object({
   expiresInSeconds: z.number().int('must be whole seconds').optional(),
   userId: userIdSchema.optional(),
 });
-export const extendBody = z.object({ seconds: z.number().int('must be whole seconds').min(1, 'at least 1'), userId: userIdSchema.optional() });
+export const extendBody = z.object({
+  seconds: z.number().int('must be whole seconds').min(1, 'at least 1'),
+  userId: userIdSchema.optional(),
+});
 export const payBody = z.object({ payment: paymentMethodSchema, userId: userIdSchema.optional() });
 
 // ---------------------------------------------------------------- answers

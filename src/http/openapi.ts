@@ -64,7 +64,13 @@ const PAGES = 'Pages of `limit` tickets; pass `nextCursor` back as `cursor` for 
 const eventParams = z.object({ eventId: s.eventIdSchema });
 const holdParams = z.object({ holdId: z.string() });
 /** A hold route names its buyer (401/403 for another's hold) and the hold (404). */
-const HOLD_CODES: Codes = ['UNAUTHENTICATED', 'FORBIDDEN', 'HOLD_NOT_FOUND', 'EVENT_NOT_FOUND', 'DEPENDENCY_UNAVAILABLE'] satisfies ErrorCode[];
+const HOLD_CODES: Codes = [
+  'UNAUTHENTICATED',
+  'FORBIDDEN',
+  'HOLD_NOT_FOUND',
+  'EVENT_NOT_FOUND',
+  'DEPENDENCY_UNAVAILABLE',
+] satisfies ErrorCode[];
 const pageQuery = { cursor: s.cursorSchema.optional(), limit: s.limitSchema };
 
 interface Route extends Omit<RouteConfig, 'responses'> {
@@ -102,7 +108,12 @@ const routes: Route[] = [
     path: '/api/v1/purchases/{purchaseId}',
     summary: 'A purchase and its state (resolves a 503 PURCHASE_OUTCOME_UNKNOWN): the Redis record, else the stores',
     request: { params: z.object({ purchaseId: z.string() }) },
-    ok: { 200: json('The purchase; a purchase of a hold still paying, declined or refunded has no tickets yet', z.union([s.purchaseSchema, c.checkoutViewSchema])) },
+    ok: {
+      200: json(
+        'The purchase; a purchase of a hold still paying, declined or refunded has no tickets yet',
+        z.union([s.purchaseSchema, c.checkoutViewSchema]),
+      ),
+    },
     errors: codes('PURCHASE_NOT_FOUND', 'UNAUTHENTICATED', 'FORBIDDEN', 'DEPENDENCY_UNAVAILABLE'),
   },
   {
@@ -202,7 +213,17 @@ const routes: Route[] = [
       'The TicketsCancelled event is in the log (acks=all) before any seat is freed; the 200 comes once the seats are on sale again. A repeat answers the same 200. 409 PURCHASE_NOT_CONFIRMED while the purchase is pending; 503 when the cancellation is recorded but not complete yet (it completes by itself; repeat to see it). See docs/purchase-state-machine.md.',
     request: { params: z.object({ purchaseId: z.string() }) },
     ok: { 200: json('Cancelled', s.cancelAnswerSchema) },
-    errors: codes('VALIDATION_FAILED', 'MALFORMED_JSON', 'UNSUPPORTED_MEDIA_TYPE', 'UNAUTHENTICATED', 'FORBIDDEN', 'PURCHASE_NOT_FOUND', 'PURCHASE_NOT_CONFIRMED', 'DEPENDENCY_UNAVAILABLE', 'INVENTORY_REBUILDING'),
+    errors: codes(
+      'VALIDATION_FAILED',
+      'MALFORMED_JSON',
+      'UNSUPPORTED_MEDIA_TYPE',
+      'UNAUTHENTICATED',
+      'FORBIDDEN',
+      'PURCHASE_NOT_FOUND',
+      'PURCHASE_NOT_CONFIRMED',
+      'DEPENDENCY_UNAVAILABLE',
+      'INVENTORY_REBUILDING',
+    ),
   },
   {
     method: 'post',
@@ -212,7 +233,16 @@ const routes: Route[] = [
       'Signed as Stripe signs: `Payment-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<raw body>" with PAYMENT_WEBHOOK_SECRET>`; a bad, missing or stale (over 5 min) signature is 401. Idempotent by `id`; a payment in a terminal state keeps it (docs/checkout.md). 404 for a payment not recorded yet: the provider delivers again. (`POST /api/v1/dev/token` exists only with AUTH_DEV_TOKENS=true, so it is not listed here.)',
     request: { headers: z.object({ 'payment-signature': z.string() }) },
     ok: { 200: json('Received', s.webhookReceiptSchema) },
-    errors: codes('WEBHOOK_SIGNATURE_INVALID', 'VALIDATION_FAILED', 'MALFORMED_JSON', 'PAYLOAD_TOO_LARGE', 'UNSUPPORTED_MEDIA_TYPE', 'NOT_FOUND', 'IDEMPOTENCY_IN_FLIGHT', 'DEPENDENCY_UNAVAILABLE'),
+    errors: codes(
+      'WEBHOOK_SIGNATURE_INVALID',
+      'VALIDATION_FAILED',
+      'MALFORMED_JSON',
+      'PAYLOAD_TOO_LARGE',
+      'UNSUPPORTED_MEDIA_TYPE',
+      'NOT_FOUND',
+      'IDEMPOTENCY_IN_FLIGHT',
+      'DEPENDENCY_UNAVAILABLE',
+    ),
   },
   {
     method: 'post',
@@ -222,7 +252,10 @@ const routes: Route[] = [
       '{zoneId, seats: [{row, column}]} or {zoneId, best: {count}}, optional expiresInSeconds (5..HOLD_MAX_SECONDS, default HOLD_DEFAULT_SECONDS) and userId. Held seats are taken for everyone else (409 SEATS_TAKEN) until the hold expires, is released or is paid (docs/checkout.md).',
     request: { params: eventParams, headers: s.purchaseHeadersSchema, body: body(c.holdBody) },
     ok: { 201: json('Held', c.holdSchema) },
-    errors: [...PURCHASE_CODES, ...codes('UNAUTHENTICATED', 'FORBIDDEN', 'HOLD_LIMIT_REACHED', 'HOLD_NOT_ACTIVE', 'NOT_ENOUGH_SEATS', 'BUYER_LIMIT_REACHED')],
+    errors: [
+      ...PURCHASE_CODES,
+      ...codes('UNAUTHENTICATED', 'FORBIDDEN', 'HOLD_LIMIT_REACHED', 'HOLD_NOT_ACTIVE', 'NOT_ENOUGH_SEATS', 'BUYER_LIMIT_REACHED'),
+    ],
   },
   {
     method: 'get',
@@ -246,7 +279,18 @@ const routes: Route[] = [
     summary: "Add {seconds} to the hold's expiry (409 HOLD_LIMIT_REACHED beyond HOLD_MAX_SECONDS in total)",
     request: { params: holdParams, body: body(c.extendBody) },
     ok: { 200: json('The hold with its new expiresAt', c.holdSchema) },
-    errors: [...HOLD_CODES, ...codes('VALIDATION_FAILED', 'MALFORMED_JSON', 'UNSUPPORTED_MEDIA_TYPE', 'HOLD_LIMIT_REACHED', 'HOLD_NOT_ACTIVE', 'HOLD_EXPIRED', 'HOLD_IN_PROGRESS')],
+    errors: [
+      ...HOLD_CODES,
+      ...codes(
+        'VALIDATION_FAILED',
+        'MALFORMED_JSON',
+        'UNSUPPORTED_MEDIA_TYPE',
+        'HOLD_LIMIT_REACHED',
+        'HOLD_NOT_ACTIVE',
+        'HOLD_EXPIRED',
+        'HOLD_IN_PROGRESS',
+      ),
+    ],
   },
   {
     method: 'post',
@@ -255,7 +299,10 @@ const routes: Route[] = [
     description:
       'The test provider: tok_visa succeeds, tok_chargeDeclined is 402 PAYMENT_DECLINED (the hold stays HELD), tok_pending is 202 PAYMENT_PENDING and completes through the webhook. A payment too late for the seats is refunded (409 PAYMENT_REFUNDED). 503 PURCHASE_OUTCOME_UNKNOWN carries the purchaseId to look up.',
     request: { params: holdParams, headers: s.purchaseHeadersSchema.pick({ 'idempotency-key': true }), body: body(c.payBody) },
-    ok: { 201: json('Confirmed: the purchase, its hold and its payment', c.holdPurchaseSchema), 202: json('Payment pending: completes through the webhook', c.paymentPendingSchema) },
+    ok: {
+      201: json('Confirmed: the purchase, its hold and its payment', c.holdPurchaseSchema),
+      202: json('Payment pending: completes through the webhook', c.paymentPendingSchema),
+    },
     errors: [
       ...PURCHASE_CODES,
       ...HOLD_CODES,

@@ -7,7 +7,10 @@ import { problemOf } from './outcomes';
 export const PROBLEM_TYPE = 'application/problem+json';
 
 export function sendProblem(res: Response, err: ApiError, instance?: string): void {
-  res.status(err.status).type(PROBLEM_TYPE).send(JSON.stringify(problemBody(err, instance)));
+  res
+    .status(err.status)
+    .type(PROBLEM_TYPE)
+    .send(JSON.stringify(problemBody(err, instance)));
 }
 
 /** Maps body-parser and routing errors onto the error registry; anything unknown is a 500. */

@@ -262,8 +262,18 @@ export const cancelAnswerSchema = z
     venueId: z.string(),
     userId: z.string(),
     cancelledAt: z.string(),
-    tickets: z.array(z.strictObject({ ticketId: z.string(), row: z.string(), column: z.number().int(), priceCents: z.number().int(), status: z.literal('CANCELLED') })),
-    refund: z.looseObject({ status: z.string() }).describe('REFUNDED, PENDING or NOT_CHARGED (with amountCents: the prices the tickets were sold at)'),
+    tickets: z.array(
+      z.strictObject({
+        ticketId: z.string(),
+        row: z.string(),
+        column: z.number().int(),
+        priceCents: z.number().int(),
+        status: z.literal('CANCELLED'),
+      }),
+    ),
+    refund: z
+      .looseObject({ status: z.string() })
+      .describe('REFUNDED, PENDING or NOT_CHARGED (with amountCents: the prices the tickets were sold at)'),
   })
   .meta({ id: 'CancelAnswer' });
 
@@ -274,7 +284,10 @@ export const webhookReceiptSchema = z
     id: z.string(),
     type: z.string(),
     paymentId: z.string(),
-    status: z.enum(['PENDING', 'SUCCEEDED', 'FAILED', 'REFUNDED']).optional().describe('The payment after this delivery (absent for an ignored event type)'),
+    status: z
+      .enum(['PENDING', 'SUCCEEDED', 'FAILED', 'REFUNDED'])
+      .optional()
+      .describe('The payment after this delivery (absent for an ignored event type)'),
     applied: z.boolean().describe('This delivery changed the payment (false for a duplicate or a contradicting event)'),
   })
   .meta({ id: 'WebhookReceipt' });

@@ -42,10 +42,7 @@ export type AcquireResult =
   | { ok: false; code: AllowanceCode.BUSY };
 
 /** What the zone step did, for step 3. */
-export type ZoneOutcome =
-  | { firm: 'hold'; expiresAt: number }
-  | { firm: 'purchase'; purchaseId: string }
-  | { firm: 'none' };
+export type ZoneOutcome = { firm: 'hold'; expiresAt: number } | { firm: 'purchase'; purchaseId: string } | { firm: 'none' };
 
 export interface AllowanceEntry {
   id: string;
@@ -114,7 +111,16 @@ export class BuyerAllowance {
       const now = this.clock();
       const reply = await this.redis.tpAllowanceAcquire(
         this.key(claim.eventId, claim.buyer),
-        claim.entryId, claim.seats, claim.limit, now, now + this.leaseMs, token, claim.kind, claim.zoneId, claim.holdId ?? '', claim.purchaseId ?? '',
+        claim.entryId,
+        claim.seats,
+        claim.limit,
+        now,
+        now + this.leaseMs,
+        token,
+        claim.kind,
+        claim.zoneId,
+        claim.holdId ?? '',
+        claim.purchaseId ?? '',
       );
       const [code, left, ...lapsed] = reply as [AllowanceCode, number?, ...string[]];
       if (code === AllowanceCode.OK) return { ok: true, ticket: { claim, token, left: Number(left) } };
@@ -142,7 +148,11 @@ export class BuyerAllowance {
    * The three steps around a zone step. `zoneStep` throwing (outcome unknown) skips step 3: the
    * provisional entry keeps counting until it is resolved.
    */
-  async around<T>(claim: AllowanceClaim, zoneStep: () => Promise<T>, outcomeOf: (result: T) => ZoneOutcome): Promise<{ ok: true; value: T; left: number } | Exclude<AcquireResult, { ok: true }>> {
+  async around<T>(
+    claim: AllowanceClaim,
+    zoneStep: () => Promise<T>,
+    outcomeOf: (result: T) => ZoneOutcome,
+  ): Promise<{ ok: true; value: T; left: number } | Exclude<AcquireResult, { ok: true }>> {
     const acquired = await this.acquire(claim);
     if (!acquired.ok) return acquired;
     const value = await zoneStep();
@@ -172,7 +182,13 @@ export class BuyerAllowance {
     const e = JSON.parse(raw) as RawEntry;
     if (e.s !== 'p' || e.u > this.clock()) return undefined;
     const mode: FenceMode = e.k;
-    const fenced = await this.holds.fence(eventId, e.z, mode, { ...(e.h ? { holdId: e.h } : {}), ...(e.p ? { purchaseId: e.p } : {}) }, this.tombstoneTtlSeconds);
+    const fenced = await this.holds.fence(
+      eventId,
+      e.z,
+      mode,
+      { ...(e.h ? { holdId: e.h } : {}), ...(e.p ? { purchaseId: e.p } : {}) },
+      this.tombstoneTtlSeconds,
+    );
     const ticket: AllowanceTicket = {
       claim: { eventId, buyer, entryId, seats: e.n, limit: 0, kind: e.k, zoneId: e.z },
       token: e.t ?? '',

@@ -36,18 +36,38 @@ export class CancelInventory {
    * Marks the purchase CANCELLING with its event (see cancel.lua). `seedBody` re-creates a record
    * Redis no longer has from the stores' copy of the purchase.
    */
-  async markCancelling(eventId: string, zoneId: string, purchaseId: string, cancelBody: string, seedBody = ''): Promise<{ code: CancelCode; cancelBody: string }> {
+  async markCancelling(
+    eventId: string,
+    zoneId: string,
+    purchaseId: string,
+    cancelBody: string,
+    seedBody = '',
+  ): Promise<{ code: CancelCode; cancelBody: string }> {
     const k = this.keys(eventId, zoneId);
     const [code, body] = await this.redis.tpCancel(k.purchase(purchaseId), k.cancelling, purchaseId, Date.now(), cancelBody, seedBody);
     return { code: code as CancelCode, cancelBody: body };
   }
 
   /** Frees the seats of a CANCELLING purchase and marks it CANCELLED, once (see release-cancelled.lua). */
-  async releaseCancelled(eventId: string, zoneId: string, layout: ZoneLayout, purchaseId: string, seats: SeatPosition[]): Promise<{ code: ReleaseCancelledCode; released: number }> {
+  async releaseCancelled(
+    eventId: string,
+    zoneId: string,
+    layout: ZoneLayout,
+    purchaseId: string,
+    seats: SeatPosition[],
+  ): Promise<{ code: ReleaseCancelledCode; released: number }> {
     const k = this.keys(eventId, zoneId);
     const [code, released] = await this.redis.tpReleaseCancelled(
-      k.bits, k.counts, k.meta, k.cancelling, k.purchase(purchaseId),
-      layout.hash, purchaseId, Date.now(), this.recordTtlSeconds, ...seats.flatMap((s) => [s.offset, s.rowIdx]),
+      k.bits,
+      k.counts,
+      k.meta,
+      k.cancelling,
+      k.purchase(purchaseId),
+      layout.hash,
+      purchaseId,
+      Date.now(),
+      this.recordTtlSeconds,
+      ...seats.flatMap((s) => [s.offset, s.rowIdx]),
     );
     return { code: code as ReleaseCancelledCode, released };
   }

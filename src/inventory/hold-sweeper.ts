@@ -41,7 +41,11 @@ export class HoldSweeper {
     private readonly onExpired: (eventId: string, zoneId: string, holdIds: string[]) => void = () => undefined,
   ) {
     this.ix = holdIndexKeys(holds.prefix);
-    this.periodic = new PeriodicPass(() => this.pass(), this.opts.intervalMs, (err) => this.log.warn({ err }, 'hold sweep failed; it runs again at the next interval'));
+    this.periodic = new PeriodicPass(
+      () => this.pass(),
+      this.opts.intervalMs,
+      (err) => this.log.warn({ err }, 'hold sweep failed; it runs again at the next interval'),
+    );
   }
 
   start(): void {

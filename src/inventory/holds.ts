@@ -50,8 +50,7 @@ export type ExtendResult =
   | { code: HoldCode.HOLD_NOT_FOUND | HoldCode.HOLD_NOT_ACTIVE | HoldCode.HOLD_EXPIRED };
 
 export type ReleaseResult =
-  | { code: HoldCode.OK; freed: number }
-  | { code: HoldCode.HOLD_NOT_FOUND | HoldCode.HOLD_NOT_ACTIVE | HoldCode.HOLD_EXPIRED };
+  { code: HoldCode.OK; freed: number } | { code: HoldCode.HOLD_NOT_FOUND | HoldCode.HOLD_NOT_ACTIVE | HoldCode.HOLD_EXPIRED };
 
 export type ConvertResult =
   | { code: HoldCode.OK | HoldCode.LATE_RETAKEN; available: number }
@@ -105,7 +104,17 @@ export class Holds {
   /** hold.lua: these seats, all or nothing. The result's seats are the ones asked for. */
   async hold(eventId: string, zoneId: string, layout: ZoneLayout, h: NewHold, seats: SeatPosition[]): Promise<HoldResult> {
     const k = this.keys(eventId, zoneId);
-    const reply = await this.redis.tpHold(...this.zoneArgs(k, h.holdId), layout.hash, h.holdId, this.clock(), h.expiresAt, h.maxUntil, h.buyer ?? '', h.info, ...flat(seats));
+    const reply = await this.redis.tpHold(
+      ...this.zoneArgs(k, h.holdId),
+      layout.hash,
+      h.holdId,
+      this.clock(),
+      h.expiresAt,
+      h.maxUntil,
+      h.buyer ?? '',
+      h.info,
+      ...flat(seats),
+    );
     const [code, ...rest] = reply as [HoldCode, ...number[]];
     if (code === HoldCode.OK) return { code, available: rest[0] ?? 0, expiresAt: rest[1] ?? h.expiresAt, seats };
     if (code === HoldCode.SEATS_TAKEN) return { code, takenIndexes: rest };
@@ -115,7 +124,18 @@ export class Holds {
   /** best.lua: the best `count` seats available, picked and held in one call. */
   async best(eventId: string, zoneId: string, layout: ZoneLayout, h: NewHold, count: number): Promise<HoldResult> {
     const k = this.keys(eventId, zoneId);
-    const reply = await this.redis.tpBest(...this.zoneArgs(k, h.holdId), layout.hash, h.holdId, this.clock(), h.expiresAt, h.maxUntil, h.buyer ?? '', h.info, count, ...layout.seatCounts);
+    const reply = await this.redis.tpBest(
+      ...this.zoneArgs(k, h.holdId),
+      layout.hash,
+      h.holdId,
+      this.clock(),
+      h.expiresAt,
+      h.maxUntil,
+      h.buyer ?? '',
+      h.info,
+      count,
+      ...layout.seatCounts,
+    );
     const [code, ...rest] = reply as [HoldCode, ...number[]];
     if (code === HoldCode.OK) {
       const seats = rest.slice(2).map((offset) => ({ offset, rowIdx: rowOf(layout, offset) }));
@@ -137,7 +157,10 @@ export class Holds {
   /** release.lua: HELD -> RELEASED now. */
   async release(eventId: string, zoneId: string, holdId: string): Promise<ReleaseResult> {
     const k = this.keys(eventId, zoneId);
-    const [code, freed] = (await this.redis.tpRelease(k.bits, k.counts, k.held, k.heldUntil, k.hold(holdId), holdId, this.clock())) as [HoldCode, number?];
+    const [code, freed] = (await this.redis.tpRelease(k.bits, k.counts, k.held, k.heldUntil, k.hold(holdId), holdId, this.clock())) as [
+      HoldCode,
+      number?,
+    ];
     return code === HoldCode.OK ? { code, freed: freed ?? 0 } : ({ code } as ReleaseResult);
   }
 
@@ -153,11 +176,31 @@ export class Holds {
    * a late payment takes its seats again if they are all free. `seats` and `body` are the hold's
    * seats and the purchase's TicketPurchased record.
    */
-  async convert(eventId: string, zoneId: string, layout: ZoneLayout, holdId: string, purchaseId: string, seats: SeatPosition[], body: string): Promise<ConvertResult> {
+  async convert(
+    eventId: string,
+    zoneId: string,
+    layout: ZoneLayout,
+    holdId: string,
+    purchaseId: string,
+    seats: SeatPosition[],
+    body: string,
+  ): Promise<ConvertResult> {
     const k = this.keys(eventId, zoneId);
     const reply = await this.redis.tpConvert(
-      k.bits, k.counts, k.meta, k.held, k.heldUntil, k.hold(holdId), k.pending, k.purchase(purchaseId),
-      layout.hash, holdId, purchaseId, this.clock(), body, ...flat(seats),
+      k.bits,
+      k.counts,
+      k.meta,
+      k.held,
+      k.heldUntil,
+      k.hold(holdId),
+      k.pending,
+      k.purchase(purchaseId),
+      layout.hash,
+      holdId,
+      purchaseId,
+      this.clock(),
+      body,
+      ...flat(seats),
     );
     const [code, ...rest] = reply as [HoldCode, ...number[]];
     if (code === HoldCode.OK || code === HoldCode.LATE_RETAKEN) return { code, available: rest[0] ?? 0 };
@@ -166,13 +209,23 @@ export class Holds {
   }
 
   /** fence.lua: what became of a hold / purchase; tombstones an id that never happened. */
-  async fence(eventId: string, zoneId: string, mode: FenceMode, ids: { holdId?: string; purchaseId?: string }, tombstoneTtlSeconds: number): Promise<{ code: FenceCode; expiresAt: number }> {
+  async fence(
+    eventId: string,
+    zoneId: string,
+    mode: FenceMode,
+    ids: { holdId?: string; purchaseId?: string },
+    tombstoneTtlSeconds: number,
+  ): Promise<{ code: FenceCode; expiresAt: number }> {
     const k = this.keys(eventId, zoneId);
     // Both keys are always passed (same slot); the mode says which one counts.
     const holdKey = ids.holdId ? k.hold(ids.holdId) : k.meta;
     const purchaseKey = ids.purchaseId ? k.purchase(ids.purchaseId) : k.meta;
-    if ((mode !== 'purchase' && !ids.holdId) || (mode !== 'hold' && !ids.purchaseId)) throw new Error(`fence ${mode} needs ${mode === 'hold' ? 'a hold id' : 'a purchase id'}`);
-    const [code, expiresAt] = (await this.redis.tpFence(holdKey, purchaseKey, mode, this.clock(), tombstoneTtlSeconds)) as [FenceCode, number];
+    if ((mode !== 'purchase' && !ids.holdId) || (mode !== 'hold' && !ids.purchaseId))
+      throw new Error(`fence ${mode} needs ${mode === 'hold' ? 'a hold id' : 'a purchase id'}`);
+    const [code, expiresAt] = (await this.redis.tpFence(holdKey, purchaseKey, mode, this.clock(), tombstoneTtlSeconds)) as [
+      FenceCode,
+      number,
+    ];
     return { code, expiresAt };
   }
 

@@ -61,8 +61,18 @@ export class Inventory {
   ): Promise<ReserveResult> {
     const k = this.keys(eventId, zoneId);
     const reply = await this.redis.tpReserve(
-      k.bits, k.counts, k.meta, k.pending, k.purchase(purchaseId), k.held, k.heldUntil,
-      layout.hash, purchaseId, Date.now(), body, ...flat(seats),
+      k.bits,
+      k.counts,
+      k.meta,
+      k.pending,
+      k.purchase(purchaseId),
+      k.held,
+      k.heldUntil,
+      layout.hash,
+      purchaseId,
+      Date.now(),
+      body,
+      ...flat(seats),
     );
     const [code, ...rest] = reply as [ReserveCode, ...number[]];
     if (code === ReserveCode.OK) return { code, available: rest[0] ?? 0 };
@@ -101,7 +111,14 @@ export class Inventory {
     const k = this.keys(eventId, zone.zoneId);
     const layout = ZoneLayout.of(zone);
     const [code, sold] = (await this.redis.tpInitZone(
-      k.bits, k.counts, k.meta, k.held, k.heldUntil, layout.hash, layout.capacity, ...zone.seatCounts,
+      k.bits,
+      k.counts,
+      k.meta,
+      k.held,
+      k.heldUntil,
+      layout.hash,
+      layout.capacity,
+      ...zone.seatCounts,
     )) as [InitZoneCode, number];
     return { code, sold };
   }
@@ -120,8 +137,20 @@ export class Inventory {
       rowFree[rowIdx]! -= 1;
     }
     const free = rowFree.reduce((a, b) => a + b, 0);
-    const [code, count] = (await this.redis.tpRestoreZone(k.bits, k.counts, k.meta, k.held, k.heldUntil, layout.hash, layout.capacity, bits, free, ...rowFree)) as [number, number];
-    if (code === 2) throw new Error(`restore of ${eventId}/${zone.zoneId} refused: bitmap and counters disagree (a seat outside the layout?)`);
+    const [code, count] = (await this.redis.tpRestoreZone(
+      k.bits,
+      k.counts,
+      k.meta,
+      k.held,
+      k.heldUntil,
+      layout.hash,
+      layout.capacity,
+      bits,
+      free,
+      ...rowFree,
+    )) as [number, number];
+    if (code === 2)
+      throw new Error(`restore of ${eventId}/${zone.zoneId} refused: bitmap and counters disagree (a seat outside the layout?)`);
     return { restored: code === 0, sold: count };
   }
 
@@ -135,7 +164,10 @@ export class Inventory {
     let marked = 0;
     for (let i = 0; i < seats.length; i += 1000) {
       const [code, n] = await this.redis.tpMarkSold(k.bits, k.counts, k.meta, k.held, layout.hash, ...flat(seats.slice(i, i + 1000)));
-      if (code !== 0) throw new Error(`cannot mark seats of ${eventId}/${zone.zoneId}: ${code === 4 ? 'no inventory (rebuild it)' : 'the layout changed'}`);
+      if (code !== 0)
+        throw new Error(
+          `cannot mark seats of ${eventId}/${zone.zoneId}: ${code === 4 ? 'no inventory (rebuild it)' : 'the layout changed'}`,
+        );
       marked += n ?? 0;
     }
     return marked;

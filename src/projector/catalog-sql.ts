@@ -21,12 +21,32 @@ export async function upsertCatalogEntry(sql: SqlClient, entry: CatalogEntry): P
        ON DUPLICATE KEY UPDATE venue_id = VALUES(venue_id), resource_name = VALUES(resource_name), name = VALUES(name),
          starts_at = VALUES(starts_at), sales_opens_at = VALUES(sales_opens_at), sales_closes_at = VALUES(sales_closes_at),
          state = VALUES(state), per_user_limit = VALUES(per_user_limit), currency = VALUES(currency), source = VALUES(source)`,
-      [e.eventId, v.venueId, e.resourceName, e.name, e.startsAt, e.salesOpensAt ?? null, e.salesClosesAt ?? null, e.state, e.perUserLimit, e.currency, entry.source ?? null],
+      [
+        e.eventId,
+        v.venueId,
+        e.resourceName,
+        e.name,
+        e.startsAt,
+        e.salesOpensAt ?? null,
+        e.salesClosesAt ?? null,
+        e.state,
+        e.perUserLimit,
+        e.currency,
+        entry.source ?? null,
+      ],
     );
     if (v.zones.length > 0) {
       const rows = v.zones.map((z, i) => [
-        e.eventId, z.zoneId, v.venueId, i, z.name, z.category ?? null, z.priceCents,
-        z.seatCounts.reduce((a, b) => a + b, 0), JSON.stringify(z.rows), JSON.stringify(z.seatCounts),
+        e.eventId,
+        z.zoneId,
+        v.venueId,
+        i,
+        z.name,
+        z.category ?? null,
+        z.priceCents,
+        z.seatCounts.reduce((a, b) => a + b, 0),
+        JSON.stringify(z.rows),
+        JSON.stringify(z.seatCounts),
       ]);
       await run(
         `INSERT INTO zones (event_id, zone_id, venue_id, position, name, category, price_cents, capacity, row_labels, seat_counts)
@@ -36,10 +56,10 @@ export async function upsertCatalogEntry(sql: SqlClient, entry: CatalogEntry): P
         rows.flat(),
       );
     }
-    await run(
-      `DELETE FROM zones WHERE event_id = ?${v.zones.length ? ` AND zone_id NOT IN (${v.zones.map(() => '?').join(', ')})` : ''}`,
-      [e.eventId, ...v.zones.map((z) => z.zoneId)],
-    );
+    await run(`DELETE FROM zones WHERE event_id = ?${v.zones.length ? ` AND zone_id NOT IN (${v.zones.map(() => '?').join(', ')})` : ''}`, [
+      e.eventId,
+      ...v.zones.map((z) => z.zoneId),
+    ]);
   });
 }
 
@@ -108,16 +128,14 @@ export async function loadCatalogEntry(sql: SqlClient, eventId: string): Promise
       venueId: ev.venue_id,
       resourceName: ev.venue_resource_name,
       name: ev.venue_name,
-      zones: zones.map(
-        (z): ZoneDef => ({
-          zoneId: z.zone_id,
-          name: z.name,
-          rows: JSON.parse(z.row_labels) as string[],
-          seatCounts: JSON.parse(z.seat_counts) as number[],
-          priceCents: Number(z.price_cents),
-          ...(z.category ? { category: z.category } : {}),
-        }),
-      ),
+      zones: zones.map((z): ZoneDef => ({
+        zoneId: z.zone_id,
+        name: z.name,
+        rows: JSON.parse(z.row_labels) as string[],
+        seatCounts: JSON.parse(z.seat_counts) as number[],
+        priceCents: Number(z.price_cents),
+        ...(z.category ? { category: z.category } : {}),
+      })),
     },
     ...(ev.source ? { source: ev.source } : {}),
   };

@@ -93,30 +93,37 @@ export async function projectChunk(sql: SqlClient, chunk: readonly LogRecord[]):
     for (let i = 0; i < r.tickets.length; i++) metrics.readModelLag.observe(lag);
   }
   if (tickets > 0) metrics.ticketsStored.inc({ store: 'mysql' }, tickets);
-  return { ok: projected.accepted.length + projected.cancelled, duplicate: duplicate + projected.duplicate, deadLetters: [...deadLetters, ...projected.deadLetters] };
+  return {
+    ok: projected.accepted.length + projected.cancelled,
+    duplicate: duplicate + projected.duplicate,
+    deadLetters: [...deadLetters, ...projected.deadLetters],
+  };
 }
 
 /** The events (log order) in one READ COMMITTED transaction: runs of sales, and each cancellation in its place. */
 async function projectInOneTransaction(sql: SqlClient, events: DecodedEvent[]): Promise<Projected> {
-  return sql.transaction(async (tx) => {
-    const out = none();
-    let sales: DecodedPurchase[] = [];
-    const flushSales = async () => {
-      if (sales.length > 0) add(out, await projectSales(tx, sales));
-      sales = [];
-    };
-    for (const d of events) {
-      if (d.event.type === 'TicketPurchased') {
-        sales.push({ log: d.log, event: d.event });
-        continue;
+  return sql.transaction(
+    async (tx) => {
+      const out = none();
+      let sales: DecodedPurchase[] = [];
+      const flushSales = async () => {
+        if (sales.length > 0) add(out, await projectSales(tx, sales));
+        sales = [];
+      };
+      for (const d of events) {
+        if (d.event.type === 'TicketPurchased') {
+          sales.push({ log: d.log, event: d.event });
+          continue;
+        }
+        await flushSales();
+        if (await projectCancellation(tx, d.event)) out.cancelled++;
+        else out.duplicate++;
       }
       await flushSales();
-      if (await projectCancellation(tx, d.event)) out.cancelled++;
-      else out.duplicate++;
-    }
-    await flushSales();
-    return out;
-  }, { isolation: 'READ COMMITTED' });
+      return out;
+    },
+    { isolation: 'READ COMMITTED' },
+  );
 }
 
 type DecodedPurchase = { log: LogRecord; event: TicketPurchased };
@@ -127,7 +134,10 @@ async function presentTickets(tx: Tx, ids: string[], tables: string[] = ['ticket
   const found = new Set<string>();
   for (const part of inChunks(ids)) {
     const marks = part.map(() => '?').join(',');
-    const rows = await tx.select<{ ticket_id: string }>(tables.map((t) => `SELECT ticket_id FROM ${t} WHERE ticket_id IN (${marks})`).join(' UNION ALL '), tables.flatMap(() => part));
+    const rows = await tx.select<{ ticket_id: string }>(
+      tables.map((t) => `SELECT ticket_id FROM ${t} WHERE ticket_id IN (${marks})`).join(' UNION ALL '),
+      tables.flatMap(() => part),
+    );
     for (const r of rows) found.add(r.ticket_id);
   }
   return found;
@@ -138,14 +148,29 @@ async function projectSales(tx: Tx, records: DecodedPurchase[]): Promise<Project
   const deadLetters: DeadLetter[] = [];
   let duplicate = 0;
   // A cancelled ticket counts as present: its sale delivered again must not bring it back.
-  const before = await presentTickets(tx, records.flatMap(({ event }) => event.tickets.map((t) => t.ticketId)));
+  const before = await presentTickets(
+    tx,
+    records.flatMap(({ event }) => event.tickets.map((t) => t.ticketId)),
+  );
   const candidates = records.filter(({ event }) => {
     const all = event.tickets.every((t) => before.has(t.ticketId));
     if (all) duplicate++;
     return !all;
   });
   const ticketRows = candidates.flatMap(({ event: r }) =>
-    r.tickets.map((t) => [t.ticketId, r.purchaseId, r.eventId, r.zoneId, r.venueId, t.row, t.column, r.userId, t.priceCents, r.currency, sqlTime(r.createdOn)]),
+    r.tickets.map((t) => [
+      t.ticketId,
+      r.purchaseId,
+      r.eventId,
+      r.zoneId,
+      r.venueId,
+      t.row,
+      t.column,
+      r.userId,
+      t.priceCents,
+      r.currency,
+      sqlTime(r.createdOn),
+    ]),
   );
   for (const part of inChunks(ticketRows)) {
     await tx.run(
@@ -157,7 +182,11 @@ async function projectSales(tx: Tx, records: DecodedPurchase[]): Promise<Project
   }
 
   // A ticket missing after the upsert lost its seat to another ticket: a double sale upstream.
-  const after = await presentTickets(tx, candidates.flatMap(({ event }) => event.tickets.map((t) => t.ticketId)), ['tickets']);
+  const after = await presentTickets(
+    tx,
+    candidates.flatMap(({ event }) => event.tickets.map((t) => t.ticketId)),
+    ['tickets'],
+  );
   const accepted: TicketPurchased[] = [];
   for (const { log, event: r } of candidates) {
     const lost = r.tickets.find((t) => !after.has(t.ticketId));
@@ -171,11 +200,22 @@ async function projectSales(tx: Tx, records: DecodedPurchase[]): Promise<Project
     );
     const mine = r.tickets.map((t) => t.ticketId);
     await tx.run(`DELETE FROM tickets WHERE ticket_id IN (${mine.map(() => '?').join(',')})`, mine);
-    deadLetters.push({ record: log, reason: `seat-conflict: ${r.eventId}/${r.zoneId} row ${lost.row} seat ${lost.column} is held by ${holder?.ticket_id ?? 'another ticket'}, not ${lost.ticketId}` });
+    deadLetters.push({
+      record: log,
+      reason: `seat-conflict: ${r.eventId}/${r.zoneId} row ${lost.row} seat ${lost.column} is held by ${holder?.ticket_id ?? 'another ticket'}, not ${lost.ticketId}`,
+    });
   }
 
   const purchaseRows = accepted.map((r) => [
-    r.purchaseId, r.eventId, r.zoneId, r.venueId, r.userId, r.tickets.length, r.tickets.reduce((s, t) => s + t.priceCents, 0), r.currency, sqlTime(r.createdOn),
+    r.purchaseId,
+    r.eventId,
+    r.zoneId,
+    r.venueId,
+    r.userId,
+    r.tickets.length,
+    r.tickets.reduce((s, t) => s + t.priceCents, 0),
+    r.currency,
+    sqlTime(r.createdOn),
   ]);
   for (const part of inChunks(purchaseRows)) {
     await tx.run(
@@ -188,7 +228,8 @@ async function projectSales(tx: Tx, records: DecodedPurchase[]): Promise<Project
   return { accepted, cancelled: 0, duplicate, deadLetters };
 }
 
-const TICKET_COLUMNS = 'ticket_id, purchase_id, event_id, zone_id, venue_id, row_label, seat_number, user_id, price_cents, currency, created_on';
+const TICKET_COLUMNS =
+  'ticket_id, purchase_id, event_id, zone_id, venue_id, row_label, seat_number, user_id, price_cents, currency, created_on';
 
 /**
  * Moves a cancellation's live tickets to cancelled_tickets and records the cancellation, inside

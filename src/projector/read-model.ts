@@ -80,7 +80,10 @@ export class ReadModel {
   }
 
   /** One page of an event's tickets in (zone, row, seat) order: a keyset walk of the seat key. */
-  async ticketsOfEvent(eventId: string, opts: { zoneId?: string; after?: EventCursor; limit: number }): Promise<{ tickets: TicketView[]; next?: EventCursor }> {
+  async ticketsOfEvent(
+    eventId: string,
+    opts: { zoneId?: string; after?: EventCursor; limit: number },
+  ): Promise<{ tickets: TicketView[]; next?: EventCursor }> {
     const where = ['event_id = ?'];
     const args: unknown[] = [eventId];
     if (opts.zoneId !== undefined) {

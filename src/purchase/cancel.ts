@@ -19,7 +19,7 @@ import { partitionKey, type TicketPurchased } from './record';
 
 /** What the refund of a cancelled purchase did. Money is what the tickets were sold at. */
 export type CancelRefund =
-  | (Extract<RefundOutcome, { status: 'REFUNDED' }>)
+  | Extract<RefundOutcome, { status: 'REFUNDED' }>
   | { status: 'PENDING'; paymentId: string; amountCents: number; currency: string }
   /** Nothing was paid through a provider (the one-step routes), or the payment had failed. */
   | { status: 'NOT_CHARGED'; amountCents: number; currency: string; paymentId?: string };
@@ -96,10 +96,18 @@ export class Cancellations {
     if (state?.status === 'reserved' || state?.status === 'voided') throw notConfirmed(purchaseId, state.status);
     // Fail fast while the log is unreachable: nothing was changed, so "nothing was cancelled" is true.
     if (!this.deps.sender.available && state?.cancel !== 'cancelling') {
-      throw new ApiError('DEPENDENCY_UNAVAILABLE', 'The event log is unreachable; nothing was cancelled. Try again shortly.', { purchaseId });
+      throw new ApiError('DEPENDENCY_UNAVAILABLE', 'The event log is unreachable; nothing was cancelled. Try again shortly.', {
+        purchaseId,
+      });
     }
 
-    const marked = await cancels.markCancelling(ids.eventId, ids.zoneId, purchaseId, JSON.stringify(cancellationOf(purchase, new Date())), seed);
+    const marked = await cancels.markCancelling(
+      ids.eventId,
+      ids.zoneId,
+      purchaseId,
+      JSON.stringify(cancellationOf(purchase, new Date())),
+      seed,
+    );
     switch (marked.code) {
       case CancelCode.CANCELLING:
       case CancelCode.ALREADY_CANCELLING:
@@ -112,7 +120,11 @@ export class Cancellations {
         throw notConfirmed(purchaseId, 'voided');
       case CancelCode.NO_RECORD:
         // The record expired between the read and the mark: the stores have the purchase.
-        throw new ApiError('DEPENDENCY_UNAVAILABLE', 'The purchase record changed while it was being cancelled; nothing was cancelled. Repeat the cancel.', { purchaseId });
+        throw new ApiError(
+          'DEPENDENCY_UNAVAILABLE',
+          'The purchase record changed while it was being cancelled; nothing was cancelled. Repeat the cancel.',
+          { purchaseId },
+        );
     }
   }
 
@@ -151,7 +163,11 @@ export class Cancellations {
         this.deps.sender.send({
           key: partitionKey(eventId, zoneId),
           value: body,
-          headers: withTraceHeaders({ 'x-purchase-id': purchaseId, 'x-event-type': cancel.type, ...(opts.resent ? { 'x-resent': '1' } : {}) }),
+          headers: withTraceHeaders({
+            'x-purchase-id': purchaseId,
+            'x-event-type': cancel.type,
+            ...(opts.resent ? { 'x-resent': '1' } : {}),
+          }),
         }),
         this.deps.cfg.PURCHASE_TIMEOUT_MS,
       );
@@ -174,16 +190,31 @@ export class Cancellations {
     const released = await this.deps.cancels.releaseCancelled(eventId, zoneId, layout, purchaseId, seats);
     switch (released.code) {
       case ReleaseCancelledCode.RELEASED:
-        await this.deps.released?.announce(eventId, zoneId, seats.map((s) => s.offset));
+        await this.deps.released?.announce(
+          eventId,
+          zoneId,
+          seats.map((s) => s.offset),
+        );
         break;
       case ReleaseCancelledCode.ALREADY_CANCELLED:
       case ReleaseCancelledCode.NO_INVENTORY:
         break;
       case ReleaseCancelledCode.NOT_CANCELLING:
-        throw new ApiError('DEPENDENCY_UNAVAILABLE', `The purchase record of ${purchaseId} vanished while it was being cancelled; the event log has the cancellation. Repeat the cancel.`, { purchaseId });
+        throw new ApiError(
+          'DEPENDENCY_UNAVAILABLE',
+          `The purchase record of ${purchaseId} vanished while it was being cancelled; the event log has the cancellation. Repeat the cancel.`,
+          { purchaseId },
+        );
       case ReleaseCancelledCode.LAYOUT_MISMATCH:
-        this.deps.log.error({ eventId, zoneId, purchaseId }, 'the zone has another layout in Redis than in the catalog; the cancelled seats cannot be freed until they agree');
-        throw new ApiError('DEPENDENCY_UNAVAILABLE', 'The cancellation is durable, but the zone layout changed and its seats could not be freed yet; they are freed automatically. Repeat the cancel to see it.', { purchaseId });
+        this.deps.log.error(
+          { eventId, zoneId, purchaseId },
+          'the zone has another layout in Redis than in the catalog; the cancelled seats cannot be freed until they agree',
+        );
+        throw new ApiError(
+          'DEPENDENCY_UNAVAILABLE',
+          'The cancellation is durable, but the zone layout changed and its seats could not be freed yet; they are freed automatically. Repeat the cancel to see it.',
+          { purchaseId },
+        );
     }
     return this.answer(cancel);
   }
@@ -211,7 +242,8 @@ export class Cancellations {
       if (!payment) return notCharged;
       const r = await this.deps.payments.refund(payment.paymentId);
       if (r.status === 'REFUNDED') return r;
-      if (r.status === 'PENDING') return { status: 'PENDING', paymentId: r.paymentId, amountCents: payment.amountCents, currency: payment.currency };
+      if (r.status === 'PENDING')
+        return { status: 'PENDING', paymentId: r.paymentId, amountCents: payment.amountCents, currency: payment.currency };
       return { ...notCharged, paymentId: r.paymentId };
     } catch (err) {
       this.deps.log.warn({ err, purchaseId: cancel.purchaseId }, 'refund of a cancelled purchase failed');
@@ -235,8 +267,14 @@ export class Cancellations {
   /** The zone's layout: from the catalog, or from its closed zones once it left the catalog. */
   private async layoutOf(eventId: string, zoneId: string): Promise<ZoneLayout> {
     const { catalog } = this.deps;
-    const zone = (await catalog.getEvent(eventId))?.venue.zones.find((z) => z.zoneId === zoneId) ?? (await catalog.closedZonesOf(eventId)).find((c) => c.zone.zoneId === zoneId)?.zone;
-    if (!zone) throw new OutcomeError({ kind: 'inventory-unavailable', why: `Zone ${zoneId} of ${eventId} is in neither the catalog nor its closed zones; its seats cannot be freed yet. Repeat the cancel once the catalog has it.` });
+    const zone =
+      (await catalog.getEvent(eventId))?.venue.zones.find((z) => z.zoneId === zoneId) ??
+      (await catalog.closedZonesOf(eventId)).find((c) => c.zone.zoneId === zoneId)?.zone;
+    if (!zone)
+      throw new OutcomeError({
+        kind: 'inventory-unavailable',
+        why: `Zone ${zoneId} of ${eventId} is in neither the catalog nor its closed zones; its seats cannot be freed yet. Repeat the cancel once the catalog has it.`,
+      });
     return ZoneLayout.of(zone);
   }
 }
@@ -256,7 +294,9 @@ const notConfirmed = (purchaseId: string, status: string) =>
 /** Rejects when `work` has not settled within `ms` (the work itself goes on). */
 function withTimeout<T>(work: Promise<T>, ms: number): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
-  const expired = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`no acknowledgement within ${ms} ms`)), ms)));
+  const expired = new Promise<never>(
+    (_, reject) => (timer = setTimeout(() => reject(new Error(`no acknowledgement within ${ms} ms`)), ms)),
+  );
   work.catch(() => undefined);
   return Promise.race([work, expired]).finally(() => clearTimeout(timer));
 }

@@ -68,10 +68,7 @@ export interface PurchaseService {
   purchase(req: PurchaseRequest): Promise<PurchaseOutcome>;
 }
 
-type EngineConfig = Pick<
-  Config,
-  'MAX_SEATS_PER_PURCHASE' | 'PURCHASE_TIMEOUT_MS' | 'testHooks' | 'RECENTLY_TAKEN_TTL_MS'
->;
+type EngineConfig = Pick<Config, 'MAX_SEATS_PER_PURCHASE' | 'PURCHASE_TIMEOUT_MS' | 'testHooks' | 'RECENTLY_TAKEN_TTL_MS'>;
 
 export interface Sale {
   kind: 'sale';
@@ -81,7 +78,12 @@ export interface Sale {
 }
 
 /** Resolves the event and zone of a request and checks it may be sold now. */
-export async function resolveSale(catalog: CatalogCache, req: PurchaseRequest, cfg: Pick<Config, 'MAX_SEATS_PER_PURCHASE'>, now = Date.now()): Promise<Sale | Unconfirmed> {
+export async function resolveSale(
+  catalog: CatalogCache,
+  req: PurchaseRequest,
+  cfg: Pick<Config, 'MAX_SEATS_PER_PURCHASE'>,
+  now = Date.now(),
+): Promise<Sale | Unconfirmed> {
   const event = await catalog.get(req.eventId);
   if (!event && catalog.recentlyKnown(req.eventId)) return { kind: 'inventory-rebuilding', eventId: req.eventId };
   if (!event) return { kind: 'event-not-found', eventId: req.eventId };
@@ -103,7 +105,8 @@ function checkOnSale(event: CachedEvent, now: number): Unconfirmed | undefined {
   if (e.state !== 'OnSale') return { kind: 'not-on-sale', eventId: e.eventId, state: e.state };
   const opens = e.salesOpensAt ? Date.parse(e.salesOpensAt) : -Infinity;
   const closes = e.salesClosesAt ? Date.parse(e.salesClosesAt) : Infinity;
-  if (now < opens || now >= closes) return { kind: 'outside-sales-window', eventId: e.eventId, opensAt: e.salesOpensAt, closesAt: e.salesClosesAt };
+  if (now < opens || now >= closes)
+    return { kind: 'outside-sales-window', eventId: e.eventId, opensAt: e.salesOpensAt, closesAt: e.salesClosesAt };
   return undefined;
 }
 
@@ -154,24 +157,35 @@ export class PurchaseEngine implements PurchaseService {
     const deadline = new Deadline(this.cfg.PURCHASE_TIMEOUT_MS);
     try {
       // A reservation that outlives the deadline may still land: the sweep then completes it.
-      const reserved = await deadline.race(this.reserve(req, zone, purchaseId, seats, body), () => unknown(purchaseId, 'the seat inventory did not answer in time'));
+      const reserved = await deadline.race(this.reserve(req, zone, purchaseId, seats, body), () =>
+        unknown(purchaseId, 'the seat inventory did not answer in time'),
+      );
       if (reserved.kind !== undefined) return reserved;
       if (this.cfg.testHooks.FAULT_CRASH_AFTER_RESERVE) process.kill(process.pid, 'SIGKILL');
 
-      const acked = this.sender.send({ key: partitionKey(req.eventId, req.zoneId), value: body, headers: withTraceHeaders({ 'x-purchase-id': purchaseId }) });
+      const acked = this.sender.send({
+        key: partitionKey(req.eventId, req.zoneId),
+        value: body,
+        headers: withTraceHeaders({ 'x-purchase-id': purchaseId }),
+      });
       // Whatever the buyer hears, a late acknowledgement still confirms the record.
       const settled = acked.then(() => this.confirm(req.eventId, req.zoneId, purchaseId));
       settled.catch(() => undefined);
       const late = await deadline.race(settled, () => unknown(purchaseId, 'Kafka did not acknowledge in time'));
       if (late !== undefined) return late;
-      this.recent.markTaken(zoneKeyOf(req), zone.layout.capacity, seats.map((s) => s.offset));
+      this.recent.markTaken(
+        zoneKeyOf(req),
+        zone.layout.capacity,
+        seats.map((s) => s.offset),
+      );
       if (reserved.available === 0) this.recent.markSoldOut(zoneKeyOf(req), zone.layout.capacity);
       return { kind: 'confirmed', record };
     } catch (err) {
       // Never handed to Kafka, but the seats are reserved: the record stays RESERVED and the
       // sweep sends it once Kafka is back. Releasing it here would be a Redis-only write whose
       // loss (an older AOF, a replica) turns "nothing was sold" into a sale.
-      if (err instanceof NotSentError) return unknown(purchaseId, 'The event log is unreachable; your seats are held and the purchase completes once it is back');
+      if (err instanceof NotSentError)
+        return unknown(purchaseId, 'The event log is unreachable; your seats are held and the purchase completes once it is back');
       return unknown(purchaseId, (err as Error).message);
     } finally {
       deadline.clear();
@@ -183,13 +197,22 @@ export class PurchaseEngine implements PurchaseService {
     if (this.cfg.RECENTLY_TAKEN_TTL_MS === 0) return undefined;
     const key = zoneKeyOf(req);
     if (this.recent.soldOut(key)) return { kind: 'zone-sold-out', eventId: req.eventId, zoneId: req.zoneId };
-    const hits = this.recent.taken(key, seats.map((s) => s.offset));
+    const hits = this.recent.taken(
+      key,
+      seats.map((s) => s.offset),
+    );
     if (hits.length === 0) return undefined;
     return { kind: 'seats-taken', seats: hits.map((i) => req.seats[i]!) };
   }
 
   /** The OK reservation, or what became of the purchase instead. */
-  private async reserve(req: PurchaseRequest, zone: CachedZone, purchaseId: string, seats: SeatPosition[], body: string): Promise<Reserved | Unconfirmed> {
+  private async reserve(
+    req: PurchaseRequest,
+    zone: CachedZone,
+    purchaseId: string,
+    seats: SeatPosition[],
+    body: string,
+  ): Promise<Reserved | Unconfirmed> {
     let result;
     try {
       result = await this.inventory.reserve(req.eventId, req.zoneId, zone.layout, purchaseId, seats, body);
@@ -202,7 +225,11 @@ export class PurchaseEngine implements PurchaseService {
       case ReserveCode.OK:
         return result;
       case ReserveCode.SEATS_TAKEN:
-        this.recent.markTaken(zoneKeyOf(req), zone.layout.capacity, result.takenIndexes.map((i) => seats[i - 1]!.offset));
+        this.recent.markTaken(
+          zoneKeyOf(req),
+          zone.layout.capacity,
+          result.takenIndexes.map((i) => seats[i - 1]!.offset),
+        );
         return { kind: 'seats-taken', seats: seatsAt(req, result.takenIndexes) };
       case ReserveCode.SOLD_OUT:
         this.recent.markSoldOut(zoneKeyOf(req), zone.layout.capacity);
@@ -219,7 +246,11 @@ export class PurchaseEngine implements PurchaseService {
       case ReserveCode.ZONE_CLOSED:
         // The zone left the catalog (close-zone.lua fenced it); this api's cache still shows it.
         this.catalog.invalidate(req.eventId);
-        return { kind: 'not-on-sale', eventId: req.eventId, state: `closed for zone ${req.zoneId}, which was removed from the catalog (GET /api/v1/events/${req.eventId} shows what is on sale)` };
+        return {
+          kind: 'not-on-sale',
+          eventId: req.eventId,
+          state: `closed for zone ${req.zoneId}, which was removed from the catalog (GET /api/v1/events/${req.eventId} shows what is on sale)`,
+        };
       default:
         return unreachable(result);
     }
@@ -262,7 +293,12 @@ export function purchaseRecord(req: PurchaseRequest, event: CachedEvent, zone: C
     venueId: event.entry.venue.venueId,
     zoneId: req.zoneId,
     userId: req.userId,
-    tickets: req.seats.map((s, i) => ({ ticketId: ticketIdOf(purchaseId, i + 1), row: s.row, column: s.column, priceCents: zone.zone.priceCents })),
+    tickets: req.seats.map((s, i) => ({
+      ticketId: ticketIdOf(purchaseId, i + 1),
+      row: s.row,
+      column: s.column,
+      priceCents: zone.zone.priceCents,
+    })),
     currency: event.entry.event.currency,
     createdOn: new Date().toISOString(),
   };

@@ -73,7 +73,12 @@ export class IdempotencyStore {
     }
     const redisKey = idempotencyKey(this.prefix, scope, key);
     const fingerprint = createHash('sha256').update(JSON.stringify(request)).digest('base64url');
-    const inFlight = (): Extract<Marker, { state: 'in-flight' }> => ({ state: 'in-flight', fingerprint, purchaseId: newPurchaseId(), at: Date.now() });
+    const inFlight = (): Extract<Marker, { state: 'in-flight' }> => ({
+      state: 'in-flight',
+      fingerprint,
+      purchaseId: newPurchaseId(),
+      at: Date.now(),
+    });
     let mine = inFlight();
     // The marker lives as long as an answer would: a process that dies mid-purchase must not
     // take the purchase id with it (the sweep may still confirm that purchase).
@@ -104,7 +109,11 @@ export class IdempotencyStore {
     return this.execute(redisKey, mine, handler);
   }
 
-  private async execute(redisKey: string, claim: Extract<Marker, { state: 'in-flight' }>, handler: (purchaseId: string) => Promise<StoredResponse>): Promise<StoredResponse> {
+  private async execute(
+    redisKey: string,
+    claim: Extract<Marker, { state: 'in-flight' }>,
+    handler: (purchaseId: string) => Promise<StoredResponse>,
+  ): Promise<StoredResponse> {
     const { fingerprint, purchaseId } = claim;
     let marker: Marker | undefined;
     try {
@@ -147,7 +156,8 @@ export class IdempotencyStore {
     const found = await this.purchases.find(purchaseId, { absentIsNotFinal: running }).catch((err: unknown) => {
       if (running) throw inFlightError();
       // The lookup's own "still unknown" (e.g. the writer has not stored the whole log yet).
-      if (err instanceof ApiError && err.code === 'PURCHASE_OUTCOME_UNKNOWN') throw stillUnknown(purchaseId, 'its purchase may still be on its way to the stores');
+      if (err instanceof ApiError && err.code === 'PURCHASE_OUTCOME_UNKNOWN')
+        throw stillUnknown(purchaseId, 'its purchase may still be on its way to the stores');
       throw stillUnknown(purchaseId, 'its purchase could not be looked up');
     });
     // A repeat while the first attempt still runs is told so (409); once it is overdue, 503 with its id.
@@ -164,7 +174,12 @@ export class IdempotencyStore {
    * the old purchase id, then moves the key to the retry's claim. 'taken': run afresh;
    * 'lost': another retry runs it; 'reserved': the old id reserved after all (settle it).
    */
-  private async takeOver(scope: string, redisKey: string, oldPurchaseId: string, claim: Extract<Marker, { state: 'in-flight' }>): Promise<'taken' | 'lost' | 'reserved'> {
+  private async takeOver(
+    scope: string,
+    redisKey: string,
+    oldPurchaseId: string,
+    claim: Extract<Marker, { state: 'in-flight' }>,
+  ): Promise<'taken' | 'lost' | 'reserved'> {
     const won = await this.redis.set(idempotencyRetryKey(this.prefix, scope, oldPurchaseId), '1', 'EX', this.ttlSeconds, 'NX');
     if (won !== 'OK') return 'lost';
     const ids = parsePurchaseId(oldPurchaseId);
@@ -182,7 +197,8 @@ export class IdempotencyStore {
   }
 }
 
-const inFlightError = () => new ApiError('IDEMPOTENCY_IN_FLIGHT', 'The first request with this Idempotency-Key is still running; retry in a moment');
+const inFlightError = () =>
+  new ApiError('IDEMPOTENCY_IN_FLIGHT', 'The first request with this Idempotency-Key is still running; retry in a moment');
 
 function stillUnknown(purchaseId: string, why: string): ApiError {
   return new ApiError(

@@ -26,7 +26,11 @@ export interface FindOptions {
   absentIsNotFinal?: boolean;
 }
 
-const STATUS: Record<Exclude<PurchaseRecord['status'], 'fenced'>, PurchaseStatus> = { reserved: 'PENDING', confirmed: 'CONFIRMED', voided: 'VOIDED' };
+const STATUS: Record<Exclude<PurchaseRecord['status'], 'fenced'>, PurchaseStatus> = {
+  reserved: 'PENDING',
+  confirmed: 'CONFIRMED',
+  voided: 'VOIDED',
+};
 
 /**
  * Messages the writer group still has to store from the partition a purchase's records go to
@@ -77,7 +81,8 @@ export class PurchaseLookup implements PurchaseFinder {
     if (!ids) return undefined;
     let redisFailed = false;
     const rec = await this.inventory.getPurchase(ids.eventId, ids.zoneId, purchaseId).catch(() => void (redisFailed = true));
-    if (rec && rec.status !== 'reserved' && rec.status !== 'fenced') return { status: STATUS[rec.status], record: JSON.parse(rec.body) as TicketPurchased, source: 'purchase-record' };
+    if (rec && rec.status !== 'reserved' && rec.status !== 'fenced')
+      return { status: STATUS[rec.status], record: JSON.parse(rec.body) as TicketPurchased, source: 'purchase-record' };
 
     const pending = rec?.status === 'reserved' ? (JSON.parse(rec.body) as TicketPurchased) : undefined;
     const found = await this.fromStores(purchaseId, pending, redisFailed);
@@ -93,7 +98,11 @@ export class PurchaseLookup implements PurchaseFinder {
    * when none holds it. Throws "still unknown" when a store holds only some of its tickets,
    * DEPENDENCY_UNAVAILABLE when none holds it but one (or Redis) did not answer.
    */
-  private async fromStores(purchaseId: string, pending: TicketPurchased | undefined, redisFailed: boolean): Promise<FoundPurchase | undefined> {
+  private async fromStores(
+    purchaseId: string,
+    pending: TicketPurchased | undefined,
+    redisFailed: boolean,
+  ): Promise<FoundPurchase | undefined> {
     const failed = redisFailed ? ['redis'] : [];
     const partial: string[] = [];
     for (const source of this.stores) {
@@ -109,7 +118,8 @@ export class PurchaseLookup implements PurchaseFinder {
     if (pending) return { status: 'PENDING', record: pending, source: 'purchase-record' };
     // Some tickets are stored, so the log holds the record: sold, but not readable whole yet.
     if (partial.length > 0) throw stillUnknown(purchaseId, `${partial.join(', ')} holds only some of its tickets yet`);
-    if (failed.length > 0) throw new ApiError('DEPENDENCY_UNAVAILABLE', `The purchase stores did not answer (${failed.join(', ')}); try again shortly`);
+    if (failed.length > 0)
+      throw new ApiError('DEPENDENCY_UNAVAILABLE', `The purchase stores did not answer (${failed.join(', ')}); try again shortly`);
     return undefined;
   }
 
@@ -117,12 +127,15 @@ export class PurchaseLookup implements PurchaseFinder {
   private async writerCaughtUp(eventId: string, zoneId: string, purchaseId: string): Promise<void> {
     if (!this.writerLag) return;
     let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`no answer within ${WRITER_LAG_TIMEOUT_MS} ms`)), WRITER_LAG_TIMEOUT_MS)));
+    const timeout = new Promise<never>(
+      (_, reject) => (timer = setTimeout(() => reject(new Error(`no answer within ${WRITER_LAG_TIMEOUT_MS} ms`)), WRITER_LAG_TIMEOUT_MS)),
+    );
     const lag = await Promise.race([this.writerLag(partitionKey(eventId, zoneId)), timeout])
       .catch(() => -1)
       .finally(() => clearTimeout(timer));
     if (lag === 0) return;
-    const why = lag < 0 ? "the writer's progress on the event log could not be read" : `the writer has ${lag} records of the event log left to store`;
+    const why =
+      lag < 0 ? "the writer's progress on the event log could not be read" : `the writer has ${lag} records of the event log left to store`;
     throw stillUnknown(purchaseId, `it is neither in Redis nor in the stores, but ${why}, so it may still be on its way`);
   }
 
@@ -155,7 +168,11 @@ export class PurchaseLookup implements PurchaseFinder {
 const ticketCountOf = (t: Record<string, unknown>) => (typeof t.ticketCount === 'number' && t.ticketCount > 0 ? t.ticketCount : undefined);
 
 function stillUnknown(purchaseId: string, why: string): ApiError {
-  return new ApiError('PURCHASE_OUTCOME_UNKNOWN', `The outcome of purchase ${purchaseId} is not known yet: ${why}. Retry shortly; it settles once the stores hold the event log.`, { purchaseId });
+  return new ApiError(
+    'PURCHASE_OUTCOME_UNKNOWN',
+    `The outcome of purchase ${purchaseId} is not known yet: ${why}. Retry shortly; it settles once the stores hold the event log.`,
+    { purchaseId },
+  );
 }
 
 /** The `TicketPurchased` record as its tickets in a store describe it. */
@@ -170,7 +187,12 @@ function recordOf(purchaseId: string, tickets: Record<string, unknown>[]): Ticke
     venueId: str(first.venueId),
     zoneId: str(first.zoneId),
     userId: str(first.userId),
-    tickets: tickets.map((t): TicketLine => ({ ticketId: str(t.ticketId), row: str(t.row), column: Number(t.column), priceCents: Number(t.priceCents) })),
+    tickets: tickets.map((t): TicketLine => ({
+      ticketId: str(t.ticketId),
+      row: str(t.row),
+      column: Number(t.column),
+      priceCents: Number(t.priceCents),
+    })),
     currency: str(first.currency),
     createdOn: str(first.createdOn),
   };

@@ -24,7 +24,11 @@ export class ReleasedSeats {
   /** Called right after release-cancelled.lua freed seats (bit offsets of the zone). */
   async announce(eventId: string, zoneId: string, offsets: number[]): Promise<void> {
     RecentlyTaken.forgetEverywhere(recentZoneKey(eventId, zoneId), offsets);
-    await this.redis.publish(this.channel, JSON.stringify({ eventId, zoneId, offsets })).catch((err: unknown) => this.log.debug({ err }, 'released seats not announced; other api processes forget them within RECENTLY_TAKEN_TTL_MS'));
+    await this.redis
+      .publish(this.channel, JSON.stringify({ eventId, zoneId, offsets }))
+      .catch((err: unknown) =>
+        this.log.debug({ err }, 'released seats not announced; other api processes forget them within RECENTLY_TAKEN_TTL_MS'),
+      );
   }
 
   /** Listens for the other processes' releases on a connection of its own. */

@@ -6,10 +6,7 @@ import { ticketIdOf } from './ids';
 import { createSqlClient, ER_LOCK_DEADLOCK, ER_LOCK_WAIT_TIMEOUT, SqlCommitError, sqlErrno } from '../shared/sql';
 import { BaselineSeats, type SellResult } from './sql-store';
 
-type SqlEngineConfig = Pick<
-  Config,
-  'MYSQL_URL' | 'MAX_SEATS_PER_PURCHASE' | 'PURCHASE_TIMEOUT_MS' | 'PURCHASE_RECORD_TTL_SECONDS'
->;
+type SqlEngineConfig = Pick<Config, 'MYSQL_URL' | 'MAX_SEATS_PER_PURCHASE' | 'PURCHASE_TIMEOUT_MS' | 'PURCHASE_RECORD_TTL_SECONDS'>;
 
 export interface SqlEngineOptions {
   connections?: number;
@@ -39,7 +36,9 @@ export class SqlPurchaseEngine implements PurchaseService {
       await seats.ensureTable();
     } catch (err) {
       await sql.close().catch(() => undefined);
-      throw new Error(`INVENTORY_BACKEND=sql needs MariaDB at MYSQL_URL: ${(err as Error).message}. Check npm run services:status.`, { cause: err });
+      throw new Error(`INVENTORY_BACKEND=sql needs MariaDB at MYSQL_URL: ${(err as Error).message}. Check npm run services:status.`, {
+        cause: err,
+      });
     }
     return new SqlPurchaseEngine(seats, catalog, cfg, log);
   }
@@ -72,7 +71,11 @@ export class SqlPurchaseEngine implements PurchaseService {
   }
 
   /** The sale's result, or what became of the purchase when the database failed. */
-  private async sellWithRetry(req: PurchaseRequest, purchaseId: string, tickets: { offset: number; ticketId: string }[]): Promise<SellResult | Unconfirmed> {
+  private async sellWithRetry(
+    req: PurchaseRequest,
+    purchaseId: string,
+    tickets: { offset: number; ticketId: string }[],
+  ): Promise<SellResult | Unconfirmed> {
     for (let attempt = 1; ; attempt++) {
       try {
         return await this.seats.sell(req.eventId, req.zoneId, purchaseId, tickets);
@@ -80,7 +83,12 @@ export class SqlPurchaseEngine implements PurchaseService {
         if (err instanceof SqlCommitError) {
           this.log.warn({ err, purchaseId }, 'commit failed');
           // Nothing of the baseline reaches the stores, so the purchase cannot be looked up.
-          return { kind: 'unknown', purchaseId, why: `The database did not confirm the commit of ${purchaseId}`, next: 'check the seat map before buying again' };
+          return {
+            kind: 'unknown',
+            purchaseId,
+            why: `The database did not confirm the commit of ${purchaseId}`,
+            next: 'check the seat map before buying again',
+          };
         }
         const errno = sqlErrno(err);
         // Rows are locked in key order, so deadlocks should not happen; retry if one does.

@@ -65,7 +65,10 @@ export class BaselineSeats {
       if (rows.length !== offsets.length) return { kind: 'missing_rows' } as const;
       const taken = rows.filter((r) => r.ticket_id !== null).map((r) => Number(r.seat_offset));
       if (taken.length > 0) {
-        const [free] = await tx.select(`SELECT COUNT(*) AS n FROM ${BASELINE_TABLE} WHERE event_id = ? AND zone_id = ? AND ticket_id IS NULL`, [eventId, zoneId]);
+        const [free] = await tx.select(
+          `SELECT COUNT(*) AS n FROM ${BASELINE_TABLE} WHERE event_id = ? AND zone_id = ? AND ticket_id IS NULL`,
+          [eventId, zoneId],
+        );
         return Number(free?.n ?? 0) === 0 ? ({ kind: 'sold_out' } as const) : ({ kind: 'taken', offsets: taken } as const);
       }
       const cases = tickets.map(() => 'WHEN ? THEN ?').join(' ');
@@ -83,7 +86,12 @@ export class BaselineSeats {
       `SELECT zone_id, seat_offset, ticket_id, purchase_id FROM ${BASELINE_TABLE} WHERE event_id = ? AND ticket_id IS NOT NULL`,
       [eventId],
     );
-    return rows.map((r) => ({ zoneId: String(r.zone_id), offset: Number(r.seat_offset), ticketId: String(r.ticket_id), purchaseId: String(r.purchase_id) }));
+    return rows.map((r) => ({
+      zoneId: String(r.zone_id),
+      offset: Number(r.seat_offset),
+      ticketId: String(r.ticket_id),
+      purchaseId: String(r.purchase_id),
+    }));
   }
 
   async zoneCounts(eventId: string): Promise<Map<string, { capacity: number; sold: number }>> {

@@ -35,7 +35,11 @@ export class RecoverySweep {
     private readonly log: Logger,
     private readonly cancellations?: StaleCancellations,
   ) {
-    this.periodic = new PeriodicPass(() => this.pass(), this.opts.intervalMs, (err) => this.log.warn({ err }, 'sweep failed'));
+    this.periodic = new PeriodicPass(
+      () => this.pass(),
+      this.opts.intervalMs,
+      (err) => this.log.warn({ err }, 'sweep failed'),
+    );
   }
 
   start(): void {
@@ -61,7 +65,11 @@ export class RecoverySweep {
       const ids = await this.inventory.claimStale(eventId, zoneId, this.opts.resendAfterMs, this.opts.batch ?? 200);
       const results = await Promise.allSettled(ids.map((id) => this.resend(eventId, zoneId, id)));
       resent += results.filter((r) => r.status === 'fulfilled' && r.value).length;
-      await this.cancellations?.finishStale(eventId, zoneId, this.opts.resendAfterMs).catch((err: unknown) => this.log.warn({ err, eventId, zoneId }, 'finishing interrupted cancellations failed; retried on the next pass'));
+      await this.cancellations
+        ?.finishStale(eventId, zoneId, this.opts.resendAfterMs)
+        .catch((err: unknown) =>
+          this.log.warn({ err, eventId, zoneId }, 'finishing interrupted cancellations failed; retried on the next pass'),
+        );
     }
     metrics.pendingPurchases.set(pending - resent);
     if (resent > 0) this.log.info({ resent }, 'sweep re-sent pending purchases');
@@ -81,7 +89,11 @@ export class RecoverySweep {
       await this.inventory.confirm(eventId, zoneId, purchaseId); // drops the stale pending entry
       return false;
     }
-    await this.sender.send({ key: partitionKey(eventId, zoneId), value: record.body, headers: { 'x-purchase-id': purchaseId, 'x-resent': '1' } });
+    await this.sender.send({
+      key: partitionKey(eventId, zoneId),
+      value: record.body,
+      headers: { 'x-purchase-id': purchaseId, 'x-resent': '1' },
+    });
     await this.inventory.confirm(eventId, zoneId, purchaseId);
     return true;
   }

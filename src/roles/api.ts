@@ -47,17 +47,31 @@ export async function startApi(ctx: RuntimeContext): Promise<RoleHandle> {
   await ensureTopics(ctx.eventLog, cfg);
   const sender = new BatchingSender(
     ctx.eventLog,
-    { topic: topics(cfg).tickets, lingerMs: cfg.KAFKA_LINGER_MS, maxBatch: cfg.KAFKA_MAX_BATCH, maxBatchBytes: cfg.KAFKA_MAX_BATCH_BYTES, producers: cfg.KAFKA_PRODUCERS, stallMs: cfg.PURCHASE_TIMEOUT_MS },
+    {
+      topic: topics(cfg).tickets,
+      lingerMs: cfg.KAFKA_LINGER_MS,
+      maxBatch: cfg.KAFKA_MAX_BATCH,
+      maxBatchBytes: cfg.KAFKA_MAX_BATCH_BYTES,
+      producers: cfg.KAFKA_PRODUCERS,
+      stallMs: cfg.PURCHASE_TIMEOUT_MS,
+    },
     log.child({ component: 'sender' }),
   );
   await sender.start();
   // INVENTORY_BACKEND=sql: the load lab's row-locking baseline (docs/load-lab.md).
-  const sqlEngine = cfg.INVENTORY_BACKEND === 'sql' ? await SqlPurchaseEngine.start(cfg, catalogCache, log.child({ component: 'sql-engine' })) : undefined;
+  const sqlEngine =
+    cfg.INVENTORY_BACKEND === 'sql' ? await SqlPurchaseEngine.start(cfg, catalogCache, log.child({ component: 'sql-engine' })) : undefined;
   const holdStore = new Holds(ctx.redis, cfg.REDIS_KEY_PREFIX);
   const allowance = new BuyerAllowance(ctx.redis, cfg.REDIS_KEY_PREFIX, holdStore);
   const engine = sqlEngine ?? new PurchaseEngine(inventory, catalogCache, sender, cfg, log);
   // Returns the seats of expired holds to sale (docs/purchase-state-machine.md, "The hold sweeper").
-  const holdSweeper = new HoldSweeper(holdStore, catalog, { intervalMs: cfg.HOLD_SWEEP_INTERVAL_MS }, log.child({ component: 'hold-sweeper' }), (_e, _z, ids) => metrics.holds.inc({ transition: 'expired' }, ids.length));
+  const holdSweeper = new HoldSweeper(
+    holdStore,
+    catalog,
+    { intervalMs: cfg.HOLD_SWEEP_INTERVAL_MS },
+    log.child({ component: 'hold-sweeper' }),
+    (_e, _z, ids) => metrics.holds.inc({ transition: 'expired' }, ids.length),
+  );
   holdSweeper.start();
 
   // Read model first, then the write model (covers the projector's lag), then the purchase
@@ -69,14 +83,24 @@ export async function startApi(ctx: RuntimeContext): Promise<RoleHandle> {
   const ticketSources: TicketSource[] = [mysqlTickets, dynamoTickets, purchaseRecordSource(inventory)];
   // A purchase by id: its Redis record, else its tickets in the write model, then the read model.
   // Found nowhere means nothing sold only once the writer stored the log (waits up to 1 s for it).
-  const purchases = new PurchaseLookup(inventory, [dynamoTickets, mysqlTickets], cfg.MAX_SEATS_PER_PURCHASE, (key) => waitUntilKeyCaughtUp(ctx.eventLog, writerGroup(cfg.KAFKA_TOPIC_PREFIX), topics(cfg).tickets, key, 1000));
+  const purchases = new PurchaseLookup(inventory, [dynamoTickets, mysqlTickets], cfg.MAX_SEATS_PER_PURCHASE, (key) =>
+    waitUntilKeyCaughtUp(ctx.eventLog, writerGroup(cfg.KAFKA_TOPIC_PREFIX), topics(cfg).tickets, key, 1000),
+  );
   const idempotency = new IdempotencyStore(ctx.redis, cfg.REDIS_KEY_PREFIX, cfg.IDEMPOTENCY_TTL_SECONDS, purchases);
 
   // Checkout (docs/checkout.md): holds, paying them through the same sender, the payment webhook.
   const identity = BuyerIdentity.fromConfig(cfg);
   const holds = new HoldService(holdStore, allowance, catalogCache, cfg);
   const checkoutStore = new CheckoutStore(ctx.redis, cfg.REDIS_KEY_PREFIX, cfg.PURCHASE_RECORD_TTL_SECONDS);
-  const checkout = new Checkout({ holds, inventory, sender, store: checkoutStore, purchases, cfg, log: log.child({ component: 'checkout' }) });
+  const checkout = new Checkout({
+    holds,
+    inventory,
+    sender,
+    store: checkoutStore,
+    purchases,
+    cfg,
+    log: log.child({ component: 'checkout' }),
+  });
   // One payment service for checkout and cancellation: a cancellation refunds through the checkout's settlement.
   const pay = paymentServices({ cfg, redis: ctx.redis, log }, checkout);
   checkout.attach(pay.payments);
@@ -87,11 +111,23 @@ export async function startApi(ctx: RuntimeContext): Promise<RoleHandle> {
   await released.start();
   const cancellations = new Cancellations({
     cancels: new CancelInventory(ctx.redis, cfg.REDIS_KEY_PREFIX, cfg.PURCHASE_RECORD_TTL_SECONDS),
-    catalog, sender, finder: purchases, stores: [dynamoTickets, mysqlTickets],
+    catalog,
+    sender,
+    finder: purchases,
+    stores: [dynamoTickets, mysqlTickets],
     payments: pay.payments,
-    released, cfg, log: log.child({ component: 'cancel' }),
+    released,
+    cfg,
+    log: log.child({ component: 'cancel' }),
   });
-  const sweep = new RecoverySweep(inventory, catalog, sender, { intervalMs: cfg.SWEEP_INTERVAL_MS, resendAfterMs: cfg.PENDING_RESEND_AFTER_MS }, log.child({ component: 'sweep' }), cancellations);
+  const sweep = new RecoverySweep(
+    inventory,
+    catalog,
+    sender,
+    { intervalMs: cfg.SWEEP_INTERVAL_MS, resendAfterMs: cfg.PENDING_RESEND_AFTER_MS },
+    log.child({ component: 'sweep' }),
+    cancellations,
+  );
   sweep.start();
   return {
     name: 'api',

@@ -36,7 +36,12 @@ export interface RunningPlatform {
 }
 
 /** Starts the given roles in this process and serves their HTTP surface on one port. */
-export async function startPlatform(cfg: Config, log: Logger, roles: SingleRole[] = rolesOf(cfg.ROLE), faults: PlatformFaults = {}): Promise<RunningPlatform> {
+export async function startPlatform(
+  cfg: Config,
+  log: Logger,
+  roles: SingleRole[] = rolesOf(cfg.ROLE),
+  faults: PlatformFaults = {},
+): Promise<RunningPlatform> {
   const ctx = new RuntimeContext(cfg, log, faults);
   const handles: RoleHandle[] = [];
   let stopping = false;
@@ -52,7 +57,9 @@ export async function startPlatform(cfg: Config, log: Logger, roles: SingleRole[
   }
   const servesApi = roles.includes('api');
   // The built seat map: dist/web beside dist/src when compiled; the repo's dist/web when run from source (ts-jest).
-  const webDir = [path.resolve(__dirname, '..', '..', 'web'), path.resolve(__dirname, '..', '..', 'dist', 'web')].find((d) => existsSync(path.join(d, 'index.html')));
+  const webDir = [path.resolve(__dirname, '..', '..', 'web'), path.resolve(__dirname, '..', '..', 'dist', 'web')].find((d) =>
+    existsSync(path.join(d, 'index.html')),
+  );
   const app = createApp({
     log,
     maxBodyBytes: cfg.MAX_BODY_BYTES,

@@ -10,7 +10,7 @@ const { Kafka, logLevel } = require('kafkajs');
 // TimeoutNegativeWarning; keep the caller's output readable.
 const emitWarning = process.emitWarning.bind(process);
 process.emitWarning = (warning, ...rest) => {
-  const type = typeof rest[0] === 'string' ? rest[0] : rest[0]?.type ?? warning?.name;
+  const type = typeof rest[0] === 'string' ? rest[0] : (rest[0]?.type ?? warning?.name);
   if (type === 'TimeoutNegativeWarning') return;
   emitWarning(warning, ...rest);
 };

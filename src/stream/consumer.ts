@@ -94,17 +94,20 @@ export async function startConsumerLoop(opts: ConsumerLoopOptions): Promise<Cons
       throw err;
     });
     try {
-      await producer.send(opts.deadLetterTopic, letters.map(({ record, reason }) => ({
-        key: record.key,
-        value: record.value ?? '',
-        headers: {
-          ...record.headers,
-          'x-dlq-reason': reason.slice(0, 1000),
-          'x-dlq-group': groupId,
-          'x-dlq-source-partition': String(partition),
-          'x-dlq-source-offset': String(record.offset),
-        },
-      })));
+      await producer.send(
+        opts.deadLetterTopic,
+        letters.map(({ record, reason }) => ({
+          key: record.key,
+          value: record.value ?? '',
+          headers: {
+            ...record.headers,
+            'x-dlq-reason': reason.slice(0, 1000),
+            'x-dlq-group': groupId,
+            'x-dlq-source-partition': String(partition),
+            'x-dlq-source-offset': String(record.offset),
+          },
+        })),
+      );
     } catch (err) {
       // The log's contract: a producer that failed a send is not used again (stale sequence numbers).
       deadLetterProducer = undefined;
@@ -147,7 +150,10 @@ export async function startConsumerLoop(opts: ConsumerLoopOptions): Promise<Cons
     partitionsConcurrently: opts.partitionsConsumedConcurrently ?? 3,
     onBatch,
     onCrash: (err, restarting) =>
-      log.error({ err, groupId, restart: restarting }, restarting ? 'consumer crashed; the client restarts it' : 'consumer crashed for good; restart the process'),
+      log.error(
+        { err, groupId, restart: restarting },
+        restarting ? 'consumer crashed; the client restarts it' : 'consumer crashed for good; restart the process',
+      ),
   });
   subscription = sub;
   if (crashed) void sub.stop().catch(() => undefined);

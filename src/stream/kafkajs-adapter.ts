@@ -1,4 +1,14 @@
-import { CompressionTypes, Kafka, logLevel, Partitioners, type Admin, type IHeaders, type KafkaMessage, type LogEntry, type Producer } from 'kafkajs';
+import {
+  CompressionTypes,
+  Kafka,
+  logLevel,
+  Partitioners,
+  type Admin,
+  type IHeaders,
+  type KafkaMessage,
+  type LogEntry,
+  type Producer,
+} from 'kafkajs';
 import type { Logger } from '../observability/logger';
 import {
   RecordsTooLargeError,
@@ -66,7 +76,8 @@ class KafkajsProducer implements LogProducer {
         messages: records.map((r) => ({ key: r.key, value: r.value, ...(r.headers ? { headers: r.headers } : {}) })),
       });
     } catch (err) {
-      if (isTooLarge(err)) throw new RecordsTooLargeError(`the broker refused the batch as too large (${(err as Error).message})`, { cause: err });
+      if (isTooLarge(err))
+        throw new RecordsTooLargeError(`the broker refused the batch as too large (${(err as Error).message})`, { cause: err });
       throw err;
     }
   }
@@ -184,7 +195,9 @@ export class KafkajsEventLog implements EventLog {
           heartbeat,
           commit: async (nextOffset) => {
             resolveOffset(String(nextOffset - 1));
-            await commitOffsetsIfNecessary({ topics: [{ topic: batch.topic, partitions: [{ partition: batch.partition, offset: String(nextOffset) }] }] });
+            await commitOffsetsIfNecessary({
+              topics: [{ topic: batch.topic, partitions: [{ partition: batch.partition, offset: String(nextOffset) }] }],
+            });
           },
         });
         const last = batch.messages[batch.messages.length - 1];
@@ -220,7 +233,13 @@ export class KafkajsEventLog implements EventLog {
     const partitioner = Partitioners.DefaultPartitioner();
     return partitioner({
       topic: 'any',
-      partitionMetadata: Array.from({ length: partitions }, (_, i) => ({ partitionId: i, leader: 0, partitionErrorCode: 0, replicas: [0], isr: [0] })),
+      partitionMetadata: Array.from({ length: partitions }, (_, i) => ({
+        partitionId: i,
+        leader: 0,
+        partitionErrorCode: 0,
+        replicas: [0],
+        isr: [0],
+      })),
       message: { key, value: null },
     });
   }

@@ -60,7 +60,13 @@ export async function lagOfKey(eventLog: EventLog, groupId: string, topic: strin
  * Like waitUntilCaughtUp, for the one partition that records with this key go to: returns the
  * messages still behind after at most `timeoutMs` (0 = caught up; at once when it already is).
  */
-export async function waitUntilKeyCaughtUp(eventLog: EventLog, groupId: string, topic: string, key: string, timeoutMs: number): Promise<number> {
+export async function waitUntilKeyCaughtUp(
+  eventLog: EventLog,
+  groupId: string,
+  topic: string,
+  key: string,
+  timeoutMs: number,
+): Promise<number> {
   const progress = await groupProgress(eventLog, groupId, topic);
   if (progress.length === 0) return 0;
   const partition = eventLog.partitionOf(key, progress.length);

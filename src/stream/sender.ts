@@ -109,7 +109,9 @@ export class BatchingSender {
     const bytes = recordBytes(record);
     if (bytes + BATCH_OVERHEAD > this.opts.maxBatchBytes) {
       return Promise.reject(
-        new RecordTooLargeError(`The record takes ${bytes} bytes, more than a batch may (KAFKA_MAX_BATCH_BYTES=${this.opts.maxBatchBytes}); it was not sent. Make the record smaller, or raise KAFKA_MAX_BATCH_BYTES together with the broker's message.max.bytes.`),
+        new RecordTooLargeError(
+          `The record takes ${bytes} bytes, more than a batch may (KAFKA_MAX_BATCH_BYTES=${this.opts.maxBatchBytes}); it was not sent. Make the record smaller, or raise KAFKA_MAX_BATCH_BYTES together with the broker's message.max.bytes.`,
+        ),
       );
     }
     return new Promise<void>((resolve, reject) => {
@@ -184,7 +186,10 @@ export class BatchingSender {
     const stopTimer = metrics.kafkaProduceDuration.startTimer();
     try {
       if (!producer) throw new Error('producer not connected');
-      await producer.send(this.opts.topic, batch.map((q) => q.record));
+      await producer.send(
+        this.opts.topic,
+        batch.map((q) => q.record),
+      );
     } catch (err) {
       // Whatever failed, this producer never sends again. kafkajs rolls its sequence numbers
       // back after a failed produce; if the broker did append the request, the next batch of
@@ -212,15 +217,23 @@ export class BatchingSender {
       return false;
     }
     if (batch.length === 1) {
-      batch[0]!.reject(new RecordTooLargeError(`The broker refused a record of ${bytes} bytes as too large; it was not stored. Raise the broker's message.max.bytes or make the record smaller.`));
+      batch[0]!.reject(
+        new RecordTooLargeError(
+          `The broker refused a record of ${bytes} bytes as too large; it was not stored. Raise the broker's message.max.bytes or make the record smaller.`,
+        ),
+      );
       return true;
     }
-    this.log.warn({ records: batch.length, bytes, maxBatchBytes: this.opts.maxBatchBytes }, "the broker refused a batch as too large; sending it in halves (set KAFKA_MAX_BATCH_BYTES below the broker's message.max.bytes)");
+    this.log.warn(
+      { records: batch.length, bytes, maxBatchBytes: this.opts.maxBatchBytes },
+      "the broker refused a batch as too large; sending it in halves (set KAFKA_MAX_BATCH_BYTES below the broker's message.max.bytes)",
+    );
     const mid = Math.ceil(batch.length / 2);
     if (!(await this.deliver(slot, batch.slice(0, mid)))) {
       // Not sent again, but they were in the refused request, which may have appended them on
       // another partition: their outcome is unknown (the sweep re-sends them with the same ids).
-      for (const q of batch.slice(mid)) q.reject(new OutcomeUnknownError('Kafka did not acknowledge: another part of the batch failed, so this part was not sent again'));
+      for (const q of batch.slice(mid))
+        q.reject(new OutcomeUnknownError('Kafka did not acknowledge: another part of the batch failed, so this part was not sent again'));
       return false;
     }
     return this.deliver(slot, batch.slice(mid));

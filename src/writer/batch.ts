@@ -45,7 +45,8 @@ export async function batchWriteAll(dynamo: DynamoDBClient, writes: TableWrite[]
     let pending: Record<string, WriteRequest[]> = {};
     for (const w of chunk) (pending[w.table] ??= []).push(w.request);
     for (let attempt = 0; Object.keys(pending).length > 0; attempt++) {
-      if (attempt >= MAX_ATTEMPTS) throw new Error(`BatchWriteItem left items unprocessed after ${MAX_ATTEMPTS} attempts; DynamoDB is throttling or failing`);
+      if (attempt >= MAX_ATTEMPTS)
+        throw new Error(`BatchWriteItem left items unprocessed after ${MAX_ATTEMPTS} attempts; DynamoDB is throttling or failing`);
       if (attempt > 0) await backoff(attempt);
       const out = await dynamo.send(new BatchWriteItemCommand({ RequestItems: pending }));
       pending = Object.fromEntries(Object.entries(out.UnprocessedItems ?? {}).filter(([, reqs]) => reqs.length > 0));
@@ -64,7 +65,8 @@ export async function batchGetAll(
   await inParallel(chunks(keys, GET_LIMIT), opts.concurrency ?? 8, async (chunk) => {
     let pending: Item[] = chunk;
     for (let attempt = 0; pending.length > 0; attempt++) {
-      if (attempt >= MAX_ATTEMPTS) throw new Error(`BatchGetItem left keys unprocessed after ${MAX_ATTEMPTS} attempts; DynamoDB is throttling or failing`);
+      if (attempt >= MAX_ATTEMPTS)
+        throw new Error(`BatchGetItem left keys unprocessed after ${MAX_ATTEMPTS} attempts; DynamoDB is throttling or failing`);
       if (attempt > 0) await backoff(attempt);
       const out = await dynamo.send(
         new BatchGetItemCommand({

@@ -39,7 +39,8 @@ export interface ChunkPlan {
 }
 
 /** `<eventId>#<zoneId>|<row>#<seat>`: one seat across the chunk. */
-export const seatKeyOf = (eventId: string, zoneId: string, t: { row: string; column: number }) => `${eventZoneKey(eventId, zoneId)}|${seatSortKey(t.row, t.column)}`;
+export const seatKeyOf = (eventId: string, zoneId: string, t: { row: string; column: number }) =>
+  `${eventZoneKey(eventId, zoneId)}|${seatSortKey(t.row, t.column)}`;
 
 /**
  * Walks a chunk's events in log order over `held` (the seats the chunk touches, as stored; it is
@@ -55,7 +56,16 @@ export const seatKeyOf = (eventId: string, zoneId: string, t: { row: string; col
  *   does (cancelled before, or never stored), it is a duplicate.
  */
 export function planChunk(events: DecodedEvent[], held: Map<string, SeatState>): ChunkPlan {
-  const plan: ChunkPlan = { ticketPuts: new Map(), ticketCancels: new Map(), seatPuts: new Map(), seatCancels: [], conflicts: [], ok: 0, duplicate: 0, deadLetters: [] };
+  const plan: ChunkPlan = {
+    ticketPuts: new Map(),
+    ticketCancels: new Map(),
+    seatPuts: new Map(),
+    seatCancels: [],
+    conflicts: [],
+    ok: 0,
+    duplicate: 0,
+    deadLetters: [],
+  };
   for (const { log, event } of events) {
     const key = (t: Ticket) => seatKeyOf(event.eventId, event.zoneId, t);
     if (event.type === 'TicketPurchased') {

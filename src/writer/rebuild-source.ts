@@ -24,7 +24,11 @@ export interface RebuildSourceOptions {
   now?: () => number;
 }
 
-export type SoldSeatsInWriteModel = ((eventId: string, zone: ZoneDef, seededBefore?: boolean) => Promise<SeatPosition[] | 'not-caught-up'>) & {
+export type SoldSeatsInWriteModel = ((
+  eventId: string,
+  zone: ZoneDef,
+  seededBefore?: boolean,
+) => Promise<SeatPosition[] | 'not-caught-up'>) & {
   /** Messages the writer still has to commit on this zone's partition (0 = caught up). */
   lagOf(eventId: string, zoneId: string): Promise<number>;
   close(): Promise<void>;
@@ -40,7 +44,8 @@ export function writeModelRebuildSource(opts: RebuildSourceOptions): SoldSeatsIn
   const missingSince = new Map<string, number>();
   const now = opts.now ?? Date.now;
 
-  const lagOf = (eventId: string, zoneId: string): Promise<number> => lagOfKey(opts.eventLog, opts.groupId, opts.topic, partitionKey(eventId, zoneId));
+  const lagOf = (eventId: string, zoneId: string): Promise<number> =>
+    lagOfKey(opts.eventLog, opts.groupId, opts.topic, partitionKey(eventId, zoneId));
 
   const hook = async (eventId: string, zone: ZoneDef, seededBefore = false): Promise<SeatPosition[] | 'not-caught-up'> => {
     const key = `${eventId}#${zone.zoneId}`;
@@ -59,7 +64,10 @@ export function writeModelRebuildSource(opts: RebuildSourceOptions): SoldSeatsIn
     const since = missingSince.get(key);
     if (since === undefined) {
       missingSince.set(key, now());
-      opts.log.warn({ eventId, zoneId: zone.zoneId, settleMs: opts.settleMs }, 'zone inventory lost; rebuilding from DynamoDB once in-flight purchases have settled');
+      opts.log.warn(
+        { eventId, zoneId: zone.zoneId, settleMs: opts.settleMs },
+        'zone inventory lost; rebuilding from DynamoDB once in-flight purchases have settled',
+      );
       return 'not-caught-up';
     }
     if (now() - since < opts.settleMs) return 'not-caught-up';
@@ -70,7 +78,11 @@ export function writeModelRebuildSource(opts: RebuildSourceOptions): SoldSeatsIn
     for (const s of await opts.model.soldSeats(eventId, zone.zoneId)) {
       const pos = layout.locate(s.row, s.column);
       if (pos) seats.push(pos);
-      else opts.log.error({ eventId, zoneId: zone.zoneId, seat: s }, 'a sold seat is outside the zone layout; it is not restored into Redis (run the audit)');
+      else
+        opts.log.error(
+          { eventId, zoneId: zone.zoneId, seat: s },
+          'a sold seat is outside the zone layout; it is not restored into Redis (run the audit)',
+        );
     }
     missingSince.delete(key);
     return seats;

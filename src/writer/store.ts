@@ -1,4 +1,11 @@
-import { ConditionalCheckFailedException, GetItemCommand, QueryCommand, UpdateItemCommand, type DynamoDBClient, type QueryCommandInput } from '@aws-sdk/client-dynamodb';
+import {
+  ConditionalCheckFailedException,
+  GetItemCommand,
+  QueryCommand,
+  UpdateItemCommand,
+  type DynamoDBClient,
+  type QueryCommandInput,
+} from '@aws-sdk/client-dynamodb';
 import { decodeTicketEvents } from '../events/ticket-events';
 import type { TicketPurchased } from '../events/ticket-purchased';
 import type { TicketView } from '../events/ticket-view';
@@ -45,7 +52,10 @@ function ticketItem(r: TicketPurchased, t: TicketPurchased['tickets'][number]): 
  * answers "who holds this seat"). `cancelledAt` marks a cancelled ticket, and on a seat item a
  * free seat that remembers its cancelled ticket (docs/cqrs.md, "Cancellations").
  */
-const itemOf = (p: PlannedItem): Item => ({ ...ticketItem(p.record, p.ticket), ...(p.cancelledAt ? { cancelledAt: S(p.cancelledAt) } : {}) });
+const itemOf = (p: PlannedItem): Item => ({
+  ...ticketItem(p.record, p.ticket),
+  ...(p.cancelledAt ? { cancelledAt: S(p.cancelledAt) } : {}),
+});
 
 function viewOf(item: Item): TicketView {
   return {
@@ -89,7 +99,11 @@ export class DynamoWriteModel {
     const { decoded, deadLetters } = decodeTicketEvents(chunk);
     const keys = new Map<string, Item>();
     for (const { event: e } of decoded) {
-      for (const t of e.tickets) keys.set(seatKeyOf(e.eventId, e.zoneId, t), { eventZone: S(eventZoneKey(e.eventId, e.zoneId)), seat: S(seatSortKey(t.row, t.column)) });
+      for (const t of e.tickets)
+        keys.set(seatKeyOf(e.eventId, e.zoneId, t), {
+          eventZone: S(eventZoneKey(e.eventId, e.zoneId)),
+          seat: S(seatSortKey(t.row, t.column)),
+        });
     }
     const held = new Map<string, SeatState>();
     const existing = await batchGetAll(this.dynamo, this.tables.seats, [...keys.values()], {
@@ -97,24 +111,38 @@ export class DynamoWriteModel {
       projection: '#ez, #s, #t, #c',
       names: { '#ez': 'eventZone', '#s': 'seat', '#t': 'ticketId', '#c': 'cancelledAt' },
     });
-    for (const item of existing) held.set(`${item.eventZone?.S}|${item.seat?.S}`, { ticketId: item.ticketId?.S ?? '', cancelled: item.cancelledAt !== undefined });
+    for (const item of existing)
+      held.set(`${item.eventZone?.S}|${item.seat?.S}`, { ticketId: item.ticketId?.S ?? '', cancelled: item.cancelledAt !== undefined });
 
     const plan = planChunk(decoded, held);
     let duplicate = plan.duplicate;
     // A sale of a seat another live ticket holds: an old sale delivered again after its seat was
     // cancelled and resold is a duplicate; anything else is a double sale upstream, never written.
     const cancelled = cancelledBy(plan);
-    for (const id of await this.cancelledTickets(plan.conflicts.flatMap((c) => c.record.tickets.map((t) => t.ticketId)).filter((id) => !cancelled.has(id)))) cancelled.add(id);
+    for (const id of await this.cancelledTickets(
+      plan.conflicts.flatMap((c) => c.record.tickets.map((t) => t.ticketId)).filter((id) => !cancelled.has(id)),
+    ))
+      cancelled.add(id);
     for (const c of plan.conflicts) {
       if (c.record.tickets.some((t) => cancelled.has(t.ticketId))) duplicate++;
-      else deadLetters.push({ record: c.message, reason: `seat-conflict: ${c.record.eventId}/${c.record.zoneId} row ${c.ticket.row} seat ${c.ticket.column} is held by ${c.holder}, not ${c.ticket.ticketId}` });
+      else
+        deadLetters.push({
+          record: c.message,
+          reason: `seat-conflict: ${c.record.eventId}/${c.record.zoneId} row ${c.ticket.row} seat ${c.ticket.column} is held by ${c.holder}, not ${c.ticket.ticketId}`,
+        });
     }
 
     // Tickets first, seats last: a seat item proves its ticket item exists (and, once it shows
     // the ticket cancelled, that the ticket item does too), which is what lets a fully present
     // record be skipped as a duplicate after a crash between the two.
-    const ticketWrites: TableWrite[] = [...plan.ticketPuts.values()].map((p) => ({ table: this.tables.tickets, request: { PutRequest: { Item: itemOf(p) } } }));
-    const seatWrites: TableWrite[] = [...plan.seatPuts.values()].map((p) => ({ table: this.tables.seats, request: { PutRequest: { Item: itemOf(p) } } }));
+    const ticketWrites: TableWrite[] = [...plan.ticketPuts.values()].map((p) => ({
+      table: this.tables.tickets,
+      request: { PutRequest: { Item: itemOf(p) } },
+    }));
+    const seatWrites: TableWrite[] = [...plan.seatPuts.values()].map((p) => ({
+      table: this.tables.seats,
+      request: { PutRequest: { Item: itemOf(p) } },
+    }));
     await Promise.all([
       batchWriteAll(this.dynamo, ticketWrites, this.concurrency),
       inParallel([...plan.ticketCancels], this.concurrency, ([ticketId, at]) => this.cancelTicketItem(ticketId, at)),
@@ -168,16 +196,23 @@ export class DynamoWriteModel {
   /** Which of these tickets the tickets table holds as cancelled (ConsistentRead). */
   private async cancelledTickets(ticketIds: string[]): Promise<string[]> {
     if (ticketIds.length === 0) return [];
-    const items = await batchGetAll(this.dynamo, this.tables.tickets, [...new Set(ticketIds)].map((id) => ({ ticketId: S(id) })), {
-      consistent: true,
-      projection: '#t, #c',
-      names: { '#t': 'ticketId', '#c': 'cancelledAt' },
-    });
+    const items = await batchGetAll(
+      this.dynamo,
+      this.tables.tickets,
+      [...new Set(ticketIds)].map((id) => ({ ticketId: S(id) })),
+      {
+        consistent: true,
+        projection: '#t, #c',
+        names: { '#t': 'ticketId', '#c': 'cancelledAt' },
+      },
+    );
     return items.filter((i) => i.cancelledAt !== undefined).map((i) => i.ticketId?.S ?? '');
   }
 
   async findTicket(ticketId: string): Promise<TicketView | undefined> {
-    const out = await this.dynamo.send(new GetItemCommand({ TableName: this.tables.tickets, Key: { ticketId: S(ticketId) }, ConsistentRead: true }));
+    const out = await this.dynamo.send(
+      new GetItemCommand({ TableName: this.tables.tickets, Key: { ticketId: S(ticketId) }, ConsistentRead: true }),
+    );
     return out.Item ? viewOf(out.Item) : undefined;
   }
 
@@ -210,7 +245,10 @@ export class DynamoWriteModel {
     const deletes: TableWrite[] = [];
     for (const zoneId of zoneIds) {
       for (const s of await this.soldSeats(eventId, zoneId, { includeCancelled: true })) {
-        deletes.push({ table: this.tables.seats, request: { DeleteRequest: { Key: { eventZone: S(eventZoneKey(eventId, zoneId)), seat: S(seatSortKey(s.row, s.column)) } } } });
+        deletes.push({
+          table: this.tables.seats,
+          request: { DeleteRequest: { Key: { eventZone: S(eventZoneKey(eventId, zoneId)), seat: S(seatSortKey(s.row, s.column)) } } },
+        });
       }
     }
     // The byEvent index also finds ticket items whose seat item was never written.
@@ -223,7 +261,8 @@ export class DynamoWriteModel {
         ProjectionExpression: '#t',
         ExpressionAttributeNames: { '#t': 'ticketId' },
       },
-      (item) => void deletes.push({ table: this.tables.tickets, request: { DeleteRequest: { Key: { ticketId: S(item.ticketId?.S ?? '') } } } }),
+      (item) =>
+        void deletes.push({ table: this.tables.tickets, request: { DeleteRequest: { Key: { ticketId: S(item.ticketId?.S ?? '') } } } }),
     );
     await batchWriteAll(this.dynamo, deletes, this.concurrency);
     return deletes.length;

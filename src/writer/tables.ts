@@ -58,8 +58,22 @@ function definitions(prefix: string): CreateTableCommandInput[] {
       ],
       KeySchema: [{ AttributeName: 'ticketId', KeyType: 'HASH' }],
       GlobalSecondaryIndexes: [
-        { IndexName: 'byEvent', KeySchema: [{ AttributeName: 'eventId', KeyType: 'HASH' }, { AttributeName: 'ticketId', KeyType: 'RANGE' }], ...all },
-        { IndexName: 'byUser', KeySchema: [{ AttributeName: 'userId', KeyType: 'HASH' }, { AttributeName: 'createdOn', KeyType: 'RANGE' }], ...all },
+        {
+          IndexName: 'byEvent',
+          KeySchema: [
+            { AttributeName: 'eventId', KeyType: 'HASH' },
+            { AttributeName: 'ticketId', KeyType: 'RANGE' },
+          ],
+          ...all,
+        },
+        {
+          IndexName: 'byUser',
+          KeySchema: [
+            { AttributeName: 'userId', KeyType: 'HASH' },
+            { AttributeName: 'createdOn', KeyType: 'RANGE' },
+          ],
+          ...all,
+        },
       ],
     },
   ];
@@ -82,7 +96,8 @@ export async function ensureTable(dynamo: DynamoDBClient, def: CreateTableComman
   }
   const deadline = Date.now() + timeoutMs;
   while ((await tableStatus(dynamo, name)) !== 'ACTIVE') {
-    if (Date.now() > deadline) throw new Error(`DynamoDB table ${name} is not ACTIVE after ${timeoutMs} ms; check the endpoint (DYNAMODB_ENDPOINT) and retry`);
+    if (Date.now() > deadline)
+      throw new Error(`DynamoDB table ${name} is not ACTIVE after ${timeoutMs} ms; check the endpoint (DYNAMODB_ENDPOINT) and retry`);
     await new Promise((r) => setTimeout(r, 100));
   }
 }

@@ -32,7 +32,13 @@ test('MySQL unreachable and a layout mismatch ahead: the audit still takes lost 
   const cleanups = [await seedTestEvent(sales.ctx.redis, prefix, mismatched), await seedTestEvent(sales.ctx.redis, prefix, lossy)];
   const controllers: Awaited<ReturnType<typeof startTestPlatform>>[] = [];
   const controller = async (overrides: Record<string, string>) => {
-    const c = await startTestPlatform(['controller'], { REDIS_KEY_PREFIX: prefix, KAFKA_TOPIC_PREFIX: topicPrefix, SEEDS_DIR: seeds, AUDIT_INTERVAL_MS: '300', ...overrides });
+    const c = await startTestPlatform(['controller'], {
+      REDIS_KEY_PREFIX: prefix,
+      KAFKA_TOPIC_PREFIX: topicPrefix,
+      SEEDS_DIR: seeds,
+      AUDIT_INTERVAL_MS: '300',
+      ...overrides,
+    });
     controllers.push(c);
     return c;
   };
@@ -46,22 +52,42 @@ test('MySQL unreachable and a layout mismatch ahead: the audit still takes lost 
     // The lossy event: four seats sold, then Redis loses two of them (a failover), as DynamoDB holds all four.
     const seats = [1, 2, 3, 4].map((column) => ({ zoneId: '1', seats: [{ row: 'B', column }] }));
     expect((await buy(sales.url, lossy.event.eventId, seats, 4)).seats.size).toBe(4);
-    await waitFor(async () => (await dynamoSeats(stores, lossy.event.eventId, ['1'])).size === 4, 'DynamoDB holds the four sales', 15000, 100);
+    await waitFor(
+      async () => (await dynamoSeats(stores, lossy.event.eventId, ['1'])).size === 4,
+      'DynamoDB holds the four sales',
+      15000,
+      100,
+    );
     const layout = ZoneLayout.of(lossy.venue.zones[0]!);
     const k = stores.inventory.keys(lossy.event.eventId, '1');
     const lost = [layout.locate('B', 2)!, layout.locate('B', 4)!];
     for (const s of lost) {
-      await stores.ctx.redis.eval("redis.call('SETBIT', KEYS[1], ARGV[1], 0); redis.call('BITFIELD', KEYS[2], 'INCRBY', 'u32', 0, 1, 'INCRBY', 'u16', 32 + 16 * tonumber(ARGV[2]), 1)", 2, k.bits, k.counts, s.offset, s.rowIdx);
+      await stores.ctx.redis.eval(
+        "redis.call('SETBIT', KEYS[1], ARGV[1], 0); redis.call('BITFIELD', KEYS[2], 'INCRBY', 'u32', 0, 1, 'INCRBY', 'u16', 32 + 16 * tonumber(ARGV[2]), 1)",
+        2,
+        k.bits,
+        k.counts,
+        s.offset,
+        s.rowIdx,
+      );
     }
 
     // The controller's audit with MySQL on a closed port.
     const down = await controller({ MYSQL_URL: `mysql://root@127.0.0.1:${await freePort()}/ticketing` });
-    await waitFor(async () => {
-      for (const s of lost) if ((await stores.ctx.redis.getbit(k.bits, s.offset)) !== 1) return false;
-      return true;
-    }, 'the lost seats taken again from DynamoDB', 20000, 100);
+    await waitFor(
+      async () => {
+        for (const s of lost) if ((await stores.ctx.redis.getbit(k.bits, s.offset)) !== 1) return false;
+        return true;
+      },
+      'the lost seats taken again from DynamoDB',
+      20000,
+      100,
+    );
     expect((await stores.inventory.zoneState(lossy.event.eventId, '1'))?.available).toBe(6);
-    await waitFor(async () => ((await metric(down.url, 'ticketing_audit_last_pass_failed_steps')) ?? 0) > 0, 'a pass counted its failed steps');
+    await waitFor(
+      async () => ((await metric(down.url, 'ticketing_audit_last_pass_failed_steps')) ?? 0) > 0,
+      'a pass counted its failed steps',
+    );
     expect((await metric(down.url, 'ticketing_audit_last_complete_pass_timestamp_seconds')) ?? 0).toBe(0); // 0: no complete pass yet
     // The mismatch was reported, not repaired on the wrong layout.
     expect(await stores.ctx.redis.getbit(stores.inventory.keys(mismatched.event.eventId, zone.zoneId).bits, 0)).toBe(0);
@@ -72,7 +98,12 @@ test('MySQL unreachable and a layout mismatch ahead: the audit still takes lost 
     await cleanups.shift()!();
     const startedAt = Date.now() / 1000;
     const up = await controller({});
-    await waitFor(async () => ((await metric(up.url, 'ticketing_audit_last_complete_pass_timestamp_seconds')) ?? 0) >= startedAt, 'a complete pass recorded by the gauge', 20000, 100);
+    await waitFor(
+      async () => ((await metric(up.url, 'ticketing_audit_last_complete_pass_timestamp_seconds')) ?? 0) >= startedAt,
+      'a complete pass recorded by the gauge',
+      20000,
+      100,
+    );
     expect(await metric(up.url, 'ticketing_audit_last_pass_failed_steps')).toBe(0);
   } finally {
     for (const c of controllers) await c.stop();

@@ -22,7 +22,12 @@ describe('file source: a bad seed edit keeps the last good version and is report
   const good = (spec: Record<string, unknown> = {}) => doc(eventResource('show', eventId, 'hall', spec));
   const write = (file: string, text: string) => writeFile(path.join(dir, file), text);
   let column = 0;
-  const buy = () => http(platform.url, 'POST', `/api/v1/events/${eventId}/purchases`, { userId: uid('fan'), zoneId: 'a', seats: [{ row: column < 5 ? 'A' : 'B', column: (column++ % 5) + 1 }] });
+  const buy = () =>
+    http(platform.url, 'POST', `/api/v1/events/${eventId}/purchases`, {
+      userId: uid('fan'),
+      zoneId: 'a',
+      seats: [{ row: column < 5 ? 'A' : 'B', column: (column++ % 5) + 1 }],
+    });
   const event = async () => (await http(platform.url, 'GET', `/api/v1/events/${eventId}`)).body;
   const degraded = async () => (await event())?.status?.conditions?.find((c: { type: string }) => c.type === 'Degraded');
   const startPlatform = () => startTestPlatform(['controller', 'writer', 'api'], { SEEDS_DIR: dir, REDIS_KEY_PREFIX: prefix });
@@ -46,11 +51,16 @@ describe('file source: a bad seed edit keeps the last good version and is report
   async function expectStillOnSale(reason: string | string[], message: RegExp) {
     const reasons = [reason].flat();
     // The controller has read the edit once it reports it, or once the event left the catalog.
-    const seen = await waitFor(async () => {
-      const r = await http(platform.url, 'GET', `/api/v1/events/${eventId}`);
-      const c = r.body?.status?.conditions?.find((x: { type: string }) => x.type === 'Degraded');
-      return r.status === 404 || (c?.status === 'True' && reasons.includes(c.reason)) ? r : undefined;
-    }, `the controller to read the edit (Degraded ${reasons.join(' or ')})`, 10000, 100);
+    const seen = await waitFor(
+      async () => {
+        const r = await http(platform.url, 'GET', `/api/v1/events/${eventId}`);
+        const c = r.body?.status?.conditions?.find((x: { type: string }) => x.type === 'Degraded');
+        return r.status === 404 || (c?.status === 'True' && reasons.includes(c.reason)) ? r : undefined;
+      },
+      `the controller to read the edit (Degraded ${reasons.join(' or ')})`,
+      10000,
+      100,
+    );
     expect(seen.status).toBe(200);
     const sold = await buy();
     expect(sold.status).toBe(201);
@@ -68,7 +78,12 @@ describe('file source: a bad seed edit keeps the last good version and is report
     await expectStillOnSale('InvalidYaml', /show\.yaml is not valid YAML/);
     await write('show.yaml', good({ perUserLimit: 6 }));
     // (The api caches the catalog for a second: the new limit shows at most that much later.)
-    await waitFor(async () => (await degraded())?.status === 'False' && (await event()).perUserLimit === 6, 'Degraded cleared, the fixed file applied', 10000, 100);
+    await waitFor(
+      async () => (await degraded())?.status === 'False' && (await event()).perUserLimit === 6,
+      'Degraded cleared, the fixed file applied',
+      10000,
+      100,
+    );
     await write('show.yaml', good());
     await waitFor(async () => (await event()).perUserLimit === 4, 'back to the first version', 10000, 100);
   });
@@ -89,7 +104,12 @@ describe('file source: a bad seed edit keeps the last good version and is report
     await write('show.yaml', '');
     await expectStillOnSale('FileEmpty', /show\.yaml is empty/);
     await write('show.yaml', full);
-    await waitFor(async () => (await event()).perUserLimit === 3 && (await degraded())?.status === 'False', 'the complete file applied', 10000, 100);
+    await waitFor(
+      async () => (await event()).perUserLimit === 3 && (await degraded())?.status === 'False',
+      'the complete file applied',
+      10000,
+      100,
+    );
     await write('show.yaml', good());
     await waitFor(async () => (await event()).perUserLimit === 4, 'back to the first version', 10000, 100);
   });

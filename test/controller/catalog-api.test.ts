@@ -12,7 +12,14 @@ import { deletePrefix, testPrefix } from './support/cluster';
 describe('catalog API: sales state and window, catalog reads', () => {
   let platform: Awaited<ReturnType<typeof startTestPlatform>>;
   let prefix: string;
-  const ids = { onSale: uid('OnSale'), sibling: uid('Sibling'), draft: uid('Draft'), closed: uid('Closed'), notYetOpen: uid('Early'), windowOver: uid('Late') };
+  const ids = {
+    onSale: uid('OnSale'),
+    sibling: uid('Sibling'),
+    draft: uid('Draft'),
+    closed: uid('Closed'),
+    notYetOpen: uid('Early'),
+    windowOver: uid('Late'),
+  };
   const zone = { zoneId: 'z', rows: ['A', 'B'], seatCounts: [4, 4] };
   // Windows relative to now, so no date turns the test into a time bomb.
   const inAYear = new Date(Date.now() + 365 * 24 * 3600_000).toISOString();
@@ -29,7 +36,12 @@ describe('catalog API: sales state and window, catalog reads', () => {
       draft: testEntry({ eventId: ids.draft, zones: [zone], state: 'Draft' }),
       closed: testEntry({ eventId: ids.closed, zones: [zone], state: 'Closed' }),
       notYetOpen: testEntry({ eventId: ids.notYetOpen, zones: [zone], salesOpensAt: inAYear }),
-      windowOver: testEntry({ eventId: ids.windowOver, zones: [zone], salesOpensAt: '2019-01-01T00:00:00Z', salesClosesAt: '2020-01-01T00:00:00Z' }),
+      windowOver: testEntry({
+        eventId: ids.windowOver,
+        zones: [zone],
+        salesOpensAt: '2019-01-01T00:00:00Z',
+        salesClosesAt: '2020-01-01T00:00:00Z',
+      }),
     };
     for (const e of Object.values(entries)) await seedTestEvent(platform.ctx.redis, prefix, e);
   });
@@ -39,7 +51,8 @@ describe('catalog API: sales state and window, catalog reads', () => {
     await platform.stop();
   });
 
-  const buy = (eventId: string, column = 1) => http(platform.url, 'POST', `/api/v1/events/${eventId}/purchases`, { userId: 'buyer', zoneId: 'z', seats: [{ row: 'A', column }] });
+  const buy = (eventId: string, column = 1) =>
+    http(platform.url, 'POST', `/api/v1/events/${eventId}/purchases`, { userId: 'buyer', zoneId: 'z', seats: [{ row: 'A', column }] });
   const available = async (eventId: string) => (await new Inventory(platform.ctx.redis, prefix).zoneState(eventId, 'z'))?.available;
 
   test.each([
@@ -65,12 +78,19 @@ describe('catalog API: sales state and window, catalog reads', () => {
   test('GET /api/v1/events?status=OnSale lists exactly the events in state OnSale', async () => {
     const onSale = await http(platform.url, 'GET', '/api/v1/events?status=OnSale');
     expect(onSale.status).toBe(200);
-    expect(new Set(onSale.body.events.map((e: { eventId: string }) => e.eventId))).toEqual(new Set([ids.onSale, ids.sibling, ids.notYetOpen, ids.windowOver]));
+    expect(new Set(onSale.body.events.map((e: { eventId: string }) => e.eventId))).toEqual(
+      new Set([ids.onSale, ids.sibling, ids.notYetOpen, ids.windowOver]),
+    );
     const draft = await http(platform.url, 'GET', '/api/v1/events?status=Draft');
     expect(draft.body.events.map((e: { eventId: string }) => e.eventId)).toEqual([ids.draft]);
     const all = await http(platform.url, 'GET', '/api/v1/events');
     expect(all.body.events).toHaveLength(Object.keys(ids).length);
-    expect(all.body.events.find((e: { eventId: string }) => e.eventId === ids.closed)).toMatchObject({ state: 'Closed', venueName: entries.closed.venue.name, zoneCount: 1, capacity: 8 });
+    expect(all.body.events.find((e: { eventId: string }) => e.eventId === ids.closed)).toMatchObject({
+      state: 'Closed',
+      venueName: entries.closed.venue.name,
+      zoneCount: 1,
+      capacity: 8,
+    });
   });
 
   test('GET /api/v1/events/{eventId} shows the event, its venue and live zone availability; unknown ids are 404', async () => {
@@ -92,7 +112,11 @@ describe('catalog API: sales state and window, catalog reads', () => {
   test('GET /api/v1/venues/{venueId} shows the layout and the events held there; unknown ids are 404', async () => {
     const r = await http(platform.url, 'GET', `/api/v1/venues/${entries.onSale.venue.venueId}`);
     expect(r.status).toBe(200);
-    expect(r.body).toMatchObject({ venueId: entries.onSale.venue.venueId, name: entries.onSale.venue.name, zones: [expect.objectContaining({ zoneId: 'z', rows: ['A', 'B'], seatCounts: [4, 4] })] });
+    expect(r.body).toMatchObject({
+      venueId: entries.onSale.venue.venueId,
+      name: entries.onSale.venue.name,
+      zones: [expect.objectContaining({ zoneId: 'z', rows: ['A', 'B'], seatCounts: [4, 4] })],
+    });
     expect(new Set(r.body.events)).toEqual(new Set([ids.onSale, ids.sibling]));
     const missing = await http(platform.url, 'GET', `/api/v1/venues/${uid('Nope')}`);
     expect(missing.status).toBe(404);

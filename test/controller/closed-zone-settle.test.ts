@@ -29,13 +29,18 @@ const zoneB = { zoneId: 'b', rows: ['A', 'B'], seatsPerRow: 5 };
 const layoutB = ZoneLayout.of({ rows: zoneB.rows, seatCounts: [5, 5] });
 
 function desired(eventId: string, zones: (typeof zoneA)[]) {
-  return { venues: [venueResource(`hall-${eventId.toLowerCase()}`, `V${eventId}`, zones) as VenueResource], events: [eventResource(`gala-${eventId.toLowerCase()}`, eventId, `hall-${eventId.toLowerCase()}`) as EventResource] };
+  return {
+    venues: [venueResource(`hall-${eventId.toLowerCase()}`, `V${eventId}`, zones) as VenueResource],
+    events: [eventResource(`gala-${eventId.toLowerCase()}`, eventId, `hall-${eventId.toLowerCase()}`) as EventResource],
+  };
 }
 
 /** Reserves one seat of zone b (the api's step before Kafka), optionally confirming it (a sale). */
 async function reserveB(eventId: string, row: string, column: number, confirm: boolean): Promise<string> {
   const sale = record(eventId, 'b', [{ row, column }]);
-  expect((await stores.inventory.reserve(eventId, 'b', layoutB, sale.purchaseId, [layoutB.locate(row, column)!], JSON.stringify(sale))).code).toBe(ReserveCode.OK);
+  expect(
+    (await stores.inventory.reserve(eventId, 'b', layoutB, sale.purchaseId, [layoutB.locate(row, column)!], JSON.stringify(sale))).code,
+  ).toBe(ReserveCode.OK);
   if (confirm) await stores.inventory.confirm(eventId, 'b', sale.purchaseId);
   return sale.purchaseId;
 }

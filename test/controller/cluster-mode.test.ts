@@ -9,7 +9,19 @@ import type { ScriptedRedis } from '../../src/commands/scripts';
 import { waitFor } from '../support/env';
 import { CORE_EVENTS, EVENTS, startFakeKube, VENUES, type FakeKubeApiServer } from '../support/fake-kube';
 import { http, startTestPlatform, testRedis } from '../support/platform';
-import { clusterConfig, condition, deletePrefix, eventResource, NS, sellSeat, startTestController, testPrefix, venueResource, type StatusConditionView, type TestController } from './support/cluster';
+import {
+  clusterConfig,
+  condition,
+  deletePrefix,
+  eventResource,
+  NS,
+  sellSeat,
+  startTestController,
+  testPrefix,
+  venueResource,
+  type StatusConditionView,
+  type TestController,
+} from './support/cluster';
 import { forgetEvents, mirroredEvent } from './support/stores';
 
 // The controller requires the client like production does; this hands it the natively loaded one.
@@ -62,10 +74,19 @@ describe('cluster mode (fake Kubernetes API server, real Redis)', () => {
     const ev = eventObj('gala')!;
     expect(ev.metadata.finalizers).toEqual([FINALIZER]);
     expect(ev.status).toMatchObject({ observedGeneration: 1, seatsSold: 0, seatsAvailable: 10 });
-    expect(Object.fromEntries((ev.status?.conditions as StatusConditionView[]).map((c) => [c.type, c.status]))).toEqual({ Seeded: 'True', OnSale: 'True', SoldOut: 'False', Degraded: 'False' });
+    expect(Object.fromEntries((ev.status?.conditions as StatusConditionView[]).map((c) => [c.type, c.status]))).toEqual({
+      Seeded: 'True',
+      OnSale: 'True',
+      SoldOut: 'False',
+      Degraded: 'False',
+    });
     expect(fake.count('PATCH', new RegExp(`/namespaces/${NS}/events/gala/status$`))).toBeGreaterThanOrEqual(1);
     await waitFor(() => condition(fake.get(VENUES, NS, 'hall'), 'Degraded')?.status === 'False', 'venue status');
-    await waitFor(() => fake.list(CORE_EVENTS).some((e) => e.reason === 'OnSale' && (e.involvedObject as { name?: string } | undefined)?.name === 'gala'), 'an OnSale Kubernetes Event');
+    await waitFor(
+      () =>
+        fake.list(CORE_EVENTS).some((e) => e.reason === 'OnSale' && (e.involvedObject as { name?: string } | undefined)?.name === 'gala'),
+      'an OnSale Kubernetes Event',
+    );
   });
 
   test('re-applying the same resources changes nothing: no status churn, sold seats stay sold', async () => {
@@ -108,7 +129,10 @@ describe('cluster mode (fake Kubernetes API server, real Redis)', () => {
     expect(degraded.reason).toBe('LayoutChangeRefused');
     expect(await inventory.zoneState('EvLayout', 'a')).toMatchObject({ capacity: 10, available: 9 });
     expect((await catalog.getEvent('EvLayout'))?.venue.zones[0]?.seatCounts).toEqual([5, 5]);
-    await waitFor(() => fake.list(CORE_EVENTS).some((e) => e.type === 'Warning' && e.reason === 'LayoutChangeRefused'), 'a Warning Kubernetes Event');
+    await waitFor(
+      () => fake.list(CORE_EVENTS).some((e) => e.type === 'Warning' && e.reason === 'LayoutChangeRefused'),
+      'a Warning Kubernetes Event',
+    );
   });
 
   test('an invalid resource is skipped and reported Degraded; its event keeps its inventory until fixed', async () => {
@@ -145,8 +169,16 @@ describe('cluster mode (fake Kubernetes API server, real Redis)', () => {
 
     const venueDegraded = await waitFor(() => condition(fake.get(VENUES, NS, 'broken'), 'Degraded'), 'the Venue reported');
     await waitFor(() => condition(eventObj('orphan'), 'Seeded'), 'the orphan reported');
-    expect(venueDegraded).toMatchObject({ status: 'True', reason: 'InvalidSpec', message: expect.stringMatching(/seatsPerRow or seatCounts/) });
-    expect(condition(eventObj('orphan'), 'Seeded')).toMatchObject({ status: 'False', reason: 'VenueInvalid', message: expect.stringMatching(/^Venue broken is invalid/) });
+    expect(venueDegraded).toMatchObject({
+      status: 'True',
+      reason: 'InvalidSpec',
+      message: expect.stringMatching(/seatsPerRow or seatCounts/),
+    });
+    expect(condition(eventObj('orphan'), 'Seeded')).toMatchObject({
+      status: 'False',
+      reason: 'VenueInvalid',
+      message: expect.stringMatching(/^Venue broken is invalid/),
+    });
     expect(await inventory.zoneExists('EvOrphan', 'a')).toBe(false);
     const dup = await waitFor(() => {
       const c = condition(eventObj('copycat'), 'Degraded');
@@ -158,12 +190,20 @@ describe('cluster mode (fake Kubernetes API server, real Redis)', () => {
 
   test('cluster-wide (WATCH_NAMESPACE empty): resources of every namespace, source cluster:*', async () => {
     controller = await startTestController(fake, redis, clusterConfig(prefix, { WATCH_NAMESPACE: '' }));
-    const inNs = <T extends { metadata: { namespace: string } }>(r: T, namespace: string) => ({ ...r, metadata: { ...r.metadata, namespace } });
+    const inNs = <T extends { metadata: { namespace: string } }>(r: T, namespace: string) => ({
+      ...r,
+      metadata: { ...r.metadata, namespace },
+    });
     fake.apply(inNs(venueResource('hall', 'VEast', [ZONE]), 'east'));
     fake.apply(inNs(eventResource('gala', 'EvEast', 'hall'), 'east'));
     fake.apply(inNs(venueResource('hall', 'VWest', [ZONE]), 'west'));
     fake.apply(inNs(eventResource('gala', 'EvWest', 'hall'), 'west'));
-    await waitFor(() => condition(fake.get(EVENTS, 'east', 'gala'), 'OnSale')?.status === 'True' && condition(fake.get(EVENTS, 'west', 'gala'), 'OnSale')?.status === 'True', 'both namespaces reconciled');
+    await waitFor(
+      () =>
+        condition(fake.get(EVENTS, 'east', 'gala'), 'OnSale')?.status === 'True' &&
+        condition(fake.get(EVENTS, 'west', 'gala'), 'OnSale')?.status === 'True',
+      'both namespaces reconciled',
+    );
     expect(await catalog.getEvent('EvEast')).toMatchObject({ source: 'cluster:*', venue: { venueId: 'VEast' } });
     expect(await catalog.getEvent('EvWest')).toMatchObject({ source: 'cluster:*', venue: { venueId: 'VWest' } });
     expect(fake.requests.some((r) => r.path === '/apis/ticketing.dev/v1alpha1/events' && r.query.watch === 'true')).toBe(true);
@@ -175,7 +215,10 @@ describe('cluster mode (fake Kubernetes API server, real Redis)', () => {
     fake.apply(venueResource('hall', 'VHall', [ZONE]));
     fake.apply(eventResource('unsold', 'EvUnsold', 'hall'));
     fake.apply(eventResource('sold', 'EvSold', 'hall'));
-    await waitFor(() => condition(eventObj('unsold'), 'Seeded')?.status === 'True' && condition(eventObj('sold'), 'Seeded')?.status === 'True', 'both seeded');
+    await waitFor(
+      () => condition(eventObj('unsold'), 'Seeded')?.status === 'True' && condition(eventObj('sold'), 'Seeded')?.status === 'True',
+      'both seeded',
+    );
     await sellSeat(redis, prefix, 'EvSold', ZONE, 'A', 2);
 
     const marked = fake.delete(EVENTS, NS, 'unsold');
@@ -192,12 +235,16 @@ describe('cluster mode (fake Kubernetes API server, real Redis)', () => {
   test('a forced 410 Gone makes the informers relist, and reconciling goes on', async () => {
     controller = await startTestController(fake, redis, clusterConfig(prefix));
     await applyAndWaitSeeded('hall', 'gala', 'EvGone');
-    const lists = () => fake.requests.filter((r) => r.method === 'GET' && /\/(venues|events)$/.test(r.path) && r.query.watch !== 'true').length;
+    const lists = () =>
+      fake.requests.filter((r) => r.method === 'GET' && /\/(venues|events)$/.test(r.path) && r.query.watch !== 'true').length;
     await waitFor(() => fake.openWatches(EVENTS) === 1 && fake.openWatches(VENUES) === 1, 'both watches open');
     const listsBefore = lists();
 
     expect(fake.expireWatches()).toBe(2);
-    await waitFor(() => lists() >= listsBefore + 2 && fake.openWatches(EVENTS) === 1 && fake.openWatches(VENUES) === 1, 'relist and new watches');
+    await waitFor(
+      () => lists() >= listsBefore + 2 && fake.openWatches(EVENTS) === 1 && fake.openWatches(VENUES) === 1,
+      'relist and new watches',
+    );
 
     fake.apply(eventResource('encore', 'EvEncore', 'hall'));
     await waitFor(() => condition(eventObj('encore'), 'OnSale')?.status === 'True', 'the event applied after the relist is reconciled');
@@ -221,10 +268,19 @@ describe('cluster mode (fake Kubernetes API server, real Redis)', () => {
     try {
       fake.apply(venueResource('hall', 'VPlat', [ZONE]));
       fake.apply(eventResource('gala', 'EvPlat', 'hall'));
-      const bought = await waitFor(async () => {
-        const r = await http(platform.url, 'POST', '/api/v1/events/EvPlat/purchases', { zoneId: 'a', userId: 'u1', seats: [{ row: 'A', column: 4 }] });
-        return r.status === 201 ? r : undefined;
-      }, 'a purchase on the applied event', 15000, 200);
+      const bought = await waitFor(
+        async () => {
+          const r = await http(platform.url, 'POST', '/api/v1/events/EvPlat/purchases', {
+            zoneId: 'a',
+            userId: 'u1',
+            seats: [{ row: 'A', column: 4 }],
+          });
+          return r.status === 201 ? r : undefined;
+        },
+        'a purchase on the applied event',
+        15000,
+        200,
+      );
       expect(bought.body.tickets).toEqual([expect.objectContaining({ row: 'A', column: 4 })]);
       // The role's reconcile deps mirror the catalog into MySQL in cluster mode too.
       expect(await mirroredEvent(platform.ctx, 'EvPlat')).toMatchObject({ state: 'OnSale', source: `cluster:${NS}` });

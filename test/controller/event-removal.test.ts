@@ -26,7 +26,11 @@ describe('event removal fences the event before it deletes anything', () => {
   beforeAll(async () => {
     platform = await startTestPlatform(['api', 'writer']);
     const prefix = platform.cfg.REDIS_KEY_PREFIX;
-    deps = { catalog: new CatalogStore(platform.ctx.redis, prefix), inventory: new Inventory(platform.ctx.redis, prefix), log: testLogger('reconcile') };
+    deps = {
+      catalog: new CatalogStore(platform.ctx.redis, prefix),
+      inventory: new Inventory(platform.ctx.redis, prefix),
+      log: testLogger('reconcile'),
+    };
   });
   afterAll(() => platform.stop());
 
@@ -34,7 +38,8 @@ describe('event removal fences the event before it deletes anything', () => {
     venues: [venueResource(`v${eventId.toLowerCase()}`, `V${eventId}`, [ZONE]) as VenueResource],
     events: [eventResource(`e${eventId.toLowerCase()}`, eventId, `v${eventId.toLowerCase()}`) as EventResource],
   });
-  const buy = (eventId: string, column: number) => http(platform.url, 'POST', `/api/v1/events/${eventId}/purchases`, { userId: uid('fan'), zoneId: 'a', seats: [{ row: 'A', column }] });
+  const buy = (eventId: string, column: number) =>
+    http(platform.url, 'POST', `/api/v1/events/${eventId}/purchases`, { userId: uid('fan'), zoneId: 'a', seats: [{ row: 'A', column }] });
 
   test('a purchase made between the removal checks and the delete is refused by the fence: never a 201 whose inventory is gone', async () => {
     const eventId = uid('EvRace');
@@ -73,11 +78,15 @@ describe('event removal fences the event before it deletes anything', () => {
     const eventId = uid('EvPending');
     await reconcile(desiredOf(eventId), source, deps);
     const purchaseId = newPurchaseId(eventId, 'a');
-    expect((await deps.inventory.reserve(eventId, 'a', layout, purchaseId, [layout.locate('B', 2)!], JSON.stringify({ purchaseId }))).code).toBe(ReserveCode.OK);
+    expect(
+      (await deps.inventory.reserve(eventId, 'a', layout, purchaseId, [layout.locate('B', 2)!], JSON.stringify({ purchaseId }))).code,
+    ).toBe(ReserveCode.OK);
 
     await reconcile({ venues: [], events: [] }, source, deps);
     expect((await deps.catalog.getEvent(eventId))?.event.state).toBe('Closed');
-    expect((await deps.inventory.reserve(eventId, 'a', layout, newPurchaseId(eventId, 'a'), [layout.locate('A', 1)!], '{}')).code).toBe(ReserveCode.ZONE_CLOSED);
+    expect((await deps.inventory.reserve(eventId, 'a', layout, newPurchaseId(eventId, 'a'), [layout.locate('A', 1)!], '{}')).code).toBe(
+      ReserveCode.ZONE_CLOSED,
+    );
 
     await deps.inventory.confirm(eventId, 'a', purchaseId);
     await reconcile({ venues: [], events: [] }, source, deps);
@@ -88,10 +97,15 @@ describe('event removal fences the event before it deletes anything', () => {
     // Back in the source: the zone reopens with its sold seat, and sells again.
     await reconcile(desiredOf(eventId), source, deps);
     expect(await deps.catalog.closedZonesOf(eventId)).toEqual([]);
-    const sold = await waitFor(async () => {
-      const r = await buy(eventId, 3);
-      return r.status === 201 ? r : undefined;
-    }, 'a sale on the re-added event', 5000, 100);
+    const sold = await waitFor(
+      async () => {
+        const r = await buy(eventId, 3);
+        return r.status === 201 ? r : undefined;
+      },
+      'a sale on the re-added event',
+      5000,
+      100,
+    );
     expect(sold.body.tickets).toEqual([expect.objectContaining({ row: 'A', column: 3 })]);
     expect((await buy(eventId, 3)).status).toBe(409);
     expect((await deps.inventory.zoneState(eventId, 'a'))?.available).toBe(8);

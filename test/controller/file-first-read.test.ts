@@ -19,7 +19,11 @@ import { deletePrefix, eventResource, testPrefix, venueResource } from './suppor
 const SETTLE_MS = 4000;
 const redis = testRedis();
 const prefix = testPrefix();
-const deps: ReconcileDeps = { catalog: new CatalogStore(redis, prefix), inventory: new Inventory(redis, prefix), log: testLogger('reconcile') };
+const deps: ReconcileDeps = {
+  catalog: new CatalogStore(redis, prefix),
+  inventory: new Inventory(redis, prefix),
+  log: testLogger('reconcile'),
+};
 let dir: string;
 let controller: FileControllerHandle | undefined;
 
@@ -37,7 +41,11 @@ afterAll(async () => {
 });
 
 const doc = (r: { metadata: Record<string, unknown> }) => stringify({ ...r, metadata: { name: r.metadata.name } });
-const start = () => startFileController({ cfg: testConfig({ SEEDS_DIR: dir, REDIS_KEY_PREFIX: prefix }), log: testLogger('controller') }, { deps, settleMs: SETTLE_MS });
+const start = () =>
+  startFileController(
+    { cfg: testConfig({ SEEDS_DIR: dir, REDIS_KEY_PREFIX: prefix }), log: testLogger('controller') },
+    { deps, settleMs: SETTLE_MS },
+  );
 
 /** One file, two documents: the Venue, then the Event. An editor rewriting it writes the Venue first. */
 async function seedFile(eventId: string, perUserLimit = 4) {
@@ -77,8 +85,16 @@ test('a term starting while the file is cut after its first document keeps the e
   expect(await deps.inventory.zoneExists(eventId, 'a')).toBe(true);
 
   // The editor finishes (with a change), and the controller applies it once it settled.
-  await writeFile(file, `${venue}---\n${doc(eventResource(`show-${eventId.toLowerCase()}`, eventId, `hall-${eventId.toLowerCase()}`, { perUserLimit: 6 }))}`);
-  await waitFor(async () => (await deps.catalog.getEvent(eventId))?.event.perUserLimit === 6, 'the finished file applied', SETTLE_MS * 4, 100);
+  await writeFile(
+    file,
+    `${venue}---\n${doc(eventResource(`show-${eventId.toLowerCase()}`, eventId, `hall-${eventId.toLowerCase()}`, { perUserLimit: 6 }))}`,
+  );
+  await waitFor(
+    async () => (await deps.catalog.getEvent(eventId))?.event.perUserLimit === 6,
+    'the finished file applied',
+    SETTLE_MS * 4,
+    100,
+  );
   expect(await deps.catalog.getEvent(eventId)).toMatchObject({ event: { state: 'OnSale' } });
   expect(await deps.inventory.zoneExists(eventId, 'a')).toBe(true);
 });

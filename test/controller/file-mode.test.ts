@@ -24,7 +24,8 @@ describe('file mode: a SEEDS_DIR folder reconciled on every change', () => {
     created.push(eventId);
     return writeFile(path.join(dir, file), doc(eventResource(name, eventId, 'hall')));
   };
-  const buy = (eventId: string, row: string, column: number) => http(platform.url, 'POST', `/api/v1/events/${eventId}/purchases`, { userId: 'fan', zoneId: 'a', seats: [{ row, column }] });
+  const buy = (eventId: string, row: string, column: number) =>
+    http(platform.url, 'POST', `/api/v1/events/${eventId}/purchases`, { userId: 'fan', zoneId: 'a', seats: [{ row, column }] });
 
   beforeAll(async () => {
     dir = await mkdtemp(path.join(os.tmpdir(), 'seeds-'));
@@ -38,7 +39,10 @@ describe('file mode: a SEEDS_DIR folder reconciled on every change', () => {
   });
 
   afterAll(async () => {
-    await forgetEvents(platform.ctx, created.map((eventId) => ({ eventId, venueId, zoneIds: ['a'] })));
+    await forgetEvents(
+      platform.ctx,
+      created.map((eventId) => ({ eventId, venueId, zoneIds: ['a'] })),
+    );
     await deletePrefix(platform.ctx.redis, prefix);
     await platform.stop();
     await rm(dir, { recursive: true, force: true });
@@ -48,10 +52,15 @@ describe('file mode: a SEEDS_DIR folder reconciled on every change', () => {
     const eventId = uid('EvNew');
     const writtenAt = Date.now();
     await writeEvent('new.yaml', 'newshow', eventId);
-    const sold = await waitFor(async () => {
-      const r = await buy(eventId, 'A', 1);
-      return r.status === 201 ? r : undefined;
-    }, 'a 201 on the new event', 10000, 100);
+    const sold = await waitFor(
+      async () => {
+        const r = await buy(eventId, 'A', 1);
+        return r.status === 201 ? r : undefined;
+      },
+      'a 201 on the new event',
+      10000,
+      100,
+    );
     expect(sold.body.tickets).toEqual([expect.objectContaining({ row: 'A', column: 1 })]);
     expect(Date.now() - writtenAt).toBeLessThan(10000);
     expect(await catalog.getEvent(eventId)).toMatchObject({ source: `file:${dir}`, venue: { venueId } });
@@ -68,7 +77,11 @@ describe('file mode: a SEEDS_DIR folder reconciled on every change', () => {
     // A marker file written after the re-apply: once it is sellable, a reconcile has read both.
     const marker = uid('EvMarker');
     await writeEvent('marker.yaml', 'marker', marker);
-    await waitFor(async () => (await inventory.zoneExists(marker, 'a')) && (await catalog.getEvent(marker)), 'the marker reconciled', 10000);
+    await waitFor(
+      async () => (await inventory.zoneExists(marker, 'a')) && (await catalog.getEvent(marker)),
+      'the marker reconciled',
+      10000,
+    );
 
     expect(await catalog.getEvent(eventId)).toEqual(entryBefore);
     expect(await inventory.zoneState(eventId, 'a')).toMatchObject({ capacity: 10, available: 9 });
@@ -82,11 +95,20 @@ describe('file mode: a SEEDS_DIR folder reconciled on every change', () => {
     const sold = uid('EvSold');
     await writeEvent('unsold.yaml', 'unsold', unsold);
     await writeEvent('sold.yaml', 'sold', sold);
-    await waitFor(async () => (await inventory.zoneExists(unsold, 'a')) && (await buy(sold, 'A', 5)).status === 201, 'both reconciled, one sold', 10000, 100);
+    await waitFor(
+      async () => (await inventory.zoneExists(unsold, 'a')) && (await buy(sold, 'A', 5)).status === 201,
+      'both reconciled, one sold',
+      10000,
+      100,
+    );
 
     await unlink(path.join(dir, 'unsold.yaml'));
     await unlink(path.join(dir, 'sold.yaml'));
-    await waitFor(async () => !(await catalog.getEvent(unsold)) && !(await inventory.zoneExists(unsold, 'a')), 'the unsold event and its inventory removed', 10000);
+    await waitFor(
+      async () => !(await catalog.getEvent(unsold)) && !(await inventory.zoneExists(unsold, 'a')),
+      'the unsold event and its inventory removed',
+      10000,
+    );
     await waitFor(async () => !(await catalog.getEvent(sold)), 'the sold event removed from the catalog', 10000);
     // reconcile removes the catalog entry first, then (never sold) the inventory: one pass later it still stands.
     const marker = uid('EvAfterDelete');

@@ -5,7 +5,17 @@ import { uid, waitFor } from '../support/env';
 import { EVENTS, startFakeKube, type FakeKubeApiServer } from '../support/fake-kube';
 import { startTestPlatform, testRedis } from '../support/platform';
 import { asMessage, produce, record, testStores } from '../cqrs/support';
-import { clusterConfig, condition, deletePrefix, eventResource, NS, startTestController, testPrefix, venueResource, type TestController } from './support/cluster';
+import {
+  clusterConfig,
+  condition,
+  deletePrefix,
+  eventResource,
+  NS,
+  startTestController,
+  testPrefix,
+  venueResource,
+  type TestController,
+} from './support/cluster';
 import { forgetEvents } from './support/stores';
 
 jest.mock('@kubernetes/client-node', () => (globalThis as { __kubeClientNode?: unknown }).__kubeClientNode);
@@ -54,7 +64,11 @@ test('two controller replicas (fake Kubernetes API server): the audit and repair
     const lostSale = async (column: number) => {
       await produce(writer.ctx.eventLog, cfg.KAFKA_TOPIC_PREFIX, [asMessage(record(eventId, 'a', [{ row: 'B', column }]))]);
       const bit = layout.locate('B', column)!.offset;
-      await waitFor(async () => (await redis.getbit(stores.inventory.keys(eventId, 'a').bits, bit)) === 1, `seat B${column} taken again in Redis`, 20000);
+      await waitFor(
+        async () => (await redis.getbit(stores.inventory.keys(eventId, 'a').bits, bit)) === 1,
+        `seat B${column} taken again in Redis`,
+        20000,
+      );
     };
     await lostSale(1);
     expect(first.audit.lastPass()).toMatchObject({ complete: true, events: expect.arrayContaining([eventId]) });

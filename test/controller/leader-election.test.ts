@@ -6,7 +6,17 @@ import type { ScriptedRedis } from '../../src/commands/scripts';
 import { waitFor } from '../support/env';
 import { EVENTS, LEASES, startFakeKube, VENUES, type FakeKubeApiServer } from '../support/fake-kube';
 import { testRedis } from '../support/platform';
-import { clusterConfig, condition, deletePrefix, eventResource, NS, startTestController, testPrefix, venueResource, type TestController } from './support/cluster';
+import {
+  clusterConfig,
+  condition,
+  deletePrefix,
+  eventResource,
+  NS,
+  startTestController,
+  testPrefix,
+  venueResource,
+  type TestController,
+} from './support/cluster';
 
 const LEASE = 'ticketing-controller';
 const DURATION_MS = 2000;
@@ -16,16 +26,18 @@ const RETRY_MS = 300;
 function instrumentedReconcile() {
   let active = 0;
   const stats = { maxConcurrent: 0, runs: [] as { who: string; at: number }[] };
-  const forIdentity = (who: string): typeof reconcile => async (...args) => {
-    active += 1;
-    stats.maxConcurrent = Math.max(stats.maxConcurrent, active);
-    stats.runs.push({ who, at: Date.now() });
-    try {
-      return await reconcile(...args);
-    } finally {
-      active -= 1;
-    }
-  };
+  const forIdentity =
+    (who: string): typeof reconcile =>
+    async (...args) => {
+      active += 1;
+      stats.maxConcurrent = Math.max(stats.maxConcurrent, active);
+      stats.runs.push({ who, at: Date.now() });
+      try {
+        return await reconcile(...args);
+      } finally {
+        active -= 1;
+      }
+    };
   return { stats, forIdentity };
 }
 
@@ -124,7 +136,9 @@ describe('leader election over a Lease (fake Kubernetes API server, real Redis)'
     expect(probe.stats.runs.some((r) => r.who === 'replica-b')).toBe(true);
     expect(probe.stats.runs.filter((r) => r.who === 'replica-b').every((r) => r.at >= crashedAt)).toBe(true);
     expect(bothLeading).toBe(0);
-    console.log(`failover after a crash: replica-b led ${takeoverMs} ms after replica-a stopped (lease ${DURATION_MS} ms, retry ${RETRY_MS} ms)`);
+    console.log(
+      `failover after a crash: replica-b led ${takeoverMs} ms after replica-a stopped (lease ${DURATION_MS} ms, retry ${RETRY_MS} ms)`,
+    );
   });
 
   test('a leader cut off from the API server steps down before the follower takes over', async () => {
@@ -158,7 +172,10 @@ describe('leader election over a Lease (fake Kubernetes API server, real Redis)'
 
   test('two replicas started together: exactly one leads; a graceful stop hands the Lease over at once', async () => {
     const probe = instrumentedReconcile();
-    const [a, b] = await Promise.all([start('replica-a', { reconcileFn: probe.forIdentity('replica-a') }), start('replica-b', { reconcileFn: probe.forIdentity('replica-b') })]);
+    const [a, b] = await Promise.all([
+      start('replica-a', { reconcileFn: probe.forIdentity('replica-a') }),
+      start('replica-b', { reconcileFn: probe.forIdentity('replica-b') }),
+    ]);
     const leader = await waitFor(() => (a.isLeader() ? a : b.isLeader() ? b : undefined), 'a leader');
     const follower = leader === a ? b : a;
     await waitFor(() => onSale('opening') && leader.reconciles() >= 2, 'the leader reconciled');

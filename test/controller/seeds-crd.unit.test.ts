@@ -7,12 +7,23 @@ import { loadFolder } from '../../src/controller/file-source';
 import { crdValidators, validateCr } from '../delivery/support/crd-validation';
 
 const ROOT = path.resolve(__dirname, '..', '..');
-const yamlFiles = (dir: string) => readdirSync(path.join(ROOT, dir)).filter((f) => /\.ya?ml$/.test(f)).sort();
+const yamlFiles = (dir: string) =>
+  readdirSync(path.join(ROOT, dir))
+    .filter((f) => /\.ya?ml$/.test(f))
+    .sort();
 
 const seedDocs = yamlFiles('seeds').flatMap((file) =>
   parseAllDocuments(readFileSync(path.join(ROOT, 'seeds', file), 'utf8'))
     .filter((d) => d.contents !== null)
-    .map((d, i) => ({ where: `seeds/${file}#${i}`, doc: d.toJS() as { apiVersion: string; kind: string; metadata: { name: string }; spec: { zones?: Record<string, unknown>[]; [field: string]: unknown } } })),
+    .map((d, i) => ({
+      where: `seeds/${file}#${i}`,
+      doc: d.toJS() as {
+        apiVersion: string;
+        kind: string;
+        metadata: { name: string };
+        spec: { zones?: Record<string, unknown>[]; [field: string]: unknown };
+      },
+    })),
 );
 
 /**
@@ -38,9 +49,12 @@ describe('seeds/*.yaml against src/catalog/resources.ts and the CRDs in k8s/crds
     expect(folder.events.filter((e) => !venues.has(e.spec.venueRef.name))).toEqual([]);
   });
 
-  test.each(seedDocs.map((d) => [d.where, d] as const))('%s validates against its CRD openAPIV3Schema (with the CEL rules)', (_where, { doc }) => {
-    expect(validateCr(validators, doc)).toEqual([]);
-  });
+  test.each(seedDocs.map((d) => [d.where, d] as const))(
+    '%s validates against its CRD openAPIV3Schema (with the CEL rules)',
+    (_where, { doc }) => {
+      expect(validateCr(validators, doc)).toEqual([]);
+    },
+  );
 
   test('zod and the CRD both refuse what the API server would: the check can fail', () => {
     const venue = seedDocs.find((d) => d.doc.kind === 'Venue')!.doc;
@@ -52,7 +66,10 @@ describe('seeds/*.yaml against src/catalog/resources.ts and the CRDs in k8s/crds
       ['more than 100,000 seats (CEL)', { ...venue, spec: { ...venue.spec, zones: [{ ...zone0, rows: ['A', 'B'], seatsPerRow: 50001 }] } }],
       ['perUserLimit 0', { ...event, spec: { ...event.spec, perUserLimit: 0 } }],
       ['state Open', { ...event, spec: { ...event.spec, state: 'Open' } }],
-      ['window closing before it opens (CEL compares timestamps, not strings)', { ...event, spec: { ...event.spec, salesWindow: { opensAt: '2030-01-01T00:30:00Z', closesAt: '2030-01-01T01:00:00+02:00' } } }],
+      [
+        'window closing before it opens (CEL compares timestamps, not strings)',
+        { ...event, spec: { ...event.spec, salesWindow: { opensAt: '2030-01-01T00:30:00Z', closesAt: '2030-01-01T01:00:00+02:00' } } },
+      ],
     ] as const;
     for (const [what, doc] of bad) {
       expect([what, validateCr(validators, doc).length > 0]).toEqual([what, true]);
@@ -67,7 +84,9 @@ describe('seeds/*.yaml against src/catalog/resources.ts and the CRDs in k8s/crds
     const onSale = events.filter((e) => e.spec.state === 'OnSale');
     expect(onSale.map((e) => e.spec.eventId)).toEqual(expect.arrayContaining(['DemoNight', 'Event1']));
     for (const now of [Date.parse('2027-04-01T00:00:00Z'), Date.now() + 10 * 365 * 24 * 3600_000]) {
-      const closed = onSale.filter((e) => !inSalesWindow(toEventDef(e, e.spec.venueRef.name), now)).map((e) => `${e.spec.eventId} at ${new Date(now).toISOString()}`);
+      const closed = onSale
+        .filter((e) => !inSalesWindow(toEventDef(e, e.spec.venueRef.name), now))
+        .map((e) => `${e.spec.eventId} at ${new Date(now).toISOString()}`);
       expect(closed).toEqual([]);
     }
   });

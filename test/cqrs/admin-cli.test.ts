@@ -24,11 +24,21 @@ function admin(args: string[], env: Record<string, string>): Promise<{ code: num
 test('the admin CLI audits, rebuilds a lost zone bit for bit, reports drift with exit 1, and resets an event', async () => {
   const eventId = uid('Cli');
   const rows = 'ABCDEFGHIJ'.split('');
-  const entry = testEntry({ eventId, zones: [{ zoneId: '1', rows }, { zoneId: '2', rows }] });
+  const entry = testEntry({
+    eventId,
+    zones: [
+      { zoneId: '1', rows },
+      { zoneId: '2', rows },
+    ],
+  });
   const platform = await startTestPlatform(['api', 'writer', 'projector']);
   const stores = testStores(platform.cfg);
   const cleanup = await seedTestEvent(platform.ctx.redis, platform.cfg.REDIS_KEY_PREFIX, entry);
-  const env = { KAFKA_TOPIC_PREFIX: platform.cfg.KAFKA_TOPIC_PREFIX, REDIS_KEY_PREFIX: platform.cfg.REDIS_KEY_PREFIX, PURCHASE_TIMEOUT_MS: '500' };
+  const env = {
+    KAFKA_TOPIC_PREFIX: platform.cfg.KAFKA_TOPIC_PREFIX,
+    REDIS_KEY_PREFIX: platform.cfg.REDIS_KEY_PREFIX,
+    PURCHASE_TIMEOUT_MS: '500',
+  };
   try {
     const sale = await buy(platform.url, eventId, ['1', '2'].flatMap((z) => seatGroups(z, rows, 30)).slice(0, 120), 16);
     expect(sale.seats.size).toBeGreaterThan(100);
@@ -56,7 +66,9 @@ test('the admin CLI audits, rebuilds a lost zone bit for bit, reports drift with
     const drift = await admin(['audit', eventId], env);
     const [zoneId, rowSeat] = seat.split('/');
     const [row, column] = rowSeat!.split('-');
-    expect(drift.out).toContain(`DRIFT ${eventId}/${zoneId} row ${row} seat ${column}: redis=sold dynamodb=${ticketId} mysql=-: confirmed in Redis but missing in MySQL`);
+    expect(drift.out).toContain(
+      `DRIFT ${eventId}/${zoneId} row ${row} seat ${column}: redis=sold dynamodb=${ticketId} mysql=-: confirmed in Redis but missing in MySQL`,
+    );
     expect(drift.code).toBe(1);
 
     const reset = await admin(['reset-event', eventId], env);

@@ -32,14 +32,32 @@ async function freshTopic(): Promise<string> {
 
 /** A ten-seat purchase of one zone (one key: one hot partition), as the api produces it. */
 function tenSeats(eventId: string): NewRecord & { purchaseId: string } {
-  const r = record(eventId, 'hot', Array.from({ length: 10 }, (_, i) => ({ row: 'A', column: i + 1 })), `buyer-${uid()}`);
-  return { key: partitionKey(eventId, 'hot'), value: JSON.stringify(r), headers: { 'x-purchase-id': r.purchaseId }, purchaseId: r.purchaseId };
+  const r = record(
+    eventId,
+    'hot',
+    Array.from({ length: 10 }, (_, i) => ({ row: 'A', column: i + 1 })),
+    `buyer-${uid()}`,
+  );
+  return {
+    key: partitionKey(eventId, 'hot'),
+    value: JSON.stringify(r),
+    headers: { 'x-purchase-id': r.purchaseId },
+    purchaseId: r.purchaseId,
+  };
 }
 
 async function sender(topic: string, overrides: Partial<SenderOptions> = {}): Promise<BatchingSender> {
   const s = new BatchingSender(
     eventLog,
-    { topic, lingerMs: cfg.KAFKA_LINGER_MS, maxBatch: cfg.KAFKA_MAX_BATCH, maxBatchBytes: cfg.KAFKA_MAX_BATCH_BYTES, producers: cfg.KAFKA_PRODUCERS, stallMs: 20000, ...overrides },
+    {
+      topic,
+      lingerMs: cfg.KAFKA_LINGER_MS,
+      maxBatch: cfg.KAFKA_MAX_BATCH,
+      maxBatchBytes: cfg.KAFKA_MAX_BATCH_BYTES,
+      producers: cfg.KAFKA_PRODUCERS,
+      stallMs: 20000,
+      ...overrides,
+    },
     testLogger('sender'),
   );
   await s.start();
@@ -57,7 +75,12 @@ test('1,500 ten-seat records for one hot partition (about 2 MB, more than a batc
   const s = await sender(topic);
   try {
     const outcomes = await Promise.allSettled(records.map(({ purchaseId: _id, ...r }) => s.send(r)));
-    expect(outcomes.filter((o) => o.status === 'rejected').map((o) => String((o).reason)).slice(0, 3)).toEqual([]);
+    expect(
+      outcomes
+        .filter((o) => o.status === 'rejected')
+        .map((o) => String(o.reason))
+        .slice(0, 3),
+    ).toEqual([]);
     expect(s.available).toBe(true);
   } finally {
     await s.close();
@@ -80,8 +103,16 @@ test('a batch the broker refuses as too large is sent again in halves; a record 
     const refused = s.send(giant);
     const rest = records.slice(600).map(({ purchaseId: _id, ...r }) => s.send(r));
     const outcomes = await Promise.allSettled([...first, ...rest]);
-    expect(outcomes.filter((o) => o.status === 'rejected').map((o) => String((o).reason)).slice(0, 3)).toEqual([]);
-    const err = await refused.then(() => undefined, (e: unknown) => e);
+    expect(
+      outcomes
+        .filter((o) => o.status === 'rejected')
+        .map((o) => String(o.reason))
+        .slice(0, 3),
+    ).toEqual([]);
+    const err = await refused.then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(err).toBeInstanceOf(RecordTooLargeError);
     expect(err).toBeInstanceOf(NotSentError); // the purchase path releases the seats of a record that was never stored
     expect((err as Error).message).toMatch(/refused a record of \d+ bytes as too large/);
@@ -103,7 +134,10 @@ test('a record larger than KAFKA_MAX_BATCH_BYTES is refused before it is sent, w
   const s = await sender(topic);
   try {
     const before = s.send(tenSeats(uid('Big')));
-    const err = await s.send({ key: 'k', value: 'x'.repeat(cfg.KAFKA_MAX_BATCH_BYTES) }).then(() => undefined, (e: unknown) => e);
+    const err = await s.send({ key: 'k', value: 'x'.repeat(cfg.KAFKA_MAX_BATCH_BYTES) }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(err).toBeInstanceOf(RecordTooLargeError);
     expect((err as Error).message).toMatch(/KAFKA_MAX_BATCH_BYTES=900000\); it was not sent/);
     await expect(before).resolves.toBeUndefined();

@@ -26,13 +26,19 @@ test('a seat freed by a cancellation is neither drift nor repaired while a store
   let writer = await startTestPlatform(['writer'], shared);
   const stores = testStores(api.cfg);
   const cleanup = await seedTestEvent(api.ctx.redis, api.cfg.REDIS_KEY_PREFIX, entry);
-  const free = async (column: number) => !isTaken((await stores.inventory.zoneState(eventId, 'z'))!.bits, layout.locate('A', column)!.offset);
+  const free = async (column: number) =>
+    !isTaken((await stores.inventory.zoneState(eventId, 'z'))!.bits, layout.locate('A', column)!.offset);
   const buy = async (column: number) => {
-    const r = await http(api.url, 'POST', `/api/v1/events/${eventId}/purchases`, { userId: 'u', zoneId: 'z', seats: [{ row: 'A', column }] });
+    const r = await http(api.url, 'POST', `/api/v1/events/${eventId}/purchases`, {
+      userId: 'u',
+      zoneId: 'z',
+      seats: [{ row: 'A', column }],
+    });
     expect(r.status).toBe(201);
     return r.body as { purchaseId: string };
   };
-  const caughtUp = (group: 'writer' | 'projector') => waitFor(async () => (await stores.waitForGroup(group, 0)) === 0, `the ${group} to catch up`, 30000);
+  const caughtUp = (group: 'writer' | 'projector') =>
+    waitFor(async () => (await stores.waitForGroup(group, 0)) === 0, `the ${group} to catch up`, 30000);
   try {
     const p1 = await buy(1);
     const p2 = await buy(2);
@@ -53,7 +59,9 @@ test('a seat freed by a cancellation is neither drift nor repaired while a store
 
     // A cancellation under way: its event is in the log (and applied by the writer), its seat not freed yet.
     writer = await startTestPlatform(['writer'], shared);
-    const record = JSON.parse((await stores.ctx.redis.hget(stores.inventory.keys(eventId, 'z').purchase(p2.purchaseId), 'body'))!) as TicketPurchased;
+    const record = JSON.parse(
+      (await stores.ctx.redis.hget(stores.inventory.keys(eventId, 'z').purchase(p2.purchaseId), 'body'))!,
+    ) as TicketPurchased;
     const event = cancellationOf(record, new Date());
     const cancels = new CancelInventory(stores.ctx.redis, api.cfg.REDIS_KEY_PREFIX);
     await cancels.markCancelling(eventId, 'z', p2.purchaseId, JSON.stringify(event));

@@ -20,13 +20,33 @@ test('sales and cancellations redelivered in any order leave one live ticket per
   const msg = (e: TicketPurchased | TicketsCancelled) => ({ key, value: JSON.stringify(e) });
   const cancelled = (p: TicketPurchased) => cancellationOf(p, new Date('2030-01-01T10:00:00.000Z'));
 
-  const p1 = record(eventId, '1', [{ row: 'A', column: 1 }, { row: 'A', column: 2 }], 'u1');
+  const p1 = record(
+    eventId,
+    '1',
+    [
+      { row: 'A', column: 1 },
+      { row: 'A', column: 2 },
+    ],
+    'u1',
+  );
   const p2 = record(eventId, '1', [{ row: 'A', column: 1 }], 'u2'); // the resale of A1
   const p3 = record(eventId, '1', [{ row: 'B', column: 1 }], 'u3');
   const p4 = record(eventId, '1', [{ row: 'C', column: 1 }], 'u4'); // stays sold
   // Sale, cancel, resale, then the old sale and its cancel again (the sweep re-sends both);
   // and a cancel delivered twice before its sale comes again.
-  const log = [msg(p1), msg(cancelled(p1)), msg(p2), msg(p1), msg(cancelled(p1)), msg(p2), msg(p3), msg(p4), msg(cancelled(p3)), msg(cancelled(p3)), msg(p3)];
+  const log = [
+    msg(p1),
+    msg(cancelled(p1)),
+    msg(p2),
+    msg(p1),
+    msg(cancelled(p1)),
+    msg(p2),
+    msg(p3),
+    msg(p4),
+    msg(cancelled(p3)),
+    msg(cancelled(p3)),
+    msg(p3),
+  ];
 
   const dropped = new Set<string>();
   const faults: PlatformFaults = {
@@ -41,7 +61,12 @@ test('sales and cancellations redelivered in any order leave one live ticket per
   const first = await startTestPlatform(['writer', 'projector'], { KAFKA_TOPIC_PREFIX: prefix }, faults);
   const stores = testStores(first.cfg);
   let second: Awaited<ReturnType<typeof startTestPlatform>> | undefined;
-  const expected = sortedEntries(new Map([[seatKey('1', 'A', 1), p2.tickets[0]!.ticketId], [seatKey('1', 'C', 1), p4.tickets[0]!.ticketId]]));
+  const expected = sortedEntries(
+    new Map([
+      [seatKey('1', 'A', 1), p2.tickets[0]!.ticketId],
+      [seatKey('1', 'C', 1), p4.tickets[0]!.ticketId],
+    ]),
+  );
   try {
     await produce(first.ctx.eventLog, prefix, log.slice(0, 6));
     await waitFor(() => dropped.size === 2, 'both consumers to write a chunk and drop before committing', 30000);
@@ -51,14 +76,21 @@ test('sales and cancellations redelivered in any order leave one live ticket per
     // One event at a time too, so sales and cancellations also meet across chunks.
     for (const m of log.slice(6)) await produce(second.ctx.eventLog, prefix, [m]);
     await produce(second.ctx.eventLog, prefix, [msg(p1), msg(cancelled(p1)), msg(p2)]);
-    await waitFor(async () => (await stores.waitForGroup('writer', 0)) === 0 && (await stores.waitForGroup('projector', 0)) === 0, 'both groups to commit the end of the log', 30000);
+    await waitFor(
+      async () => (await stores.waitForGroup('writer', 0)) === 0 && (await stores.waitForGroup('projector', 0)) === 0,
+      'both groups to commit the end of the log',
+      30000,
+    );
 
     expect(sortedEntries(await dynamoSeats(stores, eventId, ['1']))).toEqual(expected);
     expect(sortedEntries(await mysqlSeats(stores, eventId))).toEqual(expected);
     // Every ticket item once (cancelled ones kept, marked), and the cancelled ones still cancelled.
     expect(await dynamoTicketCount(stores, eventId)).toBe(5);
     for (const t of [...p1.tickets, ...p3.tickets]) {
-      expect(await stores.writeModel.findTicket(t.ticketId)).toMatchObject({ status: 'CANCELLED', cancelledAt: '2030-01-01T10:00:00.000Z' });
+      expect(await stores.writeModel.findTicket(t.ticketId)).toMatchObject({
+        status: 'CANCELLED',
+        cancelledAt: '2030-01-01T10:00:00.000Z',
+      });
       expect(await stores.readModel.findTicket(t.ticketId)).toMatchObject({ status: 'CANCELLED', cancelledAt: '2030-01-01T10:00:00.000Z' });
     }
     for (const t of [...p2.tickets, ...p4.tickets]) {

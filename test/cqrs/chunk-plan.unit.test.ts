@@ -24,8 +24,14 @@ test('sale, cancel and resale of a seat in one chunk: the resale wins the seat, 
 });
 
 test('a cancellation of a stored seat is conditional on its ticket; a repeat is a duplicate', () => {
-  const p1 = record('E', '1', [{ row: 'A', column: 1 }, { row: 'A', column: 2 }]);
-  const held = new Map<string, SeatState>([[seat(p1, 0), { ticketId: p1.tickets[0]!.ticketId, cancelled: false }], [seat(p1, 1), { ticketId: p1.tickets[1]!.ticketId, cancelled: false }]]);
+  const p1 = record('E', '1', [
+    { row: 'A', column: 1 },
+    { row: 'A', column: 2 },
+  ]);
+  const held = new Map<string, SeatState>([
+    [seat(p1, 0), { ticketId: p1.tickets[0]!.ticketId, cancelled: false }],
+    [seat(p1, 1), { ticketId: p1.tickets[1]!.ticketId, cancelled: false }],
+  ]);
   const plan = planChunk(events(cancellationOf(p1, at), cancellationOf(p1, at), p1), held);
   expect(plan.seatCancels.map((c) => c.ticketId)).toEqual(p1.tickets.map((t) => t.ticketId));
   expect([...plan.ticketCancels.keys()]).toEqual(p1.tickets.map((t) => t.ticketId));
@@ -34,7 +40,10 @@ test('a cancellation of a stored seat is conditional on its ticket; a repeat is 
 });
 
 test('a sale delivered again after its cancellation is never written again, even when one of its seat items was never written', () => {
-  const p1 = record('E', '1', [{ row: 'A', column: 1 }, { row: 'A', column: 2 }]);
+  const p1 = record('E', '1', [
+    { row: 'A', column: 1 },
+    { row: 'A', column: 2 },
+  ]);
   // A crash between p1's seat writes left A2 without an item; the cancellation then marked A1.
   const held = new Map<string, SeatState>([[seat(p1, 0), { ticketId: p1.tickets[0]!.ticketId, cancelled: true }]]);
   const plan = planChunk(events(p1), held);

@@ -2,7 +2,20 @@ import type { PlatformFaults } from '../../src/infra/connections';
 import { groupProgress } from '../../src/stream/progress';
 import { uid, waitFor } from '../support/env';
 import { startTestPlatform } from '../support/platform';
-import { asMessage, counter, dynamoSeats, dynamoTicketCount, mysqlSeats, produce, purchaseCount, record, seatKey, sortedEntries, testStores, type SeatMap } from './support';
+import {
+  asMessage,
+  counter,
+  dynamoSeats,
+  dynamoTicketCount,
+  mysqlSeats,
+  produce,
+  purchaseCount,
+  record,
+  seatKey,
+  sortedEntries,
+  testStores,
+  type SeatMap,
+} from './support';
 
 /**
  * A consumer killed after its store write and before its offset commit: the records are
@@ -13,9 +26,17 @@ test('writer and projector dropped after the write, before the commit: redeliver
   const eventId = uid('Crash');
   const zones = ['1', '2', '3'];
   const records = zones.flatMap((zoneId) =>
-    Array.from({ length: 20 }, (_, i) => record(eventId, zoneId, Array.from({ length: 1 + (i % 3) }, (_, k) => ({ row: String.fromCharCode(65 + i), column: 1 + k })))),
+    Array.from({ length: 20 }, (_, i) =>
+      record(
+        eventId,
+        zoneId,
+        Array.from({ length: 1 + (i % 3) }, (_, k) => ({ row: String.fromCharCode(65 + i), column: 1 + k })),
+      ),
+    ),
   );
-  const expected: SeatMap = new Map(records.flatMap((r) => r.tickets.map((t) => [seatKey(r.zoneId, t.row, t.column), t.ticketId] as const)));
+  const expected: SeatMap = new Map(
+    records.flatMap((r) => r.tickets.map((t) => [seatKey(r.zoneId, t.row, t.column), t.ticketId] as const)),
+  );
 
   const dropped = new Set<string>();
   // The hook goes to the first platform only; the second one runs without faults.
@@ -44,7 +65,11 @@ test('writer and projector dropped after the write, before the commit: redeliver
 
     second = await startTestPlatform(['writer', 'projector'], { KAFKA_TOPIC_PREFIX: prefix });
     await produce(second.ctx.eventLog, prefix, records.slice(30).map(asMessage));
-    await waitFor(async () => (await stores.waitForGroup('writer', 0)) === 0 && (await stores.waitForGroup('projector', 0)) === 0, 'both groups to commit the end of the log', 30000);
+    await waitFor(
+      async () => (await stores.waitForGroup('writer', 0)) === 0 && (await stores.waitForGroup('projector', 0)) === 0,
+      'both groups to commit the end of the log',
+      30000,
+    );
 
     expect(sortedEntries(await dynamoSeats(stores, eventId, zones))).toEqual(sortedEntries(expected));
     expect(sortedEntries(await mysqlSeats(stores, eventId))).toEqual(sortedEntries(expected));

@@ -50,13 +50,20 @@ describe('CQRS end to end', () => {
 
     // The recovery sweep may send a record again: re-send 50 confirmed records as it would.
     const purchaseIds = [...new Set([...sold.values()].map((t) => t.slice(0, t.lastIndexOf('.'))))].slice(0, 50);
-    const bodies = await Promise.all(purchaseIds.map(async (id) => {
-      const zoneId = id.split('.')[1]!;
-      return { key: partitionKey(eventId, zoneId), value: (await stores.inventory.getPurchase(eventId, zoneId, id))!.body };
-    }));
+    const bodies = await Promise.all(
+      purchaseIds.map(async (id) => {
+        const zoneId = id.split('.')[1]!;
+        return { key: partitionKey(eventId, zoneId), value: (await stores.inventory.getPurchase(eventId, zoneId, id))!.body };
+      }),
+    );
     await produce(platform.ctx.eventLog, platform.cfg.KAFKA_TOPIC_PREFIX, bodies);
 
-    await waitFor(async () => (await stores.waitForGroup('writer', 0)) === 0 && (await stores.waitForGroup('projector', 0)) === 0, 'writer and projector to catch up', 60000, 200);
+    await waitFor(
+      async () => (await stores.waitForGroup('writer', 0)) === 0 && (await stores.waitForGroup('projector', 0)) === 0,
+      'writer and projector to catch up',
+      60000,
+      200,
+    );
     expect(sortedEntries(await dynamoSeats(stores, eventId, zoneIds))).toEqual(sortedEntries(sold));
     expect(sortedEntries(await mysqlSeats(stores, eventId))).toEqual(sortedEntries(sold));
 
@@ -71,7 +78,11 @@ describe('CQRS end to end', () => {
       let cursor: string | null = null;
       let pages = 0;
       do {
-        const res = await http(platform.url, 'GET', `/api/v1/events/${eventId}/tickets?limit=500${query}${cursor ? `&cursor=${cursor}` : ''}`);
+        const res = await http(
+          platform.url,
+          'GET',
+          `/api/v1/events/${eventId}/tickets?limit=500${query}${cursor ? `&cursor=${cursor}` : ''}`,
+        );
         expect(res.status).toBe(200);
         for (const t of res.body.tickets) seen.set(seatKey(t.zoneId, t.row, t.column), t.ticketId);
         cursor = res.body.nextCursor;
@@ -94,7 +105,12 @@ describe('CQRS end to end', () => {
     const sales = await http(platform.url, 'GET', `/api/v1/events/${eventId}/sales`);
     expect(sales.status).toBe(200);
     expect(sales.body.totals).toEqual({ capacity: sold.size, sold: sold.size, available: 0, revenueCents: 780 * (5000 * 3 + 7500) });
-    expect(sales.body.zones.find((z: { zoneId: string }) => z.zoneId === '2')).toMatchObject({ capacity: 780, sold: 780, available: 0, revenueCents: 780 * 7500 });
+    expect(sales.body.zones.find((z: { zoneId: string }) => z.zoneId === '2')).toMatchObject({
+      capacity: 780,
+      sold: 780,
+      available: 0,
+      revenueCents: 780 * 7500,
+    });
 
     const one = await http(platform.url, 'GET', `/api/v1/tickets/${ticketId}`);
     expect(one.body).toMatchObject({ ticketId, userId, status: 'CONFIRMED', source: 'mysql' });
@@ -117,18 +133,60 @@ describe('CQRS end to end', () => {
     // A pending purchase: reserved in Redis, not (yet) in the stores. Take one seat out of all
     // three stores first so it can be reserved again.
     const freed = { row: 'Z', column: 30 };
-    await stores.ctx.mysql.run('DELETE FROM tickets WHERE event_id = ? AND zone_id = ? AND row_label = ? AND seat_number = ?', [eventId, '1', freed.row, freed.column]);
-    await stores.ctx.dynamo.send(new DeleteItemCommand({ TableName: stores.writeModel.tables.seats, Key: { eventZone: { S: `${eventId}#1` }, seat: { S: seatSortKey(freed.row, freed.column) } } }));
+    await stores.ctx.mysql.run('DELETE FROM tickets WHERE event_id = ? AND zone_id = ? AND row_label = ? AND seat_number = ?', [
+      eventId,
+      '1',
+      freed.row,
+      freed.column,
+    ]);
+    await stores.ctx.dynamo.send(
+      new DeleteItemCommand({
+        TableName: stores.writeModel.tables.seats,
+        Key: { eventZone: { S: `${eventId}#1` }, seat: { S: seatSortKey(freed.row, freed.column) } },
+      }),
+    );
     await stores.ctx.redis.setbit(stores.inventory.keys(eventId, '1').bits, layout.locate(freed.row, freed.column)!.offset, 0);
-    await stores.ctx.redis.call('BITFIELD', stores.inventory.keys(eventId, '1').counts, 'INCRBY', 'u32', 0, 1, 'INCRBY', 'u16', 32 + 16 * 25, 1);
+    await stores.ctx.redis.call(
+      'BITFIELD',
+      stores.inventory.keys(eventId, '1').counts,
+      'INCRBY',
+      'u32',
+      0,
+      1,
+      'INCRBY',
+      'u16',
+      32 + 16 * 25,
+      1,
+    );
     const purchaseId = newPurchaseId(eventId, '1');
-    const body = JSON.stringify({ schemaVersion: SCHEMA_VERSION, type: 'TicketPurchased', purchaseId, eventId, venueId: entry.venue.venueId, zoneId: '1', userId: 'p', tickets: [{ ticketId: ticketIdOf(purchaseId, 1), ...freed, priceCents: 5000 }], currency: 'USD', createdOn: new Date().toISOString() });
+    const body = JSON.stringify({
+      schemaVersion: SCHEMA_VERSION,
+      type: 'TicketPurchased',
+      purchaseId,
+      eventId,
+      venueId: entry.venue.venueId,
+      zoneId: '1',
+      userId: 'p',
+      tickets: [{ ticketId: ticketIdOf(purchaseId, 1), ...freed, priceCents: 5000 }],
+      currency: 'USD',
+      createdOn: new Date().toISOString(),
+    });
     const reserved = await stores.inventory.reserve(eventId, '1', layout, purchaseId, [layout.locate(freed.row, freed.column)!], body);
     expect(reserved.code).toBe(0);
 
     // Drift: one seat lost from MySQL, another from DynamoDB.
-    await stores.ctx.mysql.run('DELETE FROM tickets WHERE event_id = ? AND zone_id = ? AND row_label = ? AND seat_number = ?', [eventId, '3', 'C', 4]);
-    await stores.ctx.dynamo.send(new DeleteItemCommand({ TableName: stores.writeModel.tables.seats, Key: { eventZone: { S: `${eventId}#4` }, seat: { S: seatSortKey('D', 5) } } }));
+    await stores.ctx.mysql.run('DELETE FROM tickets WHERE event_id = ? AND zone_id = ? AND row_label = ? AND seat_number = ?', [
+      eventId,
+      '3',
+      'C',
+      4,
+    ]);
+    await stores.ctx.dynamo.send(
+      new DeleteItemCommand({
+        TableName: stores.writeModel.tables.seats,
+        Key: { eventZone: { S: `${eventId}#4` }, seat: { S: seatSortKey('D', 5) } },
+      }),
+    );
 
     const report = await auditEvent(stores, eventId, { waitMs: 5000 });
     expect(report.pending).toBe(1);

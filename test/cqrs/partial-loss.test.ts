@@ -20,7 +20,11 @@ test('seats sold in DynamoDB but lost from a surviving Redis zone are taken agai
   const stores = testStores(platform.cfg);
   const cleanup = await seedTestEvent(platform.ctx.redis, platform.cfg.REDIS_KEY_PREFIX, entry);
   try {
-    const sale = await buy(platform.url, eventId, rows.flatMap((row) => [1, 2, 3].map((column) => ({ zoneId: 'z', seats: [{ row, column }] }))));
+    const sale = await buy(
+      platform.url,
+      eventId,
+      rows.flatMap((row) => [1, 2, 3].map((column) => ({ zoneId: 'z', seats: [{ row, column }] }))),
+    );
     expect(sale.seats.size).toBe(12);
     await waitFor(async () => (await dynamoSeats(stores, eventId, ['z'])).size === 12, 'DynamoDB to hold the 12 sales');
 
@@ -31,12 +35,21 @@ test('seats sold in DynamoDB but lost from a surviving Redis zone are taken agai
     for (const s of lost) {
       await platform.ctx.redis.eval(
         "redis.call('SETBIT', KEYS[1], ARGV[1], 0); redis.call('BITFIELD', KEYS[2], 'INCRBY', 'u32', 0, 1, 'INCRBY', 'u16', 32 + 16 * tonumber(ARGV[2]), 1)",
-        2, k.bits, k.counts, s.offset, s.rowIdx,
+        2,
+        k.bits,
+        k.counts,
+        s.offset,
+        s.rowIdx,
       );
     }
 
     const report = await auditEvent(stores, eventId, { waitMs: 15000 });
-    expect(report.drift.filter((d) => d.redis === 'free' && d.dynamodb).map((d) => `${d.row}${d.column}`).sort()).toEqual(['A1', 'C2', 'D3']);
+    expect(
+      report.drift
+        .filter((d) => d.redis === 'free' && d.dynamodb)
+        .map((d) => `${d.row}${d.column}`)
+        .sort(),
+    ).toEqual(['A1', 'C2', 'D3']);
     expect(await markLostSales(stores, report)).toBe(3);
     expect(await markLostSales(stores, report)).toBe(0); // repeating changes nothing
 
@@ -45,7 +58,11 @@ test('seats sold in DynamoDB but lost from a surviving Redis zone are taken agai
     expect(st.available).toBe(40 - 12);
     expect(st.rowAvailable).toEqual([7, 7, 7, 7]);
     // The repaired seats are refused to a new buyer; the audit is clean again.
-    const again = await http(platform.url, 'POST', `/api/v1/events/${eventId}/purchases`, { userId: 'late', zoneId: 'z', seats: [{ row: 'C', column: 2 }] });
+    const again = await http(platform.url, 'POST', `/api/v1/events/${eventId}/purchases`, {
+      userId: 'late',
+      zoneId: 'z',
+      seats: [{ row: 'C', column: 2 }],
+    });
     expect(again.status).toBe(409);
     expect((await auditEvent(stores, eventId, { waitMs: 15000 })).drift).toEqual([]);
   } finally {

@@ -24,8 +24,14 @@ describe('poison messages', () => {
 
   test('invalid JSON, an unknown schemaVersion, missing fields and a seat conflict are dead-lettered; good records around them are stored', async () => {
     const key = partitionKey(eventId, '1'); // one key: one partition, so the order below is the log order
-    const first = record(eventId, '1', [{ row: 'A', column: 1 }, { row: 'A', column: 2 }]);
-    const conflicting = record(eventId, '1', [{ row: 'A', column: 3 }, { row: 'A', column: 2 }]);
+    const first = record(eventId, '1', [
+      { row: 'A', column: 1 },
+      { row: 'A', column: 2 },
+    ]);
+    const conflicting = record(eventId, '1', [
+      { row: 'A', column: 3 },
+      { row: 'A', column: 2 },
+    ]);
     const after = record(eventId, '1', [{ row: 'B', column: 7 }]);
     const { tickets: _t, ...noTickets } = record(eventId, '1', [{ row: 'C', column: 1 }]);
     await produce(platform.ctx.eventLog, platform.cfg.KAFKA_TOPIC_PREFIX, [
@@ -51,12 +57,17 @@ describe('poison messages', () => {
     expect(conflictLetter?.value?.toString()).toBe(JSON.stringify(conflicting));
 
     // The good records before and after the poison are stored; nothing of the conflicting one is.
-    const expected = sortedEntries(new Map([
-      [seatKey('1', 'A', 1), first.tickets[0]!.ticketId],
-      [seatKey('1', 'A', 2), first.tickets[1]!.ticketId],
-      [seatKey('1', 'B', 7), after.tickets[0]!.ticketId],
-    ]));
-    await waitFor(async () => (await mysqlSeats(stores, eventId)).size === 3 && (await dynamoSeats(stores, eventId, ['1'])).size === 3, 'both consumers to store the good records');
+    const expected = sortedEntries(
+      new Map([
+        [seatKey('1', 'A', 1), first.tickets[0]!.ticketId],
+        [seatKey('1', 'A', 2), first.tickets[1]!.ticketId],
+        [seatKey('1', 'B', 7), after.tickets[0]!.ticketId],
+      ]),
+    );
+    await waitFor(
+      async () => (await mysqlSeats(stores, eventId)).size === 3 && (await dynamoSeats(stores, eventId, ['1'])).size === 3,
+      'both consumers to store the good records',
+    );
     expect(sortedEntries(await dynamoSeats(stores, eventId, ['1']))).toEqual(expected);
     expect(sortedEntries(await mysqlSeats(stores, eventId))).toEqual(expected);
     expect(await stores.writeModel.findTicket(conflicting.tickets[0]!.ticketId)).toBeUndefined();

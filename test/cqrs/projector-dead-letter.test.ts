@@ -19,13 +19,28 @@ test('the projector dead-letters a record MySQL refuses every time, commits, and
   try {
     const key = partitionKey(eventId, '1'); // one partition: the log order below is the order handled
     const before = record(eventId, '1', [{ row: 'A', column: 1 }]);
-    const farFuture = { ...record(eventId, '1', [{ row: 'A', column: 2 }, { row: 'A', column: 3 }]), createdOn: '+010000-01-01T00:00:00.000Z' };
+    const farFuture = {
+      ...record(eventId, '1', [
+        { row: 'A', column: 2 },
+        { row: 'A', column: 3 },
+      ]),
+      createdOn: '+010000-01-01T00:00:00.000Z',
+    };
     const after = record(eventId, '1', [{ row: 'B', column: 1 }]);
-    await produce(platform.ctx.eventLog, platform.cfg.KAFKA_TOPIC_PREFIX, [asMessage(before), { key, value: JSON.stringify(farFuture) }, asMessage(after)]);
+    await produce(platform.ctx.eventLog, platform.cfg.KAFKA_TOPIC_PREFIX, [
+      asMessage(before),
+      { key, value: JSON.stringify(farFuture) },
+      asMessage(after),
+    ]);
 
     await waitFor(async () => (await stores.waitForGroup('projector', 0)) === 0, 'the projector to commit the end of the log', 30000, 200);
     expect(sortedEntries(await mysqlSeats(stores, eventId))).toEqual(
-      sortedEntries(new Map([[seatKey('1', 'A', 1), before.tickets[0]!.ticketId], [seatKey('1', 'B', 1), after.tickets[0]!.ticketId]])),
+      sortedEntries(
+        new Map([
+          [seatKey('1', 'A', 1), before.tickets[0]!.ticketId],
+          [seatKey('1', 'B', 1), after.tickets[0]!.ticketId],
+        ]),
+      ),
     );
 
     const [letter, ...more] = await readRecords(platform.ctx.eventLog, topics(platform.cfg).deadLetter, (r) => r.length >= 1, 30000);
@@ -51,16 +66,25 @@ test('a data error is permanent; a connection failure is not (it is retried, nev
         await tx.run('CREATE TEMPORARY TABLE tmp_unstorable (d DATETIME(3) NOT NULL, s VARCHAR(2) NOT NULL)', []);
         await tx.run("INSERT INTO tmp_unstorable VALUES ('+010000-01-01 00:00:00.000', 'ok')", []);
       })
-      .then(() => undefined, (e: unknown) => e);
+      .then(
+        () => undefined,
+        (e: unknown) => e,
+      );
     const tooLong = await sql
       .transaction(async (tx) => {
         await tx.run('CREATE TEMPORARY TABLE tmp_too_long (s VARCHAR(2) NOT NULL)', []);
         await tx.run("INSERT INTO tmp_too_long VALUES ('abc')", []);
       })
-      .then(() => undefined, (e: unknown) => e);
+      .then(
+        () => undefined,
+        (e: unknown) => e,
+      );
     expect(permanentSqlError(tooLong)).toMatchObject({ code: 'ER_DATA_TOO_LONG' });
     expect(permanentSqlError(dataError)).toMatchObject({ code: 'ER_TRUNCATED_WRONG_VALUE' });
-    const connectionError = await unreachable.select('SELECT 1', []).then(() => undefined, (e: unknown) => e);
+    const connectionError = await unreachable.select('SELECT 1', []).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(connectionError).toBeDefined();
     expect(permanentSqlError(connectionError)).toBeUndefined();
   } finally {

@@ -7,7 +7,13 @@ import { buy, dynamoSeats, mysqlSeats, seatGroups, sortedEntries, testStores } f
 test('a projector stopped during sales catches up after restart; meanwhile tickets are served from DynamoDB', async () => {
   const eventId = uid('Proj');
   const rows = 'ABCDEFGHIJKLMNOPQRST'.split('');
-  const entry = testEntry({ eventId, zones: [{ zoneId: 'a', rows }, { zoneId: 'b', rows }] });
+  const entry = testEntry({
+    eventId,
+    zones: [
+      { zoneId: 'a', rows },
+      { zoneId: 'b', rows },
+    ],
+  });
   const zoneIds = ['a', 'b'];
   const platform = await startTestPlatform(['api', 'writer', 'projector']);
   const stores = testStores(platform.cfg);
@@ -28,7 +34,11 @@ test('a projector stopped during sales catches up after restart; meanwhile ticke
     expect(projected.size).toBeLessThan(sold.size);
     const unprojected = [...sold.entries()].find(([seat]) => !projected.has(seat))![1];
     // The read model lags, but a confirmed ticket is never 404: the write model answers.
-    expect((await http(platform.url, 'GET', `/api/v1/tickets/${unprojected}`)).body).toMatchObject({ ticketId: unprojected, status: 'CONFIRMED', source: 'dynamodb' });
+    expect((await http(platform.url, 'GET', `/api/v1/tickets/${unprojected}`)).body).toMatchObject({
+      ticketId: unprojected,
+      status: 'CONFIRMED',
+      source: 'dynamodb',
+    });
 
     restarted = await startTestPlatform(['projector'], { KAFKA_TOPIC_PREFIX: platform.cfg.KAFKA_TOPIC_PREFIX });
     await waitFor(async () => (await stores.waitForGroup('projector', 0)) === 0, 'the restarted projector to catch up', 30000, 200);

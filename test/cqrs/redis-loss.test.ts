@@ -39,10 +39,21 @@ describe('Redis state lost mid-sale', () => {
 
   beforeAll(async () => {
     const port = await freePort();
-    redisProc = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+    redisProc = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
+      stdio: 'ignore',
+    });
     redisUrl = `redis://127.0.0.1:${port}`;
     const probe = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
-    await waitFor(async () => (await probe.connect().then(() => probe.ping()).catch(() => (probe.disconnect(), undefined))) === 'PONG', 'the private redis-server', 10000, 100);
+    await waitFor(
+      async () =>
+        (await probe
+          .connect()
+          .then(() => probe.ping())
+          .catch(() => (probe.disconnect(), undefined))) === 'PONG',
+      'the private redis-server',
+      10000,
+      100,
+    );
     probe.disconnect();
     seedsDir = mkdtempSync(path.join(os.tmpdir(), 'tp-seeds-'));
   });
@@ -65,7 +76,13 @@ describe('Redis state lost mid-sale', () => {
         `  venueId: V${eventId}`,
         '  name: Loss Hall',
         '  zones:',
-        ...zones.flatMap((z) => [`    - zoneId: "${z}"`, `      name: Zone ${z}`, `      rows: [${ROWS.join(', ')}]`, `      seatsPerRow: ${SEATS}`, '      priceCents: 1000']),
+        ...zones.flatMap((z) => [
+          `    - zoneId: "${z}"`,
+          `      name: Zone ${z}`,
+          `      rows: [${ROWS.join(', ')}]`,
+          `      seatsPerRow: ${SEATS}`,
+          '      priceCents: 1000',
+        ]),
         '---',
         'apiVersion: ticketing.dev/v1alpha1',
         'kind: Event',
@@ -80,10 +97,18 @@ describe('Redis state lost mid-sale', () => {
         '',
       ].join('\n'),
     );
-    const platform = await startTestPlatform(['controller', 'api', 'writer', 'projector'], { REDIS_URL: redisUrl, SEEDS_DIR: seedsDir, PURCHASE_TIMEOUT_MS: '2000' });
+    const platform = await startTestPlatform(['controller', 'api', 'writer', 'projector'], {
+      REDIS_URL: redisUrl,
+      SEEDS_DIR: seedsDir,
+      PURCHASE_TIMEOUT_MS: '2000',
+    });
     const stores = testStores(platform.cfg);
     const layout = ZoneLayout.of({ rows: ROWS, seatCounts: ROWS.map(() => SEATS) });
-    const liveBits = async (zoneId: string) => ((await stores.ctx.redis.getBuffer(stores.inventory.keys(eventId, zoneId).bits)) ?? Buffer.alloc(0)).subarray(0, Math.ceil(layout.capacity / 8));
+    const liveBits = async (zoneId: string) =>
+      ((await stores.ctx.redis.getBuffer(stores.inventory.keys(eventId, zoneId).bits)) ?? Buffer.alloc(0)).subarray(
+        0,
+        Math.ceil(layout.capacity / 8),
+      );
     try {
       // The controller mirrored the catalog into MySQL (migrations are idempotent: none left to apply).
       expect(await migrate(stores.ctx.mysql)).toEqual([]);
@@ -111,7 +136,12 @@ describe('Redis state lost mid-sale', () => {
       for (const seat of sold2.keys()) expect(phase1.seats.has(seat)).toBe(false);
 
       // The controller notices, waits for the writer and the settle time, and rebuilds from DynamoDB.
-      await waitFor(async () => (await Promise.all(zones.map((z) => stores.inventory.zoneExists(eventId, z)))).every(Boolean), 'the zones to be rebuilt', 30000, 100);
+      await waitFor(
+        async () => (await Promise.all(zones.map((z) => stores.inventory.zoneExists(eventId, z)))).every(Boolean),
+        'the zones to be rebuilt',
+        30000,
+        100,
+      );
       for (const z of zones) expect((await liveBits(z)).equals(bitmapOf(before, z, layout))).toBe(true);
 
       // Phase 3: selling again, every seat sold before the loss is refused, the rest sells once.
@@ -128,7 +158,12 @@ describe('Redis state lost mid-sale', () => {
       expect(all.size).toBe(before.size + phase3.seats.size); // no seat in two 201 answers
       expect(all.size).toBe(zones.length * ROWS.length * SEATS);
 
-      await waitFor(async () => (await stores.waitForGroup('writer', 0)) === 0 && (await stores.waitForGroup('projector', 0)) === 0, 'the consumers to catch up', 30000, 200);
+      await waitFor(
+        async () => (await stores.waitForGroup('writer', 0)) === 0 && (await stores.waitForGroup('projector', 0)) === 0,
+        'the consumers to catch up',
+        30000,
+        200,
+      );
       expect(sortedEntries(await dynamoSeats(stores, eventId, zones))).toEqual(sortedEntries(all));
       expect(sortedEntries(await mysqlSeats(stores, eventId))).toEqual(sortedEntries(all));
       const report = await auditEvent(stores, eventId, { waitMs: 5000 });

@@ -15,7 +15,11 @@ test('after a price change the money route and the sales totals still report the
   const stores = testStores(platform.cfg);
   const cleanup = await seedTestEvent(platform.ctx.redis, platform.cfg.REDIS_KEY_PREFIX, entry);
   const buy = async (column: number) => {
-    const res = await http(platform.url, 'POST', `/api/v1/events/${eventId}/purchases`, { userId: 'payer', zoneId: '1', seats: [{ row: 'A', column }] });
+    const res = await http(platform.url, 'POST', `/api/v1/events/${eventId}/purchases`, {
+      userId: 'payer',
+      zoneId: '1',
+      seats: [{ row: 'A', column }],
+    });
     expect(res.status).toBe(201);
     return res.body.tickets[0].priceCents as number;
   };
@@ -26,14 +30,21 @@ test('after a price change the money route and the sales totals still report the
     // The operator raises the price; once the api sees it, the next buyer pays the new one.
     const raised = { ...entry, venue: { ...entry.venue, zones: [{ ...entry.venue.zones[0]!, priceCents: 9900 }] } };
     await new CatalogStore(platform.ctx.redis, platform.cfg.REDIS_KEY_PREFIX).putEvent(raised);
-    await waitFor(async () => (await http(platform.url, 'GET', `/api/v1/events/${eventId}`)).body.zones[0].priceCents === 9900, 'the api to see the new price');
+    await waitFor(
+      async () => (await http(platform.url, 'GET', `/api/v1/events/${eventId}`)).body.zones[0].priceCents === 9900,
+      'the api to see the new price',
+    );
     expect(await buy(3)).toBe(9900);
 
     const paid = 5000 + 5000 + 9900;
-    const sales = await waitFor(async () => {
-      const res = await http(platform.url, 'GET', `/api/v1/events/${eventId}/sales`);
-      return res.body.totals?.sold === 3 ? res : undefined;
-    }, 'the read model to hold the three tickets', 30000);
+    const sales = await waitFor(
+      async () => {
+        const res = await http(platform.url, 'GET', `/api/v1/events/${eventId}/sales`);
+        return res.body.totals?.sold === 3 ? res : undefined;
+      },
+      'the read model to hold the three tickets',
+      30000,
+    );
     expect(sales.body.totals).toMatchObject({ sold: 3, revenueCents: paid });
     expect(sales.body.zones[0]).toMatchObject({ zoneId: '1', priceCents: 9900, sold: 3, revenueCents: paid });
     const answer = await money();

@@ -85,12 +85,20 @@ function observedLog(uses: ProducerUse[], beforeSend: (ids: string[]) => void = 
 
 async function sender(log: EventLog, topic: string, overrides: Partial<SenderOptions> = {}): Promise<BatchingSender> {
   // A stall bound longer than the test: only real failures matter here.
-  const s = new BatchingSender(log, { topic, lingerMs: 0, maxBatch: 100, maxBatchBytes: 900000, producers: 1, stallMs: 600000, ...overrides }, testLogger('sender'));
+  const s = new BatchingSender(
+    log,
+    { topic, lingerMs: 0, maxBatch: 100, maxBatchBytes: 900000, producers: 1, stallMs: 600000, ...overrides },
+    testLogger('sender'),
+  );
   await s.start();
   return s;
 }
 
-const settle = (p: Promise<void>) => p.then(() => ({ ok: true as const }), (err: unknown) => ({ ok: false as const, err }));
+const settle = (p: Promise<void>) =>
+  p.then(
+    () => ({ ok: true as const }),
+    (err: unknown) => ({ ok: false as const, err }),
+  );
 
 /** No producer sent anything after one of its sends failed. */
 function expectNoSendAfterAFailure(uses: ProducerUse[]): void {
@@ -140,7 +148,10 @@ test('when one half of a batch refused as too large fails, the other half is not
   const topic = await freshTopic({ 'max.message.bytes': '5000' });
   const uses: ProducerUse[] = [];
   // Freeze the broker just before the first half goes out, so that half fails (and is appended later).
-  const s = await sender(observedLog(uses, (ids) => ids.length === 1 && ids[0] === 'left' && kafka.freeze()), topic);
+  const s = await sender(
+    observedLog(uses, (ids) => ids.length === 1 && ids[0] === 'left' && kafka.freeze()),
+    topic,
+  );
   try {
     const left = settle(s.send(recordNamed('left', 3000)));
     const right = settle(s.send(recordNamed('right', 3000)));

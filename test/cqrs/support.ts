@@ -42,7 +42,8 @@ export const asMessage = (r: TicketPurchased) => ({ key: partitionKey(r.eventId,
 /** seat → ticketId as DynamoDB's seat table holds it for the zones. */
 export async function dynamoSeats(stores: CqrsStores, eventId: string, zoneIds: string[]): Promise<SeatMap> {
   const out: SeatMap = new Map();
-  for (const zoneId of zoneIds) for (const s of await stores.writeModel.soldSeats(eventId, zoneId)) out.set(seatKey(zoneId, s.row, s.column), s.ticketId);
+  for (const zoneId of zoneIds)
+    for (const s of await stores.writeModel.soldSeats(eventId, zoneId)) out.set(seatKey(zoneId, s.row, s.column), s.ticketId);
   return out;
 }
 
@@ -143,7 +144,12 @@ export async function buy(
 }
 
 /** Seat groups of 1..maxPerGroup consecutive seats covering the rows (shuffled). */
-export function seatGroups(zoneId: string, rows: string[], seatsPerRow: number, maxPerGroup = 4): { zoneId: string; seats: { row: string; column: number }[] }[] {
+export function seatGroups(
+  zoneId: string,
+  rows: string[],
+  seatsPerRow: number,
+  maxPerGroup = 4,
+): { zoneId: string; seats: { row: string; column: number }[] }[] {
   const groups: { zoneId: string; seats: { row: string; column: number }[] }[] = [];
   for (const row of rows) {
     let c = 1;

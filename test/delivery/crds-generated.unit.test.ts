@@ -5,7 +5,9 @@ import { rel } from './support/files';
 /** The committed CRDs are exactly what `npm run gen` writes from the zod schemas in src/catalog/resources.ts. */
 test('k8s/crds/*.yaml equal a fresh generation from src/catalog/resources.ts (else run `npm run gen`)', () => {
   const fresh = generatedCrds();
-  const committed = readdirSync(rel('k8s', 'crds')).filter((f) => /\.ya?ml$/.test(f)).sort();
+  const committed = readdirSync(rel('k8s', 'crds'))
+    .filter((f) => /\.ya?ml$/.test(f))
+    .sort();
   expect(committed).toEqual(fresh.map((c) => c.file).sort());
   for (const { file, text } of fresh) {
     const onDisk = readFileSync(rel('k8s', 'crds', file), 'utf8');

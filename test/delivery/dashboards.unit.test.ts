@@ -50,12 +50,19 @@ test('dashboards: overview has the required panels', () => {
     'audit drift': /ticketing_audit_drift_seats/,
     'HTTP rate': /ticketing_http_request_duration_seconds_count/,
   };
-  expect(Object.entries(need).filter(([, re]) => !re.test(text)).map(([n]) => `missing: ${n}`)).toEqual([]);
+  expect(
+    Object.entries(need)
+      .filter(([, re]) => !re.test(text))
+      .map(([n]) => `missing: ${n}`),
+  ).toEqual([]);
 });
 
 test('dashboards: the metric-name extractor finds names and flags unknown ones', () => {
   const cases: [string, string[]][] = [
-    ['histogram_quantile(0.99, sum by (le) (rate(ticketing_purchase_duration_seconds_bucket{namespace=~"$namespace"}[$__rate_interval])))', ['ticketing_purchase_duration_seconds_bucket']],
+    [
+      'histogram_quantile(0.99, sum by (le) (rate(ticketing_purchase_duration_seconds_bucket{namespace=~"$namespace"}[$__rate_interval])))',
+      ['ticketing_purchase_duration_seconds_bucket'],
+    ],
     ['sum(rate(a_total{x="y"}[5m])) / on(job) group_left(z) b_metric offset 5m > bool 2e-3', ['a_total', 'b_metric']],
   ];
   for (const [expr, want] of cases) expect(promqlMetricNames(expr).sort()).toEqual([...want].sort());

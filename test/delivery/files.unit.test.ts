@@ -10,11 +10,22 @@ test('Dockerfile: multi-stage node:24-slim, npm ci, build, prune, USER node, ent
   const p: string[] = [];
   const froms = [...d.matchAll(/^FROM\s+(\S+)/gm)].map((m) => m[1]);
   if (froms.length < 2 || !froms.every((x) => x === 'node:24-slim')) p.push(`FROM lines: ${froms.join(', ')}`);
-  for (const [n, re] of [['npm ci', /RUN[^\n]*npm ci/], ['npm run build', /npm run build/], ['prune', /npm prune --omit=dev/], ['USER node', /^USER node\s*$/m], ['ENTRYPOINT', /^ENTRYPOINT \["node", ?"dist\/src\/main\.js"\]\s*$/m], ['CMD api', /^CMD \["api"\]\s*$/m]] as const) {
+  for (const [n, re] of [
+    ['npm ci', /RUN[^\n]*npm ci/],
+    ['npm run build', /npm run build/],
+    ['prune', /npm prune --omit=dev/],
+    ['USER node', /^USER node\s*$/m],
+    ['ENTRYPOINT', /^ENTRYPOINT \["node", ?"dist\/src\/main\.js"\]\s*$/m],
+    ['CMD api', /^CMD \["api"\]\s*$/m],
+  ] as const) {
     if (!re.test(d)) p.push(`${n} missing`);
   }
   if (d.indexOf('USER node', d.lastIndexOf('\nFROM ')) < 0) p.push('USER node is not in the runtime stage');
-  const ign = exists(rel('.dockerignore')) ? read(rel('.dockerignore')).split('\n').map((l) => l.trim()) : [];
+  const ign = exists(rel('.dockerignore'))
+    ? read(rel('.dockerignore'))
+        .split('\n')
+        .map((l) => l.trim())
+    : [];
   for (const need of ['node_modules', '.git', 'dist', '.services']) if (!ign.includes(need)) p.push(`.dockerignore lacks ${need}`);
   expect(p).toEqual([]);
 });
@@ -26,7 +37,8 @@ test('kind-config.yaml: one control plane, two workers, host ports 30080 and 303
   expect(roles.filter((r: string) => r === 'control-plane').length).toBe(1);
   expect(roles.filter((r: string) => r === 'worker').length).toBe(2);
   const maps = (cfg?.nodes ?? []).flatMap((n: Doc) => n.extraPortMappings ?? []);
-  for (const port of [30080, 30300]) expect([port, maps.some((m: Doc) => m.containerPort === port && m.hostPort === port)]).toEqual([port, true]);
+  for (const port of [30080, 30300])
+    expect([port, maps.some((m: Doc) => m.containerPort === port && m.hostPort === port)]).toEqual([port, true]);
 });
 
 test('load/k6/job.yaml: a valid Job running grafana/k6 on /scripts/seed-replay.js from a ConfigMap', () => {
@@ -44,6 +56,13 @@ test('load/k6/job.yaml: a valid Job running grafana/k6 on /scripts/seed-replay.j
 
 test('docs/delivery.md: present with the kind walkthrough, the decisions and how to run these checks', () => {
   const d = read(rel('docs', 'delivery.md'));
-  const need = ['kind create cluster --config kind-config.yaml', 'docker build -t ticketing:dev .', 'kind load docker-image ticketing:dev', 'helm install', 'kubectl apply -f seeds/', 'npm run test:delivery'];
+  const need = [
+    'kind create cluster --config kind-config.yaml',
+    'docker build -t ticketing:dev .',
+    'kind load docker-image ticketing:dev',
+    'helm install',
+    'kubectl apply -f seeds/',
+    'npm run test:delivery',
+  ];
   expect(need.filter((s) => !d.includes(s)).map((s) => `does not mention "${s}"`)).toEqual([]);
 });

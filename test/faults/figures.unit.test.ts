@@ -23,8 +23,18 @@ function buy(phase: number, seats: string[], attempts: Partial<Attempt>[], userI
     attempts: attempts.map((a, i) => ({ at: i, status: 201, ...a })),
   };
 }
-const ticket = (purchaseId: string, seat: string, userId = 'anonymous', createdOn = 10): StoredTicket => ({ ticketId: `${purchaseId}.1`, purchaseId, userId, seat: `1/${seat[0]}/${seat.slice(1)}`, createdOn });
-const sold = (purchaseId: string, seat: string) => ({ status: 201, purchaseId, tickets: [{ ticketId: `${purchaseId}.1`, row: seat[0]!, column: Number(seat.slice(1)) }] });
+const ticket = (purchaseId: string, seat: string, userId = 'anonymous', createdOn = 10): StoredTicket => ({
+  ticketId: `${purchaseId}.1`,
+  purchaseId,
+  userId,
+  seat: `1/${seat[0]}/${seat.slice(1)}`,
+  createdOn,
+});
+const sold = (purchaseId: string, seat: string) => ({
+  status: 201,
+  purchaseId,
+  tickets: [{ ticketId: `${purchaseId}.1`, row: seat[0]!, column: Number(seat.slice(1)) }],
+});
 
 function state(tickets: { dynamo: StoredTicket[]; mysql: StoredTicket[]; redis: string[] }): FinalState {
   return {
@@ -37,19 +47,34 @@ function state(tickets: { dynamo: StoredTicket[]; mysql: StoredTicket[]; redis: 
   };
 }
 
-const sorted = (r: ReturnType<typeof computeFigures>, f: Figure, phase?: number) => [...(phase === undefined ? r.total : r.phases[phase]!).problems[f]].sort();
+const sorted = (r: ReturnType<typeof computeFigures>, f: Figure, phase?: number) =>
+  [...(phase === undefined ? r.total : r.phases[phase]!).problems[f]].sort();
 
 test('a clean run has every figure 0', () => {
   const b = [buy(0, ['A1'], [sold('P0', 'A1')]), buy(1, ['A1'], [{ status: 409, code: 'SEATS_TAKEN' }])];
   const t = [ticket('P0', 'A1')];
-  const r = computeFigures({ phaseStarts: [0, 100], buys: b, settled: new Map(), state: state({ dynamo: t, mysql: t, redis: ['A1'] }), auditDrift: [] });
-  for (const f of ['oversold', 'confirmedMissing', 'stranded', 'duplicates', 'wrongAnswers', 'badAnswers', 'auditDrift'] as Figure[]) expect(sorted(r, f)).toEqual([]);
+  const r = computeFigures({
+    phaseStarts: [0, 100],
+    buys: b,
+    settled: new Map(),
+    state: state({ dynamo: t, mysql: t, redis: ['A1'] }),
+    auditDrift: [],
+  });
+  for (const f of ['oversold', 'confirmedMissing', 'stranded', 'duplicates', 'wrongAnswers', 'badAnswers', 'auditDrift'] as Figure[])
+    expect(sorted(r, f)).toEqual([]);
   expect(r.total.info).toMatchObject({ requests: 2, bought: 1, nothing: 1, unknown: 0 });
 });
 
 test('each figure catches its case, in the phase it happened', () => {
   // Phase 1: told 503 with a purchase id, retried with the same key, told 409 — yet the first purchase was confirmed.
-  const retried = buy(1, ['A2'], [{ status: 503, code: 'PURCHASE_OUTCOME_UNKNOWN', purchaseId: 'P1' }, { status: 409, code: 'SEATS_TAKEN' }]);
+  const retried = buy(
+    1,
+    ['A2'],
+    [
+      { status: 503, code: 'PURCHASE_OUTCOME_UNKNOWN', purchaseId: 'P1' },
+      { status: 409, code: 'SEATS_TAKEN' },
+    ],
+  );
   // Phase 1: a 201 whose ticket never reached DynamoDB; its seat stays taken in Redis.
   const lost = buy(1, ['A3'], [sold('P2', 'A3')]);
   // Phase 0: a seat held in Redis by a purchase that reached no store (polled: not found).
@@ -58,17 +83,40 @@ test('each figure catches its case, in the phase it happened', () => {
   const first = buy(0, ['A5'], [sold('P4', 'A5')]);
   const second = buy(1, ['A5'], [sold('P5', 'A5')]);
   // Phase 0: one buyer's request stored as two purchases (linked by its own userId).
-  const twice = buy(0, ['B1', 'B2'], [{ status: 0, error: 'socket hang up' }, { status: 409, code: 'SEATS_TAKEN' }], 'u-twice');
+  const twice = buy(
+    0,
+    ['B1', 'B2'],
+    [
+      { status: 0, error: 'socket hang up' },
+      { status: 409, code: 'SEATS_TAKEN' },
+    ],
+    'u-twice',
+  );
   // Phase 1: a 201 that sold another seat than asked, and a 500.
   const wrongSeat = buy(1, ['C1'], [sold('P6', 'C2')]);
   const crashed = buy(1, ['C3'], [{ status: 500, code: 'INTERNAL' }]);
   // An anonymous buyer with no answer then 409: its sale cannot be traced to it, so it is not counted.
-  const anon = buy(0, ['D1'], [{ status: 0, error: 'ECONNRESET' }, { status: 409, code: 'SEATS_TAKEN' }]);
+  const anon = buy(
+    0,
+    ['D1'],
+    [
+      { status: 0, error: 'ECONNRESET' },
+      { status: 409, code: 'SEATS_TAKEN' },
+    ],
+  );
   // Phase 0: the purchase route says "not found" for a purchase the stores hold (the buyer got its 201 on a retry).
   const denied = buy(0, ['D2'], [{ status: 503, code: 'PURCHASE_OUTCOME_UNKNOWN', purchaseId: 'P7' }, sold('P7', 'D2')]);
 
   // Sales carry the time they were made: 10 is in phase 0, 150 in phase 1.
-  const dynamo = [ticket('P1', 'A2', 'anonymous', 150), ticket('P4', 'A5'), ticket('Q1', 'B1', 'u-twice'), ticket('Q2', 'B2', 'u-twice'), ticket('P6', 'C2', 'anonymous', 150), ticket('P9', 'D1'), ticket('P7', 'D2')];
+  const dynamo = [
+    ticket('P1', 'A2', 'anonymous', 150),
+    ticket('P4', 'A5'),
+    ticket('Q1', 'B1', 'u-twice'),
+    ticket('Q2', 'B2', 'u-twice'),
+    ticket('P6', 'C2', 'anonymous', 150),
+    ticket('P9', 'D1'),
+    ticket('P7', 'D2'),
+  ];
   const mysql = [...dynamo, ticket('P2', 'A3', 'anonymous', 150)];
   const settled = new Map<string, Settled>([
     ['P1', { state: 'CONFIRMED', tickets: [{ ticketId: 'P1.1', row: 'A', column: 2 }] }],
@@ -83,7 +131,9 @@ test('each figure catches its case, in the phase it happened', () => {
     auditDrift: ['1/A/3'],
   });
 
-  expect(sorted(r, 'wrongAnswers', 1)).toEqual([`request ${retried.index} [tickets 1/A/2: 503 PURCHASE_OUTCOME_UNKNOWN P1 → 409 SEATS_TAKEN] owns 1/A/2 as P1`]);
+  expect(sorted(r, 'wrongAnswers', 1)).toEqual([
+    `request ${retried.index} [tickets 1/A/2: 503 PURCHASE_OUTCOME_UNKNOWN P1 → 409 SEATS_TAKEN] owns 1/A/2 as P1`,
+  ]);
   expect(sorted(r, 'wrongAnswers', 0)).toEqual([
     'GET /api/v1/purchases/P7 said NOT_FOUND, but the stores hold it (request ' + denied.index + ')',
     `request ${twice.index} [purchases 1/B/1,1/B/2: no answer → 409 SEATS_TAKEN] owns 1/B/1 as Q1`,
@@ -94,19 +144,39 @@ test('each figure catches its case, in the phase it happened', () => {
   expect(sorted(r, 'stranded', 0)).toEqual(['1/A/4']);
   expect(sorted(r, 'oversold', 1)).toEqual(['1/A/5']);
   expect(sorted(r, 'duplicates', 0)).toEqual([`request ${twice.index} stored as Q1 and Q2`]);
-  expect(sorted(r, 'badAnswers', 1)).toEqual([`request ${wrongSeat.index}: 201 sold C/2 for a request of C/1`, `request ${crashed.index}: 500 INTERNAL`].sort());
+  expect(sorted(r, 'badAnswers', 1)).toEqual(
+    [`request ${wrongSeat.index}: 201 sold C/2 for a request of C/1`, `request ${crashed.index}: 500 INTERNAL`].sort(),
+  );
   expect(sorted(r, 'auditDrift')).toEqual(['1/A/3']);
   expect(r.total.info.unknownOutcomes).toBe(3);
 });
 
 test('what a buyer believes: the last word, a polled purchase id, or nothing learnt', () => {
-  const settled = new Map<string, Settled>([['P', { state: 'CONFIRMED' }], ['V', { state: 'VOIDED' }], ['W', { state: 'PENDING' }]]);
+  const settled = new Map<string, Settled>([
+    ['P', { state: 'CONFIRMED' }],
+    ['V', { state: 'VOIDED' }],
+    ['W', { state: 'PENDING' }],
+  ]);
   expect(beliefOf(buy(0, ['A1'], [{ status: 503, code: 'KAFKA_UNAVAILABLE' }]), settled)).toMatchObject({ kind: 'nothing' });
   expect(beliefOf(buy(0, ['A1'], [{ status: 503, purchaseId: 'P' }, { status: 0 }]), settled)).toEqual({ kind: 'bought', purchaseId: 'P' });
-  expect(beliefOf(buy(0, ['A1'], [{ status: 503, purchaseId: 'P' }, { status: 503, code: 'KAFKA_UNAVAILABLE' }]), settled)).toMatchObject({ kind: 'nothing' });
+  expect(
+    beliefOf(
+      buy(
+        0,
+        ['A1'],
+        [
+          { status: 503, purchaseId: 'P' },
+          { status: 503, code: 'KAFKA_UNAVAILABLE' },
+        ],
+      ),
+      settled,
+    ),
+  ).toMatchObject({ kind: 'nothing' });
   expect(beliefOf(buy(0, ['A1'], [{ status: 503, purchaseId: 'V' }]), settled)).toMatchObject({ kind: 'nothing' });
   expect(beliefOf(buy(0, ['A1'], [{ status: 503, purchaseId: 'W' }]), settled)).toMatchObject({ kind: 'unknown' });
   expect(beliefOf(buy(0, ['A1'], [{ status: 409, code: 'IDEMPOTENCY_IN_FLIGHT' }]), settled)).toMatchObject({ kind: 'unknown' });
-  expect(answersOf(buy(0, ['A1'], [{ status: 0 }, { status: 0 }, { status: 409, code: 'IDEMPOTENCY_IN_FLIGHT' }]))).toBe('no answer x2 → 409 IDEMPOTENCY_IN_FLIGHT');
+  expect(answersOf(buy(0, ['A1'], [{ status: 0 }, { status: 0 }, { status: 409, code: 'IDEMPOTENCY_IN_FLIGHT' }]))).toBe(
+    'no answer x2 → 409 IDEMPOTENCY_IN_FLIGHT',
+  );
   expect([phaseOfTime([0, 100, 200], 50), phaseOfTime([0, 100, 200], 100), phaseOfTime([0, 100, 200], 999)]).toEqual([0, 1, 2]);
 });

@@ -26,7 +26,9 @@ describe('configuration', () => {
     ['INVENTORY_BACKEND', 'mongo'],
   ])('rejects %s=%s with a message naming the variable', (name, value) => {
     expect(() => loadConfig({ [name]: value })).toThrow(ConfigError);
-    expect(() => loadConfig({ [name]: value })).toThrow(new RegExp(`${name}=${JSON.stringify(value).replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`));
+    expect(() => loadConfig({ [name]: value })).toThrow(
+      new RegExp(`${name}=${JSON.stringify(value).replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`),
+    );
   });
 
   test('reports every bad variable at once', () => {
@@ -36,8 +38,12 @@ describe('configuration', () => {
 
 describe('the largest purchase record fits one Kafka batch', () => {
   test('a batch limit below the largest record MAX_SEATS_PER_PURCHASE allows is refused, naming both variables', () => {
-    expect(() => loadConfig({ MAX_SEATS_PER_PURCHASE: '100', KAFKA_MAX_BATCH_BYTES: '16384' })).toThrow(/KAFKA_MAX_BATCH_BYTES.*MAX_SEATS_PER_PURCHASE/s);
-    expect(loadConfig({ MAX_SEATS_PER_PURCHASE: '100', KAFKA_MAX_BATCH_BYTES: String(largestPurchaseRecordBytes(100)) }).MAX_SEATS_PER_PURCHASE).toBe(100);
+    expect(() => loadConfig({ MAX_SEATS_PER_PURCHASE: '100', KAFKA_MAX_BATCH_BYTES: '16384' })).toThrow(
+      /KAFKA_MAX_BATCH_BYTES.*MAX_SEATS_PER_PURCHASE/s,
+    );
+    expect(
+      loadConfig({ MAX_SEATS_PER_PURCHASE: '100', KAFKA_MAX_BATCH_BYTES: String(largestPurchaseRecordBytes(100)) }).MAX_SEATS_PER_PURCHASE,
+    ).toBe(100);
   });
 
   test('the bound holds for a record with every id at its longest', () => {
@@ -52,12 +58,20 @@ describe('the largest purchase record fits one Kafka batch', () => {
       venueId: id('v'),
       zoneId: id('z'),
       userId: 'u'.repeat(128),
-      tickets: Array.from({ length: seats }, (_, i) => ({ ticketId: `${purchaseId}.${i + 1}`, row: 'ZZZZZZZZ', column: 99999, priceCents: 2_147_483_647 })),
+      tickets: Array.from({ length: seats }, (_, i) => ({
+        ticketId: `${purchaseId}.${i + 1}`,
+        row: 'ZZZZZZZZ',
+        column: 99999,
+        priceCents: 2_147_483_647,
+      })),
       currency: 'USD',
       createdOn: new Date().toISOString(),
     };
     const headers = { 'x-purchase-id': purchaseId, traceparent: `00-${'f'.repeat(32)}-${'f'.repeat(16)}-01`, 'x-resent': '1' };
-    const bytes = Buffer.byteLength(JSON.stringify(record)) + Buffer.byteLength(`${record.eventId}:${record.zoneId}`) + Object.entries(headers).reduce((n, [k, v]) => n + k.length + v.length + 8, 0);
+    const bytes =
+      Buffer.byteLength(JSON.stringify(record)) +
+      Buffer.byteLength(`${record.eventId}:${record.zoneId}`) +
+      Object.entries(headers).reduce((n, [k, v]) => n + k.length + v.length + 8, 0);
     expect(bytes).toBeLessThanOrEqual(largestPurchaseRecordBytes(seats));
   });
 });

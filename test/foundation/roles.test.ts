@@ -49,12 +49,22 @@ test('API_WORKERS=2 serves the api from two processes, sums their metrics, and s
   const eventId = uid('Workers');
   await seedTestEvent(redis, prefix, testEntry({ eventId }));
   const metricsPort = await freePort();
-  const p = await spawnRole('api', { API_WORKERS: '2', METRICS_PORT: String(metricsPort), KAFKA_TOPIC_PREFIX: uid('workers.'), REDIS_KEY_PREFIX: prefix, SHUTDOWN_GRACE_MS: '3000' });
+  const p = await spawnRole('api', {
+    API_WORKERS: '2',
+    METRICS_PORT: String(metricsPort),
+    KAFKA_TOPIC_PREFIX: uid('workers.'),
+    REDIS_KEY_PREFIX: prefix,
+    SHUTDOWN_GRACE_MS: '3000',
+  });
   try {
     await waitReady(p);
     const statuses = await Promise.all(
       Array.from({ length: 40 }, (_, i) =>
-        fetch(`${p.url}/api/v1/tickets`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ eventId, zoneId: '1', row: 'A', column: (i % 20) + 1 }) }).then((r) => r.status),
+        fetch(`${p.url}/api/v1/tickets`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ eventId, zoneId: '1', row: 'A', column: (i % 20) + 1 }),
+        }).then((r) => r.status),
       ),
     );
     expect(statuses.filter((s) => s === 201)).toHaveLength(20);

@@ -28,7 +28,11 @@ function freePort(): Promise<number> {
 }
 
 function cli(args: string[], env: Record<string, string>) {
-  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout: 60_000, env: { ...process.env, TICKETING_SERVICES_DIR: dir, ...env } });
+  const r = spawnSync(process.execPath, [CLI, ...args], {
+    encoding: 'utf8',
+    timeout: 60_000,
+    env: { ...process.env, TICKETING_SERVICES_DIR: dir, ...env },
+  });
   return { code: r.status, out: `${r.stdout}${r.stderr}` };
 }
 

@@ -1,4 +1,10 @@
-import { ConditionalCheckFailedException, CreateTableCommand, DeleteTableCommand, PutItemCommand, waitUntilTableExists } from '@aws-sdk/client-dynamodb';
+import {
+  ConditionalCheckFailedException,
+  CreateTableCommand,
+  DeleteTableCommand,
+  PutItemCommand,
+  waitUntilTableExists,
+} from '@aws-sdk/client-dynamodb';
 import { Redis } from 'ioredis';
 import { createDynamoClient } from '../../src/infra/connections';
 import { createSqlClient } from '../../src/shared/sql';
@@ -17,7 +23,21 @@ test('Redis: the platform instance persists with AOF and runs the purchase scrip
     expect(await redis.config('GET', 'appendfsync')).toEqual(['appendfsync', 'everysec']);
     const key = `${cfg.REDIS_KEY_PREFIX}inv:{${uid('svc')}:1}:meta`;
     // reserve.lua answers NO_INVENTORY (4) for a zone that does not exist.
-    expect(await redis.tpReserve(key.replace('meta', 'bits'), key.replace('meta', 'counts'), key, key.replace('meta', 'pending'), key.replace('meta', 'p:x'), 'h', 'x', 0, '{}', 0, 0)).toEqual([4]);
+    expect(
+      await redis.tpReserve(
+        key.replace('meta', 'bits'),
+        key.replace('meta', 'counts'),
+        key,
+        key.replace('meta', 'pending'),
+        key.replace('meta', 'p:x'),
+        'h',
+        'x',
+        0,
+        '{}',
+        0,
+        0,
+      ),
+    ).toEqual([4]);
   } finally {
     await redis.quit();
   }
@@ -33,7 +53,12 @@ test('Kafka 4: the event log creates a topic, produces idempotently with acks=al
     await eventLog.ensureTopics([{ name: topic, partitions: 2, replicationFactor: 1 }]);
     expect((await eventLog.endOffsets(topic)).map((p) => p.partition).sort()).toEqual([0, 1]);
     const producer = await eventLog.openProducer();
-    await producer.send(topic, [{ key: 'a', value: 'one' }, { key: 'b', value: 'two' }]).finally(() => producer.close());
+    await producer
+      .send(topic, [
+        { key: 'a', value: 'one' },
+        { key: 'b', value: 'two' },
+      ])
+      .finally(() => producer.close());
     reader = await eventLog.consume({
       groupId,
       topic,
@@ -45,7 +70,11 @@ test('Kafka 4: the event log creates a topic, produces idempotently with acks=al
     await waitFor(() => got.length === 2, 'both messages', 30000);
     expect(got.sort()).toEqual(['one', 'two']);
     // The group committed its offsets: the broker knows where it stands.
-    await waitFor(async () => [...(await eventLog.committedOffsets(groupId, topic)).values()].reduce((s, o) => s + o, 0) === 2, 'committed offsets', 15000);
+    await waitFor(
+      async () => [...(await eventLog.committedOffsets(groupId, topic)).values()].reduce((s, o) => s + o, 0) === 2,
+      'committed offsets',
+      15000,
+    );
   } finally {
     await reader?.stop();
     await eventLog.deleteTopics([topic]).catch(() => undefined);
@@ -57,9 +86,17 @@ test('dynalite: a conditional put rejects a duplicate', async () => {
   const db = createDynamoClient(cfg);
   const TableName = uid('svc-cond-');
   try {
-    await db.send(new CreateTableCommand({ TableName, BillingMode: 'PAY_PER_REQUEST', AttributeDefinitions: [{ AttributeName: 'pk', AttributeType: 'S' }], KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }] }));
+    await db.send(
+      new CreateTableCommand({
+        TableName,
+        BillingMode: 'PAY_PER_REQUEST',
+        AttributeDefinitions: [{ AttributeName: 'pk', AttributeType: 'S' }],
+        KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }],
+      }),
+    );
     await waitUntilTableExists({ client: db, maxWaitTime: 30, minDelay: 1, maxDelay: 1 }, { TableName });
-    const put = () => db.send(new PutItemCommand({ TableName, Item: { pk: { S: 'seat#A1' } }, ConditionExpression: 'attribute_not_exists(pk)' }));
+    const put = () =>
+      db.send(new PutItemCommand({ TableName, Item: { pk: { S: 'seat#A1' } }, ConditionExpression: 'attribute_not_exists(pk)' }));
     await put();
     await expect(put()).rejects.toBeInstanceOf(ConditionalCheckFailedException);
   } finally {

@@ -29,7 +29,9 @@ describe('SQL client (mysql2 pool)', () => {
 
   test('an array fills IN (?) with a list; run reports the rows it changed; BIGINT stays exact', async () => {
     await sql.run(`INSERT INTO ${table} (id, n) VALUES (?, ?), (?, ?)`, [2, 5, 3, '9007199254740993']);
-    const rows = await sql.select<{ id: number; n: number | string }>(`SELECT id, n FROM ${table} WHERE id IN (?) ORDER BY id`, [[2, 3, 99]]);
+    const rows = await sql.select<{ id: number; n: number | string }>(`SELECT id, n FROM ${table} WHERE id IN (?) ORDER BY id`, [
+      [2, 3, 99],
+    ]);
     expect(rows).toEqual([
       { id: 2, n: 5 },
       { id: 3, n: '9007199254740993' },

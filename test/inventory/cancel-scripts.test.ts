@@ -67,9 +67,15 @@ test('mark, then release: the seats are freed once, counters equal the popcount,
   expect(await cancels.cancellingIds(eventId, 'z')).toEqual([purchaseId]);
   expect(await redis.ttl(inventory.keys(eventId, 'z').purchase(purchaseId))).toBe(-1);
   // A second cancel finds it under way, with the first one's event.
-  expect(await cancels.markCancelling(eventId, 'z', purchaseId, '{"cancel":2}')).toEqual({ code: CancelCode.ALREADY_CANCELLING, cancelBody: '{"cancel":1}' });
+  expect(await cancels.markCancelling(eventId, 'z', purchaseId, '{"cancel":2}')).toEqual({
+    code: CancelCode.ALREADY_CANCELLING,
+    cancelBody: '{"cancel":1}',
+  });
 
-  expect(await cancels.releaseCancelled(eventId, 'z', layout, purchaseId, seats)).toEqual({ code: ReleaseCancelledCode.RELEASED, released: 2 });
+  expect(await cancels.releaseCancelled(eventId, 'z', layout, purchaseId, seats)).toEqual({
+    code: ReleaseCancelledCode.RELEASED,
+    released: 2,
+  });
   expect(await expectCountersMatchBitmap(eventId)).toBe(1);
   const st = (await inventory.zoneState(eventId, 'z'))!;
   expect(seats.map((s) => isTaken(st.bits, s.offset))).toEqual([false, false]);
@@ -80,8 +86,14 @@ test('mark, then release: the seats are freed once, counters equal the popcount,
   expect((await inventory.getPurchase(eventId, 'z', purchaseId))?.status).toBe('confirmed');
 
   // Concurrent twins (or the sweep) calling release again free nothing more.
-  expect(await cancels.releaseCancelled(eventId, 'z', layout, purchaseId, seats)).toEqual({ code: ReleaseCancelledCode.ALREADY_CANCELLED, released: 0 });
-  expect(await cancels.markCancelling(eventId, 'z', purchaseId, '{"cancel":3}')).toEqual({ code: CancelCode.ALREADY_CANCELLED, cancelBody: '{"cancel":1}' });
+  expect(await cancels.releaseCancelled(eventId, 'z', layout, purchaseId, seats)).toEqual({
+    code: ReleaseCancelledCode.ALREADY_CANCELLED,
+    released: 0,
+  });
+  expect(await cancels.markCancelling(eventId, 'z', purchaseId, '{"cancel":3}')).toEqual({
+    code: CancelCode.ALREADY_CANCELLED,
+    cancelBody: '{"cancel":1}',
+  });
   expect(await expectCountersMatchBitmap(eventId)).toBe(1);
 });
 
@@ -92,7 +104,10 @@ test('a freed seat is sold again, and a late release of the old purchase never f
   await cancels.releaseCancelled(eventId, 'z', layout, first, [seat('B', 1)]);
   const resale = await sold(eventId, [seat('B', 1)]);
   expect(resale).not.toBe(first);
-  expect(await cancels.releaseCancelled(eventId, 'z', layout, first, [seat('B', 1)])).toEqual({ code: ReleaseCancelledCode.ALREADY_CANCELLED, released: 0 });
+  expect(await cancels.releaseCancelled(eventId, 'z', layout, first, [seat('B', 1)])).toEqual({
+    code: ReleaseCancelledCode.ALREADY_CANCELLED,
+    released: 0,
+  });
   expect(isTaken((await inventory.zoneState(eventId, 'z'))!.bits, seat('B', 1).offset)).toBe(true);
   expect(await expectCountersMatchBitmap(eventId)).toBe(1);
 });
@@ -100,7 +115,10 @@ test('a freed seat is sold again, and a late release of the old purchase never f
 test('release refuses a purchase that is not being cancelled; cancel refuses one that is not confirmed', async () => {
   const eventId = await newZone();
   const confirmed = await sold(eventId, [seat('A', 1)]);
-  expect(await cancels.releaseCancelled(eventId, 'z', layout, confirmed, [seat('A', 1)])).toEqual({ code: ReleaseCancelledCode.NOT_CANCELLING, released: 0 });
+  expect(await cancels.releaseCancelled(eventId, 'z', layout, confirmed, [seat('A', 1)])).toEqual({
+    code: ReleaseCancelledCode.NOT_CANCELLING,
+    released: 0,
+  });
   const pending = await sold(eventId, [seat('A', 4)], false);
   expect((await cancels.markCancelling(eventId, 'z', pending, '{}')).code).toBe(CancelCode.NOT_CONFIRMED);
   expect((await cancels.markCancelling(eventId, 'z', `${eventId}.z.nothing000000000`, '{}')).code).toBe(CancelCode.NO_RECORD);
@@ -113,7 +131,12 @@ test('a record Redis no longer has is re-created from the stores’ copy, then c
   const purchaseId = await sold(eventId, [seat('B', 6)]);
   await redis.del(inventory.keys(eventId, 'z').purchase(purchaseId)); // its TTL ended
   expect((await cancels.markCancelling(eventId, 'z', purchaseId, '{"c":1}', '{"from":"stores"}')).code).toBe(CancelCode.CANCELLING);
-  expect((await cancels.state(eventId, 'z', purchaseId))).toMatchObject({ status: 'confirmed', cancel: 'cancelling', body: '{"from":"stores"}', cancelBody: '{"c":1}' });
+  expect(await cancels.state(eventId, 'z', purchaseId)).toMatchObject({
+    status: 'confirmed',
+    cancel: 'cancelling',
+    body: '{"from":"stores"}',
+    cancelBody: '{"c":1}',
+  });
   expect((await cancels.releaseCancelled(eventId, 'z', layout, purchaseId, [seat('B', 6)])).released).toBe(1);
   expect(await expectCountersMatchBitmap(eventId)).toBe(0);
 });
@@ -124,7 +147,10 @@ test('a zone without inventory (lost, reset) settles the cancellation and frees 
   await cancels.markCancelling(eventId, 'z', purchaseId, '{}');
   const k = inventory.keys(eventId, 'z');
   await redis.del(k.bits, k.counts, k.meta);
-  expect(await cancels.releaseCancelled(eventId, 'z', layout, purchaseId, [seat('A', 1)])).toEqual({ code: ReleaseCancelledCode.NO_INVENTORY, released: 0 });
+  expect(await cancels.releaseCancelled(eventId, 'z', layout, purchaseId, [seat('A', 1)])).toEqual({
+    code: ReleaseCancelledCode.NO_INVENTORY,
+    released: 0,
+  });
   expect((await cancels.state(eventId, 'z', purchaseId))?.cancel).toBe('cancelled');
   expect(await redis.exists(k.bits, k.counts, k.meta)).toBe(0);
 });

@@ -20,13 +20,24 @@ import { holdsHarness } from './holds-support';
 const t = holdsHarness();
 const { holds, clock } = t;
 const allowance = new BuyerAllowance(t.redis, t.prefix, holds, { leaseMs: 30_000 });
-const service = new HoldService(holds, allowance, new CatalogCache(new CatalogStore(t.redis, t.prefix)), { HOLD_DEFAULT_SECONDS: 600, HOLD_MAX_SECONDS: 7200, MAX_SEATS_PER_PURCHASE: 10 });
+const service = new HoldService(holds, allowance, new CatalogCache(new CatalogStore(t.redis, t.prefix)), {
+  HOLD_DEFAULT_SECONDS: 600,
+  HOLD_MAX_SECONDS: 7200,
+  MAX_SEATS_PER_PURCHASE: 10,
+});
 afterAll(() => t.close());
 
 const LIMIT = 4;
 async function event() {
   const eventId = uid('Lim');
-  const entry = testEntry({ eventId, perUserLimit: LIMIT, zones: [{ zoneId: 'z1', rows: ['A', 'B'], seatCounts: [10, 10] }, { zoneId: 'z2', rows: ['A'], seatCounts: [10] }] });
+  const entry = testEntry({
+    eventId,
+    perUserLimit: LIMIT,
+    zones: [
+      { zoneId: 'z1', rows: ['A', 'B'], seatCounts: [10, 10] },
+      { zoneId: 'z2', rows: ['A'], seatCounts: [10] },
+    ],
+  });
   await seedTestEvent(t.redis, t.prefix, entry);
   return { eventId, entry };
 }
@@ -48,13 +59,32 @@ test('counts what a buyer holds and bought across zones and requests; release an
   const { eventId, entry } = await event();
   const a1 = await service.create({ eventId, zoneId: 'z1', buyer: 'alice', best: { count: 2 } });
   const a2 = await service.create({ eventId, zoneId: 'z2', buyer: 'alice', seats: [{ row: 'A', column: 1 }], expiresInSeconds: 60 });
-  expect(a1).toMatchObject({ status: 'HELD', seats: [{ row: 'A', column: 5 }, { row: 'A', column: 6 }], nextToEachOther: true, amountCents: 10_000, currency: 'USD', buyer: 'alice' });
+  expect(a1).toMatchObject({
+    status: 'HELD',
+    seats: [
+      { row: 'A', column: 5 },
+      { row: 'A', column: 6 },
+    ],
+    nextToEachOther: true,
+    amountCents: 10_000,
+    currency: 'USD',
+    buyer: 'alice',
+  });
   expect(await codeOf(service.create({ eventId, zoneId: 'z2', buyer: 'alice', best: { count: 2 } }))).toBe('BUYER_LIMIT_REACHED:1');
   // A direct purchase counts too, and is counted for good.
   const z1 = entry.venue.zones[0]!;
   const layout = ZoneLayout.of(z1);
   const direct = (n: number) =>
-    reserveWithinBuyerLimit(t.inventory, allowance, { eventId, zoneId: 'z1', layout, purchaseId: t.purchaseId(eventId, 'z1'), seats: Array.from({ length: n }, (_, i) => layout.locate('B', i + 1)!), body: '{}', buyer: 'alice', limit: LIMIT });
+    reserveWithinBuyerLimit(t.inventory, allowance, {
+      eventId,
+      zoneId: 'z1',
+      layout,
+      purchaseId: t.purchaseId(eventId, 'z1'),
+      seats: Array.from({ length: n }, (_, i) => layout.locate('B', i + 1)!),
+      body: '{}',
+      buyer: 'alice',
+      limit: LIMIT,
+    });
   expect(await direct(2)).toEqual({ code: 'BUYER_LIMIT_REACHED', left: 1 });
   expect((await direct(1)).code).toBe(ReserveCode.OK);
   expect(await allowance.used(eventId, 'alice')).toBe(LIMIT);
@@ -77,9 +107,14 @@ test('paying a hold keeps its seats counted once, for good', async () => {
   const { eventId } = await event();
   const h = await service.create({ eventId, zoneId: 'z1', buyer: 'carol', best: { count: LIMIT } });
   const paid = await service.convert({ holdId: h.holdId });
-  expect(paid).toMatchObject({ outcome: 'converted', record: { userId: 'carol', tickets: h.seats.map((s) => ({ ...s, priceCents: 5000 })) } });
+  expect(paid).toMatchObject({
+    outcome: 'converted',
+    record: { userId: 'carol', tickets: h.seats.map((s) => ({ ...s, priceCents: 5000 })) },
+  });
   const entries = await allowance.entries(eventId, 'carol');
-  expect(entries).toEqual([expect.objectContaining({ id: paid.outcome === 'converted' ? paid.record.purchaseId : '', seats: LIMIT, state: 'bought' })]);
+  expect(entries).toEqual([
+    expect.objectContaining({ id: paid.outcome === 'converted' ? paid.record.purchaseId : '', seats: LIMIT, state: 'bought' }),
+  ]);
   clock.advance(700_000); // the hold's expiry passes: no change, it is a purchase now
   expect(await allowance.used(eventId, 'carol')).toBe(LIMIT);
   expect(await codeOf(service.create({ eventId, zoneId: 'z2', buyer: 'carol', best: { count: 1 } }))).toBe('BUYER_LIMIT_REACHED:0');
@@ -92,7 +127,16 @@ test('a crash between the buyer step and the zone step: the limit holds meanwhil
   const layout = ZoneLayout.of(z1);
   const stuck = t.newHold(eventId, 'z1', 600, 'dave');
   // Step 1 for 3 seats, then the process "dies": no zone step, no step 3.
-  const step1 = await allowance.acquire({ eventId, buyer: 'dave', entryId: stuck.holdId, seats: 3, limit: LIMIT, kind: 'hold', zoneId: 'z1', holdId: stuck.holdId });
+  const step1 = await allowance.acquire({
+    eventId,
+    buyer: 'dave',
+    entryId: stuck.holdId,
+    seats: 3,
+    limit: LIMIT,
+    kind: 'hold',
+    zoneId: 'z1',
+    holdId: stuck.holdId,
+  });
   expect(step1).toMatchObject({ ok: true, ticket: { left: 1 } });
 
   // Within the lease the provisional entry counts: at most 1 more seat.
@@ -122,13 +166,34 @@ test('a crash between the zone step and step 3: the hold stays counted, and reso
   const z1 = entry.venue.zones[0]!;
   const layout = ZoneLayout.of(z1);
   const h = t.newHold(eventId, 'z1', 120, 'erin');
-  const step1 = await allowance.acquire({ eventId, buyer: 'erin', entryId: h.holdId, seats: 3, limit: LIMIT, kind: 'hold', zoneId: 'z1', holdId: h.holdId });
+  const step1 = await allowance.acquire({
+    eventId,
+    buyer: 'erin',
+    entryId: h.holdId,
+    seats: 3,
+    limit: LIMIT,
+    kind: 'hold',
+    zoneId: 'z1',
+    holdId: h.holdId,
+  });
   expect(step1.ok).toBe(true);
-  expect((await holds.hold(eventId, 'z1', layout, h, [1, 2, 3].map((c) => layout.locate('A', c)!))).code).toBe(HoldCode.OK);
+  expect(
+    (
+      await holds.hold(
+        eventId,
+        'z1',
+        layout,
+        h,
+        [1, 2, 3].map((c) => layout.locate('A', c)!),
+      )
+    ).code,
+  ).toBe(HoldCode.OK);
   // "crash": no step 3.
   clock.advance(31_000);
   expect(await codeOf(service.create({ eventId, zoneId: 'z2', buyer: 'erin', best: { count: 2 } }))).toBe('BUYER_LIMIT_REACHED:1');
-  expect(await allowance.entries(eventId, 'erin')).toEqual([expect.objectContaining({ id: h.holdId, state: 'hold', until: h.expiresAt + allowance.graceMs })]);
+  expect(await allowance.entries(eventId, 'erin')).toEqual([
+    expect.objectContaining({ id: h.holdId, state: 'hold', until: h.expiresAt + allowance.graceMs }),
+  ]);
   // When the hold expires, the allowance comes back.
   clock.advance(120_000);
   expect(await codeOf(service.create({ eventId, zoneId: 'z2', buyer: 'erin', best: { count: LIMIT } }))).toBe('ok');
@@ -143,15 +208,41 @@ test('extending a hold extends its allowance; paying the same hold twice at once
   expect(await codeOf(service.create({ eventId, zoneId: 'z2', buyer: 'fay', best: { count: 2 } }))).toBe('BUYER_LIMIT_REACHED:1');
   expect(await codeOf(service.extend(h.holdId, 7200))).toBe('HOLD_LIMIT_REACHED');
 
-  const busy = await allowance.acquire({ eventId, buyer: 'fay', entryId: h.holdId, seats: 3, limit: LIMIT, kind: 'convert', zoneId: 'z1', holdId: h.holdId, purchaseId: t.purchaseId(eventId, 'z1') });
+  const busy = await allowance.acquire({
+    eventId,
+    buyer: 'fay',
+    entryId: h.holdId,
+    seats: 3,
+    limit: LIMIT,
+    kind: 'convert',
+    zoneId: 'z1',
+    holdId: h.holdId,
+    purchaseId: t.purchaseId(eventId, 'z1'),
+  });
   expect(busy.ok).toBe(true);
   expect(await codeOf(service.convert({ holdId: h.holdId }))).toBe('HOLD_IN_PROGRESS');
-  expect(await allowance.acquire({ eventId, buyer: 'fay', entryId: h.holdId, seats: 3, limit: LIMIT, kind: 'convert', zoneId: 'z1', holdId: h.holdId })).toEqual({ ok: false, code: AllowanceCode.BUSY });
+  expect(
+    await allowance.acquire({
+      eventId,
+      buyer: 'fay',
+      entryId: h.holdId,
+      seats: 3,
+      limit: LIMIT,
+      kind: 'convert',
+      zoneId: 'z1',
+      holdId: h.holdId,
+    }),
+  ).toEqual({ ok: false, code: AllowanceCode.BUSY });
 });
 
 test('concurrent requests of one buyer never pass the limit', async () => {
   const { eventId } = await event();
-  const tries = Array.from({ length: 60 }, (_, i) => service.create({ eventId, zoneId: i % 2 ? 'z1' : 'z2', buyer: 'gail', best: { count: 1 + (i % 2) } }).then((h) => h.seats.length, () => 0));
+  const tries = Array.from({ length: 60 }, (_, i) =>
+    service.create({ eventId, zoneId: i % 2 ? 'z1' : 'z2', buyer: 'gail', best: { count: 1 + (i % 2) } }).then(
+      (h) => h.seats.length,
+      () => 0,
+    ),
+  );
   const held = (await Promise.all(tries)).reduce((a, b) => a + b, 0);
   expect(held).toBeLessThanOrEqual(LIMIT);
   expect(held).toBeGreaterThanOrEqual(LIMIT - 1); // one 2-seat request may not fit the last seat

@@ -13,7 +13,10 @@ const label = (layout: ZoneLayout, seats: SeatPosition[]) => seats.map((s) => la
 
 /** A zone with the given seats taken (held by a long hold). */
 async function zoneWith(rows: string[], perRow: number, taken: string[]) {
-  const z = zoneDef(rows, rows.map(() => perRow));
+  const z = zoneDef(
+    rows,
+    rows.map(() => perRow),
+  );
   const { eventId, layout } = await t.newZone(z);
   if (taken.length > 0) {
     const seats = taken.map((s) => seat(layout, s[0]!, Number(s.slice(1))));

@@ -16,7 +16,10 @@ const holds = new Holds(t.redis, t.prefix); // the real clock
 afterAll(() => t.close());
 
 const ROWS = 'ABCDEFGHIJ'.split('');
-const z = zoneDef(ROWS, ROWS.map(() => 20));
+const z = zoneDef(
+  ROWS,
+  ROWS.map(() => 20),
+);
 
 type Owner = { kind: 'hold'; id: string; expiresAt: number; ended: boolean } | { kind: 'sale'; id: string };
 
@@ -64,7 +67,10 @@ test('no seat is held or sold twice; the sets match and counters equal the popco
     }
     const expiresAt = Date.now() + 10 + rand(300);
     const h = { holdId: t.holdId(eventId, z.zoneId), buyer: '', expiresAt, maxUntil: expiresAt + 60_000, info: '{}' };
-    const r: HoldResult = kind === 'hold' ? await holds.hold(eventId, z.zoneId, layout, h, randomSeats()) : await holds.best(eventId, z.zoneId, layout, h, 1 + rand(4));
+    const r: HoldResult =
+      kind === 'hold'
+        ? await holds.hold(eventId, z.zoneId, layout, h, randomSeats())
+        : await holds.best(eventId, z.zoneId, layout, h, 1 + rand(4));
     if (r.code !== HoldCode.OK) return void counts.refused++;
     await holds.indexZone(eventId, z.zoneId, r.expiresAt);
     const mine: Owner = { kind: 'hold', id: h.holdId, expiresAt, ended: false };
@@ -91,25 +97,29 @@ test('no seat is held or sold twice; the sets match and counters equal the popco
   }
 
   // 100 clients, 20 attempts each, all at once.
-  await Promise.all(Array.from({ length: 100 }, async () => {
-    for (let k = 0; k < 20; k++) await attempt();
-  }));
+  await Promise.all(
+    Array.from({ length: 100 }, async () => {
+      for (let k = 0; k < 20; k++) await attempt();
+    }),
+  );
   await sweeper.stop();
 
   expect(violations).toEqual([]);
   expect(counts.held + counts.best + counts.sold).toBeGreaterThan(200); // seats were fought over and reused
   expect(counts.late + counts.converted).toBeGreaterThan(0);
   // Holds that ended by expiry while the others ran (swept, or released by a script that met them).
-  const expiredMidRun = counts.held + counts.best - counts.converted - counts.released - new Set((await holds.heldSeats(eventId, z.zoneId)).values()).size;
+  const expiredMidRun =
+    counts.held + counts.best - counts.converted - counts.released - new Set((await holds.heldSeats(eventId, z.zoneId)).values()).size;
   expect(expiredMidRun).toBeGreaterThan(50);
 
   // Sets: every sale's seats are taken and in no other sale; the rest of the taken seats are
   // exactly the seats of holds Redis still has HELD.
   const sold = new Map<number, string>();
-  for (const [id, seats] of sales) for (const s of seats) {
-    if (sold.has(s.offset)) violations.push(`seat ${s.offset} sold to ${sold.get(s.offset)} and ${id}`);
-    sold.set(s.offset, id);
-  }
+  for (const [id, seats] of sales)
+    for (const s of seats) {
+      if (sold.has(s.offset)) violations.push(`seat ${s.offset} sold to ${sold.get(s.offset)} and ${id}`);
+      sold.set(s.offset, id);
+    }
   expect(violations).toEqual([]);
   const held = await holds.heldSeats(eventId, z.zoneId);
   for (const offset of held.keys()) expect(sold.has(offset)).toBe(false);
@@ -118,7 +128,12 @@ test('no seat is held or sold twice; the sets match and counters equal the popco
 
   // Once every hold has expired and been swept, exactly the sold seats remain taken.
   const sweepAll = new HoldSweeper(holds, undefined, { intervalMs: 250 }, testLogger());
-  await waitFor(async () => (await sweepAll.runOnce(), (await holds.heldSeats(eventId, z.zoneId)).size === 0), 'every hold to expire and be swept', 15_000, 100);
+  await waitFor(
+    async () => (await sweepAll.runOnce(), (await holds.heldSeats(eventId, z.zoneId)).size === 0),
+    'every hold to expire and be swept',
+    15_000,
+    100,
+  );
   expect(await t.takenOffsets(eventId, z)).toEqual(new Set(sold.keys()));
   await t.expectConsistent(eventId, z);
 }, 120_000);

@@ -42,7 +42,13 @@ export function holdsHarness() {
 
   /** A new hold's fields: expires in `seconds` (default 600), at most 7,200 s in total. */
   function newHold(eventId: string, zoneId: string, seconds = 600, buyer = ''): NewHold {
-    return { holdId: holdId(eventId, zoneId), buyer, expiresAt: clock.now + seconds * 1000, maxUntil: clock.now + 7_200_000, info: '{"priceCents":1000,"currency":"USD"}' };
+    return {
+      holdId: holdId(eventId, zoneId),
+      buyer,
+      expiresAt: clock.now + seconds * 1000,
+      maxUntil: clock.now + 7_200_000,
+      info: '{"priceCents":1000,"currency":"USD"}',
+    };
   }
 
   const seat = (layout: ZoneLayout, row: string, col: number): SeatPosition => layout.locate(row, col)!;
@@ -73,7 +79,12 @@ export function holdsHarness() {
     expect(st.rowAvailable).toEqual(z.seatCounts.map((c, r) => c - rowTaken[r]!));
     for (const [offset, id] of await holds.heldSeats(eventId, z.zoneId)) {
       const h = await holds.get(id);
-      expect({ offset, status: h?.status, listed: h?.seats.some((s) => s.offset === offset), taken: isTaken(st.bits, offset) }).toEqual({ offset, status: 'held', listed: true, taken: true });
+      expect({ offset, status: h?.status, listed: h?.seats.some((s) => s.offset === offset), taken: isTaken(st.bits, offset) }).toEqual({
+        offset,
+        status: 'held',
+        listed: true,
+        taken: true,
+      });
     }
   }
 

@@ -29,7 +29,9 @@ test('expired seats are on sale again within about a second, with two replicas s
   for (let i = 0; i < 2; i++) {
     const redis = testRedis();
     extraConnections.push(redis);
-    const s = new HoldSweeper(new Holds(redis, t.prefix), undefined, { intervalMs: 250 }, testLogger(), (_e, _z, ids) => expiredBy.push(...ids));
+    const s = new HoldSweeper(new Holds(redis, t.prefix), undefined, { intervalMs: 250 }, testLogger(), (_e, _z, ids) =>
+      expiredBy.push(...ids),
+    );
     sweepers.push(s);
     s.start();
   }
@@ -43,7 +45,12 @@ test('expired seats are on sale again within about a second, with two replicas s
     ids.push(h.holdId);
     lastExpiry = expiresAt;
   }
-  const freedAt = await waitFor(async () => ((await t.takenOffsets(eventId, z)).size === 0 ? now() : 0), 'the sweepers to free every expired seat', 10_000, 20);
+  const freedAt = await waitFor(
+    async () => ((await t.takenOffsets(eventId, z)).size === 0 ? now() : 0),
+    'the sweepers to free every expired seat',
+    10_000,
+    20,
+  );
   // About a second: a pass every 250 ms (slack for two shared cores).
   expect(freedAt - lastExpiry).toBeLessThan(1500);
   for (const id of ids) expect((await realHolds.get(id))!.status).toBe('expired');
@@ -74,7 +81,11 @@ test('a hold created while a sweeper settles the zone is never dropped from the 
   expect(await t.redis.zscore(ix.due, member)).not.toBeNull();
   // The next passes expire the new hold.
   const sweeper = new HoldSweeper(realHolds, undefined, { intervalMs: 100, claimMs: 100 }, testLogger());
-  await waitFor(async () => (await sweeper.runOnce(), (await realHolds.get(second.holdId))!.status === 'expired'), 'the second hold to expire', 10_000);
+  await waitFor(
+    async () => (await sweeper.runOnce(), (await realHolds.get(second.holdId))!.status === 'expired'),
+    'the second hold to expire',
+    10_000,
+  );
   await t.expectConsistent(eventId, z);
 });
 
@@ -84,7 +95,11 @@ test('the rescan re-indexes a zone whose holder died before indexing it', async 
   await realHolds.hold(eventId, z.zoneId, layout, h, [{ offset: 3, rowIdx: 0 }]); // no indexZone: "crash"
   const entry = testEntry({ eventId, zones: [{ zoneId: z.zoneId, rows: z.rows, seatCounts: z.seatCounts }] });
   const sweeper = new HoldSweeper(realHolds, { listEvents: async () => [entry] }, { intervalMs: 100, rescanMs: 0 }, testLogger());
-  await waitFor(async () => (await sweeper.runOnce(), (await t.takenOffsets(eventId, z)).size === 0), 'the rescanned hold to expire', 10_000);
+  await waitFor(
+    async () => (await sweeper.runOnce(), (await t.takenOffsets(eventId, z)).size === 0),
+    'the rescanned hold to expire',
+    10_000,
+  );
   expect((await realHolds.get(h.holdId))!.status).toBe('expired');
   await t.expectConsistent(eventId, z);
 });

@@ -18,34 +18,62 @@ describe('hold.lua', () => {
     const r = await holds.hold(eventId, z.zoneId, layout, h, [seat(layout, 'A', 1), seat(layout, 'A', 2)]);
     expect(r).toMatchObject({ code: HoldCode.OK, available: 13, expiresAt: h.expiresAt });
     // A re-run (lost reply) changes nothing and answers the same hold.
-    expect(await holds.hold(eventId, z.zoneId, layout, h, [seat(layout, 'A', 1), seat(layout, 'A', 2)])).toMatchObject({ code: HoldCode.OK, available: 13 });
+    expect(await holds.hold(eventId, z.zoneId, layout, h, [seat(layout, 'A', 1), seat(layout, 'A', 2)])).toMatchObject({
+      code: HoldCode.OK,
+      available: 13,
+    });
     // Someone else: a direct purchase and another hold are refused, and nothing changes.
     const before = await inventory.zoneState(eventId, z.zoneId);
     const other = t.newHold(eventId, z.zoneId);
-    expect(await holds.hold(eventId, z.zoneId, layout, other, [seat(layout, 'B', 1), seat(layout, 'A', 2)])).toEqual({ code: HoldCode.SEATS_TAKEN, takenIndexes: [2] });
-    expect((await inventory.reserve(eventId, z.zoneId, layout, t.purchaseId(eventId, z.zoneId), [seat(layout, 'A', 1)], '{}')).code).toBe(ReserveCode.SEATS_TAKEN);
+    expect(await holds.hold(eventId, z.zoneId, layout, other, [seat(layout, 'B', 1), seat(layout, 'A', 2)])).toEqual({
+      code: HoldCode.SEATS_TAKEN,
+      takenIndexes: [2],
+    });
+    expect((await inventory.reserve(eventId, z.zoneId, layout, t.purchaseId(eventId, z.zoneId), [seat(layout, 'A', 1)], '{}')).code).toBe(
+      ReserveCode.SEATS_TAKEN,
+    );
     expect(await inventory.zoneState(eventId, z.zoneId)).toEqual(before);
     expect(await holds.get(other.holdId)).toBeUndefined();
     // Sold vs held.
-    expect((await inventory.reserve(eventId, z.zoneId, layout, t.purchaseId(eventId, z.zoneId), [seat(layout, 'C', 6)], '{}')).code).toBe(ReserveCode.OK);
-    expect(await holds.heldSeats(eventId, z.zoneId)).toEqual(new Map([[0, h.holdId], [1, h.holdId]]));
+    expect((await inventory.reserve(eventId, z.zoneId, layout, t.purchaseId(eventId, z.zoneId), [seat(layout, 'C', 6)], '{}')).code).toBe(
+      ReserveCode.OK,
+    );
+    expect(await holds.heldSeats(eventId, z.zoneId)).toEqual(
+      new Map([
+        [0, h.holdId],
+        [1, h.holdId],
+      ]),
+    );
     expect(await t.takenOffsets(eventId, z)).toEqual(new Set([0, 1, 14]));
     expect(await holds.heldBits(eventId, z.zoneId, layout.capacity)).toEqual(Buffer.from([0b11000000, 0]));
     const rec = (await holds.get(h.holdId))!;
-    expect(rec).toMatchObject({ status: 'held', buyer: 'alice', expiresAt: h.expiresAt, maxUntil: h.maxUntil, seats: [seat(layout, 'A', 1), seat(layout, 'A', 2)] });
+    expect(rec).toMatchObject({
+      status: 'held',
+      buyer: 'alice',
+      expiresAt: h.expiresAt,
+      maxUntil: h.maxUntil,
+      seats: [seat(layout, 'A', 1), seat(layout, 'A', 2)],
+    });
     await t.expectConsistent(eventId, z);
   });
 
   test('refuses like reserve.lua: sold out, outside the layout, repeated seat, stale layout, no inventory, closed zone', async () => {
     const tiny = zoneDef(['A'], [2], 'tiny');
     const { eventId, layout } = await t.newZone(tiny);
-    expect((await holds.hold(eventId, 'tiny', layout, t.newHold(eventId, 'tiny'), [seat(layout, 'A', 1), seat(layout, 'A', 2)])).code).toBe(HoldCode.OK);
+    expect((await holds.hold(eventId, 'tiny', layout, t.newHold(eventId, 'tiny'), [seat(layout, 'A', 1), seat(layout, 'A', 2)])).code).toBe(
+      HoldCode.OK,
+    );
     expect((await holds.hold(eventId, 'tiny', layout, t.newHold(eventId, 'tiny'), [seat(layout, 'A', 1)])).code).toBe(HoldCode.SOLD_OUT);
 
     const other = await t.newZone(z);
     const h = () => t.newHold(other.eventId, z.zoneId);
-    expect(await holds.hold(other.eventId, z.zoneId, other.layout, h(), [{ offset: 15, rowIdx: 2 }])).toEqual({ code: HoldCode.OUT_OF_LAYOUT, detail: 1 });
-    expect((await holds.hold(other.eventId, z.zoneId, other.layout, h(), [seat(other.layout, 'A', 1), seat(other.layout, 'A', 1)])).code).toBe(HoldCode.DUPLICATE);
+    expect(await holds.hold(other.eventId, z.zoneId, other.layout, h(), [{ offset: 15, rowIdx: 2 }])).toEqual({
+      code: HoldCode.OUT_OF_LAYOUT,
+      detail: 1,
+    });
+    expect(
+      (await holds.hold(other.eventId, z.zoneId, other.layout, h(), [seat(other.layout, 'A', 1), seat(other.layout, 'A', 1)])).code,
+    ).toBe(HoldCode.DUPLICATE);
     expect((await holds.hold(other.eventId, z.zoneId, layout, h(), [{ offset: 0, rowIdx: 0 }])).code).toBe(HoldCode.LAYOUT_MISMATCH);
     expect((await holds.hold('NoSuchEvent', z.zoneId, other.layout, h(), [{ offset: 0, rowIdx: 0 }])).code).toBe(HoldCode.NO_INVENTORY);
     await t.redis.hset(inventory.keys(other.eventId, z.zoneId).meta, 'closed', '1');
@@ -68,7 +96,15 @@ describe('hold.lua', () => {
     expect(await t.takenOffsets(eventId, z)).toEqual(new Set([5, 9]));
 
     const p = t.purchaseId(eventId, z.zoneId);
-    const reserveWithClock = await t.redis.tpReserve(...reserveKeys(eventId, z.zoneId, p), layout.hash, p, clock.now, '{}', seat(layout, 'C', 1).offset, 2);
+    const reserveWithClock = await t.redis.tpReserve(
+      ...reserveKeys(eventId, z.zoneId, p),
+      layout.hash,
+      p,
+      clock.now,
+      '{}',
+      seat(layout, 'C', 1).offset,
+      2,
+    );
     expect(reserveWithClock[0]).toBe(ReserveCode.OK);
     expect((await holds.get(b.holdId))!.status).toBe('expired');
     expect(await holds.heldSeats(eventId, z.zoneId)).toEqual(new Map([[5, c.holdId]]));
@@ -78,7 +114,11 @@ describe('hold.lua', () => {
   test('a zone whose every seat is in expired holds is not sold out', async () => {
     const tiny = zoneDef(['A'], [3], 'tiny');
     const { eventId, layout } = await t.newZone(tiny);
-    await holds.hold(eventId, 'tiny', layout, t.newHold(eventId, 'tiny', 5), [seat(layout, 'A', 1), seat(layout, 'A', 2), seat(layout, 'A', 3)]);
+    await holds.hold(eventId, 'tiny', layout, t.newHold(eventId, 'tiny', 5), [
+      seat(layout, 'A', 1),
+      seat(layout, 'A', 2),
+      seat(layout, 'A', 3),
+    ]);
     clock.advance(5_001);
     const p = t.purchaseId(eventId, 'tiny');
     expect((await t.redis.tpReserve(...reserveKeys(eventId, 'tiny', p), layout.hash, p, clock.now, '{}', 1, 0))[0]).toBe(ReserveCode.OK);
@@ -98,7 +138,9 @@ describe('extend.lua and release.lua', () => {
     expect(Number(await t.redis.zscore(inventory.keys(eventId, z.zoneId).heldUntil, h.holdId))).toBe(h.maxUntil);
     clock.advance(60_000);
     expect(await holds.extend(eventId, z.zoneId, h.holdId, 1_000)).toEqual({ code: HoldCode.HOLD_EXPIRED });
-    expect(await holds.extend(eventId, z.zoneId, `${eventId}.${z.zoneId}.hnone000000000000`, 1_000)).toEqual({ code: HoldCode.HOLD_NOT_FOUND });
+    expect(await holds.extend(eventId, z.zoneId, `${eventId}.${z.zoneId}.hnone000000000000`, 1_000)).toEqual({
+      code: HoldCode.HOLD_NOT_FOUND,
+    });
   });
 
   test('release frees the seats now, once; a released hold cannot be extended', async () => {
@@ -164,7 +206,9 @@ describe('convert.lua', () => {
     expect(await inventory.confirm(eventId, z.zoneId, p)).toBe(ConfirmCode.CONFIRMED);
     expect((await holds.convert(eventId, z.zoneId, layout, h.holdId, p, seats, '{"body":1}')).code).toBe(HoldCode.OK);
     // Paying it again under another purchase id, or releasing it, is refused.
-    expect((await holds.convert(eventId, z.zoneId, layout, h.holdId, t.purchaseId(eventId, z.zoneId), seats, '{}')).code).toBe(HoldCode.DUPLICATE);
+    expect((await holds.convert(eventId, z.zoneId, layout, h.holdId, t.purchaseId(eventId, z.zoneId), seats, '{}')).code).toBe(
+      HoldCode.DUPLICATE,
+    );
     expect(await holds.release(eventId, z.zoneId, h.holdId)).toEqual({ code: HoldCode.HOLD_NOT_ACTIVE });
     // Its expiry passing changes nothing: it is no hold any more.
     clock.advance(700_000);
@@ -173,13 +217,17 @@ describe('convert.lua', () => {
     await t.expectConsistent(eventId, z);
   });
 
-  test('the seats given must be the live hold\'s seats', async () => {
+  test("the seats given must be the live hold's seats", async () => {
     const { eventId, layout } = await t.newZone(z);
     const h = t.newHold(eventId, z.zoneId);
     await holds.hold(eventId, z.zoneId, layout, h, [seat(layout, 'A', 1), seat(layout, 'A', 2)]);
     const p = t.purchaseId(eventId, z.zoneId);
-    expect((await holds.convert(eventId, z.zoneId, layout, h.holdId, p, [seat(layout, 'A', 1)], '{}')).code).toBe(HoldCode.HOLD_SEATS_MISMATCH);
-    expect((await holds.convert(eventId, z.zoneId, layout, h.holdId, p, [seat(layout, 'A', 1), seat(layout, 'A', 3)], '{}')).code).toBe(HoldCode.HOLD_SEATS_MISMATCH);
+    expect((await holds.convert(eventId, z.zoneId, layout, h.holdId, p, [seat(layout, 'A', 1)], '{}')).code).toBe(
+      HoldCode.HOLD_SEATS_MISMATCH,
+    );
+    expect((await holds.convert(eventId, z.zoneId, layout, h.holdId, p, [seat(layout, 'A', 1), seat(layout, 'A', 3)], '{}')).code).toBe(
+      HoldCode.HOLD_SEATS_MISMATCH,
+    );
     expect((await holds.get(h.holdId))!.status).toBe('held');
   });
 
@@ -191,7 +239,10 @@ describe('convert.lua', () => {
     await holds.hold(eventId, z.zoneId, layout, a, seats);
     clock.advance(5_000);
     const pa = t.purchaseId(eventId, z.zoneId);
-    expect(await holds.convert(eventId, z.zoneId, layout, a.holdId, pa, seats, '{}')).toEqual({ code: HoldCode.LATE_RETAKEN, available: 13 });
+    expect(await holds.convert(eventId, z.zoneId, layout, a.holdId, pa, seats, '{}')).toEqual({
+      code: HoldCode.LATE_RETAKEN,
+      available: 13,
+    });
     expect((await inventory.getPurchase(eventId, z.zoneId, pa))!.status).toBe('reserved');
     expect((await holds.get(a.holdId))!.status).toBe('expired');
     expect((await holds.convert(eventId, z.zoneId, layout, a.holdId, pa, seats, '{}')).code).toBe(HoldCode.LATE_RETAKEN); // re-run
@@ -204,16 +255,23 @@ describe('convert.lua', () => {
     clock.advance(5_000);
     await holds.expire(eventId, z.zoneId);
     const other = t.purchaseId(eventId, z.zoneId);
-    expect((await t.redis.tpReserve(...reserveKeys(eventId, z.zoneId, other), layout.hash, other, clock.now, '{}', bSeats[1]!.offset, 0))[0]).toBe(ReserveCode.OK);
+    expect(
+      (await t.redis.tpReserve(...reserveKeys(eventId, z.zoneId, other), layout.hash, other, clock.now, '{}', bSeats[1]!.offset, 0))[0],
+    ).toBe(ReserveCode.OK);
     const before = await inventory.zoneState(eventId, z.zoneId);
     const pb = t.purchaseId(eventId, z.zoneId);
-    expect(await holds.convert(eventId, z.zoneId, layout, b.holdId, pb, bSeats, '{}')).toEqual({ code: HoldCode.SEATS_TAKEN, takenIndexes: [2] });
+    expect(await holds.convert(eventId, z.zoneId, layout, b.holdId, pb, bSeats, '{}')).toEqual({
+      code: HoldCode.SEATS_TAKEN,
+      takenIndexes: [2],
+    });
     expect(await inventory.zoneState(eventId, z.zoneId)).toEqual(before);
     expect(await inventory.getPurchase(eventId, z.zoneId, pb)).toBeUndefined();
 
     // Gone (Redis lost it): a late payment too.
     const gone = `${eventId}.${z.zoneId}.hgone000000000000`;
-    expect((await holds.convert(eventId, z.zoneId, layout, gone, t.purchaseId(eventId, z.zoneId), [seat(layout, 'B', 5)], '{}')).code).toBe(HoldCode.LATE_RETAKEN);
+    expect((await holds.convert(eventId, z.zoneId, layout, gone, t.purchaseId(eventId, z.zoneId), [seat(layout, 'B', 5)], '{}')).code).toBe(
+      HoldCode.LATE_RETAKEN,
+    );
     await t.expectConsistent(eventId, z);
   });
 
@@ -223,7 +281,9 @@ describe('convert.lua', () => {
     const seats = [seat(layout, 'B', 1)];
     await holds.hold(eventId, z.zoneId, layout, h, seats);
     await holds.release(eventId, z.zoneId, h.holdId);
-    expect((await holds.convert(eventId, z.zoneId, layout, h.holdId, t.purchaseId(eventId, z.zoneId), seats, '{}')).code).toBe(HoldCode.HOLD_NOT_ACTIVE);
+    expect((await holds.convert(eventId, z.zoneId, layout, h.holdId, t.purchaseId(eventId, z.zoneId), seats, '{}')).code).toBe(
+      HoldCode.HOLD_NOT_ACTIVE,
+    );
     expect(await t.takenOffsets(eventId, z)).toEqual(new Set());
   });
 
@@ -234,7 +294,10 @@ describe('convert.lua', () => {
     await holds.hold(eventId, z.zoneId, layout, h, seats);
     expect(await inventory.markSold(eventId, zone, [seats[0]!])).toBe(0); // already taken: only the held-by entry goes
     // Paying it now refuses: the hold lost a seat.
-    expect(await holds.convert(eventId, z.zoneId, layout, h.holdId, t.purchaseId(eventId, z.zoneId), seats, '{}')).toEqual({ code: HoldCode.SEATS_TAKEN, takenIndexes: [1] });
+    expect(await holds.convert(eventId, z.zoneId, layout, h.holdId, t.purchaseId(eventId, z.zoneId), seats, '{}')).toEqual({
+      code: HoldCode.SEATS_TAKEN,
+      takenIndexes: [1],
+    });
     expect(await t.takenOffsets(eventId, z)).toEqual(new Set([seats[0]!.offset]));
     await t.expectConsistent(eventId, z);
   });
@@ -249,34 +312,57 @@ describe('the remaining codes', () => {
     expect(await holds.release(eventId, z.zoneId, `${eventId}.${z.zoneId}.hnone000000000000`)).toEqual({ code: HoldCode.HOLD_NOT_FOUND });
     const p = () => t.purchaseId(eventId, z.zoneId);
     const gone = `${eventId}.${z.zoneId}.hgone000000000000`;
-    expect(await holds.convert(eventId, z.zoneId, layout, gone, p(), [{ offset: 99, rowIdx: 0 }], '{}')).toEqual({ code: HoldCode.OUT_OF_LAYOUT, detail: 1 });
+    expect(await holds.convert(eventId, z.zoneId, layout, gone, p(), [{ offset: 99, rowIdx: 0 }], '{}')).toEqual({
+      code: HoldCode.OUT_OF_LAYOUT,
+      detail: 1,
+    });
     expect((await holds.convert(eventId, z.zoneId, stale, gone, p(), [seat(layout, 'A', 1)], '{}')).code).toBe(HoldCode.LAYOUT_MISMATCH);
-    expect((await holds.convert('NoSuchEvent', z.zoneId, layout, gone, p(), [seat(layout, 'A', 1)], '{}')).code).toBe(HoldCode.NO_INVENTORY);
+    expect((await holds.convert('NoSuchEvent', z.zoneId, layout, gone, p(), [seat(layout, 'A', 1)], '{}')).code).toBe(
+      HoldCode.NO_INVENTORY,
+    );
     // fence.lua tombstones ids that never happened; the scripts refuse them from then on.
     const never = t.newHold(eventId, z.zoneId);
     expect(await holds.fence(eventId, z.zoneId, 'hold', { holdId: never.holdId }, 60)).toEqual({ code: FenceCode.GONE, expiresAt: 0 });
     expect((await holds.best(eventId, z.zoneId, layout, never, 1)).code).toBe(HoldCode.DUPLICATE);
     const neverBought = p();
-    expect(await holds.fence(eventId, z.zoneId, 'purchase', { purchaseId: neverBought }, 60)).toEqual({ code: FenceCode.GONE, expiresAt: 0 });
-    expect((await t.redis.tpReserve(...reserveKeys(eventId, z.zoneId, neverBought), layout.hash, neverBought, clock.now, '{}', 0, 0))[0]).toBe(ReserveCode.DUPLICATE);
+    expect(await holds.fence(eventId, z.zoneId, 'purchase', { purchaseId: neverBought }, 60)).toEqual({
+      code: FenceCode.GONE,
+      expiresAt: 0,
+    });
+    expect(
+      (await t.redis.tpReserve(...reserveKeys(eventId, z.zoneId, neverBought), layout.hash, neverBought, clock.now, '{}', 0, 0))[0],
+    ).toBe(ReserveCode.DUPLICATE);
     expect((await holds.convert(eventId, z.zoneId, layout, gone, neverBought, [seat(layout, 'A', 1)], '{}')).code).toBe(HoldCode.DUPLICATE);
     // fence.lua on what did happen: HELD with its expiry, PURCHASED.
     const live = t.newHold(eventId, z.zoneId);
     await holds.hold(eventId, z.zoneId, layout, live, [seat(layout, 'C', 1)]);
-    expect(await holds.fence(eventId, z.zoneId, 'hold', { holdId: live.holdId }, 60)).toEqual({ code: FenceCode.HELD, expiresAt: live.expiresAt });
+    expect(await holds.fence(eventId, z.zoneId, 'hold', { holdId: live.holdId }, 60)).toEqual({
+      code: FenceCode.HELD,
+      expiresAt: live.expiresAt,
+    });
     const bought = p();
-    expect(await holds.fence(eventId, z.zoneId, 'convert', { holdId: live.holdId, purchaseId: bought }, 60)).toEqual({ code: FenceCode.HELD, expiresAt: live.expiresAt });
-    expect((await holds.convert(eventId, z.zoneId, layout, live.holdId, bought, [seat(layout, 'C', 1)], '{}')).code).toBe(HoldCode.DUPLICATE); // fenced purchase id
+    expect(await holds.fence(eventId, z.zoneId, 'convert', { holdId: live.holdId, purchaseId: bought }, 60)).toEqual({
+      code: FenceCode.HELD,
+      expiresAt: live.expiresAt,
+    });
+    expect((await holds.convert(eventId, z.zoneId, layout, live.holdId, bought, [seat(layout, 'C', 1)], '{}')).code).toBe(
+      HoldCode.DUPLICATE,
+    ); // fenced purchase id
     const bought2 = p();
     expect((await holds.convert(eventId, z.zoneId, layout, live.holdId, bought2, [seat(layout, 'C', 1)], '{}')).code).toBe(HoldCode.OK);
-    expect(await holds.fence(eventId, z.zoneId, 'convert', { holdId: live.holdId, purchaseId: bought2 }, 60)).toEqual({ code: FenceCode.PURCHASED, expiresAt: 0 });
+    expect(await holds.fence(eventId, z.zoneId, 'convert', { holdId: live.holdId, purchaseId: bought2 }, 60)).toEqual({
+      code: FenceCode.PURCHASED,
+      expiresAt: 0,
+    });
     expect(await holds.fence(eventId, z.zoneId, 'hold', { holdId: live.holdId }, 60)).toEqual({ code: FenceCode.PURCHASED, expiresAt: 0 });
     // A closed zone: no new holds (hold.lua is tested above), no best, no payment.
     const open = t.newHold(eventId, z.zoneId);
     await holds.hold(eventId, z.zoneId, layout, open, [seat(layout, 'C', 2)]);
     await t.redis.hset(inventory.keys(eventId, z.zoneId).meta, 'closed', '1');
     expect((await holds.best(eventId, z.zoneId, layout, t.newHold(eventId, z.zoneId), 1)).code).toBe(HoldCode.ZONE_CLOSED);
-    expect((await holds.convert(eventId, z.zoneId, layout, open.holdId, p(), [seat(layout, 'C', 2)], '{}')).code).toBe(HoldCode.ZONE_CLOSED);
+    expect((await holds.convert(eventId, z.zoneId, layout, open.holdId, p(), [seat(layout, 'C', 2)], '{}')).code).toBe(
+      HoldCode.ZONE_CLOSED,
+    );
     await t.expectConsistent(eventId, z);
   });
 
@@ -286,7 +372,9 @@ describe('the remaining codes', () => {
     const got = await allowance.acquire(claim);
     if (!got.ok) throw new Error('acquire refused');
     expect(await allowance.settle({ ...got.ticket, token: 'someone-else' }, { firm: 'none' })).toBe(false);
-    expect(await t.redis.tpAllowanceSettle(allowance.key('E', 'kim'), claim.entryId, 'drop', 'someone-else', clock.now, 0, '')).toBe(AllowanceCode.STALE);
+    expect(await t.redis.tpAllowanceSettle(allowance.key('E', 'kim'), claim.entryId, 'drop', 'someone-else', clock.now, 0, '')).toBe(
+      AllowanceCode.STALE,
+    );
     expect((await allowance.entries('E', 'kim')).map((e) => e.state)).toEqual(['provisional']);
     expect(await allowance.settle(got.ticket, { firm: 'none' })).toBe(true);
     expect(await allowance.entries('E', 'kim')).toEqual([]);

@@ -70,7 +70,14 @@ describe('reserve.lua', () => {
     const big = zone(['A', 'B'], [3, 3], 'other');
     const other = await newZone(big);
     expect((await reserve(other.eventId, big, other.layout, [{ offset: 6, rowIdx: 1 }])).code).toBe(ReserveCode.OUT_OF_LAYOUT);
-    expect((await reserve(other.eventId, big, other.layout, [{ offset: 0, rowIdx: 0 }, { offset: 0, rowIdx: 0 }])).code).toBe(ReserveCode.DUPLICATE);
+    expect(
+      (
+        await reserve(other.eventId, big, other.layout, [
+          { offset: 0, rowIdx: 0 },
+          { offset: 0, rowIdx: 0 },
+        ])
+      ).code,
+    ).toBe(ReserveCode.DUPLICATE);
   });
 
   test('refuses a caller with a stale layout, and a zone without inventory', async () => {
@@ -155,7 +162,10 @@ describe('init-zone.lua', () => {
     const { eventId, layout } = await newZone(z);
     await reserve(eventId, z, layout, [seat(layout, 'B', 5)]);
     expect(await inventory.initZone(eventId, z)).toEqual({ code: InitZoneCode.UNCHANGED, sold: 1 });
-    expect(await inventory.initZone(eventId, zone(['A', 'B', 'C'], [5, 5, 5]))).toEqual({ code: InitZoneCode.LAYOUT_CHANGE_REFUSED, sold: 1 });
+    expect(await inventory.initZone(eventId, zone(['A', 'B', 'C'], [5, 5, 5]))).toEqual({
+      code: InitZoneCode.LAYOUT_CHANGE_REFUSED,
+      sold: 1,
+    });
     const st = (await inventory.zoneState(eventId, z.zoneId))!;
     expect(st.capacity).toBe(10);
     expect(isTaken(st.bits, layout.locate('B', 5)!.offset)).toBe(true);
@@ -171,7 +181,11 @@ describe('init-zone.lua', () => {
 
   test('restore-zone rebuilds a large sold-out zone in one call, counters matching the bitmap', async () => {
     const rows = Array.from({ length: 100 }, (_, i) => `R${i}`);
-    const z = zone(rows, rows.map(() => 1000), 'restored');
+    const z = zone(
+      rows,
+      rows.map(() => 1000),
+      'restored',
+    );
     const eventId = uid('inv');
     created.push([eventId, z.zoneId]);
     const layout = ZoneLayout.of(z);
@@ -188,7 +202,11 @@ describe('init-zone.lua', () => {
 
   test('a 100,000-seat zone uses at most 1.25 bits per seat', async () => {
     const rows = Array.from({ length: 100 }, (_, i) => `R${i}`);
-    const z = zone(rows, rows.map(() => 1000), 'huge');
+    const z = zone(
+      rows,
+      rows.map(() => 1000),
+      'huge',
+    );
     const { eventId, layout } = await newZone(z);
     await reserve(eventId, z, layout, [seat(layout, 'R99', 1000), seat(layout, 'R0', 1)]);
     const k = inventory.keys(eventId, z.zoneId);
@@ -219,7 +237,10 @@ describe('close-zone.lua: the fence of a zone that leaves the catalog', () => {
     expect(await inventory.confirm(eventId, z.zoneId, before)).toBe(0);
     expect(await inventory.pendingCount(eventId, z.zoneId)).toBe(0);
     await expectCountersMatchBitmap(eventId, z);
-    expect(await redis.hmget(inventory.keys(eventId, z.zoneId).meta, 'layout', 'closed')).toEqual([layout.hash, expect.stringMatching(/^\d+$/)]);
+    expect(await redis.hmget(inventory.keys(eventId, z.zoneId).meta, 'layout', 'closed')).toEqual([
+      layout.hash,
+      expect.stringMatching(/^\d+$/),
+    ]);
   });
 
   test('init-zone re-opens a closed zone that is wanted again, also when it refuses its layout change', async () => {

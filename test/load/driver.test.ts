@@ -68,7 +68,11 @@ describe('load driver', () => {
     });
 
     test('open loop: the replay at a fixed arrival rate is still exact', async () => {
-      const report = await runScenario(lab, buildScenario('seed-replay', 'test'), { eventId: uid('LabOpen'), concurrency: 100, rate: 2000 });
+      const report = await runScenario(lab, buildScenario('seed-replay', 'test'), {
+        eventId: uid('LabOpen'),
+        concurrency: 100,
+        rate: 2000,
+      });
       expect(report.verdict.problems).toEqual([]);
       expect(report.stats.mode).toBe('open');
       expect(report.stats.statuses).toEqual({ '201': 300, '409': 330 });

@@ -15,14 +15,23 @@ import { spawnRole, waitReady, type RoleProcess } from '../support/process';
  * spans, share a trace id carried in the Kafka message headers. The OTLP receiver is a small
  * HTTP server of the test's own that records what the real exporters send.
  */
-interface Span { traceId: string; name: string; service: string }
+interface Span {
+  traceId: string;
+  name: string;
+  service: string;
+}
 const spans: Span[] = [];
 const collector = http.createServer((req, res) => {
   let body = '';
   req.on('data', (d) => (body += d));
   req.on('end', () => {
     try {
-      const doc = JSON.parse(body) as { resourceSpans: { resource: { attributes: { key: string; value: { stringValue?: string } }[] }; scopeSpans: { spans: { traceId: string; name: string }[] }[] }[] };
+      const doc = JSON.parse(body) as {
+        resourceSpans: {
+          resource: { attributes: { key: string; value: { stringValue?: string } }[] };
+          scopeSpans: { spans: { traceId: string; name: string }[] }[];
+        }[];
+      };
       for (const rs of doc.resourceSpans ?? []) {
         const service = rs.resource.attributes.find((a) => a.key === 'service.name')?.value.stringValue ?? '?';
         for (const ss of rs.scopeSpans ?? []) for (const s of ss.spans ?? []) spans.push({ traceId: s.traceId, name: s.name, service });
@@ -50,7 +59,8 @@ afterAll(async () => {
   await cleanup();
   // What the writer and projector stored for this test: its own tables and its event's rows.
   const dynamo = createDynamoClient(cfg);
-  for (const TableName of Object.values(tableNames(tablePrefix))) await dynamo.send(new DeleteTableCommand({ TableName })).catch(() => undefined);
+  for (const TableName of Object.values(tableNames(tablePrefix)))
+    await dynamo.send(new DeleteTableCommand({ TableName })).catch(() => undefined);
   dynamo.destroy();
   const sql = createSqlClient(cfg.MYSQL_URL, { connections: 1 });
   await new ReadModel(sql).deleteEvent(eventId);
@@ -80,11 +90,18 @@ test('a purchase is one trace from the api through Kafka to the writer and the p
   });
   expect(res.status).toBe(201);
 
-  const trace = await waitFor(() => {
-    const root = spans.find((s) => s.service === 'ticketing-api' && /POST/.test(s.name) && /purchases/.test(s.name));
-    if (!root) return undefined;
-    const services = new Set(spans.filter((s) => s.traceId === root.traceId).map((s) => s.service));
-    return services.has('ticketing-writer') && services.has('ticketing-projector') ? root.traceId : undefined;
-  }, 'api, writer and projector spans of one trace', 45000, 200);
-  expect(spans.filter((s) => s.traceId === trace).map((s) => s.service)).toEqual(expect.arrayContaining(['ticketing-api', 'ticketing-writer', 'ticketing-projector']));
+  const trace = await waitFor(
+    () => {
+      const root = spans.find((s) => s.service === 'ticketing-api' && /POST/.test(s.name) && /purchases/.test(s.name));
+      if (!root) return undefined;
+      const services = new Set(spans.filter((s) => s.traceId === root.traceId).map((s) => s.service));
+      return services.has('ticketing-writer') && services.has('ticketing-projector') ? root.traceId : undefined;
+    },
+    'api, writer and projector spans of one trace',
+    45000,
+    200,
+  );
+  expect(spans.filter((s) => s.traceId === trace).map((s) => s.service)).toEqual(
+    expect.arrayContaining(['ticketing-api', 'ticketing-writer', 'ticketing-projector']),
+  );
 }, 120000);

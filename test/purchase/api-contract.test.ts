@@ -17,10 +17,19 @@ beforeAll(async () => {
   // the writer lets a purchase found nowhere be 404 (it is not still on its way to DynamoDB).
   platform = await startTestPlatform(['api', 'projector', 'writer']);
   cleanups.push(async () => void (await new ReadModel(platform.ctx.mysql).deleteEvent(eventId)));
-  cleanups.push(async () => void (await new DynamoWriteModel(platform.ctx.dynamo, platform.cfg.DYNAMODB_TABLE_PREFIX).deleteEvent(eventId, ['7', 'tiny'])));
+  cleanups.push(
+    async () =>
+      void (await new DynamoWriteModel(platform.ctx.dynamo, platform.cfg.DYNAMODB_TABLE_PREFIX).deleteEvent(eventId, ['7', 'tiny'])),
+  );
   const { redis } = platform.ctx;
   const prefix = platform.cfg.REDIS_KEY_PREFIX;
-  cleanups.push(await seedTestEvent(redis, prefix, testEntry({ eventId, perUserLimit: 4, zones: [{ zoneId: '7' }, { zoneId: 'tiny', rows: ['A'], seatCounts: [1] }] })));
+  cleanups.push(
+    await seedTestEvent(
+      redis,
+      prefix,
+      testEntry({ eventId, perUserLimit: 4, zones: [{ zoneId: '7' }, { zoneId: 'tiny', rows: ['A'], seatCounts: [1] }] }),
+    ),
+  );
   cleanups.push(await seedTestEvent(redis, prefix, testEntry({ eventId: draftId, state: 'Draft' })));
   cleanups.push(await seedTestEvent(redis, prefix, testEntry({ eventId: closedWindowId, salesClosesAt: '2020-01-01T00:00:00Z' })));
 });
@@ -82,10 +91,24 @@ describe('seed-compatible routes', () => {
 
 describe('multi-seat purchases', () => {
   test('all or nothing: a request with one taken seat sells none of its seats', async () => {
-    const ok = await post(`/api/v1/events/${eventId}/purchases`, { userId: 'u1', zoneId: '7', seats: [{ row: 'K', column: 1 }, { row: 'K', column: 2 }] });
+    const ok = await post(`/api/v1/events/${eventId}/purchases`, {
+      userId: 'u1',
+      zoneId: '7',
+      seats: [
+        { row: 'K', column: 1 },
+        { row: 'K', column: 2 },
+      ],
+    });
     expect(ok.status).toBe(201);
     expect(ok.body.tickets.map((t: { row: string; column: number }) => `${t.row}${t.column}`)).toEqual(['K1', 'K2']);
-    const clash = await post(`/api/v1/events/${eventId}/purchases`, { userId: 'u2', zoneId: '7', seats: [{ row: 'K', column: 3 }, { row: 'K', column: 2 }] });
+    const clash = await post(`/api/v1/events/${eventId}/purchases`, {
+      userId: 'u2',
+      zoneId: '7',
+      seats: [
+        { row: 'K', column: 3 },
+        { row: 'K', column: 2 },
+      ],
+    });
     expect(clash.status).toBe(409);
     expect(clash.body.seats).toEqual([{ row: 'K', column: 2 }]);
     const map = await get(`/api/v1/events/${eventId}/zones/7/seats`);
@@ -104,7 +127,9 @@ describe('multi-seat purchases', () => {
   });
 
   test('a sold-out zone is refused at once', async () => {
-    expect((await post(`/api/v1/events/${eventId}/purchases`, { userId: 'u4', zoneId: 'tiny', seats: [{ row: 'A', column: 1 }] })).status).toBe(201);
+    expect(
+      (await post(`/api/v1/events/${eventId}/purchases`, { userId: 'u4', zoneId: 'tiny', seats: [{ row: 'A', column: 1 }] })).status,
+    ).toBe(201);
     const r = await post(`/api/v1/events/${eventId}/purchases`, { userId: 'u5', zoneId: 'tiny', seats: [{ row: 'A', column: 1 }] });
     expect(r).toMatchObject({ status: 409, body: { code: 'ZONE_SOLD_OUT' } });
   });
@@ -116,23 +141,66 @@ describe('errors are problem documents with a stable code', () => {
     ['missing fields', () => post('/api/v1/tickets', { eventId }), 400, 'VALIDATION_FAILED'],
     ['wrong types', () => post('/api/v1/tickets', { eventId, zoneId: '7', row: 5, column: 'x' }), 400, 'VALIDATION_FAILED'],
     ['row outside the layout', () => post('/api/v1/tickets', { eventId, zoneId: '7', row: 'ZZ', column: 1 }), 400, 'SEAT_OUTSIDE_LAYOUT'],
-    ['column outside the layout', () => post('/api/v1/tickets', { eventId, zoneId: '7', row: 'A', column: 31 }), 400, 'SEAT_OUTSIDE_LAYOUT'],
+    [
+      'column outside the layout',
+      () => post('/api/v1/tickets', { eventId, zoneId: '7', row: 'A', column: 31 }),
+      400,
+      'SEAT_OUTSIDE_LAYOUT',
+    ],
     ['column zero', () => post(`/ticket?eventId=${eventId}&zoneId=7&row=A&column=0`), 400, 'SEAT_OUTSIDE_LAYOUT'],
-    ['duplicate seats', () => post(`/api/v1/events/${eventId}/purchases`, { userId: 'u', zoneId: '7', seats: [{ row: 'A', column: 2 }, { row: 'A', column: 2 }] }), 400, 'DUPLICATE_SEAT'],
-    ['more seats than the limit', () => post(`/api/v1/events/${eventId}/purchases`, { userId: 'u', zoneId: '7', seats: [1, 2, 3, 4, 5].map((c) => ({ row: 'B', column: c })) }), 400, 'TOO_MANY_SEATS'],
+    [
+      'duplicate seats',
+      () =>
+        post(`/api/v1/events/${eventId}/purchases`, {
+          userId: 'u',
+          zoneId: '7',
+          seats: [
+            { row: 'A', column: 2 },
+            { row: 'A', column: 2 },
+          ],
+        }),
+      400,
+      'DUPLICATE_SEAT',
+    ],
+    [
+      'more seats than the limit',
+      () =>
+        post(`/api/v1/events/${eventId}/purchases`, {
+          userId: 'u',
+          zoneId: '7',
+          seats: [1, 2, 3, 4, 5].map((c) => ({ row: 'B', column: c })),
+        }),
+      400,
+      'TOO_MANY_SEATS',
+    ],
     ['no seats', () => post(`/api/v1/events/${eventId}/purchases`, { userId: 'u', zoneId: '7', seats: [] }), 400, 'VALIDATION_FAILED'],
     ['unknown event', () => post('/api/v1/tickets', { eventId: 'NoSuchEvent', zoneId: '7', row: 'A', column: 1 }), 404, 'EVENT_NOT_FOUND'],
     ['unknown zone', () => post('/api/v1/tickets', { eventId, zoneId: '99', row: 'A', column: 1 }), 404, 'ZONE_NOT_FOUND'],
     ['wrong venue', () => post(`/ticket?venueId=Elsewhere&eventId=${eventId}&zoneId=7&row=A&column=1`), 404, 'VENUE_NOT_FOUND'],
     ['event not on sale', () => post('/api/v1/tickets', { eventId: draftId, zoneId: '1', row: 'A', column: 1 }), 409, 'EVENT_NOT_ON_SALE'],
-    ['outside the sales window', () => post('/api/v1/tickets', { eventId: closedWindowId, zoneId: '1', row: 'A', column: 1 }), 409, 'SALES_WINDOW_CLOSED'],
-    ['oversized body', () => post('/api/v1/tickets', JSON.stringify({ eventId, pad: 'x'.repeat(40000) }), { 'content-type': 'application/json' }), 413, 'PAYLOAD_TOO_LARGE'],
+    [
+      'outside the sales window',
+      () => post('/api/v1/tickets', { eventId: closedWindowId, zoneId: '1', row: 'A', column: 1 }),
+      409,
+      'SALES_WINDOW_CLOSED',
+    ],
+    [
+      'oversized body',
+      () => post('/api/v1/tickets', JSON.stringify({ eventId, pad: 'x'.repeat(40000) }), { 'content-type': 'application/json' }),
+      413,
+      'PAYLOAD_TOO_LARGE',
+    ],
     ['not JSON', () => post('/api/v1/tickets', 'eventId=1', { 'content-type': 'text/plain' }), 415, 'UNSUPPORTED_MEDIA_TYPE'],
     ['unknown ticket', () => get('/api/v1/tickets/nope'), 404, 'TICKET_NOT_FOUND'],
     ['unknown purchase', () => get(`/api/v1/purchases/${eventId}.7.AAAAAAAAAAAAAAAA`), 404, 'PURCHASE_NOT_FOUND'],
     ['unknown route', () => get('/api/v1/nothing-here'), 404, 'NOT_FOUND'],
     ['admin without token', () => post(`/admin/events/${eventId}/reset`), 401, 'UNAUTHORIZED'],
-    ['buyer id header with a space', () => post('/api/v1/tickets', { eventId, zoneId: '7', row: 'A', column: 3 }, { 'x-user-id': 'John Doe' }), 400, 'VALIDATION_FAILED'],
+    [
+      'buyer id header with a space',
+      () => post('/api/v1/tickets', { eventId, zoneId: '7', row: 'A', column: 3 }, { 'x-user-id': 'John Doe' }),
+      400,
+      'VALIDATION_FAILED',
+    ],
     ['ticket id of 3,000 characters', () => get(`/api/v1/tickets/${'x'.repeat(3000)}`), 404, 'TICKET_NOT_FOUND'],
   ];
   test.each(cases)('%s', async (_name, call, status, code) => {
@@ -145,15 +213,54 @@ describe('errors are problem documents with a stable code', () => {
 
   test('hostile and malformed inputs on every route never yield a 5xx', async () => {
     const hostile: unknown[] = [
-      null, [], 'str', 42, true, {}, { eventId: null }, { eventId: { $gt: '' } }, { eventId: '../../etc/passwd', zoneId: 1, row: 'A', column: 1 },
-      { eventId, zoneId: -1, row: 'A', column: 1 }, { eventId, zoneId: Number.POSITIVE_INFINITY, row: 'A', column: 1 }, { eventId, zoneId: '7', row: 'A'.repeat(5000), column: 1 },
-      { eventId, zoneId: '7', row: 'A', column: Number.MAX_SAFE_INTEGER }, { eventId, zoneId: '7', row: 'A', column: -5 }, { eventId, zoneId: '7', row: 'A', column: 1.5 },
-      { userId: 'u', zoneId: '7', seats: 'all' }, { userId: 'u', zoneId: '7', seats: [null] }, { userId: 'u', zoneId: '7', seats: [{ row: 'A', column: 1, extra: 1 }] },
-      { userId: '', zoneId: '7', seats: [{ row: 'A', column: 1 }] }, { __proto__: { polluted: true }, constructor: { prototype: { x: 1 } } },
+      null,
+      [],
+      'str',
+      42,
+      true,
+      {},
+      { eventId: null },
+      { eventId: { $gt: '' } },
+      { eventId: '../../etc/passwd', zoneId: 1, row: 'A', column: 1 },
+      { eventId, zoneId: -1, row: 'A', column: 1 },
+      { eventId, zoneId: Number.POSITIVE_INFINITY, row: 'A', column: 1 },
+      { eventId, zoneId: '7', row: 'A'.repeat(5000), column: 1 },
+      { eventId, zoneId: '7', row: 'A', column: Number.MAX_SAFE_INTEGER },
+      { eventId, zoneId: '7', row: 'A', column: -5 },
+      { eventId, zoneId: '7', row: 'A', column: 1.5 },
+      { userId: 'u', zoneId: '7', seats: 'all' },
+      { userId: 'u', zoneId: '7', seats: [null] },
+      { userId: 'u', zoneId: '7', seats: [{ row: 'A', column: 1, extra: 1 }] },
+      { userId: '', zoneId: '7', seats: [{ row: 'A', column: 1 }] },
+      { __proto__: { polluted: true }, constructor: { prototype: { x: 1 } } },
     ];
-    const raw = ['', '{', '{"a":1}}', '\u0000', '[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]', '{"eventId":"\\ud800"}'];
-    const paths = ['/api/v1/tickets', `/api/v1/events/${eventId}/purchases`, '/api/v1/events/%00/purchases', '/api/v1/events/..%2f..%2f/purchases', '/ticket', '/ticket?eventId=&zoneId=&row=&column=', `/ticket?eventId=${eventId}&eventId=x&zoneId=7&row=A&column=1`, `/ticket?eventId=${eventId}&zoneId=7&row=A&column=1e3`];
-    const gets = ['/api/v1/tickets/%FF', '/api/v1/tickets/count/%20', '/api/v1/tickets/money/a/b', '/api/v1/purchases/..', `/api/v1/events/${eventId}/zones/%00/seats`, '/api/v1/events/x'.repeat(50), '/api/v1/venues/%E0%A4%A'];
+    const raw = [
+      '',
+      '{',
+      '{"a":1}}',
+      '\u0000',
+      '[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]',
+      '{"eventId":"\\ud800"}',
+    ];
+    const paths = [
+      '/api/v1/tickets',
+      `/api/v1/events/${eventId}/purchases`,
+      '/api/v1/events/%00/purchases',
+      '/api/v1/events/..%2f..%2f/purchases',
+      '/ticket',
+      '/ticket?eventId=&zoneId=&row=&column=',
+      `/ticket?eventId=${eventId}&eventId=x&zoneId=7&row=A&column=1`,
+      `/ticket?eventId=${eventId}&zoneId=7&row=A&column=1e3`,
+    ];
+    const gets = [
+      '/api/v1/tickets/%FF',
+      '/api/v1/tickets/count/%20',
+      '/api/v1/tickets/money/a/b',
+      '/api/v1/purchases/..',
+      `/api/v1/events/${eventId}/zones/%00/seats`,
+      '/api/v1/events/x'.repeat(50),
+      '/api/v1/venues/%E0%A4%A',
+    ];
     const statuses: number[] = [];
     for (const p of paths) {
       for (const body of hostile) statuses.push((await post(p, JSON.stringify(body), { 'content-type': 'application/json' })).status);
@@ -173,14 +280,26 @@ describe('Idempotency-Key', () => {
     expect(first.status).toBe(201);
     const again = await post(`/api/v1/events/${eventId}/purchases`, body(), { 'idempotency-key': key });
     expect(again).toEqual(first);
-    const other = await post(`/api/v1/events/${eventId}/purchases`, { ...body(), seats: [{ row: 'P', column: 2 }] }, { 'idempotency-key': key });
+    const other = await post(
+      `/api/v1/events/${eventId}/purchases`,
+      { ...body(), seats: [{ row: 'P', column: 2 }] },
+      { 'idempotency-key': key },
+    );
     expect(other).toMatchObject({ status: 422, body: { code: 'IDEMPOTENCY_KEY_REUSED' } });
   });
 
   test('keys are scoped to the buyer', async () => {
     const key = uid('k');
-    const a = await post(`/api/v1/events/${eventId}/purchases`, { userId: 'alice', zoneId: '7', seats: [{ row: 'Q', column: 1 }] }, { 'idempotency-key': key });
-    const b = await post(`/api/v1/events/${eventId}/purchases`, { userId: 'bob', zoneId: '7', seats: [{ row: 'Q', column: 1 }] }, { 'idempotency-key': key });
+    const a = await post(
+      `/api/v1/events/${eventId}/purchases`,
+      { userId: 'alice', zoneId: '7', seats: [{ row: 'Q', column: 1 }] },
+      { 'idempotency-key': key },
+    );
+    const b = await post(
+      `/api/v1/events/${eventId}/purchases`,
+      { userId: 'bob', zoneId: '7', seats: [{ row: 'Q', column: 1 }] },
+      { 'idempotency-key': key },
+    );
     expect(a.status).toBe(201);
     expect(b).toMatchObject({ status: 409, body: { code: 'SEATS_TAKEN' } });
   });
@@ -200,9 +319,17 @@ describe('Idempotency-Key', () => {
 
   test('a conflict answer is replayed too (4xx is stored)', async () => {
     const key = uid('k');
-    const first = await post(`/api/v1/events/${eventId}/purchases`, { userId: 'c', zoneId: '7', seats: [{ row: 'K', column: 1 }] }, { 'idempotency-key': key });
+    const first = await post(
+      `/api/v1/events/${eventId}/purchases`,
+      { userId: 'c', zoneId: '7', seats: [{ row: 'K', column: 1 }] },
+      { 'idempotency-key': key },
+    );
     expect(first.status).toBe(409);
-    const again = await post(`/api/v1/events/${eventId}/purchases`, { userId: 'c', zoneId: '7', seats: [{ row: 'K', column: 1 }] }, { 'idempotency-key': key });
+    const again = await post(
+      `/api/v1/events/${eventId}/purchases`,
+      { userId: 'c', zoneId: '7', seats: [{ row: 'K', column: 1 }] },
+      { 'idempotency-key': key },
+    );
     expect(again).toEqual(first);
   });
 });
@@ -212,13 +339,19 @@ describe('OpenAPI document', () => {
     const doc = await get('/openapi.json');
     expect(doc.body.openapi).toBe('3.1.0');
     const documented = new Set<string>();
-    for (const [p, ops] of Object.entries(openApiDocument.paths)) for (const m of Object.keys(ops)) documented.add(`${m.toUpperCase()} ${p}`);
+    for (const [p, ops] of Object.entries(openApiDocument.paths))
+      for (const m of Object.keys(ops)) documented.add(`${m.toUpperCase()} ${p}`);
     const served = new Set<string>();
     // Express's router internals: the layers of the app and its mounted routers.
-    interface Layer { route?: { path: string; methods: Record<string, boolean> }; handle?: { stack?: Layer[] } }
+    interface Layer {
+      route?: { path: string; methods: Record<string, boolean> };
+      handle?: { stack?: Layer[] };
+    }
     const walk = (stack: Layer[]) => {
       for (const layer of stack) {
-        if (layer.route) for (const m of Object.keys(layer.route.methods)) served.add(`${m.toUpperCase()} ${String(layer.route.path).replace(/:(\w+)/g, '{$1}')}`);
+        if (layer.route)
+          for (const m of Object.keys(layer.route.methods))
+            served.add(`${m.toUpperCase()} ${String(layer.route.path).replace(/:(\w+)/g, '{$1}')}`);
         else if (layer.handle?.stack) walk(layer.handle.stack);
       }
     };

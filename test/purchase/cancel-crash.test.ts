@@ -34,8 +34,16 @@ afterAll(async () => {
   await redis.quit();
 });
 
-const env = { KAFKA_TOPIC_PREFIX: prefix, REDIS_KEY_PREFIX: cfg.REDIS_KEY_PREFIX, PENDING_RESEND_AFTER_MS: '300', SWEEP_INTERVAL_MS: '200' };
-const seats = [{ row: 'A', column: 3 }, { row: 'B', column: 7 }];
+const env = {
+  KAFKA_TOPIC_PREFIX: prefix,
+  REDIS_KEY_PREFIX: cfg.REDIS_KEY_PREFIX,
+  PENDING_RESEND_AFTER_MS: '300',
+  SWEEP_INTERVAL_MS: '200',
+};
+const seats = [
+  { row: 'A', column: 3 },
+  { row: 'B', column: 7 },
+];
 const takenNow = async () => {
   const st = (await inventory.zoneState(eventId, 'z'))!;
   return seats.map((s) => isTaken(st.bits, layout.locate(s.row, s.column)!.offset));
@@ -63,14 +71,25 @@ test('a cancel interrupted by SIGKILL between its acknowledged event and the rel
   try {
     const before = await readRecords(eventLog, topic, (rs) => rs.some((r) => typeOf(r) === 'TicketsCancelled'));
     const event = JSON.parse(before.find((r) => typeOf(r) === 'TicketsCancelled')!.value!.toString()) as TicketsCancelled;
-    expect(event).toMatchObject({ purchaseId, eventId, zoneId: 'z', userId: 'crash', tickets: sold.body.tickets.map((t: { ticketId: string; row: string; column: number }) => expect.objectContaining({ ticketId: t.ticketId, row: t.row, column: t.column })) });
+    expect(event).toMatchObject({
+      purchaseId,
+      eventId,
+      zoneId: 'z',
+      userId: 'crash',
+      tickets: sold.body.tickets.map((t: { ticketId: string; row: string; column: number }) =>
+        expect.objectContaining({ ticketId: t.ticketId, row: t.row, column: t.column }),
+      ),
+    });
     expect(await takenNow()).toEqual([true, true]);
     expect((await cancels.state(eventId, 'z', purchaseId))?.cancel).toBe('cancelling');
 
     const survivor = await spawnRole('api', env);
     try {
       await waitReady(survivor);
-      await waitFor(async () => (await cancels.state(eventId, 'z', purchaseId))?.cancel === 'cancelled', 'the sweep to finish the cancellation');
+      await waitFor(
+        async () => (await cancels.state(eventId, 'z', purchaseId))?.cancel === 'cancelled',
+        'the sweep to finish the cancellation',
+      );
       expect(await takenNow()).toEqual([false, false]);
       const st = (await inventory.zoneState(eventId, 'z'))!;
       expect(st.available).toBe(layout.capacity - (await redis.bitcount(inventory.keys(eventId, 'z').bits)));
@@ -80,7 +99,11 @@ test('a cancel interrupted by SIGKILL between its acknowledged event and the rel
       // The buyer's repeat hears the outcome, with the event's own cancellation time.
       const again = await http(survivor.url, 'POST', `/api/v1/purchases/${purchaseId}/cancel`, { userId: 'crash' });
       expect(again).toMatchObject({ status: 200, body: { status: 'CANCELLED', cancelledAt: event.cancelledAt } });
-      const resale = await http(survivor.url, 'POST', `/api/v1/events/${eventId}/purchases`, { userId: 'next', zoneId: 'z', seats: [seats[0]] });
+      const resale = await http(survivor.url, 'POST', `/api/v1/events/${eventId}/purchases`, {
+        userId: 'next',
+        zoneId: 'z',
+        seats: [seats[0]],
+      });
       expect(resale.status).toBe(201);
       expect(resale.body.tickets[0].ticketId).not.toBe(sold.body.tickets[0].ticketId);
 
@@ -90,7 +113,9 @@ test('a cancel interrupted by SIGKILL between its acknowledged event and the rel
       expect(cancellations.length).toBeGreaterThanOrEqual(2);
       for (const c of cancellations) expect(JSON.parse(c.value!.toString())).toEqual(event);
       const offsetOf = (pred: (r: LogRecord) => boolean) => after.find(pred)!.offset;
-      expect(offsetOf((r) => typeOf(r) === 'TicketsCancelled')).toBeLessThan(offsetOf((r) => r.value!.toString().includes(resale.body.purchaseId)));
+      expect(offsetOf((r) => typeOf(r) === 'TicketsCancelled')).toBeLessThan(
+        offsetOf((r) => r.value!.toString().includes(resale.body.purchaseId)),
+      );
     } finally {
       survivor.child.kill('SIGTERM');
       await survivor.exited;

@@ -22,8 +22,17 @@ let cleanup: () => Promise<void>;
 beforeAll(async () => {
   kafka = await PrivateKafka.create();
   await kafka.start();
-  platform = await startTestPlatform(['api'], { KAFKA_BROKERS: kafka.brokers, PURCHASE_TIMEOUT_MS: '1500', PENDING_RESEND_AFTER_MS: '500', SWEEP_INTERVAL_MS: '250' });
-  cleanup = await seedTestEvent(platform.ctx.redis, platform.cfg.REDIS_KEY_PREFIX, testEntry({ eventId, zones: [{ zoneId: 'z', rows: ['A'], seatCounts: [10] }] }));
+  platform = await startTestPlatform(['api'], {
+    KAFKA_BROKERS: kafka.brokers,
+    PURCHASE_TIMEOUT_MS: '1500',
+    PENDING_RESEND_AFTER_MS: '500',
+    SWEEP_INTERVAL_MS: '250',
+  });
+  cleanup = await seedTestEvent(
+    platform.ctx.redis,
+    platform.cfg.REDIS_KEY_PREFIX,
+    testEntry({ eventId, zones: [{ zoneId: 'z', rows: ['A'], seatCounts: [10] }] }),
+  );
 }, 120000);
 
 afterAll(async () => {
@@ -34,7 +43,10 @@ afterAll(async () => {
 
 test('no seat is freed before its cancellation is acknowledged; the sweep finishes it once Kafka is back', async () => {
   const cancels = new CancelInventory(platform.ctx.redis, platform.cfg.REDIS_KEY_PREFIX);
-  const seats = [{ row: 'A', column: 1 }, { row: 'A', column: 2 }];
+  const seats = [
+    { row: 'A', column: 1 },
+    { row: 'A', column: 2 },
+  ];
   const sold = await http(platform.url, 'POST', `/api/v1/events/${eventId}/purchases`, { userId: 'k', zoneId: 'z', seats });
   expect(sold.status).toBe(201);
   const purchaseId = sold.body.purchaseId as string;
@@ -57,9 +69,16 @@ test('no seat is freed before its cancellation is acknowledged; the sweep finish
   expect((await http(platform.url, 'GET', '/readyz')).status).toBe(200);
 
   await kafka.start();
-  await waitFor(async () => (await cancels.state(eventId, 'z', purchaseId))?.cancel === 'cancelled', 'the sweep to finish the cancellation once Kafka is back', 60000, 250);
+  await waitFor(
+    async () => (await cancels.state(eventId, 'z', purchaseId))?.cancel === 'cancelled',
+    'the sweep to finish the cancellation once Kafka is back',
+    60000,
+    250,
+  );
   expect(await taken()).toEqual([false, false]);
-  const values = await readTopic(platform.ctx.eventLog, topics(platform.cfg).tickets, (v) => v.some((x) => x.includes('"TicketsCancelled"')));
+  const values = await readTopic(platform.ctx.eventLog, topics(platform.cfg).tickets, (v) =>
+    v.some((x) => x.includes('"TicketsCancelled"')),
+  );
   expect(values.filter((x) => x.includes('"TicketsCancelled"')).map((x) => JSON.parse(x).purchaseId)).toContain(purchaseId);
   expect(await cancel()).toMatchObject({ status: 200, body: { status: 'CANCELLED' } });
 }, 150000);

@@ -20,7 +20,11 @@ let cleanup: () => Promise<void>;
 
 beforeAll(async () => {
   platform = await startTestPlatform(['api']);
-  cleanup = await seedTestEvent(platform.ctx.redis, platform.cfg.REDIS_KEY_PREFIX, testEntry({ eventId, zones: [{ zoneId: 'z', rows: ROWS, seatCounts: ROWS.map(() => PER_ROW) }] }));
+  cleanup = await seedTestEvent(
+    platform.ctx.redis,
+    platform.cfg.REDIS_KEY_PREFIX,
+    testEntry({ eventId, zones: [{ zoneId: 'z', rows: ROWS, seatCounts: ROWS.map(() => PER_ROW) }] }),
+  );
 });
 afterAll(async () => {
   await cleanup();
@@ -52,7 +56,8 @@ function attempts(): Attempt[] {
 async function send(a: Attempt, n: number) {
   const s = a.seats[0]!;
   if (a.kind === 'query') return http(platform.url, 'POST', `/ticket?eventId=${eventId}&zoneId=z&row=${s.row}&column=${s.column}`);
-  if (a.kind === 'json') return http(platform.url, 'POST', '/api/v1/tickets', { eventId, zoneId: 'z', row: s.row, column: s.column, userId: `u${n}` });
+  if (a.kind === 'json')
+    return http(platform.url, 'POST', '/api/v1/tickets', { eventId, zoneId: 'z', row: s.row, column: s.column, userId: `u${n}` });
   return http(platform.url, 'POST', `/api/v1/events/${eventId}/purchases`, { userId: `u${n}`, zoneId: 'z', seats: a.seats });
 }
 
@@ -92,14 +97,26 @@ test('every seat is sold at most once and all stores agree seat by seat', async 
   for (const r of results.filter((x) => x.status === 409)) for (const s of r.a.seats) expect(sold.has(`${s.row}-${s.column}`)).toBe(true);
 
   // Redis: the bitmap holds exactly the sold seats; counters match.
-  const st = (await platform.ctx.redis.multi().getBuffer(`${platform.cfg.REDIS_KEY_PREFIX}inv:{${eventId}:z}:bits`).exec())![0]![1] as Buffer;
-  const layout = new ZoneLayout(ROWS, ROWS.map(() => PER_ROW));
-  const inRedis = new Set([...Array(layout.capacity).keys()].filter((k) => isTaken(st, k)).map((k) => `${layout.seatAt(k).row}-${layout.seatAt(k).column}`));
+  const st = (await platform.ctx.redis
+    .multi()
+    .getBuffer(`${platform.cfg.REDIS_KEY_PREFIX}inv:{${eventId}:z}:bits`)
+    .exec())![0]![1] as Buffer;
+  const layout = new ZoneLayout(
+    ROWS,
+    ROWS.map(() => PER_ROW),
+  );
+  const inRedis = new Set(
+    [...Array(layout.capacity).keys()].filter((k) => isTaken(st, k)).map((k) => `${layout.seatAt(k).row}-${layout.seatAt(k).column}`),
+  );
   expect(inRedis).toEqual(new Set(sold.keys()));
 
   // Kafka: exactly the same seat → ticketId map (deduplicated by ticketId, as consumers do).
   const topic = topics(platform.cfg).tickets;
-  const values = await readTopic(platform.ctx.eventLog, topic, (v) => new Set(v.map((x) => (JSON.parse(x) as TicketPurchased).purchaseId)).size >= countPurchases(results));
+  const values = await readTopic(
+    platform.ctx.eventLog,
+    topic,
+    (v) => new Set(v.map((x) => (JSON.parse(x) as TicketPurchased).purchaseId)).size >= countPurchases(results),
+  );
   const inKafka = new Map<string, string>();
   for (const v of values) {
     const p = JSON.parse(v) as TicketPurchased;

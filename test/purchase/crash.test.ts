@@ -21,18 +21,33 @@ const prefix = uid('crash.');
 let cleanup: () => Promise<void>;
 
 beforeAll(async () => {
-  cleanup = await seedTestEvent(redis, cfg.REDIS_KEY_PREFIX, testEntry({ eventId, zones: [{ zoneId: 'z', rows: ['A', 'B'], seatCounts: [10, 10] }] }));
+  cleanup = await seedTestEvent(
+    redis,
+    cfg.REDIS_KEY_PREFIX,
+    testEntry({ eventId, zones: [{ zoneId: 'z', rows: ['A', 'B'], seatCounts: [10, 10] }] }),
+  );
 });
 afterAll(async () => {
   await cleanup();
   await redis.quit();
 });
 
-const env = { KAFKA_TOPIC_PREFIX: prefix, REDIS_KEY_PREFIX: cfg.REDIS_KEY_PREFIX, PENDING_RESEND_AFTER_MS: '300', SWEEP_INTERVAL_MS: '200' };
+const env = {
+  KAFKA_TOPIC_PREFIX: prefix,
+  REDIS_KEY_PREFIX: cfg.REDIS_KEY_PREFIX,
+  PENDING_RESEND_AFTER_MS: '300',
+  SWEEP_INTERVAL_MS: '200',
+};
 
 test('a purchase interrupted by SIGKILL after the reservation is completed by the sweep, exactly once', async () => {
   const crashed: string[] = [];
-  const seatsOf = [[{ row: 'A', column: 1 }], [{ row: 'B', column: 4 }, { row: 'B', column: 5 }]];
+  const seatsOf = [
+    [{ row: 'A', column: 1 }],
+    [
+      { row: 'B', column: 4 },
+      { row: 'B', column: 5 },
+    ],
+  ];
   for (const seats of seatsOf) {
     const doomed = await spawnRole('api', { ...env, FAULT_CRASH_AFTER_RESERVE: 'true' });
     await waitReady(doomed);
@@ -61,7 +76,9 @@ test('a purchase interrupted by SIGKILL after the reservation is completed by th
   }
 
   const eventLog = createEventLog({ KAFKA_BROKERS: cfg.KAFKA_BROKERS, KAFKA_CLIENT_ID: 'crash-test' }, testLogger());
-  const values = await readTopic(eventLog, topics({ KAFKA_TOPIC_PREFIX: prefix }).tickets, (v) => v.length >= 2).finally(() => eventLog.close());
+  const values = await readTopic(eventLog, topics({ KAFKA_TOPIC_PREFIX: prefix }).tickets, (v) => v.length >= 2).finally(() =>
+    eventLog.close(),
+  );
   const ticketsBySeat = new Map<string, Set<string>>();
   for (const v of values) {
     const p = JSON.parse(v) as TicketPurchased;

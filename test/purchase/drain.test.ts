@@ -28,10 +28,15 @@ test('SIGTERM turns /readyz to 503 at once, requests are served during SHUTDOWN_
   const signalled = Date.now();
   api.child.kill('SIGTERM');
 
-  const notReady = await waitFor(async () => {
-    const r = await fetch(`${url}/readyz`);
-    return r.status === 503 ? r.json() : undefined;
-  }, '/readyz to answer 503 after SIGTERM', DRAIN_MS - 1000, 20);
+  const notReady = await waitFor(
+    async () => {
+      const r = await fetch(`${url}/readyz`);
+      return r.status === 503 ? r.json() : undefined;
+    },
+    '/readyz to answer 503 after SIGTERM',
+    DRAIN_MS - 1000,
+    20,
+  );
   expect(notReady).toMatchObject({ status: 'shutting-down' });
 
   // Routing stops only once the endpoints update: requests arriving meanwhile are served.

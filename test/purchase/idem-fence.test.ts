@@ -46,7 +46,18 @@ const never = async (): Promise<StoredResponse> => {
 const pastInFlightWindow = () => new Promise((r) => setTimeout(r, 1100)); // the store's window is 1 s
 
 function recordOf(purchaseId: string, seatColumn: number): TicketPurchased {
-  return { schemaVersion: SCHEMA_VERSION, type: 'TicketPurchased', purchaseId, eventId, venueId: entry.venue.venueId, zoneId: 'z', userId: 'u', tickets: [{ ticketId: ticketIdOf(purchaseId, 1), row: 'A', column: seatColumn, priceCents: 5000 }], currency: 'USD', createdOn: new Date().toISOString() };
+  return {
+    schemaVersion: SCHEMA_VERSION,
+    type: 'TicketPurchased',
+    purchaseId,
+    eventId,
+    venueId: entry.venue.venueId,
+    zoneId: 'z',
+    userId: 'u',
+    tickets: [{ ticketId: ticketIdOf(purchaseId, 1), row: 'A', column: seatColumn, priceCents: 5000 }],
+    currency: 'USD',
+    createdOn: new Date().toISOString(),
+  };
 }
 
 /** What reserve.lua answers for this purchase id and seat (the engine's first step). */
@@ -56,7 +67,9 @@ const reserve = (purchaseId: string, seatColumn: number) =>
 /** The taken seats of the zone, as seat names. */
 async function takenSeats(): Promise<string[]> {
   const st = await inventory.zoneState(eventId, 'z');
-  return [...Array(layout.capacity).keys()].filter((k) => isTaken(st!.bits, k)).map((k) => `${layout.seatAt(k).row}${layout.seatAt(k).column}`);
+  return [...Array(layout.capacity).keys()]
+    .filter((k) => isTaken(st!.bits, k))
+    .map((k) => `${layout.seatAt(k).row}${layout.seatAt(k).column}`);
 }
 
 test('a first attempt that reaches reserve.lua after the retry took its key over holds nothing', async () => {
@@ -68,18 +81,36 @@ test('a first attempt that reaches reserve.lua after the retry took its key over
   let lateReserve: ReserveCode | undefined;
   // The first attempt stalls before reserving (e.g. a catalog read stuck on a reconnect).
   const first = new IdempotencyStore(redis, prefix, 3600, lookup, 1)
-    .run('u', key, request, ids, async (purchaseId) => {
-      firstId = purchaseId;
-      await stalled;
-      lateReserve = (await reserve(purchaseId, seat)).code;
-      throw problemOf({ kind: 'duplicate-seat', seats: [] }); // as the engine answers reserve.lua DUPLICATE
-    }, replay)
+    .run(
+      'u',
+      key,
+      request,
+      ids,
+      async (purchaseId) => {
+        firstId = purchaseId;
+        await stalled;
+        lateReserve = (await reserve(purchaseId, seat)).code;
+        throw problemOf({ kind: 'duplicate-seat', seats: [] }); // as the engine answers reserve.lua DUPLICATE
+      },
+      replay,
+    )
     .catch((e: unknown) => e);
   await pastInFlightWindow();
   // The retry finds nothing under the first id and runs afresh; it sells nothing either
   // (the event log is down before anything is reserved): "nothing was sold".
   const store = new IdempotencyStore(redis, prefix, 3600, lookup, 1);
-  await expect(store.run('u', key, request, ids, async () => { throw problemOf({ kind: 'log-unavailable' }); }, replay)).rejects.toMatchObject({ code: 'KAFKA_UNAVAILABLE' });
+  await expect(
+    store.run(
+      'u',
+      key,
+      request,
+      ids,
+      async () => {
+        throw problemOf({ kind: 'log-unavailable' });
+      },
+      replay,
+    ),
+  ).rejects.toMatchObject({ code: 'KAFKA_UNAVAILABLE' });
 
   release();
   await first;
@@ -98,7 +129,17 @@ test('a first attempt that reaches reserve.lua after the retry took its key over
   });
   expect(await asksWriter.find(firstId)).toBeUndefined();
   // The seat is free, and the key runs afresh (its late first attempt stored nothing).
-  expect(await store.run('u', key, request, ids, async (pid) => ((await reserve(pid, seat)).code === ReserveCode.OK ? { status: 201, body: { purchaseId: pid } } : { status: 409, body: {} }), replay)).toMatchObject({ status: 201 });
+  expect(
+    await store.run(
+      'u',
+      key,
+      request,
+      ids,
+      async (pid) =>
+        (await reserve(pid, seat)).code === ReserveCode.OK ? { status: 201, body: { purchaseId: pid } } : { status: 409, body: {} },
+      replay,
+    ),
+  ).toMatchObject({ status: 201 });
   sold.push(`A${seat}`);
   expect(await takenSeats()).toEqual(sold);
 });
@@ -109,10 +150,17 @@ test("a first attempt that reserved between the retry's lookup and the fence dec
   let firstId = '';
   let reservedLate = false;
   // The first attempt "dies" (no answer ever) before reserving...
-  void new IdempotencyStore(redis, prefix, 3600, lookup, 1).run('u', key, request, ids, async (purchaseId) => {
-    firstId = purchaseId;
-    return new Promise<StoredResponse>(() => undefined);
-  }, replay);
+  void new IdempotencyStore(redis, prefix, 3600, lookup, 1).run(
+    'u',
+    key,
+    request,
+    ids,
+    async (purchaseId) => {
+      firstId = purchaseId;
+      return new Promise<StoredResponse>(() => undefined);
+    },
+    replay,
+  );
   await pastInFlightWindow();
   // ...and its reservation lands right after the retry looked it up and found nothing.
   const racing: PurchaseFinder = {
@@ -126,7 +174,11 @@ test("a first attempt that reserved between the retry's lookup and the fence dec
     },
   };
   const store = new IdempotencyStore(redis, prefix, 3600, racing, 1);
-  await expect(store.run('u', key, request, ids, never, replay)).rejects.toMatchObject({ status: 503, code: 'PURCHASE_OUTCOME_UNKNOWN', extra: { purchaseId: firstId } });
+  await expect(store.run('u', key, request, ids, never, replay)).rejects.toMatchObject({
+    status: 503,
+    code: 'PURCHASE_OUTCOME_UNKNOWN',
+    extra: { purchaseId: firstId },
+  });
   expect(reservedLate).toBe(true);
   // The reservation stands (never fenced over) and its confirmation is what the key replays.
   expect(await redis.hget(inventory.keys(eventId, 'z').purchase(firstId), 'status')).toBe('reserved');

@@ -15,7 +15,9 @@ import { dropKeyPrefix, testRedis } from '../support/platform';
 const redis = testRedis();
 const prefix = testConfig().REDIS_KEY_PREFIX;
 const confirmed = new Map<string, TicketPurchased>();
-const finder: PurchaseFinder = { find: async (id) => (confirmed.has(id) ? { status: 'CONFIRMED', record: confirmed.get(id)!, source: 'test' } : undefined) };
+const finder: PurchaseFinder = {
+  find: async (id) => (confirmed.has(id) ? { status: 'CONFIRMED', record: confirmed.get(id)!, source: 'test' } : undefined),
+};
 const store = new IdempotencyStore(redis, prefix, 3600, finder, 1);
 afterAll(async () => {
   await dropKeyPrefix(redis, prefix); // the key, the retry's claim and the fence of the first purchase id
@@ -29,16 +31,36 @@ test('a late first attempt overwrites the answer of the retry that took the key 
   const ids = () => newPurchaseId('E', 'z');
   let releaseFirst!: () => void;
   const firstMayEnd = new Promise<void>((r) => (releaseFirst = r));
-  const first = store.run('u', key, req, ids, async () => {
-    await firstMayEnd; // e.g. a catalog read (outside the purchase deadline) stalled on a reconnect
-    throw problemOf({ kind: 'seats-taken', seats: [{ row: 'A', column: 1 }] }); // the retry holds the seat now
-  }, replay).catch((e: unknown) => e);
+  const first = store
+    .run(
+      'u',
+      key,
+      req,
+      ids,
+      async () => {
+        await firstMayEnd; // e.g. a catalog read (outside the purchase deadline) stalled on a reconnect
+        throw problemOf({ kind: 'seats-taken', seats: [{ row: 'A', column: 1 }] }); // the retry holds the seat now
+      },
+      replay,
+    )
+    .catch((e: unknown) => e);
   await new Promise((r) => setTimeout(r, 1100)); // past the (shortened) in-flight window
   const retry = await store.run('u', key, req, ids, async (pid) => ({ status: 201, body: { purchaseId: pid } }), replay);
   expect(retry.status).toBe(201);
   releaseFirst();
   await first;
-  const again = await store.run('u', key, req, ids, async () => { throw new Error('must replay'); }, replay).catch((e: unknown) => e);
+  const again = await store
+    .run(
+      'u',
+      key,
+      req,
+      ids,
+      async () => {
+        throw new Error('must replay');
+      },
+      replay,
+    )
+    .catch((e: unknown) => e);
   // Invariant 7: the retry must replay the 201 the buyer's purchase got.
   expect(again).toMatchObject({ status: 201 });
 });

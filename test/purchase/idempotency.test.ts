@@ -43,15 +43,39 @@ const sold = (purchaseId: string): StoredResponse => ({ status: 201, body: { pur
 async function reserved(): Promise<TicketPurchased> {
   const purchaseId = newPurchaseId(eventId, 'z');
   const seat = { row: 'A', column: ++column };
-  const record: TicketPurchased = { schemaVersion: SCHEMA_VERSION, type: 'TicketPurchased', purchaseId, eventId, venueId: entry.venue.venueId, zoneId: 'z', userId: 'u', tickets: [{ ticketId: ticketIdOf(purchaseId, 1), ...seat, priceCents: 5000 }], currency: 'USD', createdOn: new Date().toISOString() };
-  expect((await inventory.reserve(eventId, 'z', layout, purchaseId, [layout.locate(seat.row, seat.column)!], JSON.stringify(record))).code).toBe(0);
+  const record: TicketPurchased = {
+    schemaVersion: SCHEMA_VERSION,
+    type: 'TicketPurchased',
+    purchaseId,
+    eventId,
+    venueId: entry.venue.venueId,
+    zoneId: 'z',
+    userId: 'u',
+    tickets: [{ ticketId: ticketIdOf(purchaseId, 1), ...seat, priceCents: 5000 }],
+    currency: 'USD',
+    createdOn: new Date().toISOString(),
+  };
+  expect(
+    (await inventory.reserve(eventId, 'z', layout, purchaseId, [layout.locate(seat.row, seat.column)!], JSON.stringify(record))).code,
+  ).toBe(0);
   return record;
 }
 
 /** Runs a first attempt that ends 503 with the purchase id; returns the key. */
 async function unknownOutcome(purchaseId: string): Promise<string> {
   const key = uid('key');
-  await expect(store.run('u', key, request, ids, async () => { throw unknown(purchaseId); }, replay)).rejects.toMatchObject({ code: 'PURCHASE_OUTCOME_UNKNOWN' });
+  await expect(
+    store.run(
+      'u',
+      key,
+      request,
+      ids,
+      async () => {
+        throw unknown(purchaseId);
+      },
+      replay,
+    ),
+  ).rejects.toMatchObject({ code: 'PURCHASE_OUTCOME_UNKNOWN' });
   return key;
 }
 
@@ -62,7 +86,11 @@ const never = async (): Promise<StoredResponse> => {
 test('while the purchase is reserved, a retry answers 503 with the same purchaseId and runs nothing', async () => {
   const p = await reserved();
   const key = await unknownOutcome(p.purchaseId);
-  await expect(store.run('u', key, request, ids, never, replay)).rejects.toMatchObject({ status: 503, code: 'PURCHASE_OUTCOME_UNKNOWN', extra: { purchaseId: p.purchaseId } });
+  await expect(store.run('u', key, request, ids, never, replay)).rejects.toMatchObject({
+    status: 503,
+    code: 'PURCHASE_OUTCOME_UNKNOWN',
+    extra: { purchaseId: p.purchaseId },
+  });
 });
 
 test('once confirmed, a retry replays the 201 built from the record, and keeps it', async () => {
@@ -97,7 +125,10 @@ test('two retries at once of a purchase that sold nothing: one runs afresh, the 
     return sold('once');
   };
   const settled = [store.run('u', key, request, ids, slow, replay), store.run('u', key, request, ids, slow, replay)].map((p) =>
-    p.then((value) => ({ value }), (error: ApiError) => ({ error })),
+    p.then(
+      (value) => ({ value }),
+      (error: ApiError) => ({ error }),
+    ),
   );
   // The loser answers while the winner is still running.
   const loser = await Promise.race(settled);
@@ -110,7 +141,18 @@ test('two retries at once of a purchase that sold nothing: one runs afresh, the 
 
 test('a 503 without a purchase id (nothing reserved) stores nothing: the retry runs', async () => {
   const key = uid('key');
-  await expect(store.run('u', key, request, ids, async () => { throw problemOf({ kind: 'log-unavailable' }); }, replay)).rejects.toMatchObject({ code: 'KAFKA_UNAVAILABLE' });
+  await expect(
+    store.run(
+      'u',
+      key,
+      request,
+      ids,
+      async () => {
+        throw problemOf({ kind: 'log-unavailable' });
+      },
+      replay,
+    ),
+  ).rejects.toMatchObject({ code: 'KAFKA_UNAVAILABLE' });
   expect(await redis.exists(`${prefix}idem:{u}:${key}`)).toBe(0);
   expect(await store.run('u', key, request, ids, async () => sold('after'), replay)).toEqual(sold('after'));
 });
@@ -124,38 +166,73 @@ test('a retry of an unknown outcome with another body is refused (422)', async (
 describe('an attempt whose process died mid-purchase (no answer at all)', () => {
   // A short in-flight window stands in for the minute after which a silent attempt is taken as dead.
   const quick = new IdempotencyStore(redis, prefix, 3600, lookup, 2);
-  const hangs = (work: (purchaseId: string) => Promise<unknown>) => (purchaseId: string) => work(purchaseId).then(() => new Promise<StoredResponse>(() => undefined));
+  const hangs = (work: (purchaseId: string) => Promise<unknown>) => (purchaseId: string) =>
+    work(purchaseId).then(() => new Promise<StoredResponse>(() => undefined));
 
   /** Retries with the same key until the answer is no longer 409 IDEMPOTENCY_IN_FLIGHT. */
   const retryUntilSettled = (key: string, handler: (id: string) => Promise<StoredResponse>) =>
-    waitFor(async () => {
-      const answer = await quick.run('u', key, request, ids, handler, replay).then((value) => ({ value }), (error: ApiError) => ({ error }));
-      return 'error' in answer && answer.error.code === 'IDEMPOTENCY_IN_FLIGHT' ? undefined : answer;
-    }, 'the retry settled', 10_000, 100);
+    waitFor(
+      async () => {
+        const answer = await quick.run('u', key, request, ids, handler, replay).then(
+          (value) => ({ value }),
+          (error: ApiError) => ({ error }),
+        );
+        return 'error' in answer && answer.error.code === 'IDEMPOTENCY_IN_FLIGHT' ? undefined : answer;
+      },
+      'the retry settled',
+      10_000,
+      100,
+    );
 
   test('its reservation, confirmed later by the sweep, is what the retry replays (never a fresh run)', async () => {
     const key = uid('key');
     const seat = { row: 'A', column: ++column };
     let record: TicketPurchased | undefined;
     // The first attempt reserves under the id the key chose, then its process "dies": no answer ever.
-    void quick.run('u', key, request, ids, hangs(async (purchaseId) => {
-      record = { schemaVersion: SCHEMA_VERSION, type: 'TicketPurchased', purchaseId, eventId, venueId: entry.venue.venueId, zoneId: 'z', userId: 'u', tickets: [{ ticketId: ticketIdOf(purchaseId, 1), ...seat, priceCents: 5000 }], currency: 'USD', createdOn: new Date().toISOString() };
-      await inventory.reserve(eventId, 'z', layout, purchaseId, [layout.locate(seat.row, seat.column)!], JSON.stringify(record));
-    }), replay);
+    void quick.run(
+      'u',
+      key,
+      request,
+      ids,
+      hangs(async (purchaseId) => {
+        record = {
+          schemaVersion: SCHEMA_VERSION,
+          type: 'TicketPurchased',
+          purchaseId,
+          eventId,
+          venueId: entry.venue.venueId,
+          zoneId: 'z',
+          userId: 'u',
+          tickets: [{ ticketId: ticketIdOf(purchaseId, 1), ...seat, priceCents: 5000 }],
+          currency: 'USD',
+          createdOn: new Date().toISOString(),
+        };
+        await inventory.reserve(eventId, 'z', layout, purchaseId, [layout.locate(seat.row, seat.column)!], JSON.stringify(record));
+      }),
+      replay,
+    );
     await waitFor(() => record, 'the first attempt reserved');
     // While it may still be running, a repeat is told it is in flight; once overdue, 503 with
     // that purchase id; once the sweep confirms it, the 201.
     await expect(quick.run('u', key, request, ids, never, replay)).rejects.toMatchObject({ status: 409, code: 'IDEMPOTENCY_IN_FLIGHT' });
-    expect(await retryUntilSettled(key, never)).toMatchObject({ error: { status: 503, code: 'PURCHASE_OUTCOME_UNKNOWN', extra: { purchaseId: record!.purchaseId } } });
+    expect(await retryUntilSettled(key, never)).toMatchObject({
+      error: { status: 503, code: 'PURCHASE_OUTCOME_UNKNOWN', extra: { purchaseId: record!.purchaseId } },
+    });
     await inventory.confirm(eventId, 'z', record!.purchaseId);
     expect(await quick.run('u', key, request, ids, never, replay)).toEqual(replay(record!));
   });
 
   test('an attempt that died before reserving sold nothing: after the in-flight window the retry runs afresh', async () => {
     const key = uid('key');
-    void quick.run('u', key, request, ids, hangs(async () => undefined), replay);
+    void quick.run(
+      'u',
+      key,
+      request,
+      ids,
+      hangs(async () => undefined),
+      replay,
+    );
     expect(await retryUntilSettled(key, async () => sold('fresh'))).toEqual({ value: sold('fresh') });
     expect(await quick.run('u', key, request, ids, never, replay)).toEqual(sold('fresh'));
   });
 });
-

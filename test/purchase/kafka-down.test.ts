@@ -14,7 +14,10 @@ import { http, startTestPlatform } from '../support/platform';
  * with every taken seat ending up in Kafka exactly once.
  */
 const ROWS = ['A', 'B', 'C', 'D'];
-const layout = new ZoneLayout(ROWS, ROWS.map(() => 10));
+const layout = new ZoneLayout(
+  ROWS,
+  ROWS.map(() => 10),
+);
 const eventId = uid('KDown');
 let kafka: PrivateKafka;
 let platform: Awaited<ReturnType<typeof startTestPlatform>>;
@@ -29,7 +32,11 @@ beforeAll(async () => {
     PENDING_RESEND_AFTER_MS: '500',
     SWEEP_INTERVAL_MS: '250',
   });
-  cleanup = await seedTestEvent(platform.ctx.redis, platform.cfg.REDIS_KEY_PREFIX, testEntry({ eventId, zones: [{ zoneId: 'z', rows: ROWS, seatCounts: ROWS.map(() => 10) }] }));
+  cleanup = await seedTestEvent(
+    platform.ctx.redis,
+    platform.cfg.REDIS_KEY_PREFIX,
+    testEntry({ eventId, zones: [{ zoneId: 'z', rows: ROWS, seatCounts: ROWS.map(() => 10) }] }),
+  );
 }, 120000);
 
 afterAll(async () => {
@@ -38,7 +45,8 @@ afterAll(async () => {
   await kafka?.destroy();
 });
 
-const buy = (row: string, column: number) => http(platform.url, 'POST', `/api/v1/events/${eventId}/purchases`, { userId: 'k', zoneId: 'z', seats: [{ row, column }] });
+const buy = (row: string, column: number) =>
+  http(platform.url, 'POST', `/api/v1/events/${eventId}/purchases`, { userId: 'k', zoneId: 'z', seats: [{ row, column }] });
 
 /** Purchase records of the zone by status, and the seats each holds. */
 async function records() {
@@ -54,7 +62,9 @@ async function records() {
 
 async function takenSeats(): Promise<Set<string>> {
   const bits = (await platform.ctx.redis.getBuffer(`${platform.cfg.REDIS_KEY_PREFIX}inv:{${eventId}:z}:bits`))!;
-  return new Set([...Array(layout.capacity).keys()].filter((k) => isTaken(bits, k)).map((k) => `${layout.seatAt(k).row}${layout.seatAt(k).column}`));
+  return new Set(
+    [...Array(layout.capacity).keys()].filter((k) => isTaken(bits, k)).map((k) => `${layout.seatAt(k).row}${layout.seatAt(k).column}`),
+  );
 }
 
 /** Every taken seat belongs to exactly one reserved or confirmed record, and vice versa. */
@@ -89,12 +99,21 @@ test('503 while Kafka is down, nothing lost, sales resume when it returns', asyn
   await expectSeatsBackedByRecords();
 
   await kafka.start();
-  const resumed = await waitFor(async () => {
-    const r = await buy('C', 1);
-    return r.status === 201 ? r : undefined;
-  }, 'sales to resume after Kafka returns', 60000, 500);
+  const resumed = await waitFor(
+    async () => {
+      const r = await buy('C', 1);
+      return r.status === 201 ? r : undefined;
+    },
+    'sales to resume after Kafka returns',
+    60000,
+    500,
+  );
   expect(resumed.body.tickets).toHaveLength(1);
-  await waitFor(async () => (await platform.ctx.redis.zcard(`${platform.cfg.REDIS_KEY_PREFIX}inv:{${eventId}:z}:pending`)) === 0, 'the sweep to settle every pending purchase', 30000);
+  await waitFor(
+    async () => (await platform.ctx.redis.zcard(`${platform.cfg.REDIS_KEY_PREFIX}inv:{${eventId}:z}:pending`)) === 0,
+    'the sweep to settle every pending purchase',
+    30000,
+  );
 
   // Every unknown outcome is settled: confirmed (in Kafka). A reservation is never voided.
   const held = await expectSeatsBackedByRecords();
@@ -107,9 +126,10 @@ test('503 while Kafka is down, nothing lost, sales resume when it returns', asyn
     return seats.size >= held.size;
   });
   const inKafka = new Map<string, string>();
-  for (const v of values) for (const t of (JSON.parse(v) as TicketPurchased).tickets) {
-    expect([undefined, t.ticketId]).toContain(inKafka.get(`${t.row}${t.column}`));
-    inKafka.set(`${t.row}${t.column}`, t.ticketId);
-  }
+  for (const v of values)
+    for (const t of (JSON.parse(v) as TicketPurchased).tickets) {
+      expect([undefined, t.ticketId]).toContain(inKafka.get(`${t.row}${t.column}`));
+      inKafka.set(`${t.row}${t.column}`, t.ticketId);
+    }
   expect(inKafka).toEqual(held);
 }, 150000);

@@ -200,25 +200,41 @@ test('catalog, live inventory and read-model answers match their documented sche
   expect((await call('get', '/api/v1/events/{eventId}/sales', { params: { eventId } })).status).toBe(200);
 });
 
-test('checkout: holds, paying them and the buyer\'s own lists match their documented schemas', async () => {
+test("checkout: holds, paying them and the buyer's own lists match their documented schemas", async () => {
   const as = { 'x-user-id': 'oas-buyer' };
   const holds = '/api/v1/events/{eventId}/holds';
   const hold = '/api/v1/holds/{holdId}';
-  const held = await call('post', holds, { params: { eventId }, body: { zoneId: 'a', seats: [{ row: 'E', column: 1 }] }, headers: { ...as, 'idempotency-key': uid('k') } });
+  const held = await call('post', holds, {
+    params: { eventId },
+    body: { zoneId: 'a', seats: [{ row: 'E', column: 1 }] },
+    headers: { ...as, 'idempotency-key': uid('k') },
+  });
   expect(held.status).toBe(201);
   const holdId: string = held.body.holdId;
-  expect((await call('post', holds, { params: { eventId }, body: { zoneId: 'a', seats: [{ row: 'E', column: 1 }] }, headers: as })).body.code).toBe('SEATS_TAKEN');
+  expect(
+    (await call('post', holds, { params: { eventId }, body: { zoneId: 'a', seats: [{ row: 'E', column: 1 }] }, headers: as })).body.code,
+  ).toBe('SEATS_TAKEN');
   expect((await call('get', hold, { params: { holdId }, headers: as })).body.status).toBe('HELD');
   expect((await call('get', hold, { params: { holdId: `${eventId}.a.hAAAAAAAAAAAAAAAA` }, headers: as })).body.code).toBe('HOLD_NOT_FOUND');
   expect((await call('post', '/api/v1/holds/{holdId}/extend', { params: { holdId }, body: { seconds: 5 }, headers: as })).status).toBe(200);
-  const paid = await call('post', '/api/v1/holds/{holdId}/purchase', { params: { holdId }, body: { payment: { provider: 'test', token: 'tok_visa' } }, headers: as });
+  const paid = await call('post', '/api/v1/holds/{holdId}/purchase', {
+    params: { holdId },
+    body: { payment: { provider: 'test', token: 'tok_visa' } },
+    headers: as,
+  });
   expect(paid.status).toBe(201);
   expect((await call('get', '/api/v1/purchases/{purchaseId}', { params: { purchaseId: paid.body.purchaseId } })).status).toBe(200);
 
   const pendingHold = await call('post', holds, { params: { eventId }, body: { zoneId: 'a', best: { count: 1 } }, headers: as });
-  const pending = await call('post', '/api/v1/holds/{holdId}/purchase', { params: { holdId: pendingHold.body.holdId }, body: { payment: { provider: 'test', token: 'tok_pending' } }, headers: as });
+  const pending = await call('post', '/api/v1/holds/{holdId}/purchase', {
+    params: { holdId: pendingHold.body.holdId },
+    body: { payment: { provider: 'test', token: 'tok_pending' } },
+    headers: as,
+  });
   expect(pending.body.status).toBe('PAYMENT_PENDING');
-  expect((await call('get', '/api/v1/purchases/{purchaseId}', { params: { purchaseId: pending.body.purchaseId } })).body.status).toBe('PAYMENT_PENDING');
+  expect((await call('get', '/api/v1/purchases/{purchaseId}', { params: { purchaseId: pending.body.purchaseId } })).body.status).toBe(
+    'PAYMENT_PENDING',
+  );
 
   const released = await call('post', holds, { params: { eventId }, body: { zoneId: 'a', seats: [{ row: 'E', column: 9 }] }, headers: as });
   expect((await call('delete', hold, { params: { holdId: released.body.holdId }, headers: as })).body.status).toBe('RELEASED');
@@ -227,7 +243,9 @@ test('checkout: holds, paying them and the buyer\'s own lists match their docume
 
   expect((await call('get', '/api/v1/me/holds', { headers: as })).body.holds.map((h: { holdId: string }) => h.holdId)).toContain(holdId);
   expect((await call('get', '/api/v1/me/holds', { query: 'status=nope', headers: as })).body.code).toBe('VALIDATION_FAILED');
-  expect((await call('get', '/api/v1/me/purchases', { headers: as })).body.purchases.map((p: { purchaseId: string }) => p.purchaseId)).toContain(paid.body.purchaseId);
+  expect(
+    (await call('get', '/api/v1/me/purchases', { headers: as })).body.purchases.map((p: { purchaseId: string }) => p.purchaseId),
+  ).toContain(paid.body.purchaseId);
 });
 
 test('operations routes answer as documented', async () => {
@@ -236,8 +254,18 @@ test('operations routes answer as documented', async () => {
   expect((await call('get', '/metrics')).status).toBe(200);
   expect((await call('get', '/openapi.json')).body).toEqual(JSON.parse(JSON.stringify(openApiDocument)));
   expect((await call('post', '/bench/noop')).status).toBe(201);
-  expect((await call('post', '/api/v1/purchases/{purchaseId}/cancel', { params: { purchaseId: `${eventId}.a.AAAAAAAAAAAAAAAA` }, body: { userId: 'oas-user' } })).body.code).toBe('PURCHASE_NOT_FOUND');
-  const unsigned = await call('post', '/api/v1/payments/webhook', { body: { id: 'evt_1', type: 'payment.succeeded', paymentId: 'pay_1' }, headers: { 'payment-signature': 't=1,v1=00' } });
+  expect(
+    (
+      await call('post', '/api/v1/purchases/{purchaseId}/cancel', {
+        params: { purchaseId: `${eventId}.a.AAAAAAAAAAAAAAAA` },
+        body: { userId: 'oas-user' },
+      })
+    ).body.code,
+  ).toBe('PURCHASE_NOT_FOUND');
+  const unsigned = await call('post', '/api/v1/payments/webhook', {
+    body: { id: 'evt_1', type: 'payment.succeeded', paymentId: 'pay_1' },
+    headers: { 'payment-signature': 't=1,v1=00' },
+  });
   expect(unsigned.body.code).toBe('WEBHOOK_SIGNATURE_INVALID');
   expect((await call('post', '/admin/events/{eventId}/reset', { params: { eventId } })).body.code).toBe('UNAUTHORIZED');
   expect(

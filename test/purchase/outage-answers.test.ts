@@ -36,7 +36,11 @@ beforeAll(async () => {
     PENDING_RESEND_AFTER_MS: '500',
     SWEEP_INTERVAL_MS: '250',
   });
-  cleanup = await seedTestEvent(platform.ctx.redis, platform.cfg.REDIS_KEY_PREFIX, testEntry({ eventId, zones: Object.entries(ZONES).map(([id, rows]) => zone(id, rows)) }));
+  cleanup = await seedTestEvent(
+    platform.ctx.redis,
+    platform.cfg.REDIS_KEY_PREFIX,
+    testEntry({ eventId, zones: Object.entries(ZONES).map(([id, rows]) => zone(id, rows)) }),
+  );
 }, 120000);
 
 afterAll(async () => {
@@ -49,7 +53,13 @@ afterAll(async () => {
 type Seat = { row: string; column: number };
 type Answer = Awaited<ReturnType<typeof http>>;
 const buy = (zoneId: string, seats: Seat[], key?: string) =>
-  http(platform.url, 'POST', `/api/v1/events/${eventId}/purchases`, { userId: 'outage', zoneId, seats }, key ? { 'idempotency-key': key } : {});
+  http(
+    platform.url,
+    'POST',
+    `/api/v1/events/${eventId}/purchases`,
+    { userId: 'outage', zoneId, seats },
+    key ? { 'idempotency-key': key } : {},
+  );
 const buyTicket = (zoneId: string, seat: Seat, key?: string) =>
   http(platform.url, 'POST', '/api/v1/tickets', { eventId, zoneId, ...seat, userId: 'outage' }, key ? { 'idempotency-key': key } : {});
 const get = (path: string) => http(platform.url, 'GET', path);
@@ -59,11 +69,16 @@ const pendingCount = (zoneId: string) => platform.ctx.redis.zcard(zoneKey(zoneId
 /** Buys fresh seats of the warm zone until one is confirmed: the circuit is closed again. */
 let warmSeat = 0;
 async function salesFlowing(): Promise<Answer> {
-  return waitFor(async () => {
-    const n = warmSeat++;
-    const r = await buy('warm', [{ row: ZONES.warm[Math.floor(n / SEATS)]!, column: (n % SEATS) + 1 }]);
-    return r.status === 201 ? r : undefined;
-  }, 'sales to flow through the private Kafka', 60000, 250);
+  return waitFor(
+    async () => {
+      const n = warmSeat++;
+      const r = await buy('warm', [{ row: ZONES.warm[Math.floor(n / SEATS)]!, column: (n % SEATS) + 1 }]);
+      return r.status === 201 ? r : undefined;
+    },
+    'sales to flow through the private Kafka',
+    60000,
+    250,
+  );
 }
 
 /** The purchase records of a zone (any status) with the seats each holds or held. */
@@ -79,9 +94,14 @@ async function records(zoneId: string): Promise<{ status: string; record: Ticket
 
 async function takenSeats(zoneId: string): Promise<Set<string>> {
   const rows = ZONES[zoneId as keyof typeof ZONES];
-  const layout = new ZoneLayout(rows, rows.map(() => SEATS));
+  const layout = new ZoneLayout(
+    rows,
+    rows.map(() => SEATS),
+  );
   const bits = (await platform.ctx.redis.getBuffer(zoneKey(zoneId, 'bits'))) ?? Buffer.alloc(0);
-  return new Set([...Array(layout.capacity).keys()].filter((k) => isTaken(bits, k)).map((k) => `${layout.seatAt(k).row}${layout.seatAt(k).column}`));
+  return new Set(
+    [...Array(layout.capacity).keys()].filter((k) => isTaken(bits, k)).map((k) => `${layout.seatAt(k).row}${layout.seatAt(k).column}`),
+  );
 }
 
 const seatNames = (seats: Seat[]) => seats.map((s) => `${s.row}${s.column}`);
@@ -89,7 +109,10 @@ const seatNames = (seats: Seat[]) => seats.map((s) => `${s.row}${s.column}`);
 describe('Idempotency-Key after an unknown outcome', () => {
   test('a retry with the same key answers 503 with the same purchaseId while pending, then replays the 201; never 409', async () => {
     await salesFlowing();
-    const multi = [{ row: 'A', column: 1 }, { row: 'A', column: 2 }];
+    const multi = [
+      { row: 'A', column: 1 },
+      { row: 'A', column: 2 },
+    ];
     const single = { row: 'B', column: 7 };
     const [kMulti, kSingle] = [uid('key'), uid('key')];
     const answers: Answer[] = [];
@@ -106,19 +129,26 @@ describe('Idempotency-Key after an unknown outcome', () => {
       // Still frozen: the retries look the purchases up and find them pending.
       const retried = [await buy('idem', multi, kMulti), await buyTicket('idem', single, kSingle)];
       answers.push(...retried);
-      expect(retried.map((r) => [r.status, r.body.code, r.body.purchaseId])).toEqual(first.map((r) => [503, 'PURCHASE_OUTCOME_UNKNOWN', r.body.purchaseId]));
+      expect(retried.map((r) => [r.status, r.body.code, r.body.purchaseId])).toEqual(
+        first.map((r) => [503, 'PURCHASE_OUTCOME_UNKNOWN', r.body.purchaseId]),
+      );
     } finally {
       kafka.thaw();
     }
 
     // Once the late acknowledgement or the sweep confirms them, the retries replay a 201.
     const settle = async (retry: () => Promise<Answer>, purchaseId: string) =>
-      waitFor(async () => {
-        const r = await retry();
-        answers.push(r);
-        if (r.status === 503) expect(r.body).toMatchObject({ code: 'PURCHASE_OUTCOME_UNKNOWN', purchaseId });
-        return r.status === 503 ? undefined : r;
-      }, `the retry of ${purchaseId} to be answered`, 60000, 200);
+      waitFor(
+        async () => {
+          const r = await retry();
+          answers.push(r);
+          if (r.status === 503) expect(r.body).toMatchObject({ code: 'PURCHASE_OUTCOME_UNKNOWN', purchaseId });
+          return r.status === 503 ? undefined : r;
+        },
+        `the retry of ${purchaseId} to be answered`,
+        60000,
+        200,
+      );
     const multiReplay = await settle(() => buy('idem', multi, kMulti), first[0]!.body.purchaseId);
     const singleReplay = await settle(() => buyTicket('idem', single, kSingle), first[1]!.body.purchaseId);
     expect(answers.map((a) => a.status).filter((s) => s !== 503 && s !== 201)).toEqual([]);
@@ -128,13 +158,18 @@ describe('Idempotency-Key after an unknown outcome', () => {
     expect(multiReplay.status).toBe(201);
     expect(multiReplay.body).toEqual((await get(`/api/v1/purchases/${purchaseId}`)).body);
     expect(multiReplay.body).toMatchObject({ purchaseId, status: 'CONFIRMED', eventId, zoneId: 'idem', userId: 'outage' });
-    expect(multiReplay.body.tickets.map((t: { ticketId: string; row: string; column: number }) => [t.ticketId, `${t.row}${t.column}`])).toEqual([
+    expect(
+      multiReplay.body.tickets.map((t: { ticketId: string; row: string; column: number }) => [t.ticketId, `${t.row}${t.column}`]),
+    ).toEqual([
       [`${purchaseId}.1`, 'A1'],
       [`${purchaseId}.2`, 'A2'],
     ]);
     // The single-seat replay has the ticket route's shape.
     const ticketId = `${first[1]!.body.purchaseId}.1`;
-    expect(singleReplay).toMatchObject({ status: 201, body: { ticketId, purchaseId: first[1]!.body.purchaseId, row: 'B', column: 7, status: 'CONFIRMED' } });
+    expect(singleReplay).toMatchObject({
+      status: 201,
+      body: { ticketId, purchaseId: first[1]!.body.purchaseId, row: 'B', column: 7, status: 'CONFIRMED' },
+    });
 
     // Same shapes as the answers of purchases that never went wrong.
     const keysOf = (o: object) => Object.keys(o).sort();
@@ -177,14 +212,25 @@ describe('no reservation is ever voided', () => {
       kafka.thaw();
     }
 
-    for (const r of queued) expect(r).toMatchObject({ status: 503, body: { code: 'PURCHASE_OUTCOME_UNKNOWN', purchaseId: expect.stringMatching(new RegExp(`^${eventId}\\.lost\\.`)) } });
+    for (const r of queued)
+      expect(r).toMatchObject({
+        status: 503,
+        body: { code: 'PURCHASE_OUTCOME_UNKNOWN', purchaseId: expect.stringMatching(new RegExp(`^${eventId}\\.lost\\.`)) },
+      });
     for (const r of refused) {
       expect(r).toMatchObject({ status: 503, body: { code: 'KAFKA_UNAVAILABLE' } });
       expect(r.contentType).toContain('application/problem+json');
     }
     // Every answer is a sale, an unknown outcome with its id, or "nothing sold" without an id.
     for (const r of asked.keys()) {
-      const kind = r.status === 201 ? 'sold' : r.status === 503 && r.body.code === 'PURCHASE_OUTCOME_UNKNOWN' && r.body.purchaseId ? 'unknown' : r.status === 503 && r.body.code === 'KAFKA_UNAVAILABLE' && r.body.purchaseId === undefined ? 'nothing-sold' : `unexpected ${r.status} ${r.body.code}`;
+      const kind =
+        r.status === 201
+          ? 'sold'
+          : r.status === 503 && r.body.code === 'PURCHASE_OUTCOME_UNKNOWN' && r.body.purchaseId
+            ? 'unknown'
+            : r.status === 503 && r.body.code === 'KAFKA_UNAVAILABLE' && r.body.purchaseId === undefined
+              ? 'nothing-sold'
+              : `unexpected ${r.status} ${r.body.code}`;
       expect(['sold', 'unknown', 'nothing-sold']).toContain(kind);
     }
     const nothingSold = [...asked].filter(([r]) => r.body.code === 'KAFKA_UNAVAILABLE').flatMap(([, seats]) => seatNames(seats));
@@ -202,7 +248,8 @@ describe('no reservation is ever voided', () => {
       const p = await get(`/api/v1/purchases/${r.body.purchaseId}`);
       expect(p).toMatchObject({ status: 200, body: { status: 'CONFIRMED' } });
       expect(p.body.tickets.map((t: Seat) => `${t.row}${t.column}`)).toEqual(seatNames(seats));
-      for (const t of p.body.tickets as { row: string; column: number; ticketId: string }[]) expected.set(`${t.row}${t.column}`, t.ticketId);
+      for (const t of p.body.tickets as { row: string; column: number; ticketId: string }[])
+        expected.set(`${t.row}${t.column}`, t.ticketId);
     }
     const taken = await takenSeats('lost');
     expect(taken).toEqual(new Set(expected.keys()));
@@ -241,11 +288,16 @@ async function answersWhileDown(sold: Answer): Promise<void> {
   let column = 0;
   const during: Answer[] = [];
   // The first purchases find out that the broker is gone; then the circuit is open.
-  await waitFor(async () => {
-    const r = await buy('ready', [{ row: 'A', column: ++column }]);
-    during.push(r);
-    return r.body?.code === 'KAFKA_UNAVAILABLE';
-  }, 'the Kafka circuit to open', 60000, 200);
+  await waitFor(
+    async () => {
+      const r = await buy('ready', [{ row: 'A', column: ++column }]);
+      during.push(r);
+      return r.body?.code === 'KAFKA_UNAVAILABLE';
+    },
+    'the Kafka circuit to open',
+    60000,
+    200,
+  );
   for (const r of during) {
     expect(r.status).toBe(503);
     expect(r.contentType).toContain('application/problem+json');
@@ -260,6 +312,9 @@ async function answersWhileDown(sold: Answer): Promise<void> {
   expect((await get(`/api/v1/events/${eventId}`)).status).toBe(200);
   expect((await get(`/api/v1/events/${eventId}/zones/warm/seats`)).status).toBe(200);
   expect(await get(`/api/v1/purchases/${sold.body.purchaseId}`)).toMatchObject({ status: 200, body: { status: 'CONFIRMED' } });
-  expect(await get(`/api/v1/tickets/${sold.body.tickets[0].ticketId}`)).toMatchObject({ status: 200, body: { ticketId: sold.body.tickets[0].ticketId } });
+  expect(await get(`/api/v1/tickets/${sold.body.tickets[0].ticketId}`)).toMatchObject({
+    status: 200,
+    body: { ticketId: sold.body.tickets[0].ticketId },
+  });
   expect((await get('/readyz')).status).toBe(200);
 }

@@ -42,11 +42,16 @@ async function soldAndStored(seats: { row: string; column: number }[]) {
   const sold = await http(platform.url, 'POST', `/api/v1/events/${eventId}/purchases`, { userId: 'by-id', zoneId: 'z', seats });
   expect(sold.status).toBe(201);
   const ids = (sold.body.tickets as { ticketId: string }[]).map((t) => t.ticketId);
-  await waitFor(async () => {
-    const inDynamo = await Promise.all(ids.map((id) => stores.writeModel.findTicket(id)));
-    const inMysql = await Promise.all(ids.map((id) => stores.readModel.findTicket(id).catch(() => undefined)));
-    return [...inDynamo, ...inMysql].every(Boolean);
-  }, 'the writer and the projector to store the tickets', 60000, 200);
+  await waitFor(
+    async () => {
+      const inDynamo = await Promise.all(ids.map((id) => stores.writeModel.findTicket(id)));
+      const inMysql = await Promise.all(ids.map((id) => stores.readModel.findTicket(id).catch(() => undefined)));
+      return [...inDynamo, ...inMysql].every(Boolean);
+    },
+    'the writer and the projector to store the tickets',
+    60000,
+    200,
+  );
   // What GET answered while the Redis record was there: the answer must not change without it.
   const before = await get(`/api/v1/purchases/${sold.body.purchaseId}`);
   expect(before).toMatchObject({ status: 200, body: { status: 'CONFIRMED' } });
@@ -54,13 +59,24 @@ async function soldAndStored(seats: { row: string; column: number }[]) {
 }
 
 test('with the Redis record gone, a confirmed purchase is read from DynamoDB', async () => {
-  const { purchaseId, before } = await soldAndStored([{ row: 'A', column: 1 }, { row: 'A', column: 2 }, { row: 'B', column: 5 }]);
+  const { purchaseId, before } = await soldAndStored([
+    { row: 'A', column: 1 },
+    { row: 'A', column: 2 },
+    { row: 'B', column: 5 },
+  ]);
   expect(await platform.ctx.redis.del(recordKey(purchaseId))).toBe(1);
 
   const after = await get(`/api/v1/purchases/${purchaseId}`);
   expect(after.status).toBe(200);
   expect(after.body).toEqual(before);
-  expect(after.body.tickets.map((t: { ticketId: string; row: string; column: number; priceCents: number; status: string }) => [t.ticketId, `${t.row}${t.column}`, t.priceCents, t.status])).toEqual([
+  expect(
+    after.body.tickets.map((t: { ticketId: string; row: string; column: number; priceCents: number; status: string }) => [
+      t.ticketId,
+      `${t.row}${t.column}`,
+      t.priceCents,
+      t.status,
+    ]),
+  ).toEqual([
     [`${purchaseId}.1`, 'A1', 4200, 'CONFIRMED'],
     [`${purchaseId}.2`, 'A2', 4200, 'CONFIRMED'],
     [`${purchaseId}.3`, 'B5', 4200, 'CONFIRMED'],
@@ -68,9 +84,13 @@ test('with the Redis record gone, a confirmed purchase is read from DynamoDB', a
 });
 
 test('with the Redis record and the DynamoDB tickets gone, it is read from MySQL', async () => {
-  const { purchaseId, ids, before } = await soldAndStored([{ row: 'C', column: 3 }, { row: 'C', column: 4 }]);
+  const { purchaseId, ids, before } = await soldAndStored([
+    { row: 'C', column: 3 },
+    { row: 'C', column: 4 },
+  ]);
   await platform.ctx.redis.del(recordKey(purchaseId));
-  for (const id of ids) await stores.ctx.dynamo.send(new DeleteItemCommand({ TableName: stores.writeModel.tables.tickets, Key: { ticketId: { S: id } } }));
+  for (const id of ids)
+    await stores.ctx.dynamo.send(new DeleteItemCommand({ TableName: stores.writeModel.tables.tickets, Key: { ticketId: { S: id } } }));
 
   const after = await get(`/api/v1/purchases/${purchaseId}`);
   expect(after.status).toBe(200);
@@ -92,14 +112,34 @@ test('a purchase found nowhere is 404; one only pending in Redis stays PENDING',
   const layout = ZoneLayout.of(entry.venue.zones[0]!);
   const purchaseId = newPurchaseId(eventId, 'z');
   const seat = { row: 'C', column: 10 };
-  const body = { schemaVersion: SCHEMA_VERSION, type: 'TicketPurchased', purchaseId, eventId, venueId: entry.venue.venueId, zoneId: 'z', userId: 'p', tickets: [{ ticketId: ticketIdOf(purchaseId, 1), ...seat, priceCents: 4200 }], currency: 'USD', createdOn: new Date().toISOString() };
-  expect((await stores.inventory.reserve(eventId, 'z', layout, purchaseId, [layout.locate(seat.row, seat.column)!], JSON.stringify(body))).code).toBe(0);
+  const body = {
+    schemaVersion: SCHEMA_VERSION,
+    type: 'TicketPurchased',
+    purchaseId,
+    eventId,
+    venueId: entry.venue.venueId,
+    zoneId: 'z',
+    userId: 'p',
+    tickets: [{ ticketId: ticketIdOf(purchaseId, 1), ...seat, priceCents: 4200 }],
+    currency: 'USD',
+    createdOn: new Date().toISOString(),
+  };
+  expect(
+    (await stores.inventory.reserve(eventId, 'z', layout, purchaseId, [layout.locate(seat.row, seat.column)!], JSON.stringify(body))).code,
+  ).toBe(0);
   const pending = await get(`/api/v1/purchases/${purchaseId}`);
-  expect(pending).toMatchObject({ status: 200, body: { purchaseId, status: 'PENDING', tickets: [{ ticketId: `${purchaseId}.1`, row: 'C', column: 10, status: 'PENDING' }] } });
+  expect(pending).toMatchObject({
+    status: 200,
+    body: { purchaseId, status: 'PENDING', tickets: [{ ticketId: `${purchaseId}.1`, row: 'C', column: 10, status: 'PENDING' }] },
+  });
 });
 
 test('a purchase DynamoDB holds only some tickets of (a partial batch write) is read whole from MySQL, never smaller', async () => {
-  const { purchaseId, ids, before } = await soldAndStored([{ row: 'A', column: 7 }, { row: 'A', column: 8 }, { row: 'B', column: 8 }]);
+  const { purchaseId, ids, before } = await soldAndStored([
+    { row: 'A', column: 7 },
+    { row: 'A', column: 8 },
+    { row: 'B', column: 8 },
+  ]);
   await platform.ctx.redis.del(recordKey(purchaseId));
   await stores.ctx.dynamo.send(new DeleteItemCommand({ TableName: stores.writeModel.tables.tickets, Key: { ticketId: { S: ids[2]! } } }));
 
@@ -109,11 +149,16 @@ test('a purchase DynamoDB holds only some tickets of (a partial batch write) is 
 });
 
 test('a purchase no store holds whole yet is still unknown (503 with its id), then whole once the writer stored it', async () => {
-  const { purchaseId, ids, before } = await soldAndStored([{ row: 'C', column: 7 }, { row: 'C', column: 8 }]);
+  const { purchaseId, ids, before } = await soldAndStored([
+    { row: 'C', column: 7 },
+    { row: 'C', column: 8 },
+  ]);
   await platform.ctx.redis.del(recordKey(purchaseId));
   // DynamoDB holds the first ticket only (the writer's batch stored it, not yet the second), MySQL none.
   const key = { ticketId: { S: ids[1]! } };
-  const second = (await stores.ctx.dynamo.send(new GetItemCommand({ TableName: stores.writeModel.tables.tickets, Key: key, ConsistentRead: true }))).Item!;
+  const second = (
+    await stores.ctx.dynamo.send(new GetItemCommand({ TableName: stores.writeModel.tables.tickets, Key: key, ConsistentRead: true }))
+  ).Item!;
   await stores.ctx.dynamo.send(new DeleteItemCommand({ TableName: stores.writeModel.tables.tickets, Key: key }));
   await stores.ctx.mysql.run(`DELETE FROM tickets WHERE ticket_id IN (${ids.map(() => '?').join(',')})`, ids);
 

@@ -34,8 +34,12 @@ afterAll(async () => {
 
 test('while the writer lags, a purchase Redis lost is unknown (503 with its id), never 404 or a fresh run', async () => {
   const key = uid('key');
-  const seats = [{ row: 'A', column: 4 }, { row: 'B', column: 4 }];
-  const buy = () => http(api.url, 'POST', `/api/v1/events/${eventId}/purchases`, { userId: 'lagging', zoneId: 'z', seats }, { 'idempotency-key': key });
+  const seats = [
+    { row: 'A', column: 4 },
+    { row: 'B', column: 4 },
+  ];
+  const buy = () =>
+    http(api.url, 'POST', `/api/v1/events/${eventId}/purchases`, { userId: 'lagging', zoneId: 'z', seats }, { 'idempotency-key': key });
   const first = await buy();
   expect(first.status).toBe(201);
   const purchaseId = first.body.purchaseId as string;
@@ -55,12 +59,20 @@ test('while the writer lags, a purchase Redis lost is unknown (503 with its id),
   expect(retry).toMatchObject({ status: 503, body: { code: 'PURCHASE_OUTCOME_UNKNOWN', purchaseId } });
 
   // The writer starts and stores the log: the purchase is read from DynamoDB, whole.
-  writer = await startTestPlatform(['writer'], { KAFKA_TOPIC_PREFIX: api.cfg.KAFKA_TOPIC_PREFIX, REDIS_KEY_PREFIX: api.cfg.REDIS_KEY_PREFIX });
-  const stored = await waitFor(async () => {
-    const r = await http(api.url, 'GET', `/api/v1/purchases/${purchaseId}`);
-    if (r.status === 503) expect(r.body).toMatchObject({ code: 'PURCHASE_OUTCOME_UNKNOWN', purchaseId });
-    return r.status === 503 ? undefined : r;
-  }, 'the writer to store the purchase', 60000, 250);
+  writer = await startTestPlatform(['writer'], {
+    KAFKA_TOPIC_PREFIX: api.cfg.KAFKA_TOPIC_PREFIX,
+    REDIS_KEY_PREFIX: api.cfg.REDIS_KEY_PREFIX,
+  });
+  const stored = await waitFor(
+    async () => {
+      const r = await http(api.url, 'GET', `/api/v1/purchases/${purchaseId}`);
+      if (r.status === 503) expect(r.body).toMatchObject({ code: 'PURCHASE_OUTCOME_UNKNOWN', purchaseId });
+      return r.status === 503 ? undefined : r;
+    },
+    'the writer to store the purchase',
+    60000,
+    250,
+  );
   expect(stored).toMatchObject({ status: 200, body: { purchaseId, status: 'CONFIRMED', userId: 'lagging' } });
   expect(stored.body.tickets.map((t: { ticketId: string; row: string; column: number }) => [t.ticketId, `${t.row}${t.column}`])).toEqual([
     [`${purchaseId}.1`, 'A4'],

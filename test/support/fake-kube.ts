@@ -43,7 +43,14 @@ interface ObjMeta {
   [k: string]: unknown;
 }
 /** Any object the server stores (Venues, Events, Leases, core Events): JSON the server does not interpret beyond metadata. */
-type Obj = { apiVersion?: string; kind?: string; metadata: ObjMeta; spec?: Record<string, unknown>; status?: Record<string, unknown>; [k: string]: unknown };
+type Obj = {
+  apiVersion?: string;
+  kind?: string;
+  metadata: ObjMeta;
+  spec?: Record<string, unknown>;
+  status?: Record<string, unknown>;
+  [k: string]: unknown;
+};
 type WatchEvent = { type: 'ADDED' | 'MODIFIED' | 'DELETED'; object: Obj };
 
 /** group/version/plural, e.g. `ticketing.dev/v1alpha1/events` or `/v1/events` (core). */
@@ -145,7 +152,13 @@ export class FakeKubeApiServer {
     const ns = obj.metadata.namespace ?? 'default';
     const existing = this.find(resource, ns, obj.metadata.name);
     if (!existing) return this.create(resource, ns, clone(obj));
-    return this.update(resource, ns, obj.metadata.name, { ...clone(obj), metadata: { ...existing.metadata, ...clone(obj.metadata), resourceVersion: existing.metadata.resourceVersion } }, false);
+    return this.update(
+      resource,
+      ns,
+      obj.metadata.name,
+      { ...clone(obj), metadata: { ...existing.metadata, ...clone(obj.metadata), resourceVersion: existing.metadata.resourceVersion } },
+      false,
+    );
   }
 
   /** Like `kubectl delete`: marks the object when it has finalizers, else removes it. */
@@ -223,7 +236,8 @@ export class FakeKubeApiServer {
   private create(resource: ResourceId, ns: string, obj: Obj): Obj {
     if (!obj.metadata?.name && obj.metadata?.generateName) obj.metadata.name = `${obj.metadata.generateName}${randomUUID().slice(0, 8)}`;
     if (!obj.metadata?.name) throw new ApiError(422, 'Invalid', 'metadata.name: Required value');
-    if (this.find(resource, ns, obj.metadata.name)) throw new ApiError(409, 'AlreadyExists', `${resource} "${obj.metadata.name}" already exists`);
+    if (this.find(resource, ns, obj.metadata.name))
+      throw new ApiError(409, 'AlreadyExists', `${resource} "${obj.metadata.name}" already exists`);
     if (WITH_STATUS.has(resource)) delete obj.status;
     obj.metadata = {
       ...obj.metadata,
@@ -244,9 +258,14 @@ export class FakeKubeApiServer {
     const old = this.find(resource, ns, name);
     if (!old) throw new ApiError(404, 'NotFound', `${resource} "${name}" not found`);
     const rv = incoming.metadata?.resourceVersion;
-    if (rv === undefined && CUSTOM.has(resource) && !statusOnly) throw new ApiError(422, 'Invalid', 'metadata.resourceVersion: Invalid value: 0x0: must be specified for an update');
+    if (rv === undefined && CUSTOM.has(resource) && !statusOnly)
+      throw new ApiError(422, 'Invalid', 'metadata.resourceVersion: Invalid value: 0x0: must be specified for an update');
     if (rv !== undefined && rv !== old.metadata.resourceVersion) {
-      throw new ApiError(409, 'Conflict', `Operation cannot be fulfilled on ${resource} "${name}": the object has been modified; please apply your changes to the latest version and try again`);
+      throw new ApiError(
+        409,
+        'Conflict',
+        `Operation cannot be fulfilled on ${resource} "${name}": the object has been modified; please apply your changes to the latest version and try again`,
+      );
     }
     let next: Obj;
     if (statusOnly) {
@@ -262,10 +281,15 @@ export class FakeKubeApiServer {
       }
       const added = (next.metadata.finalizers ?? []).filter((f: string) => !(old.metadata.finalizers ?? []).includes(f));
       if (old.metadata.deletionTimestamp && added.length > 0) {
-        throw new ApiError(422, 'Forbidden', `no new finalizers can be added if the object is being deleted, found new finalizers ${JSON.stringify(added)}`);
+        throw new ApiError(
+          422,
+          'Forbidden',
+          `no new finalizers can be added if the object is being deleted, found new finalizers ${JSON.stringify(added)}`,
+        );
       }
       if (Array.isArray(next.metadata.finalizers) && next.metadata.finalizers.length === 0) delete next.metadata.finalizers;
-      if (CUSTOM.has(resource) && !isDeepStrictEqual(specOf(old), specOf(next))) next.metadata.generation = (old.metadata.generation ?? 0) + 1;
+      if (CUSTOM.has(resource) && !isDeepStrictEqual(specOf(old), specOf(next)))
+        next.metadata.generation = (old.metadata.generation ?? 0) + 1;
     }
     next.metadata.resourceVersion = old.metadata.resourceVersion;
     if (isDeepStrictEqual(next, old)) return clone(old); // a no-op write: no new version, no event
@@ -303,7 +327,8 @@ export class FakeKubeApiServer {
   private emit(resource: ResourceId, type: WatchEvent['type'], object: Obj): void {
     const event = { type, object: clone(object) };
     this.history.push({ rv: Number(object.metadata.resourceVersion), resource, event });
-    for (const w of this.watchers) if (w.resource === resource && (!w.namespace || w.namespace === object.metadata.namespace)) this.write(w, event);
+    for (const w of this.watchers)
+      if (w.resource === resource && (!w.namespace || w.namespace === object.metadata.namespace)) this.write(w, event);
   }
 
   // ---- HTTP --------------------------------------------------------------------------------
@@ -318,7 +343,8 @@ export class FakeKubeApiServer {
       const route = parsePath(u.pathname);
       if (!route) throw new ApiError(404, 'NotFound', `the server could not find the requested resource (${u.pathname})`);
       const { resource, namespace, name, subresource } = route;
-      if (subresource && (subresource !== 'status' || !WITH_STATUS.has(resource))) throw new ApiError(404, 'NotFound', `no subresource ${subresource} on ${resource}`);
+      if (subresource && (subresource !== 'status' || !WITH_STATUS.has(resource)))
+        throw new ApiError(404, 'NotFound', `no subresource ${subresource} on ${resource}`);
       const body = req.method === 'GET' || req.method === 'DELETE' ? undefined : await readJson(req);
       if (!name) {
         if (req.method === 'GET' && query.watch === 'true') return this.watch(client, resource, namespace, query, res);
@@ -337,12 +363,14 @@ export class FakeKubeApiServer {
           return send(res, 200, this.update(resource, namespace, name, body as Obj, subresource === 'status'));
         case 'PATCH': {
           const type = (req.headers['content-type'] ?? '').split(';')[0];
-          if (type !== 'application/merge-patch+json') throw new ApiError(415, 'UnsupportedMediaType', `the fake serves only application/merge-patch+json patches, got ${type}`);
+          if (type !== 'application/merge-patch+json')
+            throw new ApiError(415, 'UnsupportedMediaType', `the fake serves only application/merge-patch+json patches, got ${type}`);
           const old = this.find(resource, namespace, name);
           if (!old) throw new ApiError(404, 'NotFound', `${resource} "${name}" not found`);
           const patched = mergePatch(clone(old), body) as Obj;
           // A resourceVersion in the patch is a precondition; without one the patch applies to the latest.
-          if ((body as Obj | undefined)?.metadata?.resourceVersion === undefined) patched.metadata.resourceVersion = old.metadata.resourceVersion;
+          if ((body as Obj | undefined)?.metadata?.resourceVersion === undefined)
+            patched.metadata.resourceVersion = old.metadata.resourceVersion;
           return send(res, 200, this.update(resource, namespace, name, patched, subresource === 'status'));
         }
         case 'DELETE':
@@ -359,26 +387,47 @@ export class FakeKubeApiServer {
   private listResponse(resource: ResourceId, namespace: string | undefined) {
     const items = [...(this.store.get(resource)?.values() ?? [])].filter((o) => !namespace || o.metadata.namespace === namespace);
     const [group, version] = resource.split('/');
-    return { apiVersion: group ? `${group}/${version}` : version, kind: `${KINDS[resource] ?? 'Object'}List`, metadata: { resourceVersion: String(this.rv) }, items };
+    return {
+      apiVersion: group ? `${group}/${version}` : version,
+      kind: `${KINDS[resource] ?? 'Object'}List`,
+      metadata: { resourceVersion: String(this.rv) },
+      items,
+    };
   }
 
-  private watch(client: string, resource: ResourceId, namespace: string | undefined, query: Record<string, string>, res: ServerResponse): void {
+  private watch(
+    client: string,
+    resource: ResourceId,
+    namespace: string | undefined,
+    query: Record<string, string>,
+    res: ServerResponse,
+  ): void {
     res.writeHead(200, { 'content-type': 'application/json', 'transfer-encoding': 'chunked' });
     res.flushHeaders();
     const w: Watcher = { client, resource, namespace, res };
     const from = query.resourceVersion;
     if (!from || from === '0') {
-      for (const o of this.store.get(resource)?.values() ?? []) if (!namespace || o.metadata.namespace === namespace) this.write(w, { type: 'ADDED', object: o });
+      for (const o of this.store.get(resource)?.values() ?? [])
+        if (!namespace || o.metadata.namespace === namespace) this.write(w, { type: 'ADDED', object: o });
     } else if (Number(from) < this.compactedRv) {
       this.write(w, { type: 'ERROR', object: status(410, 'Expired', `too old resource version: ${from} (${this.compactedRv})`) });
       return void res.end();
     } else {
-      for (const h of this.history) if (h.rv > Number(from) && h.resource === resource && (!namespace || h.event.object.metadata.namespace === namespace)) this.write(w, h.event);
+      for (const h of this.history)
+        if (h.rv > Number(from) && h.resource === resource && (!namespace || h.event.object.metadata.namespace === namespace))
+          this.write(w, h.event);
     }
     if (query.allowWatchBookmarks === 'true') {
       w.bookmarks = setInterval(() => {
         const [group, version] = resource.split('/');
-        this.write(w, { type: 'BOOKMARK', object: { apiVersion: group ? `${group}/${version}` : version, kind: KINDS[resource], metadata: { resourceVersion: String(this.rv) } } });
+        this.write(w, {
+          type: 'BOOKMARK',
+          object: {
+            apiVersion: group ? `${group}/${version}` : version,
+            kind: KINDS[resource],
+            metadata: { resourceVersion: String(this.rv) },
+          },
+        });
       }, this.bookmarkEveryMs);
     }
     this.watchers.add(w);
@@ -409,7 +458,10 @@ export async function startFakeKube(bookmarkEveryMs?: number): Promise<FakeKubeA
  */
 export function nativeKubeClient(): KubeClientModule {
   const k8s = (globalThis as { __kubeClientNode?: KubeClientModule }).__kubeClientNode;
-  if (!k8s) throw new Error('@kubernetes/client-node is not loaded: add the @jest-environment docblock of test/controller/support/kube-environment.ts to this test file');
+  if (!k8s)
+    throw new Error(
+      '@kubernetes/client-node is not loaded: add the @jest-environment docblock of test/controller/support/kube-environment.ts to this test file',
+    );
   return k8s;
 }
 
@@ -449,7 +501,8 @@ function specOf(o: Obj): unknown {
 /** RFC 7386 JSON merge patch. */
 function mergePatch(target: unknown, patch: unknown): unknown {
   if (!patch || typeof patch !== 'object' || Array.isArray(patch)) return patch;
-  const out: Record<string, unknown> = target && typeof target === 'object' && !Array.isArray(target) ? { ...(target as Record<string, unknown>) } : {};
+  const out: Record<string, unknown> =
+    target && typeof target === 'object' && !Array.isArray(target) ? { ...(target as Record<string, unknown>) } : {};
   for (const [k, v] of Object.entries(patch)) {
     if (v === null) delete out[k];
     else out[k] = mergePatch(out[k], v);

@@ -5,9 +5,19 @@ import { uid, waitFor } from './env';
  * Reads every record of a topic from the beginning with a throwaway consumer group, through the
  * platform's event-log seam, until `done(records)` holds or the deadline passes.
  */
-export async function readRecords(eventLog: EventLog, topic: string, done: (records: LogRecord[]) => boolean, timeoutMs = 30000): Promise<LogRecord[]> {
+export async function readRecords(
+  eventLog: EventLog,
+  topic: string,
+  done: (records: LogRecord[]) => boolean,
+  timeoutMs = 30000,
+): Promise<LogRecord[]> {
   const records: LogRecord[] = [];
-  const reader = await eventLog.consume({ groupId: uid(`reader-${topic}-`), topic, sessionTimeoutMs: 10000, onBatch: async (batch) => void records.push(...batch.records) });
+  const reader = await eventLog.consume({
+    groupId: uid(`reader-${topic}-`),
+    topic,
+    sessionTimeoutMs: 10000,
+    onBatch: async (batch) => void records.push(...batch.records),
+  });
   try {
     await waitFor(() => done(records), `records on ${topic}`, timeoutMs, 100);
     return records;
@@ -17,7 +27,12 @@ export async function readRecords(eventLog: EventLog, topic: string, done: (reco
 }
 
 /** The values (UTF-8) of every record of a topic, read as `readRecords` does. */
-export async function readTopic(eventLog: EventLog, topic: string, done: (values: string[]) => boolean, timeoutMs = 30000): Promise<string[]> {
+export async function readTopic(
+  eventLog: EventLog,
+  topic: string,
+  done: (values: string[]) => boolean,
+  timeoutMs = 30000,
+): Promise<string[]> {
   const valuesOf = (records: LogRecord[]) => records.map((r) => r.value?.toString() ?? '');
   return valuesOf(await readRecords(eventLog, topic, (records) => done(valuesOf(records)), timeoutMs));
 }

@@ -6,7 +6,11 @@ import { startPlatform, type RunningPlatform, type SingleRole } from '../../src/
 import { testConfig, testLogger } from './env';
 
 /** An in-process platform with the given roles on an ephemeral port, against the real services; `faults` are test-only hooks. */
-export async function startTestPlatform(roles: SingleRole[], overrides: Partial<Record<keyof Config, string>> = {}, faults: PlatformFaults = {}): Promise<RunningPlatform & { cfg: Config }> {
+export async function startTestPlatform(
+  roles: SingleRole[],
+  overrides: Partial<Record<keyof Config, string>> = {},
+  faults: PlatformFaults = {},
+): Promise<RunningPlatform & { cfg: Config }> {
   const cfg = testConfig(overrides);
   const platform = await startPlatform(cfg, testLogger(roles.join('+')), roles, faults);
   return Object.assign(platform, { cfg });
@@ -47,7 +51,8 @@ export async function http(
 /** Deletes every key under a test's own key prefix (never a shared one: the prefix is the test's). */
 export async function dropKeyPrefix(redis: ScriptedRedis, prefix: string): Promise<void> {
   // uid() makes prefixes of 15+ characters; the platform's own is `tp:`.
-  if (prefix.length < 12 || !prefix.endsWith(':')) throw new Error(`refusing to drop keys under a prefix that is not a test's own: ${prefix}`);
+  if (prefix.length < 12 || !prefix.endsWith(':'))
+    throw new Error(`refusing to drop keys under a prefix that is not a test's own: ${prefix}`);
   let cursor = '0';
   do {
     const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', '1000');

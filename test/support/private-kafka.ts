@@ -15,8 +15,15 @@ const LIBS = path.join(ROOT, '.services', 'kafka', 'libs');
  */
 function ensureJars(): void {
   if (existsSync(LIBS)) return;
-  const r = spawnSync('mvn', ['-B', '-q', '-f', path.join(ROOT, 'scripts', 'kafka', 'pom.xml'), 'dependency:copy-dependencies', `-DoutputDirectory=${LIBS}`], { encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`Kafka jars missing and Maven could not resolve them (run \`npm run services:install -- --only kafka\`):\n${r.stdout}${r.stderr}`);
+  const r = spawnSync(
+    'mvn',
+    ['-B', '-q', '-f', path.join(ROOT, 'scripts', 'kafka', 'pom.xml'), 'dependency:copy-dependencies', `-DoutputDirectory=${LIBS}`],
+    { encoding: 'utf8' },
+  );
+  if (r.status !== 0)
+    throw new Error(
+      `Kafka jars missing and Maven could not resolve them (run \`npm run services:install -- --only kafka\`):\n${r.stdout}${r.stderr}`,
+    );
 }
 
 /**
@@ -37,7 +44,18 @@ export class PrivateKafka {
     ensureJars();
     const k = new PrivateKafka(mkdtempSync(path.join(os.tmpdir(), 'tp-kafka-')), await freePort(), await freePort());
     writeFileSync(k.props, k.properties());
-    await k.java(['kafka.tools.StorageTool', 'format', '--cluster-id', randomBytes(16).toString('base64url').replace(/^-/, 'A'), '--config', k.props, '--ignore-formatted'], true);
+    await k.java(
+      [
+        'kafka.tools.StorageTool',
+        'format',
+        '--cluster-id',
+        randomBytes(16).toString('base64url').replace(/^-/, 'A'),
+        '--config',
+        k.props,
+        '--ignore-formatted',
+      ],
+      true,
+    );
     return k;
   }
 
@@ -51,36 +69,52 @@ export class PrivateKafka {
 
   private properties(): string {
     return [
-      'process.roles=broker,controller', 'node.id=1', `controller.quorum.voters=1@127.0.0.1:${this.controllerPort}`,
-      'controller.listener.names=CONTROLLER', `listeners=PLAINTEXT://127.0.0.1:${this.port},CONTROLLER://127.0.0.1:${this.controllerPort}`,
-      `advertised.listeners=PLAINTEXT://127.0.0.1:${this.port}`, 'listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT',
-      `log.dirs=${path.join(this.dir, 'data')}`, 'num.partitions=1', 'offsets.topic.replication.factor=1', 'offsets.topic.num.partitions=1',
-      'transaction.state.log.replication.factor=1', 'transaction.state.log.min.isr=1', 'share.coordinator.state.topic.replication.factor=1',
-      'share.coordinator.state.topic.min.isr=1', 'group.initial.rebalance.delay.ms=0', 'auto.create.topics.enable=false',
+      'process.roles=broker,controller',
+      'node.id=1',
+      `controller.quorum.voters=1@127.0.0.1:${this.controllerPort}`,
+      'controller.listener.names=CONTROLLER',
+      `listeners=PLAINTEXT://127.0.0.1:${this.port},CONTROLLER://127.0.0.1:${this.controllerPort}`,
+      `advertised.listeners=PLAINTEXT://127.0.0.1:${this.port}`,
+      'listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT',
+      `log.dirs=${path.join(this.dir, 'data')}`,
+      'num.partitions=1',
+      'offsets.topic.replication.factor=1',
+      'offsets.topic.num.partitions=1',
+      'transaction.state.log.replication.factor=1',
+      'transaction.state.log.min.isr=1',
+      'share.coordinator.state.topic.replication.factor=1',
+      'share.coordinator.state.topic.min.isr=1',
+      'group.initial.rebalance.delay.ms=0',
+      'auto.create.topics.enable=false',
     ].join('\n');
   }
 
   private java(args: string[], wait: boolean): Promise<void> {
     const log4j = path.join(ROOT, 'scripts', 'kafka', 'log4j2.properties');
-    const child = spawn('java', ['-Xms128m', '-Xmx384m', '-cp', `${LIBS}/*`, `-Dlog4j2.configurationFile=${log4j}`, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn('java', ['-Xms128m', '-Xmx384m', '-cp', `${LIBS}/*`, `-Dlog4j2.configurationFile=${log4j}`, ...args], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     child.stdout.on('data', (d) => (this.log = (this.log + d).slice(-20000)));
     child.stderr.on('data', (d) => (this.log = (this.log + d).slice(-20000)));
     if (!wait) {
       this.child = child;
       return Promise.resolve();
     }
-    return new Promise((resolve, reject) => child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`kafka tool failed:\n${this.log}`)))));
+    return new Promise((resolve, reject) =>
+      child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`kafka tool failed:\n${this.log}`)))),
+    );
   }
 
   /** Starts the broker and waits until it accepts connections. */
   async start(): Promise<void> {
     await this.java(['kafka.Kafka', this.props], false);
     await waitFor(
-      () => new Promise<boolean>((resolve) => {
-        const s = net.connect(this.port, '127.0.0.1');
-        s.once('connect', () => (s.destroy(), resolve(true)));
-        s.once('error', () => resolve(false));
-      }),
+      () =>
+        new Promise<boolean>((resolve) => {
+          const s = net.connect(this.port, '127.0.0.1');
+          s.once('connect', () => (s.destroy(), resolve(true)));
+          s.once('error', () => resolve(false));
+        }),
       `private Kafka on ${this.port}`,
       60000,
       200,
@@ -101,7 +135,8 @@ export class PrivateKafka {
 
   /** Signals the running broker: SIGSTOP freezes it (a stalled VM, a long pause), SIGCONT resumes it. */
   signal(sig: 'SIGSTOP' | 'SIGCONT'): void {
-    if (!this.child || this.child.exitCode !== null || this.child.signalCode !== null) throw new Error(`the private Kafka on ${this.port} is not running: start() it before sending ${sig}`);
+    if (!this.child || this.child.exitCode !== null || this.child.signalCode !== null)
+      throw new Error(`the private Kafka on ${this.port} is not running: start() it before sending ${sig}`);
     this.child.kill(sig);
   }
 

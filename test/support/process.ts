@@ -70,7 +70,12 @@ export async function spawnRole(role: string, env: Record<string, string>, opts:
 
 /** Waits until the process answers 200 on /readyz. */
 export async function waitReady(p: RoleProcess, timeoutMs = 30000): Promise<void> {
-  const ready = waitFor(async () => (await fetch(`${p.url}/readyz`).catch(() => undefined))?.status === 200, `${p.url}/readyz`, timeoutMs, 100);
+  const ready = waitFor(
+    async () => (await fetch(`${p.url}/readyz`).catch(() => undefined))?.status === 200,
+    `${p.url}/readyz`,
+    timeoutMs,
+    100,
+  );
   const died = p.exited.then(({ code, signal }) => {
     throw new Error(`process exited (${code ?? signal}) before it was ready:\n${p.output()}`);
   });

@@ -33,7 +33,11 @@ const figures: Record<string, unknown> = {};
 /** Builds the app when dist/web is missing or older than its sources (the test checks what is in the tree). */
 function ensureWebBuild(): void {
   const newest = (dir: string): number =>
-    Math.max(...readdirSync(dir, { withFileTypes: true }).map((e) => (e.isDirectory() ? newest(path.join(dir, e.name)) : statSync(path.join(dir, e.name)).mtimeMs)));
+    Math.max(
+      ...readdirSync(dir, { withFileTypes: true }).map((e) =>
+        e.isDirectory() ? newest(path.join(dir, e.name)) : statSync(path.join(dir, e.name)).mtimeMs,
+      ),
+    );
   if (existsSync(WEB_INDEX) && statSync(WEB_INDEX).mtimeMs >= newest(WEB_SRC)) return;
   execFileSync('npm', ['run', 'build:web'], { cwd: ROOT, stdio: 'inherit' });
 }
@@ -53,8 +57,20 @@ function copySeeds(): string {
 }
 
 // Browser-side reads as expressions: this file compiles without the DOM lib.
-interface UpdateTiming { zoneId: string; changed: number; applyMs: number; fetchMs: number; paintedMs?: number }
-interface LoadTiming { zoneId: string; seats: number; fetchMs: number; buildMs: number; firstRenderMs: number }
+interface UpdateTiming {
+  zoneId: string;
+  changed: number;
+  applyMs: number;
+  fetchMs: number;
+  paintedMs?: number;
+}
+interface LoadTiming {
+  zoneId: string;
+  seats: number;
+  fetchMs: number;
+  buildMs: number;
+  firstRenderMs: number;
+}
 const inPage = {
   focusedLabel: () => page.evaluate<string | null>(`document.activeElement?.getAttribute('aria-label') ?? null`),
   focusedText: () => page.evaluate<string | null>(`document.activeElement?.textContent ?? null`),
@@ -77,7 +93,9 @@ async function apiBuy(eventId: string, zoneId: string, seats: { row: string; col
 
 beforeAll(async () => {
   if (!existsSync(CHROMIUM)) {
-    throw new Error(`Chromium is missing at ${CHROMIUM}; run \`bash scripts/ensure-chromium.sh\` (it runs \`apt-get update && apt-get install -y chromium\`).`);
+    throw new Error(
+      `Chromium is missing at ${CHROMIUM}; run \`bash scripts/ensure-chromium.sh\` (it runs \`apt-get update && apt-get install -y chromium\`).`,
+    );
   }
   mkdirSync(ARTIFACTS, { recursive: true });
   ensureWebBuild();
@@ -85,14 +103,27 @@ beforeAll(async () => {
   platform = await startTestPlatform(['controller', 'api'], { SEEDS_DIR: seedsDir, REDIS_KEY_PREFIX: prefix });
   // Seed files written a moment ago are applied once they have settled (the file source waits
   // out half-written files): wait until the API serves both events and the concert is seeded.
-  await waitFor(async () => {
-    const r = await http(platform.url, 'GET', `/api/v1/events/${ids.concert}`);
-    const night = await http(platform.url, 'GET', `/api/v1/events/${ids.night}`);
-    return r.status === 200 && night.status === 200;
-  }, 'the seeded events are served', 60_000);
+  await waitFor(
+    async () => {
+      const r = await http(platform.url, 'GET', `/api/v1/events/${ids.concert}`);
+      const night = await http(platform.url, 'GET', `/api/v1/events/${ids.night}`);
+      return r.status === 200 && night.status === 200;
+    },
+    'the seeded events are served',
+    60_000,
+  );
   browser = await chromium.launch({
     executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
   });
   page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
   page.on('pageerror', (err) => pageErrors.push(err.message));
@@ -143,7 +174,7 @@ test('the event list shows each event with its id, and leads to the zones of its
   await shot('seatmap-event.png');
 });
 
-test("a zone shows its 780 seats; two of them are bought and the confirmation lists both ticket ids", async () => {
+test('a zone shows its 780 seats; two of them are bought and the confirmation lists both ticket ids', async () => {
   await page.getByRole('link', { name: /^Zone 1 / }).click();
   await seat('Row A, Seat 1').waitFor();
   expect(page.url()).toContain(`#/events/${ids.concert}/zones/1`);
@@ -183,12 +214,18 @@ test('seats another buyer takes through the API show as sold within 2 s, and lea
   expect(await seat('Row B, Seat 5').isDisabled()).toBe(false);
   await seat('Row B, Seat 6').click();
   await page.getByRole('button', { name: 'Buy 1 seat' }).waitFor();
-  await apiBuy(ids.concert, '1', [{ row: 'B', column: 5 }, { row: 'B', column: 6 }]);
+  await apiBuy(ids.concert, '1', [
+    { row: 'B', column: 5 },
+    { row: 'B', column: 6 },
+  ]);
   const bought = Date.now();
   await soldSeat('Row B, Seat 5').waitFor({ timeout: 2000 });
   figures.soldSeenAfterMs = Date.now() - bought;
   await soldSeat('Row B, Seat 6').waitFor({ timeout: 2000 });
-  await page.getByRole('alert').filter({ hasText: 'Row B, Seat 6 was just sold to someone else and removed from your selection' }).waitFor();
+  await page
+    .getByRole('alert')
+    .filter({ hasText: 'Row B, Seat 6 was just sold to someone else and removed from your selection' })
+    .waitFor();
   expect(await seat('Row B, Seat 6').getAttribute('aria-pressed')).toBe('false');
   await page.getByRole('button', { name: 'Buy seats' }).waitFor();
   await page.getByText('776 of 780 seats available').waitFor({ timeout: 2000 });
@@ -259,7 +296,9 @@ test('switching event or venue changes what is shown; back and forward follow th
   await page.getByRole('link', { name: 'Demo Hall', exact: true }).click();
   await page.getByRole('heading', { level: 1, name: 'Demo Hall' }).waitFor();
   expect(await page.getByRole('table').getByRole('rowheader').allTextContents()).toEqual(['Zone Floor', 'Zone Balcony', 'Zone Mega']);
-  expect(await page.getByRole('list', { name: 'Events at this venue' }).getByRole('link').allTextContents()).toEqual([`Demo Night ${ids.night}`]);
+  expect(await page.getByRole('list', { name: 'Events at this venue' }).getByRole('link').allTextContents()).toEqual([
+    `Demo Night ${ids.night}`,
+  ]);
   await page.goBack();
   await page.getByRole('heading', { level: 1, name: /^Demo Night/ }).waitFor();
   await page.goBack();
@@ -305,7 +344,12 @@ test('the 10,000-seat zone renders every seat and applies live updates quickly',
   const max = (xs: number[]) => Math.max(...xs);
   const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
   figures.megaUpdates = {
-    withChanges: changed.map((u) => ({ changed: u.changed, applyMs: round(u.applyMs), paintedMs: u.paintedMs === undefined ? undefined : round(u.paintedMs), fetchMs: round(u.fetchMs) })),
+    withChanges: changed.map((u) => ({
+      changed: u.changed,
+      applyMs: round(u.applyMs),
+      paintedMs: u.paintedMs === undefined ? undefined : round(u.paintedMs),
+      fetchMs: round(u.fetchMs),
+    })),
     unchangedPolls: quiet.length,
     unchangedApplyMsMedian: round(median(quiet.map((u) => u.applyMs))),
     unchangedApplyMsMax: round(max(quiet.map((u) => u.applyMs))),
@@ -328,7 +372,12 @@ test('the 10,000-seat zone renders every seat and applies live updates quickly',
   figures.megaFirstRenderMs = megaLoads.map((l) => round(l.firstRenderMs));
   figures.megaBuildMs = megaLoads.map((l) => round(l.buildMs));
   figures.megaFetchMs = megaLoads.map((l) => round(l.fetchMs));
-  figures.machine = { cpus: os.cpus().length, cpu: os.cpus()[0]?.model, loadAverage1m: round(os.loadavg()[0] ?? NaN), chromium: browser.version() };
+  figures.machine = {
+    cpus: os.cpus().length,
+    cpu: os.cpus()[0]?.model,
+    loadAverage1m: round(os.loadavg()[0] ?? NaN),
+    chromium: browser.version(),
+  };
   // Generous bounds: they catch a full re-render (hundreds of ms), not machine noise.
   expect(Math.min(...megaLoads.map((l) => l.firstRenderMs))).toBeLessThan(3000);
   expect(max(changed.map((u) => u.applyMs))).toBeLessThan(100);

@@ -9,7 +9,13 @@ import { ZoneState, type SeatStatus } from '../../src/web/app/src/zone-state';
  */
 const ROWS = ['A', 'B', 'C'];
 const COUNTS = [4, 4, 4];
-const A1 = 0, A2 = 1, A3 = 2, B1 = 4, B2 = 5, C1 = 8, C4 = 11;
+const A1 = 0,
+  A2 = 1,
+  A3 = 2,
+  B1 = 4,
+  B2 = 5,
+  C1 = 8,
+  C4 = 11;
 
 /** A seat map as the API answers it: counts agree with the bitmap (MULTI read, invariant 3). */
 function seatMap(sold: number[], rows = ROWS, seatCounts = COUNTS): SeatMap {
@@ -18,13 +24,21 @@ function seatMap(sold: number[], rows = ROWS, seatCounts = COUNTS): SeatMap {
   for (const k of sold) setSold(bits, k, true);
   const rowAvailable = seatCounts.map((n, r) => n - sold.filter((k) => layout.seatAt(k).rowIdx === r).length);
   return {
-    eventId: 'E', zoneId: 'z', name: 'Zone z', priceCents: 100, rows, seatCounts,
-    capacity: layout.capacity, available: layout.capacity - sold.length, rowAvailable,
+    eventId: 'E',
+    zoneId: 'z',
+    name: 'Zone z',
+    priceCents: 100,
+    rows,
+    seatCounts,
+    capacity: layout.capacity,
+    available: layout.capacity - sold.length,
+    rowAvailable,
     sold: { encoding: 'bitmap-msb-base64', data: Buffer.from(bits).toString('base64') },
   };
 }
 
-const seatsIn = (s: ZoneState, status: SeatStatus) => Array.from({ length: s.capacity }, (_, k) => k).filter((k) => s.statusOf(k) === status);
+const seatsIn = (s: ZoneState, status: SeatStatus) =>
+  Array.from({ length: s.capacity }, (_, k) => k).filter((k) => s.statusOf(k) === status);
 
 /** The figures the page shows must count exactly the seats it shows free. */
 function expectCountsMatchSeats(s: ZoneState): void {
@@ -164,7 +178,15 @@ describe('ZoneState: SEATS_TAKEN', () => {
     const s = new ZoneState(seatMap([B1]), 6);
     for (const k of [A1, A2, B2]) s.toggle(k);
     s.startPurchase();
-    const taken = s.seatsTaken([{ row: 'A', column: 2 }, { row: 'B', column: 1 }, { row: 'Z', column: 1 }, { row: 'A', column: 99 }], 100);
+    const taken = s.seatsTaken(
+      [
+        { row: 'A', column: 2 },
+        { row: 'B', column: 1 },
+        { row: 'Z', column: 1 },
+        { row: 'A', column: 99 },
+      ],
+      100,
+    );
     s.finishPurchase();
     expect(taken).toEqual([A2, B1]);
     expect(s.selection).toEqual([A1, B2]);
@@ -253,7 +275,7 @@ describe('ZoneState: any interleaving', () => {
   /** A small deterministic generator, so a failure replays. */
   function rng(seed: number): () => number {
     let x = seed;
-    return () => ((x = (x * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31);
+    return () => (x = (x * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31;
   }
 
   it('keeps its counts equal to the seats it shows, never un-sells a seat while nothing is freed, and ends at the truth', () => {
@@ -268,12 +290,13 @@ describe('ZoneState: any interleaving', () => {
         now += 1 + pick(5);
         const before = new Set(seatsIn(s, 'sold'));
         const op = pick(4);
-        if (op === 0 && !polled) polled = { map: seatMap([...truth]), startedAt: now }; // a poll starts
+        if (op === 0 && !polled)
+          polled = { map: seatMap([...truth]), startedAt: now }; // a poll starts
         else if (op === 0 && polled) {
           s.applySnapshot(polled.map, polled.startedAt); // its answer arrives
           polled = undefined;
-        }
-        else if (op === 1) truth.add(pick(12)); // another buyer buys, unseen
+        } else if (op === 1)
+          truth.add(pick(12)); // another buyer buys, unseen
         else if (op === 2) {
           const k = pick(12);
           truth.add(k);

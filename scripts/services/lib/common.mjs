@@ -9,7 +9,9 @@ export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '
 export const require = createRequire(path.join(ROOT, 'package.json'));
 
 /** .services/ of this checkout; TICKETING_SERVICES_DIR moves it (tests run private services in a temp dir). */
-export const SERVICES_DIR = process.env.TICKETING_SERVICES_DIR ? path.resolve(process.env.TICKETING_SERVICES_DIR) : path.join(ROOT, '.services');
+export const SERVICES_DIR = process.env.TICKETING_SERVICES_DIR
+  ? path.resolve(process.env.TICKETING_SERVICES_DIR)
+  : path.join(ROOT, '.services');
 export const LOG_DIR = path.join(SERVICES_DIR, 'logs');
 export const HOST = '127.0.0.1';
 
@@ -62,7 +64,11 @@ export function withTimeout(promise, ms, what) {
 export function tail(file, lines = 30) {
   try {
     const text = fs.readFileSync(file, 'utf8').replace(/\s+$/, '');
-    return text.split('\n').slice(-lines).map((l) => `    | ${l}`).join('\n');
+    return text
+      .split('\n')
+      .slice(-lines)
+      .map((l) => `    | ${l}`)
+      .join('\n');
   } catch {
     return `    (no log at ${rel(file)})`;
   }

@@ -13,7 +13,10 @@ export function aptInstall(name, pkg) {
   const command = aptCommand(pkg);
   const run = async () => {
     if (typeof process.getuid === 'function' && process.getuid() !== 0) {
-      throw new ServiceError(`${pkg} is not installed and this is not root`, `install it: sudo ${command.replace('&& apt-get', '&& sudo apt-get')}`);
+      throw new ServiceError(
+        `${pkg} is not installed and this is not root`,
+        `install it: sudo ${command.replace('&& apt-get', '&& sudo apt-get')}`,
+      );
     }
     const log = path.join(LOG_DIR, 'apt.log');
     say(name, `installing ${pkg}: \`${command}\` (output in ${rel(log)})…`);
@@ -21,7 +24,8 @@ export function aptInstall(name, pkg) {
     let code = updated ? 0 : await runLogged('apt-get', ['update'], log, { env });
     if (code === 0) updated = true;
     if (code === 0) code = await runLogged('apt-get', ['install', '-y', pkg], log, { env });
-    if (code !== 0) throw new ServiceError(`\`${command}\` failed (exit ${code})`, `read ${rel(log)}, fix the cause, then run \`${command}\` by hand`);
+    if (code !== 0)
+      throw new ServiceError(`\`${command}\` failed (exit ${code})`, `read ${rel(log)}, fix the cause, then run \`${command}\` by hand`);
     say(name, `${pkg} installed`);
   };
   const p = aptQueue.then(run);

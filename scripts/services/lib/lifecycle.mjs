@@ -32,7 +32,10 @@ export async function withLock(name, fn) {
       continue;
     }
     if (Date.now() > deadline) {
-      throw new ServiceError(`another \`services up\` (pid ${holder}) has held ${rel(file)} for 5 minutes`, `if no other \`up\` is running, delete ${rel(file)} and retry`);
+      throw new ServiceError(
+        `another \`services up\` (pid ${holder}) has held ${rel(file)} for 5 minutes`,
+        `if no other \`up\` is running, delete ${rel(file)} and retry`,
+      );
     }
     if (!announced) say(name, `another \`services up\` (pid ${holder}) is starting it; waiting…`);
     announced = true;
@@ -57,10 +60,16 @@ export async function waitHealthy(svc, { deadlineMs, died = () => null, interval
     if (last.ok) return Date.now() - t0;
     const death = died();
     if (death) {
-      throw new ServiceError(`${death} before becoming healthy (last probe: ${last.detail}); last lines of ${rel(svc.log)}:\n${tail(svc.log)}`, `read ${rel(svc.log)}, fix the cause, then rerun \`${CMD.up(svc.name)}\``);
+      throw new ServiceError(
+        `${death} before becoming healthy (last probe: ${last.detail}); last lines of ${rel(svc.log)}:\n${tail(svc.log)}`,
+        `read ${rel(svc.log)}, fix the cause, then rerun \`${CMD.up(svc.name)}\``,
+      );
     }
     if (Date.now() - t0 > deadlineMs) {
-      throw new ServiceError(`not healthy after ${secs(deadlineMs)} (last probe: ${last.detail}); last lines of ${rel(svc.log)}:\n${tail(svc.log)}`, `read ${rel(svc.log)}; to retry from scratch run \`${CMD.restart(svc.name)}\``);
+      throw new ServiceError(
+        `not healthy after ${secs(deadlineMs)} (last probe: ${last.detail}); last lines of ${rel(svc.log)}:\n${tail(svc.log)}`,
+        `read ${rel(svc.log)}; to retry from scratch run \`${CMD.restart(svc.name)}\``,
+      );
     }
     if (Date.now() >= nextNote) {
       say(svc.name, `still waiting (${secs(Date.now() - t0)}): ${last.detail}`);
@@ -82,7 +91,10 @@ export function reportHealthy(svc, ms, started = false) {
 export function requireInstalled(svc) {
   const missing = svc.missing();
   if (!missing.length) return;
-  throw new ServiceError(`cannot start it: ${missing.map((m) => m.what).join('; ')}`, `run \`${CMD.install(svc.name)}\` (${missing.map((m) => m.how).join('; ')}), then \`${CMD.up(svc.name)}\``);
+  throw new ServiceError(
+    `cannot start it: ${missing.map((m) => m.what).join('; ')}`,
+    `run \`${CMD.install(svc.name)}\` (${missing.map((m) => m.how).join('; ')}), then \`${CMD.up(svc.name)}\``,
+  );
 }
 
 /** Common `up` of the services we run ourselves (redis, kafka, dynalite). */
@@ -104,7 +116,10 @@ export async function ensureOwned(svc) {
       }
       // still starting, or hung? Allow it the start deadline counted from its own start.
       const remaining = Math.max(5000, svc.deadlineMs - processAgeMs(pid));
-      say(svc.name, `pid ${pid} (started by an earlier \`up\`) is running but not healthy on ${HOST}:${svc.port} yet; waiting up to ${secs(remaining)}…`);
+      say(
+        svc.name,
+        `pid ${pid} (started by an earlier \`up\`) is running but not healthy on ${HOST}:${svc.port} yet; waiting up to ${secs(remaining)}…`,
+      );
       try {
         const ms = await waitHealthy(svc, { deadlineMs: remaining, died: () => (pidAlive(pid) ? null : `pid ${pid} exited`) });
         return reportHealthy(svc, ms);
@@ -118,7 +133,10 @@ export async function ensureOwned(svc) {
     for (const port of svc.ports) {
       if (await isPortOpen(port)) {
         const why = port === svc.port ? again.detail : `port ${port} is needed too`;
-        throw new ServiceError(`${HOST}:${port} is taken by ${describeListener(port)}, which is not a healthy ${svc.name} (${why})`, `stop that process, or move ours with ${svc.portEnv}=<free port>, then rerun \`${CMD.up(svc.name)}\``);
+        throw new ServiceError(
+          `${HOST}:${port} is taken by ${describeListener(port)}, which is not a healthy ${svc.name} (${why})`,
+          `stop that process, or move ours with ${svc.portEnv}=<free port>, then rerun \`${CMD.up(svc.name)}\``,
+        );
       }
     }
     requireInstalled(svc);

@@ -24,7 +24,6 @@ export interface HoldRouteDeps {
   log: Logger;
 }
 
-
 /**
  * A hold id chosen from the Idempotency-Key, so every attempt under one key (a retry after a
  * crash included, whatever the idempotency store does with it) makes or answers the same hold.
@@ -85,15 +84,17 @@ export function holdRoutes(deps: HoldRouteDeps): Router {
     // An anonymous request (declared mode, nobody named) keeps the per-request limit only.
     const declared = buyer.via === 'anonymous' ? undefined : buyer.userId;
     const create = async (holdId?: string): Promise<StoredResponse> => {
-      const view = await asProblems(() => holds.create({
-        eventId,
-        zoneId: b.zoneId,
-        buyer: declared,
-        seats: b.seats,
-        best: b.best,
-        expiresInSeconds: b.expiresInSeconds,
-        holdId,
-      }));
+      const view = await asProblems(() =>
+        holds.create({
+          eventId,
+          zoneId: b.zoneId,
+          buyer: declared,
+          seats: b.seats,
+          best: b.best,
+          expiresInSeconds: b.expiresInSeconds,
+          holdId,
+        }),
+      );
       // The /me index is a convenience: the hold stands even if it is not listed there.
       if (declared)
         await store

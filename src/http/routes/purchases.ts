@@ -56,9 +56,20 @@ export function purchaseRoutes({ engine, idempotency }: PurchaseRouteDeps): Rout
       const answer =
         key === undefined
           ? await exec()
-          : await idempotency.run(request.userId, key, { route, request }, () => newPurchaseId(request.eventId, request.zoneId), exec, created);
+          : await idempotency.run(
+              request.userId,
+              key,
+              { route, request },
+              () => newPurchaseId(request.eventId, request.zoneId),
+              exec,
+              created,
+            );
       outcome = answer.status === CONFIRMED.status ? CONFIRMED.metric : 'replayed';
-      if (answer.problem) res.status(answer.status).type(PROBLEM_TYPE).send(JSON.stringify({ ...(answer.body as object), instance: req.originalUrl }));
+      if (answer.problem)
+        res
+          .status(answer.status)
+          .type(PROBLEM_TYPE)
+          .send(JSON.stringify({ ...(answer.body as object), instance: req.originalUrl }));
       else res.status(answer.status).json(answer.body);
     } catch (err) {
       if (err instanceof ApiError) {
@@ -74,17 +85,30 @@ export function purchaseRoutes({ engine, idempotency }: PurchaseRouteDeps): Rout
   }
 
   /** The buyer: the request's userId, else the X-User-Id header (validated the same), else anonymous. */
-  const userOf = (req: Request, fromBody?: string) => fromBody ?? parse(buyerHeader, req.get('x-user-id') || undefined, 'header.x-user-id') ?? 'anonymous';
+  const userOf = (req: Request, fromBody?: string) =>
+    fromBody ?? parse(buyerHeader, req.get('x-user-id') || undefined, 'header.x-user-id') ?? 'anonymous';
 
   router.post('/ticket', async (req, res) => {
     const q = parse(ticketQuerySchema, req.query, 'query');
-    const request = { eventId: q.eventId, zoneId: q.zoneId, venueId: q.venueId, userId: userOf(req, q.userId), seats: [{ row: q.row, column: q.column }] };
+    const request = {
+      eventId: q.eventId,
+      zoneId: q.zoneId,
+      venueId: q.venueId,
+      userId: userOf(req, q.userId),
+      seats: [{ row: q.row, column: q.column }],
+    };
     await handle(req, res, 'seed_query', request, ticketView);
   });
 
   router.post('/api/v1/tickets', async (req, res) => {
     const b = parse(ticketBodySchema, req.body, 'body');
-    const request = { eventId: b.eventId, zoneId: b.zoneId, venueId: b.venueId, userId: userOf(req, b.userId), seats: [{ row: b.row, column: b.column }] };
+    const request = {
+      eventId: b.eventId,
+      zoneId: b.zoneId,
+      venueId: b.venueId,
+      userId: userOf(req, b.userId),
+      seats: [{ row: b.row, column: b.column }],
+    };
     await handle(req, res, 'tickets', request, ticketView);
   });
 

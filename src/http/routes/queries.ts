@@ -37,7 +37,8 @@ function decode<T extends z.ZodType>(schema: T, raw: unknown): z.output<T> | und
   return r.data;
 }
 
-const badCursor = () => new ApiError('INVALID_CURSOR', 'The cursor is not one this API returned; start again without a cursor and follow nextCursor');
+const badCursor = () =>
+  new ApiError('INVALID_CURSOR', 'The cursor is not one this API returned; start again without a cursor and follow nextCursor');
 
 /** A read-model call; MySQL failing is a 503 the client may retry, never a 500. */
 async function fromReadModel<T>(log: Logger, fn: () => Promise<T>): Promise<T> {
@@ -88,7 +89,9 @@ export function queryRoutes(deps: QueryRouteDeps): Router {
     const c = decode(eventCursor, req.query.cursor);
     if (c && zoneId !== undefined && c.z !== zoneId) throw badCursor();
     const after: EventCursor | undefined = c ? { zoneId: c.z, row: c.r, column: c.c } : undefined;
-    const page = await fromReadModel(log, () => readModel.ticketsOfEvent(eventId, { limit, ...(zoneId !== undefined ? { zoneId } : {}), ...(after ? { after } : {}) }));
+    const page = await fromReadModel(log, () =>
+      readModel.ticketsOfEvent(eventId, { limit, ...(zoneId !== undefined ? { zoneId } : {}), ...(after ? { after } : {}) }),
+    );
     res.json({
       eventId,
       ...(zoneId !== undefined ? { zoneId } : {}),
@@ -126,7 +129,15 @@ export function queryRoutes(deps: QueryRouteDeps): Router {
     const zones = ev.entry.venue.zones.map((z) => {
       const capacity = z.seatCounts.reduce((a, b) => a + b, 0);
       const s = sold.get(z.zoneId);
-      return { zoneId: z.zoneId, name: z.name, priceCents: z.priceCents, capacity, sold: s?.sold ?? 0, available: capacity - (s?.sold ?? 0), revenueCents: s?.revenueCents ?? 0 };
+      return {
+        zoneId: z.zoneId,
+        name: z.name,
+        priceCents: z.priceCents,
+        capacity,
+        sold: s?.sold ?? 0,
+        available: capacity - (s?.sold ?? 0),
+        revenueCents: s?.revenueCents ?? 0,
+      };
     });
     const sum = (k: 'capacity' | 'sold' | 'available' | 'revenueCents') => zones.reduce((s, z) => s + z[k], 0);
     res.json({

@@ -68,7 +68,11 @@ export function readRoutes(deps: ReadRouteDeps): Router {
   router.get('/api/v1/tickets/count/:eventId', async (req, res) => {
     const ev = await eventOr404(req.params.eventId);
     const zones = await zoneSales(ev.entry.event.eventId, ev.entry.venue.zones);
-    res.json({ eventId: ev.entry.event.eventId, total: zones.reduce((s, z) => s + z.soldCount, 0), zones: zones.map(({ zoneId, soldCount }) => ({ zoneId, soldCount })) });
+    res.json({
+      eventId: ev.entry.event.eventId,
+      total: zones.reduce((s, z) => s + z.soldCount, 0),
+      zones: zones.map(({ zoneId, soldCount }) => ({ zoneId, soldCount })),
+    });
   });
 
   router.get('/api/v1/tickets/:ticketId', async (req, res) => {
@@ -79,13 +83,18 @@ export function readRoutes(deps: ReadRouteDeps): Router {
       const found = await source.findTicket(req.params.ticketId).catch(() => void failed.push(source.name));
       if (found) return void res.json(found);
     }
-    if (failed.length) throw new ApiError('DEPENDENCY_UNAVAILABLE', `Ticket stores did not answer (${failed.join(', ')}); try again shortly`);
+    if (failed.length)
+      throw new ApiError('DEPENDENCY_UNAVAILABLE', `Ticket stores did not answer (${failed.join(', ')}); try again shortly`);
     throw new ApiError('TICKET_NOT_FOUND', `No ticket ${req.params.ticketId}`);
   });
 
   router.get('/api/v1/purchases/:purchaseId', async (req, res) => {
     const found = await deps.purchases.find(req.params.purchaseId);
-    if (!found) throw new ApiError('PURCHASE_NOT_FOUND', `No purchase ${req.params.purchaseId.slice(0, 200)}; check the id the purchase answer carried`);
+    if (!found)
+      throw new ApiError(
+        'PURCHASE_NOT_FOUND',
+        `No purchase ${req.params.purchaseId.slice(0, 200)}; check the id the purchase answer carried`,
+      );
     res.json(purchaseView(found.record, found.status));
   });
 
@@ -94,7 +103,12 @@ export function readRoutes(deps: ReadRouteDeps): Router {
     const all = await deps.catalog.listEvents();
     const events = all.filter((e) => !state || e.event.state === state);
     res.json({
-      events: events.map(({ event, venue }) => ({ ...event, venueName: venue.name, zoneCount: venue.zones.length, capacity: venue.zones.reduce((s, z) => s + z.seatCounts.reduce((a, b) => a + b, 0), 0) })),
+      events: events.map(({ event, venue }) => ({
+        ...event,
+        venueName: venue.name,
+        zoneCount: venue.zones.length,
+        capacity: venue.zones.reduce((s, z) => s + z.seatCounts.reduce((a, b) => a + b, 0), 0),
+      })),
     });
   });
 

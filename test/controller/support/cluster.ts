@@ -1,5 +1,9 @@
 import type { Config } from '../../../src/config/config';
-import { startClusterController, type ClusterControllerHandle, type ClusterControllerOptions } from '../../../src/controller/cluster-controller';
+import {
+  startClusterController,
+  type ClusterControllerHandle,
+  type ClusterControllerOptions,
+} from '../../../src/controller/cluster-controller';
 import type { EventReport } from '../../../src/controller/reconcile';
 import { Inventory } from '../../../src/inventory/inventory';
 import { ZoneLayout } from '../../../src/inventory/layout';
@@ -11,7 +15,11 @@ import { nativeKubeClient, type FakeKubeApiServer } from '../../support/fake-kub
 
 export const NS = 'shows';
 
-export function venueResource(name: string, venueId: string, zones: { zoneId: string; rows: string[]; seatsPerRow: number }[] = [{ zoneId: 'a', rows: ['A', 'B'], seatsPerRow: 5 }]) {
+export function venueResource(
+  name: string,
+  venueId: string,
+  zones: { zoneId: string; rows: string[]; seatsPerRow: number }[] = [{ zoneId: 'a', rows: ['A', 'B'], seatsPerRow: 5 }],
+) {
   return {
     apiVersion: 'ticketing.dev/v1alpha1',
     kind: 'Venue',
@@ -25,7 +33,15 @@ export function eventResource(name: string, eventId: string, venue: string, spec
     apiVersion: 'ticketing.dev/v1alpha1',
     kind: 'Event',
     metadata: { name, namespace: NS },
-    spec: { eventId, venueRef: { name: venue }, name: `Show ${eventId}`, startsAt: '2030-01-01T20:00:00Z', state: 'OnSale', perUserLimit: 4, ...spec },
+    spec: {
+      eventId,
+      venueRef: { name: venue },
+      name: `Show ${eventId}`,
+      startsAt: '2030-01-01T20:00:00Z',
+      state: 'OnSale',
+      perUserLimit: 4,
+      ...spec,
+    },
   };
 }
 
@@ -49,7 +65,12 @@ export interface TestController extends ClusterControllerHandle {
 }
 
 /** A cluster-mode controller against the fake API server and the real Redis. */
-export async function startTestController(fake: FakeKubeApiServer, redis: ScriptedRedis, cfg: Config, opts: ClusterControllerOptions = {}): Promise<TestController> {
+export async function startTestController(
+  fake: FakeKubeApiServer,
+  redis: ScriptedRedis,
+  cfg: Config,
+  opts: ClusterControllerOptions = {},
+): Promise<TestController> {
   const k8s = nativeKubeClient();
   let count = 0;
   let last: EventReport[] = [];
@@ -71,7 +92,14 @@ export async function startTestController(fake: FakeKubeApiServer, redis: Script
 }
 
 /** Sells one seat straight through the inventory (reserve + confirm), as the purchase path does. */
-export async function sellSeat(redis: ScriptedRedis, prefix: string, eventId: string, zone: { zoneId: string; rows: string[]; seatsPerRow: number }, row: string, column: number): Promise<string> {
+export async function sellSeat(
+  redis: ScriptedRedis,
+  prefix: string,
+  eventId: string,
+  zone: { zoneId: string; rows: string[]; seatsPerRow: number },
+  row: string,
+  column: number,
+): Promise<string> {
   const inventory = new Inventory(redis, prefix);
   const layout = ZoneLayout.of({ rows: zone.rows, seatCounts: zone.rows.map(() => zone.seatsPerRow) });
   const pos = layout.locate(row, column);

@@ -15,12 +15,20 @@ export async function forgetEvents(ctx: RuntimeContext, events: { eventId: strin
     }
   }
   for (const venueId of new Set(events.map((e) => e.venueId))) {
-    await ctx.mysql.run('DELETE FROM venues WHERE venue_id = ? AND venue_id NOT IN (SELECT venue_id FROM events)', [venueId]).catch(() => undefined);
+    await ctx.mysql
+      .run('DELETE FROM venues WHERE venue_id = ? AND venue_id NOT IN (SELECT venue_id FROM events)', [venueId])
+      .catch(() => undefined);
   }
 }
 
 /** The catalog row the controller mirrored into MySQL, if any. */
-export async function mirroredEvent(ctx: RuntimeContext, eventId: string): Promise<{ event_id: string; state: string; source: string | null } | undefined> {
-  const [row] = await ctx.mysql.select<{ event_id: string; state: string; source: string | null }>('SELECT event_id, state, source FROM events WHERE event_id = ?', [eventId]);
+export async function mirroredEvent(
+  ctx: RuntimeContext,
+  eventId: string,
+): Promise<{ event_id: string; state: string; source: string | null } | undefined> {
+  const [row] = await ctx.mysql.select<{ event_id: string; state: string; source: string | null }>(
+    'SELECT event_id, state, source FROM events WHERE event_id = ?',
+    [eventId],
+  );
   return row;
 }

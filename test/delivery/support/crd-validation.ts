@@ -22,14 +22,16 @@ function toJsonSchema(node: Doc): Doc {
   if (!node || typeof node !== 'object') return node;
   const out: Doc = {};
   for (const [k, v] of Object.entries(node)) {
-    if (k === 'properties' || k === 'patternProperties' || k === 'definitions') out[k] = Object.fromEntries(Object.entries(v as object).map(([pk, pv]) => [pk, toJsonSchema(pv)]));
+    if (k === 'properties' || k === 'patternProperties' || k === 'definitions')
+      out[k] = Object.fromEntries(Object.entries(v as object).map(([pk, pv]) => [pk, toJsonSchema(pv)]));
     else if (k === 'default' || k === 'example' || k === 'enum' || k === 'x-kubernetes-validations') out[k] = v;
     else out[k] = toJsonSchema(v);
   }
   if (node['x-kubernetes-int-or-string'] && !node.anyOf) out.anyOf = [{ type: 'integer' }, { type: 'string' }];
   if (node['x-kubernetes-list-type'] === 'set') out.uniqueItems = true;
   // The API server prunes (and kubectl's strict validation refuses) unknown fields.
-  if (node.type === 'object' && node.properties && !node['x-kubernetes-preserve-unknown-fields'] && node.additionalProperties === undefined) out.additionalProperties = false;
+  if (node.type === 'object' && node.properties && !node['x-kubernetes-preserve-unknown-fields'] && node.additionalProperties === undefined)
+    out.additionalProperties = false;
   return out;
 }
 
@@ -47,7 +49,13 @@ export function makeAjv(): { ajv: Ajv; formatsFromLibrary: boolean } {
   }
   ajv.addFormat('int64', { type: 'number', validate: (n: number) => Number.isSafeInteger(n) });
   ajv.addFormat('int32', { type: 'number', validate: (n: number) => Number.isInteger(n) && n >= -(2 ** 31) && n < 2 ** 31 });
-  for (const kw of ['x-kubernetes-int-or-string', 'x-kubernetes-list-type', 'x-kubernetes-preserve-unknown-fields', 'x-kubernetes-embedded-resource', 'x-kubernetes-map-type']) {
+  for (const kw of [
+    'x-kubernetes-int-or-string',
+    'x-kubernetes-list-type',
+    'x-kubernetes-preserve-unknown-fields',
+    'x-kubernetes-embedded-resource',
+    'x-kubernetes-map-type',
+  ]) {
     ajv.addKeyword({ keyword: kw, schemaType: ['boolean', 'string'] });
   }
   ajv.addKeyword({
@@ -59,7 +67,9 @@ export function makeAjv(): { ajv: Ajv; formatsFromLibrary: boolean } {
       for (const item of data) {
         const k = JSON.stringify(keys.map((key) => item?.[key]));
         if (seen.has(k)) {
-          (listMap as { errors?: unknown[] }).errors = [{ keyword: 'x-kubernetes-list-map-keys', message: `duplicate entry for key ${keys.join(',')}=${k}`, params: {} }];
+          (listMap as { errors?: unknown[] }).errors = [
+            { keyword: 'x-kubernetes-list-map-keys', message: `duplicate entry for key ${keys.join(',')}=${k}`, params: {} },
+          ];
           return false;
         }
         seen.add(k);
@@ -72,7 +82,11 @@ export function makeAjv(): { ajv: Ajv; formatsFromLibrary: boolean } {
     schemaType: 'array',
     compile(rules: CelRule[], parentSchema) {
       const validate = (data: unknown) => {
-        const errors = celViolations(rules, data, parentSchema as TypedSchema).map((message) => ({ keyword: 'x-kubernetes-validations', message, params: {} }));
+        const errors = celViolations(rules, data, parentSchema as TypedSchema).map((message) => ({
+          keyword: 'x-kubernetes-validations',
+          message,
+          params: {},
+        }));
         (validate as { errors?: unknown[] }).errors = errors;
         return errors.length === 0;
       };
@@ -87,7 +101,8 @@ export function crdValidators(crds = loadCrds()): Map<string, ValidateFunction> 
   const { ajv } = makeAjv();
   const out = new Map<string, ValidateFunction>();
   for (const { doc } of crds) {
-    for (const v of doc.spec.versions) out.set(`${doc.spec.group}/${v.name}/${doc.spec.names.kind}`, ajv.compile(toJsonSchema(v.schema.openAPIV3Schema)));
+    for (const v of doc.spec.versions)
+      out.set(`${doc.spec.group}/${v.name}/${doc.spec.names.kind}`, ajv.compile(toJsonSchema(v.schema.openAPIV3Schema)));
   }
   return out;
 }
@@ -96,12 +111,20 @@ export function crdValidators(crds = loadCrds()): Map<string, ValidateFunction> 
 export function structuralProblems(schema: Doc, where: string, out: string[], { root = false } = {}): void {
   if (!schema || typeof schema !== 'object') return;
   const intOrString = schema['x-kubernetes-int-or-string'] === true;
-  if (!schema.type && !intOrString && !schema['x-kubernetes-preserve-unknown-fields']) out.push(`${where}: type missing (structural schemas need one)`);
+  if (!schema.type && !intOrString && !schema['x-kubernetes-preserve-unknown-fields'])
+    out.push(`${where}: type missing (structural schemas need one)`);
   if (schema.uniqueItems === true) out.push(`${where}: uniqueItems is forbidden in CRDs; use x-kubernetes-list-type: set`);
-  if (schema.properties && schema.additionalProperties !== undefined) out.push(`${where}: properties and additionalProperties are mutually exclusive in CRDs`);
-  for (const k of ['$ref', '$schema', '$defs', 'definitions', 'const']) if (k in schema) out.push(`${where}: ${k} is not allowed in a CRD schema`);
+  if (schema.properties && schema.additionalProperties !== undefined)
+    out.push(`${where}: properties and additionalProperties are mutually exclusive in CRDs`);
+  for (const k of ['$ref', '$schema', '$defs', 'definitions', 'const'])
+    if (k in schema) out.push(`${where}: ${k} is not allowed in a CRD schema`);
   if (schema.anyOf) {
-    const exact = intOrString && schema.anyOf.length === 2 && schema.anyOf[0].type === 'integer' && schema.anyOf[1].type === 'string' && schema.anyOf.every((b: Doc) => Object.keys(b).length === 1);
+    const exact =
+      intOrString &&
+      schema.anyOf.length === 2 &&
+      schema.anyOf[0].type === 'integer' &&
+      schema.anyOf[1].type === 'string' &&
+      schema.anyOf.every((b: Doc) => Object.keys(b).length === 1);
     if (!exact) out.push(`${where}: anyOf other than the int-or-string pattern`);
   }
   if (schema.type === 'array' && !schema.items) out.push(`${where}: array without items`);
@@ -109,7 +132,8 @@ export function structuralProblems(schema: Doc, where: string, out: string[], { 
     const keys: string[] = schema['x-kubernetes-list-map-keys'] ?? [];
     if (!keys.length) out.push(`${where}: list-type map without list-map-keys`);
     for (const k of keys) {
-      if (!(schema.items?.required ?? []).includes(k) && schema.items?.properties?.[k]?.default === undefined) out.push(`${where}: list-map key ${k} must be required or defaulted`);
+      if (!(schema.items?.required ?? []).includes(k) && schema.items?.properties?.[k]?.default === undefined)
+        out.push(`${where}: list-map key ${k} must be required or defaulted`);
       const t = schema.items?.properties?.[k]?.type;
       if (t === 'array' || t === 'object') out.push(`${where}: list-map key ${k} must be scalar`);
     }
@@ -146,7 +170,8 @@ export function validateCr(validators: Map<string, ValidateFunction>, obj: Doc):
   const v = validators.get(`${obj?.apiVersion}/${obj?.kind}`);
   if (!v) return [`no CRD for ${obj?.apiVersion} ${obj?.kind}`];
   const name = obj.metadata?.name;
-  if (!name || !/^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/.test(name) || name.length > 253) p.push(`metadata.name ${JSON.stringify(name)} is not a lowercase DNS subdomain`);
+  if (!name || !/^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/.test(name) || name.length > 253)
+    p.push(`metadata.name ${JSON.stringify(name)} is not a lowercase DNS subdomain`);
   if (!v(obj)) p.push(...(v.errors ?? []).map((e) => `${e.instancePath || '/'} ${e.message}`));
   return p;
 }
@@ -156,7 +181,8 @@ export function crossRefProblems(objs: Doc[]): string[] {
   const p: string[] = [];
   const venues = new Set(objs.filter((o) => o.kind === 'Venue').map((o) => `${o.metadata?.namespace ?? ''}/${o.metadata?.name}`));
   for (const o of objs.filter((x) => x.kind === 'Event')) {
-    if (!venues.has(`${o.metadata?.namespace ?? ''}/${o.spec?.venueRef?.name}`)) p.push(`Event ${o.metadata?.name}: venueRef ${o.spec?.venueRef?.name} is not among the Venues`);
+    if (!venues.has(`${o.metadata?.namespace ?? ''}/${o.spec?.venueRef?.name}`))
+      p.push(`Event ${o.metadata?.name}: venueRef ${o.spec?.venueRef?.name} is not among the Venues`);
   }
   for (const kind of ['Venue', 'Event']) {
     const ids = objs.filter((o) => o.kind === kind).map((o) => o.spec?.[kind === 'Venue' ? 'venueId' : 'eventId']);

@@ -8,7 +8,13 @@ export const rel = (...p: string[]) => path.join(ROOT, ...p);
 export const CHART = rel('charts', 'ticketing');
 export const read = (p: string) => fs.readFileSync(p, 'utf8');
 export const exists = (p: string) => fs.existsSync(p);
-export const listFiles = (dir: string, re: RegExp) => (exists(dir) ? fs.readdirSync(dir).filter((f) => re.test(f)).sort() : []);
+export const listFiles = (dir: string, re: RegExp) =>
+  exists(dir)
+    ? fs
+        .readdirSync(dir)
+        .filter((f) => re.test(f))
+        .sort()
+    : [];
 
 // Parsed YAML and rendered manifests are untyped by nature; the checks probe them field by field.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- arbitrary manifests, probed field by field in ~260 places

@@ -11,7 +11,10 @@ import type { Doc } from './files';
  */
 function clientModels(): Record<string, { attributeTypeMap?: { baseName: string; type: string }[] }> {
   const m = (globalThis as { __kubeClientNode?: unknown }).__kubeClientNode;
-  if (!m) throw new Error('@kubernetes/client-node is not loaded: add the docblock `@jest-environment ./test/controller/support/kube-environment.ts` to this test file');
+  if (!m)
+    throw new Error(
+      '@kubernetes/client-node is not loaded: add the docblock `@jest-environment ./test/controller/support/kube-environment.ts` to this test file',
+    );
   return m as Record<string, { attributeTypeMap?: { baseName: string; type: string }[] }>;
 }
 
@@ -66,7 +69,20 @@ const CUSTOM_KIND_CHECKS: Record<string, (o: Doc) => string[]> = {
     const p: string[] = [];
     if (!o.spec?.selector?.matchLabels && !o.spec?.selector?.matchExpressions) p.push('spec.selector missing');
     if (!Array.isArray(o.spec?.endpoints) || o.spec.endpoints.length === 0) p.push('spec.endpoints missing');
-    const known = new Set(['port', 'targetPort', 'path', 'scheme', 'interval', 'scrapeTimeout', 'honorLabels', 'relabelings', 'metricRelabelings', 'tlsConfig', 'bearerTokenSecret', 'params']);
+    const known = new Set([
+      'port',
+      'targetPort',
+      'path',
+      'scheme',
+      'interval',
+      'scrapeTimeout',
+      'honorLabels',
+      'relabelings',
+      'metricRelabelings',
+      'tlsConfig',
+      'bearerTokenSecret',
+      'params',
+    ]);
     for (const [i, e] of ((o.spec?.endpoints ?? []) as Doc[]).entries()) {
       for (const k of Object.keys(e)) if (!known.has(k)) p.push(`spec.endpoints[${i}].${k} unknown`);
       if (!e.port && !e.targetPort) p.push(`spec.endpoints[${i}] needs port`);
@@ -83,9 +99,11 @@ export function validateK8sObject(obj: Doc, where: string): string[] {
   if (!apiVersion || !kind) return [`${where}: apiVersion/kind missing`];
   const id = `${where} ${kind}/${obj.metadata?.name ?? '?'}`;
   if (!obj.metadata?.name) problems.push(`${id}: metadata.name missing`);
-  else if (!/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(obj.metadata.name) || obj.metadata.name.length > 253) problems.push(`${id}: metadata.name is not a DNS subdomain`);
+  else if (!/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(obj.metadata.name) || obj.metadata.name.length > 253)
+    problems.push(`${id}: metadata.name is not a DNS subdomain`);
   for (const [k, v] of Object.entries(obj.metadata?.labels ?? {})) {
-    if (typeof v !== 'string' || v.length > 63 || !/^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/.test(v)) problems.push(`${id}: label ${k}=${JSON.stringify(v)} is not a valid label value`);
+    if (typeof v !== 'string' || v.length > 63 || !/^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/.test(v))
+      problems.push(`${id}: label ${k}=${JSON.stringify(v)} is not a valid label value`);
   }
   const custom = CUSTOM_KIND_CHECKS[`${apiVersion}/${kind}`];
   if (custom) return [...problems, ...custom(obj).map((p) => `${id}: ${p}`)];

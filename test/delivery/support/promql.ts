@@ -2,8 +2,36 @@ import { contractTable, type Doc } from './files';
 
 /** PromQL metric names in the dashboards, against the metric table of docs/contracts.md. */
 const PROMQL_WORDS = new Set([
-  'sum', 'min', 'max', 'avg', 'group', 'stddev', 'stdvar', 'count', 'count_values', 'bottomk', 'topk', 'quantile', 'limitk', 'limit_ratio',
-  'by', 'without', 'on', 'ignoring', 'group_left', 'group_right', 'and', 'or', 'unless', 'bool', 'offset', 'atan2', 'inf', 'nan', 'Inf', 'NaN',
+  'sum',
+  'min',
+  'max',
+  'avg',
+  'group',
+  'stddev',
+  'stdvar',
+  'count',
+  'count_values',
+  'bottomk',
+  'topk',
+  'quantile',
+  'limitk',
+  'limit_ratio',
+  'by',
+  'without',
+  'on',
+  'ignoring',
+  'group_left',
+  'group_right',
+  'and',
+  'or',
+  'unless',
+  'bool',
+  'offset',
+  'atan2',
+  'inf',
+  'nan',
+  'Inf',
+  'NaN',
 ]);
 
 /** Metric names an expression selects (functions, keywords, label names, strings and ranges removed). */
@@ -45,7 +73,11 @@ export function collectExprs(node: Doc, out: { where: string; expr: string }[], 
   else if (node && typeof node === 'object') {
     for (const [k, v] of Object.entries(node)) {
       if (k === 'expr' && typeof v === 'string') out.push({ where: `${where}.expr`, expr: v });
-      else if ((k === 'query' || k === 'definition') && typeof v === 'string' && /label_values|query_result|metrics\(/.test(v)) out.push({ where: `${where}.${k}`, expr: v.replace(/^label_values\(([^,)]+)(,[^)]*)?\)$/, '$1').replace(/^query_result\((.*)\)$/, '$1') });
+      else if ((k === 'query' || k === 'definition') && typeof v === 'string' && /label_values|query_result|metrics\(/.test(v))
+        out.push({
+          where: `${where}.${k}`,
+          expr: v.replace(/^label_values\(([^,)]+)(,[^)]*)?\)$/, '$1').replace(/^query_result\((.*)\)$/, '$1'),
+        });
       else collectExprs(v, out, `${where}.${k}`);
     }
   }

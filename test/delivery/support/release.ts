@@ -1,10 +1,20 @@
 import { contractTable, exists, read, rel, type Doc } from './files';
 
 /** Consistency and policy checks over one rendered release of charts/ticketing. */
-const RECOMMENDED_LABELS = ['app.kubernetes.io/name', 'app.kubernetes.io/instance', 'app.kubernetes.io/version', 'app.kubernetes.io/component', 'app.kubernetes.io/managed-by', 'app.kubernetes.io/part-of', 'helm.sh/chart'];
+const RECOMMENDED_LABELS = [
+  'app.kubernetes.io/name',
+  'app.kubernetes.io/instance',
+  'app.kubernetes.io/version',
+  'app.kubernetes.io/component',
+  'app.kubernetes.io/managed-by',
+  'app.kubernetes.io/part-of',
+  'helm.sh/chart',
+];
 const APP_ROLES = ['api', 'writer', 'projector', 'controller'];
-const matches = (selector: Record<string, string> | undefined, labels: Record<string, string> | undefined) => Object.entries(selector ?? {}).every(([k, v]) => labels?.[k] === v);
-const podTemplates = (docs: Doc[]) => docs.filter((d) => ['Deployment', 'StatefulSet', 'DaemonSet', 'Job'].includes(d.kind)).map((d) => ({ owner: d, tpl: d.spec.template }));
+const matches = (selector: Record<string, string> | undefined, labels: Record<string, string> | undefined) =>
+  Object.entries(selector ?? {}).every(([k, v]) => labels?.[k] === v);
+const podTemplates = (docs: Doc[]) =>
+  docs.filter((d) => ['Deployment', 'StatefulSet', 'DaemonSet', 'Job'].includes(d.kind)).map((d) => ({ owner: d, tpl: d.spec.template }));
 
 /**
  * Environment names the ConfigMap may carry beyond docs/contracts.md: the chart's documented
@@ -19,7 +29,8 @@ function podProblems(docs: Doc[], p: string[]): void {
   const find = (k: string, n: string) => docs.find((d) => d.kind === k && d.metadata?.name === n);
   for (const { owner, tpl } of podTemplates(docs)) {
     const id = `${owner.kind}/${owner.metadata.name}`;
-    if (owner.spec.selector && !matches(owner.spec.selector.matchLabels, tpl.metadata?.labels)) p.push(`${id}: selector does not match the pod labels`);
+    if (owner.spec.selector && !matches(owner.spec.selector.matchLabels, tpl.metadata?.labels))
+      p.push(`${id}: selector does not match the pod labels`);
     const spec = tpl.spec;
     if (spec.securityContext?.runAsNonRoot !== true) p.push(`${id}: pod securityContext.runAsNonRoot is not true`);
     if (spec.securityContext?.seccompProfile?.type !== 'RuntimeDefault') p.push(`${id}: pod seccompProfile is not RuntimeDefault`);
@@ -27,8 +38,10 @@ function podProblems(docs: Doc[], p: string[]): void {
       const sc = c.securityContext ?? {};
       if (sc.allowPrivilegeEscalation !== false) p.push(`${id}/${c.name}: allowPrivilegeEscalation is not false`);
       if (!(sc.capabilities?.drop ?? []).includes('ALL')) p.push(`${id}/${c.name}: capabilities do not drop ALL`);
-      if (!c.resources?.requests?.cpu || !c.resources?.requests?.memory || !c.resources?.limits?.memory) p.push(`${id}/${c.name}: resources requests/limits incomplete`);
-      for (const ref of c.envFrom ?? []) if (ref.configMapRef && !find('ConfigMap', ref.configMapRef.name)) p.push(`${id}: ConfigMap ${ref.configMapRef.name} not rendered`);
+      if (!c.resources?.requests?.cpu || !c.resources?.requests?.memory || !c.resources?.limits?.memory)
+        p.push(`${id}/${c.name}: resources requests/limits incomplete`);
+      for (const ref of c.envFrom ?? [])
+        if (ref.configMapRef && !find('ConfigMap', ref.configMapRef.name)) p.push(`${id}: ConfigMap ${ref.configMapRef.name} not rendered`);
       for (const e of c.env ?? []) {
         const sk = e.valueFrom?.secretKeyRef;
         if (sk && !find('Secret', sk.name)) p.push(`${id}: Secret ${sk.name} not rendered`);
@@ -54,10 +67,12 @@ function podProblems(docs: Doc[], p: string[]): void {
     if (!(c.envFrom ?? []).some((r: Doc) => r.secretRef)) p.push(`${id}: no secretRef in envFrom`);
     if (component === 'controller') {
       const env = new Set((c.env ?? []).map((e: Doc) => e.name));
-      for (const n of ['LEADER_ELECTION', 'LEADER_ELECTION_NAMESPACE', 'LEADER_ELECTION_LEASE_NAME', 'POD_NAME']) if (!env.has(n)) p.push(`${id}: env ${n} missing`);
+      for (const n of ['LEADER_ELECTION', 'LEADER_ELECTION_NAMESPACE', 'LEADER_ELECTION_LEASE_NAME', 'POD_NAME'])
+        if (!env.has(n)) p.push(`${id}: env ${n} missing`);
       if (spec.automountServiceAccountToken !== true) p.push(`${id}: controller needs its ServiceAccount token`);
     } else if (spec.automountServiceAccountToken !== false) p.push(`${id}: automountServiceAccountToken should be false`);
-    if (spec.serviceAccountName && !find('ServiceAccount', spec.serviceAccountName)) p.push(`${id}: ServiceAccount ${spec.serviceAccountName} not rendered`);
+    if (spec.serviceAccountName && !find('ServiceAccount', spec.serviceAccountName))
+      p.push(`${id}: ServiceAccount ${spec.serviceAccountName} not rendered`);
   }
 }
 
@@ -68,11 +83,16 @@ function wiringProblems(docs: Doc[], p: string[]): void {
     const targets = podTemplates(docs).filter(({ tpl }) => matches(svc.spec.selector, tpl.metadata?.labels));
     if (!targets.length) p.push(`Service/${svc.metadata.name}: selector matches no pods`);
     for (const port of svc.spec.ports ?? []) {
-      if (typeof port.targetPort === 'string' && !targets.some(({ tpl }) => tpl.spec.containers.some((c: Doc) => (c.ports ?? []).some((cp: Doc) => cp.name === port.targetPort)))) p.push(`Service/${svc.metadata.name}: targetPort ${port.targetPort} not a container port`);
+      if (
+        typeof port.targetPort === 'string' &&
+        !targets.some(({ tpl }) => tpl.spec.containers.some((c: Doc) => (c.ports ?? []).some((cp: Doc) => cp.name === port.targetPort)))
+      )
+        p.push(`Service/${svc.metadata.name}: targetPort ${port.targetPort} not a container port`);
     }
   }
   for (const pdb of byKind('PodDisruptionBudget')) {
-    if (!podTemplates(docs).some(({ tpl }) => matches(pdb.spec.selector?.matchLabels, tpl.metadata?.labels))) p.push(`PodDisruptionBudget/${pdb.metadata.name}: selector matches no pods`);
+    if (!podTemplates(docs).some(({ tpl }) => matches(pdb.spec.selector?.matchLabels, tpl.metadata?.labels)))
+      p.push(`PodDisruptionBudget/${pdb.metadata.name}: selector matches no pods`);
   }
   for (const hpa of byKind('HorizontalPodAutoscaler')) {
     const t = hpa.spec.scaleTargetRef;
@@ -82,11 +102,21 @@ function wiringProblems(docs: Doc[], p: string[]): void {
   }
   for (const b of [...byKind('RoleBinding'), ...byKind('ClusterRoleBinding')]) {
     if (!find(b.roleRef.kind, b.roleRef.name)) p.push(`${b.kind}/${b.metadata.name}: ${b.roleRef.kind} ${b.roleRef.name} not rendered`);
-    for (const s of b.subjects ?? []) if (s.kind === 'ServiceAccount' && !find('ServiceAccount', s.name)) p.push(`${b.kind}/${b.metadata.name}: ServiceAccount ${s.name} not rendered`);
+    for (const s of b.subjects ?? [])
+      if (s.kind === 'ServiceAccount' && !find('ServiceAccount', s.name))
+        p.push(`${b.kind}/${b.metadata.name}: ServiceAccount ${s.name} not rendered`);
   }
   const rules = [...byKind('Role'), ...byKind('ClusterRole')].flatMap((r) => r.rules ?? []);
-  const allows = (group: string, resource: string, verb: string) => rules.some((r: Doc) => r.apiGroups.includes(group) && r.resources.includes(resource) && r.verbs.includes(verb));
-  for (const [g, r, v] of [['ticketing.dev', 'venues', 'watch'], ['ticketing.dev', 'events', 'watch'], ['ticketing.dev', 'venues/status', 'patch'], ['ticketing.dev', 'events/status', 'patch'], ['coordination.k8s.io', 'leases', 'update'], ['', 'events', 'create']] as const) {
+  const allows = (group: string, resource: string, verb: string) =>
+    rules.some((r: Doc) => r.apiGroups.includes(group) && r.resources.includes(resource) && r.verbs.includes(verb));
+  for (const [g, r, v] of [
+    ['ticketing.dev', 'venues', 'watch'],
+    ['ticketing.dev', 'events', 'watch'],
+    ['ticketing.dev', 'venues/status', 'patch'],
+    ['ticketing.dev', 'events/status', 'patch'],
+    ['coordination.k8s.io', 'leases', 'update'],
+    ['', 'events', 'create'],
+  ] as const) {
     if (!allows(g, r, v)) p.push(`RBAC: no rule allows ${v} ${g || 'core'}/${r}`);
   }
 }
@@ -99,10 +129,15 @@ function configProblems(docs: Doc[], setName: string, p: string[]): void {
     const contractVars = new Set(contractTable('Configuration (environment variables)').map((r) => r.name));
     const secretOnly = new Set(['ADMIN_TOKEN', 'MYSQL_URL']);
     // Set per container instead (downward API, leader election), or meaningless in a cluster.
-    const containerEnv = new Set(byKind('Deployment').flatMap((d) => d.spec.template.spec.containers.flatMap((c: Doc) => (c.env ?? []).map((e: Doc) => e.name))));
+    const containerEnv = new Set(
+      byKind('Deployment').flatMap((d) => d.spec.template.spec.containers.flatMap((c: Doc) => (c.env ?? []).map((e: Doc) => e.name))),
+    );
     const notInCluster = new Set(['ROLE', 'FAULT_CRASH_AFTER_RESERVE', 'KUBECONFIG']);
-    for (const v of contractVars) if (!notInCluster.has(v) && !secretOnly.has(v) && !containerEnv.has(v) && !(v in cm.data)) p.push(`ConfigMap lacks ${v}`);
-    for (const k of Object.keys(cm.data)) if (!contractVars.has(k) && !CHART_EXTRA_ENV.has(k)) p.push(`ConfigMap key ${k} is neither in docs/contracts.md nor in the documented extras`);
+    for (const v of contractVars)
+      if (!notInCluster.has(v) && !secretOnly.has(v) && !containerEnv.has(v) && !(v in cm.data)) p.push(`ConfigMap lacks ${v}`);
+    for (const k of Object.keys(cm.data))
+      if (!contractVars.has(k) && !CHART_EXTRA_ENV.has(k))
+        p.push(`ConfigMap key ${k} is neither in docs/contracts.md nor in the documented extras`);
     for (const s of secretOnly) if (s in cm.data) p.push(`ConfigMap must not carry ${s}`);
   }
   const secret = byKind('Secret').find((s) => s.metadata.labels?.['app.kubernetes.io/component'] === 'config');

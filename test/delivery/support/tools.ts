@@ -18,9 +18,19 @@ export function run(cmd: string, args: string[], opts: SpawnSyncOptions = {}) {
   return { code: r.status, stdout: String(r.stdout ?? ''), stderr: String(r.stderr ?? '') };
 }
 
-const helmEnv = () => ({ ...process.env, HELM_CACHE_HOME: path.join(os.tmpdir(), 'ticketing-helm-cache'), HELM_CONFIG_HOME: path.join(os.tmpdir(), 'ticketing-helm-config'), HELM_DATA_HOME: path.join(os.tmpdir(), 'ticketing-helm-data') });
+const helmEnv = () => ({
+  ...process.env,
+  HELM_CACHE_HOME: path.join(os.tmpdir(), 'ticketing-helm-cache'),
+  HELM_CONFIG_HOME: path.join(os.tmpdir(), 'ticketing-helm-config'),
+  HELM_DATA_HOME: path.join(os.tmpdir(), 'ticketing-helm-data'),
+});
 export const helm = (...args: string[]) => run(HELM, args, { env: helmEnv() });
-export const stderrTail = (r: { stderr: string }) => r.stderr.split('\n').filter((l) => l && !l.includes('level=INFO')).slice(-3).join(' ');
+export const stderrTail = (r: { stderr: string }) =>
+  r.stderr
+    .split('\n')
+    .filter((l) => l && !l.includes('level=INFO'))
+    .slice(-3)
+    .join(' ');
 
 function hasCommand(cmd: string, args: string[]) {
   const r = spawnSync(cmd, args, { encoding: 'utf8' });
@@ -40,7 +50,9 @@ export function ensureTools(): { problems: string[]; helmVersion: string; kubect
     fs.mkdirSync(BIN, { recursive: true });
     const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ticketing-layer-'));
     try {
-      const r = hasCommand('unzip', ['-v']) ? run('unzip', ['-o', '-q', zip, ...missing.map((m) => m.entry), '-d', tmp]) : run('python3', ['-m', 'zipfile', '-e', zip, tmp]);
+      const r = hasCommand('unzip', ['-v'])
+        ? run('unzip', ['-o', '-q', zip, ...missing.map((m) => m.entry), '-d', tmp])
+        : run('python3', ['-m', 'zipfile', '-e', zip, tmp]);
       if (r.code !== 0) throw new Error(`extracting ${zip} failed: ${r.stderr}; install unzip (apt-get install -y unzip) and retry`);
       for (const m of missing) {
         const src = path.join(tmp, m.entry);

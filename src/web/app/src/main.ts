@@ -35,7 +35,10 @@ function show(route: Route, signal: AbortSignal): void {
       return void venueView(main, signal, route.venueId);
     case 'not-found':
       document.title = 'Not found · Seat map';
-      main.replaceChildren(h('h1', { tabindex: -1 }, 'Page not found'), h('p', {}, `Nothing lives at ${route.hash}. `, h('a', { href: href.events() }, 'See all events'), '.'));
+      main.replaceChildren(
+        h('h1', { tabindex: -1 }, 'Page not found'),
+        h('p', {}, `Nothing lives at ${route.hash}. `, h('a', { href: href.events() }, 'See all events'), '.'),
+      );
   }
 }
 

@@ -30,6 +30,12 @@ export function failure(err: unknown, what: string): HTMLElement {
     { class: 'panel error', role: 'alert' },
     h('h1', { tabindex: -1 }, notFound ? `${what} not found` : `Could not load ${what}`),
     h('p', {}, p ? p.message : String(err)),
-    h('p', {}, notFound ? 'It may have been removed. ' : 'Reload the page to try again, or ', h('a', { href: href.events() }, 'go back to the event list'), '.'),
+    h(
+      'p',
+      {},
+      notFound ? 'It may have been removed. ' : 'Reload the page to try again, or ',
+      h('a', { href: href.events() }, 'go back to the event list'),
+      '.',
+    ),
   );
 }

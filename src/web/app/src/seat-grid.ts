@@ -28,7 +28,12 @@ export class SeatGrid {
   ) {
     const widest = Math.max(1, ...layout.seatCounts);
     const compact = widest > COMPACT_ABOVE_SEATS_PER_ROW;
-    this.element = h('div', { class: `seat-grid${compact ? ' compact' : ''}`, role: 'group', 'aria-label': label, 'aria-describedby': 'seat-help' });
+    this.element = h('div', {
+      class: `seat-grid${compact ? ' compact' : ''}`,
+      role: 'group',
+      'aria-label': label,
+      'aria-describedby': 'seat-help',
+    });
     // The CSS sizes seats so the widest row fits the box when it can (down to a minimum size).
     this.element.style.setProperty('--cols', String(widest));
     this.build(compact, lookOf, rowAvailable);
@@ -61,7 +66,15 @@ export class SeatGrid {
       }
       const left = h('span', { class: 'row-left' }, `${rowAvailable[r] ?? ''} left`);
       this.rowLeft.push(left);
-      frag.appendChild(h('div', { class: 'seat-row', role: 'group', 'aria-label': `Row ${row}` }, h('span', { class: 'row-label', 'aria-hidden': 'true' }, row), seatsEl, left));
+      frag.appendChild(
+        h(
+          'div',
+          { class: 'seat-row', role: 'group', 'aria-label': `Row ${row}` },
+          h('span', { class: 'row-label', 'aria-hidden': 'true' }, row),
+          seatsEl,
+          left,
+        ),
+      );
     }
     this.element.appendChild(frag);
     const first = this.seats.findIndex((b) => !b.hasAttribute('aria-disabled'));

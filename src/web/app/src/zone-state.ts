@@ -125,7 +125,11 @@ export class ZoneState {
     }
     const changed = new Set<number>();
     // One change should name a seat once; if not, a sale wins over a hold, a hold over a release.
-    const steps: [readonly number[] | undefined, SeatStatus][] = [[change.freed, 'free'], [change.held, 'held'], [change.taken, 'sold']];
+    const steps: [readonly number[] | undefined, SeatStatus][] = [
+      [change.freed, 'free'],
+      [change.held, 'held'],
+      [change.taken, 'sold'],
+    ];
     for (const [seats, status] of steps) {
       for (const k of seats ?? []) {
         if (!Number.isInteger(k) || k < 0 || k >= this.capacity) continue;

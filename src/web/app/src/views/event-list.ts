@@ -16,7 +16,13 @@ export async function eventListView(root: HTMLElement, signal: AbortSignal): Pro
         h(
           'li',
           { class: 'event-card' },
-          h('a', { class: 'event-link', href: href.event(e.eventId) }, h('span', { class: 'event-name' }, e.name), ' ', h('code', { class: 'event-id' }, e.eventId)),
+          h(
+            'a',
+            { class: 'event-link', href: href.event(e.eventId) },
+            h('span', { class: 'event-name' }, e.name),
+            ' ',
+            h('code', { class: 'event-id' }, e.eventId),
+          ),
           h(
             'p',
             { class: 'meta' },
@@ -36,7 +42,9 @@ export async function eventListView(root: HTMLElement, signal: AbortSignal): Pro
     }
     root.replaceChildren(
       heading('Events'),
-      events.length === 0 ? h('p', {}, 'No events yet. Add Event and Venue YAML to the seeds folder and the controller publishes them.') : list,
+      events.length === 0
+        ? h('p', {}, 'No events yet. Add Event and Venue YAML to the seeds folder and the controller publishes them.')
+        : list,
     );
   } catch (err) {
     if (!signal.aborted) root.replaceChildren(failure(err, 'the events'));

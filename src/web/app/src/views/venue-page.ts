@@ -24,13 +24,23 @@ export async function venueView(root: HTMLElement, signal: AbortSignal, venueId:
       ),
     );
     root.replaceChildren(
-      h('nav', { class: 'breadcrumb', 'aria-label': 'Breadcrumb' }, h('a', { href: href.events() }, 'Events'), ' › ', h('span', { 'aria-current': 'page' }, venue.name)),
+      h(
+        'nav',
+        { class: 'breadcrumb', 'aria-label': 'Breadcrumb' },
+        h('a', { href: href.events() }, 'Events'),
+        ' › ',
+        h('span', { 'aria-current': 'page' }, venue.name),
+      ),
       heading(venue.name),
       h('p', { class: 'meta' }, 'Venue ', h('code', {}, venue.venueId), ` · ${count(venue.zones.length)} zones · ${count(capacity)} seats`),
       h('h2', {}, 'Events here'),
       here.length === 0
         ? h('p', {}, 'No events at this venue yet.')
-        : h('ul', { class: 'plain-list', 'aria-label': 'Events at this venue' }, ...here.map((e) => h('li', {}, h('a', { href: href.event(e.eventId) }, e.name, ' ', h('code', {}, e.eventId))))),
+        : h(
+            'ul',
+            { class: 'plain-list', 'aria-label': 'Events at this venue' },
+            ...here.map((e) => h('li', {}, h('a', { href: href.event(e.eventId) }, e.name, ' ', h('code', {}, e.eventId)))),
+          ),
       h('h2', {}, 'Zones'),
       h(
         'div',
@@ -39,7 +49,19 @@ export async function venueView(root: HTMLElement, signal: AbortSignal, venueId:
           'table',
           { class: 'zones-table' },
           h('caption', { class: 'visually-hidden' }, `Zones of ${venue.name}`),
-          h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'Zone'), h('th', { scope: 'col' }, 'Category'), h('th', { scope: 'col' }, 'Rows'), h('th', { scope: 'col' }, 'Seats'), h('th', { scope: 'col' }, 'Base price'))),
+          h(
+            'thead',
+            {},
+            h(
+              'tr',
+              {},
+              h('th', { scope: 'col' }, 'Zone'),
+              h('th', { scope: 'col' }, 'Category'),
+              h('th', { scope: 'col' }, 'Rows'),
+              h('th', { scope: 'col' }, 'Seats'),
+              h('th', { scope: 'col' }, 'Base price'),
+            ),
+          ),
           h('tbody', {}, ...zoneRows),
         ),
       ),

@@ -104,8 +104,11 @@ class ZoneSession {
       h(
         'p',
         { class: 'meta' },
-        h('a', { href: href.event(ev.eventId) }, ev.name), ' ', h('code', {}, ev.eventId),
-        ' at ', h('a', { href: href.venue(ev.venue.venueId) }, ev.venue.name),
+        h('a', { href: href.event(ev.eventId) }, ev.name),
+        ' ',
+        h('code', {}, ev.eventId),
+        ' at ',
+        h('a', { href: href.venue(ev.venue.venueId) }, ev.venue.name),
         ` · ${money(map.priceCents, ev.currency)} per seat`,
       ),
       h('p', { class: 'meta live' }, this.avail, ' ', this.liveNote),
@@ -140,7 +143,13 @@ class ZoneSession {
 
   private buildGrid(): void {
     const { state } = this;
-    this.grid = new SeatGrid(state.layout, (k) => state.lookOf(k), state.rowAvailable, `Seats of ${this.map.name}`, (k) => this.toggle(k));
+    this.grid = new SeatGrid(
+      state.layout,
+      (k) => state.lookOf(k),
+      state.rowAvailable,
+      `Seats of ${this.map.name}`,
+      (k) => this.toggle(k),
+    );
     this.gridSlot.replaceChildren(this.grid.element);
   }
 
@@ -168,7 +177,13 @@ class ZoneSession {
     }
     const { changed } = merged;
     this.showMerge(merged);
-    const timing = { zoneId: next.zoneId, seats: next.capacity, changed: changed.length, fetchMs: got - startedAt, applyMs: performance.now() - got };
+    const timing = {
+      zoneId: next.zoneId,
+      seats: next.capacity,
+      changed: changed.length,
+      fetchMs: got - startedAt,
+      applyMs: performance.now() - got,
+    };
     perf.recordUpdate(timing);
     if (changed.length > 0) void nextPaint().then(() => Object.assign(timing, { paintedMs: performance.now() - got }));
   }
@@ -245,7 +260,9 @@ class ZoneSession {
         const one = taken.length === 1;
         return this.warn(
           `Sorry, ${taken.length > 0 ? this.names(taken) : 'a seat you picked'} ${one ? 'was' : 'were'} just taken by someone else (now marked). Nothing was bought. ` +
-            (still === 0 ? 'Pick other seats and press Buy again.' : `Your other ${still === 1 ? 'seat is' : `${still} seats are`} still selected: press Buy again or add a replacement.`),
+            (still === 0
+              ? 'Pick other seats and press Buy again.'
+              : `Your other ${still === 1 ? 'seat is' : `${still} seats are`} still selected: press Buy again or add a replacement.`),
         );
       }
       case 'TOO_MANY_SEATS': {
@@ -261,7 +278,9 @@ class ZoneSession {
       case 'PURCHASE_OUTCOME_UNKNOWN':
       case 'NETWORK':
         this.retry = { key, seats: fingerprint };
-        return this.warn(`${p.message}. We could not confirm whether your seats were bought. Press Buy again to find out: the same request cannot buy them twice.`);
+        return this.warn(
+          `${p.message}. We could not confirm whether your seats were bought. Press Buy again to find out: the same request cannot buy them twice.`,
+        );
       default:
         if (p.status >= 500 || p.status === 0) this.retry = { key, seats: fingerprint };
         return this.warn(`${p.message}. ${p.status >= 500 ? 'Nothing was bought; press Buy again in a moment.' : 'Nothing was bought.'}`);
@@ -274,7 +293,13 @@ class ZoneSession {
       'section',
       { class: 'panel confirm', 'aria-labelledby': 'confirm-heading' },
       h('h2', { id: 'confirm-heading' }, 'Purchase confirmed'),
-      h('p', {}, 'Purchase ', h('code', { class: 'purchase-id' }, p.purchaseId), ` · ${plural(p.tickets.length, 'ticket')} · ${money(total, this.ev.currency)}`),
+      h(
+        'p',
+        {},
+        'Purchase ',
+        h('code', { class: 'purchase-id' }, p.purchaseId),
+        ` · ${plural(p.tickets.length, 'ticket')} · ${money(total, this.ev.currency)}`,
+      ),
       h(
         'ul',
         { class: 'tickets', 'aria-label': 'Your tickets' },
@@ -297,7 +322,10 @@ class ZoneSession {
 
   private paintAvailability(): void {
     const { available, capacity } = this.state;
-    setText(this.avail, available === 0 ? `Sold out: all ${count(capacity)} seats sold` : `${count(available)} of ${count(capacity)} seats available`);
+    setText(
+      this.avail,
+      available === 0 ? `Sold out: all ${count(capacity)} seats sold` : `${count(available)} of ${count(capacity)} seats available`,
+    );
   }
 
   private paintSelection(): void {
@@ -324,8 +352,13 @@ class ZoneSession {
   private warnLost(lost: number[]): void {
     const sold = lost.filter((k) => this.state.statusOf(k) === 'sold');
     const held = lost.filter((k) => this.state.statusOf(k) === 'held');
-    const say = (ks: number[], what: string) => `${this.names(ks)} ${ks.length === 1 ? 'was' : 'were'} just ${what} and removed from your selection.`;
-    this.warn([sold.length > 0 ? say(sold, 'sold to someone else') : '', held.length > 0 ? say(held, 'held by another buyer') : ''].filter(Boolean).join(' '));
+    const say = (ks: number[], what: string) =>
+      `${this.names(ks)} ${ks.length === 1 ? 'was' : 'were'} just ${what} and removed from your selection.`;
+    this.warn(
+      [sold.length > 0 ? say(sold, 'sold to someone else') : '', held.length > 0 ? say(held, 'held by another buyer') : '']
+        .filter(Boolean)
+        .join(' '),
+    );
   }
 
   private names(ks: number[], short = false): string {
