@@ -5,7 +5,7 @@
  * phase, so a phase's figure is the size of its set and the total is their union.
  */
 import { seatKey } from '../load/scenarios';
-import { ERRORS } from '../src/shared/errors';
+import { PROBLEMS } from '../src/http/outcomes';
 import type { FinalState, StoredTicket } from './observe';
 import type { Attempt, Buy } from './plan';
 import type { Settled } from './settle';
@@ -53,9 +53,9 @@ export interface FiguresInput {
 export type Belief = { kind: 'bought'; purchaseId: string } | { kind: 'nothing'; why: string } | { kind: 'unknown'; why: string };
 
 const ALLOWED_409 = new Set(['SEATS_TAKEN', 'ZONE_SOLD_OUT', 'IDEMPOTENCY_IN_FLIGHT']);
-/** A 503 may carry any dependency-failure code of the registry. */
+/** A 503 may carry any dependency-failure code of the registry or the outcome table. */
 const ALLOWED_503 = new Set(
-  Object.entries(ERRORS)
+  Object.entries(PROBLEMS)
     .filter(([, e]) => e.status === 503)
     .map(([code]) => code),
 );

@@ -1,4 +1,4 @@
-import { answersOf, beliefOf, computeFigures, phaseOfTime, type Figure } from '../../faults/figures';
+import { answersOf, badAnswer, beliefOf, computeFigures, phaseOfTime, type Figure } from '../../faults/figures';
 import type { FinalState, StoredTicket } from '../../faults/observe';
 import type { Attempt, Buy } from '../../faults/plan';
 import type { Settled } from '../../faults/settle';
@@ -179,4 +179,11 @@ test('what a buyer believes: the last word, a polled purchase id, or nothing lea
     'no answer x2 → 409 IDEMPOTENCY_IN_FLIGHT',
   );
   expect([phaseOfTime([0, 100, 200], 50), phaseOfTime([0, 100, 200], 100), phaseOfTime([0, 100, 200], 999)]).toEqual([0, 1, 2]);
+});
+
+test('every 503 code of the registry and of the outcome table is within the contract (KAFKA_UNAVAILABLE: nothing sold)', () => {
+  for (const code of ['KAFKA_UNAVAILABLE', 'INVENTORY_UNAVAILABLE', 'INVENTORY_REBUILDING', 'PURCHASE_OUTCOME_UNKNOWN']) {
+    expect([code, badAnswer(buy(0, ['Z9'], []), { status: 503, code } as Attempt)]).toEqual([code, undefined]);
+  }
+  expect(badAnswer(buy(0, ['Z9'], []), { status: 503, code: 'NO_SUCH_CODE' } as Attempt)).toBeDefined();
 });
