@@ -1,6 +1,5 @@
+import { scriptSource } from '../src/commands/scripts';
 import { execFile } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
 import { promisify } from 'node:util';
 import { performance } from 'node:perf_hooks';
 import type { ZoneDef } from '../src/catalog/model';
@@ -20,16 +19,8 @@ export interface RedisCeiling {
 
 const SEATS = 65_535;
 
-function reserveLua(): string {
-  for (const dir of [path.join(__dirname, '..', 'src', 'commands'), path.join(__dirname, '..', '..', 'src', 'commands')]) {
-    try {
-      return readFileSync(path.join(dir, 'reserve.lua'), 'utf8');
-    } catch {
-      /* next */
-    }
-  }
-  throw new Error('reserve.lua not found: run npm run build');
-}
+/** reserve.lua as the platform registers it (hold-lib.lua first: it holds the seat check). */
+const reserveLua = (): string => scriptSource('reserve.lua');
 
 /**
  * The raw Redis ceiling of the purchase script, in a scratch zone of its own (one row of
