@@ -6,7 +6,7 @@ import { withTraceHeaders } from '../observability/trace-context';
 import type { Logger } from '../observability/logger';
 import { NotSentError, type BatchingSender } from '../stream/sender';
 import { newPurchaseId, ticketIdOf } from './ids';
-import { RecentlyTaken } from './recently-taken';
+import { RecentlyTaken, recentZoneKey } from './recently-taken';
 import { partitionKey, SCHEMA_VERSION, type TicketPurchased } from './record';
 
 export interface SeatRequest {
@@ -270,7 +270,8 @@ export class PurchaseEngine implements PurchaseService {
 /** reserve.lua's OK answer as the inventory returns it (no `kind`: not an outcome yet). */
 type Reserved = { kind?: undefined; available: number };
 
-const zoneKeyOf = (req: PurchaseRequest) => `${req.eventId}\u0000${req.zoneId}`;
+/** The recently-taken cache's key: the one rule in recently-taken.ts, so a release there reaches it. */
+const zoneKeyOf = (req: PurchaseRequest) => recentZoneKey(req.eventId, req.zoneId);
 
 /** The requested seats at reserve.lua's 1-based indexes (request order). */
 const seatsAt = (req: PurchaseRequest, indexes: number[]): SeatRequest[] => indexes.flatMap((i) => req.seats[i - 1] ?? []);
