@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import os from 'node:os';
-import type { Redis } from 'ioredis';
+import { masters, type RedisClient } from '../src/shared/redis';
 import type { SqlClient } from '../src/shared/sql';
 
 function command(cmd: string, args: string[]): string | undefined {
@@ -12,10 +12,10 @@ function command(cmd: string, args: string[]): string | undefined {
 }
 
 /** What the figures were measured on, so nobody compares them with another machine's blindly. */
-export async function describeMachine(redis: Redis, sql: SqlClient): Promise<Record<string, unknown>> {
+export async function describeMachine(redis: RedisClient, sql: SqlClient): Promise<Record<string, unknown>> {
   const lscpu = command('lscpu', []) ?? '';
   const model = /^Model name:\s*(.+)$/m.exec(lscpu)?.[1]?.trim() ?? os.cpus()[0]?.model ?? 'unknown';
-  const redisInfo = await redis.info('server');
+  const redisInfo = await masters(redis)[0]!.info('server');
   const [version] = await sql.select('SELECT VERSION() AS v', []);
   return {
     cpuModel: model,

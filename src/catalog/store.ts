@@ -1,5 +1,5 @@
 import { isDeepStrictEqual } from 'node:util';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../shared/redis';
 import { SettleClosedZoneCode, withScripts, type ScriptedRedis } from '../commands/scripts';
 import { catalogKeys } from './keys';
 import type { CatalogEntry, ClosedZone, EventStatus, VenueDef } from './model';
@@ -15,7 +15,7 @@ const zoneField = (eventId: string, zoneId: string) => `${eventId}/${zoneId}`;
 export class CatalogStore {
   private readonly keys;
   private readonly redis: ScriptedRedis;
-  constructor(redis: Redis, prefix: string) {
+  constructor(redis: RedisClient, prefix: string) {
     this.redis = withScripts(redis);
     this.keys = catalogKeys(prefix);
   }

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import type { Redis } from 'ioredis';
+import { masters, type RedisClient } from '../shared/redis';
 
 /** Return codes of reserve.lua (see its header). */
 export enum ReserveCode {
@@ -161,7 +161,7 @@ export interface ScriptCommands {
   tpReleaseCancelled(...args: Args): Promise<[number, number]>;
   tpIdemWrite(...args: Args): Promise<MarkerWriteCode>;
 }
-export type ScriptedRedis = Redis & ScriptCommands;
+export type ScriptedRedis = RedisClient & ScriptCommands;
 
 /** Lua sources live beside this file in src/commands; the build copies them next to the compiled code. */
 function commandsDir(): string {
@@ -180,7 +180,7 @@ function commandsDir(): string {
  * Registers the scripts once on a connection; ioredis calls them by SHA (EVALSHA) and
  * loads them again only if the server lost them (NOSCRIPT).
  */
-export function withScripts(redis: Redis): ScriptedRedis {
+export function withScripts(redis: RedisClient): ScriptedRedis {
   for (const [name, spec] of Object.entries(SCRIPTS)) {
     if (!(name in redis)) redis.defineCommand(name, { numberOfKeys: spec.keys, lua: scriptSource(spec.file) });
   }
@@ -194,4 +194,14 @@ export function scriptSource(file: string): string {
   if (!spec) throw new Error(`${file} is not a registered script; add it to SCRIPTS in src/commands/scripts.ts`);
   const own = readFileSync(path.join(dir, file), 'utf8');
   return spec.lib ? `${readFileSync(path.join(dir, spec.lib), 'utf8')}\n${own}` : own;
+}
+
+/**
+ * Loads every script on every master now (SCRIPT LOAD), so a script that does not compile stops
+ * the process at start-up and the first purchases skip the NOSCRIPT round trip. A master that
+ * appears later (a failover) is covered by ioredis, which falls back to EVAL on NOSCRIPT.
+ */
+export async function preloadScripts(redis: RedisClient): Promise<void> {
+  const sources = [...new Set(Object.values(SCRIPTS).map((s) => scriptSource(s.file)))];
+  await Promise.all(masters(redis).flatMap((node) => sources.map((lua) => node.script('LOAD', lua))));
 }

@@ -11,6 +11,26 @@ import { parseTestHooks, type TestHooks } from './test-hooks';
 export const ROLES = ['api', 'writer', 'projector', 'controller', 'all'] as const;
 export type Role = (typeof ROLES)[number];
 
+/** `redis+cluster://host:port,host:port…`: the Redis Cluster's seed nodes as one URL (not WHATWG-parsable, hence its own rule). */
+const CLUSTER_URL = /^redis\+cluster:\/\/[^,\s/]+:\d+(,[^,\s/]+:\d+)*\/?$/;
+
+/** Where Redis is: one server (REDIS_URL), or a Redis Cluster's seed nodes (REDIS_CLUSTER_NODES or a redis+cluster:// REDIS_URL). */
+export type RedisTarget = { kind: 'single'; url: string } | { kind: 'cluster'; nodes: { host: string; port: number }[] };
+
+export function redisTarget(cfg: Pick<Config, 'REDIS_URL' | 'REDIS_CLUSTER_NODES'>): RedisTarget {
+  const list =
+    cfg.REDIS_CLUSTER_NODES ||
+    (CLUSTER_URL.test(cfg.REDIS_URL) ? cfg.REDIS_URL.replace(/^redis\+cluster:\/\//, '').replace(/\/$/, '') : '');
+  if (!list) return { kind: 'single', url: cfg.REDIS_URL };
+  return {
+    kind: 'cluster',
+    nodes: list.split(',').map((hp) => {
+      const at = hp.lastIndexOf(':');
+      return { host: hp.slice(0, at), port: Number(hp.slice(at + 1)) };
+    }),
+  };
+}
+
 const schema = z
   .object({
     ROLE: z.enum(ROLES).default('all'),
@@ -18,7 +38,15 @@ const schema = z
     /** api role only: Node cluster workers sharing PORT (1 = no cluster; on Kubernetes use replicas). */
     API_WORKERS: z.coerce.number().int().min(1).max(64).default(1),
     METRICS_PORT: port.default(9464),
-    REDIS_URL: url(['redis:', 'rediss:']).default('redis://127.0.0.1:6390'),
+    /** One Redis, or a Redis Cluster as `redis+cluster://host:port,host:port…` (then REDIS_CLUSTER_NODES may stay empty). */
+    REDIS_URL: z
+      .union([url(['redis:', 'rediss:']), z.string().regex(CLUSTER_URL, 'must be redis+cluster://host:port[,host:port…]')])
+      .default('redis://127.0.0.1:6390'),
+    /** Redis Cluster seed nodes `host:port,…` (any of the masters or replicas); set = the ioredis Cluster client, REDIS_URL unused. */
+    REDIS_CLUSTER_NODES: z
+      .string()
+      .regex(/^([^,\s]+:\d+(,[^,\s]+:\d+)*)?$/, 'must be host:port[,host:port…] or empty')
+      .default(''),
     REDIS_KEY_PREFIX: z
       .string()
       .regex(/^[a-z0-9:_-]*$/, 'lowercase letters, digits, ":", "_" or "-"')

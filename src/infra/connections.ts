@@ -1,7 +1,7 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { Redis } from 'ioredis';
 import type { Config } from '../config/config';
 import { withScripts, type ScriptedRedis } from '../commands/scripts';
+import { createRedisClient } from '../shared/redis';
 import type { Logger } from '../observability/logger';
 import { createSqlClient, type SqlClient } from '../shared/sql';
 import type { ConsumerFaults } from '../stream/consumer';
@@ -32,15 +32,7 @@ export class RuntimeContext {
   ) {}
 
   get redis(): ScriptedRedis {
-    this.redisConn ??= withScripts(
-      new Redis(this.cfg.REDIS_URL, {
-        enableAutoPipelining: true,
-        maxRetriesPerRequest: 2,
-        // No per-command timeout: it arms a timer for every command on the hot path. The
-        // purchase path has its own deadline (PURCHASE_TIMEOUT_MS); a dropped connection fails fast.
-        connectionName: `ticketing-${this.cfg.ROLE}`,
-      }),
-    );
+    this.redisConn ??= withScripts(createRedisClient(this.cfg, { connectionName: `ticketing-${this.cfg.ROLE}` }));
     return this.redisConn;
   }
 

@@ -96,13 +96,17 @@ export class HoldSweeper {
   async rescan(): Promise<number> {
     if (!this.zones) return 0;
     const zones = (await this.zones.listEvents()).flatMap((e) => e.venue.zones.map((z) => [e.event.eventId, z.zoneId] as const));
-    const pipeline = this.holds.redis.pipeline();
-    for (const [eventId, zoneId] of zones) pipeline.zrange(this.holds.keys(eventId, zoneId).heldUntil, '0', '0', 'WITHSCORES');
-    const replies = (await pipeline.exec()) ?? [];
+    // One command per zone, not a pipeline: the zones live in different slots (nodes, on a
+    // cluster), and auto-pipelining batches the commands per node anyway.
+    const replies = await Promise.all(
+      zones.map(([eventId, zoneId]) =>
+        this.holds.redis.zrange(this.holds.keys(eventId, zoneId).heldUntil, '0', '0', 'WITHSCORES').catch(() => undefined),
+      ),
+    );
     let indexed = 0;
     for (let i = 0; i < zones.length; i++) {
-      const [err, first] = replies[i] ?? [];
-      if (err || !Array.isArray(first) || first.length < 2) continue;
+      const first = replies[i];
+      if (!first || first.length < 2) continue;
       await this.holds.indexZone(zones[i]![0], zones[i]![1], Number(first[1]));
       indexed++;
     }

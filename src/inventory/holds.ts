@@ -3,6 +3,7 @@ import type { SeatPosition } from './inventory';
 import { holdIndexKeys, zoneKeys, type ZoneKeys } from './keys';
 import type { ZoneLayout } from './layout';
 import { FenceCode, HoldCode, type ScriptedRedis } from '../commands/scripts';
+import { scanKeys } from '../shared/redis';
 
 /**
  * Seat holds in Redis (docs/purchase-state-machine.md, "Holds"): every change is one Lua call on
@@ -283,12 +284,8 @@ export class Holds {
   /** Deletes a zone's hold records and index entries (load-test reset, with Inventory.deleteZone). */
   async deleteZoneHolds(eventId: string, zoneId: string): Promise<void> {
     const k = this.keys(eventId, zoneId);
-    let cursor = '0';
-    do {
-      const [next, found] = await this.redis.scan(cursor, 'MATCH', k.hold('*'), 'COUNT', '1000');
-      cursor = next;
-      if (found.length > 0) await this.redis.unlink(...found);
-    } while (cursor !== '0');
+    // One zone's keys share its hash tag, so each batch is one slot (one UNLINK on a cluster too).
+    for await (const found of scanKeys(this.redis, k.hold('*'))) await this.redis.unlink(...found);
     await this.redis.unlink(k.held, k.heldUntil);
     const ix = holdIndexKeys(this.prefix);
     await this.redis.multi().zrem(ix.due, indexMember(eventId, zoneId)).hdel(ix.version, indexMember(eventId, zoneId)).exec();

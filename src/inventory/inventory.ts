@@ -2,6 +2,7 @@ import type { ZoneDef } from '../catalog/model';
 import { zoneKeys, type ZoneKeys } from './keys';
 import { ZoneLayout } from './layout';
 import { InitZoneCode, ReserveCode, type ScriptedRedis } from '../commands/scripts';
+import { scanKeys } from '../shared/redis';
 
 export interface SeatPosition {
   offset: number;
@@ -203,18 +204,11 @@ export class Inventory {
   /** Deletes a zone's inventory and purchase records (load-test reset; admin only). */
   async deleteZone(eventId: string, zoneId: string): Promise<void> {
     const k = this.keys(eventId, zoneId);
-    // Purchase records: found by pattern, deleted in bounded chunks (a zone may hold many).
-    let cursor = '0';
-    do {
-      const [next, found] = await this.redis.scan(cursor, 'MATCH', k.purchase('*'), 'COUNT', '1000');
-      cursor = next;
-      if (found.length > 0) await this.redis.unlink(...found);
-    } while (cursor !== '0');
-    do {
-      const [next, found] = await this.redis.scan(cursor, 'MATCH', k.hold('*'), 'COUNT', '1000');
-      cursor = next;
-      if (found.length > 0) await this.redis.unlink(...found);
-    } while (cursor !== '0');
+    // Purchase and hold records: found by pattern, deleted in bounded chunks (a zone may hold
+    // many). They share the zone's hash tag, so each chunk is one slot.
+    for (const pattern of [k.purchase('*'), k.hold('*')]) {
+      for await (const found of scanKeys(this.redis, pattern)) await this.redis.unlink(...found);
+    }
     await this.redis.unlink(k.bits, k.counts, k.meta, k.pending, k.held, k.heldUntil, k.cancelling);
   }
 }

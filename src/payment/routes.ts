@@ -1,5 +1,5 @@
 import { Router } from 'express';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../shared/redis';
 import { devTokenRoutes } from '../auth/dev-token';
 import type { Config } from '../config/config';
 import { rawBodyOf } from '../http/raw-body';
@@ -12,7 +12,7 @@ import { WebhookIntake, type PaymentSettlement } from './webhook';
 
 export interface PaymentDeps {
   cfg: Config;
-  redis: Redis;
+  redis: RedisClient;
   log: Logger;
 }
 

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../shared/redis';
 import { paymentKeys, purchasePaymentKey } from './keys';
 
 /**
@@ -44,7 +44,7 @@ interface StoredOutcome {
 
 export class PaymentStore {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly prefix: string,
     /** How long payment records live in Redis (the checkout keeps provider and paymentId with the purchase for good). */
     private readonly ttlSeconds: number,

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../shared/redis';
 import { testIdempotencyKey, testLedgerKey } from './keys';
 import {
   InvalidPaymentToken,
@@ -34,7 +34,7 @@ export class TestPaymentProvider implements PaymentProvider {
   readonly name = 'test';
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly prefix: string,
     private readonly ttlSeconds: number,
   ) {}

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../shared/redis';
 import { z } from 'zod';
 import type { Logger } from '../observability/logger';
 import { parse } from '../http/validation';
@@ -65,7 +65,7 @@ export class WebhookIntake {
   private readonly now: () => number;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly prefix: string,
     private readonly store: PaymentStore,
     private readonly settlement: PaymentSettlement,

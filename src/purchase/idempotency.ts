@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../shared/redis';
 import { idempotencyKey, idempotencyRetryKey, zoneKeys } from '../inventory/keys';
 import { FenceCode, MarkerWriteCode, withScripts, type ScriptedRedis } from '../commands/scripts';
 import { ApiError, problemBody } from '../shared/errors';
@@ -47,7 +47,7 @@ export class IdempotencyStore {
   private readonly redis: ScriptedRedis;
 
   constructor(
-    redis: Redis,
+    redis: RedisClient,
     private readonly prefix: string,
     private readonly ttlSeconds: number,
     private readonly purchases: PurchaseFinder,

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import { duplicateClient, type RedisClient } from '../shared/redis';
 import type { Logger } from '../observability/logger';
 import { recentZoneKey, RecentlyTaken } from './recently-taken';
 
@@ -9,10 +9,10 @@ import { recentZoneKey, RecentlyTaken } from './recently-taken';
  * for at most RECENTLY_TAKEN_TTL_MS, never sells anything (reserve.lua alone decides).
  */
 export class ReleasedSeats {
-  private subscriber: Redis | undefined;
+  private subscriber: RedisClient | undefined;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly prefix: string,
     private readonly log: Logger,
   ) {}
@@ -33,7 +33,7 @@ export class ReleasedSeats {
 
   /** Listens for the other processes' releases on a connection of its own. */
   async start(): Promise<void> {
-    const sub = this.redis.duplicate();
+    const sub = duplicateClient(this.redis);
     this.subscriber = sub;
     sub.on('message', (_channel: string, raw: string) => {
       try {

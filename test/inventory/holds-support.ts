@@ -4,7 +4,7 @@ import { Inventory, isTaken, type SeatPosition } from '../../src/inventory/inven
 import { ZoneLayout } from '../../src/inventory/layout';
 import { InitZoneCode, type ScriptedRedis } from '../../src/commands/scripts';
 import { testConfig, uid } from '../support/env';
-import { testRedis } from '../support/platform';
+import { dropKeyPrefix, testRedis } from '../support/platform';
 
 /** A clock a test moves by hand, so expiry is tested without sleeping. */
 export class TestClock {
@@ -89,12 +89,7 @@ export function holdsHarness() {
   }
 
   async function close(): Promise<void> {
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', '1000');
-      cursor = next;
-      if (keys.length > 0) await redis.unlink(...keys);
-    } while (cursor !== '0');
+    await dropKeyPrefix(redis, prefix);
     await redis.quit();
   }
 

@@ -1,3 +1,4 @@
+import { keysMatching } from '../../src/shared/redis';
 import { Payments } from '../../src/payment/payments';
 import { PaymentStore } from '../../src/payment/store';
 import { TestPaymentProvider } from '../../src/payment/test-provider';
@@ -32,7 +33,7 @@ async function refusal(p: Promise<unknown>): Promise<ApiError> {
 
 /** Every Redis key under this test's prefix with its value, to prove what is (not) stored. */
 async function everythingStored(): Promise<string> {
-  const keys = await redis.keys(`${prefix}*`);
+  const keys = await keysMatching(redis, `${prefix}*`);
   const values = await Promise.all(
     keys.map(async (k) => ((await redis.type(k)) === 'hash' ? JSON.stringify(await redis.hgetall(k)) : await redis.get(k))),
   );

@@ -1,3 +1,4 @@
+import { keysMatching } from '../../src/shared/redis';
 import { isTaken } from '../../src/inventory/inventory';
 import { ZoneLayout } from '../../src/inventory/layout';
 import type { TicketPurchased } from '../../src/purchase/record';
@@ -51,7 +52,7 @@ const buy = (row: string, column: number) =>
 /** Purchase records of the zone by status, and the seats each holds. */
 async function records() {
   const redis = platform.ctx.redis;
-  const keys = await redis.keys(`${platform.cfg.REDIS_KEY_PREFIX}inv:{${eventId}:z}:p:*`);
+  const keys = await keysMatching(redis, `${platform.cfg.REDIS_KEY_PREFIX}inv:{${eventId}:z}:p:*`);
   const out: { status: string; record: TicketPurchased }[] = [];
   for (const k of keys) {
     const h = await redis.hgetall(k);

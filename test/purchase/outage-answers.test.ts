@@ -1,3 +1,4 @@
+import { keysMatching } from '../../src/shared/redis';
 import { isTaken } from '../../src/inventory/inventory';
 import { ZoneLayout } from '../../src/inventory/layout';
 import type { TicketPurchased } from '../../src/purchase/record';
@@ -85,7 +86,7 @@ async function salesFlowing(): Promise<Answer> {
 async function records(zoneId: string): Promise<{ status: string; record: TicketPurchased }[]> {
   const redis = platform.ctx.redis;
   const out = [];
-  for (const k of await redis.keys(zoneKey(zoneId, 'p:*'))) {
+  for (const k of await keysMatching(redis, zoneKey(zoneId, 'p:*'))) {
     const h = await redis.hgetall(k);
     out.push({ status: h.status!, record: JSON.parse(h.body!) as TicketPurchased });
   }

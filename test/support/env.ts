@@ -15,6 +15,7 @@ export function uid(prefix = 't'): string {
  */
 export function testConfig(overrides: Partial<Record<keyof Config, string>> = {}): Config {
   return loadConfig({
+    ...topologyEnv(),
     PORT: '0',
     METRICS_PORT: '0',
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
@@ -26,6 +27,24 @@ export function testConfig(overrides: Partial<Record<keyof Config, string>> = {}
     ...overrides,
   });
 }
+
+/**
+ * Where the services are, as the topology set them (`TOPOLOGY=cluster npm test` exports the
+ * cluster's nodes and brokers, scripts/topology): the one part of the environment tests inherit.
+ */
+const TOPOLOGY_VARIABLES = [
+  'REDIS_URL',
+  'REDIS_CLUSTER_NODES',
+  'KAFKA_BROKERS',
+  'KAFKA_REPLICATION_FACTOR',
+  'KAFKA_MIN_INSYNC_REPLICAS',
+] as const;
+export function topologyEnv(): Partial<Record<(typeof TOPOLOGY_VARIABLES)[number], string>> {
+  return Object.fromEntries(TOPOLOGY_VARIABLES.filter((k) => process.env[k]).map((k) => [k, process.env[k]!]));
+}
+
+/** Whether the tests run on the cluster topology (Redis Cluster, 3 brokers). */
+export const onClusterTopology = () => Boolean(process.env.REDIS_CLUSTER_NODES);
 
 export function testLogger(role = 'test'): Logger {
   return createLogger(process.env.TEST_LOG_LEVEL ?? 'silent', role);

@@ -1,7 +1,7 @@
-import { Redis } from 'ioredis';
 import type { Config } from '../../src/config/config';
 import { withScripts, type ScriptedRedis } from '../../src/commands/scripts';
 import type { PlatformFaults } from '../../src/infra/connections';
+import { createRedisClient, scanKeys, unlinkEach } from '../../src/shared/redis';
 import { startPlatform, type RunningPlatform, type SingleRole } from '../../src/runtime/platform';
 import { testConfig, testLogger } from './env';
 
@@ -17,8 +17,8 @@ export async function startTestPlatform(
 }
 
 /** A Redis connection to the platform's Redis with the scripts registered. */
-export function testRedis(url = testConfig().REDIS_URL): ScriptedRedis {
-  return withScripts(new Redis(url, { enableAutoPipelining: true, maxRetriesPerRequest: 2 }));
+export function testRedis(url?: string): ScriptedRedis {
+  return withScripts(createRedisClient(url ? { REDIS_URL: url, REDIS_CLUSTER_NODES: '' } : testConfig()));
 }
 
 /** What http() answers. The body is whatever JSON the API sent; tests read its fields and assert them with expect. */
@@ -53,10 +53,6 @@ export async function dropKeyPrefix(redis: ScriptedRedis, prefix: string): Promi
   // uid() makes prefixes of 15+ characters; the platform's own is `tp:`.
   if (prefix.length < 12 || !prefix.endsWith(':'))
     throw new Error(`refusing to drop keys under a prefix that is not a test's own: ${prefix}`);
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', '1000');
-    cursor = next;
-    if (keys.length > 0) await redis.unlink(...keys);
-  } while (cursor !== '0');
+  // One UNLINK per key: a test's keys span many slots on a cluster.
+  for await (const keys of scanKeys(redis, `${prefix}*`)) await unlinkEach(redis, keys);
 }
