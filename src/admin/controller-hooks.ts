@@ -8,6 +8,7 @@ import { migrate } from '../projector/migrations';
 import { writeModelRebuildSource, type SoldSeatsInWriteModel } from '../writer/rebuild-source';
 import { ensureTables } from '../writer/tables';
 import { auditWork } from './audit-pass';
+import { fenceWork } from './fence-pass';
 import { CqrsStores } from './stores';
 
 export interface ControllerCqrs {
@@ -89,7 +90,14 @@ export async function startControllerCqrs(ctx: RuntimeContext, log: Logger): Pro
   const soldSeatsInWriteModel = async (eventId: string, zone: ZoneDef, seededBefore: boolean) =>
     fromWriteModel ? fromWriteModel(eventId, zone, seededBefore || mirrored.has(eventId)) : ('not-caught-up' as const);
 
-  const leaderWork = [rebuild];
+  const leaderWork = [
+    rebuild,
+    fenceWork(stores, {
+      everyMs: ctx.cfg.FENCE_CHECK_INTERVAL_MS,
+      settleMs: ctx.cfg.PURCHASE_TIMEOUT_MS,
+      log: log.child({ component: 'fence' }),
+    }),
+  ];
   if (ctx.cfg.AUDIT_INTERVAL_MS > 0)
     leaderWork.push(auditWork(stores, { everyMs: ctx.cfg.AUDIT_INTERVAL_MS, log: log.child({ component: 'audit' }) }));
 

@@ -290,6 +290,7 @@ export class HoldService {
         this.catalog.invalidate(where.eventId);
         throw new OutcomeError({ kind: 'layout-changed' });
       case HoldCode.NO_INVENTORY:
+      case HoldCode.REBUILDING:
         throw new ApiError('INVENTORY_REBUILDING', `Zone ${where.zoneId} of ${where.eventId} has no live inventory yet; try again shortly`);
       default:
         throw new ApiError('VALIDATION_FAILED', `The seats given are not the seats of hold ${req.holdId}`);
@@ -340,6 +341,7 @@ export class HoldService {
         this.catalog.invalidate(req.eventId);
         return new OutcomeError({ kind: 'layout-changed' });
       case HoldCode.NO_INVENTORY:
+      case HoldCode.REBUILDING:
         return new ApiError('INVENTORY_REBUILDING', `Zone ${req.zoneId} of ${req.eventId} has no live inventory yet; try again shortly`);
       case HoldCode.DUPLICATE:
         return req.holdId

@@ -35,6 +35,7 @@
                       the hold was bought already, or a seat repeats
     {9}               HOLD_NOT_ACTIVE: the buyer released the hold: refund
     {12}              ZONE_CLOSED: refund
+    {15}               REBUILDING: the zone is fenced until re-marked (see reserve.lua); nothing changed
     {14}              HOLD_SEATS_MISMATCH: the seats are not the live hold's seats
   A re-run for the same purchaseId answers its first outcome (0 or 13) and changes nothing.
 ]]
@@ -50,8 +51,9 @@ if p[1] == 'reserved' or p[1] == 'confirmed' then
 elseif p[1] then
   return {6}
 end
-local meta = redis.call('HMGET', KEYS[3], 'layout', 'capacity', 'rows', 'closed')
+local meta = redis.call('HMGET', KEYS[3], 'layout', 'capacity', 'rows', 'closed', 'replid')
 if not meta[1] then return {4} end
+if not zone_trusted(meta[5]) then return {15} end
 if meta[1] ~= ARGV[1] then return {5} end
 if meta[4] then return {12} end
 local now = tonumber(ARGV[4])

@@ -16,6 +16,19 @@
   ("offset,row,offset,row,..."), buyer, createdAt, expiresAt, maxUntil, info
   (opaque JSON), endedAt, purchaseId.
 ]]
+-- The replication id of the node running the script. It changes when this node's dataset may
+-- have lost writes: a restart (AOF loses up to a second) or a replica promoted by a failover
+-- (replication is asynchronous). A zone is trusted only while its meta's `replid` equals it
+-- (docs/purchase-state-machine.md, "Failover fence"); init-zone, restore-zone and unfence set it.
+local function node_replid()
+  return string.match(redis.call('INFO', 'replication'), 'master_replid:(%x+)')
+end
+
+-- Whether the zone's state came from this node's current history; the `replid` field of its meta.
+local function zone_trusted(meta_replid)
+  return meta_replid ~= false and meta_replid == node_replid()
+end
+
 -- An ended hold stays readable this long (GET /api/v1/holds/{holdId} after expiry).
 local HOLD_RECORD_TTL_SECONDS = 86400
 

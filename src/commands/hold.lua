@@ -32,6 +32,7 @@
     {6}                        DUPLICATE: a seat repeats, or holdId exists and is not HELD (a fence
                                tombstone included)
     {12}                       ZONE_CLOSED: the zone's meta has `closed` set
+    {15}               REBUILDING: the zone is fenced until re-marked (see reserve.lua); nothing changed
   A re-run for a holdId that is HELD returns {0, available, expiresAt} and changes nothing.
 ]]
 local Z = {bits = KEYS[1], counts = KEYS[2], held = KEYS[4], until_ = KEYS[5]}
@@ -41,8 +42,9 @@ if existing[1] == 'held' then
 elseif existing[1] then
   return {6}
 end
-local meta = redis.call('HMGET', KEYS[3], 'layout', 'capacity', 'rows', 'closed')
+local meta = redis.call('HMGET', KEYS[3], 'layout', 'capacity', 'rows', 'closed', 'replid')
 if not meta[1] then return {4} end
+if not zone_trusted(meta[5]) then return {15} end
 if meta[1] ~= ARGV[1] then return {5} end
 if meta[4] then return {12} end
 local now = tonumber(ARGV[3])

@@ -18,7 +18,7 @@
   Returns {code, sold}:
     {0, 0}    created
     {1, sold} exists with the same layout: unchanged
-    {2, sold} exists with another layout and sold > 0: refused, unchanged
+    {2, sold} exists with another layout and sold > 0 (or fenced, see hold-lib.lua): refused, unchanged
     {3, 0}    exists with another layout and nothing sold: re-created
 ]]
 local capacity = tonumber(ARGV[2])
@@ -32,7 +32,9 @@ if current then
     redis.call('HDEL', KEYS[3], 'closed')
     return {1, sold}
   end
-  if sold > 0 or redis.call('BITCOUNT', KEYS[1]) > 0 then
+  -- A fenced zone (see hold-lib.lua) may show seats free that are sold: not re-created until re-marked.
+  local trusted = redis.call('HGET', KEYS[3], 'replid') == string.match(redis.call('INFO', 'replication'), 'master_replid:(%x+)')
+  if sold > 0 or redis.call('BITCOUNT', KEYS[1]) > 0 or not trusted then
     redis.call('HDEL', KEYS[3], 'closed')
     return {2, sold}
   end
@@ -52,5 +54,7 @@ for i = 3, #ARGV do
 end
 redis.call('BITFIELD', KEYS[2], unpack(ops))
 redis.call('HDEL', KEYS[3], 'closed')
-redis.call('HSET', KEYS[3], 'layout', ARGV[1], 'capacity', capacity, 'rows', #ARGV - 2)
+-- A zone made here, all seats free, is the truth on this node (the failover fence, hold-lib.lua).
+local replid = string.match(redis.call('INFO', 'replication'), 'master_replid:(%x+)')
+redis.call('HSET', KEYS[3], 'layout', ARGV[1], 'capacity', capacity, 'rows', #ARGV - 2, 'replid', replid)
 return {code, 0}

@@ -3,7 +3,8 @@
 
   KEYS[1] bits     zone seat bitmap (bit = 1: taken), row-major
   KEYS[2] counts   BITFIELD: u32 at #0 = zone available, u16 at bit 32 + 16*r = row r available
-  KEYS[3] meta     hash: layout (layout hash), capacity, rows; closed (set when the zone left the catalog)
+  KEYS[3] meta     hash: layout (layout hash), capacity, rows; closed (set when the zone left the catalog);
+                   replid (the replication id its state is trusted under, see hold-lib.lua)
   KEYS[4] pending  sorted set: purchaseId -> reservedAt (ms)
   KEYS[5] purchase hash of this purchase: status, body, reservedAt
   KEYS[6] held     (optional) hash: seat offset -> holdId of held seats (see hold.lua)
@@ -31,6 +32,9 @@
                             or fenced ( by fence.lua: a retry runs under a new id)
     {7}                     ZONE_CLOSED: the zone left the catalog (its event or the zone was removed);
                             checked here, atomically, because an api may still have it in its catalog cache
+    {8}                     REBUILDING: the zone is fenced (meta `replid` is not this node's replication
+                            id: a restart or failover may have lost writes) until it is re-marked from
+                            the truth; nothing reserved
   A re-run for a purchaseId that is still reserved (a client re-sending after a lost reply)
   returns {0, available} and changes nothing, so a retried call never sells twice.
 ]]
@@ -40,9 +44,10 @@ if existing == 'reserved' then
 elseif existing then
   return {6}
 end
-local meta = redis.call('HMGET', KEYS[3], 'layout', 'closed', 'capacity', 'rows')
+local meta = redis.call('HMGET', KEYS[3], 'layout', 'closed', 'capacity', 'rows', 'replid')
 if not meta[1] then return {4} end
 if meta[2] then return {7} end
+if not zone_trusted(meta[5]) then return {8} end
 if meta[1] ~= ARGV[1] then return {5} end
 
 local Z = KEYS[7] and {bits = KEYS[1], counts = KEYS[2], held = KEYS[6], until_ = KEYS[7]}

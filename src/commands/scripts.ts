@@ -13,6 +13,8 @@ export enum ReserveCode {
   DUPLICATE = 6,
   /** The zone left the catalog and is fenced (close-zone.lua): nothing was reserved. */
   ZONE_CLOSED = 7,
+  /** The zone's failover fence is up (hold-lib.lua, zone_trusted): nothing was reserved. */
+  REBUILDING = 8,
 }
 
 /** Return codes of confirm.lua (see its header). */
@@ -60,6 +62,23 @@ export enum HoldCode {
   LATE_RETAKEN = 13,
   /** convert.lua: the seats given are not the live hold's seats. */
   HOLD_SEATS_MISMATCH = 14,
+  /** hold, best, convert: the zone's failover fence is up (see ReserveCode.REBUILDING): nothing changed. */
+  REBUILDING = 15,
+}
+
+/** Return codes of fence-status.lua. */
+export enum FenceStatusCode {
+  TRUSTED = 0,
+  FENCED = 1,
+  NO_INVENTORY = 2,
+}
+
+/** Return codes of unfence.lua. */
+export enum UnfenceCode {
+  UNFENCED = 0,
+  /** The node's replication id moved during the re-mark: re-mark again. */
+  CHANGED = 1,
+  NO_INVENTORY = 2,
 }
 
 /** Return codes of fence.lua. */
@@ -135,6 +154,8 @@ const SCRIPTS: Record<keyof ScriptCommands, { file: string; keys: number; lib?: 
   tpCancel: { file: 'cancel.lua', keys: 2 },
   tpReleaseCancelled: { file: 'release-cancelled.lua', keys: 5 },
   tpIdemWrite: { file: 'idem-write.lua', keys: 1 },
+  tpFenceStatus: { file: 'fence-status.lua', keys: 1 },
+  tpUnfence: { file: 'unfence.lua', keys: 1 },
 } as const;
 
 type Args = (string | number | Buffer)[];
@@ -160,6 +181,8 @@ export interface ScriptCommands {
   tpCancel(...args: Args): Promise<[number, string]>;
   tpReleaseCancelled(...args: Args): Promise<[number, number]>;
   tpIdemWrite(...args: Args): Promise<MarkerWriteCode>;
+  tpFenceStatus(...args: Args): Promise<[FenceStatusCode, string]>;
+  tpUnfence(...args: Args): Promise<UnfenceCode>;
 }
 export type ScriptedRedis = RedisClient & ScriptCommands;
 

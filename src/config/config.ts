@@ -137,6 +137,8 @@ const schema = z
     OTEL_EXPORTER_OTLP_ENDPOINT: z.union([url(['http:', 'https:']), z.literal('')]).default(''),
     OTEL_SERVICE_NAME: z.string().default('ticketing'),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    /** How often the controller's leader looks for zones fenced by a Redis restart or failover and re-marks them. */
+    FENCE_CHECK_INTERVAL_MS: z.coerce.number().int().min(50).max(60_000).default(500),
     /** How often the controller audits every event (0 = never). */
     AUDIT_INTERVAL_MS: z.coerce.number().int().min(0).max(86_400_000).default(60_000),
     SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).max(120_000).default(10_000),

@@ -107,6 +107,16 @@ export const metrics = {
     labelNames: ['event_id'] as const,
     registers: [registry],
   }),
+  fencedZones: new client.Gauge({
+    name: 'ticketing_inventory_fenced_zones',
+    help: 'Zones refusing holds and sales (503 INVENTORY_REBUILDING) until re-marked after a Redis restart or failover',
+    registers: [registry],
+  }),
+  zoneRemarks: new client.Counter({
+    name: 'ticketing_inventory_zone_remarks_total',
+    help: 'Zones re-marked from DynamoDB and the Kafka tail and unfenced after a Redis restart or failover',
+    registers: [registry],
+  }),
   auditLastCompletePass: new client.Gauge({
     name: 'ticketing_audit_last_complete_pass_timestamp_seconds',
     help: 'Unix time the controller last finished an audit pass over every event with no failed step (alert when it falls behind AUDIT_INTERVAL_MS)',

@@ -242,6 +242,8 @@ export class PurchaseEngine implements PurchaseService {
         this.catalog.invalidate(req.eventId);
         return { kind: 'layout-changed' };
       case ReserveCode.NO_INVENTORY:
+      case ReserveCode.REBUILDING:
+        // Lost or fenced (a Redis restart or failover): the controller re-marks it from the truth.
         return { kind: 'inventory-rebuilding', eventId: req.eventId, zoneId: req.zoneId };
       case ReserveCode.ZONE_CLOSED:
         // The zone left the catalog (close-zone.lua fenced it); this api's cache still shows it.

@@ -72,9 +72,12 @@ test('no seat is held or sold twice; the sets match and counters equal the popco
         ? await holds.hold(eventId, z.zoneId, layout, h, randomSeats())
         : await holds.best(eventId, z.zoneId, layout, h, 1 + rand(4));
     if (r.code !== HoldCode.OK) return void counts.refused++;
-    await holds.indexZone(eventId, z.zoneId, r.expiresAt);
+    // Judged at once, before any other await: the owner map follows reply order (one connection:
+    // execution order). A hold judged after indexZone's round trip could meet a sale that ran after
+    // it in Redis (and rightly released it, expired) as if that sale had come first.
     const mine: Owner = { kind: 'hold', id: h.holdId, expiresAt, ended: false };
     take(r.seats, mine, Date.now());
+    await holds.indexZone(eventId, z.zoneId, r.expiresAt);
     counts[kind === 'hold' ? 'held' : 'best']++;
     const then = rand(10);
     if (then < 1) {
