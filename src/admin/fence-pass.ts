@@ -78,7 +78,10 @@ export function fenceWork(stores: CqrsStores, opts: { everyMs: number; settleMs:
     const code = await fence.unfence(eventId, zone.zoneId, replid);
     remarks.delete(key);
     if (code !== UnfenceCode.UNFENCED) {
-      log.warn({ eventId, zoneId: zone.zoneId, code }, 'zone re-mark not applied (the node changed again or the zone is gone); it starts over');
+      log.warn(
+        { eventId, zoneId: zone.zoneId, code },
+        'zone re-mark not applied (the node changed again or the zone is gone); it starts over',
+      );
       return false;
     }
     metrics.zoneRemarks.inc();

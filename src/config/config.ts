@@ -137,6 +137,10 @@ const schema = z
     OTEL_EXPORTER_OTLP_ENDPOINT: z.union([url(['http:', 'https:']), z.literal('')]).default(''),
     OTEL_SERVICE_NAME: z.string().default('ticketing'),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    /** After each reservation, WAIT for this many Redis replicas before the Kafka produce (0 = off); narrows the failover window, the fence covers it. */
+    REDIS_WAIT_REPLICAS: z.coerce.number().int().min(0).max(5).default(0),
+    /** The longest that WAIT blocks (a replica down): then the purchase goes on. */
+    REDIS_WAIT_TIMEOUT_MS: z.coerce.number().int().min(1).max(1000).default(50),
     /** How often the controller's leader looks for zones fenced by a Redis restart or failover and re-marks them. */
     FENCE_CHECK_INTERVAL_MS: z.coerce.number().int().min(50).max(60_000).default(500),
     /** How often the controller audits every event (0 = never). */

@@ -1,3 +1,4 @@
+import type { ReplicationBarrier } from '../inventory/replication-barrier';
 import type { CatalogCache, CachedEvent, CachedZone } from '../catalog/cache';
 import type { Config } from '../config/config';
 import { Inventory, type SeatPosition } from '../inventory/inventory';
@@ -137,6 +138,8 @@ export class PurchaseEngine implements PurchaseService {
     private readonly sender: BatchingSender,
     private readonly cfg: EngineConfig,
     private readonly log: Logger,
+    /** REDIS_WAIT_REPLICAS > 0: wait for replicas after each reservation (see ReplicationBarrier). */
+    private readonly barrier?: ReplicationBarrier,
   ) {
     this.recent = new RecentlyTaken(cfg.RECENTLY_TAKEN_TTL_MS);
   }
@@ -162,6 +165,8 @@ export class PurchaseEngine implements PurchaseService {
       );
       if (reserved.kind !== undefined) return reserved;
       if (this.cfg.testHooks.FAULT_CRASH_AFTER_RESERVE) process.kill(process.pid, 'SIGKILL');
+      // Narrows the failover window (the fence covers it): the replicas hold the reservation first.
+      if (this.barrier) await this.barrier.after(req.eventId, req.zoneId);
 
       const acked = this.sender.send({
         key: partitionKey(req.eventId, req.zoneId),

@@ -36,6 +36,7 @@ import { BatchingSender } from '../stream/sender';
 import { writerGroup } from '../writer/rebuild-source';
 import { DynamoWriteModel } from '../writer/store';
 import { redisCheck, type RoleHandle } from './role';
+import { ReplicationBarrier } from '../inventory/replication-barrier';
 
 export async function startApi(ctx: RuntimeContext): Promise<RoleHandle> {
   const { cfg } = ctx;
@@ -63,7 +64,11 @@ export async function startApi(ctx: RuntimeContext): Promise<RoleHandle> {
     cfg.INVENTORY_BACKEND === 'sql' ? await SqlPurchaseEngine.start(cfg, catalogCache, log.child({ component: 'sql-engine' })) : undefined;
   const holdStore = new Holds(ctx.redis, cfg.REDIS_KEY_PREFIX);
   const allowance = new BuyerAllowance(ctx.redis, cfg.REDIS_KEY_PREFIX, holdStore);
-  const engine = sqlEngine ?? new PurchaseEngine(inventory, catalogCache, sender, cfg, log);
+  const barrier =
+    cfg.REDIS_WAIT_REPLICAS > 0
+      ? new ReplicationBarrier(ctx.redis, cfg.REDIS_KEY_PREFIX, cfg.REDIS_WAIT_REPLICAS, cfg.REDIS_WAIT_TIMEOUT_MS)
+      : undefined;
+  const engine = sqlEngine ?? new PurchaseEngine(inventory, catalogCache, sender, cfg, log, barrier);
   // Returns the seats of expired holds to sale (docs/purchase-state-machine.md, "The hold sweeper").
   const holdSweeper = new HoldSweeper(
     holdStore,
@@ -153,6 +158,7 @@ export async function startApi(ctx: RuntimeContext): Promise<RoleHandle> {
       await released.stop();
       await sender.close();
       await sqlEngine?.close();
+      await barrier?.close();
       await stores.close();
     },
   };
