@@ -1,6 +1,6 @@
 import { Countdown, formatRemaining } from '../../src/web/app/src/checkout/countdown';
-import { refundText } from '../../src/web/app/src/checkout/purchases-panel';
-import type { CancelAnswer } from '../../src/web/app/src/checkout/checkout-api';
+import { refundText } from '../../src/web/app/src/checkout/refund-text';
+import type { CancelAnswer } from '../../src/http/schemas';
 
 /** The seat map's checkout parts that need no browser: the countdown and the refund line. */
 describe('formatRemaining', () => {
@@ -88,7 +88,9 @@ describe('refundText', () => {
     expect(refundText(answer({ status: 'REFUNDED', amountCents: 19000, currency: 'EUR', refundId: 're_1' }), 'USD')).toMatch(
       /^Cancelled: refunded .*190\.00 \(refund re_1\)\. The seats are on sale again\.$/,
     );
-    expect(refundText(answer({ status: 'NOT_CHARGED', amountCents: 500 }), 'USD')).toMatch(/^Cancelled: nothing was charged \(.*5\.00 not collected\)/);
+    expect(refundText(answer({ status: 'NOT_CHARGED', amountCents: 500 }), 'USD')).toMatch(
+      /^Cancelled: nothing was charged \(.*5\.00 not collected\)/,
+    );
     expect(refundText(answer({ status: 'PENDING' }), 'USD')).toMatch(/^Cancelled: the refund follows/);
     expect(refundText(answer({ status: 'SOMETHING_NEW' }), 'USD')).toBe('Cancelled (refund: SOMETHING_NEW). The seats are on sale again.');
   });

@@ -448,7 +448,9 @@ test('another buyer’s hold shows within 2 s as held (hatched, named "held"), a
   await heldSeat('Row H, Seat 1').scrollIntoViewIfNeeded();
   await shot('seatmap-held.png');
 
-  expect((await http(platform.url, 'DELETE', `/api/v1/holds/${other.body.holdId}`, undefined, { 'x-user-id': 'other-holder' })).status).toBe(200);
+  expect(
+    (await http(platform.url, 'DELETE', `/api/v1/holds/${other.body.holdId}`, undefined, { 'x-user-id': 'other-holder' })).status,
+  ).toBe(200);
   await freeSeat('Row H, Seat 1').waitFor({ timeout: 2000 });
   await freeSeat('Row H, Seat 2').waitFor({ timeout: 2000 });
 });
@@ -489,9 +491,18 @@ test('hold → declined card (the hold survives) → tok_visa → cancel: held, 
   // A declined card: 402 on screen, nothing sold, the hold still HELD and still counting down.
   await panel.getByRole('radio', { name: /tok_chargeDeclined/ }).check();
   await panel.getByRole('button', { name: /^Pay .*190\.00$/ }).click();
-  await panel.getByRole('alert').filter({ hasText: /Payment declined.*nothing was charged.*still held/ }).waitFor();
+  await panel
+    .getByRole('alert')
+    .filter({ hasText: /Payment declined.*nothing was charged.*still held/ })
+    .waitFor();
   const afterDecline = await http(platform.url, 'GET', `/api/v1/holds/${holdId}`, undefined, { 'x-user-id': buyer });
-  expect(afterDecline.body).toMatchObject({ status: 'HELD', seats: [{ row: 'B', column: 3 }, { row: 'B', column: 4 }] });
+  expect(afterDecline.body).toMatchObject({
+    status: 'HELD',
+    seats: [
+      { row: 'B', column: 3 },
+      { row: 'B', column: 4 },
+    ],
+  });
   expect(await myHeldSeat('Row B, Seat 3').count()).toBe(1);
   const declinedAt = await secondsLeft();
   await waitFor(async () => (await secondsLeft()) < declinedAt, 'the countdown to go on after the decline', 3000);

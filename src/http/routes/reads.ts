@@ -155,7 +155,10 @@ export function readRoutes(deps: ReadRouteDeps): Router {
       deps.holds.heldBits(ev.entry.event.eventId, zone.zone.zoneId, zone.layout.capacity),
     ]);
     if (!st) throw new ApiError('INVENTORY_REBUILDING', 'This zone has no live inventory yet; try again shortly');
-    const bitmap = (bits: Buffer) => ({ encoding: 'bitmap-msb-base64' as const, data: bits.subarray(0, Math.ceil(st.capacity / 8)).toString('base64') });
+    const bitmap = (bits: Buffer) => ({
+      encoding: 'bitmap-msb-base64' as const,
+      data: bits.subarray(0, Math.ceil(st.capacity / 8)).toString('base64'),
+    });
     res.set('cache-control', 'no-store').json({
       eventId: ev.entry.event.eventId,
       zoneId: zone.zone.zoneId,

@@ -4,14 +4,7 @@
  * API's schemas (type-only imports).
  */
 import { call, type Purchase, type Seat } from '../api';
-import type {
-  CheckoutPurchase,
-  HoldAnswer,
-  HoldPurchase,
-  MyHolds,
-  MyPurchases,
-  PaymentPending,
-} from '../../../../http/checkout-schemas';
+import type { CheckoutPurchase, HoldAnswer, HoldPurchase, MyHolds, MyPurchases, PaymentPending } from '../../../../http/checkout-schemas';
 import type { CancelAnswer } from '../../../../http/schemas';
 import { identity } from './identity';
 

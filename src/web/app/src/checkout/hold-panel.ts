@@ -226,18 +226,22 @@ export class HoldPanel {
       switch (p.status) {
         case 'CONFIRMED':
           this.close();
-          return this.host.paid(hold, p as Purchase);
+          return this.host.paid(hold, p);
         case 'PAYMENT_FAILED':
         case 'PAYMENT_DECLINED':
           this.phase = 'held';
           this.pending = undefined;
           setText(this.pendingNote, '');
           this.paint();
-          return this.setAlert('The payment failed: nothing was charged. Your seats are still held; choose a test payment and press Pay again.');
+          return this.setAlert(
+            'The payment failed: nothing was charged. Your seats are still held; choose a test payment and press Pay again.',
+          );
         case 'REFUNDED':
           return this.endWith('The payment completed after the hold ended and the seats were gone, so it was refunded.');
         default:
-          return this.say(`Still ${p.status === 'PENDING' ? 'being confirmed' : 'waiting for the payment provider'}; check again in a moment.`);
+          return this.say(
+            `Still ${p.status === 'PENDING' ? 'being confirmed' : 'waiting for the payment provider'}; check again in a moment.`,
+          );
       }
     } catch (err) {
       this.setAlert(`${asProblem(err).message}. Press Check payment again in a moment.`);

@@ -104,7 +104,9 @@ function readSession(): DevSession | undefined {
   try {
     const raw = localStorage.getItem(SESSION_KEY);
     const s = raw ? (JSON.parse(raw) as Partial<DevSession>) : undefined;
-    return s && typeof s.token === 'string' && typeof s.userId === 'string' && typeof s.expiresAt === 'number' ? (s as DevSession) : undefined;
+    return s && typeof s.token === 'string' && typeof s.userId === 'string' && typeof s.expiresAt === 'number'
+      ? (s as DevSession)
+      : undefined;
   } catch {
     return undefined;
   }

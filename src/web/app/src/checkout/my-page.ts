@@ -19,7 +19,11 @@ export async function myPurchasesView(root: HTMLElement, signal: AbortSignal): P
       h('span', { 'aria-current': 'page' }, 'My purchases'),
     ),
     heading('My purchases'),
-    h('p', { class: 'meta' }, `As ${identity.buyer() ?? 'nobody yet (sign in at the top)'}. Cancelling refunds the payment and puts the seats on sale again.`),
+    h(
+      'p',
+      { class: 'meta' },
+      `As ${identity.buyer() ?? 'nobody yet (sign in at the top)'}. Cancelling refunds the payment and puts the seats on sale again.`,
+    ),
     panel.element,
   );
   const events = await api.events(signal).catch(() => []);

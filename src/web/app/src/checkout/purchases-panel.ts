@@ -2,6 +2,7 @@ import { h } from '../dom';
 import { money, plural, seatName } from '../format';
 import { checkoutApi, type CancelAnswer, type MyPurchase } from './checkout-api';
 import { asProblem } from './hold-panel';
+import { refundText } from './refund-text';
 import { identity } from './identity';
 
 /**
@@ -130,7 +131,8 @@ export class PurchasesPanel {
       const e = asProblem(err);
       button.removeAttribute('aria-disabled');
       button.textContent = 'Cancel purchase';
-      if (e.code === 'PURCHASE_NOT_CONFIRMED') return this.setAlert('This purchase is still being confirmed; press Cancel again in a moment.');
+      if (e.code === 'PURCHASE_NOT_CONFIRMED')
+        return this.setAlert('This purchase is still being confirmed; press Cancel again in a moment.');
       if (e.status === 503 && e.body.status === 'CANCELLED')
         return this.setAlert(
           'Cancelled, and the seats are on sale again, but the refund did not complete. Press Cancel again to retry the refund: it never refunds twice.',
@@ -142,21 +144,5 @@ export class PurchasesPanel {
   private setAlert(text: string): void {
     this.alert.textContent = text;
     this.alert.classList.toggle('shown', text !== '');
-  }
-}
-
-/** What the buyer gets back, from the cancel answer's `refund`. */
-export function refundText(answer: CancelAnswer, fallbackCurrency: string): string {
-  const r = answer.refund as { status: string; amountCents?: number; currency?: string; refundId?: string };
-  const amount = typeof r.amountCents === 'number' ? money(r.amountCents, r.currency ?? fallbackCurrency) : undefined;
-  switch (r.status) {
-    case 'REFUNDED':
-      return `Cancelled: refunded ${amount ?? 'the payment'}${r.refundId ? ` (refund ${r.refundId})` : ''}. The seats are on sale again.`;
-    case 'PENDING':
-      return 'Cancelled: the refund follows once the payment has completed. The seats are on sale again.';
-    case 'NOT_CHARGED':
-      return `Cancelled: nothing was charged${amount ? ` (${amount} not collected)` : ''}, so there is nothing to refund. The seats are on sale again.`;
-    default:
-      return `Cancelled (refund: ${r.status}). The seats are on sale again.`;
   }
 }

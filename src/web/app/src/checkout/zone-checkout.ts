@@ -205,7 +205,9 @@ export class ZoneCheckout {
       case 'IDEMPOTENCY_IN_FLIGHT':
       case 'NETWORK':
         this.retry = { key, body: fingerprint };
-        return this.board.warn(`${p.message}. We could not tell whether the seats were held. Press Hold again to find out: it cannot hold them twice.`);
+        return this.board.warn(
+          `${p.message}. We could not tell whether the seats were held. Press Hold again to find out: it cannot hold them twice.`,
+        );
       default:
         if (p.status >= 500 || p.status === 0) this.retry = { key, body: fingerprint };
         return this.board.warn(`${p.message}. Nothing was held${p.status >= 500 ? '; try again in a moment' : ''}.`);

@@ -154,10 +154,11 @@ class ZoneSession implements ZoneBoard {
             { class: 'buy-panel', 'aria-label': 'Your selection' },
             this.selection,
             h('div', { class: 'actions' }, this.buyButton, this.checkout.holdButton, this.clearButton),
-            this.checkout.findForm,
             this.status,
             this.alert,
           ),
+          // Outside the buy panel, which sticks to the bottom on phones: it stays small there.
+          h('section', { class: 'panel find-panel', 'aria-label': 'Best available' }, this.checkout.findForm),
           this.checkout.holdPanel.element,
           this.confirmation,
           this.checkout.purchases.element,
