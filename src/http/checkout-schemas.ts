@@ -100,3 +100,12 @@ const myPurchase = z.looseObject({
 export const myPurchasesSchema = z
   .strictObject({ userId: z.string(), purchases: z.array(myPurchase), truncated: z.literal(true).optional() })
   .meta({ id: 'MyPurchases' });
+
+// ---------------------------------------------------------------- types (the web app imports these)
+
+export type HoldAnswer = z.infer<typeof holdSchema>;
+export type HoldPurchase = z.infer<typeof holdPurchaseSchema>;
+export type PaymentPending = z.infer<typeof paymentPendingSchema>;
+export type CheckoutPurchase = z.infer<typeof checkoutViewSchema>;
+export type MyHolds = z.infer<typeof myHoldsSchema>;
+export type MyPurchases = z.infer<typeof myPurchasesSchema>;

@@ -200,7 +200,7 @@ const routes: Route[] = [
     path: '/api/v1/events/{eventId}/zones/{zoneId}/seats',
     summary: 'Live seat map of a zone',
     description:
-      '`sold.data` is the zone bitmap, base64: seat k (row-major: the seats of row 0, then row 1, …; k counts from 0) is sold when bit (7 - k % 8) of byte floor(k / 8) is 1.',
+      '`sold.data` is the zone bitmap, base64: seat k (row-major: the seats of row 0, then row 1, …; k counts from 0) is taken when bit (7 - k % 8) of byte floor(k / 8) is 1. `held.data`, in the same layout, marks the taken seats that are held for a checkout rather than sold. `available` and `rowAvailable` count the seats neither sold nor held.',
     request: { params: z.object({ eventId: s.eventIdSchema, zoneId: z.string() }) },
     ok: { 200: json('The seat map', s.seatMapSchema) },
     errors: codes('VALIDATION_FAILED', 'EVENT_NOT_FOUND', 'ZONE_NOT_FOUND', 'INVENTORY_REBUILDING'),
@@ -243,6 +243,14 @@ const routes: Route[] = [
       'IDEMPOTENCY_IN_FLIGHT',
       'DEPENDENCY_UNAVAILABLE',
     ),
+  },
+  {
+    method: 'get',
+    path: '/api/v1/auth/config',
+    summary: 'How a client names its buyer: the auth mode, and whether the dev token route is on',
+    description:
+      'The seat map reads it to send `X-User-Id` (declared mode) or `Authorization: Bearer <JWT>` (jwt mode), and to offer a dev sign-in through `POST /api/v1/dev/token` when `devTokens` is true.',
+    ok: { 200: json('The auth settings a client needs', s.authConfigSchema) },
   },
   {
     method: 'post',

@@ -246,7 +246,15 @@ export const seatMapSchema = z
     sold: z.strictObject({
       encoding: z.literal('bitmap-msb-base64'),
       data: z.base64().meta({
-        description: 'The zone bitmap: seat k (row-major, from 0) is sold when bit (7 - k % 8) of byte floor(k / 8) is 1',
+        description:
+          'The zone bitmap: seat k (row-major, from 0) is taken (sold or held) when bit (7 - k % 8) of byte floor(k / 8) is 1; `held` says which taken seats are held',
+      }),
+    }),
+    held: z.strictObject({
+      encoding: z.literal('bitmap-msb-base64'),
+      data: z.base64().meta({
+        description:
+          'The held seats, in the same layout: a seat taken in `sold` and set here is held (checkout, not paid yet), taken and not set here is sold. A bit set here on a seat not taken in `sold` is a hold that ended between the two reads: the seat is free',
       }),
     }),
   })
@@ -291,6 +299,14 @@ export const webhookReceiptSchema = z
     applied: z.boolean().describe('This delivery changed the payment (false for a duplicate or a contradicting event)'),
   })
   .meta({ id: 'WebhookReceipt' });
+
+/** `GET /api/v1/auth/config` (src/auth/auth-config-route.ts): how to name the buyer. */
+export const authConfigSchema = z
+  .strictObject({
+    mode: z.enum(['declared', 'jwt']).describe('declared: X-User-Id or the body names the buyer; jwt: Authorization: Bearer <JWT>'),
+    devTokens: z.boolean().describe('POST /api/v1/dev/token mints tokens (AUTH_DEV_TOKENS=true, development only)'),
+  })
+  .meta({ id: 'AuthConfig' });
 
 export const resetSchema = z.strictObject({ eventId: z.string(), zones: count }).meta({ id: 'ResetResult' });
 export const noopSchema = z.strictObject({ ok: z.literal(true) });
@@ -338,4 +354,6 @@ export type EventDetail = z.infer<typeof eventDetailSchema>;
 export type ZoneSummary = z.infer<typeof zoneSummarySchema>;
 export type VenueDetail = z.infer<typeof venueSchema>;
 export type SeatMap = z.infer<typeof seatMapSchema>;
+export type AuthConfig = z.infer<typeof authConfigSchema>;
+export type CancelAnswer = z.infer<typeof cancelAnswerSchema>;
 export type Problem = z.infer<typeof problemSchema>;

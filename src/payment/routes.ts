@@ -1,5 +1,6 @@
 import { Router } from 'express';
 import type { RedisClient } from '../shared/redis';
+import { authConfigRoutes } from '../auth/auth-config-route';
 import { devTokenRoutes } from '../auth/dev-token';
 import type { Config } from '../config/config';
 import { rawBodyOf } from '../http/raw-body';
@@ -47,7 +48,8 @@ export function loggingSettlement(log: Logger): PaymentSettlement {
 /**
  * The routes of payment and buyer identity that stand without the checkout:
  * `POST /api/v1/payments/webhook` always (it refuses every delivery while PAYMENT_WEBHOOK_SECRET
- * is empty), and `POST /api/v1/dev/token` only with AUTH_DEV_TOKENS=true.
+ * is empty), `GET /api/v1/auth/config` always, and `POST /api/v1/dev/token` only with
+ * AUTH_DEV_TOKENS=true.
  */
 export function paymentAndAuthRoutes(
   deps: PaymentDeps,
@@ -60,6 +62,7 @@ export function paymentAndAuthRoutes(
     const receipt = await intake.receive(rawBodyOf(req) ?? Buffer.alloc(0), req.get(SIGNATURE_HEADER));
     res.status(200).json(receipt);
   });
+  router.use(authConfigRoutes({ mode: deps.cfg.AUTH_MODE, devTokens: deps.cfg.AUTH_DEV_TOKENS }));
   if (deps.cfg.AUTH_DEV_TOKENS) {
     router.use(devTokenRoutes({ hs256Secret: deps.cfg.AUTH_HS256_SECRET, issuer: deps.cfg.AUTH_ISSUER, audience: deps.cfg.AUTH_AUDIENCE }));
   }

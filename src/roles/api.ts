@@ -144,7 +144,7 @@ export async function startApi(ctx: RuntimeContext): Promise<RoleHandle> {
       holdRoutes({ identity, holds, checkout, store: checkoutStore, idempotency, log }),
       // Before readRoutes: it answers the purchase states that have no purchase record.
       meRoutes({ identity, holds, checkout, store: checkoutStore, readModel, purchases, log }),
-      readRoutes({ inventory, catalog, catalogCache, ticketSources, purchases }),
+      readRoutes({ inventory, holds: holdStore, catalog, catalogCache, ticketSources, purchases }),
       queryRoutes({ readModel, catalogCache, log }),
       paymentAndAuthRoutes({ cfg, redis: ctx.redis, log }, pay),
       cancelRoutes({ cancellations, identity }),

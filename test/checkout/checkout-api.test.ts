@@ -265,6 +265,30 @@ test('best available holds adjacent seats in one row that leave no orphan', asyn
   expect(held[0]!.row).toBe('A');
 });
 
+test('the seat map tells held seats from sold ones: `held` marks the taken seats that are held', async () => {
+  const rowE = 4;
+  const seatMap = async () => (await http(platform.url, 'GET', `/api/v1/events/${eventId}/zones/b/seats`)).body;
+  const heldIn = (map: { held: { data: string }; seatCounts: number[] }) => rowTaken({ sold: map.held, seatCounts: map.seatCounts }, rowE);
+  const columns = (row: boolean[]) => row.flatMap((on, i) => (on ? [i + 1] : []));
+  const before = await seatMap();
+  const h = await c.hold({ zoneId: 'b', seats: seats('E', 1, 2), userId: 'lou' });
+  expect(h.status).toBe(201);
+  expect((await c.buy({ zoneId: 'b', seats: seats('E', 3), userId: 'bob' })).status).toBe(201);
+  const during = await seatMap();
+  expect([columns(rowTaken(during, rowE)), columns(heldIn(during))]).toEqual([
+    [1, 2, 3],
+    [1, 2],
+  ]);
+  // Held seats are not available: the counts cover sold and held seats alike.
+  expect(during.available).toBe(before.available - 3);
+  expect(during.rowAvailable[rowE]).toBe(before.rowAvailable[rowE] - 3);
+
+  expect((await c.release(h.body.holdId, { user: 'lou' })).status).toBe(200);
+  const after = await seatMap();
+  expect([columns(rowTaken(after, rowE)), columns(heldIn(after))]).toEqual([[3], []]);
+  expect(after.available).toBe(before.available - 1);
+});
+
 test('Idempotency-Key: the same key and body answer the same hold; another body gets 422', async () => {
   const key = uid('k');
   const body = { zoneId: 'b', seats: seats('B', 7, 8), userId: 'jay' };

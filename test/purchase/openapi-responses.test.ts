@@ -253,6 +253,7 @@ test('operations routes answer as documented', async () => {
   expect([200, 503]).toContain((await call('get', '/readyz')).status);
   expect((await call('get', '/metrics')).status).toBe(200);
   expect((await call('get', '/openapi.json')).body).toEqual(JSON.parse(JSON.stringify(openApiDocument)));
+  expect((await call('get', '/api/v1/auth/config')).body).toEqual({ mode: 'declared', devTokens: false });
   expect((await call('post', '/bench/noop')).status).toBe(201);
   expect(
     (

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { chromium, type Browser, type Page, type Route } from 'playwright-core';
 import { forgetEvents } from '../controller/support/stores';
 import { uid, waitFor } from '../support/env';
-import { http, startTestPlatform, testRedis } from '../support/platform';
+import { dropKeyPrefix, http, startTestPlatform, testRedis } from '../support/platform';
 
 /**
  * The seat map in a real headless Chromium against an in-process controller + api on the real
@@ -84,6 +84,15 @@ const seat = (name: string) => page.getByRole('button', { name, exact: true });
 const soldSeat = (name: string) => page.getByRole('button', { name, exact: true, disabled: true });
 const shot = (name: string) => page.screenshot({ path: path.join(ARTIFACTS, name) });
 
+/** Failing requests are errors, besides the conflict and the declined card the tests cause on purpose. */
+function watchRequests(p: Page): void {
+  p.on('response', (r) => {
+    const expectedConflict = r.status() === 409 && r.url().endsWith('/purchases');
+    const expectedDecline = r.status() === 402 && /\/api\/v1\/holds\/[^/]+\/purchase$/.test(r.url());
+    if (r.status() >= 400 && !expectedConflict && !expectedDecline) pageErrors.push(`${r.status()} ${r.url()}`);
+  });
+}
+
 /** Another buyer, straight through the API. */
 async function apiBuy(eventId: string, zoneId: string, seats: { row: string; column: number }[], userId = 'other-buyer') {
   const r = await http(platform.url, 'POST', `/api/v1/events/${eventId}/purchases`, { userId, zoneId, seats });
@@ -129,10 +138,7 @@ beforeAll(async () => {
   page.on('pageerror', (err) => pageErrors.push(err.message));
   // Failed requests are checked by status below; the console repeats them as "Failed to load resource".
   page.on('console', (m) => m.type() === 'error' && !m.text().startsWith('Failed to load resource') && pageErrors.push(m.text()));
-  page.on('response', (r) => {
-    const expectedConflict = r.status() === 409 && r.url().endsWith('/purchases');
-    if (r.status() >= 400 && !expectedConflict) pageErrors.push(`${r.status()} ${r.url()}`);
-  });
+  watchRequests(page);
 }, 60_000);
 
 afterAll(async () => {
@@ -147,12 +153,7 @@ afterAll(async () => {
   }
   // Everything this test created lives under its own key prefix.
   const redis = testRedis();
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-    cursor = next;
-    if (keys.length > 0) await redis.del(...keys);
-  } while (cursor !== '0');
+  await dropKeyPrefix(redis, prefix);
   await redis.quit();
   if (seedsDir) rmSync(seedsDir, { recursive: true, force: true });
   if (Object.keys(figures).length > 0) writeFileSync(path.join(ARTIFACTS, 'seatmap-perf.json'), `${JSON.stringify(figures, null, 2)}\n`);
@@ -384,7 +385,227 @@ test('the 10,000-seat zone renders every seat and applies live updates quickly',
   console.log(`seat map figures: ${JSON.stringify(figures, null, 2)}`);
 });
 
-test('the app raised no script errors and made no failing requests besides the conflict', () => {
+// ---------------------------------------------------------------- checkout (issue 13): hold, pay, cancel
+
+const heldSeat = (name: string) => page.getByRole('button', { name: `${name}, held`, exact: true, disabled: true });
+const myHeldSeat = (name: string) => page.getByRole('button', { name: `${name}, held for you`, exact: true, disabled: true });
+const freeSeat = (name: string) => page.getByRole('button', { name, exact: true, disabled: false });
+const timer = () => page.getByRole('timer');
+/** The countdown as seconds left ("9:58" → 598). */
+async function secondsLeft(): Promise<number> {
+  const text = (await timer().textContent()) ?? '';
+  const m = /^(\d+):(\d\d)$/.exec(text);
+  if (!m) throw new Error(`the countdown reads "${text}", not m:ss`);
+  return Number(m[1]) * 60 + Number(m[2]);
+}
+/** The seats of a zone as the API answers: taken (sold or held) and held, by name. */
+async function apiSeats(eventId: string, zoneId: string) {
+  const map = (await http(platform.url, 'GET', `/api/v1/events/${eventId}/zones/${zoneId}/seats`)).body;
+  const names = (data: string) => {
+    const bits = Buffer.from(data, 'base64');
+    const out: string[] = [];
+    let k = 0;
+    map.rows.forEach((row: string, r: number) => {
+      for (let c = 1; c <= map.seatCounts[r]; c++, k++) if (bits[k >> 3]! & (0x80 >> (k & 7))) out.push(`${row}${c}`);
+    });
+    return out;
+  };
+  return { taken: names(map.sold.data), held: names(map.held.data), available: map.available as number };
+}
+const buyerOfPage = async () => (await page.locator('#buyer-id').textContent())!;
+
+test('another buyer’s hold shows within 2 s as held (hatched, named "held"), apart from sold seats, and free again once released', async () => {
+  await page.goto(`${platform.url}/#/events/${ids.night}/zones/floor`);
+  await seat('Row A, Seat 1').waitFor();
+  const legend = page.getByRole('list', { name: 'Legend' });
+  expect(await legend.getByRole('listitem').allTextContents()).toEqual(
+    expect.arrayContaining(['Sold', 'Held (checkout in progress)', 'Held for you']),
+  );
+  const other = await http(platform.url, 'POST', `/api/v1/events/${ids.night}/holds`, {
+    zoneId: 'floor',
+    seats: [
+      { row: 'H', column: 1 },
+      { row: 'H', column: 2 },
+    ],
+    userId: 'other-holder',
+  });
+  expect(other.status).toBe(201);
+  await apiBuy(ids.night, 'floor', [{ row: 'H', column: 3 }]);
+  await heldSeat('Row H, Seat 1').waitFor({ timeout: 2000 });
+  await heldSeat('Row H, Seat 2').waitFor({ timeout: 2000 });
+  await soldSeat('Row H, Seat 3').waitFor({ timeout: 2000 });
+  expect(await heldSeat('Row H, Seat 1').getAttribute('class')).toContain('held');
+  expect(await soldSeat('Row H, Seat 3').getAttribute('class')).not.toContain('held');
+  // A held seat is aria-disabled, not disabled: the keyboard still reaches it, and Enter says why it is not free.
+  await heldSeat('Row H, Seat 1').focus();
+  await page.keyboard.press('Enter');
+  await page.getByRole('status').filter({ hasText: 'Row H, Seat 1 is held by another buyer' }).waitFor();
+  await heldSeat('Row H, Seat 1').scrollIntoViewIfNeeded();
+  await shot('seatmap-held.png');
+
+  expect(
+    (await http(platform.url, 'DELETE', `/api/v1/holds/${other.body.holdId}`, undefined, { 'x-user-id': 'other-holder' })).status,
+  ).toBe(200);
+  await freeSeat('Row H, Seat 1').waitFor({ timeout: 2000 });
+  await freeSeat('Row H, Seat 2').waitFor({ timeout: 2000 });
+});
+
+test('hold → declined card (the hold survives) → tok_visa → cancel: held, then sold, then free again, with the countdown and the refund on screen', async () => {
+  const buyer = await buyerOfPage();
+  await seat('Row B, Seat 3').click();
+  await seat('Row B, Seat 4').click();
+  await page.getByRole('button', { name: 'Hold 2 seats' }).click();
+
+  // Held for this buyer: drawn and named apart, with a countdown from the default 10 minutes.
+  const panel = page.getByRole('region', { name: 'Your hold' });
+  await panel.waitFor();
+  await myHeldSeat('Row B, Seat 3').waitFor();
+  await myHeldSeat('Row B, Seat 4').waitFor();
+  expect(await myHeldSeat('Row B, Seat 3').getAttribute('class')).toMatch(/\bheld\b.*\bmine\b|\bmine\b.*\bheld\b/);
+  const holdId = (await panel.locator('.hold-id').textContent())!;
+  expect(await apiSeats(ids.night, 'floor')).toMatchObject({ held: ['B3', 'B4'] });
+  const first = await secondsLeft();
+  expect(first).toBeGreaterThan(590);
+  expect(first).toBeLessThanOrEqual(600);
+  await waitFor(async () => (await secondsLeft()) < first, 'the countdown to tick', 3000);
+  await shot('seatmap-hold.png');
+
+  // Another buyer, through the API, cannot take a held seat.
+  const clash = await http(platform.url, 'POST', `/api/v1/events/${ids.night}/purchases`, {
+    userId: 'second-buyer',
+    zoneId: 'floor',
+    seats: [{ row: 'B', column: 4 }],
+  });
+  expect(clash).toMatchObject({ status: 409, body: { code: 'SEATS_TAKEN', seats: [{ row: 'B', column: 4 }] } });
+
+  // Extend adds five minutes to the countdown.
+  const beforeExtend = await secondsLeft();
+  await panel.getByRole('button', { name: 'Extend by 5 minutes' }).click();
+  await waitFor(async () => (await secondsLeft()) > beforeExtend + 290, 'the countdown to move on by 5 minutes', 3000);
+
+  // A declined card: 402 on screen, nothing sold, the hold still HELD and still counting down.
+  await panel.getByRole('radio', { name: /tok_chargeDeclined/ }).check();
+  await panel.getByRole('button', { name: /^Pay .*190\.00$/ }).click();
+  await panel
+    .getByRole('alert')
+    .filter({ hasText: /Payment declined.*nothing was charged.*still held/ })
+    .waitFor();
+  const afterDecline = await http(platform.url, 'GET', `/api/v1/holds/${holdId}`, undefined, { 'x-user-id': buyer });
+  expect(afterDecline.body).toMatchObject({
+    status: 'HELD',
+    seats: [
+      { row: 'B', column: 3 },
+      { row: 'B', column: 4 },
+    ],
+  });
+  expect(await myHeldSeat('Row B, Seat 3').count()).toBe(1);
+  const declinedAt = await secondsLeft();
+  await waitFor(async () => (await secondsLeft()) < declinedAt, 'the countdown to go on after the decline', 3000);
+  await shot('seatmap-declined.png');
+
+  // tok_visa: the tickets, and the seats sold to this buyer.
+  await panel.getByRole('radio', { name: /tok_visa/ }).check();
+  await panel.getByRole('button', { name: /^Pay .*190\.00$/ }).click();
+  const tickets = page.getByRole('list', { name: 'Your tickets' }).getByRole('listitem');
+  await page.getByRole('heading', { name: 'Purchase confirmed' }).waitFor();
+  expect((await tickets.allTextContents()).map((t) => t.replace(/: ticket .*/, '')).sort()).toEqual(['Row B, Seat 3', 'Row B, Seat 4']);
+  await panel.waitFor({ state: 'hidden' });
+  await soldSeat('Row B, Seat 3').waitFor();
+  expect(await soldSeat('Row B, Seat 3').getAttribute('class')).toContain('mine');
+  expect(await soldSeat('Row B, Seat 3').getAttribute('class')).not.toContain('held');
+  const purchaseId = (await page.locator('.confirm .purchase-id').textContent())!;
+  const bought = await http(platform.url, 'GET', `/api/v1/purchases/${purchaseId}`);
+  expect(bought.body).toMatchObject({ status: 'CONFIRMED', userId: buyer });
+  expect(bought.body.tickets.map((t: { row: string; column: number }) => `${t.row}${t.column}`).sort()).toEqual(['B3', 'B4']);
+  expect(await apiSeats(ids.night, 'floor')).toMatchObject({ held: [] });
+  expect((await apiSeats(ids.night, 'floor')).taken).toEqual(expect.arrayContaining(['B3', 'B4']));
+
+  // My purchases: cancel it; the refund shows, and the seats are free again, for everyone.
+  const item = page.getByRole('list', { name: 'My purchases' }).getByRole('listitem').filter({ hasText: purchaseId });
+  await item.getByText('Confirmed', { exact: true }).waitFor();
+  await item.getByRole('button', { name: 'Cancel purchase' }).click();
+  await item.getByText(/^Cancelled: refunded .*190\.00 \(refund \S+\)\. The seats are on sale again\.$/).waitFor();
+  await freeSeat('Row B, Seat 3').waitFor();
+  await freeSeat('Row B, Seat 4').waitFor();
+  expect(await seat('Row B, Seat 3').getAttribute('class')).not.toContain('mine');
+  await shot('seatmap-cancelled.png');
+  expect((await apiSeats(ids.night, 'floor')).taken).not.toEqual(expect.arrayContaining(['B3']));
+  // A poll later, the page still shows them free (the server agrees), and another buyer can buy one.
+  const polls = (await inPage.updates()).length;
+  await waitFor(async () => (await inPage.updates()).length >= polls + 2, 'two more live updates', 5000);
+  expect(await freeSeat('Row B, Seat 3').count()).toBe(1);
+  await apiBuy(ids.night, 'floor', [{ row: 'B', column: 3 }], 'second-buyer');
+  await soldSeat('Row B, Seat 3').waitFor({ timeout: 2000 });
+});
+
+test('find me N seats: best available holds adjacent seats in one row for this buyer; Release frees them', async () => {
+  await page.getByLabel('Find me').fill('3');
+  await page.getByRole('button', { name: 'Find seats' }).click();
+  const panel = page.getByRole('region', { name: 'Your hold' });
+  await panel.waitFor();
+  const mine = page.getByRole('button', { name: /^Row [A-Z]+, Seat \d+, held for you$/ });
+  await waitFor(async () => (await mine.count()) === 3, 'three seats held for this buyer', 3000);
+  const names = (await mine.evaluateAll((els) => els.map((e) => e.getAttribute('aria-label')))) as string[];
+  const seats = names.map((n) => /^Row ([A-Z]+), Seat (\d+)/.exec(n)!).map((m) => ({ row: m[1]!, column: Number(m[2]) }));
+  expect(new Set(seats.map((x) => x.row)).size).toBe(1);
+  const columns = seats.map((x) => x.column).sort((a, b) => a - b);
+  expect(columns[2]! - columns[0]!).toBe(2);
+  expect((await apiSeats(ids.night, 'floor')).held.sort()).toEqual(seats.map((x) => `${x.row}${x.column}`).sort());
+  expect(await panel.textContent()).toContain('3 seats');
+
+  await panel.getByRole('button', { name: 'Release seats' }).click();
+  await panel.waitFor({ state: 'hidden' });
+  for (const x of seats) await freeSeat(`Row ${x.row}, Seat ${x.column}`).waitFor();
+  expect(await apiSeats(ids.night, 'floor')).toMatchObject({ held: [] });
+});
+
+test('jwt mode: the dev sign-in fetches a token, and the page acts as that user with a bearer token', async () => {
+  const jwt = await startTestPlatform(['api'], {
+    KAFKA_TOPIC_PREFIX: platform.cfg.KAFKA_TOPIC_PREFIX,
+    REDIS_KEY_PREFIX: prefix,
+    AUTH_MODE: 'jwt',
+    AUTH_HS256_SECRET: 'seatmap-e2e-dev-secret-of-32-bytes-or-more',
+    AUTH_DEV_TOKENS: 'true',
+  });
+  const jwtPage = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+  jwtPage.on('pageerror', (err) => pageErrors.push(err.message));
+  watchRequests(jwtPage);
+  const bearer: string[] = [];
+  jwtPage.on('request', (r) => r.url().includes('/holds') && bearer.push(r.headers().authorization ?? ''));
+  try {
+    await jwtPage.goto(`${jwt.url}/#/events/${ids.night}/zones/balcony`);
+    await jwtPage.getByRole('button', { name: 'Row A, Seat 1', exact: true }).waitFor();
+    await jwtPage.getByText('Not signed in (jwt mode).').waitFor();
+    const user = `jwt-${tag}`;
+    await jwtPage.getByLabel('User id').fill(user);
+    await jwtPage.getByRole('button', { name: 'Dev sign-in' }).click();
+    await jwtPage.locator('#buyer-id').filter({ hasText: user }).waitFor();
+
+    await jwtPage.getByLabel('Find me').fill('1');
+    await jwtPage.getByRole('button', { name: 'Find seats' }).click();
+    const panel = jwtPage.getByRole('region', { name: 'Your hold' });
+    await panel.waitFor();
+    const holdId = (await panel.locator('.hold-id').textContent())!;
+    expect(bearer.length).toBeGreaterThan(0);
+    for (const b of bearer) expect(b).toMatch(/^Bearer \S+$/);
+    // The hold is the signed-in user's: the API refuses it without a token, and shows it to the user's own.
+    expect((await http(jwt.url, 'GET', `/api/v1/holds/${holdId}`)).status).toBe(401);
+    const token = (await http(jwt.url, 'POST', '/api/v1/dev/token', { userId: user })).body.token as string;
+    const own = await http(jwt.url, 'GET', `/api/v1/holds/${holdId}`, undefined, { authorization: `Bearer ${token}` });
+    expect(own.body).toMatchObject({ status: 'HELD', buyer: user });
+    await jwtPage.screenshot({ path: path.join(ARTIFACTS, 'seatmap-jwt.png') });
+    await panel.getByRole('button', { name: 'Release seats' }).click();
+    await panel.waitFor({ state: 'hidden' });
+    expect((await http(jwt.url, 'GET', `/api/v1/holds/${holdId}`, undefined, { authorization: `Bearer ${token}` })).body.status).toBe(
+      'RELEASED',
+    );
+  } finally {
+    await jwtPage.close();
+    await jwt.stop();
+  }
+});
+
+test('the app raised no script errors and made no failing requests besides the conflict and the declined card', () => {
   expect(pageErrors).toEqual([]);
 });
 

@@ -17,12 +17,19 @@ const A1 = 0,
   C1 = 8,
   C4 = 11;
 
-/** A seat map as the API answers it: counts agree with the bitmap (MULTI read, invariant 3). */
-function seatMap(sold: number[], rows = ROWS, seatCounts = COUNTS): SeatMap {
+/**
+ * A seat map as the API answers it: `sold` is the zone bitmap (every taken seat, sold or held),
+ * `held` the held ones, and the counts agree with the bitmap (MULTI read, invariant 3).
+ */
+function seatMap(sold: number[], rows = ROWS, seatCounts = COUNTS, held: number[] = []): SeatMap {
   const layout = new SeatLayout(rows, seatCounts);
-  const bits = new Uint8Array(Math.ceil(layout.capacity / 8));
-  for (const k of sold) setSold(bits, k, true);
-  const rowAvailable = seatCounts.map((n, r) => n - sold.filter((k) => layout.seatAt(k).rowIdx === r).length);
+  const bitmap = (ks: number[]) => {
+    const bits = new Uint8Array(Math.ceil(layout.capacity / 8));
+    for (const k of ks) setSold(bits, k, true);
+    return { encoding: 'bitmap-msb-base64' as const, data: Buffer.from(bits).toString('base64') };
+  };
+  const taken = [...new Set([...sold, ...held])];
+  const rowAvailable = seatCounts.map((n, r) => n - taken.filter((k) => layout.seatAt(k).rowIdx === r).length);
   return {
     eventId: 'E',
     zoneId: 'z',
@@ -31,11 +38,14 @@ function seatMap(sold: number[], rows = ROWS, seatCounts = COUNTS): SeatMap {
     rows,
     seatCounts,
     capacity: layout.capacity,
-    available: layout.capacity - sold.length,
+    available: layout.capacity - taken.length,
     rowAvailable,
-    sold: { encoding: 'bitmap-msb-base64', data: Buffer.from(bits).toString('base64') },
+    sold: bitmap(taken),
+    held: bitmap(held),
   };
 }
+/** A seat map with holds, on the default layout. */
+const withHeld = (sold: number[], held: number[]) => seatMap(sold, ROWS, COUNTS, held);
 
 const seatsIn = (s: ZoneState, status: SeatStatus) =>
   Array.from({ length: s.capacity }, (_, k) => k).filter((k) => s.statusOf(k) === status);
@@ -249,8 +259,8 @@ describe('ZoneState: changes from a live source', () => {
     expect(merged(s, seatMap([B1]), 90).changed).toEqual([]);
     expect([seatsIn(s, 'sold'), seatsIn(s, 'held')]).toEqual([[A1], [A2]]);
     expectCountsMatchSeats(s);
-    // The seat map does not report holds: A2 stays held, and is not counted free.
-    expect(merged(s, seatMap([A1]), 110).changed).toEqual([]);
+    // A later seat map agrees: A2 stays held, and is not counted free.
+    expect(merged(s, withHeld([A1], [A2]), 110).changed).toEqual([]);
     expect([s.available, s.rowAvailable]).toEqual([10, [2, 4, 4]]);
     expectCountsMatchSeats(s);
     // A later sale of the held seat ends the hold.
@@ -267,6 +277,92 @@ describe('ZoneState: changes from a live source', () => {
     s.finishPurchase();
     expect(s.applyChange({ freed: [C1] }, 20)).toEqual({ changed: [C1], lost: [] });
     expect(s.lookOf(C1)).toEqual({ status: 'free', selected: false, mark: undefined });
+    expectCountsMatchSeats(s);
+  });
+});
+
+describe('ZoneState: held seats in snapshots', () => {
+  it('tells held seats from sold ones, and counts neither as free', () => {
+    const s = new ZoneState(withHeld([A1], [A2, B1]), 6);
+    expect([seatsIn(s, 'sold'), seatsIn(s, 'held')]).toEqual([[A1], [A2, B1]]);
+    expect([s.available, s.rowAvailable]).toEqual([9, [2, 3, 4]]);
+    expectCountsMatchSeats(s);
+    // B1's hold is paid, A2's released, C1 newly held.
+    expect(merged(s, withHeld([A1, B1], [C1]), 10).changed).toEqual([A2, B1, C1]);
+    expect([seatsIn(s, 'sold'), seatsIn(s, 'held')]).toEqual([[A1, B1], [C1]]);
+    expectCountsMatchSeats(s);
+    expect(s.toggle(C1)).toEqual({ ok: false, reason: 'held' });
+  });
+
+  it('a held bit on a seat not taken (a hold that ended between the two reads) is free', () => {
+    const map = withHeld([], [A1]);
+    const taken = seatMap([]);
+    const s = new ZoneState({ ...map, sold: taken.sold, available: taken.available, rowAvailable: taken.rowAvailable }, 6);
+    expect(s.statusOf(A1)).toBe('free');
+    expectCountsMatchSeats(s);
+  });
+});
+
+describe("ZoneState: this page's holds", () => {
+  it('a hold takes the seats out of the selection and marks them held for this buyer, until a poll shows them otherwise', () => {
+    const s = new ZoneState(seatMap([]), 6);
+    s.toggle(A1);
+    s.toggle(A2);
+    s.toggle(B1);
+    const seats = [
+      { row: 'A', column: 1 },
+      { row: 'A', column: 2 },
+    ];
+    expect(s.heldByMe(seats, 100)).toEqual([A1, A2]);
+    expect(s.selection).toEqual([B1]);
+    expect(s.lookOf(A1)).toEqual({ status: 'held', selected: false, mark: 'mine' });
+    expect([s.available, s.rowAvailable]).toEqual([10, [2, 4, 4]]);
+    // A poll started before the hold does not free them; one after keeps the mark.
+    expect(merged(s, seatMap([]), 90).changed).toEqual([]);
+    expect(merged(s, withHeld([], [A1, A2]), 110).changed).toEqual([]);
+    expect(s.lookOf(A2).mark).toBe('mine');
+    expectCountsMatchSeats(s);
+  });
+
+  it('paying the hold makes the seats sold and still this buyer’s', () => {
+    const s = new ZoneState(seatMap([]), 6);
+    const ks = s.heldByMe([{ row: 'B', column: 2 }], 10);
+    expect(s.purchased(ks, 20)).toEqual([B2]);
+    expect(s.lookOf(B2)).toEqual({ status: 'sold', selected: false, mark: 'mine' });
+    expect(merged(s, seatMap([B2]), 30).changed).toEqual([]);
+    expect(s.lookOf(B2).mark).toBe('mine');
+    expectCountsMatchSeats(s);
+  });
+
+  it('a release or a cancellation frees the seats at once; an older poll does not bring them back', () => {
+    const s = new ZoneState(seatMap([]), 6);
+    const seats = [{ row: 'C', column: 1 }];
+    s.heldByMe(seats, 10);
+    expect(s.freedByMe(seats, 20)).toEqual([C1]);
+    expect(s.lookOf(C1)).toEqual({ status: 'free', selected: false, mark: undefined });
+    expect(merged(s, withHeld([], [C1]), 15).changed).toEqual([]);
+    expect(s.statusOf(C1)).toBe('free');
+    expectCountsMatchSeats(s);
+    // Bought, then cancelled.
+    s.purchased(s.indexesOf(seats), 30);
+    expect(s.freedByMe(seats, 40)).toEqual([C1]);
+    expect(merged(s, seatMap([C1]), 35).changed).toEqual([]);
+    expect(s.lookOf(C1)).toEqual({ status: 'free', selected: false, mark: undefined });
+    expectCountsMatchSeats(s);
+  });
+
+  it('an expired hold stops being drawn as this buyer’s; a seat held again by someone else shows held, not mine', () => {
+    const s = new ZoneState(seatMap([]), 6);
+    const seats = [
+      { row: 'A', column: 3 },
+      { row: 'Z', column: 1 },
+    ];
+    expect(s.heldByMe(seats, 10)).toEqual([A3]);
+    expect(s.holdEnded(seats)).toEqual([A3]);
+    expect(s.lookOf(A3)).toEqual({ status: 'held', selected: false, mark: undefined });
+    expect(s.holdEnded(seats)).toEqual([]);
+    expect(merged(s, seatMap([]), 20).changed).toEqual([A3]);
+    expect(s.statusOf(A3)).toBe('free');
     expectCountsMatchSeats(s);
   });
 });

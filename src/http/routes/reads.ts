@@ -1,6 +1,7 @@
 import { Router } from 'express';
 import type { CatalogCache } from '../../catalog/cache';
 import type { CatalogStore } from '../../catalog/store';
+import type { Holds } from '../../inventory/holds';
 import type { Inventory } from '../../inventory/inventory';
 import { parseTicketId } from '../../purchase/ids';
 import { PurchaseLookup, purchaseView, type PurchaseFinder } from '../../purchase/lookup';
@@ -16,6 +17,8 @@ export interface TicketSource {
 
 export interface ReadRouteDeps {
   inventory: Inventory;
+  /** The seat map's `held` bitmap: which of the taken seats are held, not sold. */
+  holds: Pick<Holds, 'heldBits'>;
   catalog: CatalogStore;
   catalogCache: CatalogCache;
   ticketSources: TicketSource[];
@@ -144,8 +147,18 @@ export function readRoutes(deps: ReadRouteDeps): Router {
     const ev = await eventOr404(req.params.eventId);
     const zone = ev.zones.get(req.params.zoneId);
     if (!zone) throw new ApiError('ZONE_NOT_FOUND', `Event ${ev.entry.event.eventId} has no zone ${req.params.zoneId}`);
-    const st = await deps.inventory.zoneState(ev.entry.event.eventId, zone.zone.zoneId);
+    // Two reads, not one snapshot: a hold that ends between them shows for one poll as sold
+    // (released) or free (held meanwhile); the next poll is right. A held bit is only ever set
+    // on a taken seat, so the page reads held = held AND taken.
+    const [st, held] = await Promise.all([
+      deps.inventory.zoneState(ev.entry.event.eventId, zone.zone.zoneId),
+      deps.holds.heldBits(ev.entry.event.eventId, zone.zone.zoneId, zone.layout.capacity),
+    ]);
     if (!st) throw new ApiError('INVENTORY_REBUILDING', 'This zone has no live inventory yet; try again shortly');
+    const bitmap = (bits: Buffer) => ({
+      encoding: 'bitmap-msb-base64' as const,
+      data: bits.subarray(0, Math.ceil(st.capacity / 8)).toString('base64'),
+    });
     res.set('cache-control', 'no-store').json({
       eventId: ev.entry.event.eventId,
       zoneId: zone.zone.zoneId,
@@ -156,7 +169,8 @@ export function readRoutes(deps: ReadRouteDeps): Router {
       capacity: st.capacity,
       available: st.available,
       rowAvailable: st.rowAvailable,
-      sold: { encoding: 'bitmap-msb-base64', data: st.bits.subarray(0, Math.ceil(st.capacity / 8)).toString('base64') },
+      sold: bitmap(st.bits),
+      held: bitmap(held),
     });
   });
 

@@ -19,7 +19,8 @@ export class ApiProblem extends Error {
   }
 }
 
-async function call<T>(path: string, init: RequestInit = {}): Promise<T> {
+/** One API request: the parsed JSON of a 2xx answer, else an ApiProblem. Paths are relative (the app may live under a prefix). */
+export async function call<T>(path: string, init: RequestInit = {}): Promise<T> {
   let res: Response;
   try {
     res = await fetch(path, { ...init, headers: { accept: 'application/json', ...init.headers } });
@@ -50,10 +51,10 @@ export const api = {
   venue: (venueId: string, signal?: AbortSignal) => call<VenueDetail>(`api/v1/venues/${seg(venueId)}`, { signal }),
   seats: (eventId: string, zoneId: string, signal?: AbortSignal) =>
     call<SeatMap>(`api/v1/events/${seg(eventId)}/zones/${seg(zoneId)}/seats`, { signal, cache: 'no-store' }),
-  purchase: (eventId: string, body: PurchaseBody, idempotencyKey: string) =>
+  purchase: (eventId: string, body: PurchaseBody, idempotencyKey: string, headers: Record<string, string> = {}) =>
     call<Purchase>(`api/v1/events/${seg(eventId)}/purchases`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', 'idempotency-key': idempotencyKey },
+      headers: { ...headers, 'content-type': 'application/json', 'idempotency-key': idempotencyKey },
       body: JSON.stringify(body),
     }),
 };

@@ -1,4 +1,6 @@
-import { buyerId, newBuyerId } from './buyer';
+import { identity, loadAuthConfig } from './checkout/identity';
+import { renderBuyerArea } from './checkout/identity-widget';
+import { myPurchasesView } from './checkout/my-page';
 import { focusHeadingsFromNowOn } from './page';
 import './perf';
 import { parseHash, type Route } from './router';
@@ -10,16 +12,12 @@ import { h } from './dom';
 import { href } from './router';
 
 const main = document.getElementById('main') as HTMLElement;
-const buyerEl = document.getElementById('buyer-id') as HTMLElement;
-buyerEl.textContent = buyerId();
+const buyerArea = document.getElementById('buyer-area') as HTMLElement;
 // The skip link must not change the hash: the hash is the route.
 document.querySelector('.skip-link')?.addEventListener('click', (e) => {
   e.preventDefault();
   main.tabIndex = -1;
   main.focus();
-});
-document.getElementById('new-buyer')?.addEventListener('click', () => {
-  buyerEl.textContent = newBuyerId();
 });
 
 /** Each view gets a signal that aborts its requests and live updates when the route changes. */
@@ -33,6 +31,8 @@ function show(route: Route, signal: AbortSignal): void {
       return void zoneView(main, signal, route.eventId, route.zoneId);
     case 'venue':
       return void venueView(main, signal, route.venueId);
+    case 'me':
+      return void myPurchasesView(main, signal);
     case 'not-found':
       document.title = 'Not found · Seat map';
       main.replaceChildren(
@@ -53,4 +53,13 @@ window.addEventListener('hashchange', () => {
   focusHeadingsFromNowOn();
   render();
 });
-render();
+// The auth mode decides how every buyer route names the buyer, so it is read before the first view.
+void loadAuthConfig().then(() => {
+  renderBuyerArea(buyerArea);
+  // Another buyer sees other holds and purchases: the header and the view follow the change.
+  identity.onChange(() => {
+    renderBuyerArea(buyerArea);
+    render();
+  });
+  render();
+});

@@ -4,6 +4,7 @@ export type Route =
   | { view: 'event'; eventId: string }
   | { view: 'zone'; eventId: string; zoneId: string }
   | { view: 'venue'; venueId: string }
+  | { view: 'me' }
   | { view: 'not-found'; hash: string };
 
 export function parseHash(hash: string): Route {
@@ -13,6 +14,7 @@ export function parseHash(hash: string): Route {
   if (a === 'events' && b && c === undefined) return { view: 'event', eventId: b };
   if (a === 'events' && b && c === 'zones' && d && rest.length === 0) return { view: 'zone', eventId: b, zoneId: d };
   if (a === 'venues' && b && c === undefined) return { view: 'venue', venueId: b };
+  if (a === 'me' && b === undefined) return { view: 'me' };
   return { view: 'not-found', hash };
 }
 
@@ -23,6 +25,7 @@ export const href = {
   event: (eventId: string) => `#/events/${seg(eventId)}`,
   zone: (eventId: string, zoneId: string) => `#/events/${seg(eventId)}/zones/${seg(zoneId)}`,
   venue: (venueId: string) => `#/venues/${seg(venueId)}`,
+  me: () => '#/me',
 };
 
 function safeDecode(s: string): string {

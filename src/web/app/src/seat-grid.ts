@@ -87,16 +87,26 @@ export class SeatGrid {
     return this.seats.length;
   }
 
-  /** Draws one seat as the state sees it: sold and held seats are aria-disabled, held ones drawn apart. */
+  /**
+   * Draws one seat as the state sees it: sold and held seats are aria-disabled, held ones drawn
+   * apart (hatched) and named so ("Row A, Seat 1, held"), since colour alone tells no one.
+   */
   draw(k: number, look: SeatLook): void {
     const b = this.seats[k];
     if (!b) return;
+    const label = look.status === 'held' ? `${this.nameOf(k)}, ${look.mark === 'mine' ? 'held for you' : 'held'}` : this.nameOf(k);
+    if (b.getAttribute('aria-label') !== label) b.setAttribute('aria-label', label);
     if (look.status === 'free') b.removeAttribute('aria-disabled');
     else b.setAttribute('aria-disabled', 'true');
     b.setAttribute('aria-pressed', String(look.selected));
     b.classList.toggle('held', look.status === 'held');
     b.classList.toggle('mine', look.mark === 'mine');
     b.classList.toggle('taken', look.mark === 'taken');
+  }
+
+  private nameOf(k: number): string {
+    const { row, column } = this.layout.seatAt(k);
+    return seatName(row, column);
   }
 
   setRowAvailable(counts: number[]): void {

@@ -3,8 +3,9 @@ import { changedSeats, decodeBitmap, isSold as bitIsSet, SeatLayout, setSold as 
 
 /**
  * What the seat-map page knows about one zone, and every rule for merging what it learns:
- * snapshots (the polled seat map), changes (a later live source: {seq, taken, freed, held}),
- * and the answers to this page's own purchases. Pure: no DOM, no fetch, no clock (callers pass
+ * snapshots (the polled seat map: taken and held bitmaps), changes (a later live source:
+ * {seq, taken, freed, held}), and the answers to this page's own purchases, holds, releases
+ * and cancellations. Pure: no DOM, no fetch, no clock (callers pass
  * `performance.now()` times), so the rules are unit-tested without a browser or services.
  *
  * Ordering rule: a snapshot is as old as the moment its request started. Anything the page
@@ -13,7 +14,10 @@ import { changedSeats, decodeBitmap, isSold as bitIsSet, SeatLayout, setSold as 
  */
 
 export type SeatStatus = 'free' | 'held' | 'sold';
-/** How the page learned a seat is sold: its own purchase, or a conflict answer. */
+/**
+ * What the page knows beyond the status: `mine` (its own purchase or hold), `taken` (a
+ * conflict answer named it). A mark goes whenever the seat's status changes for another reason.
+ */
 export type SeatMark = 'mine' | 'taken';
 
 export interface SeatLook {
@@ -95,10 +99,7 @@ export class ZoneState {
       this.reset(map);
       return { relaid: true };
     }
-    const sold = decodeBitmap(map.sold.data, this.capacity);
-    // The seat map does not report holds: they come from changes only, and a sale ends them
-    // (a seat whose sold bit is set is sold, whatever its held bit says).
-    const held = this.held.slice();
+    const { sold, held } = splitTaken(map, this.capacity);
     for (const [k, fact] of this.known) {
       if (startedAt < fact.at) {
         setBit(sold, k, fact.status === 'sold');
@@ -176,9 +177,47 @@ export class ZoneState {
     return [...picked];
   }
 
+  /** The seats' indexes in this layout (seats outside it are left out). */
+  indexesOf(seats: readonly Seat[]): number[] {
+    return seats.map((s) => this.layout.indexOf(s.row, Number(s.column))).filter((k): k is number => k !== undefined);
+  }
+
+  /** This page's hold of `seats` answered at `at`: held for this buyer, out of the selection. Returns their indexes. */
+  heldByMe(seats: readonly Seat[], at: number): number[] {
+    const ks = this.indexesOf(seats);
+    for (const k of ks) {
+      this.selected.delete(k);
+      this.learn(k, 'held', at);
+      this.setStatus(k, 'held', true);
+      this.marks.set(k, 'mine');
+    }
+    return ks;
+  }
+
+  /** This page released these seats, or cancelled their purchase (answer at `at`): free for everyone. */
+  freedByMe(seats: readonly Seat[], at: number): number[] {
+    const ks = this.indexesOf(seats);
+    for (const k of ks) {
+      this.learn(k, 'free', at);
+      this.setStatus(k, 'free', true);
+    }
+    return ks;
+  }
+
+  /**
+   * This page's hold of `seats` ran out: they stop being drawn as this buyer's. Their status is
+   * left to the next snapshot (the sweeper frees them within about a second, and someone else
+   * may hold them at once). Returns the seats to redraw.
+   */
+  holdEnded(seats: readonly Seat[]): number[] {
+    const ks = this.indexesOf(seats).filter((k) => this.statusOf(k) === 'held' && this.marks.get(k) === 'mine');
+    for (const k of ks) this.marks.delete(k);
+    return ks;
+  }
+
   /** A SEATS_TAKEN answer at `at` named these seats: they are sold to someone else. Returns their indexes. */
   seatsTaken(seats: readonly Seat[], at: number): number[] {
-    const taken = seats.map((s) => this.layout.indexOf(s.row, Number(s.column))).filter((k): k is number => k !== undefined);
+    const taken = this.indexesOf(seats);
     for (const k of taken) this.learnSold(k, 'taken', at);
     this.lastLearnedAt = Math.max(this.lastLearnedAt, at);
     return taken;
@@ -191,23 +230,17 @@ export class ZoneState {
 
   private reset(map: SeatMap): void {
     this.layout = new SeatLayout(map.rows, map.seatCounts);
-    this.sold = decodeBitmap(map.sold.data, this.capacity);
-    this.held = new Uint8Array(this.sold.length);
+    ({ sold: this.sold, held: this.held } = splitTaken(map, this.capacity));
     this.marks.clear();
     this.selected.clear();
     this.known.clear();
     this.adoptCounts(map);
   }
 
-  /**
-   * Takes a snapshot's counts. They count sold seats only (the seat map does not report holds),
-   * so the seats this page knows are held are taken off them: here a held seat is never free.
-   */
+  /** Takes a snapshot's counts: they count the seats neither sold nor held, as this page does. */
   private adoptCounts(map: SeatMap): void {
     this.available = map.available;
     this.rowAvailable = [...map.rowAvailable];
-    // The held seats are the bits that differ from an empty bitmap.
-    for (const k of changedSeats(new Uint8Array(this.held.length), this.held, this.capacity)) this.moveCounts(k, -1);
   }
 
   private moveCounts(k: number, delta: 1 | -1): void {
@@ -237,7 +270,8 @@ export class ZoneState {
     if (was === status) return false;
     setBit(this.sold, k, status === 'sold');
     setBit(this.held, k, status === 'held');
-    if (status !== 'sold') this.marks.delete(k);
+    // A mark says how the page learned the old status; whoever sets the new one marks it again.
+    this.marks.delete(k);
     if (count && (was === 'free' || status === 'free')) this.moveCounts(k, status === 'free' ? 1 : -1);
     return true;
   }
@@ -249,4 +283,20 @@ export class ZoneState {
     for (const k of lost) this.selected.delete(k);
     return lost;
   }
+}
+
+/**
+ * A seat map's bitmaps as this page keeps them: `sold.data` has every taken seat, `held.data`
+ * the held ones among them. A held bit on a seat not taken is a hold that ended between the
+ * route's two reads, so that seat is free.
+ */
+function splitTaken(map: SeatMap, capacity: number): { sold: Uint8Array; held: Uint8Array } {
+  const taken = decodeBitmap(map.sold.data, capacity);
+  const held = decodeBitmap(map.held.data, capacity);
+  const sold = new Uint8Array(taken.length);
+  for (let i = 0; i < taken.length; i++) {
+    held[i] = (held[i] ?? 0) & (taken[i] ?? 0);
+    sold[i] = (taken[i] ?? 0) & ~(held[i] ?? 0);
+  }
+  return { sold, held };
 }

@@ -1,5 +1,7 @@
 import { api, ApiProblem, type EventDetail, type Purchase, type Seat, type SeatMap } from '../api';
 import { buyerId } from '../buyer';
+import { identity } from '../checkout/identity';
+import { ZoneCheckout, type ZoneBoard } from '../checkout/zone-checkout';
 import { h, nextPaint, setText } from '../dom';
 import { count, money, plural, seatName } from '../format';
 import { randomId } from '../ids';
@@ -13,7 +15,7 @@ import { ZoneState, type Merge } from '../zone-state';
 /** The seat map is polled at most this far apart (the issue asks for ≤ 1 s). */
 const LIVE_EVERY_MS = 1000;
 
-/** A zone's seat grid with live availability, seat selection and buying. */
+/** A zone's seat grid with live availability, seat selection, buying, and the checkout (hold, pay, cancel). */
 export async function zoneView(root: HTMLElement, signal: AbortSignal, eventId: string, zoneId: string): Promise<void> {
   const opened = performance.now();
   root.replaceChildren(loading(`zone ${zoneId}`));
@@ -37,11 +39,13 @@ export async function zoneView(root: HTMLElement, signal: AbortSignal, eventId: 
   if (signal.aborted) return;
   perf.recordLoad({ zoneId, seats: map.capacity, fetchMs, buildMs, firstRenderMs: performance.now() - opened });
   session.startLive(signal);
+  session.startCheckout(signal);
 }
 
 /** The zone page's DOM and requests; every decision about seats, counts and selection is the ZoneState's. */
-class ZoneSession {
-  private readonly state: ZoneState;
+class ZoneSession implements ZoneBoard {
+  readonly state: ZoneState;
+  private readonly checkout: ZoneCheckout;
   private grid!: SeatGrid;
   /** After an unknown outcome the same seats are retried with the same key, so they are never bought twice. */
   private retry?: { key: string; seats: string };
@@ -68,6 +72,19 @@ class ZoneSession {
     this.priceCents = map.priceCents;
     this.buyButton.addEventListener('click', () => void this.buy());
     this.clearButton.addEventListener('click', () => this.clearSelection());
+    this.checkout = new ZoneCheckout(this);
+  }
+
+  get eventId(): string {
+    return this.ev.eventId;
+  }
+
+  get zoneId(): string {
+    return this.map.zoneId;
+  }
+
+  get currency(): string {
+    return this.ev.currency;
   }
 
   render(): void {
@@ -121,22 +138,31 @@ class ZoneSession {
           h(
             'p',
             { id: 'seat-help', class: 'help' },
-            `Select up to ${this.state.limit} seats. Tab into the seat map, move with the arrow keys (Home/End, Page Up/Down), select with Enter or Space.`,
+            `Select up to ${this.state.limit} seats. Tab into the seat map, move with the arrow keys (Home/End, Page Up/Down), select with Enter or Space. Buy them at once, or Hold them and pay before the countdown ends.`,
           ),
           legend(),
           h('div', { class: 'stage', 'aria-hidden': 'true' }, 'Stage'),
           this.gridSlot,
         ),
-        // A sibling of the grid, so on phones it can stick to the bottom while the seats scroll.
+        // On phones the column is `display: contents`: the buy panel is then a sibling of the
+        // grid, so it can stick to the bottom while the seats scroll.
         h(
-          'section',
-          { class: 'buy-panel', 'aria-label': 'Your selection' },
-          this.selection,
-          h('div', { class: 'actions' }, this.buyButton, this.clearButton),
-          this.status,
-          this.alert,
+          'div',
+          { class: 'panel-column' },
+          h(
+            'section',
+            { class: 'buy-panel', 'aria-label': 'Your selection' },
+            this.selection,
+            h('div', { class: 'actions' }, this.buyButton, this.checkout.holdButton, this.clearButton),
+            this.status,
+            this.alert,
+          ),
+          // Outside the buy panel, which sticks to the bottom on phones: it stays small there.
+          h('section', { class: 'panel find-panel', 'aria-label': 'Best available' }, this.checkout.findForm),
+          this.checkout.holdPanel.element,
+          this.confirmation,
+          this.checkout.purchases.element,
         ),
-        this.confirmation,
       ),
     );
   }
@@ -160,6 +186,11 @@ class ZoneSession {
       onRecover: () => setText(this.liveNote, 'Live'),
     });
     signal.addEventListener('abort', stop, { once: true });
+  }
+
+  startCheckout(signal: AbortSignal): void {
+    void this.checkout.start(signal);
+    signal.addEventListener('abort', () => this.checkout.stop(), { once: true });
   }
 
   /** One live update: fetch the seat map, merge it into the state, redraw only the changed seats. */
@@ -207,7 +238,11 @@ class ZoneSession {
         case 'sold':
           return this.say(`${this.names([k])} is sold; pick a free seat.`);
         case 'held':
-          return this.say(`${this.names([k])} is held by another buyer; pick a free seat.`);
+          return this.say(
+            this.state.lookOf(k).mark === 'mine'
+              ? `${this.names([k])} is in your hold; pay for it or release it below.`
+              : `${this.names([k])} is held by another buyer; pick a free seat.`,
+          );
         case 'limit':
           return this.say(`You can buy up to ${this.state.limit} seats at once; deselect one first.`);
       }
@@ -236,7 +271,8 @@ class ZoneSession {
     this.setAlert('');
     this.paintSelection();
     try {
-      const purchase = await api.purchase(this.ev.eventId, { userId: buyerId(), zoneId: this.map.zoneId, seats }, key);
+      const userId = identity.buyer() ?? buyerId();
+      const purchase = await api.purchase(this.ev.eventId, { userId, zoneId: this.map.zoneId, seats }, key, identity.headers());
       this.redraw(this.state.purchased(picked, performance.now()));
       this.paintCounts();
       this.showConfirmation(purchase);
@@ -287,7 +323,16 @@ class ZoneSession {
     }
   }
 
-  private showConfirmation(p: Purchase): void {
+  /** The confirmation on show goes once its purchase is cancelled. */
+  purchaseCancelled(purchaseId: string): void {
+    if (this.confirmation.querySelector('.purchase-id')?.textContent === purchaseId) this.confirmation.replaceChildren();
+  }
+
+  nameOfZone(zoneId: string): string | undefined {
+    return this.ev.zones.find((z) => z.zoneId === zoneId)?.name;
+  }
+
+  showConfirmation(p: Purchase): void {
     const total = p.tickets.reduce((s, t) => s + t.priceCents, 0);
     const panel = h(
       'section',
@@ -310,12 +355,12 @@ class ZoneSession {
     panel.scrollIntoView({ block: 'nearest' });
   }
 
-  private redraw(ks: readonly number[]): void {
+  redraw(ks: readonly number[]): void {
     for (const k of ks) this.grid.draw(k, this.state.lookOf(k));
   }
 
   /** The row and zone figures, as the state counts them (they move before the next poll). */
-  private paintCounts(): void {
+  paintCounts(): void {
     this.grid.setRowAvailable(this.state.rowAvailable);
     this.paintAvailability();
   }
@@ -328,8 +373,9 @@ class ZoneSession {
     );
   }
 
-  private paintSelection(): void {
+  paintSelection(): void {
     const { busy } = this.state;
+    const holding = this.checkout.busy;
     const picked = this.state.selection;
     const n = picked.length;
     setText(
@@ -338,14 +384,15 @@ class ZoneSession {
         ? `No seats selected. Pick up to ${this.state.limit} seats of ${this.zoneName}.`
         : `${plural(n, 'seat')} selected: ${this.names(picked, true)} · ${money(n * this.priceCents, this.ev.currency)}`,
     );
-    const label = busy ? `Buying ${plural(n, 'seat')}…` : n === 0 ? 'Buy seats' : `Buy ${plural(n, 'seat')}`;
+    const label = busy && !holding ? `Buying ${plural(n, 'seat')}…` : n === 0 ? 'Buy seats' : `Buy ${plural(n, 'seat')}`;
     setText(this.buyButton, label);
     if (busy || n === 0) this.buyButton.setAttribute('aria-disabled', 'true');
     else this.buyButton.removeAttribute('aria-disabled');
-    if (busy) this.buyButton.setAttribute('aria-busy', 'true');
+    if (busy && !holding) this.buyButton.setAttribute('aria-busy', 'true');
     else this.buyButton.removeAttribute('aria-busy');
     if (busy || n === 0) this.clearButton.setAttribute('aria-disabled', 'true');
     else this.clearButton.removeAttribute('aria-disabled');
+    this.checkout.paint(n, busy);
   }
 
   /** Seats lost from the selection to another buyer's sale (or hold), named in one alert. */
@@ -361,7 +408,7 @@ class ZoneSession {
     );
   }
 
-  private names(ks: number[], short = false): string {
+  names(ks: number[], short = false): string {
     return ks
       .map((k) => {
         const { row, column } = this.state.layout.seatAt(k);
@@ -370,13 +417,13 @@ class ZoneSession {
       .join(short ? ', ' : ' and ');
   }
 
-  private say(text: string): void {
+  say(text: string): void {
     // Clearing first makes a repeated message announce again.
     this.status.textContent = '';
     requestAnimationFrame(() => (this.status.textContent = text));
   }
 
-  private warn(text: string): void {
+  warn(text: string): void {
     this.setAlert(text);
   }
 
@@ -394,6 +441,8 @@ function legend(): HTMLElement {
     item('free', 'Free'),
     item('selected', 'Selected'),
     item('sold', 'Sold'),
+    item('held', 'Held (checkout in progress)'),
+    item('held mine', 'Held for you'),
     item('mine', 'Yours'),
     item('taken', 'Just taken'),
   );
