@@ -63,7 +63,8 @@ export async function startApi(ctx: RuntimeContext): Promise<RoleHandle> {
     cfg.INVENTORY_BACKEND === 'sql' ? await SqlPurchaseEngine.start(cfg, catalogCache, log.child({ component: 'sql-engine' })) : undefined;
   const holdStore = new Holds(ctx.redis, cfg.REDIS_KEY_PREFIX);
   const allowance = new BuyerAllowance(ctx.redis, cfg.REDIS_KEY_PREFIX, holdStore);
-  const engine = sqlEngine ?? new PurchaseEngine(inventory, catalogCache, sender, cfg, log);
+  // The direct routes count a declared buyer's purchases with their holds (docs/checkout.md).
+  const engine = sqlEngine ?? new PurchaseEngine(inventory, catalogCache, sender, cfg, log, allowance);
   // Returns the seats of expired holds to sale (docs/purchase-state-machine.md, "The hold sweeper").
   const holdSweeper = new HoldSweeper(
     holdStore,
@@ -117,6 +118,7 @@ export async function startApi(ctx: RuntimeContext): Promise<RoleHandle> {
     stores: [dynamoTickets, mysqlTickets],
     payments: pay.payments,
     released,
+    allowance,
     cfg,
     log: log.child({ component: 'cancel' }),
   });
