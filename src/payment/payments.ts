@@ -77,7 +77,7 @@ export class Payments {
     const provider = this.providers.get(method.provider);
     const choice = () => {
       const names = this.chargeable();
-      return names.length > 0 ? `pay with one of: ${names.join(', ')}` : 'no payment provider is enabled here; ask the operator to enable one';
+      return names.length > 0 ? `use one of: ${names.join(', ')}` : 'no payment provider is enabled here; ask the operator to enable one';
     };
     if (!provider) throw new ApiError('VALIDATION_FAILED', `payment.provider: unknown provider "${method.provider}"; ${choice()}`);
     if (this.chargesOff.has(provider.name)) {
