@@ -1,3 +1,5 @@
+import { resetEvent } from '../../src/admin/reset';
+import { CatalogStore } from '../../src/catalog/store';
 import { BuyerAllowance } from '../../src/inventory/allowance';
 import { Holds } from '../../src/inventory/holds';
 import { Inventory, isTaken } from '../../src/inventory/inventory';
@@ -125,4 +127,27 @@ test('the anonymous seed routes keep the per-request limit only, and leave no al
     status: 400,
     body: { code: 'TOO_MANY_SEATS', limit: LIMIT },
   });
+});
+
+// Last: it resets the event.
+test('the admin reset deletes the buyers\' allowances with the sales they counted; other events keep theirs', async () => {
+  const { redis } = platform.ctx;
+  const prefix = platform.cfg.REDIS_KEY_PREFIX;
+  const otherId = uid('LimOther');
+  const cleanupOther = await seedTestEvent(redis, prefix, testEntry({ eventId: otherId, perUserLimit: LIMIT }));
+  try {
+    const cy = uid('cy');
+    expect((await c.buy({ zoneId: 'a', seats: seatsOf('F', 1, 2, 3, 4), userId: cy })).status).toBe(201);
+    const other = await http(platform.url, 'POST', `/api/v1/events/${otherId}/purchases`, { userId: cy, zoneId: '1', seats: seatsOf('A', 1) });
+    expect(other.status).toBe(201);
+    expect(await c.buy({ zoneId: 'b', seats: seatsOf('F', 1), userId: cy })).toMatchObject({ status: 409, body: { code: 'BUYER_LIMIT_REACHED' } });
+
+    await resetEvent(eventId, { catalog: new CatalogStore(redis, prefix), inventory });
+    expect(await allowance.entries(eventId, cy)).toEqual([]);
+    expect(await allowance.used(otherId, cy)).toBe(1);
+    // Other seats: this api's recently-taken cache still remembers F1-F4 for a moment.
+    expect((await c.buy({ zoneId: 'a', seats: seatsOf('G', 1, 2, 3, 4), userId: cy })).status).toBe(201);
+  } finally {
+    await cleanupOther();
+  }
 });
