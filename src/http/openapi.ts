@@ -306,7 +306,14 @@ const routes: Route[] = [
     errors: [
       ...PURCHASE_CODES,
       ...HOLD_CODES,
-      ...codes('PAYMENT_DECLINED', 'PAYMENT_PROVIDER_UNAVAILABLE', 'PAYMENT_REFUNDED', 'HOLD_EXPIRED', 'HOLD_NOT_ACTIVE', 'HOLD_IN_PROGRESS'),
+      ...codes(
+        'PAYMENT_DECLINED',
+        'PAYMENT_PROVIDER_UNAVAILABLE',
+        'PAYMENT_REFUNDED',
+        'HOLD_EXPIRED',
+        'HOLD_NOT_ACTIVE',
+        'HOLD_IN_PROGRESS',
+      ),
     ],
   },
   {

@@ -30,7 +30,9 @@ export function paymentServices({ cfg, redis, log }: PaymentDeps, settlement: Pa
   // PAYMENT_TEST_PROVIDER=false takes no new test charges; earlier test payments still refund.
   const chargesOff = new Set(cfg.PAYMENT_TEST_PROVIDER ? [] : [testProvider.name]);
   if (cfg.PAYMENT_TEST_PROVIDER && cfg.NODE_ENV === 'production')
-    log.warn('PAYMENT_TEST_PROVIDER=true in production mode: buyers can pay with test tokens, which take no money; unset it for a real sale');
+    log.warn(
+      'PAYMENT_TEST_PROVIDER=true in production mode: buyers can pay with test tokens, which take no money; unset it for a real sale',
+    );
   const payments = new Payments(store, [testProvider], log.child({ component: 'payments' }), chargesOff);
   const intake = new WebhookIntake(redis, cfg.REDIS_KEY_PREFIX, store, settlement, log.child({ component: 'payment-webhook' }), {
     secret: cfg.PAYMENT_WEBHOOK_SECRET,

@@ -240,7 +240,16 @@ export class PurchaseEngine implements PurchaseService {
           ? await reserveWithinBuyerLimit(
               this.inventory,
               this.allowance,
-              { eventId: req.eventId, zoneId: req.zoneId, layout: zone.layout, purchaseId, seats, body, buyer: req.userId, limit: perUserLimit },
+              {
+                eventId: req.eventId,
+                zoneId: req.zoneId,
+                layout: zone.layout,
+                purchaseId,
+                seats,
+                body,
+                buyer: req.userId,
+                limit: perUserLimit,
+              },
               this.limitHooks,
             )
           : await this.inventory.reserve(req.eventId, req.zoneId, zone.layout, purchaseId, seats, body);

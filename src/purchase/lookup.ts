@@ -116,7 +116,8 @@ export class PurchaseLookup implements PurchaseFinder {
         // A pending record's first ticket in a store proves the log holds the record.
         const stored = pending ? await this.firstTicket(source, purchaseId) : await this.fromTickets(source, purchaseId);
         if (stored === 'incomplete') partial.push(source.name);
-        else if (stored) return { status: stored.cancelled ? 'CANCELLED' : 'CONFIRMED', record: pending ?? stored.record, source: source.name };
+        else if (stored)
+          return { status: stored.cancelled ? 'CANCELLED' : 'CONFIRMED', record: pending ?? stored.record, source: source.name };
       } catch {
         failed.push(source.name);
       }

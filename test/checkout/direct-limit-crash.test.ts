@@ -45,7 +45,9 @@ const seatsOf = (row: string, ...columns: number[]): Seat[] => columns.map((colu
 
 async function takenSeats(): Promise<string[]> {
   const st = (await inventory.zoneState(eventId, 'z'))!;
-  return [...Array(layout.capacity).keys()].filter((k) => isTaken(st.bits, k)).map((k) => `${layout.seatAt(k).row}${layout.seatAt(k).column}`);
+  return [...Array(layout.capacity).keys()]
+    .filter((k) => isTaken(st.bits, k))
+    .map((k) => `${layout.seatAt(k).row}${layout.seatAt(k).column}`);
 }
 
 test('a crash between the allowance step and reserve.lua sells nothing, keeps the limit, and gives the allowance back after the lease', async () => {
@@ -86,7 +88,14 @@ test('a crash between the allowance step and reserve.lua sells nothing, keeps th
     expect(await later.used(eventId, buyer)).toBe(1);
 
     // The crashed request's zone step, if it ever arrived, is refused: it cannot sell seats the allowance no longer counts.
-    const late = await inventory.reserve(eventId, 'z', layout, crashedId, seatsOf('A', 1, 2, 3).map((s) => layout.locate(s.row, s.column)!), '{}');
+    const late = await inventory.reserve(
+      eventId,
+      'z',
+      layout,
+      crashedId,
+      seatsOf('A', 1, 2, 3).map((s) => layout.locate(s.row, s.column)!),
+      '{}',
+    );
     expect(late.code).toBe(ReserveCode.DUPLICATE);
 
     // The allowance is back: 3 more seats, then the limit.

@@ -108,8 +108,13 @@ test('cancelling a purchase gives its seats back to the buyer, once; so does can
   expect(await allowance.used(eventId, bea)).toBe(1);
   const again = await c.buy({ zoneId: 'a', seats: seatsOf('E', 1, 2, 3), userId: bea });
   expect(again.status).toBe(201);
-  expect(again.body.tickets.map((t: { ticketId: string }) => t.ticketId)).not.toEqual(direct.body.tickets.map((t: { ticketId: string }) => t.ticketId));
-  expect(await c.buy({ zoneId: 'a', seats: seatsOf('E', 4), userId: bea })).toMatchObject({ status: 409, body: { code: 'BUYER_LIMIT_REACHED', left: 0 } });
+  expect(again.body.tickets.map((t: { ticketId: string }) => t.ticketId)).not.toEqual(
+    direct.body.tickets.map((t: { ticketId: string }) => t.ticketId),
+  );
+  expect(await c.buy({ zoneId: 'a', seats: seatsOf('E', 4), userId: bea })).toMatchObject({
+    status: 409,
+    body: { code: 'BUYER_LIMIT_REACHED', left: 0 },
+  });
 
   // The paid hold's purchase counts for good until it is cancelled too.
   expect(await cancel(paid.body.purchaseId, bea)).toMatchObject({ status: 200, body: { status: 'CANCELLED' } });
@@ -130,7 +135,7 @@ test('the anonymous seed routes keep the per-request limit only, and leave no al
 });
 
 // Last: it resets the event.
-test('the admin reset deletes the buyers\' allowances with the sales they counted; other events keep theirs', async () => {
+test("the admin reset deletes the buyers' allowances with the sales they counted; other events keep theirs", async () => {
   const { redis } = platform.ctx;
   const prefix = platform.cfg.REDIS_KEY_PREFIX;
   const otherId = uid('LimOther');
@@ -138,9 +143,16 @@ test('the admin reset deletes the buyers\' allowances with the sales they counte
   try {
     const cy = uid('cy');
     expect((await c.buy({ zoneId: 'a', seats: seatsOf('F', 1, 2, 3, 4), userId: cy })).status).toBe(201);
-    const other = await http(platform.url, 'POST', `/api/v1/events/${otherId}/purchases`, { userId: cy, zoneId: '1', seats: seatsOf('A', 1) });
+    const other = await http(platform.url, 'POST', `/api/v1/events/${otherId}/purchases`, {
+      userId: cy,
+      zoneId: '1',
+      seats: seatsOf('A', 1),
+    });
     expect(other.status).toBe(201);
-    expect(await c.buy({ zoneId: 'b', seats: seatsOf('F', 1), userId: cy })).toMatchObject({ status: 409, body: { code: 'BUYER_LIMIT_REACHED' } });
+    expect(await c.buy({ zoneId: 'b', seats: seatsOf('F', 1), userId: cy })).toMatchObject({
+      status: 409,
+      body: { code: 'BUYER_LIMIT_REACHED' },
+    });
 
     await resetEvent(eventId, { catalog: new CatalogStore(redis, prefix), inventory });
     expect(await allowance.entries(eventId, cy)).toEqual([]);

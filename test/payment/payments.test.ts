@@ -45,7 +45,9 @@ describe('a provider turned off for charges (PAYMENT_TEST_PROVIDER=false)', () =
   test('a charge is 422 PAYMENT_PROVIDER_UNAVAILABLE and stores nothing', async () => {
     const before = await everythingStored();
     const purchaseId = uid('P');
-    const err = await refusal(off.charge({ purchaseId, method: { provider: 'test', token: 'tok_visa' }, amountCents: 500, currency: 'EUR' }));
+    const err = await refusal(
+      off.charge({ purchaseId, method: { provider: 'test', token: 'tok_visa' }, amountCents: 500, currency: 'EUR' }),
+    );
     expect([err.code, err.status, err.extra]).toEqual(['PAYMENT_PROVIDER_UNAVAILABLE', 422, { provider: 'test' }]);
     expect(err.message).toMatch(/turned off on this deployment and nothing was charged; no payment provider is enabled here/);
     expect(await off.ofPurchase(purchaseId)).toBeUndefined();
