@@ -1,5 +1,6 @@
 import type { CatalogEntry, ZoneDef } from '../../src/catalog/model';
 import { CatalogStore } from '../../src/catalog/store';
+import { deleteEventAllowances } from '../../src/inventory/allowance';
 import { Inventory } from '../../src/inventory/inventory';
 import type { ScriptedRedis } from '../../src/commands/scripts';
 import type { BaselineSeats } from '../../src/purchase/sql-store';
@@ -60,6 +61,7 @@ export async function createBenchEvent(
   await catalog.putEvent(entry);
   const remove = async () => {
     for (const zone of entry.venue.zones) await inventory.deleteZone(eventId, zone.zoneId);
+    await deleteEventAllowances(redis, prefix, eventId); // the named buyers' per-buyer limit entries
     if (baseline) await baseline.deleteEvent(eventId);
     await catalog.deleteEvent(eventId);
     await catalog.deleteVenue(entry.venue.venueId);

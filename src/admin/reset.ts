@@ -1,4 +1,5 @@
 import type { CatalogStore } from '../catalog/store';
+import { deleteEventAllowances } from '../inventory/allowance';
 import type { Inventory } from '../inventory/inventory';
 
 export interface ResetDeps {
@@ -20,5 +21,7 @@ export async function resetEvent(eventId: string, deps: ResetDeps): Promise<{ zo
     await deps.inventory.deleteZone(eventId, zone.zoneId);
     await deps.inventory.initZone(eventId, zone);
   }
+  // The buyers' allowances count the sales just deleted (per-buyer limit): a new run starts at zero.
+  await deleteEventAllowances(deps.inventory.redis, deps.inventory.prefix, eventId);
   return { zones: entry.venue.zones.length };
 }

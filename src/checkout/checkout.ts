@@ -341,7 +341,8 @@ export class Checkout implements PaymentSettlement {
 
   private async answerPaid(holdId: string, purchaseId: string): Promise<PayAnswer> {
     const found = await this.d.purchases.find(purchaseId).catch(() => undefined);
-    if (found?.status === 'CONFIRMED') return { status: 201, body: purchaseAnswer(found.record, holdId) };
+    // A purchase cancelled since answers the sale the hold made, as an Idempotency-Key replay does.
+    if (found?.status === 'CONFIRMED' || found?.status === 'CANCELLED') return { status: 201, body: purchaseAnswer(found.record, holdId) };
     throw unknownOutcome(purchaseId, 'This hold was paid already and its purchase is still being confirmed');
   }
 

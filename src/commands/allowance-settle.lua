@@ -9,13 +9,17 @@
             hold      provisional -> h: counts until max(ARGV[5], the entry's floor)
             purchase  provisional -> b under the id ARGV[6] (the purchase id): counts for good
             drop      delete the entry (step 2 refused, or a fence said GONE)
-            release   delete the entry if it is firm (h or b): a release, expiry or cancellation;
-                      a provisional entry is left to the request (or resolution) that owns it
+            release   delete the entry if it is firm (h or b): a release or an expiry; a
+                      provisional entry is left to the request (or resolution) that owns it
+            cancel    delete the entry if it is bought (b), or provisional for the purchase
+                      ARGV[6]: the purchase was confirmed and is now CANCELLED, so its zone step
+                      happened and its seats are on sale again; the owner's late step 3 then
+                      finds nothing (STALE) and changes nothing
             extend    raise the entry's until (h) or floor (p) to ARGV[5]: before extend.lua
-  ARGV[3] token of the provisional entry (hold, purchase, drop); '' for release and extend
+  ARGV[3] token of the provisional entry (hold, purchase, drop); '' for release, cancel and extend
   ARGV[4] now (ms)
   ARGV[5] until (ms) for hold and extend
-  ARGV[6] new entry id for purchase
+  ARGV[6] new entry id for purchase; the cancelled purchase id for cancel
 
   Returns (AllowanceCode): 0 done; 3 STALE: no such entry, or the token does not match (another
   request or a resolution settled it first): nothing changed
@@ -26,6 +30,11 @@ if not raw then return 3 end
 local e = cjson.decode(raw)
 if action == 'release' then
   if e.s == 'p' then return 3 end
+  redis.call('HDEL', KEYS[1], id)
+  return 0
+end
+if action == 'cancel' then
+  if e.s == 'h' or (e.s == 'p' and e.p ~= ARGV[6]) then return 3 end
   redis.call('HDEL', KEYS[1], id)
   return 0
 end

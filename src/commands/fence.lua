@@ -14,12 +14,15 @@
   Returns {code, expiresAt} (FenceCode in src/commands/scripts.ts):
     {0, 0}          GONE: nothing to count (absent, now fenced; or ended)
     {1, expiresAt}  HELD: the hold is live until expiresAt
-    {2, 0}          PURCHASED: the purchase exists (reserved or confirmed)
+    {2, 0}          PURCHASED: the purchase exists (reserved or confirmed, or being cancelled)
+    {3, 0}          CANCELLED: the purchase existed and is cancelled (its seats are on sale again):
+                    nothing to count, and nothing to fence (the id can never reserve again)
 ]]
 local mode, now, ttl = ARGV[1], tonumber(ARGV[2]), ARGV[3]
 if mode == 'purchase' or mode == 'convert' then
-  local status = redis.call('HGET', KEYS[2], 'status')
-  if status == 'reserved' or status == 'confirmed' then return {2, 0} end
+  local p = redis.call('HMGET', KEYS[2], 'status', 'cancel')
+  local status = p[1]
+  if status == 'reserved' or status == 'confirmed' then return {p[2] == 'cancelled' and 3 or 2, 0} end
   if not status then
     redis.call('HSET', KEYS[2], 'status', 'fenced', 'fencedAt', now)
     redis.call('EXPIRE', KEYS[2], ttl)

@@ -86,6 +86,8 @@ export enum FenceCode {
   GONE = 0,
   HELD = 1,
   PURCHASED = 2,
+  /** The purchase existed and is cancelled: its seats count for nobody any more. */
+  CANCELLED = 3,
 }
 
 /** Return codes of allowance-acquire.lua and allowance-settle.lua. */

@@ -110,6 +110,15 @@ const schema = z
     AUTH_DEV_TOKENS: bool.default(false),
     /** HMAC-SHA256 key of `Payment-Signature` on `POST /api/v1/payments/webhook`; empty = every webhook is refused. */
     PAYMENT_WEBHOOK_SECRET: secret('PAYMENT_WEBHOOK_SECRET'),
+    /**
+     * The built-in `test` payment provider (Stripe-like test tokens: it takes no money). Unset or
+     * empty: on, except in production mode (NODE_ENV=production), where it is off unless set to
+     * true (a kind cluster runs the production image and opts in). Resolved in loadConfig.
+     */
+    PAYMENT_TEST_PROVIDER: z
+      .enum(['true', 'false', '1', '0', 'yes', 'no', ''])
+      .optional()
+      .transform((v) => (v === undefined || v === '' ? undefined : v === 'true' || v === '1' || v === 'yes')),
     MAX_SEATS_PER_PURCHASE: z.coerce.number().int().min(1).max(100).default(10),
     INVENTORY_BACKEND: z.enum(['redis', 'sql']).default('redis'),
     /** How long a seat seen taken is refused without asking Redis (0 = always ask). */
@@ -208,10 +217,14 @@ function secret(name: string) {
     );
 }
 
+const isProduction = (nodeEnv: string) => nodeEnv === 'production';
+
 /** The shortest `expiresInSeconds` a hold request may ask for (a contract of the holds API). */
 export const HOLD_MIN_SECONDS = 5;
 
-export type Config = z.infer<typeof schema> & {
+export type Config = Omit<z.infer<typeof schema>, 'PAYMENT_TEST_PROVIDER'> & {
+  /** Whether buyers may pay with the built-in `test` provider (its default depends on NODE_ENV). */
+  readonly PAYMENT_TEST_PROVIDER: boolean;
   /** Test-only fault hooks (test-hooks.ts): all off unless a test sets them; refused in production mode. */
   readonly testHooks: TestHooks;
 };
@@ -236,7 +249,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       `Invalid configuration:\n  HOLD_DEFAULT_SECONDS=${settings.data.HOLD_DEFAULT_SECONDS} is above HOLD_MAX_SECONDS=${settings.data.HOLD_MAX_SECONDS}\nLower HOLD_DEFAULT_SECONDS or raise HOLD_MAX_SECONDS (docs/contracts.md).`,
     );
   }
-  return { ...settings.data, testHooks: hooks.hooks };
+  const { PAYMENT_TEST_PROVIDER, ...data } = settings.data;
+  return { ...data, PAYMENT_TEST_PROVIDER: PAYMENT_TEST_PROVIDER ?? !isProduction(data.NODE_ENV), testHooks: hooks.hooks };
 }
 
 /** A role's process: the environment, with the role named on the command line (`main.js <role>`) over ROLE. */

@@ -10,6 +10,8 @@ import { bool, parseVariables, type ConfigProblem } from './fields';
 const schema = z.object({
   /** SIGKILL the api right after the Lua reservation, before Kafka acknowledged (test/purchase/crash.test.ts). */
   FAULT_CRASH_AFTER_RESERVE: bool.default(false),
+  /** SIGKILL the api on the direct route after a declared buyer's allowance step, before reserve.lua (test/checkout/direct-limit-crash.test.ts). */
+  FAULT_CRASH_AFTER_BUYER_STEP: bool.default(false),
   /** SIGKILL the api after a hold's payment succeeded, before convert.lua (test/checkout/crash.test.ts). */
   FAULT_CRASH_AFTER_CHARGE: bool.default(false),
   /** SIGKILL the api after convert.lua made a paid hold a purchase, before Kafka acknowledged it (test/checkout/crash.test.ts). */

@@ -305,7 +305,7 @@ const routes: Route[] = [
     path: '/api/v1/holds/{holdId}/purchase',
     summary: 'Pay a hold: {payment: {provider, token}}; 201 only after Kafka acknowledged the purchase',
     description:
-      'The test provider: tok_visa succeeds, tok_chargeDeclined is 402 PAYMENT_DECLINED (the hold stays HELD), tok_pending is 202 PAYMENT_PENDING and completes through the webhook. A payment too late for the seats is refunded (409 PAYMENT_REFUNDED). 503 PURCHASE_OUTCOME_UNKNOWN carries the purchaseId to look up.',
+      'The test provider: tok_visa succeeds, tok_chargeDeclined is 402 PAYMENT_DECLINED (the hold stays HELD), tok_pending is 202 PAYMENT_PENDING and completes through the webhook; with the test provider turned off (PAYMENT_TEST_PROVIDER=false, the default in production mode) it is 422 PAYMENT_PROVIDER_UNAVAILABLE. A payment too late for the seats is refunded (409 PAYMENT_REFUNDED). 503 PURCHASE_OUTCOME_UNKNOWN carries the purchaseId to look up.',
     request: { params: holdParams, headers: s.purchaseHeadersSchema.pick({ 'idempotency-key': true }), body: body(c.payBody) },
     ok: {
       201: json('Confirmed: the purchase, its hold and its payment', c.holdPurchaseSchema),
@@ -314,7 +314,14 @@ const routes: Route[] = [
     errors: [
       ...PURCHASE_CODES,
       ...HOLD_CODES,
-      ...codes('PAYMENT_DECLINED', 'PAYMENT_REFUNDED', 'HOLD_EXPIRED', 'HOLD_NOT_ACTIVE', 'HOLD_IN_PROGRESS'),
+      ...codes(
+        'PAYMENT_DECLINED',
+        'PAYMENT_PROVIDER_UNAVAILABLE',
+        'PAYMENT_REFUNDED',
+        'HOLD_EXPIRED',
+        'HOLD_NOT_ACTIVE',
+        'HOLD_IN_PROGRESS',
+      ),
     ],
   },
   {

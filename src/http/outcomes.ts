@@ -76,6 +76,13 @@ export const OUTCOMES: Rows = {
     detail: (o) => `At most ${o.limit} seats per purchase for this event; you asked for ${o.asked}`,
     extra: (o) => ({ limit: o.limit }),
   },
+  'buyer-limit-reached': {
+    ...registered('BUYER_LIMIT_REACHED'),
+    metric: 'rejected',
+    detail: (o) =>
+      `This buyer may hold or buy ${o.left} more seat(s) for this event (limit ${o.limit}, counting holds and purchases in every zone); ask for fewer seats, or release a hold`,
+    extra: (o) => ({ left: o.left, limit: o.limit }),
+  },
   'seat-outside-layout': {
     ...own('SEAT_OUTSIDE_LAYOUT', 400, 'A requested seat does not exist in the zone layout'),
     metric: 'rejected',

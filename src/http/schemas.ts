@@ -90,7 +90,7 @@ export const purchaseHeadersSchema = z.object({
 
 const count = z.number().int().nonnegative();
 const timestamp = z.iso.datetime({ offset: true });
-const purchaseStatus = z.enum(['PENDING', 'CONFIRMED', 'VOIDED']);
+const purchaseStatus = z.enum(['PENDING', 'CONFIRMED', 'VOIDED', 'CANCELLED']);
 
 const ticketFields = {
   ticketId: z.string(),

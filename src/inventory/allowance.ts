@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { allowanceKey } from './keys';
+import { allowanceKey, allowanceKeyPattern } from './keys';
 import type { FenceMode, Holds } from './holds';
 import { AllowanceCode, FenceCode, type ScriptedRedis } from '../commands/scripts';
 
@@ -165,6 +165,15 @@ export class BuyerAllowance {
     await this.redis.tpAllowanceSettle(this.key(eventId, buyer), entryId, 'release', '', this.clock(), 0, '');
   }
 
+  /**
+   * After a cancellation is CANCELLED (release-cancelled.lua freed its seats): the purchase's
+   * entry stops counting, whether it is firm or still provisional (its zone step happened: the
+   * purchase was confirmed). Idempotent: a repeat, or an entry already gone, changes nothing.
+   */
+  async cancel(eventId: string, buyer: string, purchaseId: string): Promise<void> {
+    await this.redis.tpAllowanceSettle(this.key(eventId, buyer), purchaseId, 'cancel', '', this.clock(), 0, purchaseId);
+  }
+
   /** Before extend.lua: the hold's entry counts at least until the new expiry (+ grace). */
   async extend(eventId: string, buyer: string, holdId: string, expiresAt: number): Promise<void> {
     await this.redis.tpAllowanceSettle(this.key(eventId, buyer), holdId, 'extend', '', this.clock(), expiresAt + this.graceMs, '');
@@ -172,7 +181,8 @@ export class BuyerAllowance {
 
   /**
    * Resolves one provisional entry whose lease ended: fence.lua says what became of its hold or
-   * purchase (tombstoning it if it never happened), then the entry is made firm or dropped.
+   * purchase (tombstoning it if it never happened), then the entry is made firm or dropped (also
+   * when its purchase was cancelled since: its seats count for nobody).
    * Returns the entry's new state, or undefined when it was not a lapsed provisional entry.
    */
   async resolve(eventId: string, buyer: string, entryId: string): Promise<AllowanceEntry['state'] | 'dropped' | undefined> {
@@ -229,4 +239,20 @@ export class BuyerAllowance {
     const now = this.clock();
     return (await this.entries(eventId, buyer)).filter((e) => e.state !== 'hold' || e.until > now).reduce((sum, e) => sum + e.seats, 0);
   }
+}
+
+/**
+ * Deletes every buyer's allowance for an event (the admin reset, the load lab's clean-up): they
+ * count sales that the reset deleted. One SCAN over the pattern, as the zone reset deletes its
+ * purchase records; event ids have no glob characters (ID_PATTERN).
+ */
+export async function deleteEventAllowances(redis: ScriptedRedis, prefix: string, eventId: string): Promise<number> {
+  let cursor = '0';
+  let deleted = 0;
+  do {
+    const [next, found] = await redis.scan(cursor, 'MATCH', allowanceKeyPattern(prefix, eventId), 'COUNT', '1000');
+    cursor = next;
+    if (found.length > 0) deleted += await redis.unlink(...found);
+  } while (cursor !== '0');
+  return deleted;
 }

@@ -24,6 +24,8 @@ export interface PurchaseRecord {
   reservedAt: number;
   confirmedAt?: number;
   voidedAt?: number;
+  /** Set by cancel.lua (`cancelling`) and release-cancelled.lua (`cancelled`: the seats are on sale again). */
+  cancel?: 'cancelling' | 'cancelled';
 }
 
 export interface ZoneState {
@@ -104,6 +106,7 @@ export class Inventory {
       reservedAt: Number(h.reservedAt),
       ...(h.confirmedAt ? { confirmedAt: Number(h.confirmedAt) } : {}),
       ...(h.voidedAt ? { voidedAt: Number(h.voidedAt) } : {}),
+      ...(h.cancel === 'cancelling' || h.cancel === 'cancelled' ? { cancel: h.cancel } : {}),
     };
   }
 

@@ -52,6 +52,9 @@ export const holdIndexKeys = (prefix: string) => ({
 export const allowanceKey = (prefix: string, eventId: string, buyer: string) =>
   `${prefix}buyer:{${eventId}:${encodeURIComponent(buyer)}}:allowance`;
 
+/** SCAN pattern of every buyer's allowance for one event. */
+export const allowanceKeyPattern = (prefix: string, eventId: string) => `${prefix}buyer:{${eventId}:*}:allowance`;
+
 export const idempotencyKey = (prefix: string, scope: string, key: string) => `${prefix}idem:{${scope}}:${key}`;
 
 /** Claimed by the one retry that runs afresh after the key's purchase sold nothing (see IdempotencyStore). */

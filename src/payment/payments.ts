@@ -47,15 +47,26 @@ export class Payments {
     private readonly store: PaymentStore,
     providers: PaymentProvider[],
     private readonly log: Logger,
+    /**
+     * Providers turned off for new charges (the `test` one with PAYMENT_TEST_PROVIDER=false). They
+     * stay here for refunds: a payment taken while one was on is still refunded through it.
+     */
+    private readonly chargesOff: ReadonlySet<string> = new Set(),
   ) {
     this.providers = new Map(providers.map((p) => [p.name, p]));
+  }
+
+  /** The providers a buyer may pay with now. */
+  chargeable(): string[] {
+    return [...this.providers.keys()].filter((name) => !this.chargesOff.has(name));
   }
 
   /**
    * Charges a purchase. Resolves with the payment, SUCCEEDED or PENDING (a PENDING one completes
    * through the webhook, which calls the checkout's PaymentSettlement). Throws 402
    * PAYMENT_DECLINED (extra `paymentId`, `declineCode`; nothing was taken), 400
-   * VALIDATION_FAILED for an unknown provider or token, 503 DEPENDENCY_UNAVAILABLE when the
+   * VALIDATION_FAILED for an unknown provider or token, 422 PAYMENT_PROVIDER_UNAVAILABLE for a
+   * provider turned off on this deployment (nothing was charged), 503 DEPENDENCY_UNAVAILABLE when the
    * provider did not answer (retrying the same charge is safe: it is idempotent by purchase,
    * method and amount). A purchase that already has a PENDING or SUCCEEDED payment gets that
    * payment back and is not charged again; the checkout serialises charges of one purchase
@@ -64,10 +75,16 @@ export class Payments {
   async charge(input: ChargeInput): Promise<Payment> {
     const { purchaseId, method, amountCents, currency } = parse(chargeInputSchema, input, 'payment');
     const provider = this.providers.get(method.provider);
-    if (!provider) {
+    const choice = () => {
+      const names = this.chargeable();
+      return names.length > 0 ? `use one of: ${names.join(', ')}` : 'no payment provider is enabled here; ask the operator to enable one';
+    };
+    if (!provider) throw new ApiError('VALIDATION_FAILED', `payment.provider: unknown provider "${method.provider}"; ${choice()}`);
+    if (this.chargesOff.has(provider.name)) {
       throw new ApiError(
-        'VALIDATION_FAILED',
-        `payment.provider: unknown provider "${method.provider}"; use one of: ${[...this.providers.keys()].join(', ')}`,
+        'PAYMENT_PROVIDER_UNAVAILABLE',
+        `payment.provider: "${provider.name}" is turned off on this deployment and nothing was charged; ${choice()}`,
+        { provider: provider.name },
       );
     }
     const existing = await this.store.ofPurchase(purchaseId);

@@ -28,7 +28,13 @@ export function paymentServices({ cfg, redis, log }: PaymentDeps, settlement: Pa
   const ttl = cfg.PURCHASE_RECORD_TTL_SECONDS;
   const store = new PaymentStore(redis, cfg.REDIS_KEY_PREFIX, ttl);
   const testProvider = new TestPaymentProvider(redis, cfg.REDIS_KEY_PREFIX, ttl);
-  const payments = new Payments(store, [testProvider], log.child({ component: 'payments' }));
+  // PAYMENT_TEST_PROVIDER=false takes no new test charges; earlier test payments still refund.
+  const chargesOff = new Set(cfg.PAYMENT_TEST_PROVIDER ? [] : [testProvider.name]);
+  if (cfg.PAYMENT_TEST_PROVIDER && cfg.NODE_ENV === 'production')
+    log.warn(
+      'PAYMENT_TEST_PROVIDER=true in production mode: buyers can pay with test tokens, which take no money; unset it for a real sale',
+    );
+  const payments = new Payments(store, [testProvider], log.child({ component: 'payments' }), chargesOff);
   const intake = new WebhookIntake(redis, cfg.REDIS_KEY_PREFIX, store, settlement, log.child({ component: 'payment-webhook' }), {
     secret: cfg.PAYMENT_WEBHOOK_SECRET,
   });

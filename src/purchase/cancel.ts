@@ -4,6 +4,7 @@ import { ZoneLayout } from '../catalog/layout';
 import type { Config } from '../config/config';
 import { cancellationOf, type TicketsCancelled } from '../events/tickets-cancelled';
 import type { TicketSource } from '../http/routes/reads';
+import { isDeclaredBuyer, type BuyerAllowance } from '../inventory/allowance';
 import type { CancelInventory } from '../inventory/cancellations';
 import type { SeatPosition } from '../inventory/inventory';
 import { CancelCode, ReleaseCancelledCode } from '../commands/scripts';
@@ -48,6 +49,8 @@ export interface CancellationDeps {
   payments: Pick<Payments, 'ofPurchase' | 'refund'>;
   /** Tells every api process's "recently taken" cache that these seats are free again. */
   released?: Pick<ReleasedSeats, 'announce'>;
+  /** The per-buyer limit: a cancelled purchase's seats stop counting against its buyer's allowance. */
+  allowance?: Pick<BuyerAllowance, 'cancel'>;
   cfg: Pick<Config, 'PURCHASE_TIMEOUT_MS' | 'testHooks'>;
   log: Logger;
 }
@@ -58,7 +61,8 @@ export interface CancellationDeps {
  *   1. cancel.lua marks the record CANCELLING (and files it for the recovery sweep);
  *   2. the `TicketsCancelled` event is produced through the sender, acks=all;
  *   3. only after that acknowledgement, release-cancelled.lua frees the seats and marks it CANCELLED;
- *   4. the payment, if any, is refunded (once; a repeat gets the same refund).
+ *   4. the buyer's allowance (per-buyer limit) gives the seats back, and the payment, if any, is
+ *      refunded (once; a repeat gets the same refund).
  *
  * A crash or a Kafka failure after step 1 leaves the record CANCELLING: the sweep (or the
  * buyer's repeat) produces the same event again and releases. No seat is freed before the
@@ -219,9 +223,13 @@ export class Cancellations {
     return this.answer(cancel);
   }
 
-  /** The answer of a cancelled purchase; refunds its payment first (once: a repeat gets the same refund). */
+  /**
+   * The answer of a cancelled purchase; gives its seats back to the buyer's allowance and refunds
+   * its payment first (both once: a repeat changes nothing and gets the same refund).
+   */
   private async answer(cancel: TicketsCancelled): Promise<CancelAnswer> {
-    return {
+    const givenBack = await this.giveAllowanceBack(cancel);
+    const answer: CancelAnswer = {
       purchaseId: cancel.purchaseId,
       status: 'CANCELLED',
       eventId: cancel.eventId,
@@ -232,6 +240,30 @@ export class Cancellations {
       tickets: cancel.tickets.map((t) => ({ ...t, status: 'CANCELLED' as const })),
       refund: await this.refund(cancel),
     };
+    if (!givenBack)
+      throw new ApiError(
+        'DEPENDENCY_UNAVAILABLE',
+        "The purchase is cancelled and its seats are on sale again, but the buyer's seat allowance for the event could not be given back yet. Repeat the cancel to give it back (nothing is cancelled or refunded twice).",
+        { purchaseId: cancel.purchaseId, status: 'CANCELLED' },
+      );
+    return answer;
+  }
+
+  /**
+   * Only for a CANCELLED purchase (its seats are on sale): the allowance entry goes after the
+   * release, never before, so a crash in between errs on counting; the buyer's repeat (or the
+   * sweep finishing the cancellation) gives it back. False when the allowance did not answer.
+   */
+  private async giveAllowanceBack(cancel: TicketsCancelled): Promise<boolean> {
+    const { allowance } = this.deps;
+    if (!allowance || !isDeclaredBuyer(cancel.userId)) return true;
+    try {
+      await allowance.cancel(cancel.eventId, cancel.userId, cancel.purchaseId);
+      return true;
+    } catch (err) {
+      this.deps.log.warn({ err, purchaseId: cancel.purchaseId }, "the buyer's allowance was not given back after the cancellation");
+      return false;
+    }
   }
 
   private async refund(cancel: TicketsCancelled): Promise<CancelRefund> {

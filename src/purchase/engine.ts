@@ -2,6 +2,8 @@ import type { ReplicationBarrier } from '../inventory/replication-barrier';
 import type { CatalogCache, CachedEvent, CachedZone } from '../catalog/cache';
 import type { Config } from '../config/config';
 import { Inventory, type SeatPosition } from '../inventory/inventory';
+import { isDeclaredBuyer, type BuyerAllowance } from '../inventory/allowance';
+import { reserveWithinBuyerLimit, type BuyerLimitHooks, type LimitedReserveResult } from '../checkout/buyer-limit';
 import { ReserveCode } from '../commands/scripts';
 import { withTraceHeaders } from '../observability/trace-context';
 import type { Logger } from '../observability/logger';
@@ -40,6 +42,8 @@ export type Unconfirmed =
   | { kind: 'not-on-sale'; eventId: string; state: string }
   | { kind: 'outside-sales-window'; eventId: string; opensAt?: string; closesAt?: string }
   | { kind: 'too-many-seats'; limit: number; asked: number }
+  /** The buyer's seats for the event (held and bought, across zones) would pass perUserLimit; `left` may still be taken. */
+  | { kind: 'buyer-limit-reached'; left: number; limit: number }
   | { kind: 'seat-outside-layout'; zoneId: string; seats: SeatRequest[] }
   /** `seats` names the repeated seat when the engine found it (empty when reserve.lua did). */
   | { kind: 'duplicate-seat'; seats: SeatRequest[] }
@@ -128,9 +132,15 @@ function locateSeats(zone: CachedZone, seats: SeatRequest[]): SeatPosition[] | U
 /**
  * The purchase path: one Lua call reserves the seats and writes the pending record, one
  * batched Kafka produce confirms it. See docs/purchase-state-machine.md.
+ *
+ * With a `BuyerAllowance`, a declared buyer's purchase also counts against the event's
+ * perUserLimit together with the buyer's holds, across zones (docs/checkout.md, "The per-buyer
+ * limit on the direct multi-seat route"): two more Redis calls around reserve.lua, in the buyer's
+ * slot. An anonymous purchase (no userId) keeps the per-request limit and stays one reserve.lua call.
  */
 export class PurchaseEngine implements PurchaseService {
   private readonly recent: RecentlyTaken;
+  private readonly limitHooks: BuyerLimitHooks;
 
   constructor(
     private readonly inventory: Inventory,
@@ -138,10 +148,17 @@ export class PurchaseEngine implements PurchaseService {
     private readonly sender: BatchingSender,
     private readonly cfg: EngineConfig,
     private readonly log: Logger,
+    /** The per-buyer limit across requests and zones; without it (a bare engine) only the per-request limit applies. */
+    private readonly allowance?: BuyerAllowance,
     /** REDIS_WAIT_REPLICAS > 0: wait for replicas after each reservation (see ReplicationBarrier). */
     private readonly barrier?: ReplicationBarrier,
   ) {
     this.recent = new RecentlyTaken(cfg.RECENTLY_TAKEN_TTL_MS);
+    this.limitHooks = {
+      ...(cfg.testHooks.FAULT_CRASH_AFTER_BUYER_STEP ? { afterBuyerStep: () => process.kill(process.pid, 'SIGKILL') } : {}),
+      // The reservation stands; the provisional entry keeps counting until it is resolved.
+      onSettleError: (err) => this.log.warn({ err }, 'the buyer allowance entry could not be settled after reserve.lua'),
+    };
   }
 
   async purchase(req: PurchaseRequest): Promise<PurchaseOutcome> {
@@ -160,7 +177,7 @@ export class PurchaseEngine implements PurchaseService {
     const deadline = new Deadline(this.cfg.PURCHASE_TIMEOUT_MS);
     try {
       // A reservation that outlives the deadline may still land: the sweep then completes it.
-      const reserved = await deadline.race(this.reserve(req, zone, purchaseId, seats, body), () =>
+      const reserved = await deadline.race(this.reserve(req, event, zone, purchaseId, seats, body), () =>
         unknown(purchaseId, 'the seat inventory did not answer in time'),
       );
       if (reserved.kind !== undefined) return reserved;
@@ -213,20 +230,46 @@ export class PurchaseEngine implements PurchaseService {
   /** The OK reservation, or what became of the purchase instead. */
   private async reserve(
     req: PurchaseRequest,
+    event: CachedEvent,
     zone: CachedZone,
     purchaseId: string,
     seats: SeatPosition[],
     body: string,
   ): Promise<Reserved | Unconfirmed> {
-    let result;
+    const perUserLimit = event.entry.event.perUserLimit;
+    let result: LimitedReserveResult;
     try {
-      result = await this.inventory.reserve(req.eventId, req.zoneId, zone.layout, purchaseId, seats, body);
+      // The anonymous hot path: exactly one reserve.lua call, as without an allowance.
+      result =
+        this.allowance && isDeclaredBuyer(req.userId)
+          ? await reserveWithinBuyerLimit(
+              this.inventory,
+              this.allowance,
+              {
+                eventId: req.eventId,
+                zoneId: req.zoneId,
+                layout: zone.layout,
+                purchaseId,
+                seats,
+                body,
+                buyer: req.userId,
+                limit: perUserLimit,
+              },
+              this.limitHooks,
+            )
+          : await this.inventory.reserve(req.eventId, req.zoneId, zone.layout, purchaseId, seats, body);
     } catch (err) {
       this.log.warn({ err, purchaseId }, 'reserve failed');
       // The command may have run before the connection failed: the outcome is unknown.
       return unknown(purchaseId, 'the seat inventory did not answer');
     }
     switch (result.code) {
+      case 'BUYER_LIMIT_REACHED':
+        return { kind: 'buyer-limit-reached', left: result.left, limit: perUserLimit };
+      case 'ALLOWANCE_UNAVAILABLE':
+        // Step 1 of the buyer's allowance failed, so reserve.lua never ran: nothing was sold.
+        this.log.warn({ err: result.error, purchaseId }, 'the buyer allowance did not answer');
+        return { kind: 'inventory-unavailable', why: "The buyer's seat allowance did not answer; nothing was sold, try again shortly" };
       case ReserveCode.OK:
         return result;
       case ReserveCode.SEATS_TAKEN:

@@ -162,7 +162,8 @@ export class IdempotencyStore {
     });
     // A repeat while the first attempt still runs is told so (409); once it is overdue, 503 with its id.
     if (found?.status === 'PENDING') throw running ? inFlightError() : stillUnknown(purchaseId, 'its purchase is still pending');
-    if (found?.status !== 'CONFIRMED') return undefined;
+    // A purchase cancelled since was still sold under this key: the key replays that sale.
+    if (found?.status !== 'CONFIRMED' && found?.status !== 'CANCELLED') return undefined;
     const response = replay(found.record);
     const done: Marker = { state: 'done', fingerprint, purchaseId, response };
     await this.write(redisKey, purchaseId, done).catch(() => undefined);
@@ -188,7 +189,8 @@ export class IdempotencyStore {
     // fence.lua (the per-buyer limit's tombstone, mode purchase) makes the old id unable to reserve.
     const purchaseKey = zoneKeys(this.prefix, ids.eventId, ids.zoneId).purchase(oldPurchaseId);
     const [fence] = await this.redis.tpFence(purchaseKey, purchaseKey, 'purchase', Date.now(), this.ttlSeconds);
-    if (fence === FenceCode.PURCHASED) return 'reserved';
+    // A cancelled purchase reserved too: its answer is the sale the key made (settle replays it).
+    if (fence === FenceCode.PURCHASED || fence === FenceCode.CANCELLED) return 'reserved';
     // The old id can no longer sell: whatever its attempt still answers, the key is the retry's.
     const value = JSON.stringify(claim);
     if (await this.write(redisKey, oldPurchaseId, claim)) return 'taken';

@@ -4,7 +4,11 @@ import { ApiError } from '../shared/errors';
 import { parsePurchaseId, ticketIdOf } from './ids';
 import { partitionKey, SCHEMA_VERSION, type TicketLine, type TicketPurchased } from './record';
 
-export type PurchaseStatus = 'PENDING' | 'CONFIRMED' | 'VOIDED';
+/**
+ * CANCELLED once the cancellation freed the seats (release-cancelled.lua), or once a store holds
+ * the tickets as cancelled; a purchase still CANCELLING reads CONFIRMED (its seats are still taken).
+ */
+export type PurchaseStatus = 'PENDING' | 'CONFIRMED' | 'VOIDED' | 'CANCELLED';
 
 export interface FoundPurchase {
   status: PurchaseStatus;
@@ -81,8 +85,10 @@ export class PurchaseLookup implements PurchaseFinder {
     if (!ids) return undefined;
     let redisFailed = false;
     const rec = await this.inventory.getPurchase(ids.eventId, ids.zoneId, purchaseId).catch(() => void (redisFailed = true));
-    if (rec && rec.status !== 'reserved' && rec.status !== 'fenced')
-      return { status: STATUS[rec.status], record: JSON.parse(rec.body) as TicketPurchased, source: 'purchase-record' };
+    if (rec && rec.status !== 'reserved' && rec.status !== 'fenced') {
+      const status = rec.cancel === 'cancelled' ? 'CANCELLED' : STATUS[rec.status];
+      return { status, record: JSON.parse(rec.body) as TicketPurchased, source: 'purchase-record' };
+    }
 
     const pending = rec?.status === 'reserved' ? (JSON.parse(rec.body) as TicketPurchased) : undefined;
     const found = await this.fromStores(purchaseId, pending, redisFailed);
@@ -110,7 +116,8 @@ export class PurchaseLookup implements PurchaseFinder {
         // A pending record's first ticket in a store proves the log holds the record.
         const stored = pending ? await this.firstTicket(source, purchaseId) : await this.fromTickets(source, purchaseId);
         if (stored === 'incomplete') partial.push(source.name);
-        else if (stored) return { status: 'CONFIRMED', record: pending ?? stored, source: source.name };
+        else if (stored)
+          return { status: stored.cancelled ? 'CANCELLED' : 'CONFIRMED', record: pending ?? stored.record, source: source.name };
       } catch {
         failed.push(source.name);
       }
@@ -139,9 +146,9 @@ export class PurchaseLookup implements PurchaseFinder {
     throw stillUnknown(purchaseId, `it is neither in Redis nor in the stores, but ${why}, so it may still be on its way`);
   }
 
-  private async firstTicket(source: TicketSource, purchaseId: string): Promise<TicketPurchased | undefined> {
+  private async firstTicket(source: TicketSource, purchaseId: string): Promise<StoredPurchase | undefined> {
     const t = await source.findTicket(ticketIdOf(purchaseId, 1));
-    return t && recordOf(purchaseId, [t]);
+    return t && storedPurchase(purchaseId, [t]);
   }
 
   /**
@@ -150,7 +157,7 @@ export class PurchaseLookup implements PurchaseFinder {
    * Tickets without a count (MySQL, which stores a purchase in one transaction; DynamoDB items
    * of older writers) end at the first missing id.
    */
-  private async fromTickets(source: TicketSource, purchaseId: string): Promise<TicketPurchased | 'incomplete' | undefined> {
+  private async fromTickets(source: TicketSource, purchaseId: string): Promise<StoredPurchase | 'incomplete' | undefined> {
     const tickets: Record<string, unknown>[] = [];
     let count: number | undefined;
     for (let n = 1; n <= (count ?? this.maxTickets); n++) {
@@ -161,9 +168,25 @@ export class PurchaseLookup implements PurchaseFinder {
     }
     if (tickets.length === 0) return undefined;
     if (count !== undefined && tickets.length < count) return 'incomplete';
-    return recordOf(purchaseId, tickets);
+    return storedPurchase(purchaseId, tickets);
   }
 }
+
+/** A purchase as one store holds it: the record, and whether the store marked it cancelled. */
+interface StoredPurchase {
+  record: TicketPurchased;
+  cancelled: boolean;
+}
+
+/**
+ * A cancellation is of the whole purchase and the stores mark its tickets one by one (the
+ * writer's DynamoDB updates are not atomic), so any ticket read as CANCELLED means the log holds
+ * the purchase's TicketsCancelled.
+ */
+const storedPurchase = (purchaseId: string, tickets: Record<string, unknown>[]): StoredPurchase => ({
+  record: recordOf(purchaseId, tickets),
+  cancelled: tickets.some((t) => t.status === 'CANCELLED'),
+});
 
 const ticketCountOf = (t: Record<string, unknown>) => (typeof t.ticketCount === 'number' && t.ticketCount > 0 ? t.ticketCount : undefined);
 

@@ -68,7 +68,8 @@ export async function startApi(ctx: RuntimeContext): Promise<RoleHandle> {
     cfg.REDIS_WAIT_REPLICAS > 0
       ? new ReplicationBarrier(ctx.redis, cfg.REDIS_KEY_PREFIX, cfg.REDIS_WAIT_REPLICAS, cfg.REDIS_WAIT_TIMEOUT_MS)
       : undefined;
-  const engine = sqlEngine ?? new PurchaseEngine(inventory, catalogCache, sender, cfg, log, barrier);
+  // The direct routes count a declared buyer's purchases with their holds (docs/checkout.md).
+  const engine = sqlEngine ?? new PurchaseEngine(inventory, catalogCache, sender, cfg, log, allowance, barrier);
   // Returns the seats of expired holds to sale (docs/purchase-state-machine.md, "The hold sweeper").
   const holdSweeper = new HoldSweeper(
     holdStore,
@@ -122,6 +123,7 @@ export async function startApi(ctx: RuntimeContext): Promise<RoleHandle> {
     stores: [dynamoTickets, mysqlTickets],
     payments: pay.payments,
     released,
+    allowance,
     cfg,
     log: log.child({ component: 'cancel' }),
   });

@@ -43,6 +43,7 @@ export const ERRORS = {
   PAYLOAD_TOO_LARGE: { status: 413, title: 'The request body is too large' },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, title: 'The request body must be application/json' },
   IDEMPOTENCY_KEY_REUSED: { status: 422, title: 'This Idempotency-Key was used with a different request' },
+  PAYMENT_PROVIDER_UNAVAILABLE: { status: 422, title: 'The payment provider is turned off on this deployment' },
   INTERNAL: { status: 500, title: 'Internal error' },
   PURCHASE_OUTCOME_UNKNOWN: { status: 503, title: 'The purchase outcome is not known yet; look it up by purchaseId' },
   INVENTORY_REBUILDING: { status: 503, title: 'The zone inventory is being rebuilt from the write model' },

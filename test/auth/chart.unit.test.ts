@@ -4,7 +4,8 @@ import { ensureTools, render, stderrTail, VALUE_SETS } from '../delivery/support
 
 /**
  * The chart carries the buyer-identity and payment variables: declared mode by default, jwt in
- * the production values, dev tokens off everywhere, and the secrets only in a Secret. What the
+ * the production values, dev tokens off everywhere, the test payment provider on only in the kind
+ * values, and the secrets only in a Secret. What the
  * chart renders is loaded by the platform's own configuration, as a pod would.
  */
 jest.setTimeout(120_000);
@@ -19,10 +20,13 @@ test.each(VALUE_SETS)('$name values: auth variables in the ConfigMap, dev tokens
   const cm = config(r.docs, 'ConfigMap')!;
   expect(cm.data.AUTH_MODE).toBe(vs.name === 'production' ? 'jwt' : 'declared');
   expect(cm.data.AUTH_DEV_TOKENS).toBe('false');
+  // The test payment provider takes no money: on only where a development cluster asks for it.
+  expect(cm.data.PAYMENT_TEST_PROVIDER).toBe(vs.name === 'kind' ? 'true' : 'false');
   for (const secret of ['AUTH_HS256_SECRET', 'PAYMENT_WEBHOOK_SECRET']) expect(cm.data).not.toHaveProperty(secret);
   // As a pod would start: the ConfigMap's environment in production mode (the image sets NODE_ENV).
   const cfg = loadConfig({ ...cm.data, NODE_ENV: 'production' });
   expect(cfg.AUTH_MODE).toBe(cm.data.AUTH_MODE);
+  expect(cfg.PAYMENT_TEST_PROVIDER).toBe(vs.name === 'kind');
   if (vs.name === 'production') expect(cfg.AUTH_JWKS_URL).toMatch(/^https:\/\//);
 });
 

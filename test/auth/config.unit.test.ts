@@ -39,6 +39,17 @@ describe('auth and payment configuration', () => {
     expect(() => loadConfig({ AUTH_HS256_SECRET: 'é'.repeat(15) })).toThrow(/at least 32 bytes/);
   });
 
+  test('the test payment provider: on by default, off by default in production mode, an explicit value wins', () => {
+    expect(loadConfig({}).PAYMENT_TEST_PROVIDER).toBe(true);
+    expect(loadConfig({ PAYMENT_TEST_PROVIDER: '' }).PAYMENT_TEST_PROVIDER).toBe(true);
+    expect(loadConfig({ PAYMENT_TEST_PROVIDER: 'false' }).PAYMENT_TEST_PROVIDER).toBe(false);
+    expect(loadConfig({ NODE_ENV: 'production' }).PAYMENT_TEST_PROVIDER).toBe(false);
+    expect(loadConfig({ NODE_ENV: 'production', PAYMENT_TEST_PROVIDER: '' }).PAYMENT_TEST_PROVIDER).toBe(false);
+    // A development cluster runs the production image and opts in (the chart's kind values).
+    expect(loadConfig({ NODE_ENV: 'production', PAYMENT_TEST_PROVIDER: 'true' }).PAYMENT_TEST_PROVIDER).toBe(true);
+    expect(() => loadConfig({ PAYMENT_TEST_PROVIDER: 'sometimes' })).toThrow(/PAYMENT_TEST_PROVIDER="sometimes"/);
+  });
+
   test('a short webhook secret is refused the same way', () => {
     expect(() => loadConfig({ PAYMENT_WEBHOOK_SECRET: 'whsec_short' })).toThrow(/PAYMENT_WEBHOOK_SECRET=<secret, 11 bytes>/);
   });

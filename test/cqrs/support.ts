@@ -123,10 +123,13 @@ export async function buy(
 ): Promise<Sale> {
   const sale: Sale = { seats: new Map(), statuses: new Map(), userOf: new Map() };
   let next = 0;
+  // A buyer of its own per group (never two groups of one buyer past the event's perUserLimit).
+  const run = randomBytes(3).toString('hex');
   const worker = async () => {
     while (next < groups.length) {
-      const g = groups[next++]!;
-      const userId = `user-${randomBytes(2).toString('hex')}`;
+      const index = next++;
+      const g = groups[index]!;
+      const userId = `user-${run}-${index}`;
       const res = await http(url, 'POST', `/api/v1/events/${eventId}/purchases`, { userId, zoneId: g.zoneId, seats: g.seats });
       sale.statuses.set(res.status, (sale.statuses.get(res.status) ?? 0) + 1);
       if (res.status !== 201) continue;

@@ -5,6 +5,7 @@ describe('test-only fault hooks (src/config/test-hooks.ts)', () => {
     const cfg = loadConfig({});
     expect(cfg.testHooks).toEqual({
       FAULT_CRASH_AFTER_RESERVE: false,
+      FAULT_CRASH_AFTER_BUYER_STEP: false,
       FAULT_CRASH_AFTER_CHARGE: false,
       FAULT_CRASH_AFTER_HOLD_CONVERT: false,
       FAULT_CRASH_AFTER_CANCEL_EVENT: false,

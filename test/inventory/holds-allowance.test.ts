@@ -5,8 +5,9 @@ import { CatalogStore } from '../../src/catalog/store';
 import { reserveWithinBuyerLimit } from '../../src/checkout/buyer-limit';
 import { HoldService } from '../../src/checkout/holds';
 import { BuyerAllowance } from '../../src/inventory/allowance';
+import { CancelInventory } from '../../src/inventory/cancellations';
 import { ZoneLayout } from '../../src/inventory/layout';
-import { AllowanceCode, HoldCode, ReserveCode } from '../../src/commands/scripts';
+import { AllowanceCode, HoldCode, ReleaseCancelledCode, ReserveCode } from '../../src/commands/scripts';
 import { ApiError } from '../../src/shared/errors';
 import { seedTestEvent, testEntry } from '../support/catalog';
 import { uid } from '../support/env';
@@ -247,4 +248,56 @@ test('concurrent requests of one buyer never pass the limit', async () => {
   expect(held).toBeLessThanOrEqual(LIMIT);
   expect(held).toBeGreaterThanOrEqual(LIMIT - 1); // one 2-seat request may not fit the last seat
   expect(await allowance.used(eventId, 'gail')).toBe(held);
+});
+
+test('a cancelled purchase stops counting: its firm or provisional entry is deleted, and resolution drops what a crash left', async () => {
+  const { eventId, entry } = await event();
+  const layout = ZoneLayout.of(entry.venue.zones[0]!);
+  const cancels = new CancelInventory(t.redis, t.prefix);
+  const claim = (purchaseId: string, seats: number) =>
+    ({ eventId, buyer: 'hal', entryId: purchaseId, seats, limit: LIMIT, kind: 'purchase', zoneId: 'z1', purchaseId }) as const;
+  let column = 0;
+  /** Steps 1 and 2 (and 3 unless `crash`), then the confirmation and a finished cancellation (CANCELLED). */
+  async function boughtThenCancelled(seats: number, { crash = false } = {}) {
+    const purchaseId = t.purchaseId(eventId, 'z1');
+    const positions = Array.from({ length: seats }, () => layout.locate('B', ++column)!);
+    const step1 = await allowance.acquire(claim(purchaseId, seats));
+    if (!step1.ok) throw new Error('step 1 refused');
+    expect((await t.inventory.reserve(eventId, 'z1', layout, purchaseId, positions, '{}')).code).toBe(ReserveCode.OK);
+    if (!crash) expect(await allowance.settle(step1.ticket, { firm: 'purchase', purchaseId })).toBe(true);
+    await t.inventory.confirm(eventId, 'z1', purchaseId);
+    await cancels.markCancelling(eventId, 'z1', purchaseId, '{}');
+    expect((await cancels.releaseCancelled(eventId, 'z1', layout, purchaseId, positions)).code).toBe(ReleaseCancelledCode.RELEASED);
+    return { purchaseId, ticket: step1.ticket };
+  }
+
+  const firm = await boughtThenCancelled(2);
+  expect(await allowance.used(eventId, 'hal')).toBe(2);
+  await allowance.cancel(eventId, 'hal', firm.purchaseId);
+  expect(await allowance.entries(eventId, 'hal')).toEqual([]);
+  await allowance.cancel(eventId, 'hal', firm.purchaseId); // a repeat: nothing changes
+  expect(await allowance.used(eventId, 'hal')).toBe(0);
+
+  // Step 3 never ran (its outcome was unknown): the cancellation deletes the provisional entry,
+  // and the owner's late step 3 changes nothing.
+  const unsettled = await boughtThenCancelled(3, { crash: true });
+  expect(await allowance.entries(eventId, 'hal')).toEqual([expect.objectContaining({ id: unsettled.purchaseId, state: 'provisional' })]);
+  await allowance.cancel(eventId, 'hal', unsettled.purchaseId);
+  expect(await allowance.used(eventId, 'hal')).toBe(0);
+  expect(await allowance.settle(unsettled.ticket, { firm: 'purchase', purchaseId: unsettled.purchaseId })).toBe(false);
+  expect(await allowance.used(eventId, 'hal')).toBe(0);
+
+  // A crash before the cancellation's own step too: once the lease ends, fence.lua answers
+  // CANCELLED and resolution drops the entry instead of counting the seats for good.
+  const lost = await boughtThenCancelled(4, { crash: true });
+  expect(await allowance.used(eventId, 'hal')).toBe(4);
+  clock.advance(allowance.leaseMs + 1);
+  expect(await allowance.resolve(eventId, 'hal', lost.purchaseId)).toBe('dropped');
+  expect(await allowance.used(eventId, 'hal')).toBe(0);
+
+  // A hold's entry is not a purchase: a cancel naming it changes nothing.
+  const h = await service.create({ eventId, zoneId: 'z2', buyer: 'hal', best: { count: 1 } });
+  await allowance.cancel(eventId, 'hal', h.holdId);
+  expect(await allowance.used(eventId, 'hal')).toBe(1);
+  await t.expectConsistent(eventId, entry.venue.zones[0]!);
 });

@@ -40,6 +40,31 @@ async function everythingStored(): Promise<string> {
   return keys.map((k, i) => `${k} ${values[i]}`).join('\n');
 }
 
+describe('a provider turned off for charges (PAYMENT_TEST_PROVIDER=false)', () => {
+  const off = new Payments(store, [provider], testLogger(), new Set(['test']));
+
+  test('a charge is 422 PAYMENT_PROVIDER_UNAVAILABLE and stores nothing', async () => {
+    const before = await everythingStored();
+    const purchaseId = uid('P');
+    const err = await refusal(
+      off.charge({ purchaseId, method: { provider: 'test', token: 'tok_visa' }, amountCents: 500, currency: 'EUR' }),
+    );
+    expect([err.code, err.status, err.extra]).toEqual(['PAYMENT_PROVIDER_UNAVAILABLE', 422, { provider: 'test' }]);
+    expect(err.message).toMatch(/turned off on this deployment and nothing was charged; no payment provider is enabled here/);
+    expect(await off.ofPurchase(purchaseId)).toBeUndefined();
+    expect(await everythingStored()).toBe(before);
+    expect(off.chargeable()).toEqual([]);
+    expect(payments.chargeable()).toEqual(['test']);
+  });
+
+  test('a payment taken while it was on is still refunded through it, once', async () => {
+    const p = await charge('tok_visa');
+    const refunded = await off.refund(p.paymentId);
+    expect(refunded).toMatchObject({ status: 'REFUNDED', paymentId: p.paymentId, amountCents: 12000 });
+    expect(await off.refund(p.paymentId)).toEqual(refunded);
+  });
+});
+
 describe('the test provider, through Payments', () => {
   test('tok_visa succeeds at once', async () => {
     const purchaseId = uid('P');

@@ -32,6 +32,7 @@ const CONTRACT: Record<string, [number, string]> = {
   EVENT_NOT_ON_SALE: [409, 'The event is not on sale'],
   SALES_WINDOW_CLOSED: [409, 'The event is outside its sales window'],
   IDEMPOTENCY_IN_FLIGHT: [409, 'A request with this Idempotency-Key is still being processed'],
+  BUYER_LIMIT_REACHED: [409, "The buyer's per-event limit of seats would be exceeded"],
   PAYLOAD_TOO_LARGE: [413, 'The request body is too large'],
   UNSUPPORTED_MEDIA_TYPE: [415, 'The request body must be application/json'],
   IDEMPOTENCY_KEY_REUSED: [422, 'This Idempotency-Key was used with a different request'],
@@ -52,6 +53,7 @@ const EXAMPLES: [Unconfirmed, string, Record<string, unknown>][] = [
   [{ kind: 'not-on-sale', eventId: 'E', state: 'Draft' }, 'EVENT_NOT_ON_SALE', {}],
   [{ kind: 'outside-sales-window', eventId: 'E', closesAt: '2020-01-01T00:00:00Z' }, 'SALES_WINDOW_CLOSED', {}],
   [{ kind: 'too-many-seats', limit: 4, asked: 5 }, 'TOO_MANY_SEATS', { limit: 4 }],
+  [{ kind: 'buyer-limit-reached', left: 1, limit: 4 }, 'BUYER_LIMIT_REACHED', { left: 1, limit: 4 }],
   [{ kind: 'seat-outside-layout', zoneId: 'Z', seats: [seat] }, 'SEAT_OUTSIDE_LAYOUT', { seats: [seat] }],
   [{ kind: 'duplicate-seat', seats: [seat] }, 'DUPLICATE_SEAT', { seats: [seat] }],
   [{ kind: 'duplicate-seat', seats: [] }, 'DUPLICATE_SEAT', {}],
@@ -123,7 +125,7 @@ test('the purchase metrics labels follow the table, and other codes by their sta
   expect(labels('PURCHASE_OUTCOME_UNKNOWN')).toEqual({ metric: 'unknown' });
   for (const code of ['KAFKA_UNAVAILABLE', 'INVENTORY_UNAVAILABLE', 'INVENTORY_REBUILDING'])
     expect(labels(code)).toEqual({ metric: 'unavailable' });
-  for (const code of ['EVENT_NOT_FOUND', 'TOO_MANY_SEATS', 'EVENT_NOT_ON_SALE', 'SEAT_OUTSIDE_LAYOUT'])
+  for (const code of ['EVENT_NOT_FOUND', 'TOO_MANY_SEATS', 'BUYER_LIMIT_REACHED', 'EVENT_NOT_ON_SALE', 'SEAT_OUTSIDE_LAYOUT'])
     expect(labels(code)).toEqual({ metric: 'rejected' });
   // Not outcomes: the idempotency store's and the validation's codes.
   expect(attemptMetrics(new ApiError('IDEMPOTENCY_IN_FLIGHT'))).toEqual({ metric: 'rejected' });

@@ -39,7 +39,9 @@ const recordKey = (purchaseId: string) => stores.inventory.keys(eventId, 'z').pu
 
 /** Buys seats and waits until both stores hold every ticket of the purchase. */
 async function soldAndStored(seats: { row: string; column: number }[]) {
-  const sold = await http(platform.url, 'POST', `/api/v1/events/${eventId}/purchases`, { userId: 'by-id', zoneId: 'z', seats });
+  // A buyer per purchase: one buyer's purchases together would pass the event's perUserLimit.
+  const buyer = uid('by-id');
+  const sold = await http(platform.url, 'POST', `/api/v1/events/${eventId}/purchases`, { userId: buyer, zoneId: 'z', seats });
   expect(sold.status).toBe(201);
   const ids = (sold.body.tickets as { ticketId: string }[]).map((t) => t.ticketId);
   await waitFor(
@@ -55,7 +57,21 @@ async function soldAndStored(seats: { row: string; column: number }[]) {
   // What GET answered while the Redis record was there: the answer must not change without it.
   const before = await get(`/api/v1/purchases/${sold.body.purchaseId}`);
   expect(before).toMatchObject({ status: 200, body: { status: 'CONFIRMED' } });
-  return { purchaseId: sold.body.purchaseId as string, ids, before: before.body };
+  return { purchaseId: sold.body.purchaseId as string, ids, before: before.body, buyer };
+}
+
+/** Waits until both stores hold every ticket of the purchase as cancelled. */
+async function cancelledInStores(ids: string[]) {
+  await waitFor(
+    async () => {
+      const inDynamo = await Promise.all(ids.map((id) => stores.writeModel.findTicket(id)));
+      const inMysql = await Promise.all(ids.map((id) => stores.readModel.findTicket(id).catch(() => undefined)));
+      return [...inDynamo, ...inMysql].every((t) => t?.status === 'CANCELLED');
+    },
+    'the writer and the projector to store the cancellation',
+    60000,
+    200,
+  );
 }
 
 test('with the Redis record gone, a confirmed purchase is read from DynamoDB', async () => {
@@ -102,6 +118,40 @@ test('a record left reserved in Redis whose tickets the stores hold is confirmed
   await platform.ctx.redis.hset(recordKey(purchaseId), 'status', 'reserved');
   const after = await get(`/api/v1/purchases/${purchaseId}`);
   expect(after).toMatchObject({ status: 200, body: before });
+});
+
+test('a cancelled purchase reads CANCELLED: from its Redis record, then from DynamoDB, then from MySQL', async () => {
+  const { purchaseId, ids, before, buyer } = await soldAndStored([
+    { row: 'A', column: 4 },
+    { row: 'A', column: 5 },
+  ]);
+  const cancelled = await http(platform.url, 'POST', `/api/v1/purchases/${purchaseId}/cancel`, { userId: buyer });
+  expect(cancelled).toMatchObject({ status: 200, body: { status: 'CANCELLED' } });
+  const asCancelled = {
+    ...before,
+    status: 'CANCELLED',
+    tickets: (before.tickets as { status: string }[]).map((t) => ({ ...t, status: 'CANCELLED' })),
+  };
+  // The Redis record (cancel = cancelled) answers at once, before any store has the cancellation.
+  expect(await get(`/api/v1/purchases/${purchaseId}`)).toMatchObject({ status: 200, body: asCancelled });
+
+  await cancelledInStores(ids);
+  await platform.ctx.redis.del(recordKey(purchaseId));
+  const fromDynamo = await get(`/api/v1/purchases/${purchaseId}`);
+  expect(fromDynamo.status).toBe(200);
+  expect(fromDynamo.body).toEqual(asCancelled);
+
+  for (const id of ids)
+    await stores.ctx.dynamo.send(new DeleteItemCommand({ TableName: stores.writeModel.tables.tickets, Key: { ticketId: { S: id } } }));
+  const fromMysql = await get(`/api/v1/purchases/${purchaseId}`);
+  expect(fromMysql.status).toBe(200);
+  expect(fromMysql.body).toEqual(asCancelled);
+});
+
+test('a purchase whose cancellation is still under way (CANCELLING) reads CONFIRMED: its seats are still taken', async () => {
+  const { purchaseId, before } = await soldAndStored([{ row: 'B', column: 1 }]);
+  await platform.ctx.redis.hset(recordKey(purchaseId), 'cancel', 'cancelling');
+  expect(await get(`/api/v1/purchases/${purchaseId}`)).toMatchObject({ status: 200, body: before });
 });
 
 test('a purchase found nowhere is 404; one only pending in Redis stays PENDING', async () => {
