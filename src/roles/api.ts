@@ -37,6 +37,7 @@ import { writerGroup } from '../writer/rebuild-source';
 import { DynamoWriteModel } from '../writer/store';
 import { redisCheck, type RoleHandle } from './role';
 import { ReplicationBarrier } from '../inventory/replication-barrier';
+import { preloadScripts } from '../commands/scripts';
 
 export async function startApi(ctx: RuntimeContext): Promise<RoleHandle> {
   const { cfg } = ctx;
@@ -46,6 +47,9 @@ export async function startApi(ctx: RuntimeContext): Promise<RoleHandle> {
   const catalogCache = new CatalogCache(catalog);
 
   await ensureTopics(ctx.eventLog, cfg);
+  // Every script on every master now: a script that does not compile stops start-up here.
+  await ctx.redis.ping();
+  await preloadScripts(ctx.redis);
   const sender = new BatchingSender(
     ctx.eventLog,
     {
