@@ -103,12 +103,13 @@ interface SaleAnswer {
   answered: number;
   holdId?: string;
 }
-/** A 409 SEATS_TAKEN naming seats. */
+/** A 409 SEATS_TAKEN naming seats; `staleMs`: how old a fact about a seat the route may answer from. */
 interface TakenAnswer {
   what: string;
   seats: string[];
   sent: number;
   answered: number;
+  staleMs: number;
 }
 
 function plan(): Op[] {
@@ -123,8 +124,8 @@ function plan(): Op[] {
     const d = rand(20);
     if (d < 4) return 'pay';
     if (d < 7) return 'release';
-    if (d < 9 && short) return 'pay-late';
-    if (d < 10 && short) return 'pay-expired';
+    if (d < 10 && short) return 'pay-late'; // enough that some late payments find their seats still free
+    if (d < 11 && short) return 'pay-expired';
     return 'keep';
   };
   return Array.from({ length: REQUESTS }, (): Op => {
@@ -167,8 +168,12 @@ test('no seat is held or sold twice, and answers, Kafka, DynamoDB, MySQL and Red
     if (r.status !== 409 || !codes.includes(r.body?.code)) unexpected.push(`${what}: ${r.status} ${JSON.stringify(r.body)}`);
   };
   const keysOf = (zoneId: string, seats: Seat[]) => seats.map((s) => seatKey(zoneId, s.row, s.column));
+  // The direct routes may answer from the engine's RecentlyTaken cache: a fact up to
+  // RECENTLY_TAKEN_TTL_MS old (the known bug below: it outlives a hold's end). The hold route
+  // always asks Redis.
   const recordTaken = (what: string, zoneId: string, r: HttpAnswer, sent: number, answered: number) => {
-    if (r.body?.code === 'SEATS_TAKEN') taken.push({ what, seats: keysOf(zoneId, r.body.seats as Seat[]), sent, answered });
+    const staleMs = what === 'buy' || what === 'ticket' ? platform.cfg.RECENTLY_TAKEN_TTL_MS : 0;
+    if (r.body?.code === 'SEATS_TAKEN') taken.push({ what, seats: keysOf(zoneId, r.body.seats as Seat[]), sent, answered, staleMs });
   };
   const recordSale = (
     zoneId: string,
@@ -396,14 +401,15 @@ test('no seat is held or sold twice, and answers, Kafka, DynamoDB, MySQL and Red
   }
   // A seat answered "taken" had an owner then: a sale sent before the answer, or a hold sent
   // before it that a script could still see live (expiresAt after this request was sent, and
-  // not released or paid before).
+  // not released or paid before), allowing the route's staleness.
   for (const t of taken)
     for (const seat of t.seats) {
       const sale = saleOf.get(seat);
+      const from = t.sent - t.staleMs;
       const owned =
         (sale !== undefined && sale.sent <= t.answered) ||
-        (holdsOf.get(seat) ?? []).some((h) => h.sent <= t.answered && h.expiresAt > t.sent && !(h.end?.ok && h.end.answered < t.sent));
-      if (!owned) violations.push(`${t.what} answered ${seat} taken, but no hold or sale had it between ${t.sent} and ${t.answered}`);
+        (holdsOf.get(seat) ?? []).some((h) => h.sent <= t.answered && h.expiresAt > from && !(h.end?.ok && h.end.answered < from));
+      if (!owned) violations.push(`${t.what} answered ${seat} taken, but no hold or sale had it between ${from} and ${t.answered}`);
     }
   expect(violations.slice(0, 20)).toEqual([]);
 
@@ -494,7 +500,8 @@ test('no seat is held or sold twice, and answers, Kafka, DynamoDB, MySQL and Red
  * (2 s), though DELETE /api/v1/holds/{id} promised "its seats are on sale when this answers"
  * (docs/checkout.md) and the hold route sells them at once. The same happens at expiry when
  * a direct purchase was refused less than 2 s before it. `test.failing` keeps the suite green
- * while the bug stands and fails the day it is fixed: then make these plain `test`s.
+ * while the bug stands and fails the day it is fixed: then make these plain `test`s and drop
+ * the `staleMs` allowance of the direct routes in the test above.
  */
 describe('a seat whose hold ended is on sale for the direct route at once (known bug)', () => {
   const seat = { row: 'A', column: 1 };
