@@ -1,14 +1,23 @@
 /**
- * node dist/bench/holds.js [--seconds 5] [--clients 1000]: best-available holds under contention,
- * against Redis directly (no HTTP), in a 780-seat zone (26 rows × 30) and a 10,000-seat zone
- * (100 × 100). Two phases per zone:
+ * node dist/bench/holds.js [--mode redis|http] [--seconds 5] [--clients 1000]: best-available
+ * holds under contention, in a 780-seat zone (26 rows × 30) and a 10,000-seat zone (100 × 100).
+ *
+ * --mode redis (the default): against Redis directly (no HTTP), through Holds.best (best.lua).
+ * Two phases per zone:
  *   - rush: every client asks for 2–4 best seats at the same instant (an on-sale opening);
  *   - churn: every client loops for --seconds: best 2–4, then releases, so seats keep coming back.
  * It reports holds/s (successful best holds) and the latency of one best.lua call as a client sees
  * it (p50/p99, queueing included), and fails (exit 1) if any seat was ever in two live holds, or
  * the counters do not equal the popcount afterwards. Every key is under a prefix of its own,
  * deleted at the end.
+ *
+ * --mode http: the same two phases through `POST /api/v1/events/{eventId}/holds {zoneId, best}`
+ * and `DELETE /api/v1/holds/{holdId}` of an api it starts as a child process (as bench/run.ts
+ * does; needs `npm run build`), each client a declared buyer of its own (bench/holds-http.ts);
+ * --anonymous sends no buyer (no per-buyer allowance, no /me index), to see what those steps cost.
+ * The api gets a key prefix and a topic prefix of its own, both deleted at the end.
  */
+import os from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
@@ -18,6 +27,11 @@ import { Holds, newHoldId } from '../src/inventory/holds';
 import { Inventory, isTaken } from '../src/inventory/inventory';
 import { ZoneLayout } from '../src/inventory/layout';
 import { HoldCode, withScripts } from '../src/commands/scripts';
+import { createLogger } from '../src/observability/logger';
+import { createEventLog, topics } from '../src/stream/kafka';
+import { startServer } from '../load/driver/server-process';
+import { runHttpHolds, type HttpHoldsPhase } from './holds-http';
+import { httpHoldsTable } from './report';
 
 interface PhaseResult {
   zone: string;
@@ -34,9 +48,20 @@ interface PhaseResult {
   doubleHeld: number;
 }
 
-const { values } = parseArgs({ options: { seconds: { type: 'string', default: '5' }, clients: { type: 'string', default: '1000' } } });
+const { values } = parseArgs({
+  options: {
+    mode: { type: 'string', default: 'redis' },
+    seconds: { type: 'string', default: '5' },
+    clients: { type: 'string', default: '1000' },
+    anonymous: { type: 'boolean', default: false },
+  },
+});
 const SECONDS = Number(values.seconds);
 const CLIENTS = Number(values.clients);
+if (values.mode !== 'redis' && values.mode !== 'http') {
+  process.stderr.write(`--mode ${values.mode}: use --mode redis (best.lua directly) or --mode http (through the api)\n`);
+  process.exit(2);
+}
 
 function quantile(sorted: number[], q: number): number {
   return sorted.length === 0 ? 0 : sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
@@ -118,7 +143,63 @@ async function consistent(inventory: Inventory, holds: Holds, eventId: string, z
   return problems;
 }
 
-async function main(): Promise<void> {
+async function dropPrefix(redis: Redis, prefix: string): Promise<void> {
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', '1000');
+    cursor = next;
+    if (keys.length > 0) await redis.unlink(...keys);
+  } while (cursor !== '0');
+}
+
+/** What the figures were measured on: they mean little without it. */
+function machineLine(): string {
+  const load = os
+    .loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ');
+  return `${os.cpus()[0]?.model ?? 'unknown CPU'} × ${os.availableParallelism()}, Node ${process.versions.node}, load average ${load} at the end; driver, api and Redis share the machine`;
+}
+
+/** --mode http: an api of its own (own key and topic prefixes), both phases in both zones through HTTP. */
+async function http(): Promise<void> {
+  const runId = String(Date.now());
+  const cfg = loadConfig({ LOG_LEVEL: 'warn', ...process.env });
+  const prefix = `tp:bench-holds-http-${Date.now().toString(36)}:`;
+  const topicPrefix = `bench-holds.${runId}`;
+  const redis = withScripts(new Redis(cfg.REDIS_URL, { enableAutoPipelining: true }));
+  const kafka = createEventLog(cfg, createLogger('warn', 'bench-holds'));
+  let results: HttpHoldsPhase[] | undefined;
+  try {
+    const server = await startServer({ backend: 'redis', topicPrefix, env: { REDIS_KEY_PREFIX: prefix } });
+    process.stderr.write(`api pid ${server.pid} at ${server.url}, key prefix ${prefix}\n`);
+    const started = Date.now();
+    try {
+      results = await runHttpHolds({
+        url: server.url,
+        redis,
+        prefix,
+        runId,
+        clients: CLIENTS,
+        seconds: SECONDS,
+        anonymous: values.anonymous,
+        log: (l) => process.stderr.write(`${l}\n`),
+      });
+      process.stderr.write(`the phases took ${((Date.now() - started) / 1000).toFixed(1)} s (api start-up not counted)\n`);
+    } finally {
+      await server.stop();
+    }
+  } finally {
+    await dropPrefix(redis, prefix);
+    await kafka.deleteTopics(Object.values(topics({ KAFKA_TOPIC_PREFIX: topicPrefix }))).catch(() => undefined);
+    await kafka.close();
+    await redis.quit();
+  }
+  process.stdout.write(`${machineLine()}\n\n${httpHoldsTable(results ?? []).join('\n')}\n`);
+  if (!results || results.length === 0 || results.some((r) => !r.correct)) process.exitCode = 1;
+}
+
+async function direct(): Promise<void> {
   const cfg = loadConfig({ LOG_LEVEL: 'warn', ...process.env });
   const prefix = `tp:bench-holds-${Date.now().toString(36)}:`;
   const redis = withScripts(new Redis(cfg.REDIS_URL, { enableAutoPipelining: true }));
@@ -149,14 +230,10 @@ async function main(): Promise<void> {
       }
     }
   } finally {
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', '1000');
-      cursor = next;
-      if (keys.length > 0) await redis.unlink(...keys);
-    } while (cursor !== '0');
+    await dropPrefix(redis, prefix);
     await redis.quit();
   }
+  process.stdout.write(`${machineLine()}\n\n`);
   process.stdout.write(
     '| zone | phase | clients | best calls | holds | holds/s | calls/s | p50 ms | p99 ms | seats in two holds |\n| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n',
   );
@@ -167,4 +244,9 @@ async function main(): Promise<void> {
   if (failed) process.exitCode = 1;
 }
 
-void main();
+(values.mode === 'http' ? http() : direct()).catch((err: unknown) => {
+  process.stderr.write(
+    `The bench failed: ${(err as Error).stack ?? String(err)}\nCheck npm run services:status and run npm run build first.\n`,
+  );
+  process.exitCode = 1;
+});

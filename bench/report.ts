@@ -1,5 +1,7 @@
 /** The bench's result file and its two renderings: a Markdown table and a hand-written SVG chart. */
 
+import type { HttpHoldsPhase } from './holds-http';
+
 export interface ScenarioResult {
   name: string;
   backend: 'redis' | 'sql';
@@ -44,6 +46,8 @@ export interface BenchResult {
   sqlDrivers?: unknown[];
   /** The writer and projector consuming during a seed replay (bench/stores.ts). */
   stores?: import('./stores').StoresFigures;
+  /** Best-available holds over HTTP (bench/holds-http.ts). */
+  holdsHttp?: HttpHoldsPhase[];
   correct: boolean;
   /** Measurements that could not be taken (the bench fails). */
   errors?: string[];
@@ -126,6 +130,9 @@ export function toMarkdown(r: BenchResult): string {
         ]
       : []),
   ];
+  if (r.holdsHttp) lines.push(...httpHoldsTable(r.holdsHttp), '');
+  for (const h of (r.holdsHttp ?? []).filter((x) => !x.correct))
+    lines.push(`Problems of the holds over HTTP, ${h.zone} ${h.phase}:`, '', ...h.problems.map((p) => `- ${p}`), '');
   const failed = r.scenarios.filter((s) => !s.correct);
   for (const s of failed) lines.push(`Problems of ${label(s)}:`, '', ...(s.problems ?? []).map((p) => `- ${p}`), '');
   return lines.join('\n');
@@ -202,4 +209,16 @@ export function toSvg(r: BenchResult): string {
   );
   out.push('</svg>');
   return out.join('\n');
+}
+
+/** The Markdown table of the phases (bench/holds.ts and the load lab's report). */
+export function httpHoldsTable(rs: HttpHoldsPhase[]): string[] {
+  return [
+    '| best-available holds over HTTP | phase | clients | hold calls | holds | holds/s | calls/s | p50 (ms) | p99 (ms) | seats in two holds | free + held = capacity | correct |',
+    '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- |',
+    ...rs.map(
+      (r) =>
+        `| ${r.zone} | ${r.phase} | ${r.clients} | ${r.attempts.toLocaleString('en-US')} | ${r.holds.toLocaleString('en-US')} | ${r.holdsPerSecond.toLocaleString('en-US')} | ${r.callsPerSecond.toLocaleString('en-US')} | ${r.p50ms} | ${r.p99ms} | ${r.doubleHeld} | ${r.free.toLocaleString('en-US')} + ${r.held.toLocaleString('en-US')} = ${r.capacity.toLocaleString('en-US')} | ${r.correct ? 'yes' : '**NO**'} |`,
+    ),
+  ];
 }

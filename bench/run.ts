@@ -25,6 +25,7 @@ import { describeMachine } from './machine';
 import { redisCeiling } from './redis-ceiling';
 import { ratios, toMarkdown, toSvg, type BenchResult, type ScenarioResult } from './report';
 import { forgetStoredEvents, startStoresPhase, type StoresFigures } from './stores';
+import { runHttpHolds, type HttpHoldsPhase } from './holds-http';
 
 interface Settings {
   size: Size;
@@ -34,6 +35,8 @@ interface Settings {
   redisBenchmarkRequests: number;
   redisScenarios: ScenarioName[];
   sqlScenarios: ScenarioName[];
+  /** Best-available holds over HTTP (bench/holds-http.ts): churn seconds after the rush; 0 = rush only. */
+  holdChurnSeconds: number;
 }
 
 const SETTINGS: Record<'quick' | 'full', Settings> = {
@@ -45,6 +48,7 @@ const SETTINGS: Record<'quick' | 'full', Settings> = {
     redisBenchmarkRequests: 50_000,
     redisScenarios: ['seed-replay', 'hot-seat', 'groups', 'sellout', 'mixed'],
     sqlScenarios: ['hot-seat', 'seed-replay'],
+    holdChurnSeconds: 0,
   },
   full: {
     size: 'full',
@@ -54,6 +58,7 @@ const SETTINGS: Record<'quick' | 'full', Settings> = {
     redisBenchmarkRequests: 200_000,
     redisScenarios: ['seed-replay', 'hot-seat', 'groups', 'sellout', 'mixed'],
     sqlScenarios: ['hot-seat', 'seed-replay'],
+    holdChurnSeconds: 5,
   },
 };
 
@@ -84,6 +89,7 @@ async function main(): Promise<number> {
   let noop: RunStats | undefined;
   let redisFigures: Awaited<ReturnType<typeof redisCeiling>> | undefined;
   let stores: StoresFigures | undefined;
+  let holdsHttp: HttpHoldsPhase[] | undefined;
   let warmups = 0;
   const ceilingErrors: string[] = [];
 
@@ -200,6 +206,26 @@ async function main(): Promise<number> {
       // A second open-loop run at a rate the server sustained in the closed loop, when that is below the aim.
       const sustainable = replay ? Math.floor((replay.throughput * 0.7) / 500) * 500 : 0;
       if (mode === 'full' && sustainable >= 500 && sustainable < s.openLoopRate) await scenario(lab, 'seed-replay', sustainable);
+
+      log(
+        `best-available holds over HTTP: ${s.concurrency} clients, rush${s.holdChurnSeconds ? ` and ${s.holdChurnSeconds} s churn` : ''}, 780- and 10,000-seat zones`,
+      );
+      const holdsStarted = Date.now();
+      try {
+        holdsHttp = await runHttpHolds({
+          url: server.url,
+          redis,
+          prefix: cfg.REDIS_KEY_PREFIX,
+          runId,
+          clients: s.concurrency,
+          seconds: s.holdChurnSeconds,
+          log,
+        });
+        log(`     holds over HTTP took ${((Date.now() - holdsStarted) / 1000).toFixed(1)} s`);
+      } catch (err) {
+        ceilingErrors.push(`holds over HTTP: ${(err as Error).message}`);
+        log(`FAIL holds over HTTP: ${(err as Error).message}`);
+      }
     });
 
     // The stores behind the sale: a writer and a projector consume while a seed replay sells.
@@ -293,7 +319,8 @@ async function main(): Promise<number> {
     ceilings,
     ratios: ratios({ scenarios, ceilings }),
     ...(stores ? { stores } : {}),
-    correct: scenarios.length > 0 && scenarios.every((x) => x.correct),
+    ...(holdsHttp ? { holdsHttp } : {}),
+    correct: scenarios.length > 0 && scenarios.every((x) => x.correct) && (holdsHttp ?? []).every((h) => h.correct),
     ...(ceilingErrors.length > 0 ? { errors: ceilingErrors } : {}),
   };
 
