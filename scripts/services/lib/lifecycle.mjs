@@ -111,7 +111,7 @@ export async function ensureOwned(svc) {
       if (listener && listener !== pid) {
         throw new ServiceError(
           `${HOST}:${svc.port} is taken by ${describeListener(svc.port)}, which is not a healthy ${svc.name} (${again.detail}); our ${svc.name} (pid ${pid}) runs elsewhere`,
-          `stop that process, or pick a free port with ${svc.portEnv}=<port> and run \`${CMD.restart(svc.name)}\``,
+          `stop that process, or pick a free port with ${svc.portEnv}=${svc.portHint ?? '<port>'} and run \`${CMD.restart(svc.name)}\``,
         );
       }
       // still starting, or hung? Allow it the start deadline counted from its own start.
@@ -135,7 +135,7 @@ export async function ensureOwned(svc) {
         const why = port === svc.port ? again.detail : `port ${port} is needed too`;
         throw new ServiceError(
           `${HOST}:${port} is taken by ${describeListener(port)}, which is not a healthy ${svc.name} (${why})`,
-          `stop that process, or move ours with ${svc.portEnv}=<free port>, then rerun \`${CMD.up(svc.name)}\``,
+          `stop that process, or move ours with ${svc.portEnv}=${svc.portHint ?? '<free port>'}, then rerun \`${CMD.up(svc.name)}\``,
         );
       }
     }
