@@ -37,7 +37,12 @@ const TOPOLOGY = applyTopologyOrExit().name;
 /** The services of each topology; the cluster modules load only when used (they read its variables). */
 const TOPOLOGIES = {
   single: async () => [redis, mariadb, kafka, dynalite],
-  cluster: async () => [(await import('./redis-cluster.mjs')).redisCluster, mariadb, (await import('./kafka-cluster.mjs')).kafkaCluster, dynalite],
+  cluster: async () => [
+    (await import('./redis-cluster.mjs')).redisCluster,
+    mariadb,
+    (await import('./kafka-cluster.mjs')).kafkaCluster,
+    dynalite,
+  ],
 };
 if (!TOPOLOGIES[TOPOLOGY]) {
   console.error(`[services] TOPOLOGY=${TOPOLOGY} has no services in scripts/services/cli.mjs; use ${Object.keys(TOPOLOGIES).join(' or ')}`);

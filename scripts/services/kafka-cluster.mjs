@@ -29,6 +29,7 @@ function member(node) {
   const data = dataDir(node);
   return {
     name,
+    group: 'kafka-cluster',
     port: node.port,
     ports: [node.port, node.controllerPort],
     portEnv: 'KAFKA_BROKERS',
@@ -78,7 +79,10 @@ function member(node) {
           );
       }
       say(name, `starting Kafka node ${node.id} (broker ${node.host}:${node.port}, controller ${node.host}:${node.controllerPort})`);
-      return childDied(spawnDetached(name, 'java', serverArgs({ libs: LIBS, logDir: LOG_DIR, heap: HEAP, props })), `the Kafka JVM of node ${node.id}`);
+      return childDied(
+        spawnDetached(name, 'java', serverArgs({ libs: LIBS, logDir: LOG_DIR, heap: HEAP, props })),
+        `the Kafka JVM of node ${node.id}`,
+      );
     },
     stop() {
       return stopOwned(this);
@@ -99,7 +103,8 @@ export const kafkaCluster = {
     if (closed.length === NODES.length) return { ok: false, listening: false, detail: `no broker answers on ${this.address}` };
     const r = await describeBrokers({ brokers: BROKERS }, withTimeout);
     if (!r.ok) return r;
-    if (closed.length) return { ok: false, detail: `nothing listening on ${closed.map((n) => `${n.host}:${n.port}`).join(', ')}; ${r.detail}` };
+    if (closed.length)
+      return { ok: false, detail: `nothing listening on ${closed.map((n) => `${n.host}:${n.port}`).join(', ')}; ${r.detail}` };
     if (r.brokers.length < NODES.length) return { ok: false, detail: `${r.detail}, want ${NODES.length}` };
     const topic = await probeBroker(
       { host: NODES[0].host, port: NODES[0].port, probeTopic: PROBE_TOPIC, replicationFactor: REPLICATION_FACTOR },
@@ -130,7 +135,10 @@ export const kafkaCluster = {
     });
     const ready = await this.probe();
     if (!ready.ok)
-      throw new ServiceError(`brokers ${ids.join(', ')} registered, but ${ready.detail}`, `read ${this.members.map((m) => rel(m.log)).join(', ')}`);
+      throw new ServiceError(
+        `brokers ${ids.join(', ')} registered, but ${ready.detail}`,
+        `read ${this.members.map((m) => rel(m.log)).join(', ')}`,
+      );
     say(this.name, `ready after ${secs(Date.now() - t0)}: ${ready.detail}`);
     return { started: results.some((r) => r.value?.started) };
   },

@@ -20,6 +20,7 @@ function member({ host, port }) {
   const name = `redis-${port}`;
   return {
     name,
+    group: 'redis-cluster',
     host,
     port,
     ports: nodePorts(port),

@@ -65,7 +65,9 @@ function applyTopology(env = process.env) {
 /** Notes on stderr (never stdout: `--exports` output is evaluated by bash). */
 function noteKept(result) {
   for (const [key, { value, topology }] of Object.entries(result.kept))
-    console.error(`[topology] ${result.name}: keeping ${key}=${value} from the environment (the topology's is ${topology}); unset it to use the topology's`);
+    console.error(
+      `[topology] ${result.name}: keeping ${key}=${value} from the environment (the topology's is ${topology}); unset it to use the topology's`,
+    );
 }
 
 /** For entry points: apply, print notes, and stop with the message on an unknown TOPOLOGY. */

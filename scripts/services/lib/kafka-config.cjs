@@ -121,8 +121,9 @@ const isFormatted = (dataDir) => fs.existsSync(path.join(dataDir, 'meta.properti
 /** JVM options every Kafka command of ours shares: the jars Maven resolved and our log4j2 setup. */
 const jvmArgs = ({ libs, logDir }) => ['-cp', `${libs}/*`, `-Dlog4j2.configurationFile=${LOG4J}`, `-Dkafka.logs.dir=${logDir}`];
 
-/** `java` arguments that format a node's storage (kafka-storage format). */
-const formatArgs = ({ libs, logDir, clusterId: id, props }) => [
+/** `java` arguments that format a node's storage (kafka-storage format). `jvm`: extra JVM options. */
+const formatArgs = ({ libs, logDir, clusterId: id, props, jvm = [] }) => [
+  ...jvm,
   ...jvmArgs({ libs, logDir }),
   'kafka.tools.StorageTool',
   'format',
@@ -133,9 +134,10 @@ const formatArgs = ({ libs, logDir, clusterId: id, props }) => [
   '--ignore-formatted',
 ];
 
-/** `java` arguments that run a node. `heap` e.g. ['-Xms128m', '-Xmx512m']. */
-const serverArgs = ({ libs, logDir, heap, props }) => [
+/** `java` arguments that run a node. `heap` e.g. ['-Xms128m', '-Xmx512m']; `jvm`: extra JVM options. */
+const serverArgs = ({ libs, logDir, heap, props, jvm = [] }) => [
   ...heap,
+  ...jvm,
   '-XX:+UseG1GC',
   '-XX:MaxGCPauseMillis=20',
   '-Djava.awt.headless=true',

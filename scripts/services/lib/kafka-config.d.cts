@@ -21,8 +21,8 @@ export function kafkaProperties(o: {
 export function newClusterId(): string;
 export function clusterId(idFile: string, dataDirs: string[]): string;
 export function isFormatted(dataDir: string): boolean;
-export function formatArgs(o: { libs: string; logDir: string; clusterId: string; props: string }): string[];
-export function serverArgs(o: { libs: string; logDir: string; heap: string[]; props: string }): string[];
+export function formatArgs(o: { libs: string; logDir: string; clusterId: string; props: string; jvm?: string[] }): string[];
+export function serverArgs(o: { libs: string; logDir: string; heap: string[]; props: string; jvm?: string[] }): string[];
 export function waitKafkaBrokers(o: {
   brokers: string[];
   expected: number;

@@ -197,7 +197,9 @@ async function clusterReady({ host, ports, masters, replicas }) {
   const masterIds = new Set(live.filter((n) => n.role === 'master' && n.slots.length).map((n) => n.id));
   const following = live.filter((n) => n.role === 'replica' && masterIds.has(n.masterId));
   if (masterIds.size !== masters || following.length !== replicas)
-    return problem(`${masterIds.size} masters with slots and ${following.length} replicas following them (want ${masters} and ${replicas})`);
+    return problem(
+      `${masterIds.size} masters with slots and ${following.length} replicas following them (want ${masters} and ${replicas})`,
+    );
   const unsynced = views.filter((v) => v.myself?.role === 'replica' && v.replication.master_link_status !== 'up');
   if (unsynced.length) return problem(`replica ${unsynced.map((v) => v.port).join(', ')} not in sync with its master yet`);
   return { ok: true, detail: `cluster_state:ok, ${SLOTS} slots, ${masters} masters, ${replicas} replicas`, views };
@@ -205,7 +207,14 @@ async function clusterReady({ host, ports, masters, replicas }) {
 
 /** Runs `redis-cli --cluster create … --cluster-replicas 1 --cluster-yes`, its output appended to `log`. */
 function createCluster({ redisCli, host, ports, replicasPerMaster = 1, log }) {
-  const args = ['--cluster', 'create', ...ports.map((p) => `${host}:${p}`), '--cluster-replicas', String(replicasPerMaster), '--cluster-yes'];
+  const args = [
+    '--cluster',
+    'create',
+    ...ports.map((p) => `${host}:${p}`),
+    '--cluster-replicas',
+    String(replicasPerMaster),
+    '--cluster-yes',
+  ];
   return new Promise((resolve, reject) => {
     const fd = fs.openSync(log, 'a');
     fs.writeSync(fd, `\n=== ${new Date().toISOString()} ${redisCli} ${args.join(' ')}\n`);
@@ -236,7 +245,9 @@ async function ensureRedisCluster({ host, ports, replicasPerMaster = 1, redisCli
   const fresh = views.filter(isNew);
   let created = false;
   if (fresh.length === views.length) {
-    note(`creating the cluster: redis-cli --cluster create ${ports.map((p) => `${host}:${p}`).join(' ')} --cluster-replicas ${replicasPerMaster}`);
+    note(
+      `creating the cluster: redis-cli --cluster create ${ports.map((p) => `${host}:${p}`).join(' ')} --cluster-replicas ${replicasPerMaster}`,
+    );
     await createCluster({ redisCli, host, ports, replicasPerMaster, log });
     created = true;
   } else if (fresh.length) {
