@@ -7,6 +7,10 @@
  * `npm test` runs both. JEST_PROJECT=unit|integration picks one (the npm scripts set it; not
  * `--selectProjects`, which would swallow the file paths given after it).
  */
+// TOPOLOGY=cluster: the same variables as `npm test` exports (scripts/topology/topology.cjs), also
+// for a bare `npx jest`; the workers inherit them.
+require('./scripts/topology/topology.cjs').applyTopologyOrExit();
+
 const shared = {
   testEnvironment: 'node',
   roots: ['<rootDir>/test'],

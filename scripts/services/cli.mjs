@@ -18,7 +18,14 @@
 // Everything lives in .services/ (git-ignored): logs/<name>.log, <name>/ data, <name>.pid.
 // Ports can be moved with REDIS_PORT, MYSQL_PORT, KAFKA_PORT, KAFKA_CONTROLLER_PORT, DYNALITE_PORT,
 // and .services/ itself with TICKETING_SERVICES_DIR (test/foundation/services-cli.test.ts does).
+//
+// TOPOLOGY=cluster (scripts/topology/cluster.env) swaps Redis and Kafka for clusters beside them:
+//   redis-cluster  127.0.0.1:7000…7005  3 masters + 3 replicas, AOF, .services/cluster/redis-<port>/  (redis-cluster.mjs)
+//   kafka-cluster  127.0.0.1:9192,9292,9392 (controllers 9193,9293,9393)  RF 3, min ISR 2             (kafka-cluster.mjs)
+// with MariaDB and dynalite as above. `status` then shows every node (port, pid, role). Their
+// ports come from REDIS_CLUSTER_NODES and KAFKA_BROKERS, the variables the platform reads.
 import fs from 'node:fs';
+import { applyTopologyOrExit } from '../topology/topology.cjs';
 import { CMD, HOST, LOG_DIR, rel, say, ServiceError, secs } from './lib/common.mjs';
 import { listenerPid, ourPid } from './lib/proc.mjs';
 import { dynalite } from './dynalite.mjs';
@@ -26,7 +33,23 @@ import { kafka } from './kafka.mjs';
 import { mariadb } from './mariadb.mjs';
 import { redis } from './redis.mjs';
 
-const SERVICES = [redis, mariadb, kafka, dynalite];
+const TOPOLOGY = applyTopologyOrExit().name;
+/** The services of each topology; the cluster modules load only when used (they read its variables). */
+const TOPOLOGIES = {
+  single: async () => [redis, mariadb, kafka, dynalite],
+  cluster: async () => [
+    (await import('./redis-cluster.mjs')).redisCluster,
+    mariadb,
+    (await import('./kafka-cluster.mjs')).kafkaCluster,
+    dynalite,
+  ],
+};
+if (!TOPOLOGIES[TOPOLOGY]) {
+  console.error(`[services] TOPOLOGY=${TOPOLOGY} has no services in scripts/services/cli.mjs; use ${Object.keys(TOPOLOGIES).join(' or ')}`);
+  process.exit(2);
+}
+const SERVICES = await TOPOLOGIES[TOPOLOGY]();
+const address = (svc) => svc.address ?? `${HOST}:${svc.port}`;
 
 function reportFailures(services, results, verb) {
   const failed = [];
@@ -52,7 +75,7 @@ async function cmdUp(services) {
     );
     return 1;
   }
-  say('up', `all healthy (${services.map((s) => `${s.name} ${HOST}:${s.port}`).join(', ')}) in ${secs(Date.now() - t0)}`);
+  say('up', `all healthy (${services.map((s) => `${s.name} ${address(s)}`).join(', ')}) in ${secs(Date.now() - t0)}`);
   return 0;
 }
 
@@ -83,32 +106,54 @@ async function cmdDown(services) {
   return failed.length ? 1 : 0;
 }
 
+/** One status line's fields for a service, or for one node of a cluster. */
+async function statusRow(svc) {
+  const probe = await svc.probe();
+  const pid = ourPid(svc);
+  const external = !pid && probe.listening !== false ? listenerPid(svc.port) : null;
+  return {
+    name: svc.name,
+    port: address(svc),
+    health: probe.ok ? 'healthy' : 'UNHEALTHY',
+    owner: pid ? 'started-by-us' : probe.ok || probe.listening ? 'external' : '-',
+    pid: pid ? `pid ${pid}` : external ? `pid ${external}` : 'pid -',
+    role: svc.role && probe.listening !== false ? await svc.role() : '',
+    log: pid || fs.existsSync(svc.log) ? rel(svc.log) : '-',
+    detail: probe.ok ? '' : `  (${probe.detail})`,
+    ok: probe.ok,
+  };
+}
+
+/** A cluster: a line per node, then the cluster's own (is it ready as a whole?). */
+async function clusterRows(svc) {
+  const nodes = await Promise.all(svc.members.map(statusRow));
+  const probe = await svc.probe();
+  const whole = {
+    name: svc.name,
+    port: address(svc),
+    health: probe.ok ? 'healthy' : 'UNHEALTHY',
+    owner: '',
+    pid: '',
+    role: probe.ok ? probe.detail : '',
+    log: '-',
+    detail: probe.ok ? '' : `  (${probe.detail})`,
+    ok: probe.ok,
+  };
+  return [...nodes, whole];
+}
+
 async function cmdStatus(services) {
-  const rows = await Promise.all(
-    services.map(async (svc) => {
-      const probe = await svc.probe();
-      const pid = ourPid(svc);
-      const external = !pid && probe.listening !== false ? listenerPid(svc.port) : null;
-      return {
-        name: svc.name,
-        port: `${HOST}:${svc.port}`,
-        health: probe.ok ? 'healthy' : 'UNHEALTHY',
-        owner: pid ? 'started-by-us' : probe.ok || probe.listening ? 'external' : '-',
-        pid: pid ? `pid ${pid}` : external ? `pid ${external}` : 'pid -',
-        log: pid || fs.existsSync(svc.log) ? rel(svc.log) : '-',
-        detail: probe.ok ? '' : `  (${probe.detail})`,
-        ok: probe.ok,
-      };
-    }),
-  );
+  const rows = (await Promise.all(services.map(async (svc) => (svc.members ? clusterRows(svc) : [await statusRow(svc)])))).flat();
   const width = (k) => Math.max(...rows.map((r) => r[k].length));
+  const roles = rows.some((r) => r.role);
   for (const r of rows) {
+    const role = roles ? `  ${r.role.padEnd(width('role'))}` : '';
     console.log(
-      `[services] ${r.name.padEnd(width('name'))}  ${r.port.padEnd(width('port'))}  ${r.health.padEnd(9)}  ${r.owner.padEnd(13)}  ${r.pid.padEnd(width('pid'))}  log ${r.log}${r.detail}`,
+      `[services] ${r.name.padEnd(width('name'))}  ${r.port.padEnd(width('port'))}  ${r.health.padEnd(9)}  ${r.owner.padEnd(13)}  ${r.pid.padEnd(width('pid'))}${role}  log ${r.log}${r.detail}`,
     );
   }
-  const bad = rows.filter((r) => !r.ok);
-  if (bad.length) console.log(`[services] not healthy: ${bad.map((r) => r.name).join(', ')}; run \`${CMD.up()}\``);
+  const bad = [...new Set(rows.filter((r) => !r.ok).map((r) => r.name))];
+  if (bad.length) console.log(`[services] not healthy: ${bad.join(', ')}; run \`${CMD.up()}\``);
   return bad.length ? 1 : 0;
 }
 

@@ -22,6 +22,7 @@ import {
   withTimeout,
 } from './lib/common.mjs';
 import { aptCommand, aptInstall } from './lib/install.mjs';
+import { clusterId, formatArgs, isFormatted, kafkaProperties, serverArgs } from './lib/kafka-config.cjs';
 import { ensureOwned, stopOwned } from './lib/lifecycle.mjs';
 import { childDied, isPortOpen, ourPid, runLogged, spawnDetached } from './lib/proc.mjs';
 
@@ -30,9 +31,9 @@ const CONTROLLER_PORT = intEnv('KAFKA_CONTROLLER_PORT', 9093);
 const HEAP = (process.env.KAFKA_HEAP_OPTS || '-Xms256m -Xmx768m').split(/\s+/).filter(Boolean);
 const PROBE_TOPIC = '__services_probe';
 const POM = path.join(ROOT, 'scripts', 'kafka', 'pom.xml');
-const LOG4J = path.join(ROOT, 'scripts', 'kafka', 'log4j2.properties');
 const DIR = path.join(SERVICES_DIR, 'kafka');
-const LIBS = path.join(DIR, 'libs');
+/** The jars `services:install` resolves; the cluster topology's nodes run from them too. */
+export const LIBS = path.join(DIR, 'libs');
 const LIBS_HASH = path.join(LIBS, '.pom.sha256');
 const DATA = path.join(DIR, 'data');
 const PROPS = path.join(DIR, 'server.properties');
@@ -96,64 +97,19 @@ async function resolveJars() {
   say('kafka', `resolved ${jars.length} jars into ${rel(LIBS)}`);
 }
 
-/** A Kafka Uuid in its string form: 16 random bytes, URL-safe base64 without padding. */
-function newClusterId() {
-  for (;;) {
-    const id = crypto.randomBytes(16).toString('base64url');
-    if (!id.startsWith('-')) return id;
-  }
-}
-
-function clusterId() {
-  try {
-    const id = fs.readFileSync(CLUSTER_ID, 'utf8').trim();
-    if (id) return id;
-  } catch {
-    // no cluster.id yet (first start): fall through to the formatted storage or a new id
-  }
-  let id = null;
-  try {
-    // storage formatted earlier but cluster.id lost: keep the formatted one
-    id = /^cluster\.id=(.+)$/m.exec(fs.readFileSync(path.join(DATA, 'meta.properties'), 'utf8'))?.[1]?.trim() ?? null;
-  } catch {
-    // storage never formatted: a new id is generated below
-  }
-  id ||= newClusterId();
-  fs.writeFileSync(CLUSTER_ID, `${id}\n`);
-  return id;
-}
-
-const properties = () => `# Written by scripts/services/kafka.mjs on every start; edit the script, not this file.
-# Single-node Apache Kafka 4.x in KRaft mode: one process is both broker and controller.
-process.roles=broker,controller
-node.id=1
-controller.quorum.voters=1@${HOST}:${CONTROLLER_PORT}
-controller.listener.names=CONTROLLER
-listeners=PLAINTEXT://${HOST}:${PORT},CONTROLLER://${HOST}:${CONTROLLER_PORT}
-advertised.listeners=PLAINTEXT://${HOST}:${PORT}
-inter.broker.listener.name=PLAINTEXT
-listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
-log.dirs=${DATA}
-num.partitions=6
-default.replication.factor=1
-min.insync.replicas=1
-offsets.topic.replication.factor=1
-offsets.topic.num.partitions=6
-transaction.state.log.replication.factor=1
-transaction.state.log.min.isr=1
-transaction.state.log.num.partitions=6
-share.coordinator.state.topic.replication.factor=1
-share.coordinator.state.topic.min.isr=1
-share.coordinator.state.topic.num.partitions=6
-group.initial.rebalance.delay.ms=0
-auto.create.topics.enable=false
-delete.topic.enable=true
-num.network.threads=2
-num.io.threads=4
-num.recovery.threads.per.data.dir=1
-log.retention.hours=168
-log.segment.bytes=268435456
-`;
+const NODE = { id: 1, host: HOST, port: PORT, controllerPort: CONTROLLER_PORT };
+const properties = () =>
+  kafkaProperties({
+    header: [
+      'Written by scripts/services/kafka.mjs on every start; edit the script, not this file.',
+      'Single-node Apache Kafka 4.x in KRaft mode: one process is both broker and controller.',
+    ],
+    node: NODE,
+    voters: [NODE],
+    dataDir: DATA,
+    replicationFactor: 1,
+    minInsyncReplicas: 1,
+  });
 
 export const kafka = {
   name: 'kafka',
@@ -209,16 +165,11 @@ export const kafka = {
   },
   async start() {
     fs.mkdirSync(DATA, { recursive: true });
-    const id = clusterId();
+    const id = clusterId(CLUSTER_ID, [DATA]);
     fs.writeFileSync(PROPS, properties());
-    const jvm = ['-cp', `${LIBS}/*`, `-Dlog4j2.configurationFile=${LOG4J}`, `-Dkafka.logs.dir=${LOG_DIR}`];
-    if (!fs.existsSync(path.join(DATA, 'meta.properties'))) {
+    if (!isFormatted(DATA)) {
       say(this.name, `formatting storage in ${rel(DATA)} (cluster id ${id})`);
-      const code = await runLogged(
-        'java',
-        [...jvm, 'kafka.tools.StorageTool', 'format', '--cluster-id', id, '--config', PROPS, '--ignore-formatted'],
-        this.log,
-      );
+      const code = await runLogged('java', formatArgs({ libs: LIBS, logDir: LOG_DIR, clusterId: id, props: PROPS }), this.log);
       if (code !== 0) {
         throw new ServiceError(
           `kafka-storage format failed (exit ${code}); last lines of ${rel(this.log)}:\n${tail(this.log)}`,
@@ -227,15 +178,7 @@ export const kafka = {
       }
     }
     say(this.name, `starting Kafka (KRaft broker+controller) on ${HOST}:${PORT}, controller ${HOST}:${CONTROLLER_PORT}`);
-    const state = spawnDetached(this.name, 'java', [
-      ...HEAP,
-      '-XX:+UseG1GC',
-      '-XX:MaxGCPauseMillis=20',
-      '-Djava.awt.headless=true',
-      ...jvm,
-      'kafka.Kafka',
-      PROPS,
-    ]);
+    const state = spawnDetached(this.name, 'java', serverArgs({ libs: LIBS, logDir: LOG_DIR, heap: HEAP, props: PROPS }));
     return childDied(state, 'the Kafka JVM');
   },
   stop() {

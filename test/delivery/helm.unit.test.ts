@@ -168,6 +168,104 @@ test('values: production uses external endpoints, Kafka RF 3 / min ISR 2, more a
   expect(p).toEqual([]);
 });
 
+test('values: cluster renders a 6-node Redis Cluster with its create Job, 3 KRaft brokers at RF 3 / min ISR 2, PDBs allowing one disruption, and keeps the api HPA', () => {
+  const docs = rendered('cluster');
+  const p: string[] = [];
+  const of = (kind: string, c: string) => docs.filter((d) => d.kind === kind && d.metadata.labels?.['app.kubernetes.io/component'] === c);
+  const cm = of('ConfigMap', 'config')[0];
+  const env = (c: Doc) => Object.fromEntries((c.env ?? []).map((e: Doc) => [e.name, e.value]));
+  // Redis Cluster: 6 pods behind a headless Service, cluster mode with AOF, the app told every node.
+  const [redis] = of('StatefulSet', 'redis');
+  const headless = (sts: Doc) =>
+    of('Service', sts.metadata.labels['app.kubernetes.io/component']).find((x) => x.metadata.name === sts.spec.serviceName);
+  const pods = (sts: Doc, port: number) =>
+    Array.from({ length: sts.spec.replicas }, (_, i) => `${sts.metadata.name}-${i}.${sts.spec.serviceName}.ticketing.svc:${port}`);
+  if (redis?.spec.replicas !== 6 || redis.spec.podManagementPolicy !== 'Parallel')
+    p.push('Redis is not a StatefulSet of 6 pods started in parallel');
+  else {
+    const svc = headless(redis);
+    if (svc?.spec.clusterIP !== 'None' || svc.spec.publishNotReadyAddresses !== true)
+      p.push('Redis pods have no headless Service publishing not-ready pods');
+    const args = redis.spec.template.spec.containers[0].args.join(' ');
+    for (const want of ['--cluster-enabled yes', '--appendonly yes', '--appendfsync everysec', '--cluster-config-file /data/nodes.conf'])
+      if (!args.includes(want)) p.push(`Redis args lack ${want}`);
+    if (cm?.data.REDIS_CLUSTER_NODES !== pods(redis, 6379).join(',')) p.push(`REDIS_CLUSTER_NODES ${cm?.data.REDIS_CLUSTER_NODES}`);
+    const job = docs.find((d) => d.kind === 'Job');
+    const script = job?.spec.template.spec.containers[0].command.join(' ') ?? '';
+    if (!/post-install/.test(job?.metadata.annotations?.['helm.sh/hook'] ?? '')) p.push('no post-install Job');
+    else if (!/redis-cli --cluster create \$addresses --cluster-replicas "\$REPLICAS_PER_MASTER" --cluster-yes/.test(script))
+      p.push('the Job does not run redis-cli --cluster create');
+    else if (env(job.spec.template.spec.containers[0]).NODES !== pods(redis, 6379).join(' '))
+      p.push('the Job does not wait for every Redis pod');
+  }
+  // Kafka: 3 KRaft nodes, each its id from its ordinal, a 3-voter quorum, RF 3 / min ISR 2 everywhere.
+  const [kafka] = of('StatefulSet', 'kafka');
+  if (kafka?.spec.replicas !== 3 || kafka.spec.podManagementPolicy !== 'Parallel')
+    p.push('Kafka is not a StatefulSet of 3 pods started in parallel');
+  else {
+    const c = kafka.spec.template.spec.containers[0];
+    const e = env(c);
+    const want = {
+      KAFKA_PROCESS_ROLES: 'broker,controller',
+      KAFKA_DEFAULT_REPLICATION_FACTOR: '3',
+      KAFKA_MIN_INSYNC_REPLICAS: '2',
+      KAFKA_UNCLEAN_LEADER_ELECTION_ENABLE: 'false',
+      KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR: '3',
+      KAFKA_TRANSACTION_STATE_LOG_REPLICATION_FACTOR: '3',
+      KAFKA_TRANSACTION_STATE_LOG_MIN_ISR: '2',
+    };
+    for (const [k, v] of Object.entries(want)) if (e[k] !== v) p.push(`Kafka ${k}=${e[k]}, want ${v}`);
+    const voters = pods(kafka, 9093).map((a, i) => `${i + 1}@${a}`);
+    if (e.KAFKA_CONTROLLER_QUORUM_VOTERS !== voters.join(',')) p.push(`KAFKA_CONTROLLER_QUORUM_VOTERS ${e.KAFKA_CONTROLLER_QUORUM_VOTERS}`);
+    if (!/KAFKA_NODE_ID=\$\(\( \$\{HOSTNAME##\*-\} \+ 1 \)\)/.test((c.command ?? []).join(' ')))
+      p.push('Kafka node ids do not come from the pod ordinals');
+    if (headless(kafka)?.spec.clusterIP !== 'None') p.push('Kafka pods have no headless Service');
+    if (cm?.data.KAFKA_BROKERS !== pods(kafka, 9092).join(',')) p.push(`KAFKA_BROKERS ${cm?.data.KAFKA_BROKERS}`);
+  }
+  if (cm?.data.KAFKA_REPLICATION_FACTOR !== '3' || cm?.data.KAFKA_MIN_INSYNC_REPLICAS !== '2')
+    p.push('the app does not create topics at RF 3 / min ISR 2');
+  // One voluntary disruption at a time, each PDB over exactly its StatefulSet's pods.
+  for (const sts of [redis, kafka].filter(Boolean)) {
+    const component = sts.metadata.labels['app.kubernetes.io/component'];
+    const pdb = of('PodDisruptionBudget', component)[0];
+    if (pdb?.spec.maxUnavailable !== 1) p.push(`${component} PDB maxUnavailable ${pdb?.spec.maxUnavailable}`);
+    const selected = docs.filter(
+      (d) =>
+        d.spec?.template &&
+        Object.entries(pdb?.spec.selector.matchLabels ?? {}).every(([k, v]) => d.spec.template.metadata?.labels?.[k] === v),
+    );
+    if (selected.map((d) => d.metadata.name).join() !== sts.metadata.name)
+      p.push(`${component} PDB selects ${selected.map((d) => d.metadata.name)}`);
+  }
+  const hpa = docs.find((d) => d.kind === 'HorizontalPodAutoscaler');
+  if (hpa?.spec.scaleTargetRef.name !== of('Deployment', 'api')[0]?.metadata.name) p.push('no HPA on the api');
+  for (const role of ['writer', 'projector']) if (of('Deployment', role)[0]?.spec.replicas !== 2) p.push(`${role} does not run 2 replicas`);
+  expect(p).toEqual([]);
+});
+
+test('values: an external Redis Cluster reaches the app as REDIS_CLUSTER_NODES; one Redis leaves it empty', () => {
+  const external = rendered('production-redis-cluster');
+  const cm = (docs: Doc[]) => docs.find((d) => d.kind === 'ConfigMap' && d.metadata.labels?.['app.kubernetes.io/component'] === 'config');
+  expect(cm(external)?.data.REDIS_CLUSTER_NODES).toBe('redis-a.example.com:6379,redis-b.example.com:6379,redis-c.example.com:6379');
+  expect(external.filter((d) => ['StatefulSet', 'Job'].includes(d.kind)).map((d) => d.metadata.name)).toEqual([]);
+  expect(cm(rendered('default'))?.data.REDIS_CLUSTER_NODES).toBe('');
+  expect(cm(rendered('kind'))?.data.REDIS_CLUSTER_NODES).toBe('');
+});
+
+test('values: impossible cluster settings are refused with the value to fix', () => {
+  const refused = (args: string[]) => {
+    const r = render(args);
+    return r.code === 0 ? 'accepted' : stderrTail(r);
+  };
+  const kind = ['-f', path.join(CHART, 'values-kind.yaml')];
+  expect(refused([...kind, '--set', 'kafka.replicationFactor=3'])).toMatch(/kafka.replicationFactor must not exceed kafka.replicas/);
+  expect(refused(['--set', 'redis.cluster.enabled=true'])).toMatch(/redis.cluster.nodes \(host:port,…\) is required/);
+  expect(refused([...kind, '--set', 'kafka.replicas=2'])).toMatch(/replicas/);
+  expect(
+    refused([...kind, '--set', 'redis.enabled=true', '--set', 'redis.cluster.enabled=true', '--set', 'redis.cluster.masters=2']),
+  ).toMatch(/masters/);
+});
+
 test('values: controller.watchNamespace switches ClusterRole → Role in that namespace', () => {
   const r = render(['--set', 'controller.watchNamespace=tickets']);
   expect(r.code === 0 ? '' : stderrTail(r)).toBe('');

@@ -4,6 +4,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { testRedis } from '../support/platform';
+import { freeRedisPorts } from '../support/private-cluster';
 
 /**
  * scripts/services/cli.mjs on private instances only: a temp .services/ (TICKETING_SERVICES_DIR)
@@ -70,5 +71,46 @@ test('up starts a private Redis, a second up leaves it alone, down stops only wh
     expect(await shared.ping()).toBe('PONG');
   } finally {
     await shared.quit();
+  }
+});
+
+test('an unknown TOPOLOGY is refused, naming the topologies there are', () => {
+  const r = cli(['status'], { TOPOLOGY: 'cluser' });
+  expect(r.code).toBe(2);
+  expect(r.out).toContain('TOPOLOGY=cluser is not a topology: use TOPOLOGY=cluster or TOPOLOGY=single');
+});
+
+test('TOPOLOGY=cluster: up creates a Redis cluster on REDIS_CLUSTER_NODES, status lists each node with pid and role, a killed node is restarted and rejoins, down stops all six', async () => {
+  const ports = await freeRedisPorts(6);
+  const env = { TOPOLOGY: 'cluster', REDIS_CLUSTER_NODES: ports.map((p) => `127.0.0.1:${p}`).join(',') };
+  const only = ['--only', 'redis-cluster'];
+  const up = cli(['up', ...only], env);
+  try {
+    expect([up.code, up.out]).toEqual([0, expect.stringContaining('redis-cluster: created and ready after')]);
+    expect(up.out).toContain('cluster_state:ok, 16384 slots, 3 masters, 3 replicas');
+    const status = cli(['status', ...only], env);
+    expect(status.code).toBe(0);
+    const node = (port: number) =>
+      new RegExp(
+        `redis-${port}\\s+127\\.0\\.0\\.1:${port}\\s+healthy\\s+started-by-us\\s+pid (\\d+)\\s+(master \\d+-\\d+|replica of \\d+)`,
+      );
+    const rows = ports.map((p) => node(p).exec(status.out));
+    expect(rows.every(Boolean) ? '' : status.out).toBe('');
+    expect(rows.filter((m) => m![2]!.startsWith('master')).length).toBe(3);
+    expect(status.out).toMatch(/redis-cluster\s+\S+\s+healthy\s+cluster_state:ok/);
+    // a second up leaves every node alone and finds the cluster ready
+    const again = cli(['up', ...only], env);
+    expect(again.out.match(/already healthy/g)?.length).toBe(6);
+    expect(again.out).not.toContain('created');
+    // a replica dies: up starts it again from its nodes.conf and it follows its master again
+    const replica = rows.find((m) => m![2]!.startsWith('replica'))!;
+    process.kill(Number(replica[1]), 'SIGKILL');
+    const back = cli(['up', ...only], env);
+    expect([back.code, back.out]).toEqual([0, expect.stringContaining('ready after')]);
+    expect(back.out.match(/already healthy/g)?.length).toBe(5);
+    expect(cli(['status', ...only], env).out).toContain(replica[2]);
+  } finally {
+    const down = cli(['down', ...only], env);
+    expect([down.code, down.out.match(/stopped; data kept/g)?.length]).toEqual([0, 6]);
   }
 });

@@ -1,5 +1,16 @@
 import { spawnSync } from 'node:child_process';
-import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  copyFileSync,
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { ROOT } from '../support/process';
@@ -17,16 +28,23 @@ beforeAll(() => {
   mkdirSync(path.join(dir, 'scripts'));
   mkdirSync(path.join(dir, 'node_modules', '.bin'), { recursive: true });
   for (const f of ['start.sh', 'ensure-deps.sh']) copyFileSync(path.join(ROOT, 'scripts', f), path.join(dir, 'scripts', f));
+  cpSync(path.join(ROOT, 'scripts', 'topology'), path.join(dir, 'scripts', 'topology'), { recursive: true });
   const bin = (name: string, body: string) => {
     const file = path.join(dir, 'node_modules', '.bin', name);
     writeFileSync(file, `#!/usr/bin/env bash\n${body}\n`);
     chmodSync(file, 0o755);
   };
   bin('npm', 'exit 0');
-  // `node -e …` is ensure-deps.sh's version check; anything else is the platform's start.
+  // `node -e …` is ensure-deps.sh's version check, the topology loader runs for real; anything
+  // else is the platform's start, which records its arguments and the topology's variables.
   bin(
     'node',
-    `[ "$1" = "-e" ] && exit 0\necho "args=$* ROLE=\${ROLE:-} PORT=\${PORT:-} METRICS_PORT=\${METRICS_PORT:-}" > "${dir}/started"`,
+    [
+      '[ "$1" = "-e" ] && exit 0',
+      `case "$1" in */topology.cjs) exec "${process.execPath}" "$@" ;; esac`,
+      `echo "args=$* ROLE=\${ROLE:-} PORT=\${PORT:-} METRICS_PORT=\${METRICS_PORT:-}" > "${dir}/started"`,
+      `env | grep -E '^(TOPOLOGY|REDIS_CLUSTER_NODES|KAFKA_BROKERS|KAFKA_REPLICATION_FACTOR|KAFKA_MIN_INSYNC_REPLICAS)=' | sort > "${dir}/env"`,
+    ].join('\n'),
   );
   // Dependencies up to date: the lock file is older than the installed one.
   writeFileSync(path.join(dir, 'package-lock.json'), '{}');
@@ -36,10 +54,16 @@ beforeAll(() => {
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-function start(env: Record<string, string>): { started: string; out: string } {
-  const r = spawnSync('bash', [path.join(dir, 'scripts', 'start.sh')], { env: { PATH: process.env.PATH ?? '', ...env }, encoding: 'utf8' });
+function run(env: Record<string, string>) {
+  rmSync(path.join(dir, 'started'), { force: true });
+  return spawnSync('bash', [path.join(dir, 'scripts', 'start.sh')], { env: { PATH: process.env.PATH ?? '', ...env }, encoding: 'utf8' });
+}
+
+function start(env: Record<string, string>): { started: string; out: string; env: string[] } {
+  const r = run(env);
   if (r.status !== 0) throw new Error(`start.sh failed (${r.status}): ${r.stdout}${r.stderr}`);
-  return { started: readFileSync(path.join(dir, 'started'), 'utf8').trim(), out: r.stdout };
+  const started = readFileSync(path.join(dir, 'started'), 'utf8').trim();
+  return { started, out: r.stdout, env: readFileSync(path.join(dir, 'env'), 'utf8').trim().split('\n') };
 }
 
 test('ROLE picks the role (no role argument overrides it) and the ports come from PORT and METRICS_PORT', () => {
@@ -52,4 +76,23 @@ test('without ROLE every role runs (main.js defaults ROLE to all)', () => {
   const all = start({});
   expect(all.started).toBe('args=dist/src/main.js ROLE= PORT= METRICS_PORT=');
   expect(all.out).toContain('[start] role all on http://127.0.0.1:8080');
+});
+
+test("TOPOLOGY=cluster: the platform starts with the cluster topology's variables (scripts/topology/cluster.env); an explicit one is kept", () => {
+  expect(start({ TOPOLOGY: 'cluster' }).env).toEqual([
+    'KAFKA_BROKERS=127.0.0.1:9192,127.0.0.1:9292,127.0.0.1:9392',
+    'KAFKA_MIN_INSYNC_REPLICAS=2',
+    'KAFKA_REPLICATION_FACTOR=3',
+    'REDIS_CLUSTER_NODES=127.0.0.1:7000,127.0.0.1:7001,127.0.0.1:7002,127.0.0.1:7003,127.0.0.1:7004,127.0.0.1:7005',
+    'TOPOLOGY=cluster',
+  ]);
+  expect(start({ TOPOLOGY: 'cluster', KAFKA_REPLICATION_FACTOR: '2' }).env).toContain('KAFKA_REPLICATION_FACTOR=2');
+  expect(start({}).env).toEqual(['TOPOLOGY=single']);
+});
+
+test('an unknown TOPOLOGY stops start.sh before anything starts, naming the topologies there are', () => {
+  const r = run({ TOPOLOGY: 'clusters' });
+  expect(r.status).not.toBe(0);
+  expect(r.stderr).toContain('TOPOLOGY=clusters is not a topology: use TOPOLOGY=cluster or TOPOLOGY=single');
+  expect(existsSync(path.join(dir, 'started'))).toBe(false);
 });

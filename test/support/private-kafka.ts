@@ -7,17 +7,18 @@ import path from 'node:path';
 import { freePort, ROOT } from './process';
 import { waitFor } from './env';
 
-const LIBS = path.join(ROOT, '.services', 'kafka', 'libs');
+/** The Kafka jars `npm run services:install` resolves (private-cluster.ts runs its brokers from them too). */
+export const KAFKA_LIBS = path.join(ROOT, '.services', 'kafka', 'libs');
 
 /**
  * The jars `npm run services:install` resolves (test.sh and .ci/run call it). When they are
  * missing anyway (a checkout that never ran it), resolve them here with the same pom.
  */
-function ensureJars(): void {
-  if (existsSync(LIBS)) return;
+export function ensureKafkaJars(): void {
+  if (existsSync(KAFKA_LIBS)) return;
   const r = spawnSync(
     'mvn',
-    ['-B', '-q', '-f', path.join(ROOT, 'scripts', 'kafka', 'pom.xml'), 'dependency:copy-dependencies', `-DoutputDirectory=${LIBS}`],
+    ['-B', '-q', '-f', path.join(ROOT, 'scripts', 'kafka', 'pom.xml'), 'dependency:copy-dependencies', `-DoutputDirectory=${KAFKA_LIBS}`],
     { encoding: 'utf8' },
   );
   if (r.status !== 0)
@@ -41,7 +42,7 @@ export class PrivateKafka {
   ) {}
 
   static async create(): Promise<PrivateKafka> {
-    ensureJars();
+    ensureKafkaJars();
     const k = new PrivateKafka(mkdtempSync(path.join(os.tmpdir(), 'tp-kafka-')), await freePort(), await freePort());
     writeFileSync(k.props, k.properties());
     await k.java(
@@ -91,7 +92,7 @@ export class PrivateKafka {
 
   private java(args: string[], wait: boolean): Promise<void> {
     const log4j = path.join(ROOT, 'scripts', 'kafka', 'log4j2.properties');
-    const child = spawn('java', ['-Xms128m', '-Xmx384m', '-cp', `${LIBS}/*`, `-Dlog4j2.configurationFile=${log4j}`, ...args], {
+    const child = spawn('java', ['-Xms128m', '-Xmx384m', '-cp', `${KAFKA_LIBS}/*`, `-Dlog4j2.configurationFile=${log4j}`, ...args], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     child.stdout.on('data', (d) => (this.log = (this.log + d).slice(-20000)));

@@ -95,8 +95,36 @@ app.kubernetes.io/part-of: ticketing
 {{- end }}
 {{- end }}
 
+{{/* Pod addresses of an in-cluster StatefulSet behind its headless Service: (dict "root" $ "component" "kafka" "count" 3 "port" 9092). */}}
+{{- define "ticketing.podAddresses" -}}
+{{- $name := include "ticketing.componentName" (dict "root" .root "component" .component) }}
+{{- $out := list }}
+{{- range $i := until (int .count) }}
+{{- $out = append $out (printf "%s-%d.%s-headless.%s.svc:%d" $name $i $name $.root.Release.Namespace (int $.port)) }}
+{{- end }}
+{{- join "," $out }}
+{{- end }}
+
+{{/* Pods of the in-cluster Redis Cluster: masters × (1 + replicasPerMaster). */}}
+{{- define "ticketing.redisClusterPods" -}}
+{{- mul (int .Values.redis.cluster.masters) (add1 (int .Values.redis.cluster.replicasPerMaster)) }}
+{{- end }}
+
+{{/* REDIS_CLUSTER_NODES: empty (one Redis, REDIS_URL), the in-cluster pods, or the external nodes. */}}
+{{- define "ticketing.redisClusterNodes" -}}
+{{- if .Values.redis.cluster.enabled }}
+{{- if .Values.redis.enabled }}
+{{- include "ticketing.podAddresses" (dict "root" . "component" "redis" "count" (include "ticketing.redisClusterPods" .) "port" 6379) }}
+{{- else }}
+{{- required "redis.cluster.nodes (host:port,…) is required for an external Redis Cluster (redis.cluster.enabled true, redis.enabled false)" .Values.redis.cluster.nodes }}
+{{- end }}
+{{- end }}
+{{- end }}
+
 {{- define "ticketing.kafkaBrokers" -}}
-{{- if .Values.kafka.enabled }}
+{{- if and .Values.kafka.enabled (gt (int .Values.kafka.replicas) 1) }}
+{{- include "ticketing.podAddresses" (dict "root" . "component" "kafka" "count" .Values.kafka.replicas "port" 9092) }}
+{{- else if .Values.kafka.enabled }}
 {{- printf "%s:9092" (include "ticketing.componentName" (dict "root" . "component" "kafka")) }}
 {{- else }}
 {{- required "kafka.brokers is required when kafka.enabled is false" .Values.kafka.brokers }}

@@ -3,6 +3,10 @@ import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { topologyName } from '../../topology/topology.cjs';
+import { sleep, withTimeout } from './wait.cjs';
+
+export { sleep, withTimeout };
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 /** The project's own dependencies (ioredis, mysql2, the AWS SDK; Kafka's through src/stream/broker-probe.cjs), loaded only by the probes. */
@@ -15,13 +19,26 @@ export const SERVICES_DIR = process.env.TICKETING_SERVICES_DIR
 export const LOG_DIR = path.join(SERVICES_DIR, 'logs');
 export const HOST = '127.0.0.1';
 
+/** `TOPOLOGY=cluster ` in front of the commands below when that is the topology in use. */
+function topologyPrefix() {
+  try {
+    const name = topologyName();
+    return name === 'single' ? '' : `TOPOLOGY=${name} `;
+  } catch {
+    return ''; // an unknown TOPOLOGY: cli.mjs refuses it before any command is suggested
+  }
+}
+
 /** The commands a message tells the user to run. */
 export const CMD = {
-  up: (only) => `npm run services:up${only ? ` -- --only ${only}` : ''}`,
-  down: (only) => `npm run services:down${only ? ` -- --only ${only}` : ''}`,
-  restart: (only) => `npm run services:down -- --only ${only} && npm run services:up -- --only ${only}`,
-  install: (only) => `npm run services:install${only ? ` -- --only ${only}` : ''}`,
-  status: 'npm run services:status',
+  up: (only) => `${topologyPrefix()}npm run services:up${only ? ` -- --only ${only}` : ''}`,
+  down: (only) => `${topologyPrefix()}npm run services:down${only ? ` -- --only ${only}` : ''}`,
+  restart: (only) =>
+    `${topologyPrefix()}npm run services:down -- --only ${only} && ${topologyPrefix()}npm run services:up -- --only ${only}`,
+  install: (only) => `${topologyPrefix()}npm run services:install${only ? ` -- --only ${only}` : ''}`,
+  get status() {
+    return `${topologyPrefix()}npm run services:status`;
+  },
 };
 
 export function intEnv(name, fallback) {
@@ -44,21 +61,10 @@ export class ServiceError extends Error {
 }
 
 export const say = (name, msg) => console.log(`[services] ${name}: ${msg}`);
-export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 export const rel = (p) => path.relative(process.cwd(), p) || '.';
 export const secs = (ms) => `${(ms / 1000).toFixed(1)} s`;
 export const logFile = (name) => path.join(LOG_DIR, `${name}.log`);
 export const pidFile = (name) => path.join(SERVICES_DIR, `${name}.pid`);
-
-export function withTimeout(promise, ms, what) {
-  let timer;
-  return Promise.race([
-    promise,
-    new Promise((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`${what} timed out after ${ms} ms`)), ms);
-    }),
-  ]).finally(() => clearTimeout(timer));
-}
 
 /** The last lines of a log, indented for an error message. */
 export function tail(file, lines = 30) {

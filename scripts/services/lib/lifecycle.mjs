@@ -5,6 +5,9 @@ import path from 'node:path';
 import { CMD, HOST, pidFile, rel, say, ServiceError, SERVICES_DIR, secs, sleep, tail } from './common.mjs';
 import { describeListener, isPortOpen, listenerPid, ourPid, pidAlive, processAgeMs, readPid, stopPid } from './proc.mjs';
 
+/** The `--only` name that reaches a service: its own, or its cluster's for a cluster node. */
+const onlyName = (svc) => svc.group ?? svc.name;
+
 /**
  * Serialise concurrent `up` runs per service (tests may call `up --only …` in parallel):
  * .services/<name>.lock holds the pid of the `up` working on that service.
@@ -62,13 +65,13 @@ export async function waitHealthy(svc, { deadlineMs, died = () => null, interval
     if (death) {
       throw new ServiceError(
         `${death} before becoming healthy (last probe: ${last.detail}); last lines of ${rel(svc.log)}:\n${tail(svc.log)}`,
-        `read ${rel(svc.log)}, fix the cause, then rerun \`${CMD.up(svc.name)}\``,
+        `read ${rel(svc.log)}, fix the cause, then rerun \`${CMD.up(onlyName(svc))}\``,
       );
     }
     if (Date.now() - t0 > deadlineMs) {
       throw new ServiceError(
         `not healthy after ${secs(deadlineMs)} (last probe: ${last.detail}); last lines of ${rel(svc.log)}:\n${tail(svc.log)}`,
-        `read ${rel(svc.log)}; to retry from scratch run \`${CMD.restart(svc.name)}\``,
+        `read ${rel(svc.log)}; to retry from scratch run \`${CMD.restart(onlyName(svc))}\``,
       );
     }
     if (Date.now() >= nextNote) {
@@ -93,7 +96,7 @@ export function requireInstalled(svc) {
   if (!missing.length) return;
   throw new ServiceError(
     `cannot start it: ${missing.map((m) => m.what).join('; ')}`,
-    `run \`${CMD.install(svc.name)}\` (${missing.map((m) => m.how).join('; ')}), then \`${CMD.up(svc.name)}\``,
+    `run \`${CMD.install(onlyName(svc))}\` (${missing.map((m) => m.how).join('; ')}), then \`${CMD.up(onlyName(svc))}\``,
   );
 }
 
@@ -111,7 +114,7 @@ export async function ensureOwned(svc) {
       if (listener && listener !== pid) {
         throw new ServiceError(
           `${HOST}:${svc.port} is taken by ${describeListener(svc.port)}, which is not a healthy ${svc.name} (${again.detail}); our ${svc.name} (pid ${pid}) runs elsewhere`,
-          `stop that process, or pick a free port with ${svc.portEnv}=<port> and run \`${CMD.restart(svc.name)}\``,
+          `stop that process, or pick a free port with ${svc.portEnv}=${svc.portHint ?? '<port>'} and run \`${CMD.restart(onlyName(svc))}\``,
         );
       }
       // still starting, or hung? Allow it the start deadline counted from its own start.
@@ -124,7 +127,7 @@ export async function ensureOwned(svc) {
         const ms = await waitHealthy(svc, { deadlineMs: remaining, died: () => (pidAlive(pid) ? null : `pid ${pid} exited`) });
         return reportHealthy(svc, ms);
       } catch (e) {
-        e.next = `read ${rel(svc.log)}, then restart it: \`${CMD.restart(svc.name)}\` (also needed after changing ${svc.portEnv})`;
+        e.next = `read ${rel(svc.log)}, then restart it: \`${CMD.restart(onlyName(svc))}\` (also needed after changing ${svc.portEnv})`;
         throw e;
       }
     }
@@ -135,7 +138,7 @@ export async function ensureOwned(svc) {
         const why = port === svc.port ? again.detail : `port ${port} is needed too`;
         throw new ServiceError(
           `${HOST}:${port} is taken by ${describeListener(port)}, which is not a healthy ${svc.name} (${why})`,
-          `stop that process, or move ours with ${svc.portEnv}=<free port>, then rerun \`${CMD.up(svc.name)}\``,
+          `stop that process, or move ours with ${svc.portEnv}=${svc.portHint ?? '<free port>'}, then rerun \`${CMD.up(onlyName(svc))}\``,
         );
       }
     }

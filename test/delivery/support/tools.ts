@@ -84,6 +84,16 @@ export const VALUE_SETS = [
   { name: 'default', args: [] as string[] },
   { name: 'kind', args: ['-f', path.join(CHART, 'values-kind.yaml')] },
   { name: 'production', args: ['-f', path.join(CHART, 'values-production.yaml')] },
+  { name: 'cluster', args: ['-f', path.join(CHART, 'values-kind.yaml'), '-f', path.join(CHART, 'values-cluster.yaml')] },
+  {
+    name: 'production-redis-cluster',
+    args: [
+      '-f',
+      path.join(CHART, 'values-production.yaml'),
+      '--set-json',
+      'redis.cluster={"enabled":true,"nodes":"redis-a.example.com:6379,redis-b.example.com:6379,redis-c.example.com:6379"}',
+    ],
+  },
 ];
 
 export function render(args: string[], { includeCrds = false } = {}): { code: number | null; stdout: string; stderr: string; docs: Doc[] } {
