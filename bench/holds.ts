@@ -20,7 +20,7 @@
 import os from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
-import { Redis } from 'ioredis';
+import { createRedisClient, scanKeys, unlinkEach, type RedisClient } from '../src/shared/redis';
 import type { ZoneDef } from '../src/catalog/model';
 import { loadConfig } from '../src/config/config';
 import { Holds, newHoldId } from '../src/inventory/holds';
@@ -143,13 +143,8 @@ async function consistent(inventory: Inventory, holds: Holds, eventId: string, z
   return problems;
 }
 
-async function dropPrefix(redis: Redis, prefix: string): Promise<void> {
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', '1000');
-    cursor = next;
-    if (keys.length > 0) await redis.unlink(...keys);
-  } while (cursor !== '0');
+async function dropPrefix(redis: RedisClient, prefix: string): Promise<void> {
+  for await (const keys of scanKeys(redis, `${prefix}*`)) await unlinkEach(redis, keys);
 }
 
 /** What the figures were measured on: they mean little without it. */
@@ -167,7 +162,7 @@ async function http(): Promise<void> {
   const cfg = loadConfig({ LOG_LEVEL: 'warn', ...process.env });
   const prefix = `tp:bench-holds-http-${Date.now().toString(36)}:`;
   const topicPrefix = `bench-holds.${runId}`;
-  const redis = withScripts(new Redis(cfg.REDIS_URL, { enableAutoPipelining: true }));
+  const redis = withScripts(createRedisClient(cfg));
   const kafka = createEventLog(cfg, createLogger('warn', 'bench-holds'));
   let results: HttpHoldsPhase[] | undefined;
   try {
@@ -202,7 +197,7 @@ async function http(): Promise<void> {
 async function direct(): Promise<void> {
   const cfg = loadConfig({ LOG_LEVEL: 'warn', ...process.env });
   const prefix = `tp:bench-holds-${Date.now().toString(36)}:`;
-  const redis = withScripts(new Redis(cfg.REDIS_URL, { enableAutoPipelining: true }));
+  const redis = withScripts(createRedisClient(cfg));
   const inventory = new Inventory(redis, prefix);
   const holds = new Holds(redis, prefix);
   const letters = (n: number) => Array.from({ length: n }, (_, i) => `R${i + 1}`);

@@ -8,7 +8,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { Redis } from 'ioredis';
+import { createRedisClient } from '../src/shared/redis';
 import { loadConfig } from '../src/config/config';
 import { withScripts } from '../src/commands/scripts';
 import { createLogger } from '../src/observability/logger';
@@ -81,7 +81,7 @@ async function main(): Promise<number> {
   const started = new Date();
   const runId = String(started.getTime());
   const cfg = loadConfig();
-  const redis = withScripts(new Redis(cfg.REDIS_URL, { enableAutoPipelining: true, maxRetriesPerRequest: 2 }));
+  const redis = withScripts(createRedisClient(cfg));
   const baseline = new BaselineSeats(createSqlClient(cfg.MYSQL_URL, { connections: 4 }));
   const kafka = createEventLog(cfg, createLogger('warn', 'bench'));
   const scenarios: ScenarioResult[] = [];
@@ -271,7 +271,7 @@ async function main(): Promise<number> {
 
     log(`raw Redis ceiling of reserve.lua: redis-benchmark ${s.redisBenchmarkRequests} calls`);
     // A connection of its own: tens of thousands of pipelined script calls stay off the fixtures' one.
-    const scratch = withScripts(new Redis(cfg.REDIS_URL, { enableAutoPipelining: true, maxRetriesPerRequest: 2 }));
+    const scratch = withScripts(createRedisClient(cfg));
     try {
       redisFigures = await redisCeiling(scratch, cfg.REDIS_KEY_PREFIX, cfg.REDIS_URL, runId, s.redisBenchmarkRequests);
       log(

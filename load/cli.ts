@@ -3,7 +3,7 @@
  * and checks the result. See docs/load-lab.md.
  */
 import { parseArgs } from 'node:util';
-import { Redis } from 'ioredis';
+import { createRedisClient } from '../src/shared/redis';
 import { loadConfig } from '../src/config/config';
 import { withScripts } from '../src/commands/scripts';
 import { createLogger } from '../src/observability/logger';
@@ -71,7 +71,7 @@ async function main(): Promise<number> {
   if (values.backend !== 'redis' && values.backend !== 'sql') throw new UsageError('--backend must be redis or sql');
 
   const cfg = loadConfig();
-  const redis = withScripts(new Redis(cfg.REDIS_URL, { enableAutoPipelining: true, maxRetriesPerRequest: 2 }));
+  const redis = withScripts(createRedisClient(cfg));
   const baseline = values.backend === 'sql' ? new BaselineSeats(createSqlClient(cfg.MYSQL_URL, { connections: 4 })) : undefined;
   const topic = values.topic ?? topics(cfg).tickets;
   const kafka = values.backend === 'redis' && !values['no-log'] ? createEventLog(cfg, createLogger('warn', 'load')) : undefined;
