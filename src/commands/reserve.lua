@@ -22,9 +22,11 @@
   never blocks a buyer; the held-by entry of every seat taken is removed.
 
   Returns {code, ...}:
-    {0, available}          OK: reserved; zone seats still available afterwards
-    {1, i1, i2, ...}        SEATS_TAKEN: 1-based indexes (in request order) of taken seats
-    {2}                     SOLD_OUT: the zone has no seat left
+    {0, available, held}    OK: reserved; zone seats still available afterwards (and, when none is,
+                            how many seats are held: those may come back)
+    {1, i1, i2, ...}        SEATS_TAKEN: 1-based indexes (in request order) of taken seats; negated
+                            for a seat a live hold has (it may be free again soon)
+    {2, held}               SOLD_OUT: the zone has no seat left; `held` of them are held
     {3, i}                  OUT_OF_LAYOUT: seat i is not in the layout
     {4}                     NO_INVENTORY: the zone has no inventory in Redis
     {5}                     LAYOUT_MISMATCH: caller's layout hash is stale
@@ -52,11 +54,18 @@ if meta[1] ~= ARGV[1] then return {5} end
 
 local Z = KEYS[7] and {bits = KEYS[1], counts = KEYS[2], held = KEYS[6], until_ = KEYS[7]}
 local available = redis.call('BITFIELD', KEYS[2], 'GET', 'u32', 0)[1]
-if available == 0 and not (Z and has_expired_hold(Z, tonumber(ARGV[3]))) then return {2} end
+if available == 0 and not (Z and has_expired_hold(Z, tonumber(ARGV[3]))) then return {2, Z and redis.call('HLEN', KEYS[6]) or 0} end
 
 local capacity = tonumber(meta[3])
 local rows = tonumber(meta[4])
 local refused = refuse_seats(Z, KEYS[1], capacity, rows, 5, tonumber(ARGV[3]))
+if refused and refused[1] == 1 and Z then
+  -- A seat taken by a live hold is reported negated: it may be free again in a moment (a release,
+  -- an expiry), so the api must not remember it as taken the way it remembers a sale.
+  for j = 2, #refused do
+    if redis.call('HEXISTS', KEYS[6], ARGV[5 + 2 * (refused[j] - 1)]) == 1 then refused[j] = -refused[j] end
+  end
+end
 if refused then return refused end
 local n = (#ARGV - 4) / 2
 
@@ -72,4 +81,4 @@ end
 local after = redis.call('BITFIELD', KEYS[2], unpack(ops))[1]
 redis.call('HSET', KEYS[5], 'status', 'reserved', 'body', ARGV[4], 'reservedAt', ARGV[3])
 redis.call('ZADD', KEYS[4], ARGV[3], ARGV[2])
-return {0, after}
+return {0, after, (after == 0 and Z) and redis.call('HLEN', KEYS[6]) or 0}

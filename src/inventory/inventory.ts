@@ -10,8 +10,10 @@ export interface SeatPosition {
 }
 
 export type ReserveResult =
-  | { code: ReserveCode.OK; available: number }
-  | { code: ReserveCode.SEATS_TAKEN; takenIndexes: number[] }
+  /** `held`: when no seat is left, how many are held (they may come back). */
+  | { code: ReserveCode.OK; available: number; held?: number }
+  /** `heldIndexes`: those of takenIndexes a live hold has (free again after its release or expiry). */
+  | { code: ReserveCode.SEATS_TAKEN; takenIndexes: number[]; heldIndexes?: number[] }
   | { code: Exclude<ReserveCode, ReserveCode.OK | ReserveCode.SEATS_TAKEN>; detail?: number };
 
 export interface PurchaseRecord {
@@ -78,8 +80,11 @@ export class Inventory {
       ...flat(seats),
     );
     const [code, ...rest] = reply as [ReserveCode, ...number[]];
-    if (code === ReserveCode.OK) return { code, available: rest[0] ?? 0 };
-    if (code === ReserveCode.SEATS_TAKEN) return { code, takenIndexes: rest };
+    if (code === ReserveCode.OK) return rest[1] ? { code, available: rest[0] ?? 0, held: rest[1] } : { code, available: rest[0] ?? 0 };
+    if (code === ReserveCode.SEATS_TAKEN) {
+      const heldIndexes = rest.filter((i) => i < 0).map((i) => -i);
+      return heldIndexes.length > 0 ? { code, takenIndexes: rest.map(Math.abs), heldIndexes } : { code, takenIndexes: rest };
+    }
     return { code, detail: rest[0] };
   }
 

@@ -200,7 +200,7 @@ export class PurchaseEngine implements PurchaseService {
         zone.layout.capacity,
         seats.map((s) => s.offset),
       );
-      if (reserved.available === 0) this.recent.markSoldOut(zoneKeyOf(req), zone.layout.capacity);
+      if (reserved.available === 0 && !reserved.held) this.recent.markSoldOut(zoneKeyOf(req), zone.layout.capacity);
       return { kind: 'confirmed', record };
     } catch (err) {
       // Never handed to Kafka, but the seats are reserved: the record stays RESERVED and the
@@ -272,15 +272,19 @@ export class PurchaseEngine implements PurchaseService {
         return { kind: 'inventory-unavailable', why: "The buyer's seat allowance did not answer; nothing was sold, try again shortly" };
       case ReserveCode.OK:
         return result;
-      case ReserveCode.SEATS_TAKEN:
+      case ReserveCode.SEATS_TAKEN: {
+        // Remembered are sold seats only: a held one may be on sale again in a moment.
+        const held = new Set(result.heldIndexes);
         this.recent.markTaken(
           zoneKeyOf(req),
           zone.layout.capacity,
-          result.takenIndexes.map((i) => seats[i - 1]!.offset),
+          result.takenIndexes.filter((i) => !held.has(i)).map((i) => seats[i - 1]!.offset),
         );
         return { kind: 'seats-taken', seats: seatsAt(req, result.takenIndexes) };
+      }
       case ReserveCode.SOLD_OUT:
-        this.recent.markSoldOut(zoneKeyOf(req), zone.layout.capacity);
+        // Sold out for good only when no seat is held (a held one comes back at its release).
+        if (!result.detail) this.recent.markSoldOut(zoneKeyOf(req), zone.layout.capacity);
         return { kind: 'zone-sold-out', eventId: req.eventId, zoneId: req.zoneId };
       case ReserveCode.OUT_OF_LAYOUT:
         return { kind: 'seat-outside-layout', zoneId: req.zoneId, seats: seatsAt(req, [result.detail ?? 1]) };
@@ -318,7 +322,7 @@ export class PurchaseEngine implements PurchaseService {
 }
 
 /** reserve.lua's OK answer as the inventory returns it (no `kind`: not an outcome yet). */
-type Reserved = { kind?: undefined; available: number };
+type Reserved = { kind?: undefined; available: number; held?: number };
 
 /** The recently-taken cache's key: the one rule in recently-taken.ts, so a release there reaches it. */
 const zoneKeyOf = (req: PurchaseRequest) => recentZoneKey(req.eventId, req.zoneId);

@@ -168,11 +168,11 @@ test('no seat is held or sold twice, and answers, Kafka, DynamoDB, MySQL and Red
     if (r.status !== 409 || !codes.includes(r.body?.code)) unexpected.push(`${what}: ${r.status} ${JSON.stringify(r.body)}`);
   };
   const keysOf = (zoneId: string, seats: Seat[]) => seats.map((s) => seatKey(zoneId, s.row, s.column));
-  // The direct routes may answer from the engine's RecentlyTaken cache: a fact up to
-  // RECENTLY_TAKEN_TTL_MS old (the known bug below: it outlives a hold's end). The hold route
-  // always asks Redis.
+  // Every route answers from the truth at the time: the direct routes' RecentlyTaken cache keeps
+  // sold seats only (reserve.lua tells held ones apart), and a sold seat comes back only through
+  // a cancellation, which makes the cache forget it.
   const recordTaken = (what: string, zoneId: string, r: HttpAnswer, sent: number, answered: number) => {
-    const staleMs = what === 'buy' || what === 'ticket' ? platform.cfg.RECENTLY_TAKEN_TTL_MS : 0;
+    const staleMs = 0;
     if (r.body?.code === 'SEATS_TAKEN') taken.push({ what, seats: keysOf(zoneId, r.body.seats as Seat[]), sent, answered, staleMs });
   };
   const recordSale = (
@@ -493,17 +493,13 @@ test('no seat is held or sold twice, and answers, Kafka, DynamoDB, MySQL and Red
 }, 240_000);
 
 /**
- * KNOWN BUG, found by this file's "taken" check: the direct route's RecentlyTaken cache
- * (src/purchase/engine.ts) learns a seat is taken from reserve.lua's SEATS_TAKEN, which does not
- * say whether a sale or a hold took it, and only a cancellation makes it forget a seat. So after
- * a hold ends, the direct route still answers 409 SEATS_TAKEN for up to RECENTLY_TAKEN_TTL_MS
- * (2 s), though DELETE /api/v1/holds/{id} promised "its seats are on sale when this answers"
- * (docs/checkout.md) and the hold route sells them at once. The same happens at expiry when
- * a direct purchase was refused less than 2 s before it. `test.failing` keeps the suite green
- * while the bug stands and fails the day it is fixed: then make these plain `test`s and drop
- * the `staleMs` allowance of the direct routes in the test above.
+ * Found by this file's "taken" check: the direct routes' RecentlyTaken cache used to learn from
+ * reserve.lua's SEATS_TAKEN that a seat was taken whether a sale or a hold had it, so after a
+ * hold ended they answered 409 for up to RECENTLY_TAKEN_TTL_MS (2 s), though DELETE
+ * /api/v1/holds/{id} promises "its seats are on sale when this answers". reserve.lua now marks
+ * held seats, and the cache keeps sold ones only.
  */
-describe('a seat whose hold ended is on sale for the direct route at once (known bug)', () => {
+describe('a seat whose hold ended is on sale for the direct route at once', () => {
   const seat = { row: 'A', column: 1 };
   async function withZone(run: (c: ReturnType<typeof checkoutClient>) => Promise<void>) {
     const id = uid('Freed');
@@ -519,17 +515,16 @@ describe('a seat whose hold ended is on sale for the direct route at once (known
     }
   }
 
-  test.failing('after a release', () =>
+  test('after a release', () =>
     withZone(async (c) => {
       const h = await c.hold({ zoneId: 'z', seats: [seat], userId: 'fr-holder' });
       expect(h.status).toBe(201);
       expect((await c.buy({ zoneId: 'z', seats: [seat], userId: 'fr-early' })).body.code).toBe('SEATS_TAKEN');
       expect((await c.release(h.body.holdId, { user: 'fr-holder' })).status).toBe(200);
       expect(await c.buy({ zoneId: 'z', seats: [seat], userId: 'fr-next' })).toMatchObject({ status: 201 });
-    }),
-  );
+    }));
 
-  test.failing(
+  test(
     'after an expiry',
     () =>
       withZone(async (c) => {
