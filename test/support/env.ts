@@ -14,8 +14,16 @@ export function uid(prefix = 't'): string {
  * would steal each other's records.
  */
 export function testConfig(overrides: Partial<Record<keyof Config, string>> = {}): Config {
+  // A test that names its own broker or Redis (a private one it may kill) leaves the topology's
+  // cluster settings for that service behind: a single private broker cannot hold RF 3.
+  const topology = topologyEnv();
+  if (overrides.KAFKA_BROKERS) {
+    delete topology.KAFKA_REPLICATION_FACTOR;
+    delete topology.KAFKA_MIN_INSYNC_REPLICAS;
+  }
+  if (overrides.REDIS_URL || overrides.REDIS_CLUSTER_NODES !== undefined) delete topology.REDIS_CLUSTER_NODES;
   return loadConfig({
-    ...topologyEnv(),
+    ...topology,
     PORT: '0',
     METRICS_PORT: '0',
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',

@@ -54,7 +54,7 @@ export async function spawnRole(role: string, env: Record<string, string>, opts:
   const portVar = role === 'api' || role === 'all' ? 'PORT' : 'METRICS_PORT';
   const child = spawn(NODE, [MAIN, role], {
     cwd: ROOT,
-    env: { ...process.env, LOG_LEVEL: 'warn', [portVar]: String(port), ...env },
+    env: { ...process.env, ...ownServices(env), LOG_LEVEL: 'warn', [portVar]: String(port), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   children.add(child);
@@ -81,4 +81,12 @@ export async function waitReady(p: RoleProcess, timeoutMs = 30000): Promise<void
   });
   await Promise.race([ready, died]);
   died.catch(() => undefined);
+}
+
+/** A process given its own broker or Redis drops the topology's cluster settings for it (see testConfig). */
+function ownServices(env: Record<string, string>): Record<string, string> {
+  return {
+    ...(env.KAFKA_BROKERS ? { KAFKA_REPLICATION_FACTOR: '1', KAFKA_MIN_INSYNC_REPLICAS: '1' } : {}),
+    ...(env.REDIS_URL ? { REDIS_CLUSTER_NODES: '' } : {}),
+  };
 }
