@@ -120,7 +120,12 @@ test('a replica that missed acknowledged sales takes over: the lost seats are ne
   // Sales resume on the zone's free seats; every other zone sells too.
   expect((await buyRecorded('after', zoneId, 'C', 1)).status).toBe(201);
   for (const z of ZONES.filter((z) => z !== zoneId))
-    await waitFor(async () => (await buyRecorded(`after-${z}`, z, 'C', 1)).status === 201, `zone ${z} selling after the failover`, 30_000, 200);
+    await waitFor(
+      async () => (await buyRecorded(`after-${z}`, z, 'C', 1)).status === 201,
+      `zone ${z} selling after the failover`,
+      30_000,
+      200,
+    );
 
   // A sweep asking for every seat sells exactly the ones left; then the stores hold every 201.
   for (const z of ZONES)
