@@ -112,6 +112,8 @@ describe('Redis state lost mid-sale', () => {
     try {
       // The controller mirrored the catalog into MySQL (migrations are idempotent: none left to apply).
       expect(await migrate(stores.ctx.mysql)).toEqual([]);
+      // The mirror is written on the controller's reconcile, which may come a moment after start.
+      await waitFor(async () => loadCatalogEntry(stores.ctx.mysql, eventId), 'the catalog mirrored into MySQL', 30_000);
       expect(await loadCatalogEntry(stores.ctx.mysql, eventId)).toEqual(await stores.catalog.getEvent(eventId));
 
       const groups = zones.flatMap((z) => seatGroups(z, ROWS, SEATS, 3)).sort(() => Math.random() - 0.5); // both zones in every phase
