@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { allowanceKey, allowanceKeyPattern } from './keys';
 import type { FenceMode, Holds } from './holds';
 import { AllowanceCode, FenceCode, type ScriptedRedis } from '../commands/scripts';
+import { scanKeys, unlinkEach } from '../shared/redis';
 
 /**
  * The per-buyer limit across requests and zones (docs/purchase-state-machine.md, "Per-buyer
@@ -247,12 +248,12 @@ export class BuyerAllowance {
  * purchase records; event ids have no glob characters (ID_PATTERN).
  */
 export async function deleteEventAllowances(redis: ScriptedRedis, prefix: string, eventId: string): Promise<number> {
-  let cursor = '0';
+  // Every master is scanned (a cluster SCAN covers one node), and each buyer's key is deleted
+  // on its own: buyers' keys sit in different slots, so one multi-key UNLINK would be CROSSSLOT.
   let deleted = 0;
-  do {
-    const [next, found] = await redis.scan(cursor, 'MATCH', allowanceKeyPattern(prefix, eventId), 'COUNT', '1000');
-    cursor = next;
-    if (found.length > 0) deleted += await redis.unlink(...found);
-  } while (cursor !== '0');
+  for await (const found of scanKeys(redis, allowanceKeyPattern(prefix, eventId))) {
+    await unlinkEach(redis, found);
+    deleted += found.length;
+  }
   return deleted;
 }
