@@ -26,7 +26,9 @@ export async function ensureClusterServices(env: NodeJS.ProcessEnv, log: (m: str
   }
   log('starting the cluster services (TOPOLOGY=cluster services:up); they are stopped again at the end');
   if ((await services('up', env, false)) !== 0)
-    throw new Error('TOPOLOGY=cluster npm run services:up failed (see above); run TOPOLOGY=cluster npm run services:install if something is missing');
+    throw new Error(
+      'TOPOLOGY=cluster npm run services:up failed (see above); run TOPOLOGY=cluster npm run services:install if something is missing',
+    );
   return {
     async restore() {
       log('stopping the cluster services this bench started (TOPOLOGY=cluster services:down)');

@@ -61,11 +61,11 @@ export function brokerLogDirs(pid: number): string[] {
 export function partitionBytes(logDirs: string[], topic: string): Map<number, number> {
   const out = new Map<number, number>();
   for (const dir of logDirs) {
-    let entries: string[] = [];
+    let entries: string[];
     try {
       entries = readdirSync(dir);
     } catch {
-      continue;
+      continue; // a broker without that log dir on this machine
     }
     for (const entry of entries) {
       const m = /^(.+)-(\d+)$/.exec(entry);
@@ -94,7 +94,8 @@ interface NodeSnapshot {
 async function nodeSnapshot(node: Redis): Promise<NodeSnapshot> {
   const [stats, cpu] = await Promise.all([node.info('commandstats'), node.info('cpu')]);
   const commands = new Map<string, CommandStat>();
-  for (const m of stats.matchAll(/^cmdstat_([^:]+):calls=(\d+),usec=(\d+)/gm)) commands.set(m[1]!, { calls: Number(m[2]), usec: Number(m[3]) });
+  for (const m of stats.matchAll(/^cmdstat_([^:]+):calls=(\d+),usec=(\d+)/gm))
+    commands.set(m[1]!, { calls: Number(m[2]), usec: Number(m[3]) });
   const num = (name: string) => Number(new RegExp(`^${name}:([\\d.]+)`, 'm').exec(cpu)?.[1] ?? 0);
   return { node: `${node.options.host}:${node.options.port}`, commands, cpuSec: num('used_cpu_user') + num('used_cpu_sys') };
 }

@@ -2,7 +2,8 @@
 import type { TopologyComparison, TopologyReplay } from './topology';
 
 const fmt = (n: number, digits = 0) => n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
-const shape = (r: TopologyReplay) => `${r.topology} · ${r.apis} api · ${r.writers} writer · ${r.projectors} projector · WAIT ${r.waitReplicas}`;
+const shape = (r: TopologyReplay) =>
+  `${r.topology} · ${r.apis} api · ${r.writers} writer · ${r.projectors} projector · WAIT ${r.waitReplicas}`;
 
 export function topologyMarkdown(c: TopologyComparison, machine: Record<string, unknown>): string {
   const lines: string[] = [];
@@ -12,7 +13,7 @@ export function topologyMarkdown(c: TopologyComparison, machine: Record<string, 
       'Driver, every api/writer/projector process, 6 Redis nodes, 3 (or 1) Kafka brokers, MariaDB and dynalite share these cores, ' +
       'so the cluster topology cannot be faster here: it runs more processes on the same two cores and pays replication (3 Kafka replicas, ' +
       'Redis replicas). What it shows is that the cluster sells correctly and what each purchase costs each part. ' +
-      'The single topology\'s Redis and Kafka are shared with other engineers: their counters include whatever else ran meanwhile.',
+      "The single topology's Redis and Kafka are shared with other engineers: their counters include whatever else ran meanwhile.",
     '',
   );
   lines.push(`${c.correct ? 'Every replay was correct.' : '**NOT every replay was correct.**'}`, '');
@@ -20,7 +21,9 @@ export function topologyMarkdown(c: TopologyComparison, machine: Record<string, 
   lines.push('| --- | ---: | ---: | ---: | ---: | --- | --- | --- |');
   for (const r of c.replays)
     lines.push(
-      `| ${shape(r)} | ${fmt(r.requests)} | ${fmt(r.throughput)} | ${fmt(r.p50, 1)} | ${fmt(r.p99, 1)} | ${r.correct ? 'yes' : 'NO'} | ${Object.entries(r.statuses)
+      `| ${shape(r)} | ${fmt(r.requests)} | ${fmt(r.throughput)} | ${fmt(r.p50, 1)} | ${fmt(r.p99, 1)} | ${r.correct ? 'yes' : 'NO'} | ${Object.entries(
+        r.statuses,
+      )
         .map(([k, v]) => `${k}×${v}`)
         .join(' ')} | ${r.stored.dynamodb} / ${r.stored.mysql} / ${r.stored.sold} |`,
     );
@@ -43,12 +46,19 @@ export function topologyMarkdown(c: TopologyComparison, machine: Record<string, 
   lines.push('', '## Kafka per partition of the tickets topic (one replica; the log holds RF copies)', '');
   lines.push('| shape | partition | records | bytes | bytes/record |', '| --- | ---: | ---: | ---: | ---: |');
   for (const r of c.replays)
-    for (const p of r.partitions) lines.push(`| ${shape(r)} | ${p.partition} | ${fmt(p.records)} | ${fmt(p.bytes)} | ${fmt(p.bytesPerRecord)} |`);
+    for (const p of r.partitions)
+      lines.push(`| ${shape(r)} | ${p.partition} | ${fmt(p.records)} | ${fmt(p.bytes)} | ${fmt(p.bytesPerRecord)} |`);
   if (c.fence) {
-    lines.push('', `## reserve.lua with and without the fence check (${c.fence.node}, conflict path, ${fmt(c.fence.requestsPerRound)} calls per round)`, '');
+    lines.push(
+      '',
+      `## reserve.lua with and without the fence check (${c.fence.node}, conflict path, ${fmt(c.fence.requestsPerRound)} calls per round)`,
+      '',
+    );
     lines.push('| variant | median calls/s | median EVALSHA µs/call | rounds (calls/s, µs/call) |', '| --- | ---: | ---: | --- |');
     for (const v of c.fence.variants)
-      lines.push(`| ${v.variant} | ${fmt(v.medianRps)} | ${fmt(v.medianUsecPerCall, 2)} | ${v.rounds.map((x) => `${fmt(x.rps)}, ${x.usecPerCall}`).join('; ')} |`);
+      lines.push(
+        `| ${v.variant} | ${fmt(v.medianRps)} | ${fmt(v.medianUsecPerCall, 2)} | ${v.rounds.map((x) => `${fmt(x.rps)}, ${x.usecPerCall}`).join('; ')} |`,
+      );
     lines.push('', `The check costs ${fmt(c.fence.fenceUsecPerCall, 2)} µs of Redis time per call.`);
   }
   if (c.errors.length > 0) lines.push('', '## Errors', '', ...c.errors.map((e) => `- ${e}`));
