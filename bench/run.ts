@@ -26,6 +26,8 @@ import { redisCeiling } from './redis-ceiling';
 import { ratios, toMarkdown, toSvg, type BenchResult, type ScenarioResult } from './report';
 import { forgetStoredEvents, startStoresPhase, type StoresFigures } from './stores';
 import { runHttpHolds, type HttpHoldsPhase } from './holds-http';
+import { runTopologyComparison } from './topology';
+import { topologyMarkdown } from './topology-report';
 
 interface Settings {
   size: Size;
@@ -73,6 +75,8 @@ async function main(): Promise<number> {
   const { values } = parseArgs({
     options: {
       quick: { type: 'boolean', default: false },
+      /** cluster: the topology comparison (bench/topology.ts) instead of the scenario matrix. */
+      topology: { type: 'string', default: 'single' },
       out: { type: 'string', default: path.resolve(__dirname, '..', '..', 'bench', 'results') },
     },
   });
@@ -80,6 +84,8 @@ async function main(): Promise<number> {
   const s = SETTINGS[mode];
   const started = new Date();
   const runId = String(started.getTime());
+  if (values.topology === 'cluster') return topologyRun(mode, s, started, runId, values.out);
+  if (values.topology !== 'single') throw new Error(`--topology ${values.topology}: use --topology cluster (or leave it out)`);
   const cfg = loadConfig();
   const redis = withScripts(createRedisClient(cfg));
   const baseline = new BaselineSeats(createSqlClient(cfg.MYSQL_URL, { connections: 4 }));
@@ -337,6 +343,35 @@ async function main(): Promise<number> {
   if (!result.correct) log('INCORRECT: at least one scenario failed its checks (see above); the bench fails.');
   if (ceilingErrors.length > 0) log(`A ceiling could not be measured (${ceilingErrors.join('; ')}); the bench fails.`);
   return result.correct && ceilingErrors.length === 0 ? 0 : 1;
+}
+
+/** `--topology cluster`: single vs cluster seed replays and their costs, in bench/results/<stamp>-topology.*. */
+async function topologyRun(mode: 'quick' | 'full', s: Settings, started: Date, runId: string, out: string): Promise<number> {
+  const cfg = loadConfig();
+  const redis = createRedisClient(cfg);
+  const sql = createSqlClient(cfg.MYSQL_URL, { connections: 1 });
+  const machine = await describeMachine(redis, sql).finally(async () => {
+    await redis.quit();
+    await sql.close();
+  });
+  log(`topology comparison ${mode} run ${runId}: ${s.concurrency} clients`);
+  const result = await runTopologyComparison({ size: s.size, concurrency: s.concurrency, runId, log });
+  machine.loadAverageAtEnd = os.loadavg().map((l) => Math.round(l * 100) / 100);
+  const durationSec = Math.round((Date.now() - started.getTime()) / 1000);
+  mkdirSync(out, { recursive: true });
+  const base = `${stamp(started)}-topology${mode === 'quick' ? '-quick' : ''}`;
+  const files = {
+    json: `${JSON.stringify({ runId, startedAt: started.toISOString(), durationSec, machine, ...result }, null, 2)}\n`,
+    md: `${topologyMarkdown(result, machine)}\n`,
+  };
+  for (const [ext, text] of Object.entries(files)) {
+    writeFileSync(path.join(out, `${base}.${ext}`), text);
+    writeFileSync(path.join(out, `latest-topology.${ext}`), text);
+  }
+  log(`\n${files.md}`);
+  log(`wrote ${path.join(out, base)}.{json,md} and latest-topology.* in ${durationSec} s`);
+  if (!result.correct) log('INCORRECT or incomplete: see above; the bench fails.');
+  return result.correct ? 0 : 1;
 }
 
 main().then(

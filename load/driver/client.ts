@@ -27,26 +27,35 @@ interface AnswerBody {
 
 const JSON_HEADERS = { 'content-type': 'application/json' };
 
-/** A keep-alive HTTP client (undici Pool) for one server, turning answers into Outcomes. */
+/**
+ * A keep-alive HTTP client (undici Pool) turning answers into Outcomes. Given several servers
+ * (api replicas behind no load balancer, bench/topology.ts), it sends to each in turn and splits
+ * the connections between them.
+ */
 export class LoadClient {
-  private readonly pool: Pool;
+  private readonly pools: Pool[];
+  private turn = 0;
+  readonly baseUrl: string;
 
-  constructor(
-    readonly baseUrl: string,
-    connections: number,
-  ) {
-    this.pool = new Pool(baseUrl, {
-      connections,
-      pipelining: 1,
-      keepAliveTimeout: 60_000,
-      headersTimeout: 60_000,
-      bodyTimeout: 60_000,
-    });
+  constructor(baseUrls: string | readonly string[], connections: number) {
+    const urls = typeof baseUrls === 'string' ? [baseUrls] : baseUrls;
+    this.baseUrl = urls[0]!;
+    this.pools = urls.map(
+      (url) =>
+        new Pool(url, {
+          connections: Math.max(1, Math.ceil(connections / urls.length)),
+          pipelining: 1,
+          keepAliveTimeout: 60_000,
+          headersTimeout: 60_000,
+          bodyTimeout: 60_000,
+        }),
+    );
   }
 
   async send(call: HttpCall): Promise<Outcome> {
+    const pool = this.pools[this.turn++ % this.pools.length]!;
     try {
-      const res = await this.pool.request({
+      const res = await pool.request({
         method: call.method,
         path: call.path,
         ...(call.body === undefined ? {} : { body: call.body, headers: JSON_HEADERS }),
@@ -65,7 +74,7 @@ export class LoadClient {
   }
 
   async close(): Promise<void> {
-    await this.pool.close();
+    await Promise.all(this.pools.map((p) => p.close()));
   }
 }
 

@@ -29,6 +29,8 @@ export interface ScenarioRunOptions {
   rate?: number;
   onProgress?: (p: Progress) => void;
   label?: string;
+  /** Called right before and right after the measured requests (bench/costs.ts takes its snapshots there). */
+  around?: { before(): Promise<void>; after(): Promise<void> };
 }
 
 export interface ScenarioReport {
@@ -51,12 +53,14 @@ export async function runScenario(lab: LabTarget, plan: ScenarioPlan, opts: Scen
     const calls = (reqs: typeof plan.requests): HttpCall[] => reqs.map((r) => toHttp(r, event));
     const setup = await runCalls(client, calls(plan.setup), { concurrency: Math.min(opts.concurrency, 50) });
     lab.eventLog?.pause();
+    await opts.around?.before();
     const run = await runCalls(client, calls(plan.requests), {
       concurrency: opts.concurrency,
       ...(opts.rate === undefined ? {} : { rate: opts.rate }),
       label: opts.label ?? `${plan.name} ${lab.backend}`,
       ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
     });
+    await opts.around?.after();
     let log;
     if (lab.eventLog) {
       await lab.eventLog.catchUp();
