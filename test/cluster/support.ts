@@ -2,8 +2,11 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { stringify } from 'yaml';
+import type { Admin } from 'kafkajs';
+import type { RunningPlatform } from '../../src/runtime/platform';
 import type { TicketPurchased } from '../../src/purchase/record';
 import type { EventLog } from '../../src/stream/event-log';
+import { topics } from '../../src/stream/kafka';
 import { seatKey, type SeatMap } from '../cqrs/support';
 import { eventResource, venueResource } from '../controller/support/cluster';
 import { waitFor } from '../support/env';
@@ -192,4 +195,15 @@ export async function sweepEverySeat(ledger: Ledger, sweeper: Ledger, seats: Sea
   expect(both).toEqual([]);
   expect(new Set([...ledger.sold.keys(), ...sweeper.sold.keys()])).toEqual(new Set(seats.map((s) => seatKey(s.zoneId, s.row, s.column))));
   return sweeper.sold;
+}
+
+/** Port of the broker leading the partition of the platform's tickets topic that `key` goes to. */
+export async function partitionLeader(admin: Admin, platform: RunningPlatform, key: string): Promise<number> {
+  const topic = topics(platform.ctx.cfg).tickets;
+  const partition = platform.ctx.eventLog.partitionOf(key, platform.ctx.cfg.KAFKA_PARTITIONS);
+  const [meta] = (await admin.fetchTopicMetadata({ topics: [topic] })).topics;
+  const leader = meta!.partitions.find((p) => p.partitionId === partition)!.leader;
+  const broker = (await admin.describeCluster()).brokers.find((b) => b.nodeId === leader);
+  if (!broker) throw new Error(`partition ${partition} of ${topic} is led by ${leader}, which is not a live broker`);
+  return broker.port;
 }
