@@ -84,8 +84,7 @@ test('SIGKILL of a busy Redis master, then of a broker, mid-replay: no seat sold
   let redisFailover: Promise<number> | undefined;
   let brokerKill: Promise<void> | undefined;
   await pool(requests, CLIENTS, async (seat) => {
-    const r = await ledger.buy(seat);
-    expect([201, 409, 503]).toContain(r.status);
+    await ledger.buy(seat);
     done++;
     // A quarter in: the master under z0 dies; its replica takes over, and the node returns as a replica.
     redisFailover ??=
@@ -112,13 +111,24 @@ test('SIGKILL of a busy Redis master, then of a broker, mid-replay: no seat sold
   await resolveUnknown(platform.url, ledger, 120_000);
 
   // Every sale is in the log and in DynamoDB and MySQL, ticket for ticket, and they hold nothing else.
-  const log = await topicSeats(platform.ctx.eventLog, topics(platform.cfg).tickets, eventId, ledger.sold);
-  expect(missingFrom(log, ledger.sold)).toEqual([]);
-  await waitFor(async () => (await dynamoSeats(stores, eventId, ZONES)).size >= ledger.sold.size, 'DynamoDB to hold every sale', 60_000, 500);
-  await waitFor(async () => (await mysqlSeats(stores, eventId)).size >= ledger.sold.size, 'MySQL to hold every sale', 60_000, 500);
+  await waitFor(
+    async () => missingFrom(await dynamoSeats(stores, eventId, ZONES), ledger.sold).length === 0,
+    'DynamoDB to hold every sale',
+    60_000,
+    500,
+  ).catch(async (err: Error) => {
+    throw new Error(`${err.message}: ${missingFrom(await dynamoSeats(stores, eventId, ZONES), ledger.sold, ledger).join(', ')}`);
+  });
   const dynamo = await dynamoSeats(stores, eventId, ZONES);
+  // Sales no buyer heard of can only come from the 500s below (reserved, then the answer failed).
+  const unheard = [...dynamo].filter(([k]) => !ledger.sold.has(k));
+  expect(unheard.filter(([k]) => !ledger.unexpectedSeats.has(k))).toEqual([]);
+  for (const [k, t] of unheard) ledger.sold.set(k, t);
   expect(sortedEntries(dynamo)).toEqual(sortedEntries(ledger.sold));
+  await waitFor(async () => (await mysqlSeats(stores, eventId)).size >= ledger.sold.size, 'MySQL to hold every sale', 60_000, 500);
   expect(sortedEntries(await mysqlSeats(stores, eventId))).toEqual(sortedEntries(dynamo));
+  const log = await topicSeats(platform.ctx.eventLog, topics(platform.cfg).tickets, eventId, ledger);
+  expect(missingFrom(log, ledger.sold)).toEqual([]);
 
   // A sweep asking for every seat again sells exactly the ones left.
   const sweeper = new Ledger(() => platform.url, eventId, uid('fls'));
@@ -136,6 +146,11 @@ test('SIGKILL of a busy Redis master, then of a broker, mid-replay: no seat sold
     errors: [],
   });
   expect(report.seats).toEqual({ redis: ledger.sold.size, dynamodb: ledger.sold.size, mysql: ledger.sold.size });
-  // For the reader of a failing run: what the replay answered.
   expect(answersOfReplay).toMatch(/"201":/);
+  // KNOWN BUG (documented in the report of wip/failover): while the killed master restarts and
+  // rejoins as a replica, ioredis Cluster commands fail with a raw "MOVED <slot> <node>" or
+  // "Too many Cluster redirections" (catalog HGET, reserve path), and the purchase route answers
+  // 500 INTERNAL instead of a 503 the buyer can act on. Checked last, so the invariants above are
+  // verified on every run; this assertion fails on the runs that hit the window.
+  expect(ledger.unexpected).toEqual([]);
 }, 300_000);

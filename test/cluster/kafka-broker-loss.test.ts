@@ -85,7 +85,7 @@ async function sellOne(zoneId: string, when: string): Promise<void> {
 
 /** Every sale of the test so far is in the log and in DynamoDB, ticket for ticket. */
 async function expectSalesDurable(): Promise<void> {
-  const log = await topicSeats(platform.ctx.eventLog, ticketsTopic(), eventId, ledger.sold);
+  const log = await topicSeats(platform.ctx.eventLog, ticketsTopic(), eventId, ledger);
   expect(missingFrom(log, ledger.sold)).toEqual([]);
   await waitFor(async () => missingFrom(await dynamoSeats(stores, eventId, ZONES), ledger.sold).length === 0, 'DynamoDB to hold every sale', 60_000, 500);
   // Nothing in the log that no buyer was told about (the unknowns resolved, so none is left).

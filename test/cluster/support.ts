@@ -50,8 +50,14 @@ export class Ledger {
   /** purchaseId → the seat it asked for, of every 503 with a purchaseId. */
   readonly unknown = new Map<string, Seat>();
   readonly answers = new Map<string, number>();
+  /** Answers other than 201, 409 and 503, with their bodies: each is a failure of the platform. */
+  readonly unexpected: string[] = [];
+  /** The seats those answers asked for: a 500 after reserve.lua leaves a sale the buyer never heard of. */
+  readonly unexpectedSeats = new Set<string>();
   /** Seats this ledger asked for, whatever the answer. */
   private readonly asked = new Set<string>();
+  /** ticketId → how the test learnt of the sale ('201', 'resolved'), for a failing test's message. */
+  readonly via = new Map<string, string>();
   private buyer = 0;
 
   constructor(
@@ -74,11 +80,16 @@ export class Ledger {
     this.answers.set(label, (this.answers.get(label) ?? 0) + 1);
     if (r.status === 201) this.record(seat, r.body.tickets[0].ticketId as string);
     else if (r.status === 503 && typeof r.body?.purchaseId === 'string') this.unknown.set(r.body.purchaseId, seat);
+    else if (r.status !== 409 && r.status !== 503) {
+      this.unexpected.push(`${r.status} ${JSON.stringify(r.body)}`);
+      this.unexpectedSeats.add(seatKey(seat.zoneId, seat.row, seat.column));
+    }
     return { ...r, ms: Date.now() - t0 };
   }
 
   /** A seat sold to the test (a 201, or an unknown outcome resolved CONFIRMED). */
-  record(seat: Seat, ticketId: string): void {
+  record(seat: Seat, ticketId: string, via = '201'): void {
+    this.via.set(ticketId, via);
     const k = seatKey(seat.zoneId, seat.row, seat.column);
     const had = this.sold.get(k);
     if (had && had !== ticketId) throw new Error(`seat ${k} was sold twice: ${had} and ${ticketId}`);
@@ -131,7 +142,7 @@ export async function resolveUnknown(url: string, ledger: Ledger, timeoutMs: num
         if (r.status === 200 && r.body.status === 'CONFIRMED') {
           const t = r.body.tickets[0] as { ticketId: string; row: string; column: number };
           expect({ row: t.row, column: t.column, zoneId: r.body.zoneId }).toEqual({ row: seat.row, column: seat.column, zoneId: seat.zoneId });
-          ledger.record(seat, t.ticketId);
+          ledger.record(seat, t.ticketId, `resolved (${purchaseId})`);
           resolved.set(purchaseId, { status: 'CONFIRMED', ticketId: t.ticketId });
         }
       }
@@ -149,9 +160,10 @@ export async function resolveUnknown(url: string, ledger: Ledger, timeoutMs: num
 
 /**
  * seat → ticket of every TicketPurchased of the event in the tickets topic, read from the start
- * until it holds every seat of `expected`. A seat with two different tickets in the log throws.
+ * until it holds every sale of the ledger. A seat with two different tickets in the log throws.
  */
-export async function topicSeats(eventLog: EventLog, topic: string, eventId: string, expected: SeatMap, timeoutMs = 60_000): Promise<SeatMap> {
+export async function topicSeats(eventLog: EventLog, topic: string, eventId: string, ledger: Ledger, timeoutMs = 60_000): Promise<SeatMap> {
+  const expected = ledger.sold;
   const seatsOf = (values: string[]) => {
     const out: SeatMap = new Map();
     for (const v of values) {
@@ -166,13 +178,26 @@ export async function topicSeats(eventLog: EventLog, topic: string, eventId: str
     }
     return out;
   };
-  const values = await readTopic(eventLog, topic, (vs) => [...expected.keys()].every((k) => seatsOf(vs).has(k)), timeoutMs);
+  let seen = 0;
+  let missing: string[] = [];
+  const values = await readTopic(
+    eventLog,
+    topic,
+    (vs) => {
+      seen = vs.length;
+      missing = missingFrom(seatsOf(vs), expected, ledger);
+      return missing.length === 0;
+    },
+    timeoutMs,
+  ).catch((err: Error) => {
+    throw new Error(`${err.message}: ${seen} records read, ${missing.length} sales not in the log: ${missing.slice(0, 10).join(', ')}`);
+  });
   return seatsOf(values);
 }
 
 /** The entries of `want` that `have` lacks or holds with another ticket ([] when `have` contains `want`). */
-export function missingFrom(have: SeatMap, want: SeatMap): string[] {
-  return [...want].filter(([k, t]) => have.get(k) !== t).map(([k, t]) => `${k}=${t} (has ${have.get(k) ?? 'none'})`);
+export function missingFrom(have: SeatMap, want: SeatMap, ledger?: Ledger): string[] {
+  return [...want].filter(([k, t]) => have.get(k) !== t).map(([k, t]) => `${k}=${t} (has ${have.get(k) ?? 'none'}${ledger ? `; via ${ledger.via.get(t)}` : ''})`);
 }
 
 /**
