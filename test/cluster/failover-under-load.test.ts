@@ -50,7 +50,12 @@ beforeAll(async () => {
   });
   admin = new Kafka({ clientId: 'failover-under-load-test', brokers: cluster.brokers, logLevel: logLevel.NOTHING }).admin();
   await admin.connect();
-  await waitFor(async () => (await http(platform.url, 'GET', `/api/v1/events/${eventId}`)).status === 200, 'the event on sale', 60_000, 250);
+  await waitFor(
+    async () => (await http(platform.url, 'GET', `/api/v1/events/${eventId}`)).status === 200,
+    'the event on sale',
+    60_000,
+    250,
+  );
 }, 240_000);
 
 afterAll(async () => {
@@ -111,6 +116,11 @@ test('SIGKILL of a busy Redis master, then of a broker, mid-replay: no seat sold
   await resolveUnknown(platform.url, ledger, 120_000);
 
   // Every sale is in the log and in DynamoDB and MySQL, ticket for ticket, and they hold nothing else.
+  // KNOWN BUG (report of wip/failover): on some runs one sale resolved CONFIRMED (an unknown
+  // outcome the sweep re-sent after the broker kill) never reaches DynamoDB or MySQL, and the
+  // controller's own audit reports it "confirmed in Redis but missing in DynamoDB"; this wait
+  // then times out naming the seat. Suspect: the re-send's acknowledgement across the leader
+  // election (kafkajs idempotent producer retries); not diagnosed yet.
   await waitFor(
     async () => missingFrom(await dynamoSeats(stores, eventId, ZONES), ledger.sold).length === 0,
     'DynamoDB to hold every sale',

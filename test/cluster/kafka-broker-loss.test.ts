@@ -7,7 +7,18 @@ import { forgetEvents } from '../controller/support/stores';
 import { uid, waitFor } from '../support/env';
 import { http, startTestPlatform } from '../support/platform';
 import { startPrivateCluster, type PrivateCluster } from '../support/private-cluster';
-import { allSeats, Ledger, missingFrom, partitionLeader, pool, resolveUnknown, sweepEverySeat, topicSeats, writeSeeds, type Seat } from './support';
+import {
+  allSeats,
+  Ledger,
+  missingFrom,
+  partitionLeader,
+  pool,
+  resolveUnknown,
+  sweepEverySeat,
+  topicSeats,
+  writeSeeds,
+  type Seat,
+} from './support';
 
 /**
  * Kafka broker loss (issue 14, item 4) on a private 3-broker KRaft cluster (RF 3, min ISR 2):
@@ -49,7 +60,12 @@ beforeAll(async () => {
   stores = new CqrsStores(platform.ctx);
   admin = new Kafka({ clientId: 'kafka-broker-loss-test', brokers: cluster.brokers, logLevel: logLevel.NOTHING }).admin();
   await admin.connect();
-  await waitFor(async () => (await http(platform.url, 'GET', `/api/v1/events/${eventId}`)).status === 200, 'the event on sale', 60_000, 250);
+  await waitFor(
+    async () => (await http(platform.url, 'GET', `/api/v1/events/${eventId}`)).status === 200,
+    'the event on sale',
+    60_000,
+    250,
+  );
 }, 240_000);
 
 afterAll(async () => {
@@ -87,7 +103,12 @@ async function sellOne(zoneId: string, when: string): Promise<void> {
 async function expectSalesDurable(): Promise<void> {
   const log = await topicSeats(platform.ctx.eventLog, ticketsTopic(), eventId, ledger);
   expect(missingFrom(log, ledger.sold)).toEqual([]);
-  await waitFor(async () => missingFrom(await dynamoSeats(stores, eventId, ZONES), ledger.sold).length === 0, 'DynamoDB to hold every sale', 60_000, 500);
+  await waitFor(
+    async () => missingFrom(await dynamoSeats(stores, eventId, ZONES), ledger.sold).length === 0,
+    'DynamoDB to hold every sale',
+    60_000,
+    500,
+  );
   // Nothing in the log that no buyer was told about (the unknowns resolved, so none is left).
   expect(missingFrom(ledger.sold, log)).toEqual([]);
 }

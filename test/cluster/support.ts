@@ -37,7 +37,9 @@ export async function writeSeeds(opts: {
 
 /** Every seat of the zones, zone by zone, row by row. */
 export function allSeats(zoneIds: string[], rows: string[], seatsPerRow: number): Seat[] {
-  return zoneIds.flatMap((zoneId) => rows.flatMap((row) => Array.from({ length: seatsPerRow }, (_, i) => ({ zoneId, row, column: i + 1 }))));
+  return zoneIds.flatMap((zoneId) =>
+    rows.flatMap((row) => Array.from({ length: seatsPerRow }, (_, i) => ({ zoneId, row, column: i + 1 }))),
+  );
 }
 
 /**
@@ -141,7 +143,11 @@ export async function resolveUnknown(url: string, ledger: Ledger, timeoutMs: num
         if (r.status === 404) resolved.set(purchaseId, { status: 'NOT_SOLD' });
         if (r.status === 200 && r.body.status === 'CONFIRMED') {
           const t = r.body.tickets[0] as { ticketId: string; row: string; column: number };
-          expect({ row: t.row, column: t.column, zoneId: r.body.zoneId }).toEqual({ row: seat.row, column: seat.column, zoneId: seat.zoneId });
+          expect({ row: t.row, column: t.column, zoneId: r.body.zoneId }).toEqual({
+            row: seat.row,
+            column: seat.column,
+            zoneId: seat.zoneId,
+          });
           ledger.record(seat, t.ticketId, `resolved (${purchaseId})`);
           resolved.set(purchaseId, { status: 'CONFIRMED', ticketId: t.ticketId });
         }
@@ -197,7 +203,9 @@ export async function topicSeats(eventLog: EventLog, topic: string, eventId: str
 
 /** The entries of `want` that `have` lacks or holds with another ticket ([] when `have` contains `want`). */
 export function missingFrom(have: SeatMap, want: SeatMap, ledger?: Ledger): string[] {
-  return [...want].filter(([k, t]) => have.get(k) !== t).map(([k, t]) => `${k}=${t} (has ${have.get(k) ?? 'none'}${ledger ? `; via ${ledger.via.get(t)}` : ''})`);
+  return [...want]
+    .filter(([k, t]) => have.get(k) !== t)
+    .map(([k, t]) => `${k}=${t} (has ${have.get(k) ?? 'none'}${ledger ? `; via ${ledger.via.get(t)}` : ''})`);
 }
 
 /**
@@ -206,7 +214,13 @@ export function missingFrom(have: SeatMap, want: SeatMap, ledger?: Ledger): stri
  * the others with 409, so sold-before ∪ sweep = every seat, disjoint. Retries a seat while it
  * answers 503 (a fence or the circuit, nothing sold) until the deadline. Returns the sweep's sales.
  */
-export async function sweepEverySeat(ledger: Ledger, sweeper: Ledger, seats: Seat[], concurrency: number, timeoutMs = 60_000): Promise<SeatMap> {
+export async function sweepEverySeat(
+  ledger: Ledger,
+  sweeper: Ledger,
+  seats: Seat[],
+  concurrency: number,
+  timeoutMs = 60_000,
+): Promise<SeatMap> {
   const deadline = Date.now() + timeoutMs;
   await pool(seats, concurrency, async (seat) => {
     for (;;) {
