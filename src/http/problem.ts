@@ -2,6 +2,7 @@ import type { ErrorRequestHandler, RequestHandler, Response } from 'express';
 import type { Logger } from '../observability/logger';
 import { OutcomeError } from '../purchase/engine';
 import { ApiError, problemBody } from '../shared/errors';
+import { isRedisUnavailable } from '../shared/redis';
 import { problemOf } from './outcomes';
 
 export const PROBLEM_TYPE = 'application/problem+json';
@@ -36,6 +37,13 @@ function toApiError(err: unknown, log: Logger): ApiError {
   }
   if (typeof e.status === 'number' && e.status >= 400 && e.status < 500) {
     return new ApiError('VALIDATION_FAILED', e.message ?? 'Bad request');
+  }
+  if (isRedisUnavailable(err)) {
+    log.warn({ err }, 'Redis unavailable (a failover or restart?); answered 503');
+    return new ApiError(
+      'DEPENDENCY_UNAVAILABLE',
+      'The seat store is failing over or out of reach; try again in a moment (a purchase answered this way reserved nothing)',
+    );
   }
   log.error({ err }, 'unhandled error');
   return new ApiError('INTERNAL', 'Internal error; the server log has the details');

@@ -81,3 +81,19 @@ export async function keysMatching(redis: RedisClient, pattern: string): Promise
   for await (const batch of scanKeys(redis, pattern)) out.push(...batch);
   return out;
 }
+
+/**
+ * Whether an error says Redis (or a cluster node) is failing over or out of reach rather than
+ * that the request was wrong: redirections ioredis gave up on during a failover (MOVED, ASK,
+ * "Too many Cluster redirections"), CLUSTERDOWN, TRYAGAIN, LOADING, READONLY on a demoted
+ * master, closed connections and exhausted retries. HTTP answers these with 503, not 500.
+ */
+export function isRedisUnavailable(err: unknown): boolean {
+  const e = err as { name?: string; message?: string; code?: string } | undefined;
+  if (!e || typeof e.message !== 'string') return false;
+  if (e.name === 'MaxRetriesPerRequestError' || e.name === 'ClusterAllFailedError') return true;
+  if (e.code === 'ECONNREFUSED' || e.code === 'ECONNRESET' || e.code === 'ETIMEDOUT') return true;
+  return /^(MOVED|ASK|CLUSTERDOWN|TRYAGAIN|LOADING|READONLY|MASTERDOWN)\b|Too many Cluster redirections|Connection is closed|Failed to refresh slots cache|None of startup nodes is available/.test(
+    e.message,
+  );
+}
