@@ -7,6 +7,7 @@ import { parseTicketId } from '../../purchase/ids';
 import { PurchaseLookup, purchaseView, type PurchaseFinder } from '../../purchase/lookup';
 import { ApiError } from '../../shared/errors';
 import { eventIdSchema } from '../schemas';
+import { seatsBody } from '../seats-body';
 import { parse } from '../validation';
 
 /** A source a ticket can be read from; the api chains them (read model, write model, record). */
@@ -155,23 +156,7 @@ export function readRoutes(deps: ReadRouteDeps): Router {
       deps.holds.heldBits(ev.entry.event.eventId, zone.zone.zoneId, zone.layout.capacity),
     ]);
     if (!st) throw new ApiError('INVENTORY_REBUILDING', 'This zone has no live inventory yet; try again shortly');
-    const bitmap = (bits: Buffer) => ({
-      encoding: 'bitmap-msb-base64' as const,
-      data: bits.subarray(0, Math.ceil(st.capacity / 8)).toString('base64'),
-    });
-    res.set('cache-control', 'no-store').json({
-      eventId: ev.entry.event.eventId,
-      zoneId: zone.zone.zoneId,
-      name: zone.zone.name,
-      priceCents: zone.zone.priceCents,
-      rows: zone.zone.rows,
-      seatCounts: zone.zone.seatCounts,
-      capacity: st.capacity,
-      available: st.available,
-      rowAvailable: st.rowAvailable,
-      sold: bitmap(st.bits),
-      held: bitmap(held),
-    });
+    res.set('cache-control', 'no-store').json(seatsBody(ev.entry.event.eventId, zone, { ...st, taken: st.bits, held }));
   });
 
   return router;
