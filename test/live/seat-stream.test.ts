@@ -1,3 +1,4 @@
+import nodeHttp from 'node:http';
 import { metrics } from '../../src/observability/metrics';
 import { zoneKeys } from '../../src/inventory/keys';
 import { ZoneLayout } from '../../src/catalog/layout';
@@ -227,4 +228,39 @@ test('the stream answers problems for unknown zones and past the viewer limit', 
   } finally {
     await limited.stop();
   }
+});
+
+test('cheaper reads: the seats route answers 304 to its ETag until a seat changes; catalog reads cache briefly; big bodies are compressed', async () => {
+  const seats = `${a.url}/api/v1/events/${eventId}/zones/a/seats`;
+  const first = await fetch(seats);
+  const etag = first.headers.get('etag')!;
+  expect([first.status, first.headers.get('cache-control'), etag]).toEqual([200, 'no-cache', expect.stringMatching(/^"[\w-]+"$/)]);
+  expect((await fetch(seats, { headers: { 'if-none-match': etag } })).status).toBe(304);
+  await buy(b, 'E', 1);
+  const after = await fetch(seats, { headers: { 'if-none-match': etag } });
+  expect([after.status, after.headers.get('etag') === etag]).toEqual([200, false]);
+
+  const event = await fetch(`${a.url}/api/v1/events/${eventId}`);
+  expect(event.headers.get('cache-control')).toMatch(/^public, max-age=\d+/);
+  expect((await fetch(`${a.url}/api/v1/events`)).headers.get('cache-control')).toMatch(/^public/);
+
+  // The 50,000-seat zone's map: gzip when asked (fetch decodes it; the header says what was sent).
+  const raw = await new Promise<{ encoding?: string; bytes: number }>((resolve, reject) =>
+    nodeHttp
+      .get(
+        `${a.url}/api/v1/events/${eventId}/zones/big/seats`,
+        { headers: { 'accept-encoding': 'gzip' } },
+        (res: nodeHttp.IncomingMessage) => {
+          let bytes = 0;
+          res.on('data', (c: Buffer) => (bytes += c.length));
+          res.on('end', () => resolve({ encoding: res.headers['content-encoding'], bytes }));
+        },
+      )
+      .on('error', reject),
+  );
+  const plain = (
+    await (await fetch(`${a.url}/api/v1/events/${eventId}/zones/big/seats`, { headers: { 'accept-encoding': 'identity' } })).text()
+  ).length;
+  expect(raw.encoding).toBe('gzip');
+  expect(raw.bytes).toBeLessThan(plain / 2);
 });
