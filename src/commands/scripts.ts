@@ -158,6 +158,8 @@ const SCRIPTS: Record<keyof ScriptCommands, { file: string; keys: number; lib?: 
   tpIdemWrite: { file: 'idem-write.lua', keys: 1 },
   tpFenceStatus: { file: 'fence-status.lua', keys: 1 },
   tpUnfence: { file: 'unfence.lua', keys: 1 },
+  tpLiveLease: { file: 'live-lease.lua', keys: 1 },
+  tpLiveAppend: { file: 'live-append.lua', keys: 4 },
 } as const;
 
 type Args = (string | number | Buffer)[];
@@ -185,6 +187,8 @@ export interface ScriptCommands {
   tpIdemWrite(...args: Args): Promise<MarkerWriteCode>;
   tpFenceStatus(...args: Args): Promise<[FenceStatusCode, string]>;
   tpUnfence(...args: Args): Promise<UnfenceCode>;
+  tpLiveLease(...args: Args): Promise<number>;
+  tpLiveAppend(...args: Args): Promise<number[]>;
 }
 export type ScriptedRedis = RedisClient & ScriptCommands;
 

@@ -143,6 +143,30 @@ const schema = z
     HOLD_MAX_SECONDS: z.coerce.number().int().min(5).max(86_400).default(7200),
     /** How often the hold sweeper returns expired holds' seats to sale (every api replica runs it). */
     HOLD_SWEEP_INTERVAL_MS: z.coerce.number().int().min(50).max(60_000).default(250),
+    /** Live seat map (docs/live-seat-map.md): stream viewers one api process serves; more get 503 LIVE_VIEWERS_LIMIT. */
+    LIVE_MAX_VIEWERS: z.coerce.number().int().min(0).max(1_000_000).default(10_000),
+    /** How often a zone's writer diffs it: at most one change event per zone per this many ms. */
+    LIVE_COALESCE_MS: z.coerce.number().int().min(50).max(10_000).default(250),
+    /** How often each api process reads the change logs of the zones its viewers watch. */
+    LIVE_READ_INTERVAL_MS: z.coerce.number().int().min(10).max(5_000).default(100),
+    LIVE_HEARTBEAT_MS: z.coerce.number().int().min(100).max(300_000).default(15_000),
+    /** Unsent bytes a viewer may have queued before it is dropped as too slow. */
+    LIVE_MAX_BUFFER_BYTES: z.coerce
+      .number()
+      .int()
+      .min(1024)
+      .max(64 * 1_048_576)
+      .default(1_048_576),
+    /** Change events a zone's log keeps: a viewer further behind resumes with a fresh snapshot. */
+    LIVE_LOG_LENGTH: z.coerce.number().int().min(10).max(100_000).default(1000),
+    /** How long a zone's change log outlives its last change. */
+    LIVE_LOG_TTL_SECONDS: z.coerce
+      .number()
+      .int()
+      .min(60)
+      .default(24 * 3600),
+    /** The writer lease of a zone's change log: a dead writer is replaced after this long. */
+    LIVE_LEASE_MS: z.coerce.number().int().min(300).max(60_000).default(3000),
     OTEL_EXPORTER_OTLP_ENDPOINT: z.union([url(['http:', 'https:']), z.literal('')]).default(''),
     OTEL_SERVICE_NAME: z.string().default('ticketing'),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

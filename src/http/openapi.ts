@@ -206,6 +206,21 @@ const routes: Route[] = [
     errors: codes('VALIDATION_FAILED', 'EVENT_NOT_FOUND', 'ZONE_NOT_FOUND', 'INVENTORY_REBUILDING'),
   },
   {
+    method: 'get',
+    path: '/api/v1/events/{eventId}/zones/{zoneId}/seats/stream',
+    summary: 'Live seat map of a zone as server-sent events',
+    description:
+      'A `snapshot` event (the seats route body plus `seq`), then `change` events `{seq, taken, freed, held}` (seat indexes by their new state), at most one per 250 ms per zone; `seq` grows by exactly 1 per change event and is the SSE `id`. Comment lines every 15 s keep the connection open. Reconnect with `Last-Event-ID` (or `?lastEventId=`) to get the missed changes, or a fresh snapshot when they are too old. A viewer that does not read is disconnected. See docs/live-seat-map.md.',
+    request: { params: z.object({ eventId: s.eventIdSchema, zoneId: z.string() }) },
+    ok: {
+      200: {
+        description: 'text/event-stream; event `snapshot` data: SeatStreamSnapshot, event `change` data: SeatChange',
+        content: { 'text/event-stream': { schema: z.string() } },
+      },
+    },
+    errors: codes('VALIDATION_FAILED', 'EVENT_NOT_FOUND', 'ZONE_NOT_FOUND', 'INVENTORY_REBUILDING', 'LIVE_VIEWERS_LIMIT'),
+  },
+  {
     method: 'post',
     path: '/api/v1/purchases/{purchaseId}/cancel',
     summary: 'Cancel a confirmed purchase (its buyer, or the admin token) and refund it',

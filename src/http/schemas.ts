@@ -353,6 +353,17 @@ export type EventSummary = z.infer<typeof eventSummarySchema>;
 export type EventDetail = z.infer<typeof eventDetailSchema>;
 export type ZoneSummary = z.infer<typeof zoneSummarySchema>;
 export type VenueDetail = z.infer<typeof venueSchema>;
+/** The change stream's first event (and the one after a resume that came too late): the seat map as of `seq`. */
+export const seatStreamSnapshotSchema = seatMapSchema.extend({ seq: count });
+/** A change stream event: the seats whose state changed since the previous event, by their new state. */
+export const seatChangeSchema = z.strictObject({
+  seq: count,
+  taken: z.array(count).meta({ description: 'Seat indexes (row-major bit offsets) now sold' }),
+  freed: z.array(count).meta({ description: 'Seat indexes now free' }),
+  held: z.array(count).meta({ description: 'Seat indexes now held for a checkout' }),
+});
+export type SeatStreamSnapshot = z.infer<typeof seatStreamSnapshotSchema>;
+export type SeatChange = z.infer<typeof seatChangeSchema>;
 export type SeatMap = z.infer<typeof seatMapSchema>;
 export type AuthConfig = z.infer<typeof authConfigSchema>;
 export type CancelAnswer = z.infer<typeof cancelAnswerSchema>;

@@ -127,4 +127,32 @@ export const metrics = {
     help: 'Audit steps (per event: audit, compare with a store, repair, settle) that failed in the last pass',
     registers: [registry],
   }),
+  liveViewers: new client.Gauge({
+    name: 'ticketing_live_viewers',
+    help: 'Seat map stream viewers connected to this process',
+    registers: [registry],
+  }),
+  liveZones: new client.Gauge({
+    name: 'ticketing_live_zones',
+    help: 'Zones this process reads a change log for (one reader each, whatever the viewers)',
+    registers: [registry],
+  }),
+  liveEventsSent: new client.Counter({
+    name: 'ticketing_live_events_sent_total',
+    help: 'Seat map stream events written to viewers, by type (snapshot, change, heartbeat)',
+    labelNames: ['type'] as const,
+    registers: [registry],
+  }),
+  liveViewersDropped: new client.Counter({
+    name: 'ticketing_live_viewers_dropped_total',
+    help: 'Stream viewers this process closed, by reason (slow: unsent bytes over LIVE_MAX_BUFFER_BYTES; limit: refused at LIVE_MAX_VIEWERS)',
+    labelNames: ['reason'] as const,
+    registers: [registry],
+  }),
+  liveLag: new client.Histogram({
+    name: 'ticketing_live_lag_seconds',
+    help: 'Time from a change event being appended to its zone log to this process writing it to its viewers',
+    buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    registers: [registry],
+  }),
 };

@@ -38,6 +38,8 @@ import { DynamoWriteModel } from '../writer/store';
 import { redisCheck, type RoleHandle } from './role';
 import { ReplicationBarrier } from '../inventory/replication-barrier';
 import { preloadScripts } from '../commands/scripts';
+import { LiveHub } from '../live/hub';
+import { liveRoutes } from '../http/routes/live';
 
 export async function startApi(ctx: RuntimeContext): Promise<RoleHandle> {
   const { cfg } = ctx;
@@ -140,6 +142,8 @@ export async function startApi(ctx: RuntimeContext): Promise<RoleHandle> {
     cancellations,
   );
   sweep.start();
+  // The live seat map's change streams (docs/live-seat-map.md).
+  const hub = new LiveHub(ctx.redis, cfg, log.child({ component: 'live' }));
   return {
     name: 'api',
     // Ready means "this pod can answer": while Kafka is unavailable purchases fail fast with a
@@ -150,6 +154,7 @@ export async function startApi(ctx: RuntimeContext): Promise<RoleHandle> {
       holdRoutes({ identity, holds, checkout, store: checkoutStore, idempotency, log }),
       // Before readRoutes: it answers the purchase states that have no purchase record.
       meRoutes({ identity, holds, checkout, store: checkoutStore, readModel, purchases, log }),
+      liveRoutes({ catalogCache, hub }),
       readRoutes({ inventory, holds: holdStore, catalog, catalogCache, ticketSources, purchases }),
       queryRoutes({ readModel, catalogCache, log }),
       paymentAndAuthRoutes({ cfg, redis: ctx.redis, log }, pay),
@@ -157,7 +162,9 @@ export async function startApi(ctx: RuntimeContext): Promise<RoleHandle> {
       adminRoutes(cfg.ADMIN_TOKEN, { catalog, inventory, clearStores: async (id) => void (await stores.clearEvent(id)) }),
       openApiRoute(),
     ],
+    beforeClose: () => hub.close(),
     async stop() {
+      await hub.close();
       await sweep.stop();
       await holdSweeper.stop();
       await checkoutRecovery.stop();

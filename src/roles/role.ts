@@ -7,6 +7,8 @@ export interface RoleHandle {
   name: string;
   readiness: ReadinessCheck[];
   routers?: Router[];
+  /** Before the server stops taking connections: end long-lived responses (streams) so closing does not wait for them. */
+  beforeClose?(): Promise<void>;
   /** Stop taking work, finish what is in flight. Connections are closed by the context. */
   stop(): Promise<void>;
 }

@@ -81,6 +81,7 @@ export async function startPlatform(
       stopping = true; // /readyz answers 503 from now on
       // Kubernetes routes to a pod until it saw it not ready: keep serving meanwhile.
       if (servesApi) await drain(cfg.SHUTDOWN_DRAIN_MS, log);
+      for (const h of handles) await h.beforeClose?.().catch((err) => log.error({ err, role: h.name }, 'beforeClose failed'));
       await closeServer(server, cfg.SHUTDOWN_GRACE_MS);
       for (const h of [...handles].reverse()) await h.stop().catch((err) => log.error({ err, role: h.name }, 'stop failed'));
       await ctx.close();

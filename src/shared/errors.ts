@@ -48,6 +48,7 @@ export const ERRORS = {
   PURCHASE_OUTCOME_UNKNOWN: { status: 503, title: 'The purchase outcome is not known yet; look it up by purchaseId' },
   INVENTORY_REBUILDING: { status: 503, title: 'The zone inventory is being rebuilt from the write model' },
   DEPENDENCY_UNAVAILABLE: { status: 503, title: 'A dependency is unavailable' },
+  LIVE_VIEWERS_LIMIT: { status: 503, title: 'This api process serves as many seat map streams as LIVE_MAX_VIEWERS allows' },
 } as const satisfies Record<string, ProblemSpec>;
 
 export type ErrorCode = keyof typeof ERRORS;

@@ -1,5 +1,6 @@
 import Ajv2020 from 'ajv/dist/2020';
 import { openApiDocument } from '../../src/http/openapi';
+import { seatStreamSnapshotSchema } from '../../src/http/schemas';
 import { ReadModel } from '../../src/projector/read-model';
 import { seedTestEvent, testEntry } from '../support/catalog';
 import { uid, waitFor } from '../support/env';
@@ -88,6 +89,26 @@ async function call(method: 'get' | 'post' | 'delete', template: string, c: Call
   return { status: res.status, body };
 }
 
+/**
+ * The change stream never ends, so `call` cannot read it: its 200 is checked here from the first
+ * event (the documented media type, the snapshot body's schema), its problems through `call`.
+ */
+async function checkSeatStream() {
+  const template = '/api/v1/events/{eventId}/zones/{zoneId}/seats/stream';
+  const ctrl = new AbortController();
+  const res = await fetch(`${platform.url}${template.replace('{eventId}', eventId).replace('{zoneId}', 'a')}`, { signal: ctrl.signal });
+  const type = (res.headers.get('content-type') ?? '').split(';')[0]!;
+  expect([res.status, operation('get', template)?.responses['200']?.content?.[type] !== undefined]).toEqual([200, true]);
+  const reader = res.body!.getReader();
+  let text = '';
+  while (!/event: snapshot\ndata: .*\n\n/.test(text)) text += new TextDecoder().decode((await reader.read()).value);
+  ctrl.abort();
+  const snapshot = JSON.parse(/event: snapshot\ndata: (.*)\n\n/.exec(text)![1]!);
+  expect(seatStreamSnapshotSchema.safeParse(snapshot).error).toBeUndefined();
+  checked.add(`get ${template}`);
+  expect((await call('get', template, { params: { eventId, zoneId: 'nope' } })).body.code).toBe('ZONE_NOT_FOUND');
+}
+
 // ---------------------------------------------------------------- the routes
 
 test('purchases: 201 answers, refusals and unknown input match their documented schemas', async () => {
@@ -173,6 +194,7 @@ test('catalog, live inventory and read-model answers match their documented sche
   expect((await call('get', '/api/v1/events/{eventId}/zones/{zoneId}/seats', { params: { eventId, zoneId: 'nope' } })).body.code).toBe(
     'ZONE_NOT_FOUND',
   );
+  await checkSeatStream();
   const count = await call('get', '/api/v1/tickets/count/{eventId}', { params: { eventId } });
   expect(count.body.total).toBeGreaterThan(0);
 

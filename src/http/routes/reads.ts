@@ -7,6 +7,8 @@ import { parseTicketId } from '../../purchase/ids';
 import { PurchaseLookup, purchaseView, type PurchaseFinder } from '../../purchase/lookup';
 import { ApiError } from '../../shared/errors';
 import { eventIdSchema } from '../schemas';
+import { seatsBody } from '../seats-body';
+import { CATALOG_CACHE_CONTROL, SEATS_CACHE_CONTROL, sendCachedJson } from '../cached-json';
 import { parse } from '../validation';
 
 /** A source a ticket can be read from; the api chains them (read model, write model, record). */
@@ -105,14 +107,19 @@ export function readRoutes(deps: ReadRouteDeps): Router {
     const state = typeof req.query.status === 'string' ? req.query.status : undefined;
     const all = await deps.catalog.listEvents();
     const events = all.filter((e) => !state || e.event.state === state);
-    res.json({
-      events: events.map(({ event, venue }) => ({
-        ...event,
-        venueName: venue.name,
-        zoneCount: venue.zones.length,
-        capacity: venue.zones.reduce((s, z) => s + z.seatCounts.reduce((a, b) => a + b, 0), 0),
-      })),
-    });
+    sendCachedJson(
+      req,
+      res,
+      {
+        events: events.map(({ event, venue }) => ({
+          ...event,
+          venueName: venue.name,
+          zoneCount: venue.zones.length,
+          capacity: venue.zones.reduce((s, z) => s + z.seatCounts.reduce((a, b) => a + b, 0), 0),
+        })),
+      },
+      CATALOG_CACHE_CONTROL,
+    );
   });
 
   router.get('/api/v1/events/:eventId', async (req, res) => {
@@ -120,27 +127,32 @@ export function readRoutes(deps: ReadRouteDeps): Router {
     const sales = await zoneSales(ev.entry.event.eventId, ev.entry.venue.zones);
     // The controller's conditions (file source), e.g. Degraded while a bad edit of its seed file is ignored.
     const status = await deps.catalog.getStatus(ev.entry.event.eventId);
-    res.json({
-      ...ev.entry.event,
-      ...(status ? { status } : {}),
-      venue: { venueId: ev.entry.venue.venueId, name: ev.entry.venue.name },
-      zones: ev.entry.venue.zones.map((z, i) => ({
-        zoneId: z.zoneId,
-        name: z.name,
-        category: z.category,
-        priceCents: z.priceCents,
-        rows: z.rows.length,
-        capacity: sales[i]?.capacity,
-        available: sales[i]?.available,
-      })),
-    });
+    sendCachedJson(
+      req,
+      res,
+      {
+        ...ev.entry.event,
+        ...(status ? { status } : {}),
+        venue: { venueId: ev.entry.venue.venueId, name: ev.entry.venue.name },
+        zones: ev.entry.venue.zones.map((z, i) => ({
+          zoneId: z.zoneId,
+          name: z.name,
+          category: z.category,
+          priceCents: z.priceCents,
+          rows: z.rows.length,
+          capacity: sales[i]?.capacity,
+          available: sales[i]?.available,
+        })),
+      },
+      CATALOG_CACHE_CONTROL,
+    );
   });
 
   router.get('/api/v1/venues/:venueId', async (req, res) => {
     const venue = await deps.catalog.getVenue(req.params.venueId);
     if (!venue) throw new ApiError('VENUE_NOT_FOUND', `No venue ${req.params.venueId}`);
     const events = (await deps.catalog.listEvents()).filter((e) => e.venue.venueId === venue.venueId).map((e) => e.event.eventId);
-    res.json({ ...venue, events });
+    sendCachedJson(req, res, { ...venue, events }, CATALOG_CACHE_CONTROL);
   });
 
   router.get('/api/v1/events/:eventId/zones/:zoneId/seats', async (req, res) => {
@@ -155,23 +167,7 @@ export function readRoutes(deps: ReadRouteDeps): Router {
       deps.holds.heldBits(ev.entry.event.eventId, zone.zone.zoneId, zone.layout.capacity),
     ]);
     if (!st) throw new ApiError('INVENTORY_REBUILDING', 'This zone has no live inventory yet; try again shortly');
-    const bitmap = (bits: Buffer) => ({
-      encoding: 'bitmap-msb-base64' as const,
-      data: bits.subarray(0, Math.ceil(st.capacity / 8)).toString('base64'),
-    });
-    res.set('cache-control', 'no-store').json({
-      eventId: ev.entry.event.eventId,
-      zoneId: zone.zone.zoneId,
-      name: zone.zone.name,
-      priceCents: zone.zone.priceCents,
-      rows: zone.zone.rows,
-      seatCounts: zone.zone.seatCounts,
-      capacity: st.capacity,
-      available: st.available,
-      rowAvailable: st.rowAvailable,
-      sold: bitmap(st.bits),
-      held: bitmap(held),
-    });
+    sendCachedJson(req, res, seatsBody(ev.entry.event.eventId, zone, { ...st, taken: st.bits, held }), SEATS_CACHE_CONTROL);
   });
 
   return router;

@@ -5,7 +5,17 @@
  */
 import type { EventDetail, EventSummary, Purchase, PurchaseBody, SeatMap, VenueDetail } from '../../../http/schemas';
 
-export type { EventDetail, EventSummary, Purchase, Seat, SeatMap, VenueDetail, ZoneSummary } from '../../../http/schemas';
+export type {
+  EventDetail,
+  EventSummary,
+  Purchase,
+  Seat,
+  SeatMap,
+  SeatChange as StreamChange,
+  SeatStreamSnapshot,
+  VenueDetail,
+  ZoneSummary,
+} from '../../../http/schemas';
 
 /** An RFC 9457 problem answer (or a network failure, with status 0 and code NETWORK). */
 export class ApiProblem extends Error {
@@ -50,7 +60,9 @@ export const api = {
   event: (eventId: string, signal?: AbortSignal) => call<EventDetail>(`api/v1/events/${seg(eventId)}`, { signal }),
   venue: (venueId: string, signal?: AbortSignal) => call<VenueDetail>(`api/v1/venues/${seg(venueId)}`, { signal }),
   seats: (eventId: string, zoneId: string, signal?: AbortSignal) =>
-    call<SeatMap>(`api/v1/events/${seg(eventId)}/zones/${seg(zoneId)}/seats`, { signal, cache: 'no-store' }),
+    call<SeatMap>(`api/v1/events/${seg(eventId)}/zones/${seg(zoneId)}/seats`, { signal, cache: 'no-cache' }),
+  /** The zone change stream's URL (docs/live-seat-map.md), relative like every path here. */
+  seatStreamUrl: (eventId: string, zoneId: string) => `api/v1/events/${seg(eventId)}/zones/${seg(zoneId)}/seats/stream`,
   purchase: (eventId: string, body: PurchaseBody, idempotencyKey: string, headers: Record<string, string> = {}) =>
     call<Purchase>(`api/v1/events/${seg(eventId)}/purchases`, {
       method: 'POST',

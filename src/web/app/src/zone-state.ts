@@ -119,6 +119,13 @@ export class ZoneState {
   }
 
   /** Applies a change from a live source that arrived at `at` (newer than any snapshot started before). */
+  /** A snapshot from the change stream: as `applySnapshot`, and changes up to its seq are replays from now on. */
+  applyStreamSnapshot(map: SeatMap, seq: number, startedAt: number): SnapshotResult {
+    const r = this.applySnapshot(map, startedAt);
+    this.lastSeq = seq;
+    return r;
+  }
+
   applyChange(change: SeatChange, at: number): Merge {
     if (change.seq !== undefined) {
       if (this.lastSeq !== undefined && change.seq <= this.lastSeq) return { changed: [], lost: [] };

@@ -10,10 +10,15 @@ import { perf } from '../perf';
 import { poll } from '../poll';
 import { href } from '../router';
 import { SeatGrid } from '../seat-grid';
-import { ZoneState, type Merge } from '../zone-state';
+import { openSeatStream } from '../seat-stream';
+import { ZoneState, type Merge, type SnapshotResult } from '../zone-state';
 
 /** The seat map is polled at most this far apart (the issue asks for ≤ 1 s). */
 const LIVE_EVERY_MS = 1000;
+/** How old a stream snapshot may be (the server's coalescing and read intervals, with margin). */
+const STREAM_SNAPSHOT_AGE_MS = 1000;
+/** After this page's own action, one seat-map read this much later settles what the stream cannot name (paintCounts). */
+const RECONCILE_AFTER_MS = 1500;
 
 /** A zone's seat grid with live availability, seat selection, buying, and the checkout (hold, pay, cancel). */
 export async function zoneView(root: HTMLElement, signal: AbortSignal, eventId: string, zoneId: string): Promise<void> {
@@ -50,6 +55,8 @@ class ZoneSession implements ZoneBoard {
   /** After an unknown outcome the same seats are retried with the same key, so they are never bought twice. */
   private retry?: { key: string; seats: string };
   private readonly zoneName: string;
+  private live?: AbortSignal;
+  private reconcileTimer?: ReturnType<typeof setTimeout>;
   private readonly priceCents: number;
 
   private readonly gridSlot = h('div', { class: 'grid-slot' });
@@ -179,13 +186,57 @@ class ZoneSession implements ZoneBoard {
     this.gridSlot.replaceChildren(this.grid.element);
   }
 
+  /**
+   * Live updates from the zone change stream (EventSource); while it is down or refused, polling
+   * every second, as before the stream existed.
+   */
   startLive(signal: AbortSignal): void {
-    const stop = poll((sig, startedAt) => this.refresh(sig, startedAt), {
-      everyMs: LIVE_EVERY_MS,
-      onError: (err) => setText(this.liveNote, `Live updates paused (${err instanceof Error ? err.message : String(err)}); retrying`),
-      onRecover: () => setText(this.liveNote, 'Live'),
+    this.live = signal;
+    let stopPolling: (() => void) | undefined;
+    const startPolling = () => {
+      stopPolling ??= poll((sig, startedAt) => this.refresh(sig, startedAt), {
+        everyMs: LIVE_EVERY_MS,
+        onError: (err) => setText(this.liveNote, `Live updates paused (${err instanceof Error ? err.message : String(err)}); retrying`),
+        onRecover: () => setText(this.liveNote, 'Live (polling)'),
+      });
+      setText(this.liveNote, 'Live (polling)');
+    };
+    if (typeof EventSource === 'undefined') {
+      startPolling();
+      return void signal.addEventListener('abort', () => stopPolling?.(), { once: true });
+    }
+    const closeStream = openSeatStream(api.seatStreamUrl(this.ev.eventId, this.map.zoneId), {
+      // A stream snapshot is up to a coalescing interval old: what the page learned in the last second wins.
+      snapshot: (map) => this.merge(map, this.state.applyStreamSnapshot(map, map.seq, performance.now() - STREAM_SNAPSHOT_AGE_MS)),
+      change: (change) => {
+        const got = performance.now();
+        const merged = this.state.applyChange(change, got);
+        this.showMerge(merged);
+        const timing = {
+          zoneId: this.map.zoneId,
+          seats: this.map.capacity,
+          changed: merged.changed.length,
+          fetchMs: 0,
+          applyMs: performance.now() - got,
+        };
+        perf.recordUpdate(timing);
+        void nextPaint().then(() => Object.assign(timing, { paintedMs: performance.now() - got }));
+      },
+      up: () => {
+        stopPolling?.();
+        stopPolling = undefined;
+        setText(this.liveNote, 'Live');
+      },
+      down: startPolling,
     });
-    signal.addEventListener('abort', stop, { once: true });
+    signal.addEventListener(
+      'abort',
+      () => {
+        closeStream();
+        stopPolling?.();
+      },
+      { once: true },
+    );
   }
 
   startCheckout(signal: AbortSignal): void {
@@ -197,32 +248,31 @@ class ZoneSession implements ZoneBoard {
   private async refresh(signal: AbortSignal, startedAt: number): Promise<void> {
     const next = await api.seats(this.ev.eventId, this.map.zoneId, signal);
     const got = performance.now();
-    const merged = this.state.applySnapshot(next, startedAt);
+    const changed = this.merge(next, this.state.applySnapshot(next, startedAt));
+    if (changed === undefined) return;
+    const timing = { zoneId: next.zoneId, seats: next.capacity, changed, fetchMs: got - startedAt, applyMs: performance.now() - got };
+    perf.recordUpdate(timing);
+    if (changed > 0) void nextPaint().then(() => Object.assign(timing, { paintedMs: performance.now() - got }));
+  }
+
+  /** Shows a snapshot's merge (polled or streamed); the seats changed, or undefined when the grid was rebuilt. */
+  private merge(next: SeatMap, merged: SnapshotResult): number | undefined {
     if (merged.relaid) {
       this.map = next;
       this.buildGrid();
       this.paintAvailability();
       this.paintSelection();
       this.say('The zone layout changed, so the seat map was redrawn and your selection cleared.');
-      return;
+      return undefined;
     }
-    const { changed } = merged;
     this.showMerge(merged);
-    const timing = {
-      zoneId: next.zoneId,
-      seats: next.capacity,
-      changed: changed.length,
-      fetchMs: got - startedAt,
-      applyMs: performance.now() - got,
-    };
-    perf.recordUpdate(timing);
-    if (changed.length > 0) void nextPaint().then(() => Object.assign(timing, { paintedMs: performance.now() - got }));
+    return merged.changed.length;
   }
 
   /** Shows what a merge changed; a live change source (ZoneState.applyChange) would come through here too. */
   private showMerge({ changed, lost }: Merge): void {
     this.redraw(changed);
-    this.paintCounts();
+    this.paintFigures();
     if (lost.length > 0) {
       this.paintSelection();
       this.warnLost(lost);
@@ -359,8 +409,23 @@ class ZoneSession implements ZoneBoard {
     for (const k of ks) this.grid.draw(k, this.state.lookOf(k));
   }
 
-  /** The row and zone figures, as the state counts them (they move before the next poll). */
+  /**
+   * The row and zone figures after this page's own action moved the state (a purchase, hold,
+   * release or cancel answer). The change stream names only seats whose server state changed
+   * between two of its pictures, so a seat this page set from an answer, that changed again on the
+   * server within one coalescing interval, would never be corrected: one seat-map read a little
+   * later settles it (the polling merge rule: what the page learned after that read started wins).
+   */
   paintCounts(): void {
+    this.paintFigures();
+    clearTimeout(this.reconcileTimer);
+    this.reconcileTimer = setTimeout(() => {
+      if (this.live?.aborted) return;
+      void this.refresh(this.live ?? new AbortController().signal, performance.now()).catch(() => undefined);
+    }, RECONCILE_AFTER_MS);
+  }
+
+  private paintFigures(): void {
     this.grid.setRowAvailable(this.state.rowAvailable);
     this.paintAvailability();
   }
