@@ -11,6 +11,11 @@ import { http, startTestPlatform } from '../support/platform';
 import { startPrivateCluster, type PrivateCluster } from '../support/private-cluster';
 import { allSeats, Ledger, missingFrom, partitionLeader, pool, resolveUnknown, sweepEverySeat, topicSeats, writeSeeds } from './support';
 
+/*
+ * A soak test, not in `npm test` or CI: `npm run test:soak`. It passes on most runs, but about
+ * one run in five finds an open bug (the KNOWN BUG below, issue 14 stays open for it): a purchase
+ * answered 503 during the broker kill, resolved CONFIRMED by GET, never reaches DynamoDB.
+ */
 /**
  * Failover under load (issue 14, "Tests"): a seed-shaped replay on 20 zones against a private
  * Redis Cluster (3 masters + 3 replicas) and a private 3-broker Kafka. Mid-run the Redis master
