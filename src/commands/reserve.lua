@@ -42,7 +42,8 @@
 ]]
 local existing = redis.call('HGET', KEYS[5], 'status')
 if existing == 'reserved' then
-  return {0, redis.call('BITFIELD', KEYS[2], 'GET', 'u32', 0)[1]}
+  local left = redis.call('BITFIELD', KEYS[2], 'GET', 'u32', 0)[1]
+  return {0, left, (left == 0 and KEYS[6]) and redis.call('HLEN', KEYS[6]) or 0}
 elseif existing then
   return {6}
 end

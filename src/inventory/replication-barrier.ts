@@ -62,7 +62,19 @@ export class ReplicationBarrier {
     if (!id) return undefined;
     const at = id.lastIndexOf(':');
     const base = redis.options.redisOptions ?? {};
-    return { id, connect: () => new Redis({ ...base, host: id.slice(0, at), port: Number(id.slice(at + 1)), maxRetriesPerRequest: 1 }) };
+    return {
+      id,
+      connect: () =>
+        new Redis({
+          ...base,
+          host: id.slice(0, at),
+          port: Number(id.slice(at + 1)),
+          maxRetriesPerRequest: 1,
+          // A node that vanished must not hold the barrier (and the purchases behind it) for long.
+          connectTimeout: 1000,
+          commandTimeout: this.timeoutMs + 1000,
+        }),
+    };
   }
 }
 

@@ -183,7 +183,15 @@ export class PurchaseEngine implements PurchaseService {
       if (reserved.kind !== undefined) return reserved;
       if (this.cfg.testHooks.FAULT_CRASH_AFTER_RESERVE) process.kill(process.pid, 'SIGKILL');
       // Narrows the failover window (the fence covers it): the replicas hold the reservation first.
-      if (this.barrier) await this.barrier.after(req.eventId, req.zoneId);
+      // Bounded by the purchase's deadline; past it the record is not sent from here (the sweep
+      // sends what Redis still holds), so no record a buyer heard 503 for lands late from here.
+      if (this.barrier) {
+        const waited = await deadline.race(
+          this.barrier.after(req.eventId, req.zoneId).then(() => undefined),
+          () => unknown(purchaseId, 'the Redis replicas did not answer in time'),
+        );
+        if (waited !== undefined) return waited;
+      }
 
       const acked = this.sender.send({
         key: partitionKey(req.eventId, req.zoneId),
