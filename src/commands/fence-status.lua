@@ -8,7 +8,7 @@
   Returns {code, node replid}: {0, id} trusted; {1, id} fenced (re-mark it, then unfence.lua);
                                {2, id} no inventory
 ]]
-local node = string.match(redis.call('INFO', 'replication'), 'master_replid:(%x+)')
+local node = node_replid()
 local meta = redis.call('HMGET', KEYS[1], 'layout', 'replid')
 if not meta[1] then return {2, node} end
 if meta[2] == node then return {0, node} end

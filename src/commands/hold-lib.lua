@@ -1,7 +1,9 @@
 --[[
   hold-lib: functions shared by the scripts that create, free or meet holds. Not a script of
   its own: src/commands/scripts.ts prepends it to hold.lua, best.lua, release.lua,
-  expire.lua, convert.lua and reserve.lua when it registers them, so each stays one atomic call.
+  expire.lua, convert.lua and reserve.lua when it registers them, so each stays one atomic call;
+  and to init-zone.lua, restore-zone.lua, fence-status.lua and unfence.lua for the failover
+  fence's one rule (node_replid, zone_trusted).
 
   Every function takes Z, the zone's keys:
     Z.bits    seat bitmap (bit = 1: taken, held or sold), row-major

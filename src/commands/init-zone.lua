@@ -33,7 +33,7 @@ if current then
     return {1, sold}
   end
   -- A fenced zone (see hold-lib.lua) may show seats free that are sold: not re-created until re-marked.
-  local trusted = redis.call('HGET', KEYS[3], 'replid') == string.match(redis.call('INFO', 'replication'), 'master_replid:(%x+)')
+  local trusted = zone_trusted(redis.call('HGET', KEYS[3], 'replid'))
   if sold > 0 or redis.call('BITCOUNT', KEYS[1]) > 0 or not trusted then
     redis.call('HDEL', KEYS[3], 'closed')
     return {2, sold}
@@ -55,6 +55,5 @@ end
 redis.call('BITFIELD', KEYS[2], unpack(ops))
 redis.call('HDEL', KEYS[3], 'closed')
 -- A zone made here, all seats free, is the truth on this node (the failover fence, hold-lib.lua).
-local replid = string.match(redis.call('INFO', 'replication'), 'master_replid:(%x+)')
-redis.call('HSET', KEYS[3], 'layout', ARGV[1], 'capacity', capacity, 'rows', #ARGV - 2, 'replid', replid)
+redis.call('HSET', KEYS[3], 'layout', ARGV[1], 'capacity', capacity, 'rows', #ARGV - 2, 'replid', node_replid())
 return {code, 0}

@@ -38,6 +38,5 @@ for i = 5, #ARGV do
 end
 redis.call('BITFIELD', KEYS[2], unpack(ops))
 -- Rebuilt from the write model: trusted on this node (the failover fence, hold-lib.lua).
-local replid = string.match(redis.call('INFO', 'replication'), 'master_replid:(%x+)')
-redis.call('HSET', KEYS[3], 'layout', ARGV[1], 'capacity', capacity, 'rows', #ARGV - 4, 'replid', replid)
+redis.call('HSET', KEYS[3], 'layout', ARGV[1], 'capacity', capacity, 'rows', #ARGV - 4, 'replid', node_replid())
 return {0, sold}

@@ -9,7 +9,7 @@
   Returns 0 UNFENCED (also when it was not fenced); 1 CHANGED: the node's id moved, re-mark again;
           2 NO_INVENTORY
 ]]
-local node = string.match(redis.call('INFO', 'replication'), 'master_replid:(%x+)')
+local node = node_replid()
 if node ~= ARGV[1] then return 1 end
 if redis.call('EXISTS', KEYS[1]) == 0 then return 2 end
 redis.call('HSET', KEYS[1], 'replid', node)
