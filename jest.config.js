@@ -32,8 +32,7 @@ const projects = [
     ...shared,
     displayName: 'integration',
     testMatch: ['**/*.test.ts'],
-    // Soak tests (`*.soak.test.ts`) run only with JEST_SOAK=1 (`npm run test:soak`): see docs/testing.md.
-    testPathIgnorePatterns: ['/node_modules/', '\\.unit\\.test\\.ts$', ...(process.env.JEST_SOAK ? [] : ['\\.soak\\.test\\.ts$'])],
+    testPathIgnorePatterns: ['/node_modules/', '\\.unit\\.test\\.ts$'],
     globalSetup: '<rootDir>/test/support/global-setup.ts',
   },
 ];

@@ -30,8 +30,9 @@ export interface NewRecord {
  * An idempotent producer that appends with acks=all. One `send` is one request: it resolves once
  * every record is acknowledged by all in-sync replicas and rejects otherwise. After a rejection the
  * records' outcome is unknown (some partitions of the request may have appended them), except for
- * `RecordsTooLargeError`, and the producer must not be used again: its sequence numbers may be
- * stale, which could make the broker take a later batch for a duplicate. Close it and open another.
+ * `RecordsTooLargeError` and `PartlyAcknowledgedError`, and the producer must not be used again:
+ * its sequence numbers may be stale, which could make the broker take a later batch for a
+ * duplicate. Close it and open another.
  */
 export interface LogProducer {
   send(topic: string, records: readonly NewRecord[]): Promise<void>;
@@ -44,6 +45,22 @@ export interface LogProducer {
  * other partitions of the same request may have been.
  */
 export class RecordsTooLargeError extends Error {}
+
+/**
+ * The client reported success, but not every partition of the request acknowledged it: the
+ * records at `acknowledged` (indexes into the batch) are durable, the others' outcome is unknown.
+ * (kafkajs 2.2.4 answers success for a partition whose leader moved, during its own retry, to a
+ * broker that had already answered for its other partitions, without sending it there again:
+ * tulios/kafkajs#1303, #1798.)
+ */
+export class PartlyAcknowledgedError extends Error {
+  constructor(
+    message: string,
+    readonly acknowledged: ReadonlySet<number>,
+  ) {
+    super(message);
+  }
+}
 
 /** One fetched run of records of one partition, in log order, handed to `onBatch`. */
 export interface PartitionBatch {

@@ -7,10 +7,14 @@ import {
   type IHeaders,
   type KafkaMessage,
   type LogEntry,
+  type Message,
+  type PartitionerArgs,
   type Producer,
+  type RecordMetadata,
 } from 'kafkajs';
 import type { Logger } from '../observability/logger';
 import {
+  PartlyAcknowledgedError,
   RecordsTooLargeError,
   type ConsumeOptions,
   type EventLog,
@@ -64,21 +68,58 @@ const plainRecord = (topic: string, partition: number, m: KafkaMessage): LogReco
   headers: plainHeaders(m.headers),
 });
 
+/**
+ * The partition kafkajs's own partitioner (murmur2 on the key, as the Java clients) put each
+ * message of a send in; kafkajs hands the partitioner our message objects, so a WeakMap keyed by
+ * them needs no cleanup.
+ */
+const partitionOf = new WeakMap<Message, number>();
+const recordingPartitioner = () => {
+  const murmur2 = Partitioners.DefaultPartitioner();
+  return (args: PartitionerArgs): number => {
+    const partition = murmur2(args);
+    partitionOf.set(args.message, partition);
+    return partition;
+  };
+};
+
+/**
+ * Indexes of the messages whose partition has no acknowledgement in `acks`. kafkajs 2.2.4 keys
+ * its retry state by broker: when a partition's leader moves, during a retry, to a broker that
+ * had already answered for other partitions, the moved partition is never sent again, yet
+ * `send` resolves (tulios/kafkajs#1303, #1798). Those records' outcome is unknown.
+ */
+export function unacknowledged(messages: readonly Message[], acks: readonly Pick<RecordMetadata, 'partition' | 'errorCode'>[]): number[] {
+  const acked = new Set(acks.filter((a) => a.errorCode === 0).map((a) => a.partition));
+  const out: number[] = [];
+  messages.forEach((m, i) => {
+    const partition = partitionOf.get(m);
+    if (partition === undefined || !acked.has(partition)) out.push(i);
+  });
+  return out;
+}
+
 class KafkajsProducer implements LogProducer {
   constructor(private readonly producer: Producer) {}
 
   async send(topic: string, records: readonly NewRecord[]): Promise<void> {
+    const messages: Message[] = records.map((r) => ({ key: r.key, value: r.value, ...(r.headers ? { headers: r.headers } : {}) }));
+    let acks: RecordMetadata[];
     try {
-      await this.producer.send({
-        topic,
-        acks: -1,
-        compression: CompressionTypes.None,
-        messages: records.map((r) => ({ key: r.key, value: r.value, ...(r.headers ? { headers: r.headers } : {}) })),
-      });
+      acks = await this.producer.send({ topic, acks: -1, compression: CompressionTypes.None, messages });
     } catch (err) {
       if (isTooLarge(err))
         throw new RecordsTooLargeError(`the broker refused the batch as too large (${(err as Error).message})`, { cause: err });
       throw err;
+    }
+    const missing = unacknowledged(messages, acks);
+    if (missing.length > 0) {
+      const acknowledged = new Set(messages.keys());
+      for (const i of missing) acknowledged.delete(i);
+      throw new PartlyAcknowledgedError(
+        `kafkajs reported success, but ${missing.length} of ${messages.length} records were in partitions without an acknowledgement (a leader moved during its retry); their outcome is unknown`,
+        acknowledged,
+      );
     }
   }
 
@@ -151,7 +192,7 @@ export class KafkajsEventLog implements EventLog {
       idempotent: true,
       maxInFlightRequests: 1,
       allowAutoTopicCreation: false,
-      createPartitioner: Partitioners.DefaultPartitioner,
+      createPartitioner: recordingPartitioner,
       retry: { initialRetryTime: 100, maxRetryTime: 1000, retries: 5 },
     });
     await producer.connect();

@@ -1,6 +1,6 @@
 import { metrics } from '../observability/metrics';
 import type { Logger } from '../observability/logger';
-import { RecordsTooLargeError, type EventLog, type LogProducer, type NewRecord } from './event-log';
+import { PartlyAcknowledgedError, RecordsTooLargeError, type EventLog, type LogProducer, type NewRecord } from './event-log';
 
 /** The record was never handed to Kafka: it certainly is not in the log. */
 export class NotSentError extends Error {}
@@ -197,6 +197,16 @@ export class BatchingSender {
       // without being appended: a sale acknowledged that is not in the log.
       this.retire(slot, producer);
       if (err instanceof RecordsTooLargeError) return this.sendInHalves(slot, batch);
+      if (err instanceof PartlyAcknowledgedError) {
+        // The acknowledged ones are durable: say so. The rest are unknown, like any failed batch.
+        stopTimer();
+        for (const i of err.acknowledged) batch[i]!.resolve();
+        this.fail(
+          batch.filter((_, i) => !err.acknowledged.has(i)),
+          err,
+        );
+        return false;
+      }
       this.fail(batch, err as Error);
       return false;
     }

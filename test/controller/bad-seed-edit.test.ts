@@ -22,12 +22,16 @@ describe('file source: a bad seed edit keeps the last good version and is report
   const good = (spec: Record<string, unknown> = {}) => doc(eventResource('show', eventId, 'hall', spec));
   const write = (file: string, text: string) => writeFile(path.join(dir, file), text);
   let column = 0;
-  const buy = () =>
-    http(platform.url, 'POST', `/api/v1/events/${eventId}/purchases`, {
+  // The next free seat of the 10; only a sale uses one up (the first sale is retried until the event is on sale).
+  const buy = async () => {
+    const answer = await http(platform.url, 'POST', `/api/v1/events/${eventId}/purchases`, {
       userId: uid('fan'),
       zoneId: 'a',
-      seats: [{ row: column < 5 ? 'A' : 'B', column: (column++ % 5) + 1 }],
+      seats: [{ row: column < 5 ? 'A' : 'B', column: (column % 5) + 1 }],
     });
+    if (answer.status === 201) column++;
+    return answer;
+  };
   const event = async () => (await http(platform.url, 'GET', `/api/v1/events/${eventId}`)).body;
   const degraded = async () => (await event())?.status?.conditions?.find((c: { type: string }) => c.type === 'Degraded');
   const startPlatform = () => startTestPlatform(['controller', 'writer', 'api'], { SEEDS_DIR: dir, REDIS_KEY_PREFIX: prefix });
