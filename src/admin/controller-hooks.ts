@@ -77,7 +77,8 @@ export async function startControllerCqrs(ctx: RuntimeContext, log: Logger): Pro
         model: stores.writeModel,
         topic: stores.topic,
         groupId: stores.groups.writer,
-        settleMs: ctx.cfg.PURCHASE_TIMEOUT_MS,
+        // A record reserved on the lost node reaches a broker by its deadline plus the send overrun, or never.
+        settleMs: ctx.cfg.PURCHASE_TIMEOUT_MS + ctx.eventLog.sendOverrunMs,
         log,
       });
     },
@@ -94,7 +95,8 @@ export async function startControllerCqrs(ctx: RuntimeContext, log: Logger): Pro
     rebuild,
     fenceWork(stores, {
       everyMs: ctx.cfg.FENCE_CHECK_INTERVAL_MS,
-      settleMs: ctx.cfg.PURCHASE_TIMEOUT_MS,
+      // A record reserved on the lost node reaches a broker by its deadline plus the send overrun, or never.
+      settleMs: ctx.cfg.PURCHASE_TIMEOUT_MS + ctx.eventLog.sendOverrunMs,
       log: log.child({ component: 'fence' }),
     }),
   ];

@@ -22,8 +22,9 @@ interface Remark {
 /**
  * The re-mark of fenced zones (docs/purchase-state-machine.md, "Failover fence"), leader work of
  * the controller. Every pass asks each catalog zone whether its fence is up; for a fenced zone:
- *   1. wait `settleMs` (the purchase timeout) from detection, so a record reserved on the lost
- *      node before the failover and still being produced has reached the log or been answered 503;
+ *   1. wait `settleMs` from detection: the purchase timeout plus the log's send overrun. No
+ *      attempt to send a record starts past its purchase's deadline (the sender's `sendBy`), so a
+ *      record reserved on the lost node before the failover has reached a broker by then or never;
  *   2. take the end offset of the zone's partition then: after the failover, so it covers every
  *      record a buyer heard 201 for;
  *   3. wait until the writer group has committed up to it (not until the partition is idle:

@@ -308,11 +308,15 @@ export class Checkout implements PaymentSettlement {
     const body = stored?.body ?? JSON.stringify(built);
     const record = JSON.parse(body) as TicketPurchased;
     if (stored?.status === 'confirmed') return { kind: 'confirmed', record };
-    const acked = this.d.sender.send({
-      key: partitionKey(eventId, zoneId),
-      value: body,
-      headers: withTraceHeaders({ 'x-purchase-id': purchaseId }),
-    });
+    // Not tried past the buyer's deadline (the recovery sweep sends what Redis still holds then).
+    const acked = this.d.sender.send(
+      {
+        key: partitionKey(eventId, zoneId),
+        value: body,
+        headers: withTraceHeaders({ 'x-purchase-id': purchaseId }),
+      },
+      deadline,
+    );
     // Whatever the buyer hears, a late acknowledgement still confirms the record.
     const settled = acked.then(() => this.confirm(eventId, zoneId, purchaseId));
     settled.catch(() => undefined);

@@ -193,11 +193,16 @@ export class PurchaseEngine implements PurchaseService {
         if (waited !== undefined) return waited;
       }
 
-      const acked = this.sender.send({
-        key: partitionKey(req.eventId, req.zoneId),
-        value: body,
-        headers: withTraceHeaders({ 'x-purchase-id': purchaseId }),
-      });
+      // Never tried past the deadline either: a record the buyer heard 503 for reaches a broker
+      // by the deadline plus the log's send overrun, or never (the fence's settle time).
+      const acked = this.sender.send(
+        {
+          key: partitionKey(req.eventId, req.zoneId),
+          value: body,
+          headers: withTraceHeaders({ 'x-purchase-id': purchaseId }),
+        },
+        deadline.at,
+      );
       // Whatever the buyer hears, a late acknowledgement still confirms the record.
       const settled = acked.then(() => this.confirm(req.eventId, req.zoneId, purchaseId));
       settled.catch(() => undefined);
@@ -371,7 +376,10 @@ export function purchaseRecord(req: PurchaseRequest, event: CachedEvent, zone: C
 class Deadline {
   private timer: NodeJS.Timeout | undefined;
   private readonly expired: Promise<void>;
+  /** When it expires, in ms since the epoch. */
+  readonly at: number;
   constructor(ms: number) {
+    this.at = Date.now() + ms;
     this.expired = new Promise<void>((resolve) => (this.timer = setTimeout(resolve, ms)));
   }
 

@@ -35,7 +35,12 @@ export interface NewRecord {
  * duplicate. Close it and open another.
  */
 export interface LogProducer {
-  send(topic: string, records: readonly NewRecord[]): Promise<void>;
+  /**
+   * `sendBy` (epoch ms): no attempt of this send, the client's own retries included, starts
+   * later; a request written before it reaches the broker within the log's `sendOverrunMs`.
+   * Past it the send rejects with `SendBudgetSpentError` (the outcome of earlier attempts unknown).
+   */
+  send(topic: string, records: readonly NewRecord[], sendBy?: number): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -61,6 +66,9 @@ export class PartlyAcknowledgedError extends Error {
     super(message);
   }
 }
+
+/** A send's `sendBy` passed before the client's next attempt: not sent again; earlier attempts' outcome unknown. */
+export class SendBudgetSpentError extends Error {}
 
 /** One fetched run of records of one partition, in log order, handed to `onBatch`. */
 export interface PartitionBatch {
@@ -120,6 +128,11 @@ export interface TopicSpec {
 }
 
 export interface EventLog {
+  /**
+   * How long after a send's `sendBy` one of its requests can still reach a broker (a connect and
+   * a request queued behind a slow one). The failover re-mark waits the purchase timeout plus this.
+   */
+  readonly sendOverrunMs: number;
   /** Creates the topics that are absent (idempotent). */
   ensureTopics(specs: readonly TopicSpec[]): Promise<void>;
   /** Deletes topics; absent ones are ignored. For tests, the load lab and the bench. */

@@ -16,6 +16,7 @@ import type { Logger } from '../observability/logger';
 import {
   PartlyAcknowledgedError,
   RecordsTooLargeError,
+  SendBudgetSpentError,
   type ConsumeOptions,
   type EventLog,
   type LogProducer,
@@ -50,6 +51,15 @@ function isTooLarge(err: unknown): boolean {
   return false;
 }
 
+/** kafkajs wraps what the partitioner threw in a non-retriable error. */
+function budgetSpent(err: unknown): boolean {
+  for (let e = err as { cause?: unknown; originalError?: unknown } | undefined, depth = 0; e && depth < 5; depth++) {
+    if (e instanceof SendBudgetSpentError) return true;
+    e = (e.cause ?? e.originalError) as typeof e;
+  }
+  return false;
+}
+
 function plainHeaders(headers: IHeaders | undefined): RecordHeaders {
   const out: RecordHeaders = {};
   for (const [k, v] of Object.entries(headers ?? {})) {
@@ -74,9 +84,22 @@ const plainRecord = (topic: string, partition: number, m: KafkaMessage): LogReco
  * them needs no cleanup.
  */
 const partitionOf = new WeakMap<Message, number>();
-const recordingPartitioner = () => {
+
+/** The send a producer is on: kafkajs calls the partitioner at the start of every attempt, retries included. */
+interface SendInProgress {
+  sendBy: number | undefined;
+}
+
+/**
+ * kafkajs's murmur2 partitioner, recording each message's partition, and refusing to start an
+ * attempt past the send's `sendBy`: thrown here, before any request of the attempt is built,
+ * the error is not retriable, so kafkajs gives the send up and nothing more goes to a broker.
+ */
+const boundedRecordingPartitioner = (current: SendInProgress) => () => {
   const murmur2 = Partitioners.DefaultPartitioner();
   return (args: PartitionerArgs): number => {
+    if (current.sendBy !== undefined && Date.now() > current.sendBy)
+      throw new SendBudgetSpentError('the send budget passed before kafkajs could try again; the records were not sent again');
     const partition = murmur2(args);
     partitionOf.set(args.message, partition);
     return partition;
@@ -100,14 +123,19 @@ export function unacknowledged(messages: readonly Message[], acks: readonly Pick
 }
 
 class KafkajsProducer implements LogProducer {
-  constructor(private readonly producer: Producer) {}
+  constructor(
+    private readonly producer: Producer,
+    private readonly current: SendInProgress,
+  ) {}
 
-  async send(topic: string, records: readonly NewRecord[]): Promise<void> {
+  async send(topic: string, records: readonly NewRecord[], sendBy?: number): Promise<void> {
     const messages: Message[] = records.map((r) => ({ key: r.key, value: r.value, ...(r.headers ? { headers: r.headers } : {}) }));
     let acks: RecordMetadata[];
+    this.current.sendBy = sendBy;
     try {
       acks = await this.producer.send({ topic, acks: -1, compression: CompressionTypes.None, messages });
     } catch (err) {
+      if (budgetSpent(err)) throw new SendBudgetSpentError((err as Error).message, { cause: err });
       if (isTooLarge(err))
         throw new RecordsTooLargeError(`the broker refused the batch as too large (${(err as Error).message})`, { cause: err });
       throw err;
@@ -128,7 +156,15 @@ class KafkajsProducer implements LogProducer {
   }
 }
 
+const CONNECTION_TIMEOUT_MS = 3000;
+const REQUEST_TIMEOUT_MS = 10000;
+
 export class KafkajsEventLog implements EventLog {
+  /**
+   * An attempt that started before `sendBy` connects (≤ the connection timeout) and may queue its
+   * request behind the producer's previous one to that broker (≤ the request timeout), plus slack.
+   */
+  readonly sendOverrunMs = CONNECTION_TIMEOUT_MS + REQUEST_TIMEOUT_MS + 1000;
   private readonly kafka: Kafka;
   private admin: Promise<Admin> | undefined;
 
@@ -138,8 +174,8 @@ export class KafkajsEventLog implements EventLog {
     this.kafka = new Kafka({
       clientId: settings.clientId,
       brokers: settings.brokers,
-      connectionTimeout: 3000,
-      requestTimeout: 10000,
+      connectionTimeout: CONNECTION_TIMEOUT_MS,
+      requestTimeout: REQUEST_TIMEOUT_MS,
       retry: { initialRetryTime: 100, maxRetryTime: 2000, retries: 8 },
       logLevel: logLevel.WARN,
       logCreator:
@@ -188,15 +224,16 @@ export class KafkajsEventLog implements EventLog {
   }
 
   async openProducer(): Promise<LogProducer> {
+    const current: SendInProgress = { sendBy: undefined };
     const producer = this.kafka.producer({
       idempotent: true,
       maxInFlightRequests: 1,
       allowAutoTopicCreation: false,
-      createPartitioner: recordingPartitioner,
+      createPartitioner: boundedRecordingPartitioner(current),
       retry: { initialRetryTime: 100, maxRetryTime: 1000, retries: 5 },
     });
     await producer.connect();
-    return new KafkajsProducer(producer);
+    return new KafkajsProducer(producer, current);
   }
 
   async consume(opts: ConsumeOptions): Promise<Subscription> {

@@ -30,6 +30,8 @@ export function recordBytes(r: NewRecord): number {
 interface Queued {
   record: NewRecord;
   bytes: number;
+  /** No attempt to send it starts later (epoch ms): see `send`. */
+  sendBy: number;
   resolve: () => void;
   reject: (err: Error) => void;
 }
@@ -42,7 +44,10 @@ export interface SenderOptions {
   maxBatchBytes: number;
   /** Idempotent producers allow one request in flight each; a pool overlaps batches. */
   producers: number;
-  /** A batch unacknowledged for this long opens the circuit: new records are refused. */
+  /**
+   * A batch unacknowledged for this long opens the circuit: new records are refused. Also a
+   * record's default send budget: no attempt to send it starts later than this after `send`.
+   */
   stallMs: number;
 }
 
@@ -104,7 +109,13 @@ export class BatchingSender {
     return this.queue.length;
   }
 
-  send(record: NewRecord): Promise<void> {
+  /**
+   * Queues a record; resolves once it is acknowledged. No attempt to send it, the client's
+   * retries included, starts after `sendBy` (default: `stallMs` from now); a record still queued
+   * then is refused (NotSentError). So a record reaches a broker by `sendBy` plus the log's
+   * `sendOverrunMs` or never, and the failover re-mark can wait that out (docs/purchase-state-machine.md).
+   */
+  send(record: NewRecord, sendBy = Date.now() + this.opts.stallMs): Promise<void> {
     if (!this.available) return Promise.reject(new NotSentError('Kafka is unreachable; the record was not sent'));
     const bytes = recordBytes(record);
     if (bytes + BATCH_OVERHEAD > this.opts.maxBatchBytes) {
@@ -115,7 +126,7 @@ export class BatchingSender {
       );
     }
     return new Promise<void>((resolve, reject) => {
-      this.queue.push({ record, bytes, resolve, reject });
+      this.queue.push({ record, bytes, sendBy, resolve, reject });
       this.queuedBytes += bytes;
       this.schedule();
     });
@@ -157,12 +168,22 @@ export class BatchingSender {
     return this.queue.splice(0, n);
   }
 
+  /** Refuses the records whose send budget passed while they queued (their callers answered already). */
+  private withinBudget(batch: Queued[]): Queued[] {
+    const now = Date.now();
+    const late = batch.filter((q) => q.sendBy < now);
+    if (late.length === 0) return batch;
+    for (const q of late)
+      q.reject(new NotSentError('the record waited past its send budget and was not sent; the sweep sends what Redis holds'));
+    return batch.filter((q) => q.sendBy >= now);
+  }
+
   private async flush(): Promise<void> {
     this.timer = undefined;
     const slot = this.freeProducer();
     if (slot < 0) return;
-    const batch = this.takeBatch();
-    if (batch.length === 0) return this.settleIdle();
+    const batch = this.withinBudget(this.takeBatch());
+    if (batch.length === 0) return this.queue.length > 0 ? this.schedule(true) : this.settleIdle();
     this.busy[slot] = true;
     if (this.queue.length > 0) this.schedule(true);
     const stall = setTimeout(() => this.openCircuit('a produce request is unacknowledged'), this.opts.stallMs);
@@ -189,6 +210,7 @@ export class BatchingSender {
       await producer.send(
         this.opts.topic,
         batch.map((q) => q.record),
+        Math.min(...batch.map((q) => q.sendBy)),
       );
     } catch (err) {
       // Whatever failed, this producer never sends again. kafkajs rolls its sequence numbers

@@ -1,4 +1,4 @@
-import type { EventLog, LogProducer, NewRecord } from '../../src/stream/event-log';
+import { SendBudgetSpentError, type EventLog, type LogProducer, type NewRecord } from '../../src/stream/event-log';
 import { createEventLog } from '../../src/stream/kafka';
 import { BatchingSender, NotSentError, OutcomeUnknownError, type SenderOptions } from '../../src/stream/sender';
 import { testLogger, uid, waitFor } from '../support/env';
@@ -66,11 +66,11 @@ function observedLog(uses: ProducerUse[], beforeSend: (ids: string[]) => void = 
       const use: ProducerUse = { sends: [] };
       uses.push(use);
       return {
-        async send(topic: string, records: readonly NewRecord[]) {
+        async send(topic: string, records: readonly NewRecord[], sendBy?: number) {
           const ids = records.map((r) => (JSON.parse(String(r.value)) as { id: string }).id);
           beforeSend(ids);
           try {
-            await real.send(topic, records);
+            await real.send(topic, records, sendBy);
             use.sends.push({ ids, ok: true });
           } catch (err) {
             use.sends.push({ ids, ok: false });
@@ -179,3 +179,49 @@ test('when one half of a batch refused as too large fails, the other half is not
     await s.close();
   }
 }, 180000);
+
+test('no attempt starts past a record’s sendBy: a frozen broker costs one attempt, not a minute of retries, and a record that queued past its budget is never sent', async () => {
+  const topic = await freshTopic();
+  const uses: ProducerUse[] = [];
+  const s = await sender(observedLog(uses), topic);
+  await s.send(recordNamed('before'));
+
+  kafka.freeze();
+  try {
+    const started = Date.now();
+    const sendBy = started + 1500;
+    const stuck = settle(s.send(recordNamed('stuck'), sendBy));
+    await waitFor(() => s.queued === 0, 'the stuck record to be in flight');
+    const behind = settle(s.send(recordNamed('behind'), started + 500));
+
+    const stuckOutcome = await stuck;
+    const gaveUpAfterMs = Date.now() - started;
+    expect(stuckOutcome.ok).toBe(false);
+    // One attempt (the request timeout), then kafkajs's retry is refused: by sendBy + the overrun.
+    expect(gaveUpAfterMs).toBeLessThan(sendBy - started + eventLog.sendOverrunMs);
+    const behindOutcome = await behind;
+    expect(behindOutcome.ok).toBe(false);
+    expect((behindOutcome as { err: unknown }).err).toBeInstanceOf(NotSentError);
+    kafka.thaw();
+
+    // The record refused past its budget never reached the broker; the stuck one may have (written in time).
+    const inLog = await idsInLog(topic);
+    expect(inLog).toContain('before');
+    expect(inLog).not.toContain('behind');
+    expectNoSendAfterAFailure(uses);
+  } finally {
+    kafka.thaw();
+    await s.close();
+  }
+}, 180000);
+
+test('the log refuses a send whose sendBy has passed before its first attempt (SendBudgetSpentError), and sends nothing', async () => {
+  const topic = await freshTopic();
+  const producer = await eventLog.openProducer();
+  try {
+    await expect(producer.send(topic, [recordNamed('too-late')], Date.now() - 1)).rejects.toBeInstanceOf(SendBudgetSpentError);
+  } finally {
+    await producer.close();
+  }
+  expect(await idsInLog(topic)).not.toContain('too-late');
+});
