@@ -718,6 +718,16 @@ test('the event page draws Event1’s venue: 100 zones where Venue1 places them,
   expect(dist(z1!)).toBeLessThan(dist(z41!));
   expect(dist(z41!)).toBeLessThan(dist(z100!));
   await shot('seatmap-venue-map.png');
+  // The skip button jumps past the 100 map links to the cards.
+  await page.getByRole('button', { name: 'Skip the map to the zone list' }).focus();
+  await page.keyboard.press('Enter');
+  expect(await inPage.focusedText()).toMatch(/^Zone 1 /);
+  // At phone width the map shrinks with the page, which does not scroll sideways.
+  await page.setViewportSize({ width: 390, height: 844 });
+  const widths = await inPage.widths();
+  expect(widths.doc).toBeLessThanOrEqual(widths.view);
+  await shot('seatmap-venue-map-phone.png');
+  await page.setViewportSize({ width: 1280, height: 900 });
 
   // The keyboard reaches a zone on the map, and Enter opens it.
   await map.getByRole('link', { name: /^Zone 2, / }).focus();
