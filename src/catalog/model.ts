@@ -7,6 +7,32 @@ export interface ZoneDef {
   seatCounts: number[];
   priceCents: number;
   category?: string;
+  /** Where the zone is drawn on the venue map; without it the page arranges the zone itself. Display only. */
+  map?: ZoneShape;
+}
+
+/**
+ * The venue map's coordinate space: a square SVG viewBox of MAP_SIZE units, x to the right,
+ * y down. Angles are degrees clockwise from 12 o'clock (0 = up, 90 = right).
+ */
+export const MAP_SIZE = 1000;
+
+/**
+ * A zone's outline on the venue map. A rect is centred on (x, y), turned by `rotation` about
+ * its centre. An arc is a ring sector around (x, y) (usually the stage's centre), from
+ * startAngle to endAngle, between innerRadius and outerRadius.
+ */
+export type ZoneShape =
+  | { shape: 'rect'; x: number; y: number; width: number; height: number; rotation?: number }
+  | { shape: 'arc'; x: number; y: number; innerRadius: number; outerRadius: number; startAngle: number; endAngle: number };
+
+/** The stage on the venue map: a rect centred on (x, y). */
+export interface StageDef {
+  x: number;
+  y: number;
+  width: number;
+  height: number;
+  label?: string;
 }
 
 export interface VenueDef {
@@ -15,6 +41,8 @@ export interface VenueDef {
   resourceName: string;
   name: string;
   zones: ZoneDef[];
+  /** The stage on the venue map (display only). */
+  stage?: StageDef;
 }
 
 export const EVENT_STATES = ['Draft', 'OnSale', 'Closed'] as const;

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ID_PATTERN, MAX_SEATS_PER_ZONE, type EventDef, type VenueDef } from './model';
+import { ID_PATTERN, MAP_SIZE, MAX_SEATS_PER_ZONE, type EventDef, type VenueDef, type ZoneShape } from './model';
 import { intOrString, listAtomic, listMap, listSet, withCel } from './structural-schema';
 
 /**
@@ -31,6 +31,64 @@ const int64 = (n: z.ZodNumber) => n.meta({ format: 'int64' });
 const dateTime = z.iso.datetime({ offset: true, message: 'must be an RFC 3339 date-time such as 2027-06-01T19:00:00Z' });
 const seatCount = z.number().int().min(1).max(65535);
 
+/*
+ * The venue map (display only: no sale depends on it). Coordinates are in a MAP_SIZE × MAP_SIZE
+ * SVG viewBox, x to the right, y down; angles in degrees clockwise from 12 o'clock. The web page
+ * fits its drawing to the shapes, so a shape may reach past the edge.
+ */
+const coordinate = (what: string) => z.number().min(0).max(MAP_SIZE).describe(`${what}, 0..${MAP_SIZE} (viewBox units, y down).`);
+const extent = (what: string) => z.number().min(1).max(MAP_SIZE).describe(`${what}, 1..${MAP_SIZE} viewBox units.`);
+const angle = (what: string) => z.number().min(-360).max(360).describe(`${what}, degrees clockwise.`);
+const ARC = "has(self.shape) && self.shape == 'arc'";
+
+const zoneMap = withCel(
+  z
+    .object({
+      shape: z
+        .enum(['rect', 'arc'])
+        .optional()
+        .describe('rect (the default): x, y, width, height, rotation. arc: a ring sector around x, y: radii and angles.'),
+      x: coordinate('Centre of the rect, or of the circle an arc is part of'),
+      y: coordinate('Centre of the rect, or of the circle an arc is part of'),
+      width: extent('Rect width').optional(),
+      height: extent('Rect height').optional(),
+      rotation: angle('Rect turn about its centre').optional(),
+      innerRadius: z.number().min(0).max(MAP_SIZE).optional().describe(`Arc inner radius, 0..${MAP_SIZE} (0 draws a pie slice).`),
+      outerRadius: extent('Arc outer radius').optional(),
+      startAngle: angle("Arc start, from 12 o'clock").optional(),
+      endAngle: angle("Arc end, from 12 o'clock, after startAngle and at most 360 past it").optional(),
+    })
+    .describe('Where the zone is drawn on the venue map. Optional: without it the page arranges the zone itself.'),
+  [
+    {
+      rule: `(${ARC}) || (has(self.width) && has(self.height) && !has(self.innerRadius) && !has(self.outerRadius) && !has(self.startAngle) && !has(self.endAngle))`,
+      message: 'a rect zone map needs width and height, and takes no radii or angles (for a ring sector set shape: arc)',
+    },
+    {
+      rule: `!(${ARC}) || (has(self.outerRadius) && has(self.startAngle) && has(self.endAngle) && !has(self.width) && !has(self.height) && !has(self.rotation))`,
+      message: 'an arc zone map needs outerRadius, startAngle and endAngle, and takes no width, height or rotation',
+    },
+    {
+      rule: '!has(self.outerRadius) || !has(self.innerRadius) || self.innerRadius < self.outerRadius',
+      message: 'an arc zone map needs innerRadius below outerRadius',
+    },
+    {
+      rule: '!has(self.startAngle) || !has(self.endAngle) || (self.startAngle < self.endAngle && self.endAngle - self.startAngle <= 360.0)',
+      message: 'an arc zone map needs endAngle after startAngle, at most 360 degrees past it',
+    },
+  ],
+);
+
+const stage = z
+  .object({
+    x: coordinate('Centre of the stage'),
+    y: coordinate('Centre of the stage'),
+    width: extent('Stage width'),
+    height: extent('Stage height'),
+    label: z.string().min(1).max(40).optional().describe('Text on the stage; "Stage" when absent.'),
+  })
+  .describe('The stage on the venue map (display only), a rect centred on x, y.');
+
 const zone = withCel(
   z.object({
     zoneId: intOrString(z.string().max(64).regex(ID_PATTERN), z.number().int().min(0)).describe(
@@ -55,6 +113,7 @@ const zone = withCel(
       .describe('Seats per row, one entry per row (exclusive with seatsPerRow).'),
     priceCents: int64(z.number().int().min(0)),
     category: z.string().min(1).max(64).optional(),
+    map: zoneMap.optional(),
   }),
   [
     { rule: 'has(self.seatsPerRow) != has(self.seatCounts)', message: 'exactly one of seatsPerRow or seatCounts must be set' },
@@ -77,6 +136,7 @@ export const venueSpecSchema = z.object({
   zones: listMap(z.array(zone).min(1).max(100), ['zoneId'], 'zone ids must be unique').describe(
     'Priced seating zones; zoneId is unique within the venue.',
   ),
+  stage: stage.optional(),
 });
 
 /**
@@ -159,7 +219,32 @@ export function toVenueDef(r: VenueResource): VenueDef {
       seatCounts: zn.seatCounts ?? zn.rows.map(() => zn.seatsPerRow ?? 0),
       priceCents: zn.priceCents,
       ...(zn.category ? { category: zn.category } : {}),
+      ...(zn.map ? { map: toZoneShape(zn.map) } : {}),
     })),
+    ...(r.spec.stage ? { stage: r.spec.stage } : {}),
+  };
+}
+
+/** The map block as the model holds it: the shape named, only its own fields (the CEL rules above guarantee them). */
+function toZoneShape(m: NonNullable<VenueResource['spec']['zones'][number]['map']>): ZoneShape {
+  if (m.shape === 'arc') {
+    return {
+      shape: 'arc',
+      x: m.x,
+      y: m.y,
+      innerRadius: m.innerRadius ?? 0,
+      outerRadius: m.outerRadius ?? 0,
+      startAngle: m.startAngle ?? 0,
+      endAngle: m.endAngle ?? 0,
+    };
+  }
+  return {
+    shape: 'rect',
+    x: m.x,
+    y: m.y,
+    width: m.width ?? 0,
+    height: m.height ?? 0,
+    ...(m.rotation ? { rotation: m.rotation } : {}),
   };
 }
 

@@ -197,6 +197,32 @@ export const eventSummarySchema = z
   .meta({ id: 'EventSummary' });
 export const eventListSchema = z.strictObject({ events: z.array(eventSummarySchema) }).meta({ id: 'EventList' });
 
+/** The venue map (src/catalog/model.ts ZoneShape, StageDef): a 1000 × 1000 viewBox, y down, angles clockwise from 12 o'clock. */
+export const zoneShapeSchema = z
+  .union([
+    z.strictObject({
+      shape: z.literal('rect'),
+      x: z.number().meta({ description: 'Centre' }),
+      y: z.number(),
+      width: z.number(),
+      height: z.number(),
+      rotation: z.number().optional().meta({ description: 'Degrees clockwise about the centre' }),
+    }),
+    z.strictObject({
+      shape: z.literal('arc'),
+      x: z.number().meta({ description: 'Centre of the circle the ring sector is part of' }),
+      y: z.number(),
+      innerRadius: z.number(),
+      outerRadius: z.number(),
+      startAngle: z.number().meta({ description: "Degrees clockwise from 12 o'clock" }),
+      endAngle: z.number(),
+    }),
+  ])
+  .meta({ id: 'ZoneShape', description: 'Where the zone is drawn on the venue map; absent when the venue gives no coordinates' });
+export const stageSchema = z
+  .strictObject({ x: z.number(), y: z.number(), width: z.number(), height: z.number(), label: z.string().optional() })
+  .meta({ id: 'Stage', description: 'The stage on the venue map, a rect centred on x, y' });
+
 export const zoneSummarySchema = z
   .strictObject({
     zoneId: z.string(),
@@ -206,10 +232,15 @@ export const zoneSummarySchema = z
     rows: count.meta({ description: 'Number of rows' }),
     capacity: count,
     available: count,
+    map: zoneShapeSchema.optional(),
   })
   .meta({ id: 'ZoneSummary' });
 export const eventDetailSchema = z
-  .strictObject({ ...eventFields, venue: z.strictObject({ venueId: z.string(), name: z.string() }), zones: z.array(zoneSummarySchema) })
+  .strictObject({
+    ...eventFields,
+    venue: z.strictObject({ venueId: z.string(), name: z.string(), stage: stageSchema.optional() }),
+    zones: z.array(zoneSummarySchema),
+  })
   .meta({ id: 'EventDetail' });
 
 export const zoneLayoutSchema = z
@@ -220,6 +251,7 @@ export const zoneLayoutSchema = z
     seatCounts: z.array(count).meta({ description: 'Seats in each row, same order as rows' }),
     priceCents: count,
     category: z.string().optional(),
+    map: zoneShapeSchema.optional(),
   })
   .meta({ id: 'ZoneLayout' });
 export const venueSchema = z
@@ -228,6 +260,7 @@ export const venueSchema = z
     resourceName: z.string(),
     name: z.string(),
     zones: z.array(zoneLayoutSchema),
+    stage: stageSchema.optional(),
     events: z.array(z.string()),
   })
   .meta({ id: 'Venue' });
@@ -352,6 +385,8 @@ export type Sales = z.infer<typeof salesSchema>;
 export type EventSummary = z.infer<typeof eventSummarySchema>;
 export type EventDetail = z.infer<typeof eventDetailSchema>;
 export type ZoneSummary = z.infer<typeof zoneSummarySchema>;
+export type ZoneShape = z.infer<typeof zoneShapeSchema>;
+export type Stage = z.infer<typeof stageSchema>;
 export type VenueDetail = z.infer<typeof venueSchema>;
 /** The change stream's first event (and the one after a resume that came too late): the seat map as of `seq`. */
 export const seatStreamSnapshotSchema = seatMapSchema.extend({ seq: count });

@@ -2,7 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { inSalesWindow } from '../../src/catalog/model';
-import { parseResources, toEventDef } from '../../src/catalog/resources';
+import { parseResources, toEventDef, toVenueDef } from '../../src/catalog/resources';
 import { loadFolder } from '../../src/controller/file-source';
 import { crdValidators, validateCr } from '../delivery/support/crd-validation';
 
@@ -88,6 +88,64 @@ describe('seeds/*.yaml against src/catalog/resources.ts and the CRDs in k8s/crds
         .filter((e) => !inSalesWindow(toEventDef(e, e.spec.venueRef.name), now))
         .map((e) => `${e.spec.eventId} at ${new Date(now).toISOString()}`);
       expect(closed).toEqual([]);
+    }
+  });
+});
+
+describe('the venue map block (zones[].map, stage): zod and the CRD agree, the model gets one shape per zone', () => {
+  const validators = crdValidators();
+  const venue = seedDocs.find((d) => d.doc.kind === 'Venue' && d.doc.metadata.name === 'demo-hall')!.doc;
+  const zone0 = venue.spec.zones![0]!;
+  const withMap = (map: Record<string, unknown>, stage?: Record<string, unknown>) => ({
+    ...venue,
+    spec: { ...venue.spec, ...(stage ? { stage } : {}), zones: [{ ...zone0, map }] },
+  });
+
+  test('the seeded venues place every zone and a stage', () => {
+    const { venues } = parseResources(seedDocs);
+    expect(venues.map((v) => v.spec.venueId).sort()).toEqual(['DemoHall', 'Venue1']);
+    for (const v of venues.map(toVenueDef)) {
+      expect([v.venueId, v.zones.filter((z) => !z.map).map((z) => z.zoneId)]).toEqual([v.venueId, []]);
+      expect(v.stage).toMatchObject({ label: 'Stage' });
+    }
+  });
+
+  test('good shapes pass both; a rect is the default shape, and the model names it', () => {
+    const good = [
+      withMap({ x: 500, y: 300, width: 200, height: 100 }),
+      withMap({ shape: 'rect', x: 0, y: 1000, width: 1, height: 1000, rotation: -45.5 }, { x: 500, y: 50, width: 300, height: 60 }),
+      withMap({ shape: 'arc', x: 500, y: 500, outerRadius: 200, startAngle: -90, endAngle: 90 }),
+      withMap({ shape: 'arc', x: 500, y: 500, innerRadius: 100, outerRadius: 200, startAngle: 0, endAngle: 360 }),
+    ];
+    for (const doc of good) {
+      expect(validateCr(validators, doc)).toEqual([]);
+      expect(parseResources([{ where: 'good', doc }]).errors).toEqual([]);
+    }
+    const [rect, , pie] = good.map((doc) => toVenueDef(parseResources([{ where: 'good', doc }]).venues[0]!).zones[0]!.map);
+    expect(rect).toEqual({ shape: 'rect', x: 500, y: 300, width: 200, height: 100 });
+    expect(pie).toEqual({ shape: 'arc', x: 500, y: 500, innerRadius: 0, outerRadius: 200, startAngle: -90, endAngle: 90 });
+  });
+
+  test('bad shapes fail both', () => {
+    const bad = [
+      ['rect without height', withMap({ x: 500, y: 300, width: 200 })],
+      ['rect with an arc field', withMap({ x: 500, y: 300, width: 200, height: 100, outerRadius: 50 })],
+      ['arc without angles', withMap({ shape: 'arc', x: 500, y: 500, outerRadius: 200 })],
+      ['arc with a width', withMap({ shape: 'arc', x: 500, y: 500, outerRadius: 200, startAngle: 0, endAngle: 90, width: 10 })],
+      ['arc inside out', withMap({ shape: 'arc', x: 500, y: 500, innerRadius: 300, outerRadius: 200, startAngle: 0, endAngle: 90 })],
+      ['arc angles reversed', withMap({ shape: 'arc', x: 500, y: 500, outerRadius: 200, startAngle: 90, endAngle: 0 })],
+      ['arc past a full turn', withMap({ shape: 'arc', x: 500, y: 500, outerRadius: 200, startAngle: -180, endAngle: 190 })],
+      ['x outside the viewBox', withMap({ x: 1001, y: 300, width: 200, height: 100 })],
+      ['unknown shape', withMap({ shape: 'star', x: 500, y: 300, width: 200, height: 100 })],
+      ['stage without a height', withMap({ x: 500, y: 300, width: 200, height: 100 }, { x: 500, y: 50, width: 300 })],
+      [
+        'stage label too long',
+        withMap({ x: 500, y: 300, width: 200, height: 100 }, { x: 5, y: 5, width: 3, height: 3, label: 'x'.repeat(41) }),
+      ],
+    ] as const;
+    for (const [what, doc] of bad) {
+      expect([what, validateCr(validators, doc).length > 0]).toEqual([what, true]);
+      expect([what, parseResources([{ where: what, doc }]).errors.length]).toEqual([what, 1]);
     }
   });
 });

@@ -30,6 +30,10 @@ beforeAll(async () => {
       { zoneId: 'tiny', rows: ['A'], seatCounts: [1] },
     ],
   });
+  // The venue map's shapes (both kinds) and stage, so the catalog answers carry them too.
+  entry.venue.stage = { x: 500, y: 80, width: 300, height: 60, label: 'Stage' };
+  entry.venue.zones[0]!.map = { shape: 'rect', x: 500, y: 250, width: 300, height: 120, rotation: 5 };
+  entry.venue.zones[1]!.map = { shape: 'arc', x: 500, y: 80, innerRadius: 300, outerRadius: 400, startAngle: 135, endAngle: 225 };
   cleanups.push(await seedTestEvent(platform.ctx.redis, platform.cfg.REDIS_KEY_PREFIX, entry));
 });
 

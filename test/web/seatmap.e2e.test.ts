@@ -21,7 +21,15 @@ const SEAT_NAME = /^Row [A-Z]+, Seat \d+$/;
 
 const tag = uid('w');
 const prefix = `${tag.toLowerCase()}:`;
-const ids = { concert: `E1-${tag}`, arena: `V1-${tag}`, night: `DN-${tag}`, hall: `DH-${tag}` };
+const ids = {
+  concert: `E1-${tag}`,
+  arena: `V1-${tag}`,
+  night: `DN-${tag}`,
+  hall: `DH-${tag}`,
+  plainNight: `PN-${tag}`,
+  plainHall: `PH-${tag}`,
+};
+const PLAIN_ZONES = ['a', 'b', 'c', 'd', 'e'];
 
 let platform: Awaited<ReturnType<typeof startTestPlatform>>;
 let browser: Browser;
@@ -53,7 +61,38 @@ function copySeeds(): string {
       .replace(/eventId: DemoNight\b/, `eventId: ${ids.night}`);
     writeFileSync(path.join(dir, file), text);
   }
+  writeFileSync(path.join(dir, 'plain-hall.yaml'), plainHallYaml());
   return dir;
+}
+
+/** A test-only venue without map coordinates (the automatic arrangement), with a 4-seat zone to buy out. */
+function plainHallYaml(): string {
+  const zones = PLAIN_ZONES.map(
+    (z, i) =>
+      `    - { zoneId: ${z}, name: Zone ${z.toUpperCase()}, rows: [A${i === 0 ? '' : ', B'}], seatsPerRow: ${i === 0 ? 4 : 10}, priceCents: 1000 }`,
+  );
+  return [
+    'apiVersion: ticketing.dev/v1alpha1',
+    'kind: Venue',
+    'metadata: { name: plain-hall }',
+    'spec:',
+    `  venueId: ${ids.plainHall}`,
+    '  name: Plain Hall',
+    '  zones:',
+    ...zones,
+    '---',
+    'apiVersion: ticketing.dev/v1alpha1',
+    'kind: Event',
+    'metadata: { name: plain-night }',
+    'spec:',
+    `  eventId: ${ids.plainNight}`,
+    '  venueRef: { name: plain-hall }',
+    '  name: Plain Night',
+    '  startsAt: "2027-05-01T20:00:00Z"',
+    '  state: OnSale',
+    '  perUserLimit: 6',
+    '',
+  ].join('\n');
 }
 
 // Browser-side reads as expressions: this file compiles without the DOM lib.
@@ -112,12 +151,18 @@ beforeAll(async () => {
   seedsDir = copySeeds();
   platform = await startTestPlatform(['controller', 'api'], { SEEDS_DIR: seedsDir, REDIS_KEY_PREFIX: prefix });
   // Seed files written a moment ago are applied once they have settled (the file source waits
-  // out half-written files): wait until the API serves both events and the concert is seeded.
+  // out half-written files): wait until the API serves the three events, the plain one seeded.
   await waitFor(
     async () => {
       const r = await http(platform.url, 'GET', `/api/v1/events/${ids.concert}`);
       const night = await http(platform.url, 'GET', `/api/v1/events/${ids.night}`);
-      return r.status === 200 && night.status === 200;
+      const plain = await http(platform.url, 'GET', `/api/v1/events/${ids.plainNight}`);
+      return (
+        r.status === 200 &&
+        night.status === 200 &&
+        plain.status === 200 &&
+        plain.body.zones.every((z: { capacity: number }) => z.capacity > 0)
+      );
     },
     'the seeded events are served',
     60_000,
@@ -149,6 +194,7 @@ afterAll(async () => {
     await forgetEvents(platform.ctx, [
       { eventId: ids.concert, venueId: ids.arena, zoneIds: Array.from({ length: 100 }, (_, i) => String(i + 1)) },
       { eventId: ids.night, venueId: ids.hall, zoneIds: ['floor', 'balcony', 'mega'] },
+      { eventId: ids.plainNight, venueId: ids.plainHall, zoneIds: PLAIN_ZONES },
     ]);
     await platform.stop();
   }
@@ -165,7 +211,8 @@ test('the event list shows each event with its id, and leads to the zones of its
   const concert = page.getByRole('link', { name: new RegExp(`^Seed Concert ${ids.concert}$`) });
   await concert.waitFor();
   await page.getByRole('link', { name: new RegExp(`^Demo Night ${ids.night}$`) }).waitFor();
-  expect(await page.getByRole('list', { name: 'Events' }).getByRole('listitem').count()).toBe(2);
+  await page.getByRole('link', { name: new RegExp(`^Plain Night ${ids.plainNight}$`) }).waitFor(); // the venue map's test venue
+  expect(await page.getByRole('list', { name: 'Events' }).getByRole('listitem').count()).toBe(3);
   await shot('seatmap-events.png');
 
   await concert.click();
@@ -630,6 +677,150 @@ test('jwt mode: the dev sign-in fetches a token, and the page acts as that user 
     await jwtPage.close();
     await jwt.stop();
   }
+});
+
+// ---------------------------------------------------------------- the venue map (issue 15)
+
+const venueMapOf = (venue: string) => page.getByRole('group', { name: `Map of ${venue}` });
+/** The centre of an element on screen. */
+async function centre(locator: ReturnType<Page['locator']>): Promise<{ x: number; y: number }> {
+  const b = (await locator.boundingBox())!;
+  return { x: b.x + b.width / 2, y: b.y + b.height / 2 };
+}
+/** Clicks a zone on the map where its label is: inside the shape (a wide sector's box centre may lie outside it). */
+async function clickZone(link: ReturnType<Page['locator']>): Promise<void> {
+  const at = await centre(link.locator('text'));
+  await page.mouse.click(at.x, at.y);
+}
+/** The fill a map zone is painted with, as the browser computed it. */
+const zoneFill = (zoneId: string) =>
+  page.evaluate<string>(`getComputedStyle(document.querySelector('.map-zone[data-zone-id="${zoneId}"] path')).fill`);
+
+test('the event page draws Event1’s venue: 100 zones where Venue1 places them, around its stage; each a link "Zone N, …" to its zone', async () => {
+  await page.goto(`${platform.url}/#/events/${ids.concert}`);
+  const map = venueMapOf('Seed Arena');
+  const links = map.getByRole('link');
+  await links.first().waitFor();
+  expect(await links.count()).toBe(100);
+  const names = await links.evaluateAll((els) => els.map((e) => e.getAttribute('aria-label')));
+  expect(names.every((n) => /^Zone \d+, (\d+ of 780 seats available|sold out \(780 seats\))$/.test(n ?? ''))).toBe(true);
+  expect(names[0]).toMatch(/^Zone 1, \d+ of 780 seats available$/);
+  expect(names[99]).toBe('Zone 100, 780 of 780 seats available');
+  expect(await map.getAttribute('data-placement')).toBe('venue');
+  // Placed by the seed: zone 1 is the inner ring's first sector (just past 12 o'clock), zone 100
+  // the outer ring's last (just before it), zone 41 a middle ring's, all around the stage.
+  const stage = await centre(map.locator('.map-stage rect'));
+  const [z1, z41, z100] = await Promise.all(['1', '41', '100'].map((id) => centre(map.locator(`[data-zone-id="${id}"]`))));
+  expect(z1!.x).toBeGreaterThan(stage.x);
+  expect(z1!.y).toBeLessThan(stage.y);
+  expect(z100!.x).toBeLessThan(stage.x);
+  const dist = (p: { x: number; y: number }) => Math.hypot(p.x - stage.x, p.y - stage.y);
+  expect(dist(z1!)).toBeLessThan(dist(z41!));
+  expect(dist(z41!)).toBeLessThan(dist(z100!));
+  await shot('seatmap-venue-map.png');
+  // The skip button jumps past the 100 map links to the cards.
+  await page.getByRole('button', { name: 'Skip the map to the zone list' }).focus();
+  await page.keyboard.press('Enter');
+  expect(await inPage.focusedText()).toMatch(/^Zone 1 /);
+  // At phone width the map shrinks with the page, which does not scroll sideways.
+  await page.setViewportSize({ width: 390, height: 844 });
+  const widths = await inPage.widths();
+  expect(widths.doc).toBeLessThanOrEqual(widths.view);
+  await shot('seatmap-venue-map-phone.png');
+  await page.setViewportSize({ width: 1280, height: 900 });
+
+  // The keyboard reaches a zone on the map, and Enter opens it.
+  await map.getByRole('link', { name: /^Zone 2, / }).focus();
+  expect(await inPage.focusedLabel()).toMatch(/^Zone 2, /);
+  await page.keyboard.press('Enter');
+  await page.getByRole('heading', { level: 1, name: 'Zone 2' }).waitFor();
+  expect(page.url()).toContain(`#/events/${ids.concert}/zones/2`);
+  // A click on the map opens that zone too.
+  await page.goBack();
+  await clickZone(map.getByRole('link', { name: /^Zone 3, / }));
+  await page.getByRole('heading', { level: 1, name: 'Zone 3' }).waitFor();
+  await seat('Row A, Seat 1').waitFor();
+  expect(page.url()).toContain(`#/events/${ids.concert}/zones/3`);
+});
+
+test('a sale through the API shows on the map within 2 s, without a reload; Demo Night draws its own venue', async () => {
+  await page.goto(`${platform.url}/#/events/${ids.concert}`);
+  const zone7 = venueMapOf('Seed Arena').getByRole('link', { name: 'Zone 7, 780 of 780 seats available', exact: true });
+  await zone7.waitFor();
+  expect(await zone7.getAttribute('class')).toContain('avail-many');
+  await page.evaluate(`window.__sameDocument = true`);
+  await apiBuy(
+    ids.concert,
+    '7',
+    Array.from({ length: 10 }, (_, i) => ({ row: 'A', column: i + 1 })),
+    'map-buyer',
+  );
+  const bought = Date.now();
+  await venueMapOf('Seed Arena').getByRole('link', { name: 'Zone 7, 770 of 780 seats available', exact: true }).waitFor({ timeout: 2000 });
+  figures.mapSaleSeenAfterMs = Date.now() - bought;
+  expect(await page.evaluate<boolean>(`window.__sameDocument === true`)).toBe(true);
+  // The card below the map follows too.
+  await page
+    .getByRole('list', { name: 'Zones of Seed Arena' })
+    .getByRole('link', { name: /^Zone 7 .*770 of 780 available/ })
+    .waitFor({ timeout: 2000 });
+
+  // Demo Night's venue: a new map for the new event (floor, balcony, standing zone, stage).
+  await page.getByRole('link', { name: 'Events', exact: true }).click();
+  await page.getByRole('link', { name: new RegExp(`^Demo Night ${ids.night}$`) }).click();
+  const hall = venueMapOf('Demo Hall');
+  await hall.getByRole('link').first().waitFor();
+  expect(await hall.getByRole('link').evaluateAll((els) => els.map((e) => e.getAttribute('aria-label')))).toEqual([
+    expect.stringMatching(/^Zone Floor, \d+ of 96 seats available$/),
+    expect.stringMatching(/^Zone Balcony, \d+ of 60 seats available$/),
+    expect.stringMatching(/^Zone Mega, [\d,]+ of 10,000 seats available$/),
+  ]);
+  expect(await hall.getAttribute('data-placement')).toBe('venue');
+  expect(await venueMapOf('Seed Arena').count()).toBe(0);
+  await shot('seatmap-venue-map-demo.png');
+  await clickZone(hall.getByRole('link', { name: /^Zone Balcony, / }));
+  await page.getByRole('heading', { level: 1, name: 'Zone Balcony' }).waitFor();
+});
+
+test('a venue without map coordinates gets the automatic arrangement; buying a zone out turns it to the sold-out colour within 2 s', async () => {
+  await page.goto(`${platform.url}/#/events/${ids.plainNight}`);
+  const map = venueMapOf('Plain Hall');
+  await map.getByRole('link').first().waitFor();
+  expect(await map.getAttribute('data-placement')).toBe('automatic');
+  expect(await map.getByRole('link').evaluateAll((els) => els.map((e) => e.getAttribute('aria-label')))).toEqual([
+    'Zone A, 4 of 4 seats available',
+    'Zone B, 20 of 20 seats available',
+    'Zone C, 20 of 20 seats available',
+    'Zone D, 20 of 20 seats available',
+    'Zone E, 20 of 20 seats available',
+  ]);
+  await page.getByText('Arranged automatically: this venue gives no map coordinates.').waitFor();
+  // Fanned out below the stage, in order from left to right.
+  const stage = await centre(map.locator('.map-stage rect'));
+  const spots = await Promise.all(PLAIN_ZONES.map((z) => centre(map.locator(`[data-zone-id="${z}"]`))));
+  for (const p of spots) expect(p.y).toBeGreaterThan(stage.y);
+  const xs = spots.map((p) => p.x);
+  expect(xs).toEqual([...xs].sort((a, b) => b - a)); // clockwise from 4 o'clock: right to left
+  const freeFill = await zoneFill('a');
+  await shot('seatmap-venue-map-auto.png');
+
+  await apiBuy(
+    ids.plainNight,
+    'a',
+    [1, 2, 3, 4].map((column) => ({ row: 'A', column })),
+    'map-buyer',
+  );
+  const bought = Date.now();
+  await map.getByRole('link', { name: 'Zone A, sold out (4 seats)', exact: true }).waitFor({ timeout: 2000 });
+  figures.mapSoldOutSeenAfterMs = Date.now() - bought;
+  expect(await map.locator('[data-zone-id="a"]').getAttribute('class')).toContain('avail-none');
+  expect(await zoneFill('a')).not.toBe(freeFill);
+  expect(await zoneFill('b')).toBe(freeFill);
+  await shot('seatmap-venue-map-sold-out.png');
+
+  // The venue page shows the same arrangement, as one picture (no event to link its zones to).
+  await page.getByRole('link', { name: 'Plain Hall', exact: true }).click();
+  await page.getByRole('img', { name: 'Map of Plain Hall: 5 zones around the stage' }).waitFor();
 });
 
 test('the app raised no script errors and made no failing requests besides the conflict and the declined card', () => {

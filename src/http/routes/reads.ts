@@ -133,7 +133,13 @@ export function readRoutes(deps: ReadRouteDeps): Router {
       {
         ...ev.entry.event,
         ...(status ? { status } : {}),
-        venue: { venueId: ev.entry.venue.venueId, name: ev.entry.venue.name },
+        venue: {
+          venueId: ev.entry.venue.venueId,
+          name: ev.entry.venue.name,
+          ...(ev.entry.venue.stage ? { stage: ev.entry.venue.stage } : {}),
+        },
+        // The map shapes ride along (about 80 bytes a zone before compression), so the page
+        // draws the venue from the one read it polls; a poll with nothing new is a 304.
         zones: ev.entry.venue.zones.map((z, i) => ({
           zoneId: z.zoneId,
           name: z.name,
@@ -142,6 +148,7 @@ export function readRoutes(deps: ReadRouteDeps): Router {
           rows: z.rows.length,
           capacity: sales[i]?.capacity,
           available: sales[i]?.available,
+          ...(z.map ? { map: z.map } : {}),
         })),
       },
       CATALOG_CACHE_CONTROL,

@@ -13,7 +13,9 @@ export type {
   SeatMap,
   SeatChange as StreamChange,
   SeatStreamSnapshot,
+  Stage,
   VenueDetail,
+  ZoneShape,
   ZoneSummary,
 } from '../../../http/schemas';
 
@@ -57,7 +59,9 @@ const seg = encodeURIComponent;
 
 export const api = {
   events: (signal?: AbortSignal) => call<{ events: EventSummary[] }>('api/v1/events', { signal }).then((r) => r.events),
-  event: (eventId: string, signal?: AbortSignal) => call<EventDetail>(`api/v1/events/${seg(eventId)}`, { signal }),
+  /** `revalidate`: past the browser cache (the route allows 2 s), answered 304 by ETag when nothing changed; for live polls. */
+  event: (eventId: string, signal?: AbortSignal, opts: { revalidate?: boolean } = {}) =>
+    call<EventDetail>(`api/v1/events/${seg(eventId)}`, { signal, ...(opts.revalidate ? { cache: 'no-cache' as const } : {}) }),
   venue: (venueId: string, signal?: AbortSignal) => call<VenueDetail>(`api/v1/venues/${seg(venueId)}`, { signal }),
   seats: (eventId: string, zoneId: string, signal?: AbortSignal) =>
     call<SeatMap>(`api/v1/events/${seg(eventId)}/zones/${seg(zoneId)}/seats`, { signal, cache: 'no-cache' }),

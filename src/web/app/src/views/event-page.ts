@@ -4,8 +4,13 @@ import { count, money, when } from '../format';
 import { failure, heading, loading } from '../page';
 import { poll } from '../poll';
 import { href } from '../router';
+import { venueMap } from '../venue-map';
 
-const REFRESH_MS = 2000;
+/**
+ * How often the map and the cards re-read availability: one event read (revalidated by ETag,
+ * a 304 when nothing sold), so a sale elsewhere shows within about a second.
+ */
+const REFRESH_MS = 1000;
 
 const availability = (z: ZoneSummary) =>
   z.available === undefined || z.capacity === undefined
@@ -14,7 +19,7 @@ const availability = (z: ZoneSummary) =>
       ? `sold out (${count(z.capacity)} seats)`
       : `${count(z.available)} of ${count(z.capacity)} available`;
 
-/** An event and its venue's zones; the zones' availability refreshes live. */
+/** An event, its venue as a map and its zones as cards; the availability of both refreshes live. */
 export async function eventView(root: HTMLElement, signal: AbortSignal, eventId: string): Promise<void> {
   root.replaceChildren(loading(`event ${eventId}`));
   let ev: EventDetail;
@@ -24,6 +29,12 @@ export async function eventView(root: HTMLElement, signal: AbortSignal, eventId:
     if (!signal.aborted) root.replaceChildren(failure(err, `event ${eventId}`));
     return;
   }
+  const map = venueMap({
+    venueName: ev.venue.name,
+    zones: ev.zones,
+    stage: ev.venue.stage,
+    linkTo: (zoneId) => href.zone(ev.eventId, zoneId),
+  });
   const cards = new Map<string, { avail: HTMLElement; bar: HTMLElement; card: HTMLElement }>();
   const list = h('ul', { class: 'zone-list', 'aria-label': `Zones of ${ev.venue.name}` });
   for (const z of ev.zones) {
@@ -45,6 +56,7 @@ export async function eventView(root: HTMLElement, signal: AbortSignal, eventId:
     paint(z);
   }
   function paint(z: ZoneSummary) {
+    map.paint(z);
     const c = cards.get(z.zoneId);
     if (!c) return;
     setText(c.avail, availability(z));
@@ -52,6 +64,9 @@ export async function eventView(root: HTMLElement, signal: AbortSignal, eventId:
     (c.bar.firstElementChild as HTMLElement).style.width = `${(share * 100).toFixed(1)}%`;
     c.card.classList.toggle('sold-out', z.available === 0);
   }
+
+  const skip = h('button', { type: 'button', class: 'map-skip' }, 'Skip the map to the zone list');
+  skip.addEventListener('click', () => list.querySelector('a')?.focus());
 
   const total = (zs: ZoneSummary[]) => zs.reduce((s, z) => s + (z.available ?? 0), 0);
   const summary = h('span', {}, `${count(total(ev.zones))} seats available`);
@@ -77,13 +92,17 @@ export async function eventView(root: HTMLElement, signal: AbortSignal, eventId:
       ` · ${ev.state === 'OnSale' ? 'On sale' : ev.state} · up to ${ev.perUserLimit} seats per purchase`,
     ),
     h('p', { class: 'meta' }, summary, ' ', liveNote),
+    h('h2', {}, 'Venue map'),
+    // Keyboard users reach every zone on the map; this lets them jump past it to the cards.
+    skip,
+    map.element,
     h('h2', {}, 'Zones'),
     list,
   );
 
   const stop = poll(
     async (sig) => {
-      const fresh = await api.event(eventId, sig);
+      const fresh = await api.event(eventId, sig, { revalidate: true });
       fresh.zones.forEach(paint);
       setText(summary, `${count(total(fresh.zones))} seats available`);
     },

@@ -3,8 +3,9 @@ import { h } from '../dom';
 import { count, money } from '../format';
 import { failure, heading, loading } from '../page';
 import { href } from '../router';
+import { venueMap } from '../venue-map';
 
-/** A venue's layout: its zones (rows, seats, base price) and the events held there. */
+/** A venue's layout: its map, its zones (rows, seats, base price) and the events held there. */
 export async function venueView(root: HTMLElement, signal: AbortSignal, venueId: string): Promise<void> {
   root.replaceChildren(loading(`venue ${venueId}`));
   try {
@@ -41,6 +42,12 @@ export async function venueView(root: HTMLElement, signal: AbortSignal, venueId:
             { class: 'plain-list', 'aria-label': 'Events at this venue' },
             ...here.map((e) => h('li', {}, h('a', { href: href.event(e.eventId) }, e.name, ' ', h('code', {}, e.eventId)))),
           ),
+      h('h2', {}, 'Venue map'),
+      venueMap({
+        venueName: venue.name,
+        stage: venue.stage,
+        zones: venue.zones.map((z) => ({ ...z, capacity: z.seatCounts.reduce((a, b) => a + b, 0) })),
+      }).element,
       h('h2', {}, 'Zones'),
       h(
         'div',
