@@ -1,12 +1,13 @@
 import type { ZoneDef } from '../catalog/model';
 import { ZoneLayout } from '../catalog/layout';
-import { FenceStatusCode, UnfenceCode } from '../commands/scripts';
+import { FenceStatusCode, ReleaseCancelledCode, UnfenceCode } from '../commands/scripts';
 import type { LeaderWork } from '../controller/controller';
+import { CancelInventory } from '../inventory/cancellations';
 import { ZoneFence } from '../inventory/fence';
 import type { SeatPosition } from '../inventory/inventory';
 import type { Logger } from '../observability/logger';
 import { metrics } from '../observability/metrics';
-import { partitionKey } from '../purchase/record';
+import { partitionKey, type TicketPurchased } from '../purchase/record';
 import { groupProgress } from '../stream/progress';
 import type { CqrsStores } from './stores';
 
@@ -29,7 +30,8 @@ interface Remark {
  *      record a buyer heard 201 for;
  *   3. wait until the writer group has committed up to it (not until the partition is idle:
  *      other zones keep selling into the same partition);
- *   4. mark taken every seat DynamoDB holds as sold (mark-sold.lua only takes seats), and
+ *   4. settle the zone's cancelling purchases against DynamoDB (settleCancellations), then mark
+ *      taken every seat DynamoDB holds as sold (mark-sold.lua only takes seats), and
  *   5. unfence under the replid of step 1, which refuses if the node changed again meanwhile.
  * No seat is sold in the zone in between: the scripts refuse it while the fence is up.
  */
@@ -37,6 +39,7 @@ export function fenceWork(stores: CqrsStores, opts: { everyMs: number; settleMs:
   const { log } = opts;
   const now = opts.now ?? Date.now;
   const fence = new ZoneFence(stores.ctx.redis, stores.ctx.cfg.REDIS_KEY_PREFIX);
+  const cancels = new CancelInventory(stores.ctx.redis, stores.ctx.cfg.REDIS_KEY_PREFIX, stores.ctx.cfg.PURCHASE_RECORD_TTL_SECONDS);
   const remarks = new Map<string, Remark>();
 
   async function partitionEnd(eventId: string, zoneId: string): Promise<{ partition: number; offset: number; committed: number }> {
@@ -47,12 +50,43 @@ export function fenceWork(stores: CqrsStores, opts: { everyMs: number; settleMs:
     return { partition, offset: p.end, committed: Math.max(p.committed, p.low) };
   }
 
-  async function soldSeats(eventId: string, zone: ZoneDef): Promise<SeatPosition[]> {
+  /**
+   * The zone's seats in DynamoDB (the writer has committed up to the target): the sold ones to
+   * mark, and each seat's live owner (ticket id), which the cancellations are settled against.
+   */
+  async function truthOf(eventId: string, zone: ZoneDef): Promise<{ sold: SeatPosition[]; owner: Map<string, string> }> {
     const layout = ZoneLayout.of(zone);
-    return (await stores.writeModel.soldSeats(eventId, zone.zoneId)).flatMap((s) => {
+    const sold: SeatPosition[] = [];
+    const owner = new Map<string, string>();
+    for (const s of await stores.writeModel.soldSeats(eventId, zone.zoneId, { includeCancelled: true })) {
       const pos = layout.locate(s.row, s.column);
-      return pos ? [pos] : [];
-    });
+      if (!pos || s.cancelled) continue;
+      sold.push(pos);
+      owner.set(`${s.row}/${s.column}`, s.ticketId);
+    }
+    return { sold, owner };
+  }
+
+  /**
+   * The zone's CANCELLING purchases, settled against the truth before the unfence (their
+   * release-cancelled.lua is refused while the zone is fenced). A cancellation the writer has
+   * not seen (a seat still owned by the purchase's ticket) is left for the sweep: nobody can have
+   * bought its seats since. One it has seen frees only the seats nobody owns now: a seat resold
+   * on the lost node, and re-marked from DynamoDB, stays sold.
+   */
+  async function settleCancellations(eventId: string, zone: ZoneDef, owner: Map<string, string>): Promise<number> {
+    const layout = ZoneLayout.of(zone);
+    let settled = 0;
+    for (const purchaseId of await cancels.cancellingIds(eventId, zone.zoneId)) {
+      const state = await cancels.state(eventId, zone.zoneId, purchaseId);
+      if (!state) continue;
+      const tickets = (JSON.parse(state.body) as TicketPurchased).tickets;
+      if (tickets.some((t) => owner.get(`${t.row}/${t.column}`) === t.ticketId)) continue;
+      const free = tickets.filter((t) => !owner.has(`${t.row}/${t.column}`)).flatMap((t) => layout.locate(t.row, t.column) ?? []);
+      const { code } = await cancels.releaseCancelled(eventId, zone.zoneId, layout, purchaseId, free, 'remark');
+      if (code === ReleaseCancelledCode.RELEASED || code === ReleaseCancelledCode.ALREADY_CANCELLED) settled++;
+    }
+    return settled;
   }
 
   /** One step of one fenced zone's re-mark; true once it is unfenced. */
@@ -74,7 +108,9 @@ export function fenceWork(stores: CqrsStores, opts: { everyMs: number; settleMs:
     }
     const { committed } = await partitionEnd(eventId, zone.zoneId);
     if (committed < r.target.offset) return false;
-    const seats = await soldSeats(eventId, zone);
+    const truth = await truthOf(eventId, zone);
+    const cancelled = await settleCancellations(eventId, zone, truth.owner);
+    const seats = truth.sold;
     const marked = seats.length > 0 ? await stores.inventory.markSold(eventId, zone, seats) : 0;
     const code = await fence.unfence(eventId, zone.zoneId, replid);
     remarks.delete(key);
@@ -87,7 +123,7 @@ export function fenceWork(stores: CqrsStores, opts: { everyMs: number; settleMs:
     }
     metrics.zoneRemarks.inc();
     log.info(
-      { eventId, zoneId: zone.zoneId, sold: seats.length, marked, ms: now() - r.since },
+      { eventId, zoneId: zone.zoneId, sold: seats.length, marked, cancelled, ms: now() - r.since },
       'zone re-marked from DynamoDB and the Kafka tail; holds and sales resume',
     );
     return true;

@@ -14,7 +14,9 @@
   ARGV[2] purchaseId
   ARGV[3] now (ms)
   ARGV[4] record TTL (seconds) from now on: the outcome is final, the stores keep the tickets
-  ARGV[5..] pairs: seat bit offset, row index (the purchase's seats)
+  ARGV[5] mode: 'remark' (the failover re-mark, which passes only the seats DynamoDB shows with
+          no live owner) runs in a fenced zone; anything else is refused there (FENCED)
+  ARGV[6..] pairs: seat bit offset, row index (the purchase's seats)
 
   Returns {code, released}:
     {0, n}  RELEASED: n seats freed now (a seat already free is skipped), record CANCELLED
@@ -25,6 +27,10 @@
             committed the zone's partition, which holds this acknowledged event, so the rebuilt
             zone has these seats free; freeing them afterwards could free a resale's seat
     {5, 0}  LAYOUT_MISMATCH: the caller's layout hash is stale
+    {6, 0}  FENCED: the zone's failover fence is up (hold-lib.lua, zone_trusted): nothing
+            changes. A seat of this purchase may have been resold on the lost node and that sale
+            re-marked from DynamoDB; the re-mark settles the record, seat by seat against the
+            truth, or the sweep releases it once the zone is trusted again
 ]]
 local cancel = redis.call('HGET', KEYS[5], 'cancel')
 if cancel == 'cancelled' then
@@ -37,18 +43,19 @@ local function settle()
   redis.call('EXPIRE', KEYS[5], ARGV[4])
   redis.call('ZREM', KEYS[4], ARGV[2])
 end
-local meta = redis.call('HMGET', KEYS[3], 'layout', 'capacity', 'rows')
+local meta = redis.call('HMGET', KEYS[3], 'layout', 'capacity', 'rows', 'replid')
 if not meta[1] then
   settle()
   return {4, 0}
 end
 if meta[1] ~= ARGV[1] then return {5, 0} end
+if ARGV[5] ~= 'remark' and not zone_trusted(meta[4]) then return {6, 0} end
 
 local capacity = tonumber(meta[2])
 local rows = tonumber(meta[3])
 local ops = {}
 local n = 0
-for i = 5, #ARGV, 2 do
+for i = 6, #ARGV, 2 do
   local offset = tonumber(ARGV[i])
   local row = tonumber(ARGV[i + 1])
   if offset and row and offset >= 0 and offset < capacity and row >= 0 and row < rows

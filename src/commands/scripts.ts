@@ -117,6 +117,8 @@ export enum ReleaseCancelledCode {
   NOT_CANCELLING = 2,
   NO_INVENTORY = 4,
   LAYOUT_MISMATCH = 5,
+  /** The zone's failover fence is up: nothing freed; the re-mark or, once trusted, the sweep settles it. */
+  FENCED = 6,
 }
 
 export enum InitZoneCode {
@@ -154,7 +156,7 @@ const SCRIPTS: Record<keyof ScriptCommands, { file: string; keys: number; lib?: 
   tpCloseZone: { file: 'close-zone.lua', keys: 1 },
   tpSettleClosedZone: { file: 'settle-closed-zone.lua', keys: 1 },
   tpCancel: { file: 'cancel.lua', keys: 2 },
-  tpReleaseCancelled: { file: 'release-cancelled.lua', keys: 5 },
+  tpReleaseCancelled: { file: 'release-cancelled.lua', keys: 5, lib: 'hold-lib.lua' },
   tpIdemWrite: { file: 'idem-write.lua', keys: 1 },
   tpFenceStatus: { file: 'fence-status.lua', keys: 1, lib: 'hold-lib.lua' },
   tpUnfence: { file: 'unfence.lua', keys: 1, lib: 'hold-lib.lua' },

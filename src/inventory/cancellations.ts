@@ -55,6 +55,7 @@ export class CancelInventory {
     layout: ZoneLayout,
     purchaseId: string,
     seats: SeatPosition[],
+    mode: 'normal' | 'remark' = 'normal',
   ): Promise<{ code: ReleaseCancelledCode; released: number }> {
     const k = this.keys(eventId, zoneId);
     const [code, released] = await this.redis.tpReleaseCancelled(
@@ -67,6 +68,7 @@ export class CancelInventory {
       purchaseId,
       Date.now(),
       this.recordTtlSeconds,
+      mode,
       ...seats.flatMap((s) => [s.offset, s.rowIdx]),
     );
     return { code: code as ReleaseCancelledCode, released };

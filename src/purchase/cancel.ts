@@ -203,6 +203,11 @@ export class Cancellations {
       case ReleaseCancelledCode.ALREADY_CANCELLED:
       case ReleaseCancelledCode.NO_INVENTORY:
         break;
+      case ReleaseCancelledCode.FENCED:
+        // Durable in the log, so the buyer hears CANCELLED; the seats are freed by the zone's
+        // re-mark (against DynamoDB) or by the sweep once the zone is trusted again.
+        this.deps.log.warn({ eventId, zoneId, purchaseId }, 'cancelled while the zone is fenced; its seats are freed after the re-mark');
+        break;
       case ReleaseCancelledCode.NOT_CANCELLING:
         throw new ApiError(
           'DEPENDENCY_UNAVAILABLE',

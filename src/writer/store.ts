@@ -24,6 +24,8 @@ export interface StoredSeat {
   row: string;
   column: number;
   ticketId: string;
+  /** Its ticket was cancelled (only listed with `includeCancelled`): the seat is free. */
+  cancelled?: boolean;
 }
 
 function ticketItem(r: TicketPurchased, t: TicketPurchased['tickets'][number]): Item {
@@ -234,7 +236,7 @@ export class DynamoWriteModel {
       (item) => {
         if (item.cancelledAt !== undefined && !opts.includeCancelled) return;
         const pos = parseSeatSortKey(item.seat?.S ?? '');
-        if (pos) seats.push({ ...pos, ticketId: item.ticketId?.S ?? '' });
+        if (pos) seats.push({ ...pos, ticketId: item.ticketId?.S ?? '', ...(item.cancelledAt !== undefined ? { cancelled: true } : {}) });
       },
     );
     return seats;

@@ -164,3 +164,34 @@ test('stale cancellations are claimed once at a time for the sweep', async () =>
   // Re-scored by the claim: another replica does not take it again at once.
   expect(await cancels.claimStale(eventId, 'z', 1000, 10)).toEqual([]);
 });
+
+test('in a fenced zone (its state not from this node’s history) a release frees nothing; the re-mark’s release, given only the seats nobody owns, frees those', async () => {
+  const eventId = await newZone();
+  const seats = [seat('A', 1), seat('B', 2)];
+  const purchaseId = await sold(eventId, seats);
+  await cancels.markCancelling(eventId, 'z', purchaseId, '{"cancel":1}');
+  // As after a failover: the zone's trusted replication id is another node's.
+  await redis.hset(inventory.keys(eventId, 'z').meta, 'replid', 'a-history-this-node-does-not-have');
+
+  expect(await cancels.releaseCancelled(eventId, 'z', layout, purchaseId, seats)).toEqual({
+    code: ReleaseCancelledCode.FENCED,
+    released: 0,
+  });
+  expect(await expectCountersMatchBitmap(eventId)).toBe(2);
+  expect(await cancels.cancellingIds(eventId, 'z')).toEqual([purchaseId]);
+
+  // The re-mark found B2 resold (DynamoDB owns it to another ticket): it frees A1 only, and settles the record.
+  expect(await cancels.releaseCancelled(eventId, 'z', layout, purchaseId, [seat('A', 1)], 'remark')).toEqual({
+    code: ReleaseCancelledCode.RELEASED,
+    released: 1,
+  });
+  const st = (await inventory.zoneState(eventId, 'z'))!;
+  expect([isTaken(st.bits, seat('A', 1).offset), isTaken(st.bits, seat('B', 2).offset)]).toEqual([false, true]);
+  expect(await expectCountersMatchBitmap(eventId)).toBe(1);
+  expect(await cancels.cancellingIds(eventId, 'z')).toEqual([]);
+  // The sweep, once the zone is trusted again, finds it settled: nothing more is freed.
+  expect(await cancels.releaseCancelled(eventId, 'z', layout, purchaseId, seats)).toEqual({
+    code: ReleaseCancelledCode.ALREADY_CANCELLED,
+    released: 0,
+  });
+});
