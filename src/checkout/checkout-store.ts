@@ -34,6 +34,11 @@ export interface CheckoutRecord {
   reason?: string;
   detail?: string;
   refund?: RefundOutcome;
+  /**
+   * The replication id of the zone's Redis node when the checkout began. If the node's history
+   * changed since (a restart, a failover), a refund first asks the stores whether the sale exists.
+   */
+  zoneReplid?: string;
   createdAt: number;
   updatedAt: number;
 }
@@ -81,7 +86,7 @@ export class CheckoutStore {
     await this.redis
       .multi()
       // A new card after a decline starts afresh: the old reason and payment do not carry over.
-      .hdel(k, 'reason', 'detail', 'refund', 'paymentId', 'provider')
+      .hdel(k, 'reason', 'detail', 'refund', 'paymentId', 'provider', 'zoneReplid')
       .hset(k, serialise(record))
       .expire(k, this.ttlSeconds)
       .exec();
@@ -108,6 +113,7 @@ export class CheckoutStore {
       ...(h.reason ? { reason: h.reason } : {}),
       ...(h.detail ? { detail: h.detail } : {}),
       ...(h.refund ? { refund: JSON.parse(h.refund) as RefundOutcome } : {}),
+      ...(h.zoneReplid ? { zoneReplid: h.zoneReplid } : {}),
       createdAt: Number(h.createdAt ?? 0),
       updatedAt: Number(h.updatedAt ?? 0),
     };
@@ -195,5 +201,6 @@ function serialise(r: CheckoutRecord): Record<string, string> {
   };
   if (r.provider) out.provider = r.provider;
   if (r.paymentId) out.paymentId = r.paymentId;
+  if (r.zoneReplid) out.zoneReplid = r.zoneReplid;
   return out;
 }

@@ -1,4 +1,5 @@
 import type { Config } from '../config/config';
+import { ZoneFence } from '../inventory/fence';
 import type { Inventory } from '../inventory/inventory';
 import type { Logger } from '../observability/logger';
 import { withTraceHeaders } from '../observability/trace-context';
@@ -7,7 +8,7 @@ import type { PaymentMethod } from '../payment/provider';
 import type { Payment } from '../payment/store';
 import type { PaymentSettlement } from '../payment/webhook';
 import { OutcomeError } from '../purchase/engine';
-import type { PurchaseFinder } from '../purchase/lookup';
+import type { FoundPurchase, PurchaseFinder } from '../purchase/lookup';
 import { partitionKey, type PaymentReference, type TicketPurchased } from '../purchase/record';
 import { ApiError } from '../shared/errors';
 import type { BatchingSender } from '../stream/sender';
@@ -65,7 +66,11 @@ const ABANDON_AFTER_MS = 10 * 60_000;
 export class Checkout implements PaymentSettlement {
   private payments: Payments | undefined;
 
-  constructor(private readonly d: CheckoutDeps) {}
+  private readonly fence: ZoneFence;
+
+  constructor(private readonly d: CheckoutDeps) {
+    this.fence = new ZoneFence(d.inventory.redis, d.inventory.prefix);
+  }
 
   /** The payment services are built with this checkout as their settlement, so they are attached after. */
   attach(payments: Payments): void {
@@ -107,8 +112,10 @@ export class Checkout implements PaymentSettlement {
       );
     }
     try {
+      const zoneReplid = (await this.fence.status(hold.eventId, hold.zoneId).catch(() => undefined))?.replid;
       const rec = await this.d.store.begin(
         {
+          ...(zoneReplid ? { zoneReplid } : {}),
           purchaseId,
           holdId: hold.holdId,
           eventId: hold.eventId,
@@ -281,12 +288,42 @@ export class Checkout implements PaymentSettlement {
       if (!(err instanceof ApiError && err.code === 'EVENT_NOT_FOUND')) throw err;
       outcome = { outcome: 'refund', reason: 'ZONE_CLOSED', detail: err.message, purchaseId: rec.purchaseId };
     }
-    if (outcome.outcome === 'refund') return this.refund(rec, payment, outcome.reason, outcome.detail);
+    if (outcome.outcome === 'refund') {
+      const sold = await this.soldDespiteRedis(rec);
+      if (sold) return this.keepSale(rec, sold, deadline);
+      return this.refund(rec, payment, outcome.reason, outcome.detail);
+    }
     // From here the purchase is RESERVED: the recovery sweep of the purchases owns it like any other.
     await this.d.store.update(rec.purchaseId, 'converted');
     await this.d.store.close(rec.purchaseId);
     if (this.d.cfg.testHooks.FAULT_CRASH_AFTER_HOLD_CONVERT) process.kill(process.pid, 'SIGKILL');
     return this.sendAndConfirm(rec, outcome.record, deadline);
+  }
+
+  /**
+   * convert.lua says "refund", but the zone's node is not the history the checkout began on (a
+   * restart or failover may have lost the converted hold and its purchase): the stores decide.
+   * A sale they hold (it was in the log) is kept; "unknown" (the writer behind) throws, so the
+   * checkout stays open and the recovery pass asks again. Same history: Redis is the truth.
+   */
+  private async soldDespiteRedis(rec: CheckoutRecord): Promise<FoundPurchase | undefined> {
+    if (!rec.zoneReplid) return undefined;
+    const now = await this.fence.status(rec.eventId, rec.zoneId);
+    if (now.replid === rec.zoneReplid) return undefined;
+    const found = await this.d.purchases.find(rec.purchaseId);
+    return found && found.status !== 'VOIDED' ? found : undefined;
+  }
+
+  /** The sale the stores hold stands: the checkout is converted, and the answer is that purchase. */
+  private async keepSale(rec: CheckoutRecord, found: FoundPurchase, deadline: number): Promise<Completion> {
+    this.d.log.warn(
+      { purchaseId: rec.purchaseId, status: found.status, source: found.source },
+      'a paid hold Redis forgot is in the stores: kept, not refunded',
+    );
+    await this.d.store.update(rec.purchaseId, 'converted');
+    await this.d.store.close(rec.purchaseId);
+    if (found.status === 'PENDING') return this.sendAndConfirm(rec, found.record, deadline);
+    return { kind: 'confirmed', record: found.record };
   }
 
   private async refund(rec: CheckoutRecord, payment: Payment, reason: string, detail: string): Promise<Completion> {
