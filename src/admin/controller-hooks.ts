@@ -95,8 +95,13 @@ export async function startControllerCqrs(ctx: RuntimeContext, log: Logger): Pro
     rebuild,
     fenceWork(stores, {
       everyMs: ctx.cfg.FENCE_CHECK_INTERVAL_MS,
-      // A record reserved on the lost node reaches a broker by its deadline plus the send overrun, or never.
-      settleMs: ctx.cfg.PURCHASE_TIMEOUT_MS + ctx.eventLog.sendOverrunMs,
+      // A record reserved on the lost node reaches a broker by its deadline plus the send overrun,
+      // or never; replicated, it is committed (under the end offset) at most the brokers' replica
+      // lag later: a dead follower stays in the ISR that long, holding the high watermark back.
+      settleMs:
+        ctx.cfg.PURCHASE_TIMEOUT_MS +
+        ctx.eventLog.sendOverrunMs +
+        (ctx.cfg.KAFKA_REPLICATION_FACTOR > 1 ? ctx.cfg.KAFKA_REPLICA_LAG_MAX_MS : 0),
       log: log.child({ component: 'fence' }),
     }),
   ];

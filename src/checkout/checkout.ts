@@ -307,9 +307,8 @@ export class Checkout implements PaymentSettlement {
    * checkout stays open and the recovery pass asks again. Same history: Redis is the truth.
    */
   private async soldDespiteRedis(rec: CheckoutRecord): Promise<FoundPurchase | undefined> {
-    if (!rec.zoneReplid) return undefined;
-    const now = await this.fence.status(rec.eventId, rec.zoneId);
-    if (now.replid === rec.zoneReplid) return undefined;
+    // A checkout without the id (begun before this rule, or its capture failed) cannot tell: ask.
+    if (rec.zoneReplid && (await this.fence.status(rec.eventId, rec.zoneId)).replid === rec.zoneReplid) return undefined;
     const found = await this.d.purchases.find(rec.purchaseId);
     return found && found.status !== 'VOIDED' ? found : undefined;
   }

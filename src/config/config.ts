@@ -176,6 +176,12 @@ const schema = z
     REDIS_WAIT_TIMEOUT_MS: z.coerce.number().int().min(1).max(1000).default(50),
     /** How often the controller's leader looks for zones fenced by a Redis restart or failover and re-marks them. */
     FENCE_CHECK_INTERVAL_MS: z.coerce.number().int().min(50).max(60_000).default(500),
+    /**
+     * The brokers' replica.lag.time.max.ms: how long a record the leader appended may stay
+     * uncommitted behind a dead follower still in the ISR. The failover re-mark waits it out
+     * (with KAFKA_REPLICATION_FACTOR > 1) before it takes the partition's end offset.
+     */
+    KAFKA_REPLICA_LAG_MAX_MS: z.coerce.number().int().min(0).max(600_000).default(30_000),
     /** How often the controller audits every event (0 = never). */
     AUDIT_INTERVAL_MS: z.coerce.number().int().min(0).max(86_400_000).default(60_000),
     SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).max(120_000).default(10_000),

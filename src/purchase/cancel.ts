@@ -204,10 +204,13 @@ export class Cancellations {
       case ReleaseCancelledCode.NO_INVENTORY:
         break;
       case ReleaseCancelledCode.FENCED:
-        // Durable in the log, so the buyer hears CANCELLED; the seats are freed by the zone's
-        // re-mark (against DynamoDB) or by the sweep once the zone is trusted again.
-        this.deps.log.warn({ eventId, zoneId, purchaseId }, 'cancelled while the zone is fenced; its seats are freed after the re-mark');
-        break;
+        // Durable in the log, but the seats are still taken: no refund or allowance back yet. The
+        // zone's re-mark settles it against DynamoDB (or the sweep, once the zone is trusted).
+        throw new ApiError(
+          'DEPENDENCY_UNAVAILABLE',
+          `The cancellation of ${purchaseId} is durable, but its zone is being re-marked after a Redis failover; its seats are freed within a minute. Repeat the cancel to see it and get the refund.`,
+          { purchaseId },
+        );
       case ReleaseCancelledCode.NOT_CANCELLING:
         throw new ApiError(
           'DEPENDENCY_UNAVAILABLE',

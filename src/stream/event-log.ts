@@ -67,8 +67,19 @@ export class PartlyAcknowledgedError extends Error {
   }
 }
 
-/** A send's `sendBy` passed before the client's next attempt: not sent again; earlier attempts' outcome unknown. */
-export class SendBudgetSpentError extends Error {}
+/**
+ * A send's `sendBy` passed before the client's next attempt: not sent again. `mayHaveSent`: an
+ * earlier attempt went out, so the records' outcome is unknown; false: nothing was sent at all.
+ */
+export class SendBudgetSpentError extends Error {
+  constructor(
+    message: string,
+    readonly mayHaveSent: boolean,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+  }
+}
 
 /** One fetched run of records of one partition, in log order, handed to `onBatch`. */
 export interface PartitionBatch {

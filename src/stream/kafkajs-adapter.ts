@@ -51,13 +51,13 @@ function isTooLarge(err: unknown): boolean {
   return false;
 }
 
-/** kafkajs wraps what the partitioner threw in a non-retriable error. */
-function budgetSpent(err: unknown): boolean {
+/** What the partitioner threw, if kafkajs gave up for it (possibly wrapped). */
+function budgetSpent(err: unknown): SendBudgetSpentError | undefined {
   for (let e = err as { cause?: unknown; originalError?: unknown } | undefined, depth = 0; e && depth < 5; depth++) {
-    if (e instanceof SendBudgetSpentError) return true;
+    if (e instanceof SendBudgetSpentError) return e;
     e = (e.cause ?? e.originalError) as typeof e;
   }
-  return false;
+  return undefined;
 }
 
 function plainHeaders(headers: IHeaders | undefined): RecordHeaders {
@@ -88,6 +88,10 @@ const partitionOf = new WeakMap<Message, number>();
 /** The send a producer is on: kafkajs calls the partitioner at the start of every attempt, retries included. */
 interface SendInProgress {
   sendBy: number | undefined;
+  /** Messages of this send; the partitioner is called once per message per attempt. */
+  messages: number;
+  /** Partitioner calls that passed: at least `messages` means an attempt went on to send. */
+  passed: number;
 }
 
 /**
@@ -98,10 +102,20 @@ interface SendInProgress {
 const boundedRecordingPartitioner = (current: SendInProgress) => () => {
   const murmur2 = Partitioners.DefaultPartitioner();
   return (args: PartitionerArgs): number => {
-    if (current.sendBy !== undefined && Date.now() > current.sendBy)
-      throw new SendBudgetSpentError('the send budget passed before kafkajs could try again; the records were not sent again');
-    const partition = murmur2(args);
+    if (current.sendBy !== undefined && Date.now() > current.sendBy) {
+      const mayHaveSent = current.passed >= current.messages;
+      throw new SendBudgetSpentError(
+        mayHaveSent
+          ? 'the send budget passed before kafkajs could try again; the records were not sent again'
+          : 'the send budget passed before the first attempt; nothing was sent',
+        mayHaveSent,
+      );
+    }
+    // Sticky: a retry regroups the messages, and a keyless one must not move to a partition
+    // that answered already (kafkajs would not send it there again).
+    const partition = partitionOf.get(args.message) ?? murmur2(args);
     partitionOf.set(args.message, partition);
+    current.passed++;
     return partition;
   };
 };
@@ -131,11 +145,12 @@ class KafkajsProducer implements LogProducer {
   async send(topic: string, records: readonly NewRecord[], sendBy?: number): Promise<void> {
     const messages: Message[] = records.map((r) => ({ key: r.key, value: r.value, ...(r.headers ? { headers: r.headers } : {}) }));
     let acks: RecordMetadata[];
-    this.current.sendBy = sendBy;
+    Object.assign(this.current, { sendBy, messages: messages.length, passed: 0 });
     try {
       acks = await this.producer.send({ topic, acks: -1, compression: CompressionTypes.None, messages });
     } catch (err) {
-      if (budgetSpent(err)) throw new SendBudgetSpentError((err as Error).message, { cause: err });
+      const spent = budgetSpent(err);
+      if (spent) throw new SendBudgetSpentError(spent.message, spent.mayHaveSent, { cause: err });
       if (isTooLarge(err))
         throw new RecordsTooLargeError(`the broker refused the batch as too large (${(err as Error).message})`, { cause: err });
       throw err;
@@ -224,7 +239,7 @@ export class KafkajsEventLog implements EventLog {
   }
 
   async openProducer(): Promise<LogProducer> {
-    const current: SendInProgress = { sendBy: undefined };
+    const current: SendInProgress = { sendBy: undefined, messages: 0, passed: 0 };
     const producer = this.kafka.producer({
       idempotent: true,
       maxInFlightRequests: 1,

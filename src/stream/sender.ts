@@ -1,6 +1,13 @@
 import { metrics } from '../observability/metrics';
 import type { Logger } from '../observability/logger';
-import { PartlyAcknowledgedError, RecordsTooLargeError, type EventLog, type LogProducer, type NewRecord } from './event-log';
+import {
+  PartlyAcknowledgedError,
+  RecordsTooLargeError,
+  SendBudgetSpentError,
+  type EventLog,
+  type LogProducer,
+  type NewRecord,
+} from './event-log';
 
 /** The record was never handed to Kafka: it certainly is not in the log. */
 export class NotSentError extends Error {}
@@ -15,6 +22,8 @@ export class RecordTooLargeError extends NotSentError {}
  * request headers add about 160 bytes. Generous on purpose: the bound must hold, not be tight.
  */
 const RECORD_OVERHEAD = 40;
+/** A record with less send budget left than this is not put in a batch (it would cut the batch's retries short). */
+const MIN_SEND_BUDGET_MS = 100;
 const HEADER_OVERHEAD = 10;
 const BATCH_OVERHEAD = 160;
 
@@ -170,12 +179,13 @@ export class BatchingSender {
 
   /** Refuses the records whose send budget passed while they queued (their callers answered already). */
   private withinBudget(batch: Queued[]): Queued[] {
-    const now = Date.now();
-    const late = batch.filter((q) => q.sendBy < now);
+    // Almost spent counts as spent: one such record would bound the whole batch's retries.
+    const cutoff = Date.now() + MIN_SEND_BUDGET_MS;
+    const late = batch.filter((q) => q.sendBy < cutoff);
     if (late.length === 0) return batch;
     for (const q of late)
       q.reject(new NotSentError('the record waited past its send budget and was not sent; the sweep sends what Redis holds'));
-    return batch.filter((q) => q.sendBy >= now);
+    return batch.filter((q) => q.sendBy >= cutoff);
   }
 
   private async flush(): Promise<void> {
@@ -219,6 +229,14 @@ export class BatchingSender {
       // without being appended: a sale acknowledged that is not in the log.
       this.retire(slot, producer);
       if (err instanceof RecordsTooLargeError) return this.sendInHalves(slot, batch);
+      if (err instanceof SendBudgetSpentError) {
+        // A record's deadline, not the broker, stopped it: the circuit stays closed. Sent before
+        // (a retry refused): unknown, as any failed batch; never sent: refused, the sweep sends it.
+        const why = `Kafka did not acknowledge in time: ${err.message}`;
+        for (const q of batch) q.reject(err.mayHaveSent ? new OutcomeUnknownError(why) : new NotSentError(why));
+        if (!(await this.replaceProducer(slot))) this.openCircuit('no producer could be connected after a send ran out of time');
+        return false;
+      }
       if (err instanceof PartlyAcknowledgedError) {
         // The acknowledged ones are durable: say so. The rest are unknown, like any failed batch.
         stopTimer();

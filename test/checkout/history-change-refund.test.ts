@@ -57,6 +57,8 @@ test('after Redis forgot a paid hold’s sale, the recovery keeps the sale the s
     // the recovery pass; the hold and the purchase record are gone; the seat's bit survived.
     const k = zoneKeys(prefix, eventId, 'z');
     const record = checkoutKeys(prefix, purchaseId).record;
+    // The checkout recorded the zone node's replication id when it began.
+    expect(await redis.hget(record, 'zoneReplid')).toMatch(/^[0-9a-f]{40}$/);
     await redis.hset(record, 'state', 'paid', 'zoneReplid', 'a-history-this-node-does-not-have');
     await redis.unlink(k.hold(h.body.holdId as string), k.purchase(purchaseId));
     await redis.zrem(k.pending, purchaseId);

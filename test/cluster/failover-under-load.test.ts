@@ -34,7 +34,8 @@ beforeAll(async () => {
   cluster = await startPrivateCluster({
     kafka: true,
     redisNodeTimeoutMs: 2000,
-    kafkaProperties: { 'broker.session.timeout.ms': 4000, 'broker.heartbeat.interval.ms': 1000 },
+    // A dead follower leaves the ISR after 8 s (30 s by default); the re-mark waits that out too.
+    kafkaProperties: { 'broker.session.timeout.ms': 4000, 'broker.heartbeat.interval.ms': 1000, 'replica.lag.time.max.ms': 8000 },
   });
   seeds = await writeSeeds({ eventId, venueId, zoneIds: ZONES, rows: ROWS, seatsPerRow: SEATS });
   platform = await startTestPlatform(['controller', 'writer', 'projector', 'api'], {
@@ -47,6 +48,7 @@ beforeAll(async () => {
     PENDING_RESEND_AFTER_MS: '2000',
     SWEEP_INTERVAL_MS: '500',
     FENCE_CHECK_INTERVAL_MS: '200',
+    KAFKA_REPLICA_LAG_MAX_MS: '8000',
   });
   admin = new Kafka({ clientId: 'failover-under-load-test', brokers: cluster.brokers, logLevel: logLevel.NOTHING }).admin();
   await admin.connect();
