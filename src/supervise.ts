@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { ConfigError, loadConfig } from './config/config';
+import { ConfigError, loadSupervisorConfig } from './config/config';
 import { planRoles } from './runtime/role-ports';
 import { Supervisor } from './runtime/supervisor';
 
@@ -10,18 +10,11 @@ import { Supervisor } from './runtime/supervisor';
  * `node dist/src/main.js all`.
  */
 function main(): void {
-  const role = process.env.ROLE;
-  if (role) {
-    throw new ConfigError(
-      `ROLE=${role} names what one process runs: start it with node dist/src/main.js ${role} (or ROLE=${role} npm start); unset ROLE to run every role in its own process here.`,
-    );
-  }
-  // Checked once here, so that a bad variable is one message, not one per role in a crash loop.
-  const cfg = loadConfig({ ...process.env, ROLE: 'all' });
+  const { cfg, roleEnv } = loadSupervisorConfig();
   const supervisor = new Supervisor({
     main: path.join(__dirname, 'main.js'),
     roles: planRoles(cfg),
-    env: process.env,
+    env: roleEnv,
     // A role's own stop: the api's drain, then the in-flight grace; a margin for closing connections.
     stopDeadlineMs: cfg.SHUTDOWN_DRAIN_MS + cfg.SHUTDOWN_GRACE_MS + 5000,
   });

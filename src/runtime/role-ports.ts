@@ -22,9 +22,14 @@ export function planRoles(cfg: Pick<Config, 'PORT' | 'METRICS_PORT'>): RolePlan[
   const plans: RolePlan[] = others.map((role, i) => ({ role, port: at(i + 1), env: { METRICS_PORT: String(at(i + 1)) } }));
   plans.push({ role: 'api', port: cfg.PORT, env: { PORT: String(cfg.PORT), METRICS_PORT: String(base) } });
   const highest = at(others.length);
-  if (highest > 65535) throw new ConfigError(`METRICS_PORT=${base} leaves no room for ${others.length} role ports above it: use at most ${65535 - others.length}`);
+  if (highest > 65535)
+    throw new ConfigError(
+      `METRICS_PORT=${base} leaves no room for ${others.length} role ports above it: use at most ${65535 - others.length}`,
+    );
   const taken = cfg.PORT !== 0 && plans.some((p) => p.role !== 'api' && p.port === cfg.PORT);
   if (taken || (cfg.PORT !== 0 && cfg.PORT === base))
-    throw new ConfigError(`PORT=${cfg.PORT} collides with the role ports METRICS_PORT..METRICS_PORT+${others.length} (${base}..${highest}): move one of them`);
+    throw new ConfigError(
+      `PORT=${cfg.PORT} collides with the role ports METRICS_PORT..METRICS_PORT+${others.length} (${base}..${highest}): move one of them`,
+    );
   return plans;
 }

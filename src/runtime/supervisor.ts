@@ -84,7 +84,8 @@ export class Supervisor {
     if (this.stopping) return;
     const lines = this.slots.map((s, i) => {
       const port = served[i];
-      const where = s.plan.role === 'api' ? `http://127.0.0.1:${port} (/readyz, the API and the seat map)` : `health and metrics on :${port}`;
+      const where =
+        s.plan.role === 'api' ? `http://127.0.0.1:${port} (/readyz, the API and the seat map)` : `health and metrics on :${port}`;
       return `${s.plan.role} pid ${s.child?.pid}: ${where}`;
     });
     this.say(`every role runs in its own process: ${lines.join('; ')}. Ctrl-C stops them all.`);
@@ -107,7 +108,9 @@ export class Supervisor {
       for (const w of s.waiters.splice(0)) w(undefined);
     }
     const running = this.slots.filter((s) => this.alive(s));
-    this.say(`${reason}: stopping ${running.map((s) => s.plan.role).join(', ') || 'nothing'} (SIGTERM, SIGKILL after ${this.opts.stopDeadlineMs} ms)`);
+    this.say(
+      `${reason}: stopping ${running.map((s) => s.plan.role).join(', ') || 'nothing'} (SIGTERM, SIGKILL after ${this.opts.stopDeadlineMs} ms)`,
+    );
     // The api first would be kinder to buyers, but every role finishes its own work in flight: stop them together.
     for (const s of running) s.child?.kill('SIGTERM');
     const exits = running.map((s) => this.exited(s));
@@ -162,7 +165,9 @@ export class Supervisor {
     const decision = nextRestart(s.restart, ranMs, this.policy);
     s.restart = decision.state;
     const role = s.plan.role;
-    this.warn(`${role} (pid ${child.pid}) died with ${how} after ${(ranMs / 1000).toFixed(1)} s; restarting it in ${decision.delayMs / 1000} s`);
+    this.warn(
+      `${role} (pid ${child.pid}) died with ${how} after ${(ranMs / 1000).toFixed(1)} s; restarting it in ${decision.delayMs / 1000} s`,
+    );
     if (decision.crashLoop) {
       this.warn(
         `${role} is in a crash loop: it died ${decision.state.youngDeaths} times in a row, each within ${this.policy.healthyAfterMs / 1000} s of its start (last: ${how}). Its last lines:`,
