@@ -61,11 +61,6 @@ export class Supervisor {
     this.policy = opts.policy ?? DEFAULT_RESTART_POLICY;
   }
 
-  /** The running children's pids by role (for the report and the tests). */
-  pids(): Record<string, number | undefined> {
-    return Object.fromEntries(this.slots.map((s) => [s.plan.role, this.alive(s) ? s.child?.pid : undefined]));
-  }
-
   /** Starts the controller, waits until it seeded (or seedWaitMs passed), then the other roles at once. */
   async start(): Promise<void> {
     const [first, ...rest] = this.slots;
