@@ -3,12 +3,16 @@ import { shutdownTracing } from './observability/tracing';
 import { ConfigError, loadProcessConfig, ROLES } from './config/config';
 import { createLogger } from './observability/logger';
 import { startPlatform } from './runtime/platform';
+import { exitWithSupervisor, reportReady } from './runtime/parent-watch';
 import { isClusterPrimary, joinClusterMetrics, runPrimary } from './runtime/workers';
 import { quietHarmlessClientWarnings } from './stream/kafka';
 
 quietHarmlessClientWarnings();
 
-/** The one entry point: `node dist/src/main.js <role>` (or ROLE=<role>). */
+/**
+ * The entry point of one process: `node dist/src/main.js <role>` (or ROLE=<role>; `all` = every
+ * role in this process). `npm start` runs src/supervise.ts instead, which forks this once per role.
+ */
 async function main(): Promise<void> {
   const arg = process.argv[2];
   if (arg !== undefined && !(ROLES as readonly string[]).includes(arg)) {
@@ -16,7 +20,12 @@ async function main(): Promise<void> {
   }
   const cfg = loadProcessConfig(arg);
   const log = createLogger(cfg.LOG_LEVEL, cfg.ROLE);
-  if (isClusterPrimary(cfg)) return runPrimary(cfg, log);
+  // Forked by the supervisor: its end (even by SIGKILL) ends this process too.
+  exitWithSupervisor(log, cfg.SHUTDOWN_DRAIN_MS + cfg.SHUTDOWN_GRACE_MS + 5000);
+  if (isClusterPrimary(cfg)) {
+    await runPrimary(cfg, log);
+    return reportReady(cfg.ROLE, cfg.PORT);
+  }
   joinClusterMetrics();
   const platform = await startPlatform(cfg, log);
 
@@ -33,6 +42,7 @@ async function main(): Promise<void> {
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
   process.on('SIGINT', () => void shutdown('SIGINT'));
   log.info({ port: platform.port, role: cfg.ROLE }, `ready: ${platform.url}/readyz`);
+  reportReady(cfg.ROLE, platform.port);
 }
 
 main().catch((err: unknown) => {

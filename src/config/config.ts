@@ -288,6 +288,20 @@ export function loadProcessConfig(roleArgument: string | undefined): Config {
   return loadConfig(roleArgument === undefined ? process.env : { ...process.env, ROLE: roleArgument });
 }
 
+/**
+ * The supervisor of `npm start` (src/supervise.ts): the variables checked once (a bad one is one
+ * message, not one per role in a crash loop), and the environment its roles inherit. ROLE must be
+ * unset: the supervisor runs every role, ROLE=<role> is one process (main.js).
+ */
+export function loadSupervisorConfig(env: NodeJS.ProcessEnv = process.env): { cfg: Config; roleEnv: NodeJS.ProcessEnv } {
+  if (env.ROLE) {
+    throw new ConfigError(
+      `ROLE=${env.ROLE} names what one process runs: start it with node dist/src/main.js ${env.ROLE} (or ROLE=${env.ROLE} npm start); unset ROLE to run every role in its own process under the supervisor.`,
+    );
+  }
+  return { cfg: loadConfig({ ...env, ROLE: 'all' }), roleEnv: env };
+}
+
 /** The admin CLI: the same variables, but LOG_LEVEL defaults to `warn` so its report is not drowned in logs. */
 export function loadAdminConfig(env: NodeJS.ProcessEnv = process.env): Config {
   return loadConfig({ LOG_LEVEL: 'warn', ...env });

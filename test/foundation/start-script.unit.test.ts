@@ -16,8 +16,9 @@ import path from 'node:path';
 import { ROOT } from '../support/process';
 
 /**
- * `npm start` (scripts/start.sh) honours ROLE (default all) and leaves every port to PORT and
- * METRICS_PORT, so a second api instance runs beside the first (issue 13, "Done when"). The
+ * `npm start` (scripts/start.sh) honours ROLE (unset: every role in its own process under the
+ * supervisor, issue 16.2) and leaves every port to PORT and METRICS_PORT, so a second api
+ * instance runs beside the first (issue 13, "Done when"). The
  * script runs in a copy of the repository's scripts with stand-ins for npm and node that record
  * how the platform would have been started.
  */
@@ -72,10 +73,13 @@ test('ROLE picks the role (no role argument overrides it) and the ports come fro
   expect(second.out).toContain('[start] role api on http://127.0.0.1:8091');
 });
 
-test('without ROLE every role runs (main.js defaults ROLE to all)', () => {
-  const all = start({});
-  expect(all.started).toBe('args=dist/src/main.js ROLE= PORT= METRICS_PORT=');
-  expect(all.out).toContain('[start] role all on http://127.0.0.1:8080');
+test('without ROLE the supervisor runs every role in its own process; ROLE=all keeps them in one', () => {
+  const supervised = start({});
+  expect(supervised.started).toBe('args=dist/src/supervise.js ROLE= PORT= METRICS_PORT=');
+  expect(supervised.out).toContain('[start] every role in its own process, the api on http://127.0.0.1:8080');
+  const one = start({ ROLE: 'all' });
+  expect(one.started).toBe('args=dist/src/main.js ROLE=all PORT= METRICS_PORT=');
+  expect(one.out).toContain('[start] role all on http://127.0.0.1:8080');
 });
 
 test("TOPOLOGY=cluster: the platform starts with the cluster topology's variables (scripts/topology/cluster.env); an explicit one is kept", () => {

@@ -1,0 +1,39 @@
+import cluster from 'node:cluster';
+import type { Logger } from '../observability/logger';
+
+/** What a role tells its supervisor over the IPC channel once it serves. */
+export interface ReadyMessage {
+  type: 'ready';
+  role: string;
+  port: number;
+}
+
+/** True when this process was forked with an IPC channel by a parent (the supervisor), not a cluster worker. */
+export const hasSupervisor = (): boolean => process.channel !== undefined && !cluster.isWorker;
+
+/**
+ * A role started by the supervisor (src/runtime/supervisor.ts) dies with it. The kernel closes
+ * the IPC channel whenever the supervisor ends, even by SIGKILL, so the channel's `disconnect`
+ * is the parent-death signal: the role stops as on SIGTERM (its own handlers finish what is in
+ * flight) and is forced out after `deadlineMs` if that stop hangs. Nothing is left orphaned.
+ * Cluster workers are left to node:cluster, which ends them when their primary goes.
+ */
+export function exitWithSupervisor(log: Logger, deadlineMs: number): void {
+  if (!hasSupervisor()) return;
+  // The channel alone must not keep a stopped process alive.
+  process.channel?.unref();
+  // The supervisor read our stdout and stderr: once it is gone, writes fail with EPIPE; losing them is fine.
+  for (const stream of [process.stdout, process.stderr]) stream.on('error', () => undefined);
+  process.once('disconnect', () => {
+    log.warn({ deadlineMs }, 'the supervisor is gone: stopping as on SIGTERM');
+    setTimeout(() => process.exit(1), deadlineMs).unref();
+    process.kill(process.pid, 'SIGTERM');
+  });
+}
+
+/** Tells the supervisor (if any) that this role serves on `port`. */
+export function reportReady(role: string, port: number): void {
+  if (!hasSupervisor() || !process.connected) return;
+  const msg: ReadyMessage = { type: 'ready', role, port };
+  process.send?.(msg);
+}
