@@ -190,6 +190,18 @@ const eventFields = {
   state: z.enum(EVENT_STATES),
   perUserLimit: z.number().int().positive(),
   currency: z.string(),
+  admission: z
+    .strictObject({
+      mode: z.enum(['open', 'queue']),
+      activeBuyers: z.number().int().positive(),
+      sessionSeconds: z.number().int().positive(),
+      prequeueOpensAt: z.string().optional(),
+    })
+    .optional()
+    .meta({
+      description:
+        'The waiting room (docs/admission.md). Absent or mode open: buy directly. mode queue: join POST /api/v1/events/{eventId}/queue and send the Admission-Token once admitted',
+    }),
 };
 
 export const eventSummarySchema = z
