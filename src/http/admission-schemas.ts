@@ -26,12 +26,9 @@ export const queueAdmittedSchema = z
   .strictObject({
     status: z.literal('ADMITTED'),
     queueId: z.string(),
-    admissionToken: z
-      .string()
-      .meta({
-        description:
-          'Send as the Admission-Token header on holds and purchases of this event; a JWT bound to you, the event and the session',
-      }),
+    admissionToken: z.string().meta({
+      description: 'Send as the Admission-Token header on holds and purchases of this event; a JWT bound to you, the event and the session',
+    }),
     expiresAt: timestamp.meta({ description: 'When the admission session ends at the latest (sessionSeconds after admission)' }),
   })
   .meta({ id: 'QueueAdmitted' });
@@ -39,11 +36,9 @@ export const queueEndedSchema = z
   .strictObject({
     status: z.literal('ENDED'),
     queueId: z.string(),
-    reason: z
-      .enum(['purchased', 'holds-ended', 'timeout'])
-      .meta({
-        description: 'The admission ended: the buyer bought, their holds ended, or the session timed out. Join again for a new place',
-      }),
+    reason: z.enum(['purchased', 'holds-ended', 'timeout']).meta({
+      description: 'The admission ended: the buyer bought, their holds ended, or the session timed out. Join again for a new place',
+    }),
   })
   .meta({ id: 'QueueEnded' });
 export const queueStatusSchema = z.union([queueWaitingSchema, queueAdmittedSchema, queueEndedSchema]);
@@ -59,10 +54,7 @@ export const queueJoinSchema = z
   .meta({ id: 'QueueJoin' });
 
 export const admissionHeadersSchema = z.object({
-  'admission-token': z
-    .string()
-    .optional()
-    .meta({
-      description: 'Queued events (admission.mode queue): the admissionToken of your admission; without a live one, 403 ADMISSION_REQUIRED',
-    }),
+  'admission-token': z.string().optional().meta({
+    description: 'Queued events (admission.mode queue): the admissionToken of your admission; without a live one, 403 ADMISSION_REQUIRED',
+  }),
 });

@@ -344,6 +344,7 @@ export const problemSchema = z.object({
     .optional()
     .meta({ description: 'SEATS_TAKEN: the seats already taken; SEAT_OUTSIDE_LAYOUT, DUPLICATE_SEAT: the seat at fault' }),
   limit: z.number().int().optional().meta({ description: 'TOO_MANY_SEATS: the most seats one purchase may hold' }),
+  retryAfterSeconds: z.number().int().optional().meta({ description: 'RATE_LIMITED: as the Retry-After header says' }),
   errors: z
     .array(z.strictObject({ field: z.string(), message: z.string() }))
     .optional()
