@@ -58,3 +58,6 @@ export const admissionHeadersSchema = z.object({
     description: 'Queued events (admission.mode queue): the admissionToken of your admission; without a live one, 403 ADMISSION_REQUIRED',
   }),
 });
+
+export type QueueJoin = z.infer<typeof queueJoinSchema>;
+export type QueueStatus = z.infer<typeof queueStatusSchema>;
