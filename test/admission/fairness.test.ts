@@ -32,7 +32,7 @@ async function drain(s: QueueSettings): Promise<string[]> {
   for (let round = 0; round < 10_000; round++) {
     const r = await queue.pump(s);
     if (r.waiting === 0) break;
-    const active = await redis.zrange(queue.keys(s.eventId).active, 0, -1);
+    const active = await redis.zrange(queue.keys(s.eventId).active, '0', '-1');
     for (const qid of active) await queue.end(s, qid, '', 'purchased');
   }
   return queue.admissionOrder(s.eventId);

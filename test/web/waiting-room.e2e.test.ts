@@ -84,7 +84,7 @@ test('a queued event: the page waits in line, moves on to the seat map when admi
   await page.goto(`${platform.url}/#/events/${eventId}`);
   await page.getByRole('heading', { level: 1, name: `Waiting room: Test ${eventId}` }).waitFor();
   const place = page.locator('.queue-place');
-  await page.waitForFunction(() => document.querySelector('.queue-place')?.textContent === '1');
+  await page.waitForFunction(`document.querySelector('.queue-place')?.textContent === '1'`);
   expect(await place.textContent()).toBe('1');
   expect(await page.getByRole('progressbar', { name: 'Progress in the waiting room' }).count()).toBe(1);
   expect(await page.locator('.queue-wait').textContent()).toMatch(/^(about .+|any moment now)$/);
