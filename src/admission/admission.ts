@@ -13,6 +13,18 @@ import { AdmissionTokenRejected, type AdmissionClaims, type AdmissionTokens } fr
 /** The header a buyer sends on holds and purchases of a queued event. */
 export const ADMISSION_HEADER = 'admission-token';
 
+/**
+ * A 403 ADMISSION_REQUIRED thrown from inside idempotent work. Not an ApiError on purpose: the
+ * idempotency store keeps an ApiError's 4xx for the key's retries, and a buyer who retries the
+ * same Idempotency-Key once admitted must get a fresh attempt, not the stored refusal. The problem
+ * handler (src/http/problem.ts) answers it as its `problem`.
+ */
+export class AdmissionRefused extends Error {
+  constructor(readonly problem: ApiError) {
+    super(problem.message);
+  }
+}
+
 /** A checked admission: the request may hold or buy seats of the event (the routes pass it back to the hooks). */
 export interface AdmissionPass {
   settings: QueueSettings;
@@ -58,8 +70,9 @@ export class Admission {
       throw new ApiError('QUEUE_NOT_OPEN', `The waiting room of ${eventId} opens at ${new Date(s.joinsFrom).toISOString()}; join then`, {
         opensAt: new Date(s.joinsFrom).toISOString(),
       });
-    const { visit, joined } = await this.queue.join(s, buyer);
+    const { visit, joined, admitted } = await this.queue.join(s, buyer);
     metrics.queueJoins.inc({ event_id: eventId, result: joined ? 'joined' : 'rejoined' });
+    this.admitted(s, admitted);
     return this.answer(s, visit);
   }
 
@@ -102,7 +115,8 @@ export class Admission {
   /**
    * The gate of every hold and purchase route: undefined for an open event (and for the admin
    * token, an operator); for a queued event the request's Admission-Token, checked for this buyer,
-   * this event and a live session (one Redis read), else 403 ADMISSION_REQUIRED.
+   * this event and a live session (one Redis read), else 403 ADMISSION_REQUIRED (thrown as
+   * AdmissionRefused, so an Idempotency-Key is not spent on it).
    */
   async require(req: Request, eventId: string, buyer: string, admin = false): Promise<AdmissionPass | undefined> {
     const event = await this.catalog.get(eventId);
@@ -183,4 +197,4 @@ export class Admission {
   }
 }
 
-const admissionRequired = (detail: string) => new ApiError('ADMISSION_REQUIRED', detail);
+const admissionRequired = (detail: string) => new AdmissionRefused(new ApiError('ADMISSION_REQUIRED', detail));

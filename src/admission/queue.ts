@@ -67,6 +67,9 @@ function admittedOf(reply: (number | string)[], from: number): Admitted[] {
   return out;
 }
 
+/** The fields of queue-lib.lua's describe(); what follows them in queue-join's answer is the admitted list. */
+const DESCRIBED = 13;
+
 function visitOf(r: (number | string)[], now: number): QueueVisit {
   const [, queueId, s, position, jti, sessionEndsAt, buyer, reason, pre, count, newest, oldest, active] = r;
   let state = STATE[String(s)] ?? 'ENDED';
@@ -107,11 +110,11 @@ export class AdmissionQueue {
     return [...queueKeyList(this.keys(s.eventId)), now, s.activeBuyers, s.sessionMs, s.opensAt, this.ttlMs];
   }
 
-  /** Joins (or answers the buyer's current visit), and what it admitted on the way. */
-  async join(s: QueueSettings, buyer: string): Promise<{ visit: QueueVisit; joined: boolean }> {
+  /** Joins (or answers the buyer's current visit), and whom the step admitted (the joiner, when there was room). */
+  async join(s: QueueSettings, buyer: string): Promise<{ visit: QueueVisit; joined: boolean; admitted: Admitted[] }> {
     const now = this.clock();
     const r = await this.redis.tpQueueJoin(...this.common(s, now), buyer, uniformDraw(), randomBytes(6).toString('base64url'));
-    return { visit: visitOf(r, now), joined: Number(r[0]) === QueueCode.OK };
+    return { visit: visitOf(r, now), joined: Number(r[0]) === QueueCode.OK, admitted: admittedOf(r, DESCRIBED) };
   }
 
   async status(s: QueueSettings, queueId: string): Promise<QueueVisit | undefined> {

@@ -11,17 +11,24 @@
   ARGV[8] random suffix of a new queueId
 
   A join after the opening into an empty room is admitted in the same step.
-  Returns describe(): {QueueCode.JOINED (0) | QueueCode.ALREADY_JOINED (1), queueId, state,
-  position, jti, session end, buyer, end reason, prequeue, recent admissions, newest, oldest, active}.
+  Returns describe(): {QueueCode.OK (0) | QueueCode.ALREADY_JOINED (1), queueId, state,
+  position, jti, session end, buyer, end reason, prequeue, recent admissions, newest, oldest,
+  active}, followed by {queueId, waited ms, ...} of the buyers this step admitted (the joiner
+  included when there was room).
 ]]
 local buyer = ARGV[6]
+local admitted = {}
+local function answer(reply)
+  for _, v in ipairs(admitted) do reply[#reply + 1] = v end
+  return reply
+end
 local qid = redis.call('HGET', KEYS[1], buyer)
 if qid then
   local e = entry(qid)
   if e and e.s ~= 'e' then
     if e.s == 'a' and e.x <= now then
       end_session(qid, e, 'timeout')
-      admit()
+      admitted = admit()
     else
       return describe(1, qid, e)
     end
@@ -37,5 +44,5 @@ put(qid, e)
 redis.call('HSET', KEYS[1], buyer, qid)
 redis.call('ZADD', KEYS[3], place, qid)
 touch()
-admit()
-return describe(0, qid, entry(qid))
+for _, v in ipairs(admit()) do admitted[#admitted + 1] = v end
+return answer(describe(0, qid, entry(qid)))

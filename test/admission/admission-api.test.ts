@@ -2,7 +2,7 @@ import { AdmissionTokens } from '../../src/admission/tokens';
 import { queueKeys } from '../../src/admission/keys';
 import { seedTestEvent } from '../support/catalog';
 import { uid } from '../support/env';
-import { dropKeyPrefix, startTestPlatform } from '../support/platform';
+import { dropKeyPrefix, http, startTestPlatform } from '../support/platform';
 import { queueClient, queuedEntry, seat } from './support';
 
 /**
@@ -189,8 +189,36 @@ test('a session that times out ends; the next buyer is admitted within a second;
   expect((await s.status('t-1', first.body.queueId)).body).toMatchObject({ status: 'ENDED', reason: 'timeout' });
 });
 
+test('Idempotency-Key: a refusal for want of admission does not spend the key; the admitted retry buys, and a repeat replays the 201', async () => {
+  const ed = buyers[4]!;
+  const token = (await q.status(ed, places.get(ed)!)).body.admissionToken as string;
+  const key = { 'idempotency-key': uid('k') };
+  const body = { zoneId: '1', seats: seat('E', 1), userId: ed };
+  const path = `/api/v1/events/${main}/purchases`;
+  expect(await http(platform.url, 'POST', path, body, { ...key, 'x-user-id': ed })).toMatchObject({
+    status: 403,
+    body: { code: 'ADMISSION_REQUIRED' },
+  });
+  const bought = await http(platform.url, 'POST', path, body, { ...key, 'x-user-id': ed, 'admission-token': token });
+  expect(bought.status).toBe(201);
+  // The admission has ended; the same key still replays the purchase it made.
+  const again = await http(platform.url, 'POST', path, body, { ...key, 'x-user-id': ed, 'admission-token': token });
+  expect(again).toMatchObject({ status: 201, body: { purchaseId: bought.body.purchaseId } });
+  await admittedWithin(q, buyers[9]!);
+});
+
+test('the metrics count joins, admissions and ended sessions', async () => {
+  const text = (await http(platform.url, 'GET', '/metrics')).body as string;
+  expect(text).toMatch(new RegExp(`ticketing_queue_admitted_total\\{event_id="${main}"\\} (\\d+)`));
+  const admitted = Number(new RegExp(`ticketing_queue_admitted_total\\{event_id="${main}"\\} (\\d+)`).exec(text)![1]);
+  expect(admitted).toBe(10);
+  expect(text).toContain(`ticketing_queue_joins_total{event_id="${main}",result="joined"} 20`);
+  expect(text).toMatch(new RegExp(`ticketing_queue_sessions_ended_total\\{event_id="${main}",reason="purchased"\\} 3`));
+  expect(text).toContain(`ticketing_queue_wait_seconds_count{event_id="${main}"} 10`);
+});
+
 test('the queue keeps its state under its own key prefix and hash tag', async () => {
   const k = queueKeys(platform.cfg.REDIS_KEY_PREFIX, main);
   expect(Number(await platform.ctx.redis.zcard(k.active))).toBeLessThanOrEqual(5);
-  expect(await platform.ctx.redis.llen(k.order)).toBeGreaterThanOrEqual(9);
+  expect(await platform.ctx.redis.llen(k.order)).toBe(10);
 });

@@ -46,7 +46,12 @@ async function post(base: string, path: string, body: unknown, user?: string) {
     headers: { 'content-type': 'application/json', ...(user ? { 'x-user-id': user } : {}) },
     body: JSON.stringify(body),
   });
-  return { status: res.status, retryAfter: res.headers.get('retry-after'), type: res.headers.get('content-type'), body: (await res.json()) as Record<string, unknown> };
+  return {
+    status: res.status,
+    retryAfter: res.headers.get('retry-after'),
+    type: res.headers.get('content-type'),
+    body: (await res.json()) as Record<string, unknown>,
+  };
 }
 
 test('a buyer over the burst gets 429 RATE_LIMITED with Retry-After, as problem+json; another buyer is not limited', async () => {
