@@ -37,4 +37,5 @@ end
 e.h = h
 put(qid, e)
 redis.call('ZADD', KEYS[5], latest, qid)
+touch(2, 5)
 return { 0 }

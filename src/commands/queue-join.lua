@@ -43,6 +43,6 @@ local e = { b = buyer, s = 'w', j = seq, t = now, p = pre and 1 or 0 }
 put(qid, e)
 redis.call('HSET', KEYS[1], buyer, qid)
 redis.call('ZADD', KEYS[3], place, qid)
-touch()
+touch(1, 2, 3, 6)
 for _, v in ipairs(admit()) do admitted[#admitted + 1] = v end
 return answer(describe(0, qid, entry(qid)))

@@ -35,8 +35,9 @@ local function put(qid, e)
   redis.call('HSET', KEYS[2], qid, cjson.encode(e))
 end
 
-local function touch()
-  for i = 1, 8 do redis.call('PEXPIRE', KEYS[i], ttl_ms) end
+-- Keeps the given keys (indexes into KEYS) alive ttl_ms after this change.
+local function touch(...)
+  for _, i in ipairs({ ... }) do redis.call('PEXPIRE', KEYS[i], ttl_ms) end
 end
 
 local function end_session(qid, e, reason)
@@ -48,6 +49,7 @@ local function end_session(qid, e, reason)
   redis.call('ZREM', KEYS[4], qid)
   redis.call('ZREM', KEYS[5], qid)
   redis.call('HINCRBY', KEYS[6], 'ended', 1)
+  touch(2, 4, 5, 6)
 end
 
 -- Sessions past their end, and sessions whose holds all ended: ended. Returns how many.
@@ -101,7 +103,7 @@ local function admit()
       room = room - 1
     end
   end
-  if #out > 0 then touch() end
+  if #out > 0 then touch(2, 3, 4, 6, 7, 8) end
   return out
 end
 

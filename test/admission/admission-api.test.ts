@@ -1,5 +1,5 @@
 import { AdmissionTokens } from '../../src/admission/tokens';
-import { queueKeys } from '../../src/admission/keys';
+import { queueKeyList, queueKeys } from '../../src/admission/keys';
 import { seedTestEvent } from '../support/catalog';
 import { uid } from '../support/env';
 import { dropKeyPrefix, http, startTestPlatform } from '../support/platform';
@@ -221,4 +221,9 @@ test('the queue keeps its state under its own key prefix and hash tag', async ()
   const k = queueKeys(platform.cfg.REDIS_KEY_PREFIX, main);
   expect(Number(await platform.ctx.redis.zcard(k.active))).toBeLessThanOrEqual(5);
   expect(await platform.ctx.redis.llen(k.order)).toBe(10);
+  // Every key of the queue expires (ADMISSION_QUEUE_TTL_SECONDS after its last change).
+  for (const key of queueKeyList(k)) {
+    const ttl = await platform.ctx.redis.pttl(key);
+    expect([key, ttl === -2 || ttl > 3600_000]).toEqual([key, true]);
+  }
 });

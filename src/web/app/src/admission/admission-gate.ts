@@ -29,14 +29,18 @@ export async function withAdmission(
   }
   if (signal.aborted) return;
   if (ev.admission?.mode !== 'queue') return render();
-  const enter = () => {
+  const rejoin = () => void withAdmission(root, banner, signal, eventId, zoneId, render);
+  if (admissions.get(eventId)) {
+    showSession(banner, signal, ev, rejoin);
+    return render();
+  }
+  await waitingRoomView(root, signal, ev, () => {
     if (signal.aborted) return;
-    showSession(banner, signal, ev, () => void withAdmission(root, banner, signal, eventId, zoneId, render));
+    showSession(banner, signal, ev, rejoin);
+    // Admitted from the event's page: straight to the seat map of its first zone (the zone switch is there).
     if (zoneId) render();
     else location.hash = href.zone(eventId, ev.zones[0]?.zoneId ?? '');
-  };
-  if (admissions.get(eventId)) return enter();
-  await waitingRoomView(root, signal, ev, enter);
+  });
 }
 
 /** The admission session's countdown; when it ends (time, purchase, refusal) the page offers the waiting room again. */
