@@ -7,17 +7,10 @@ import { href } from '../router';
 import { formatRemaining } from '../checkout/countdown';
 import { admissions } from './admission-store';
 import { queueApi, type QueueJoin, type QueueStatus } from './queue-api';
+import { waitText } from './wait-text';
 
 /** The place is asked for this often: the next buyer is admitted within a second of a session ending. */
 const POLL_MS = 1000;
-
-/** "about 2 min", "about 45 s", "any moment now". */
-export function waitText(seconds: number): string {
-  if (seconds <= 1) return 'any moment now';
-  if (seconds < 90) return `about ${Math.ceil(seconds)} s`;
-  if (seconds < 5400) return `about ${Math.round(seconds / 60)} min`;
-  return `about ${Math.round(seconds / 3600)} h`;
-}
 
 /**
  * A queued event's waiting room (docs/admission.md): joins (or keeps the place of an earlier
