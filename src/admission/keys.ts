@@ -32,6 +32,12 @@ export function queueKeys(prefix: string, eventId: string): QueueKeys {
 export const queueKeyList = (k: QueueKeys): string[] => [k.buyers, k.entries, k.wait, k.active, k.holds, k.stats, k.recent, k.order];
 
 /**
+ * The events whose waiting room has had a join: what the pump pumps. Its own hash tag (a set of
+ * event ids, written beside each join, read by every api's pump).
+ */
+export const queueIndexKey = (prefix: string) => `${prefix}queue:{index}:events`;
+
+/**
  * One token bucket: a route's limit for one buyer or one client address. A key of its own (the
  * script takes one key), so buckets spread over a cluster; the id is URI-encoded so a brace in a
  * buyer id cannot move the tag.

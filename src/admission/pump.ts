@@ -1,4 +1,4 @@
-import type { CatalogStore } from '../catalog/store';
+import type { CatalogCache } from '../catalog/cache';
 import { metrics } from '../observability/metrics';
 import type { Logger } from '../observability/logger';
 import { PeriodicPass } from '../shared/periodic';
@@ -6,13 +6,11 @@ import type { Admission } from './admission';
 import type { AdmissionQueue } from './queue';
 import { queueSettingsOf, type QueueSettings } from './settings';
 
-/** How often the pump re-reads which events are queued (a catalog read: HVALS of every event). */
-const CATALOG_REFRESH_MS = 2000;
-
 /**
  * The waiting rooms' clock (docs/admission.md, "The pump"): every api process runs it every
- * ADMISSION_PUMP_INTERVAL_MS (250 ms by default) for every queued event: one queue-pump.lua call
- * per event, which ends sessions past their end or without live holds and admits the next
+ * ADMISSION_PUMP_INTERVAL_MS (250 ms by default) for every queued event that had a join (the
+ * index queue-join fills; its settings from the in-process catalog cache): one queue-pump.lua
+ * call per event, which ends sessions past their end or without live holds and admits the next
  * buyers. It is not leader work: the script is atomic and idempotent, so N replicas pumping is N
  * cheap calls, and no leader failover can stall a queue. Purchases and releases admit the next
  * buyer in their own step; the pump covers what happens by the clock (timeouts, hold expiries,
@@ -20,13 +18,11 @@ const CATALOG_REFRESH_MS = 2000;
  */
 export class AdmissionPump {
   private readonly pass: PeriodicPass<void>;
-  private events: QueueSettings[] = [];
-  private refreshedAt = 0;
 
   constructor(
     private readonly queue: AdmissionQueue,
     private readonly admission: Admission,
-    private readonly catalog: CatalogStore,
+    private readonly catalog: CatalogCache,
     intervalMs: number,
     private readonly log: Logger,
   ) {
@@ -46,15 +42,18 @@ export class AdmissionPump {
   }
 
   async runOnce(): Promise<void> {
-    if (Date.now() - this.refreshedAt >= CATALOG_REFRESH_MS) {
-      const entries = await this.catalog.listEvents();
-      this.events = entries
-        .filter((e) => e.event.state === 'OnSale')
-        .map((e) => queueSettingsOf(e.event))
-        .filter((s): s is QueueSettings => s !== undefined);
-      this.refreshedAt = Date.now();
-    }
-    await Promise.all(this.events.map((s) => this.pumpEvent(s)));
+    const ids = await this.queue.indexed();
+    await Promise.all(
+      ids.map(async (eventId) => {
+        const event = await this.catalog.get(eventId);
+        // Gone from the catalog: skipped while it may only be rebuilt (seen in the last minute),
+        // then forgotten (a join of a re-created event indexes it again).
+        if (!event) return this.catalog.recentlyKnown(eventId) ? undefined : this.queue.unindex(eventId);
+        const s = queueSettingsOf(event.entry.event);
+        if (!s) return this.queue.unindex(eventId); // open now: nothing to admit
+        await this.pumpEvent(s);
+      }),
+    );
   }
 
   private async pumpEvent(s: QueueSettings): Promise<void> {

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { QueueCode, type ScriptedRedis } from '../commands/scripts';
 import type { AdmissionHistory } from './estimate';
-import { queueKeyList, queueKeys, type QueueKeys } from './keys';
+import { queueIndexKey, queueKeyList, queueKeys, type QueueKeys } from './keys';
 import type { QueueSettings } from './settings';
 
 /**
@@ -113,7 +113,12 @@ export class AdmissionQueue {
   /** Joins (or answers the buyer's current visit), and whom the step admitted (the joiner, when there was room). */
   async join(s: QueueSettings, buyer: string): Promise<{ visit: QueueVisit; joined: boolean; admitted: Admitted[] }> {
     const now = this.clock();
-    const r = await this.redis.tpQueueJoin(...this.common(s, now), buyer, uniformDraw(), randomBytes(6).toString('base64url'));
+    // The pump's index, beside the join (another slot; auto-pipelined): idempotent, so every join
+    // re-adds it and a lost index is back with the next join.
+    const [r] = await Promise.all([
+      this.redis.tpQueueJoin(...this.common(s, now), buyer, uniformDraw(), randomBytes(6).toString('base64url')),
+      this.redis.sadd(queueIndexKey(this.prefix), s.eventId),
+    ]);
     return { visit: visitOf(r, now), joined: Number(r[0]) === QueueCode.OK, admitted: admittedOf(r, DESCRIBED) };
   }
 
@@ -153,6 +158,16 @@ export class AdmissionQueue {
     return raw ? (JSON.parse(raw) as StoredEntry) : undefined;
   }
 
+  /** The events with a waiting room to pump (queueIndexKey). */
+  indexed(): Promise<string[]> {
+    return this.redis.smembers(queueIndexKey(this.prefix));
+  }
+
+  /** Takes an event off the pump's index (it is open now, or gone from the catalog). */
+  async unindex(eventId: string): Promise<void> {
+    await this.redis.srem(queueIndexKey(this.prefix), eventId);
+  }
+
   /** The visits in admission order (the fairness checks: tests and the burst benchmark). */
   async admissionOrder(eventId: string): Promise<string[]> {
     return this.redis.lrange(this.keys(eventId).order, 0, -1);
@@ -161,5 +176,6 @@ export class AdmissionQueue {
   /** Deletes an event's queue (tests, admin reset). */
   async clear(eventId: string): Promise<void> {
     await this.redis.del(...queueKeyList(this.keys(eventId)));
+    await this.unindex(eventId);
   }
 }

@@ -155,7 +155,7 @@ export async function startApi(ctx: RuntimeContext): Promise<RoleHandle> {
   const admissionPump = new AdmissionPump(
     admissionQueue,
     admission,
-    catalog,
+    catalogCache,
     cfg.ADMISSION_PUMP_INTERVAL_MS,
     log.child({ component: 'admission-pump' }),
   );

@@ -26,7 +26,7 @@ beforeAll(async () => {
       queuedEntry({ eventId: later, salesOpensAt: new Date(Date.now() + 7200_000).toISOString() }, { prequeueOpensAt: inAnHour }),
     ),
   );
-  // The pump re-reads the catalog every 2 s: the opening is far enough ahead for it to know the event.
+  // Far enough ahead for the joins below to happen before it.
   opensAt = Date.now() + 5000;
   cleanups.push(
     await seedTestEvent(
