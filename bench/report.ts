@@ -1,6 +1,7 @@
 /** The bench's result file and its two renderings: a Markdown table and a hand-written SVG chart. */
 
 import type { HttpHoldsPhase } from './holds-http';
+import { waitingRoomTable } from './waiting-room';
 
 export interface ScenarioResult {
   name: string;
@@ -48,6 +49,8 @@ export interface BenchResult {
   stores?: import('./stores').StoresFigures;
   /** Best-available holds over HTTP (bench/holds-http.ts). */
   holdsHttp?: HttpHoldsPhase[];
+  /** The waiting room under a burst (bench/waiting-room.ts). */
+  waitingRoom?: import('./waiting-room').WaitingRoomFigures;
   correct: boolean;
   /** Measurements that could not be taken (the bench fails). */
   errors?: string[];
@@ -131,6 +134,7 @@ export function toMarkdown(r: BenchResult): string {
       : []),
   ];
   if (r.holdsHttp) lines.push(...httpHoldsTable(r.holdsHttp), '');
+  if (r.waitingRoom) lines.push(...waitingRoomTable(r.waitingRoom), '');
   for (const h of (r.holdsHttp ?? []).filter((x) => !x.correct))
     lines.push(`Problems of the holds over HTTP, ${h.zone} ${h.phase}:`, '', ...h.problems.map((p) => `- ${p}`), '');
   const failed = r.scenarios.filter((s) => !s.correct);

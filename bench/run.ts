@@ -27,6 +27,7 @@ import { ratios, toMarkdown, toSvg, type BenchResult, type ScenarioResult } from
 import { forgetStoredEvents, startStoresPhase, type StoresFigures } from './stores';
 import { runHttpHolds, type HttpHoldsPhase } from './holds-http';
 import { runTopologyComparison } from './topology';
+import { runWaitingRoomLab, type WaitingRoomFigures } from './waiting-room';
 import { topologyMarkdown } from './topology-report';
 
 interface Settings {
@@ -96,6 +97,7 @@ async function main(): Promise<number> {
   let redisFigures: Awaited<ReturnType<typeof redisCeiling>> | undefined;
   let stores: StoresFigures | undefined;
   let holdsHttp: HttpHoldsPhase[] | undefined;
+  let waitingRoom: WaitingRoomFigures | undefined;
   let warmups = 0;
   const ceilingErrors: string[] = [];
 
@@ -234,6 +236,18 @@ async function main(): Promise<number> {
       }
     });
 
+    // The waiting room under a burst: joins, polls, admission of buyers who hold and pay (its own api and key prefix).
+    const queueStarted = Date.now();
+    try {
+      waitingRoom = await runWaitingRoomLab(mode, runId, log);
+      log(
+        `     waiting room took ${((Date.now() - queueStarted) / 1000).toFixed(1)} s${waitingRoom.correct ? '' : `: FAILED ${waitingRoom.problems.join('; ')}`}`,
+      );
+    } catch (err) {
+      ceilingErrors.push(`waiting room: ${(err as Error).message}`);
+      log(`FAIL waiting room: ${(err as Error).message}`);
+    }
+
     // The stores behind the sale: a writer and a projector consume while a seed replay sells.
     log('stores: writer (DynamoDB) and projector (MySQL) consuming during a seed replay');
     const phase = await startStoresPhase(cfg, kafka, runId);
@@ -326,7 +340,12 @@ async function main(): Promise<number> {
     ratios: ratios({ scenarios, ceilings }),
     ...(stores ? { stores } : {}),
     ...(holdsHttp ? { holdsHttp } : {}),
-    correct: scenarios.length > 0 && scenarios.every((x) => x.correct) && (holdsHttp ?? []).every((h) => h.correct),
+    ...(waitingRoom ? { waitingRoom } : {}),
+    correct:
+      scenarios.length > 0 &&
+      scenarios.every((x) => x.correct) &&
+      (holdsHttp ?? []).every((h) => h.correct) &&
+      (waitingRoom?.correct ?? true),
     ...(ceilingErrors.length > 0 ? { errors: ceilingErrors } : {}),
   };
 

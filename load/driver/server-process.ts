@@ -42,6 +42,9 @@ export async function startServer(opts: {
       KAFKA_TOPIC_PREFIX: opts.topicPrefix,
       LOG_LEVEL: 'warn',
       INVENTORY_BACKEND: opts.backend,
+      // The lab measures the platform's capacity from one client address: rate limits off unless
+      // a scenario turns them on (their cost is measured apart: bench/rate-limit-cost.ts).
+      RATE_LIMIT_ROUTES: '',
       ...opts.env,
     },
     stdio: ['ignore', 'inherit', 'pipe'],

@@ -59,7 +59,22 @@ export interface EventDef {
   state: EventState;
   perUserLimit: number;
   currency: string;
+  /** The Event's spec.admission (docs/admission.md); absent = open. */
+  admission?: AdmissionDef;
 }
+
+/** An event's admission settings as the catalog holds them (src/catalog/resources.ts `admissionSchema`). */
+export interface AdmissionDef {
+  mode: 'open' | 'queue';
+  activeBuyers: number;
+  sessionSeconds: number;
+  /** ISO 8601; joins from then until the sales opening are put in a random order at the opening. */
+  prequeueOpensAt?: string;
+}
+
+/** The admission settings of an event in queue mode, or undefined when anyone may buy (open). */
+export const queuedAdmission = (event: Pick<EventDef, 'admission'>): AdmissionDef | undefined =>
+  event.admission?.mode === 'queue' ? event.admission : undefined;
 
 /** An event with the venue it happens in, as stored in the catalog snapshot. */
 export interface CatalogEntry {

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ID_PATTERN, MAP_SIZE, MAX_SEATS_PER_ZONE, type EventDef, type VenueDef, type ZoneShape } from './model';
+import { ID_PATTERN, MAP_SIZE, MAX_SEATS_PER_ZONE, type AdmissionDef, type EventDef, type VenueDef, type ZoneShape } from './model';
 import { intOrString, listAtomic, listMap, listSet, withCel } from './structural-schema';
 
 /**
@@ -151,7 +151,35 @@ const salesWindow = withCel(
   [{ rule: '!has(self.closesAt) || self.opensAt < self.closesAt', message: 'salesWindow.opensAt must be before salesWindow.closesAt' }],
 );
 
-export const eventSpecSchema = z.object({
+/**
+ * On-sale admission (docs/admission.md): `open` sells to whoever asks, as always; `queue` puts
+ * buyers in a waiting room and lets at most `activeBuyers` of them hold an admission at once.
+ * The bounds keep one event's queue cheap for the pump (src/admission/pump.ts) and a session long
+ * enough to choose and pay.
+ */
+export const admissionSchema = z
+  .object({
+    mode: z
+      .enum(['open', 'queue'])
+      .default('open')
+      .describe('open: no waiting room (the default); queue: buyers join a waiting room and buy only once admitted.'),
+    activeBuyers: z.number().int().min(1).max(100_000).default(100).describe('queue mode: the most buyers who hold an admission at once.'),
+    sessionSeconds: z
+      .number()
+      .int()
+      .min(5)
+      .max(7200)
+      .default(600)
+      .describe('queue mode: how long an admission lasts at most; a purchase or the end of its holds ends it sooner.'),
+    prequeueOpensAt: dateTime
+      .optional()
+      .describe(
+        'queue mode: from when buyers may join before salesWindow.opensAt; everyone who joins before the opening gets a uniformly random place at it. Without it the queue opens with the sales.',
+      ),
+  })
+  .describe('Waiting room and admission of buyers (docs/admission.md).');
+
+const eventSpecFields = z.object({
   eventId: id('event'),
   venueRef: z
     .object({ name: kubeName.describe('metadata.name of the Venue.') })
@@ -166,7 +194,15 @@ export const eventSpecSchema = z.object({
     .regex(/^[A-Z]{3}$/)
     .default('USD')
     .describe('ISO 4217 code.'),
+  admission: admissionSchema.optional(),
 });
+
+export const eventSpecSchema = withCel(eventSpecFields, [
+  {
+    rule: '!has(self.admission) || !has(self.admission.prequeueOpensAt) || (has(self.salesWindow) && self.admission.prequeueOpensAt < self.salesWindow.opensAt)',
+    message: 'admission.prequeueOpensAt needs a salesWindow and must be before salesWindow.opensAt',
+  },
+]);
 
 const count = int64(z.number().int().min(0));
 const condition = z.object({
@@ -260,6 +296,16 @@ export function toEventDef(r: EventResource, venueId: string): EventDef {
     state: r.spec.state,
     perUserLimit: r.spec.perUserLimit,
     currency: r.spec.currency,
+    ...(r.spec.admission ? { admission: admissionOf(r.spec.admission) } : {}),
+  };
+}
+
+function admissionOf(a: z.infer<typeof admissionSchema>): AdmissionDef {
+  return {
+    mode: a.mode,
+    activeBuyers: a.activeBuyers,
+    sessionSeconds: a.sessionSeconds,
+    ...(a.prequeueOpensAt ? { prequeueOpensAt: a.prequeueOpensAt } : {}),
   };
 }
 

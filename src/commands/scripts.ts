@@ -135,6 +135,25 @@ export enum SettleClosedZoneCode {
   CHANGED = 1,
 }
 
+/** Return codes of the waiting-room scripts: queue-join, queue-status, queue-end, queue-hold (see their headers). */
+export enum QueueCode {
+  OK = 0,
+  /** queue-join: the buyer's visit was waiting or admitted already; the answer is that visit. */
+  ALREADY_JOINED = 1,
+  /** queue-status: no such queueId for this event. */
+  NOT_FOUND = 2,
+  /** queue-end, queue-hold: the buyer holds no admission (or another one: the jti differs). */
+  NOT_ACTIVE = 3,
+  /** queue-hold: the release left the session without holds, so it ended. */
+  ENDED = 4,
+}
+
+/** Return codes of rate-limit.lua (the first element of its answer). */
+export enum RateLimitCode {
+  REFUSED = 0,
+  ALLOWED = 1,
+}
+
 /** `lib`: a file of shared functions prepended to the script's source (hold-lib.lua). */
 const SCRIPTS: Record<keyof ScriptCommands, { file: string; keys: number; lib?: string }> = {
   tpReserve: { file: 'reserve.lua', keys: 7, lib: 'hold-lib.lua' },
@@ -162,6 +181,12 @@ const SCRIPTS: Record<keyof ScriptCommands, { file: string; keys: number; lib?: 
   tpUnfence: { file: 'unfence.lua', keys: 1, lib: 'hold-lib.lua' },
   tpLiveLease: { file: 'live-lease.lua', keys: 1 },
   tpLiveAppend: { file: 'live-append.lua', keys: 4 },
+  tpQueueJoin: { file: 'queue-join.lua', keys: 8, lib: 'queue-lib.lua' },
+  tpQueueStatus: { file: 'queue-status.lua', keys: 8, lib: 'queue-lib.lua' },
+  tpQueuePump: { file: 'queue-pump.lua', keys: 8, lib: 'queue-lib.lua' },
+  tpQueueEnd: { file: 'queue-end.lua', keys: 8, lib: 'queue-lib.lua' },
+  tpQueueHold: { file: 'queue-hold.lua', keys: 8, lib: 'queue-lib.lua' },
+  tpRateLimit: { file: 'rate-limit.lua', keys: 1 },
 } as const;
 
 type Args = (string | number | Buffer)[];
@@ -191,6 +216,12 @@ export interface ScriptCommands {
   tpUnfence(...args: Args): Promise<UnfenceCode>;
   tpLiveLease(...args: Args): Promise<number>;
   tpLiveAppend(...args: Args): Promise<number[]>;
+  tpQueueJoin(...args: Args): Promise<(number | string)[]>;
+  tpQueueStatus(...args: Args): Promise<(number | string)[]>;
+  tpQueuePump(...args: Args): Promise<(number | string)[]>;
+  tpQueueEnd(...args: Args): Promise<(number | string)[]>;
+  tpQueueHold(...args: Args): Promise<(number | string)[]>;
+  tpRateLimit(...args: Args): Promise<[RateLimitCode, number]>;
 }
 export type ScriptedRedis = RedisClient & ScriptCommands;
 

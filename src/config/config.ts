@@ -167,6 +167,34 @@ const schema = z
       .default(24 * 3600),
     /** The writer lease of a zone's change log: a dead writer is replaced after this long. */
     LIVE_LEASE_MS: z.coerce.number().int().min(300).max(60_000).default(3000),
+    /** Admission tokens of the waiting room (docs/admission.md): HS256 key; empty = a random key made once in Redis and shared by every replica. */
+    ADMISSION_TOKEN_SECRET: secret('ADMISSION_TOKEN_SECRET'),
+    /** How often every api process moves each waiting room on: ends timed-out sessions and admits the next buyers. */
+    ADMISSION_PUMP_INTERVAL_MS: z.coerce.number().int().min(20).max(10_000).default(250),
+    /** How long an event's queue state outlives its last change. */
+    ADMISSION_QUEUE_TTL_SECONDS: z.coerce
+      .number()
+      .int()
+      .min(3600)
+      .default(3 * 24 * 3600),
+    /**
+     * Rate limits (docs/admission.md, "Rate limits"): the routes limited, comma-separated, from
+     * seed (POST /ticket, POST /api/v1/tickets), purchases, holds, queue; each may carry its own
+     * settings as route=buyerPerSecond/buyerBurst/clientPerSecond/clientBurst. Empty = off.
+     */
+    RATE_LIMIT_ROUTES: z
+      .string()
+      .regex(
+        /^((seed|purchases|holds|queue)(=\d+(\.\d+)?\/\d+\/\d+(\.\d+)?\/\d+)?(,(seed|purchases|holds|queue)(=\d+(\.\d+)?\/\d+\/\d+(\.\d+)?\/\d+)?)*)?$/,
+        'must be a comma-separated list of seed, purchases, holds, queue, each optionally =buyerPerSecond/buyerBurst/clientPerSecond/clientBurst',
+      )
+      .default('purchases,holds,queue'),
+    RATE_LIMIT_BUYER_PER_SECOND: z.coerce.number().positive().max(1_000_000).default(20),
+    RATE_LIMIT_BUYER_BURST: z.coerce.number().int().min(1).max(1_000_000).default(40),
+    RATE_LIMIT_CLIENT_PER_SECOND: z.coerce.number().positive().max(1_000_000).default(200),
+    RATE_LIMIT_CLIENT_BURST: z.coerce.number().int().min(1).max(1_000_000).default(400),
+    /** Proxy hops in front of the api whose X-Forwarded-For is trusted for the client address (Express `trust proxy`); 0 = the socket's address. */
+    TRUST_PROXY_HOPS: z.coerce.number().int().min(0).max(10).default(0),
     OTEL_EXPORTER_OTLP_ENDPOINT: z.union([url(['http:', 'https:']), z.literal('')]).default(''),
     OTEL_SERVICE_NAME: z.string().default('ticketing'),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -234,7 +262,7 @@ const schema = z
 export const largestPurchaseRecordBytes = (seats: number) => 1024 + 256 * seats;
 
 /** Variables whose values a configuration error must never print. */
-const SECRET_VARIABLES = new Set(['ADMIN_TOKEN', 'AUTH_HS256_SECRET', 'PAYMENT_WEBHOOK_SECRET']);
+const SECRET_VARIABLES = new Set(['ADMIN_TOKEN', 'AUTH_HS256_SECRET', 'PAYMENT_WEBHOOK_SECRET', 'ADMISSION_TOKEN_SECRET']);
 
 /** A shared secret: empty (off), or at least 32 bytes of UTF-8, the size of the HMAC-SHA256 output (RFC 7518 §3.2). */
 function secret(name: string) {

@@ -12,6 +12,8 @@ export interface AppOptions {
   readiness: () => ReadinessCheck[];
   isShuttingDown: () => boolean;
   routers: express.Router[];
+  /** Proxy hops whose X-Forwarded-For names the client (TRUST_PROXY_HOPS; the rate limits' client address). */
+  trustProxyHops?: number;
   /** Static files (the web seat map) served at `/`, when built. */
   staticDir?: string;
 }
@@ -39,6 +41,7 @@ export function createApp(opts: AppOptions): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
+  if (opts.trustProxyHops) app.set('trust proxy', opts.trustProxyHops);
   app.use(timing);
   app.use(healthRoutes(opts.readiness, opts.isShuttingDown));
   app.post('/bench/noop', (_req, res) => void res.status(201).json({ ok: true }));

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { EVENT_STATES } from '../catalog/model';
 import type { ErrorCode } from '../shared/errors';
 import { CONFIRMED, OUTCOME_CODES, PROBLEMS } from './outcomes';
+import * as a from './admission-schemas';
 import * as c from './checkout-schemas';
 import * as s from './schemas';
 
@@ -56,6 +57,11 @@ const PURCHASE_CODES: Codes = [
   ] satisfies ErrorCode[]),
 ];
 const codes = (...list: ErrorCode[]): Codes => list;
+/** Holds and purchases of a queued event need a live admission (docs/admission.md); every such route may be rate limited. */
+const GATED: Codes = codes('ADMISSION_REQUIRED', 'RATE_LIMITED');
+const GATE_NOTE =
+  ' On a queued event (admission.mode queue) it needs the header `Admission-Token` of a live admission (403 ADMISSION_REQUIRED otherwise). Over the rate limit: 429 RATE_LIMITED with Retry-After.';
+const purchaseHeaders = s.purchaseHeadersSchema.extend(a.admissionHeadersSchema.shape);
 
 const READ_MODEL_LAG =
   'Served from the MySQL read model, which trails the sale by the projector lag (metric `ticketing_read_model_lag_seconds`; typically well under a second, longer while the projector catches up after a restart).';
@@ -83,25 +89,32 @@ const routes: Route[] = [
     method: 'post',
     path: '/ticket',
     summary: "Buy one seat (the prototype's JMeter route, query parameters)",
-    request: { query: s.ticketQuerySchema, headers: s.purchaseHeadersSchema },
+    description: GATE_NOTE.trim(),
+    request: { query: s.ticketQuerySchema, headers: purchaseHeaders },
     ok: { [CONFIRMED.status]: json(CONFIRMED.description, s.ticketAnswerSchema) },
-    errors: PURCHASE_CODES,
+    errors: [...PURCHASE_CODES, ...GATED],
   },
   {
     method: 'post',
     path: '/api/v1/tickets',
     summary: 'Buy one seat (JSON body)',
-    request: { headers: s.purchaseHeadersSchema, body: body(s.ticketBodySchema) },
+    description: GATE_NOTE.trim(),
+    request: { headers: purchaseHeaders, body: body(s.ticketBodySchema) },
     ok: { [CONFIRMED.status]: json(CONFIRMED.description, s.ticketAnswerSchema) },
-    errors: PURCHASE_CODES,
+    errors: [...PURCHASE_CODES, ...GATED],
   },
   {
     method: 'post',
     path: '/api/v1/events/{eventId}/purchases',
     summary: 'Buy 1..N seats of one zone, all or nothing',
-    request: { params: eventParams, headers: s.purchaseHeadersSchema.pick({ 'idempotency-key': true }), body: body(s.purchaseBodySchema) },
+    description: GATE_NOTE.trim(),
+    request: {
+      params: eventParams,
+      headers: purchaseHeaders.pick({ 'idempotency-key': true, 'admission-token': true }),
+      body: body(s.purchaseBodySchema),
+    },
     ok: { [CONFIRMED.status]: json(CONFIRMED.description, s.purchaseSchema) },
-    errors: PURCHASE_CODES,
+    errors: [...PURCHASE_CODES, ...GATED],
   },
   {
     method: 'get',
@@ -272,11 +285,13 @@ const routes: Route[] = [
     path: '/api/v1/events/{eventId}/holds',
     summary: 'Hold 1..N seats of one zone for checkout (named seats, or best: {count}), all or nothing',
     description:
-      '{zoneId, seats: [{row, column}]} or {zoneId, best: {count}}, optional expiresInSeconds (5..HOLD_MAX_SECONDS, default HOLD_DEFAULT_SECONDS) and userId. Held seats are taken for everyone else (409 SEATS_TAKEN) until the hold expires, is released or is paid (docs/checkout.md).',
-    request: { params: eventParams, headers: s.purchaseHeadersSchema, body: body(c.holdBody) },
+      '{zoneId, seats: [{row, column}]} or {zoneId, best: {count}}, optional expiresInSeconds (5..HOLD_MAX_SECONDS, default HOLD_DEFAULT_SECONDS) and userId. Held seats are taken for everyone else (409 SEATS_TAKEN) until the hold expires, is released or is paid (docs/checkout.md). On a queued event a hold lasts at most until the admission session ends.' +
+      GATE_NOTE,
+    request: { params: eventParams, headers: purchaseHeaders, body: body(c.holdBody) },
     ok: { 201: json('Held', c.holdSchema) },
     errors: [
       ...PURCHASE_CODES,
+      ...GATED,
       ...codes('UNAUTHENTICATED', 'FORBIDDEN', 'HOLD_LIMIT_REACHED', 'HOLD_NOT_ACTIVE', 'NOT_ENOUGH_SEATS', 'BUYER_LIMIT_REACHED'),
     ],
   },
@@ -320,8 +335,13 @@ const routes: Route[] = [
     path: '/api/v1/holds/{holdId}/purchase',
     summary: 'Pay a hold: {payment: {provider, token}}; 201 only after Kafka acknowledged the purchase',
     description:
-      'The test provider: tok_visa succeeds, tok_chargeDeclined is 402 PAYMENT_DECLINED (the hold stays HELD), tok_pending is 202 PAYMENT_PENDING and completes through the webhook; with the test provider turned off (PAYMENT_TEST_PROVIDER=false, the default in production mode) it is 422 PAYMENT_PROVIDER_UNAVAILABLE. A payment too late for the seats is refunded (409 PAYMENT_REFUNDED). 503 PURCHASE_OUTCOME_UNKNOWN carries the purchaseId to look up.',
-    request: { params: holdParams, headers: s.purchaseHeadersSchema.pick({ 'idempotency-key': true }), body: body(c.payBody) },
+      'The test provider: tok_visa succeeds, tok_chargeDeclined is 402 PAYMENT_DECLINED (the hold stays HELD), tok_pending is 202 PAYMENT_PENDING and completes through the webhook; with the test provider turned off (PAYMENT_TEST_PROVIDER=false, the default in production mode) it is 422 PAYMENT_PROVIDER_UNAVAILABLE. A payment too late for the seats is refunded (409 PAYMENT_REFUNDED). 503 PURCHASE_OUTCOME_UNKNOWN carries the purchaseId to look up.' +
+      GATE_NOTE,
+    request: {
+      params: holdParams,
+      headers: purchaseHeaders.pick({ 'idempotency-key': true, 'admission-token': true }),
+      body: body(c.payBody),
+    },
     ok: {
       201: json('Confirmed: the purchase, its hold and its payment', c.holdPurchaseSchema),
       202: json('Payment pending: completes through the webhook', c.paymentPendingSchema),
@@ -329,6 +349,7 @@ const routes: Route[] = [
     errors: [
       ...PURCHASE_CODES,
       ...HOLD_CODES,
+      ...GATED,
       ...codes(
         'PAYMENT_DECLINED',
         'PAYMENT_PROVIDER_UNAVAILABLE',
@@ -338,6 +359,41 @@ const routes: Route[] = [
         'HOLD_IN_PROGRESS',
       ),
     ],
+  },
+  {
+    method: 'post',
+    path: '/api/v1/events/{eventId}/queue',
+    summary: "Join a queued event's waiting room (the buyer: X-User-Id or userId in declared mode, the token's sub in jwt mode)",
+    description:
+      'Joining again while waiting or admitted answers the same place. Everyone who joins between admission.prequeueOpensAt and the sales opening gets a uniformly random place at the opening; after it, first come first served. At most admission.activeBuyers buyers hold an admission at once; follow the place with GET …/queue/{queueId} (docs/admission.md). Over the rate limit: 429 RATE_LIMITED with Retry-After.',
+    request: { params: eventParams },
+    ok: { 202: json('In line (or admitted at once, with its token)', a.queueJoinSchema) },
+    errors: [
+      ...codes(
+        'VALIDATION_FAILED',
+        'UNAUTHENTICATED',
+        'FORBIDDEN',
+        'EVENT_NOT_FOUND',
+        'QUEUE_NOT_USED',
+        'QUEUE_NOT_OPEN',
+        'RATE_LIMITED',
+        'DEPENDENCY_UNAVAILABLE',
+      ),
+      // The outcome table's: a join outside the sale answers as a purchase would.
+      'EVENT_NOT_ON_SALE',
+      'SALES_WINDOW_CLOSED',
+    ],
+  },
+  {
+    method: 'get',
+    path: '/api/v1/events/{eventId}/queue/{queueId}',
+    summary:
+      'A place in the waiting room: WAITING {position, estimatedWaitSeconds}, ADMITTED {admissionToken, expiresAt}, or ENDED {reason}',
+    description:
+      'Poll it (every 1–2 s is plenty): the next buyer is admitted within a second of a session ending. Send admissionToken as the Admission-Token header on holds and purchases of the event; the admission ends when the buyer buys, when their holds all end, or at expiresAt.',
+    request: { params: z.object({ eventId: s.eventIdSchema, queueId: z.string() }) },
+    ok: { 200: json('The place', a.queueStatusSchema) },
+    errors: codes('VALIDATION_FAILED', 'UNAUTHENTICATED', 'FORBIDDEN', 'EVENT_NOT_FOUND', 'QUEUE_NOT_FOUND', 'DEPENDENCY_UNAVAILABLE'),
   },
   {
     method: 'get',

@@ -1,4 +1,5 @@
 import type { ErrorRequestHandler, RequestHandler, Response } from 'express';
+import { AdmissionRefused } from '../admission/admission';
 import type { Logger } from '../observability/logger';
 import { OutcomeError } from '../purchase/engine';
 import { ApiError, problemBody } from '../shared/errors';
@@ -25,6 +26,7 @@ export function problemHandler(log: Logger): ErrorRequestHandler {
 function toApiError(err: unknown, log: Logger): ApiError {
   if (err instanceof ApiError) return err;
   if (err instanceof OutcomeError) return problemOf(err.outcome);
+  if (err instanceof AdmissionRefused) return err.problem;
   const e = err as { type?: string; status?: number; message?: string };
   switch (e.type) {
     case 'entity.parse.failed':

@@ -190,6 +190,18 @@ const eventFields = {
   state: z.enum(EVENT_STATES),
   perUserLimit: z.number().int().positive(),
   currency: z.string(),
+  admission: z
+    .strictObject({
+      mode: z.enum(['open', 'queue']),
+      activeBuyers: z.number().int().positive(),
+      sessionSeconds: z.number().int().positive(),
+      prequeueOpensAt: z.string().optional(),
+    })
+    .optional()
+    .meta({
+      description:
+        'The waiting room (docs/admission.md). Absent or mode open: buy directly. mode queue: join POST /api/v1/events/{eventId}/queue and send the Admission-Token once admitted',
+    }),
 };
 
 export const eventSummarySchema = z
@@ -365,6 +377,7 @@ export const problemSchema = z.object({
     .optional()
     .meta({ description: 'SEATS_TAKEN: the seats already taken; SEAT_OUTSIDE_LAYOUT, DUPLICATE_SEAT: the seat at fault' }),
   limit: z.number().int().optional().meta({ description: 'TOO_MANY_SEATS: the most seats one purchase may hold' }),
+  retryAfterSeconds: z.number().int().optional().meta({ description: 'RATE_LIMITED: as the Retry-After header says' }),
   errors: z
     .array(z.strictObject({ field: z.string(), message: z.string() }))
     .optional()

@@ -155,4 +155,47 @@ export const metrics = {
     buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
     registers: [registry],
   }),
+  queueWaiting: new client.Gauge({
+    name: 'ticketing_queue_waiting',
+    help: 'Buyers waiting in an event’s waiting room, as this process’s pump last read it (every api process reports the same: take max)',
+    labelNames: ['event_id'] as const,
+    registers: [registry],
+  }),
+  queueActiveSessions: new client.Gauge({
+    name: 'ticketing_queue_active_sessions',
+    help: 'Admission sessions live in an event (never above its activeBuyers), as this process’s pump last read it (take max)',
+    labelNames: ['event_id'] as const,
+    registers: [registry],
+  }),
+  queueJoins: new client.Counter({
+    name: 'ticketing_queue_joins_total',
+    help: 'Queue joins by result: joined (a new place), rejoined (the same place answered again)',
+    labelNames: ['event_id', 'result'] as const,
+    registers: [registry],
+  }),
+  queueAdmitted: new client.Counter({
+    name: 'ticketing_queue_admitted_total',
+    help: 'Buyers admitted from a waiting room (counted once, by the process whose step admitted them); its rate is admissions/s',
+    labelNames: ['event_id'] as const,
+    registers: [registry],
+  }),
+  queueSessionsEnded: new client.Counter({
+    name: 'ticketing_queue_sessions_ended_total',
+    help: 'Admission sessions ended, by reason: purchased, holds-ended, timeout (timeout and expired holds: counted in bulk by the pump as reason "pump")',
+    labelNames: ['event_id', 'reason'] as const,
+    registers: [registry],
+  }),
+  queueWaitSeconds: new client.Histogram({
+    name: 'ticketing_queue_wait_seconds',
+    help: 'Time a buyer waited in line before admission (from the join, or the sales opening for the pre-queue)',
+    labelNames: ['event_id'] as const,
+    buckets: [0.1, 0.5, 1, 5, 15, 30, 60, 120, 300, 600, 1800, 3600],
+    registers: [registry],
+  }),
+  rateLimited: new client.Counter({
+    name: 'ticketing_rate_limited_total',
+    help: 'Requests refused with 429 RATE_LIMITED, by route (seed, purchases, holds, queue) and bucket (buyer, client)',
+    labelNames: ['route', 'scope'] as const,
+    registers: [registry],
+  }),
 };

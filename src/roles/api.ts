@@ -40,6 +40,12 @@ import { ReplicationBarrier } from '../inventory/replication-barrier';
 import { preloadScripts } from '../commands/scripts';
 import { LiveHub } from '../live/hub';
 import { liveRoutes } from '../http/routes/live';
+import { Admission } from '../admission/admission';
+import { AdmissionPump } from '../admission/pump';
+import { AdmissionQueue } from '../admission/queue';
+import { RateLimiter, rateLimitsOf } from '../admission/rate-limit';
+import { AdmissionTokens } from '../admission/tokens';
+import { queueRoutes } from '../http/routes/queue';
 
 export async function startApi(ctx: RuntimeContext): Promise<RoleHandle> {
   const { cfg } = ctx;
@@ -142,6 +148,19 @@ export async function startApi(ctx: RuntimeContext): Promise<RoleHandle> {
     cancellations,
   );
   sweep.start();
+  // The waiting room and rate limits (docs/admission.md); the pump runs in every api process.
+  const admissionQueue = new AdmissionQueue(ctx.redis, cfg.REDIS_KEY_PREFIX, cfg.ADMISSION_QUEUE_TTL_SECONDS * 1000);
+  const tokens = await AdmissionTokens.start(ctx.redis, cfg.REDIS_KEY_PREFIX, cfg.ADMISSION_TOKEN_SECRET);
+  const admission = new Admission(admissionQueue, tokens, catalogCache, log.child({ component: 'admission' }));
+  const admissionPump = new AdmissionPump(
+    admissionQueue,
+    admission,
+    catalogCache,
+    cfg.ADMISSION_PUMP_INTERVAL_MS,
+    log.child({ component: 'admission-pump' }),
+  );
+  admissionPump.start();
+  const limiter = new RateLimiter(ctx.redis, cfg.REDIS_KEY_PREFIX, rateLimitsOf(cfg), log.child({ component: 'rate-limit' }));
   // The live seat map's change streams (docs/live-seat-map.md).
   const hub = new LiveHub(ctx.redis, cfg, log.child({ component: 'live' }));
   return {
@@ -150,8 +169,19 @@ export async function startApi(ctx: RuntimeContext): Promise<RoleHandle> {
     // 503 problem and reads keep working, so the Kafka circuit is no readiness check.
     readiness: [redisCheck(ctx)],
     routers: [
-      purchaseRoutes({ engine, idempotency }),
-      holdRoutes({ identity, holds, checkout, store: checkoutStore, idempotency, log }),
+      purchaseRoutes({ engine, idempotency, admission, limiter }),
+      holdRoutes({
+        identity,
+        holds,
+        checkout,
+        store: checkoutStore,
+        idempotency,
+        log,
+        admission,
+        limiter,
+        holdDefaultSeconds: cfg.HOLD_DEFAULT_SECONDS,
+      }),
+      queueRoutes({ identity, admission, limiter }),
       // Before readRoutes: it answers the purchase states that have no purchase record.
       meRoutes({ identity, holds, checkout, store: checkoutStore, readModel, purchases, log }),
       liveRoutes({ catalogCache, hub }),
@@ -165,6 +195,7 @@ export async function startApi(ctx: RuntimeContext): Promise<RoleHandle> {
     beforeClose: () => hub.close(),
     async stop() {
       await hub.close();
+      await admissionPump.stop();
       await sweep.stop();
       await holdSweeper.stop();
       await checkoutRecovery.stop();

@@ -63,6 +63,7 @@ export async function startPlatform(
   const app = createApp({
     log,
     maxBodyBytes: cfg.MAX_BODY_BYTES,
+    trustProxyHops: cfg.TRUST_PROXY_HOPS,
     readiness: () => handles.flatMap((h) => h.readiness),
     isShuttingDown: () => stopping,
     routers: handles.flatMap((h) => h.routers ?? []),

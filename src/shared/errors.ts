@@ -28,6 +28,11 @@ export const ERRORS = {
   ZONE_NOT_FOUND: { status: 404, title: 'No such zone in this event' },
   TICKET_NOT_FOUND: { status: 404, title: 'No such ticket' },
   PURCHASE_NOT_FOUND: { status: 404, title: 'No such purchase' },
+  // The waiting room (docs/admission.md).
+  ADMISSION_REQUIRED: { status: 403, title: 'This event sells through a waiting room: send the Admission-Token of a live admission' },
+  QUEUE_NOT_FOUND: { status: 404, title: 'No such place in this event’s queue' },
+  QUEUE_NOT_USED: { status: 409, title: 'This event has no waiting room: buy directly' },
+  QUEUE_NOT_OPEN: { status: 409, title: 'The waiting room is not open yet' },
   METHOD_NOT_ALLOWED: { status: 405, title: 'Method not allowed on this route' },
   IDEMPOTENCY_IN_FLIGHT: { status: 409, title: 'A request with this Idempotency-Key is still being processed' },
   // Holds and per-buyer limits (docs/purchase-state-machine.md, "Holds").
@@ -44,6 +49,7 @@ export const ERRORS = {
   UNSUPPORTED_MEDIA_TYPE: { status: 415, title: 'The request body must be application/json' },
   IDEMPOTENCY_KEY_REUSED: { status: 422, title: 'This Idempotency-Key was used with a different request' },
   PAYMENT_PROVIDER_UNAVAILABLE: { status: 422, title: 'The payment provider is turned off on this deployment' },
+  RATE_LIMITED: { status: 429, title: 'Too many requests: slow down and retry after Retry-After seconds' },
   INTERNAL: { status: 500, title: 'Internal error' },
   PURCHASE_OUTCOME_UNKNOWN: { status: 503, title: 'The purchase outcome is not known yet; look it up by purchaseId' },
   INVENTORY_REBUILDING: { status: 503, title: 'The zone inventory is being rebuilt from the write model' },

@@ -70,6 +70,19 @@ describe('seeds/*.yaml against src/catalog/resources.ts and the CRDs in k8s/crds
         'window closing before it opens (CEL compares timestamps, not strings)',
         { ...event, spec: { ...event.spec, salesWindow: { opensAt: '2030-01-01T00:30:00Z', closesAt: '2030-01-01T01:00:00+02:00' } } },
       ],
+      [
+        'admission.prequeueOpensAt after the sales opening (CEL)',
+        {
+          ...event,
+          spec: {
+            ...event.spec,
+            salesWindow: { opensAt: '2030-01-01T00:00:00Z' },
+            admission: { mode: 'queue', activeBuyers: 5, sessionSeconds: 600, prequeueOpensAt: '2030-01-01T00:30:00Z' },
+          },
+        },
+      ],
+      ['admission.activeBuyers 0', { ...event, spec: { ...event.spec, admission: { mode: 'queue', activeBuyers: 0 } } }],
+      ['admission.mode unknown', { ...event, spec: { ...event.spec, admission: { mode: 'lottery' } } }],
     ] as const;
     for (const [what, doc] of bad) {
       expect([what, validateCr(validators, doc).length > 0]).toEqual([what, true]);
@@ -89,6 +102,15 @@ describe('seeds/*.yaml against src/catalog/resources.ts and the CRDs in k8s/crds
         .map((e) => `${e.spec.eventId} at ${new Date(now).toISOString()}`);
       expect(closed).toEqual([]);
     }
+  });
+
+  test('Demo Night has a queued twin on the same venue: its own eventId, admission.mode queue with activeBuyers 5', () => {
+    const { events } = parseResources(seedDocs);
+    const night = events.find((e) => e.spec.eventId === 'DemoNight')!;
+    const twin = events.find((e) => e.spec.eventId === 'DemoNightQueued')!;
+    expect(night.spec.admission?.mode ?? 'open').toBe('open');
+    expect(twin.spec).toMatchObject({ venueRef: night.spec.venueRef, state: 'OnSale', admission: { mode: 'queue', activeBuyers: 5 } });
+    expect(toEventDef(twin, 'DemoHall').admission).toEqual({ mode: 'queue', activeBuyers: 5, sessionSeconds: 600 });
   });
 });
 

@@ -49,6 +49,11 @@ test('dashboards: overview has the required panels', () => {
     'read-model lag': /ticketing_read_model_lag_seconds_bucket/,
     'audit drift': /ticketing_audit_drift_seats/,
     'HTTP rate': /ticketing_http_request_duration_seconds_count/,
+    'queue length': /ticketing_queue_waiting/,
+    'active admission sessions': /ticketing_queue_active_sessions/,
+    'admissions per second': /rate\(ticketing_queue_admitted_total/,
+    'waiting-time histogram': /histogram_quantile\([^\n]*ticketing_queue_wait_seconds_bucket/,
+    '429s': /ticketing_rate_limited_total/,
   };
   expect(
     Object.entries(need)

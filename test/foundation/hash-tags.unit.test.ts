@@ -1,3 +1,4 @@
+import { queueKeyList, queueKeys } from '../../src/admission/keys';
 import { catalogKeys } from '../../src/catalog/keys';
 import { checkoutKeys } from '../../src/checkout/checkout-store';
 import { holdIndexKeys, zoneKeys } from '../../src/inventory/keys';
@@ -43,4 +44,10 @@ test('the catalog, the hold index, a payment and a checkout each stay in one slo
     expect(slots(Object.values(paymentKeys('tp:', id))).size).toBe(1);
     expect(slots(Object.values(checkoutKeys('tp:', id))).size).toBe(1);
   }
+});
+
+test("every key of an event's waiting room is in one slot (the queue scripts take all eight), and events spread", () => {
+  for (const id of ['Event1', 'DemoNightQueued', 'e.1-2_3', 'a_b']) expect(slots(queueKeyList(queueKeys('tp:', id))).size).toBe(1);
+  const many = Array.from({ length: 100 }, (_, i) => queueKeys('tp:', `E${i}`).wait);
+  expect(slots(many).size).toBeGreaterThan(90);
 });

@@ -20,7 +20,8 @@ const ADMIN_TOKEN = uid('admin');
 
 beforeAll(async () => {
   // The projector serves the read-model routes; the reset waits for the writer and the projector.
-  platform = await startTestPlatform(['api', 'projector', 'writer'], { ADMIN_TOKEN });
+  // Joins are rate limited (burst 2 per buyer) so a 429 answer is checked too.
+  platform = await startTestPlatform(['api', 'projector', 'writer'], { ADMIN_TOKEN, RATE_LIMIT_ROUTES: 'queue=1/2/1000/1000' });
   cleanups.push(async () => void (await new ReadModel(platform.ctx.mysql).deleteEvent(eventId)));
   const entry = testEntry({
     eventId,
@@ -35,7 +36,11 @@ beforeAll(async () => {
   entry.venue.zones[0]!.map = { shape: 'rect', x: 500, y: 250, width: 300, height: 120, rotation: 5 };
   entry.venue.zones[1]!.map = { shape: 'arc', x: 500, y: 80, innerRadius: 300, outerRadius: 400, startAngle: 135, endAngle: 225 };
   cleanups.push(await seedTestEvent(platform.ctx.redis, platform.cfg.REDIS_KEY_PREFIX, entry));
+  const queued = testEntry({ eventId: queuedId, zones: [{ zoneId: 'a' }] });
+  queued.event.admission = { mode: 'queue', activeBuyers: 1, sessionSeconds: 600 };
+  cleanups.push(await seedTestEvent(platform.ctx.redis, platform.cfg.REDIS_KEY_PREFIX, queued));
 });
+const queuedId = uid('OasQ');
 
 afterAll(async () => {
   for (const c of cleanups) await c();
@@ -272,6 +277,47 @@ test("checkout: holds, paying them and the buyer's own lists match their documen
   expect(
     (await call('get', '/api/v1/me/purchases', { headers: as })).body.purchases.map((p: { purchaseId: string }) => p.purchaseId),
   ).toContain(paid.body.purchaseId);
+});
+
+test('the waiting room: joins, places, admissions, the gate and the rate limit match their documented schemas', async () => {
+  const join = '/api/v1/events/{eventId}/queue';
+  const place = '/api/v1/events/{eventId}/queue/{queueId}';
+  const first = await call('post', join, { params: { eventId: queuedId }, headers: { 'x-user-id': 'oas-q1' } });
+  expect(first).toMatchObject({ status: 202, body: { status: 'ADMITTED', position: 0 } });
+  const second = await call('post', join, { params: { eventId: queuedId }, headers: { 'x-user-id': 'oas-q2' } });
+  expect(second).toMatchObject({ status: 202, body: { status: 'WAITING', position: 1 } });
+  expect((await call('post', join, { params: { eventId: queuedId }, headers: { 'x-user-id': 'oas-q2' } })).status).toBe(202);
+  const limited = await call('post', join, { params: { eventId: queuedId }, headers: { 'x-user-id': 'oas-q2' } });
+  expect(limited).toMatchObject({ status: 429, body: { code: 'RATE_LIMITED' } });
+  expect((await call('post', join, { params: { eventId }, headers: { 'x-user-id': 'oas-q3' } })).body.code).toBe('QUEUE_NOT_USED');
+  expect((await call('post', join, { params: { eventId: queuedId } })).body.code).toBe('VALIDATION_FAILED');
+
+  const admitted = await call('get', place, {
+    params: { eventId: queuedId, queueId: first.body.queueId },
+    headers: { 'x-user-id': 'oas-q1' },
+  });
+  expect(admitted.body.status).toBe('ADMITTED');
+  expect(
+    (await call('get', place, { params: { eventId: queuedId, queueId: second.body.queueId }, headers: { 'x-user-id': 'oas-q2' } })).body
+      .status,
+  ).toBe('WAITING');
+  expect((await call('get', place, { params: { eventId: queuedId, queueId: 'nope' }, headers: { 'x-user-id': 'oas-q2' } })).body.code).toBe(
+    'QUEUE_NOT_FOUND',
+  );
+  const purchases = '/api/v1/events/{eventId}/purchases';
+  const buy = { zoneId: 'a', seats: [{ row: 'A', column: 1 }], userId: 'oas-q1' };
+  expect((await call('post', purchases, { params: { eventId: queuedId }, body: buy })).body.code).toBe('ADMISSION_REQUIRED');
+  const bought = await call('post', purchases, {
+    params: { eventId: queuedId },
+    body: buy,
+    headers: { 'admission-token': admitted.body.admissionToken },
+  });
+  expect(bought.status).toBe(201);
+  const ended = await call('get', place, {
+    params: { eventId: queuedId, queueId: first.body.queueId },
+    headers: { 'x-user-id': 'oas-q1' },
+  });
+  expect(ended.body).toMatchObject({ status: 'ENDED', reason: 'purchased' });
 });
 
 test('operations routes answer as documented', async () => {

@@ -54,7 +54,7 @@ export async function spawnRole(role: string, env: Record<string, string>, opts:
   const portVar = role === 'api' || role === 'all' ? 'PORT' : 'METRICS_PORT';
   const child = spawn(NODE, [MAIN, role], {
     cwd: ROOT,
-    env: { ...process.env, ...ownServices(env), LOG_LEVEL: 'warn', [portVar]: String(port), ...env },
+    env: { ...process.env, ...ownServices(env), LOG_LEVEL: 'warn', [portVar]: String(port), RATE_LIMIT_ROUTES: '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   children.add(child);

@@ -1,5 +1,7 @@
 import { createHash } from 'node:crypto';
 import { Router, type Request, type Response } from 'express';
+import type { Admission, AdmissionPass } from '../../admission/admission';
+import type { RateLimiter } from '../../admission/rate-limit';
 import { ANONYMOUS_BUYER, type BuyerIdentity } from '../../auth/buyer';
 import { purchaseAnswer, purchaseIdOfHold, type Checkout } from '../../checkout/checkout';
 import type { CheckoutStore } from '../../checkout/checkout-store';
@@ -22,6 +24,11 @@ export interface HoldRouteDeps {
   store: CheckoutStore;
   idempotency: IdempotencyStore;
   log: Logger;
+  /** The waiting room's gate and hooks (docs/admission.md); holds of an open event never reach Redis for it. */
+  admission: Admission;
+  limiter: RateLimiter;
+  /** HOLD_DEFAULT_SECONDS: what a hold of a queued event is capped from. */
+  holdDefaultSeconds: number;
 }
 
 /**
@@ -65,7 +72,7 @@ function write(res: Response, req: Request, answer: StoredResponse): void {
  * by its buyer or with the admin token (403 FORBIDDEN otherwise).
  */
 export function holdRoutes(deps: HoldRouteDeps): Router {
-  const { identity, holds, checkout, store, idempotency, log } = deps;
+  const { identity, holds, checkout, store, idempotency, log, admission, limiter } = deps;
   const router = Router();
 
   /** The request's buyer, and the hold if that buyer may act on it. The token is checked before anything else. */
@@ -80,10 +87,13 @@ export function holdRoutes(deps: HoldRouteDeps): Router {
   router.post('/api/v1/events/:eventId/holds', async (req, res) => {
     const buyer = await identity.buyerOf(req);
     const eventId = parse(eventIdSchema, req.params.eventId, 'path.eventId');
+    await limiter.check(req, 'holds', buyer.userId);
     const b = parse(holdBody, req.body ?? {}, 'body');
     // An anonymous request (declared mode, nobody named) keeps the per-request limit only.
     const declared = buyer.via === 'anonymous' ? undefined : buyer.userId;
     const create = async (holdId?: string): Promise<StoredResponse> => {
+      // Inside the idempotent work: a retry of a hold that was made replays it, admission or not.
+      const pass = await admission.require(req, eventId, buyer.userId, buyer.admin);
       const view = await asProblems(() =>
         holds.create({
           eventId,
@@ -91,10 +101,11 @@ export function holdRoutes(deps: HoldRouteDeps): Router {
           buyer: declared,
           seats: b.seats,
           best: b.best,
-          expiresInSeconds: b.expiresInSeconds,
+          expiresInSeconds: pass ? admission.holdSeconds(pass, b.expiresInSeconds ?? deps.holdDefaultSeconds) : b.expiresInSeconds,
           holdId,
         }),
       );
+      if (pass) await admission.holdMade(eventId, declared, view.holdId, Date.parse(view.expiresAt));
       // The /me index is a convenience: the hold stands even if it is not listed there.
       if (declared)
         await store
@@ -126,23 +137,33 @@ export function holdRoutes(deps: HoldRouteDeps): Router {
   });
 
   router.post('/api/v1/holds/:holdId/extend', async (req, res) => {
-    const { holdId } = await ownHold(req);
+    const { holdId, hold } = await ownHold(req);
     const b = parse(extendBody, req.body ?? {}, 'body');
-    res.json(await holds.extend(holdId, b.seconds));
+    const view = await holds.extend(holdId, b.seconds);
+    await admission.holdMade(view.eventId, hold.buyer, holdId, Date.parse(view.expiresAt));
+    res.json(view);
   });
 
   router.delete('/api/v1/holds/:holdId', async (req, res) => {
-    const { holdId } = await ownHold(req);
-    res.json(await holds.release(holdId));
+    const { holdId, hold } = await ownHold(req);
+    const view = await holds.release(holdId);
+    await admission.holdReleased(view.eventId, hold.buyer, holdId);
+    res.json(view);
   });
 
   router.post('/api/v1/holds/:holdId/purchase', async (req, res) => {
-    const { buyer, holdId } = await ownHold(req);
+    const { buyer, holdId, hold } = await ownHold(req);
+    await limiter.check(req, 'purchases', buyer.userId);
     const b = parse(payBody, req.body ?? {}, 'body');
     let outcome = 'rejected';
+    let pass: AdmissionPass | undefined;
     try {
-      // The hold is read again inside: a retry must see what the first attempt left.
-      const pay = async (): Promise<StoredResponse> => asProblems(async () => checkout.payHold(await holds.get(holdId), b.payment));
+      // The hold is read again inside: a retry must see what the first attempt left. The
+      // admission is checked inside too, so a retry of a payment that went through replays it.
+      const pay = async (): Promise<StoredResponse> => {
+        pass = await admission.require(req, hold.eventId, hold.buyer ?? ANONYMOUS_BUYER, buyer.admin);
+        return asProblems(async () => checkout.payHold(await holds.get(holdId), b.payment));
+      };
       const key = req.get('idempotency-key');
       const answer =
         key === undefined
@@ -156,6 +177,8 @@ export function holdRoutes(deps: HoldRouteDeps): Router {
               (p) => ({ status: 201, body: purchaseAnswer(p, holdId) }),
             );
       outcome = answer.status === 201 ? 'confirmed' : answer.status === 202 ? 'payment_pending' : 'replayed';
+      // Bought: the admission ends and the next buyer is admitted (a pending payment keeps it).
+      if (answer.status === 201) await admission.purchased(pass);
       write(res, req, answer);
     } catch (err) {
       if (err instanceof ApiError) outcome = PAY_OUTCOME[err.code] ?? (err.status >= 500 ? 'unavailable' : 'rejected');

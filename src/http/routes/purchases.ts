@@ -1,4 +1,6 @@
 import { Router, type Request, type Response } from 'express';
+import type { Admission } from '../../admission/admission';
+import type { LimitedRoute, RateLimiter } from '../../admission/rate-limit';
 import type { IdempotencyStore, StoredResponse } from '../../purchase/idempotency';
 import type { PurchaseRequest, PurchaseService } from '../../purchase/engine';
 import { newPurchaseId } from '../../purchase/ids';
@@ -14,6 +16,9 @@ import { parse } from '../validation';
 export interface PurchaseRouteDeps {
   engine: PurchaseService;
   idempotency: IdempotencyStore;
+  /** The waiting room's gate (docs/admission.md): an open event's purchase never reaches Redis for it. */
+  admission: Admission;
+  limiter: RateLimiter;
 }
 
 /** The single-seat answer of the prototype's routes (schemas.ts `ticketAnswerSchema`). */
@@ -36,22 +41,36 @@ function ticketView(p: TicketPurchased) {
 
 const buyerHeader = purchaseHeadersSchema.shape['x-user-id'];
 
-export function purchaseRoutes({ engine, idempotency }: PurchaseRouteDeps): Router {
+export function purchaseRoutes({ engine, idempotency, admission, limiter }: PurchaseRouteDeps): Router {
   const router = Router();
 
   /** Runs one purchase with metrics and the Idempotency-Key rules, then writes the answer. */
-  async function handle(req: Request, res: Response, route: string, request: PurchaseRequest, view: (p: TicketPurchased) => unknown) {
+  async function handle(
+    req: Request,
+    res: Response,
+    route: string,
+    limited: LimitedRoute,
+    request: PurchaseRequest,
+    view: (p: TicketPurchased) => unknown,
+  ) {
     const stop = metrics.purchaseDuration.startTimer();
     let outcome: AttemptLabel = 'rejected';
     const created = (p: TicketPurchased): StoredResponse => ({ status: CONFIRMED.status, body: view(p) });
     // Every outcome but `confirmed` becomes its problem (src/http/outcomes.ts), thrown so the
-    // idempotency store keeps or forgets it by the same rules as any other error.
+    // idempotency store keeps or forgets it by the same rules as any other error. The admission
+    // is checked inside, so a retry of a purchase that went through replays its 201.
     const exec = async (purchaseId?: string) => {
+      const pass = await admission.require(req, request.eventId, request.userId);
       const o = await engine.purchase(purchaseId === undefined ? request : { ...request, purchaseId });
-      if (o.kind === 'confirmed') return created(o.record);
+      if (o.kind === 'confirmed') {
+        // Bought: the admission ends and the next buyer is admitted in the same step.
+        await admission.purchased(pass);
+        return created(o.record);
+      }
       throw problemOf(o);
     };
     try {
+      if (limiter.enabled(limited)) await limiter.check(req, limited, request.userId);
       const key = req.get('idempotency-key');
       const answer =
         key === undefined
@@ -97,7 +116,7 @@ export function purchaseRoutes({ engine, idempotency }: PurchaseRouteDeps): Rout
       userId: userOf(req, q.userId),
       seats: [{ row: q.row, column: q.column }],
     };
-    await handle(req, res, 'seed_query', request, ticketView);
+    await handle(req, res, 'seed_query', 'seed', request, ticketView);
   });
 
   router.post('/api/v1/tickets', async (req, res) => {
@@ -109,14 +128,14 @@ export function purchaseRoutes({ engine, idempotency }: PurchaseRouteDeps): Rout
       userId: userOf(req, b.userId),
       seats: [{ row: b.row, column: b.column }],
     };
-    await handle(req, res, 'tickets', request, ticketView);
+    await handle(req, res, 'tickets', 'seed', request, ticketView);
   });
 
   router.post('/api/v1/events/:eventId/purchases', async (req, res) => {
     const eventId = parse(eventIdSchema, req.params.eventId, 'path.eventId');
     const b = parse(purchaseBodySchema, req.body, 'body');
     const request = { eventId, zoneId: b.zoneId, venueId: b.venueId, userId: b.userId, seats: b.seats };
-    await handle(req, res, 'purchases', request, (p) => purchaseView(p, 'CONFIRMED'));
+    await handle(req, res, 'purchases', 'purchases', request, (p) => purchaseView(p, 'CONFIRMED'));
   });
 
   return router;

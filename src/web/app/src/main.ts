@@ -9,10 +9,12 @@ import { eventView } from './views/event-page';
 import { venueView } from './views/venue-page';
 import { zoneView } from './views/zone-page';
 import { h } from './dom';
+import { withAdmission } from './admission/admission-gate';
 import { href } from './router';
 
 const main = document.getElementById('main') as HTMLElement;
 const buyerArea = document.getElementById('buyer-area') as HTMLElement;
+const admissionArea = document.getElementById('admission-area') as HTMLElement;
 // The skip link must not change the hash: the hash is the route.
 document.querySelector('.skip-link')?.addEventListener('click', (e) => {
   e.preventDefault();
@@ -22,13 +24,22 @@ document.querySelector('.skip-link')?.addEventListener('click', (e) => {
 
 /** Each view gets a signal that aborts its requests and live updates when the route changes. */
 function show(route: Route, signal: AbortSignal): void {
+  if (route.view !== 'event' && route.view !== 'zone') admissionArea.replaceChildren();
   switch (route.view) {
     case 'events':
       return void eventListView(main, signal);
+    // A queued event's pages open through its waiting room (docs/admission.md).
     case 'event':
-      return void eventView(main, signal, route.eventId);
+      return void withAdmission(main, admissionArea, signal, route.eventId, undefined, () => void eventView(main, signal, route.eventId));
     case 'zone':
-      return void zoneView(main, signal, route.eventId, route.zoneId);
+      return void withAdmission(
+        main,
+        admissionArea,
+        signal,
+        route.eventId,
+        route.zoneId,
+        () => void zoneView(main, signal, route.eventId, route.zoneId),
+      );
     case 'venue':
       return void venueView(main, signal, route.venueId);
     case 'me':

@@ -7,6 +7,7 @@ import { call, type Purchase, type Seat } from '../api';
 import type { CheckoutPurchase, HoldAnswer, HoldPurchase, MyHolds, MyPurchases, PaymentPending } from '../../../../http/checkout-schemas';
 import type { CancelAnswer } from '../../../../http/schemas';
 import { identity } from './identity';
+import { admissions, eventOfHold } from '../admission/admission-store';
 
 export type { CancelAnswer, CheckoutPurchase, HoldAnswer, HoldPurchase, PaymentPending };
 export type MyPurchase = MyPurchases['purchases'][number];
@@ -29,17 +30,42 @@ const json = (method: string, body: unknown, extra: Record<string, string> = {})
 });
 const read = (): RequestInit => ({ headers: identity.headers(), cache: 'no-store' });
 
+/**
+ * A call that a queued event gates (docs/admission.md): it carries the event's Admission-Token; a
+ * 403 ADMISSION_REQUIRED, or a purchase (which ends the admission on the server), ends it here too.
+ */
+async function gated<T>(eventId: string, request: (headers: Record<string, string>) => Promise<T>, buys: (a: T) => boolean): Promise<T> {
+  try {
+    const answer = await request(admissions.headers(eventId));
+    if (buys(answer)) admissions.ended(eventId, 'purchased');
+    return answer;
+  } catch (err) {
+    if ((err as { code?: string }).code === 'ADMISSION_REQUIRED') admissions.ended(eventId, 'refused');
+    throw err;
+  }
+}
+
 export const checkoutApi = {
   hold: (eventId: string, body: HoldRequest, idempotencyKey: string) =>
-    call<HoldAnswer>(`api/v1/events/${seg(eventId)}/holds`, json('POST', body, { 'idempotency-key': idempotencyKey })),
+    gated(
+      eventId,
+      (admission) =>
+        call<HoldAnswer>(`api/v1/events/${seg(eventId)}/holds`, json('POST', body, { ...admission, 'idempotency-key': idempotencyKey })),
+      () => false,
+    ),
   getHold: (holdId: string) => call<HoldAnswer>(`api/v1/holds/${seg(holdId)}`, read()),
   extend: (holdId: string, seconds: number) => call<HoldAnswer>(`api/v1/holds/${seg(holdId)}/extend`, json('POST', { seconds })),
   release: (holdId: string) => call<HoldAnswer>(`api/v1/holds/${seg(holdId)}`, { method: 'DELETE', headers: identity.headers() }),
   /** 201 (the tickets) or 202 (PAYMENT_PENDING); a decline is an ApiProblem 402 PAYMENT_DECLINED. */
   pay: (holdId: string, token: TestToken, idempotencyKey: string) =>
-    call<HoldPurchase | PaymentPending>(
-      `api/v1/holds/${seg(holdId)}/purchase`,
-      json('POST', { payment: { provider: 'test', token } }, { 'idempotency-key': idempotencyKey }),
+    gated(
+      eventOfHold(holdId),
+      (admission) =>
+        call<HoldPurchase | PaymentPending>(
+          `api/v1/holds/${seg(holdId)}/purchase`,
+          json('POST', { payment: { provider: 'test', token } }, { ...admission, 'idempotency-key': idempotencyKey }),
+        ),
+      (a) => !isPending(a),
     ),
   purchase: (purchaseId: string) => call<Purchase | CheckoutPurchase>(`api/v1/purchases/${seg(purchaseId)}`, read()),
   myHolds: (status?: HoldAnswer['status']) =>

@@ -1,6 +1,7 @@
 import { api, ApiProblem, type EventDetail, type Purchase, type Seat, type SeatMap } from '../api';
 import { buyerId } from '../buyer';
 import { identity } from '../checkout/identity';
+import { admissions } from '../admission/admission-store';
 import { ZoneCheckout, type ZoneBoard } from '../checkout/zone-checkout';
 import { h, nextPaint, setText } from '../dom';
 import { count, money, plural, seatName } from '../format';
@@ -322,7 +323,14 @@ class ZoneSession implements ZoneBoard {
     this.paintSelection();
     try {
       const userId = identity.buyer() ?? buyerId();
-      const purchase = await api.purchase(this.ev.eventId, { userId, zoneId: this.map.zoneId, seats }, key, identity.headers());
+      const purchase = await api.purchase(
+        this.ev.eventId,
+        { userId, zoneId: this.map.zoneId, seats },
+        key,
+        // A queued event's purchase carries the admission (docs/admission.md); buying ends it.
+        { ...identity.headers(), ...admissions.headers(this.ev.eventId) },
+      );
+      admissions.ended(this.ev.eventId, 'purchased');
       this.redraw(this.state.purchased(picked, performance.now()));
       this.paintCounts();
       this.showConfirmation(purchase);
@@ -357,6 +365,9 @@ class ZoneSession implements ZoneBoard {
       }
       case 'ZONE_SOLD_OUT':
         return this.warn('This zone has just sold out. Nothing was bought; try another zone.');
+      case 'ADMISSION_REQUIRED':
+        admissions.ended(this.ev.eventId, 'refused');
+        return this.warn(`${p.message}. Nothing was bought.`);
       case 'EVENT_NOT_ON_SALE':
       case 'SALES_WINDOW_CLOSED':
         return this.warn(`${p.message}. Nothing was bought; seats can be bought only while the event is on sale.`);
