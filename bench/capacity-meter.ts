@@ -39,9 +39,13 @@ type Output = Record<string, unknown>;
  * items. Item sizes of reads come from the items the meter saw written (key → bytes), since a
  * read with a projection returns less than it is charged for.
  */
-export function meterCapacity(dynamo: DynamoDBClient, gsis: (table: string) => number): { count: CapacityCount; stop(): void } {
+export function meterCapacity(
+  dynamo: DynamoDBClient,
+  gsis: (table: string) => number,
+  /** Item sizes seen written (shared between meters of one run). */
+  sizes = new Map<string, number>(),
+): { count: CapacityCount; sizes: Map<string, number>; stop(): void } {
   const count: CapacityCount = { rcu: 0, wcu: 0, byOperation: {} };
-  const sizes = new Map<string, number>();
   const keyOf = (table: string, item: Record<string, AttributeValue>) =>
     `${table}|${item.ticketId?.S ?? ''}|${item.eventZone?.S ?? ''}|${item.seat?.S ?? ''}`;
   const op = (name: string, items: number) => {
@@ -96,7 +100,12 @@ export function meterCapacity(dynamo: DynamoDBClient, gsis: (table: string) => n
       } else if (command === 'Query') {
         const table = input.TableName as string;
         const found = (output.Items ?? []) as Record<string, AttributeValue>[];
-        const bytes = found.reduce((n, i) => n + (sizes.get(keyOf(table, i)) ?? itemBytes(i)), 0);
+        // A projection may leave the partition key out of the items: take it from the key condition.
+        const pk = (input.ExpressionAttributeValues as Record<string, AttributeValue> | undefined)?.[':ez'];
+        const bytes = found.reduce(
+          (n, i) => n + (sizes.get(keyOf(table, pk && i.seat ? { eventZone: pk, seat: i.seat } : i)) ?? itemBytes(i)),
+          0,
+        );
         count.rcu += kb(bytes, 4096);
         op(command, found.length);
       } else if (command === 'GetItem') {
@@ -109,6 +118,7 @@ export function meterCapacity(dynamo: DynamoDBClient, gsis: (table: string) => n
   );
   return {
     count,
+    sizes,
     stop() {
       active = false;
       dynamo.middlewareStack.remove(name);

@@ -12,7 +12,7 @@ import type { TicketView } from '../events/ticket-view';
 import { metrics } from '../observability/metrics';
 import type { HandledChunk } from '../stream/consumer';
 import type { LogRecord } from '../stream/event-log';
-import { batchGetAll, batchWriteAll, inParallel, type Item, type TableWrite } from './batch';
+import { batchGetAll, batchWriteAll, batchWriteInOrder, inParallel, type Item, type TableWrite } from './batch';
 import { cancelledBy, planChunk, seatKeyOf, type ChunkPlan, type PlannedItem, type SeatState } from './chunk-plan';
 import { SeatCache, type ZoneSeats } from './seat-cache';
 import { eventZoneKey, parseSeatSortKey, seatSortKey, tableNames } from './tables';
@@ -177,26 +177,22 @@ export class DynamoWriteModel {
         });
     }
 
-    // Tickets first, seats last: a seat item proves its ticket item exists (and, once it shows
-    // the ticket cancelled, that the ticket item does too), which is what lets a fully present
-    // record be skipped as a duplicate after a crash between the two.
-    const ticketWrites: TableWrite[] = [...plan.ticketPuts.values()].map((p) => ({
-      table: this.tables.tickets,
-      request: { PutRequest: { Item: itemOf(p) } },
-    }));
-    const seatWrites: TableWrite[] = [...plan.seatPuts.values()].map((p) => ({
-      table: this.tables.seats,
-      request: { PutRequest: { Item: itemOf(p) } },
-    }));
-    await Promise.all([
-      batchWriteAll(this.dynamo, ticketWrites, this.concurrency),
-      inParallel([...plan.ticketCancels], this.concurrency, ([ticketId, at]) => this.cancelTicketItem(ticketId, at)),
-    ]);
-    // Seat cancellations before the seat puts, although either order is right: each is
-    // conditional on the seat still holding the cancelled ticket, so a resale's item stays.
+    // Each seat item after its ticket item: a seat item proves its ticket item exists (and, once
+    // it shows the ticket cancelled, that the ticket item does too), which is what lets a fully
+    // present record be skipped as a duplicate after a crash between the two. Cancellations
+    // first (rare): ticket items, then seat items, each conditional on the seat still holding
+    // the cancelled ticket, so a resale's item stays.
+    await inParallel([...plan.ticketCancels], this.concurrency, ([ticketId, at]) => this.cancelTicketItem(ticketId, at));
     await inParallel(plan.seatCancels, this.concurrency, (c) => this.cancelSeatItem(c.seat, c.ticketId, c.cancelledAt));
-    await batchWriteAll(this.dynamo, seatWrites, this.concurrency);
-    if (seatWrites.length > 0) metrics.ticketsStored.inc({ store: 'dynamodb' }, seatWrites.length);
+    const seatWrites = new Map<string, TableWrite>();
+    for (const p of plan.seatPuts.values())
+      seatWrites.set(p.ticket.ticketId, { table: this.tables.seats, request: { PutRequest: { Item: itemOf(p) } } });
+    const pairs = [...plan.ticketPuts.values()].map((p) => ({
+      first: { table: this.tables.tickets, request: { PutRequest: { Item: itemOf(p) } } },
+      then: seatWrites.get(p.ticket.ticketId),
+    }));
+    await batchWriteInOrder(this.dynamo, pairs, this.concurrency);
+    if (seatWrites.size > 0) metrics.ticketsStored.inc({ store: 'dynamodb' }, seatWrites.size);
     const after = new Map<string, SeatState | undefined>();
     for (const k of new Set([...before.keys(), ...held.keys(), ...verified])) after.set(k, held.get(k));
     this.cache.wrote(after, ends);

@@ -34,7 +34,8 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  for (const TableName of Object.values(tableNames(prefix))) await dynamo.send(new DeleteTableCommand({ TableName })).catch(() => undefined);
+  for (const TableName of Object.values(tableNames(prefix)))
+    await dynamo.send(new DeleteTableCommand({ TableName })).catch(() => undefined);
   dynamo.destroy();
 });
 
@@ -214,7 +215,11 @@ test('a failed write makes the writer learn the zone again before it trusts it',
     // The tickets table goes away: the next chunk's write fails after it was planned.
     await dynamo.send(new DeleteTableCommand({ TableName: tableNames(own).tickets }));
     await waitFor(
-      () => dynamo.send(new DescribeTableCommand({ TableName: tableNames(own).tickets })).then(() => false, () => true),
+      () =>
+        dynamo.send(new DescribeTableCommand({ TableName: tableNames(own).tickets })).then(
+          () => false,
+          () => true,
+        ),
       'the tickets table to be deleted',
     );
     const chunk = log.next([record(eventId, '1', [seat('B', 1)])]);
