@@ -20,7 +20,7 @@ export async function startWriter(ctx: RuntimeContext): Promise<RoleHandle> {
     groupId: writerGroup(cfg.KAFKA_TOPIC_PREFIX),
     topic: t.tickets,
     deadLetterTopic: t.deadLetter,
-    handle: (records) => model.writeChunk(records),
+    handle: (records, _partition, batch) => model.writeChunk(records, { assignment: batch.assignment, heartbeat: batch.heartbeat }),
     log,
     faults: ctx.faults.consumer,
   });

@@ -32,8 +32,11 @@ export interface ConsumerLoopOptions {
   groupId: string;
   topic: string;
   deadLetterTopic: string;
-  /** Writes a chunk of one partition's records (in log order) durably; throws on a store failure. */
-  handle(records: LogRecord[], partition: number): Promise<HandledChunk>;
+  /**
+   * Writes a chunk of one partition's records (in log order) durably; throws on a store failure.
+   * `batch` says which assignment the chunk was fetched under and keeps the member in its group.
+   */
+  handle(records: LogRecord[], partition: number, batch: Pick<PartitionBatch, 'assignment' | 'heartbeat'>): Promise<HandledChunk>;
   log: Logger;
   /** Records handed to `handle` at once (one partition). */
   chunkSize?: number;
@@ -122,7 +125,7 @@ export async function startConsumerLoop(opts: ConsumerLoopOptions): Promise<Cons
     for (let i = 0; i < batch.records.length && stillOurs(); i += chunkSize) {
       const chunk = batch.records.slice(i, i + chunkSize);
       const spans = chunk.map((r) => startConsumerSpan(`${topic} persist (${groupId})`, r.headers));
-      const done = await untilDone('store write', () => opts.handle(chunk, batch.partition), batch, stillOurs).finally(() => {
+      const done = await untilDone('store write', () => opts.handle(chunk, batch.partition, batch), batch, stillOurs).finally(() => {
         for (const span of spans) span.end();
       });
       if (!done) return;

@@ -86,6 +86,12 @@ export interface PartitionBatch {
   topic: string;
   partition: number;
   records: LogRecord[];
+  /**
+   * Changes whenever this member's partitions may have been reassigned (each group join, across
+   * every subscription of the process): what a handler learned of a partition under one value
+   * may be stale under another, because another member may have written for it in between.
+   */
+  assignment: number;
   /** False once the partition was taken away (rebalance) or the consumer is stopping: stop, commit nothing. */
   stillOurs(): boolean;
   /** Tells the group this member is alive during long work on the batch. */

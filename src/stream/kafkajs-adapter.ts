@@ -171,6 +171,10 @@ class KafkajsProducer implements LogProducer {
   }
 }
 
+/** `PartitionBatch.assignment`: one counter for the whole process, so no two subscriptions share a value. */
+let assignments = 0;
+const nextAssignment = () => ++assignments;
+
 const CONNECTION_TIMEOUT_MS = 3000;
 const REQUEST_TIMEOUT_MS = 10000;
 
@@ -263,7 +267,10 @@ export class KafkajsEventLog implements EventLog {
     let state: SubscriptionState = 'joining';
     let markJoined: () => void = () => undefined;
     const joined = new Promise<void>((resolve) => (markJoined = resolve));
+    let assignment = nextAssignment();
     consumer.on(consumer.events.GROUP_JOIN, () => {
+      // kafkajs rebalances eagerly: every join revokes and reassigns every partition.
+      assignment = nextAssignment();
       if (state === 'joining' || state === 'consuming') state = 'consuming';
       markJoined();
     });
@@ -284,6 +291,7 @@ export class KafkajsEventLog implements EventLog {
           topic: batch.topic,
           partition: batch.partition,
           records,
+          assignment,
           stillOurs,
           heartbeat,
           commit: async (nextOffset) => {

@@ -6,18 +6,27 @@ import {
   type DynamoDBClient,
   type QueryCommandInput,
 } from '@aws-sdk/client-dynamodb';
-import { decodeTicketEvents } from '../events/ticket-events';
+import { decodeTicketEvents, type DecodedEvent } from '../events/ticket-events';
 import type { TicketPurchased } from '../events/ticket-purchased';
 import type { TicketView } from '../events/ticket-view';
 import { metrics } from '../observability/metrics';
 import type { HandledChunk } from '../stream/consumer';
 import type { LogRecord } from '../stream/event-log';
-import { batchGetAll, batchWriteAll, inParallel, type Item, type TableWrite } from './batch';
-import { cancelledBy, planChunk, seatKeyOf, type PlannedItem, type SeatState } from './chunk-plan';
+import { batchGetAll, batchWriteAll, batchWriteInOrder, inParallel, type Item, type TableWrite } from './batch';
+import { cancelledBy, planChunk, seatKeyOf, type ChunkPlan, type PlannedItem, type SeatState } from './chunk-plan';
+import { SeatCache, type ZoneSeats } from './seat-cache';
 import { eventZoneKey, parseSeatSortKey, seatSortKey, tableNames } from './tables';
 
 const S = (v: string) => ({ S: v });
 const N = (v: number) => ({ N: String(v) });
+
+/** Where a chunk comes from, for the seat cache (both optional: a caller outside the consumer loop passes neither). */
+export interface WriteContext {
+  /** The partition assignment the chunk was fetched under (`PartitionBatch.assignment`). */
+  assignment?: number;
+  /** Keeps the consumer in its group while a zone is read whole. */
+  heartbeat?: () => Promise<void>;
+}
 
 /** A sold seat as the write model holds it. */
 export interface StoredSeat {
@@ -81,42 +90,76 @@ function viewOf(item: Item): TicketView {
 /**
  * DynamoDB, the write model. Writes are idempotent: every item's key is derived from the
  * record (seat, ticket id), so a redelivered record rewrites identical items. The one thing a
- * rewrite must never do is replace a seat held by another live ticket: each chunk first reads
- * its seats (ConsistentRead) and dead-letters a record whose seat is held by a different live
- * ticket. A cancellation marks its tickets and their seat items cancelled (the seat is free
+ * rewrite must never do is replace a seat held by another live ticket: each chunk is planned
+ * against its seats as stored (from the seat cache: a zone read whole once per partition
+ * assignment, then kept by the writer's own writes; a conflict is confirmed by a ConsistentRead)
+ * and dead-letters a record whose seat is held by a different live ticket. A cancellation marks its tickets and their seat items cancelled (the seat is free
  * for a resale, and still names the cancelled ticket, so a redelivered sale of it is a duplicate).
  */
 export class DynamoWriteModel {
   readonly tables;
+  private readonly cache: SeatCache;
   constructor(
     private readonly dynamo: DynamoDBClient,
     tablePrefix: string,
     private readonly concurrency = 8,
+    cacheSeats?: number,
   ) {
     this.tables = tableNames(tablePrefix);
+    this.cache = new SeatCache(cacheSeats);
   }
 
-  /** Writes one chunk of a partition's records (log order); see docs/cqrs.md for the argument. */
-  async writeChunk(chunk: readonly LogRecord[]): Promise<HandledChunk> {
-    const { decoded, deadLetters } = decodeTicketEvents(chunk);
-    const keys = new Map<string, Item>();
-    for (const { event: e } of decoded) {
-      for (const t of e.tickets)
-        keys.set(seatKeyOf(e.eventId, e.zoneId, t), {
-          eventZone: S(eventZoneKey(e.eventId, e.zoneId)),
-          seat: S(seatSortKey(t.row, t.column)),
-        });
+  /**
+   * Writes one chunk of a partition's records (log order); see docs/cqrs.md for the argument.
+   * `context.assignment` identifies the partition assignment the chunk was fetched under (the
+   * event log's `PartitionBatch.assignment`): the writer trusts what it learned of a partition's
+   * seats only within one assignment and for the chunk that follows the last one it wrote.
+   */
+  async writeChunk(chunk: readonly LogRecord[], context: WriteContext = {}): Promise<HandledChunk> {
+    const assignment = context.assignment ?? 0;
+    const ends = new Map<number, { assignment: number; next: number }>();
+    for (const r of chunk) {
+      if (!ends.has(r.partition)) this.cache.admit(r.partition, assignment, r.offset);
+      ends.set(r.partition, { assignment, next: r.offset + 1 });
     }
-    const held = new Map<string, SeatState>();
-    const existing = await batchGetAll(this.dynamo, this.tables.seats, [...keys.values()], {
-      consistent: true,
-      projection: '#ez, #s, #t, #c',
-      names: { '#ez': 'eventZone', '#s': 'seat', '#t': 'ticketId', '#c': 'cancelledAt' },
-    });
-    for (const item of existing)
-      held.set(`${item.eventZone?.S}|${item.seat?.S}`, { ticketId: item.ticketId?.S ?? '', cancelled: item.cancelledAt !== undefined });
+    try {
+      return await this.writeDecoded(chunk, ends, context.heartbeat);
+    } catch (err) {
+      // Some of the chunk's items may be written and others not: learn its zones again from the table.
+      for (const partition of ends.keys()) this.cache.forget(partition);
+      throw err;
+    }
+  }
 
-    const plan = planChunk(decoded, held);
+  private async writeDecoded(
+    chunk: readonly LogRecord[],
+    ends: Map<number, { assignment: number; next: number }>,
+    heartbeat?: () => Promise<void>,
+  ): Promise<HandledChunk> {
+    const { decoded, deadLetters } = decodeTicketEvents(chunk);
+    // The seats as stored before the chunk, from the cache (zones it does not know are read whole).
+    const before = await this.seatsBefore(decoded, heartbeat);
+    // A sale the cache says meets another live ticket is checked against the table before it is
+    // called a conflict: the table may have freed the seat since (an event reset deletes items).
+    const verified = new Set<string>();
+    let plan: ChunkPlan;
+    let held: Map<string, SeatState>;
+    for (;;) {
+      held = new Map(before);
+      plan = planChunk(decoded, held);
+      const unverified = [
+        ...new Set(plan.conflicts.flatMap((c) => c.record.tickets.map((t) => seatKeyOf(c.record.eventId, c.record.zoneId, t)))),
+      ].filter((k) => !verified.has(k));
+      if (unverified.length === 0) break;
+      const truth = await this.readSeats(unverified);
+      for (const k of unverified) {
+        verified.add(k);
+        const state = truth.get(k);
+        if (state) before.set(k, state);
+        else before.delete(k);
+      }
+    }
+
     let duplicate = plan.duplicate;
     // A sale of a seat another live ticket holds: an old sale delivered again after its seat was
     // cancelled and resold is a duplicate; anything else is a double sale upstream, never written.
@@ -134,27 +177,95 @@ export class DynamoWriteModel {
         });
     }
 
-    // Tickets first, seats last: a seat item proves its ticket item exists (and, once it shows
-    // the ticket cancelled, that the ticket item does too), which is what lets a fully present
-    // record be skipped as a duplicate after a crash between the two.
-    const ticketWrites: TableWrite[] = [...plan.ticketPuts.values()].map((p) => ({
-      table: this.tables.tickets,
-      request: { PutRequest: { Item: itemOf(p) } },
-    }));
-    const seatWrites: TableWrite[] = [...plan.seatPuts.values()].map((p) => ({
-      table: this.tables.seats,
-      request: { PutRequest: { Item: itemOf(p) } },
-    }));
-    await Promise.all([
-      batchWriteAll(this.dynamo, ticketWrites, this.concurrency),
-      inParallel([...plan.ticketCancels], this.concurrency, ([ticketId, at]) => this.cancelTicketItem(ticketId, at)),
-    ]);
-    // Seat cancellations before the seat puts, although either order is right: each is
-    // conditional on the seat still holding the cancelled ticket, so a resale's item stays.
+    // Each seat item after its ticket item: a seat item proves its ticket item exists (and, once
+    // it shows the ticket cancelled, that the ticket item does too), which is what lets a fully
+    // present record be skipped as a duplicate after a crash between the two. Cancellations
+    // first (rare): ticket items, then seat items, each conditional on the seat still holding
+    // the cancelled ticket, so a resale's item stays.
+    await inParallel([...plan.ticketCancels], this.concurrency, ([ticketId, at]) => this.cancelTicketItem(ticketId, at));
     await inParallel(plan.seatCancels, this.concurrency, (c) => this.cancelSeatItem(c.seat, c.ticketId, c.cancelledAt));
-    await batchWriteAll(this.dynamo, seatWrites, this.concurrency);
-    if (seatWrites.length > 0) metrics.ticketsStored.inc({ store: 'dynamodb' }, seatWrites.length);
+    const seatWrites = new Map<string, TableWrite>();
+    for (const p of plan.seatPuts.values())
+      seatWrites.set(p.ticket.ticketId, { table: this.tables.seats, request: { PutRequest: { Item: itemOf(p) } } });
+    const pairs = [...plan.ticketPuts.values()].map((p) => ({
+      first: { table: this.tables.tickets, request: { PutRequest: { Item: itemOf(p) } } },
+      then: seatWrites.get(p.ticket.ticketId),
+    }));
+    await batchWriteInOrder(this.dynamo, pairs, this.concurrency);
+    if (seatWrites.size > 0) metrics.ticketsStored.inc({ store: 'dynamodb' }, seatWrites.size);
+    const after = new Map<string, SeatState | undefined>();
+    for (const k of new Set([...before.keys(), ...held.keys(), ...verified])) after.set(k, held.get(k));
+    this.cache.wrote(after, ends);
     return { ok: plan.ok, duplicate, deadLetters };
+  }
+
+  /**
+   * The seat items of the chunk's zones before the chunk, keyed by `seatKeyOf`: from the cache,
+   * and for a zone it does not know, one ConsistentRead Query of the whole zone (then cached).
+   */
+  private async seatsBefore(decoded: DecodedEvent[], heartbeat?: () => Promise<void>): Promise<Map<string, SeatState>> {
+    const zones = new Map<string, { partition: number; seats?: ZoneSeats }>();
+    for (const { log, event } of decoded) {
+      const ez = eventZoneKey(event.eventId, event.zoneId);
+      if (!zones.has(ez)) zones.set(ez, { partition: log.partition, seats: this.cache.zone(ez, log.partition) });
+    }
+    const unknown = [...zones].filter(([, z]) => !z.seats);
+    await inParallel(unknown, this.concurrency, async ([ez, z]) => {
+      z.seats = await this.zoneSeats(ez, heartbeat);
+      this.cache.learn(ez, z.partition, z.seats);
+    });
+    const before = new Map<string, SeatState>();
+    for (const { event: e } of decoded) {
+      const seats = zones.get(eventZoneKey(e.eventId, e.zoneId))!.seats!;
+      for (const t of e.tickets) {
+        const state = seats.get(seatSortKey(t.row, t.column));
+        if (state) before.set(seatKeyOf(e.eventId, e.zoneId, t), state);
+      }
+    }
+    return before;
+  }
+
+  /** Every seat item of one zone (Query, ConsistentRead), beating the group's heartbeat between pages. */
+  private async zoneSeats(eventZone: string, heartbeat?: () => Promise<void>): Promise<ZoneSeats> {
+    const seats: ZoneSeats = new Map();
+    let start: Item | undefined;
+    do {
+      const out = await this.dynamo.send(
+        new QueryCommand({
+          TableName: this.tables.seats,
+          KeyConditionExpression: 'eventZone = :ez',
+          ExpressionAttributeValues: { ':ez': S(eventZone) },
+          ProjectionExpression: '#s, #t, #c',
+          ExpressionAttributeNames: { '#s': 'seat', '#t': 'ticketId', '#c': 'cancelledAt' },
+          ConsistentRead: true,
+          ...(start ? { ExclusiveStartKey: start } : {}),
+        }),
+      );
+      for (const item of out.Items ?? [])
+        seats.set(item.seat?.S ?? '', { ticketId: item.ticketId?.S ?? '', cancelled: item.cancelledAt !== undefined });
+      start = out.LastEvaluatedKey;
+      if (start) await heartbeat?.();
+    } while (start);
+    return seats;
+  }
+
+  /** The stored state of these seats (BatchGetItem, ConsistentRead); an absent seat is missing from the map. */
+  private async readSeats(seatKeys: string[]): Promise<Map<string, SeatState>> {
+    const keys = seatKeys.map((k) => {
+      const [eventZone, seat] = k.split('|') as [string, string];
+      return { eventZone: S(eventZone), seat: S(seat) };
+    });
+    const found = await batchGetAll(this.dynamo, this.tables.seats, keys, {
+      consistent: true,
+      projection: '#ez, #s, #t, #c',
+      names: { '#ez': 'eventZone', '#s': 'seat', '#t': 'ticketId', '#c': 'cancelledAt' },
+    });
+    return new Map(
+      found.map((item) => [
+        `${item.eventZone?.S}|${item.seat?.S}`,
+        { ticketId: item.ticketId?.S ?? '', cancelled: item.cancelledAt !== undefined },
+      ]),
+    );
   }
 
   /** Marks a stored ticket cancelled; a ticket that was never stored is not created. */
