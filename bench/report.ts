@@ -1,6 +1,7 @@
 /** The bench's result file and its two renderings: a Markdown table and a hand-written SVG chart. */
 
 import type { HttpHoldsPhase } from './holds-http';
+import { viewersTable, type ViewersResult } from './viewers-report';
 
 export interface ScenarioResult {
   name: string;
@@ -48,6 +49,8 @@ export interface BenchResult {
   stores?: import('./stores').StoresFigures;
   /** Best-available holds over HTTP (bench/holds-http.ts). */
   holdsHttp?: HttpHoldsPhase[];
+  /** Viewers of one zone: change stream against 1 s polling (bench/viewers.ts; its own files `<stamp>-viewers.*`). */
+  viewers?: ViewersResult;
   correct: boolean;
   /** Measurements that could not be taken (the bench fails). */
   errors?: string[];
@@ -77,7 +80,8 @@ export function ratios(r: Pick<BenchResult, 'scenarios' | 'ceilings'>): Record<s
   };
 }
 
-export function toMarkdown(r: BenchResult): string {
+/** `viewersChart`: the file name of the viewers chart beside the report (bench/viewers.ts writes it). */
+export function toMarkdown(r: BenchResult, viewersChart?: string): string {
   const m = r.machine;
   const lines = [
     `# Load lab run ${r.runId} (${r.size})`,
@@ -131,6 +135,14 @@ export function toMarkdown(r: BenchResult): string {
       : []),
   ];
   if (r.holdsHttp) lines.push(...httpHoldsTable(r.holdsHttp), '');
+  if (r.viewers)
+    lines.push(
+      `Viewers of one ${r.viewers.zone.seats}-seat zone, purchases at ${r.viewers.rate}/s (details: ${viewersChart ? viewersChart.replace(/svg$/, 'md') : 'the viewers report'}):`,
+      '',
+      ...viewersTable(r.viewers),
+      '',
+      ...(viewersChart ? [`![viewers: api CPU and 201 → seen](${viewersChart})`, ''] : []),
+    );
   for (const h of (r.holdsHttp ?? []).filter((x) => !x.correct))
     lines.push(`Problems of the holds over HTTP, ${h.zone} ${h.phase}:`, '', ...h.problems.map((p) => `- ${p}`), '');
   const failed = r.scenarios.filter((s) => !s.correct);
