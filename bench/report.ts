@@ -2,6 +2,7 @@
 
 import type { HttpHoldsPhase } from './holds-http';
 import { waitingRoomTable } from './waiting-room';
+import { viewersTable, type ViewersResult } from './viewers-report';
 
 export interface ScenarioResult {
   name: string;
@@ -51,6 +52,8 @@ export interface BenchResult {
   holdsHttp?: HttpHoldsPhase[];
   /** The waiting room under a burst (bench/waiting-room.ts). */
   waitingRoom?: import('./waiting-room').WaitingRoomFigures;
+  /** Viewers of one zone: change stream against 1 s polling (bench/viewers.ts; its own files `<stamp>-viewers.*`). */
+  viewers?: ViewersResult;
   correct: boolean;
   /** Measurements that could not be taken (the bench fails). */
   errors?: string[];
@@ -80,7 +83,8 @@ export function ratios(r: Pick<BenchResult, 'scenarios' | 'ceilings'>): Record<s
   };
 }
 
-export function toMarkdown(r: BenchResult): string {
+/** `viewersChart`: the file name of the viewers chart beside the report (bench/viewers.ts writes it). */
+export function toMarkdown(r: BenchResult, viewersChart?: string): string {
   const m = r.machine;
   const lines = [
     `# Load lab run ${r.runId} (${r.size})`,
@@ -135,6 +139,14 @@ export function toMarkdown(r: BenchResult): string {
   ];
   if (r.holdsHttp) lines.push(...httpHoldsTable(r.holdsHttp), '');
   if (r.waitingRoom) lines.push(...waitingRoomTable(r.waitingRoom), '');
+  if (r.viewers)
+    lines.push(
+      `Viewers of one ${r.viewers.zone.seats}-seat zone, purchases at ${r.viewers.rate}/s (details: ${viewersChart ? viewersChart.replace(/svg$/, 'md') : 'the viewers report'}):`,
+      '',
+      ...viewersTable(r.viewers),
+      '',
+      ...(viewersChart ? [`![viewers: api CPU and 201 → seen](${viewersChart})`, ''] : []),
+    );
   for (const h of (r.holdsHttp ?? []).filter((x) => !x.correct))
     lines.push(`Problems of the holds over HTTP, ${h.zone} ${h.phase}:`, '', ...h.problems.map((p) => `- ${p}`), '');
   const failed = r.scenarios.filter((s) => !s.correct);

@@ -29,6 +29,8 @@ import { runHttpHolds, type HttpHoldsPhase } from './holds-http';
 import { runTopologyComparison } from './topology';
 import { runWaitingRoomLab, type WaitingRoomFigures } from './waiting-room';
 import { topologyMarkdown } from './topology-report';
+import { runViewersBench, writeViewersFiles } from './viewers';
+import type { ViewersResult } from './viewers-report';
 
 interface Settings {
   size: Size;
@@ -98,6 +100,7 @@ async function main(): Promise<number> {
   let stores: StoresFigures | undefined;
   let holdsHttp: HttpHoldsPhase[] | undefined;
   let waitingRoom: WaitingRoomFigures | undefined;
+  let viewers: ViewersResult | undefined;
   let warmups = 0;
   const ceilingErrors: string[] = [];
 
@@ -307,6 +310,16 @@ async function main(): Promise<number> {
     await withServer('sql', async (lab) => {
       for (const name of s.sqlScenarios) await scenario(lab, name);
     });
+
+    // Viewers of one zone: the change stream against 1 s polling, a fresh api process per phase (bench/viewers.ts).
+    const viewersTopics = `bench.${runId}.viewers`;
+    createdTopics.push(...Object.values(topics({ KAFKA_TOPIC_PREFIX: viewersTopics })));
+    try {
+      viewers = await runViewersBench({ mode, runId, redis, prefix: cfg.REDIS_KEY_PREFIX, topicPrefix: viewersTopics, machine });
+    } catch (err) {
+      ceilingErrors.push(`viewers: ${(err as Error).message}`);
+      log(`FAIL viewers: ${(err as Error).message}`);
+    }
   } finally {
     await kafka
       .deleteTopics(createdTopics)
@@ -341,18 +354,22 @@ async function main(): Promise<number> {
     ...(stores ? { stores } : {}),
     ...(holdsHttp ? { holdsHttp } : {}),
     ...(waitingRoom ? { waitingRoom } : {}),
+    ...(viewers ? { viewers } : {}),
     correct:
       scenarios.length > 0 &&
       scenarios.every((x) => x.correct) &&
       (holdsHttp ?? []).every((h) => h.correct) &&
-      (waitingRoom?.correct ?? true),
+      (waitingRoom?.correct ?? true) &&
+      (viewers?.correct ?? true),
     ...(ceilingErrors.length > 0 ? { errors: ceilingErrors } : {}),
   };
 
   mkdirSync(values.out, { recursive: true });
   const base = `${stamp(started)}${mode === 'quick' ? '-quick' : ''}`;
   const latest = mode === 'quick' ? 'latest-quick' : 'latest';
-  const files = { json: `${JSON.stringify(result, null, 2)}\n`, md: `${toMarkdown(result)}\n`, svg: `${toSvg(result)}\n` };
+  if (viewers) writeViewersFiles(values.out, base, latest, viewers);
+  const viewersChart = viewers ? `${base}-viewers.svg` : undefined;
+  const files = { json: `${JSON.stringify(result, null, 2)}\n`, md: `${toMarkdown(result, viewersChart)}\n`, svg: `${toSvg(result)}\n` };
   for (const [ext, text] of Object.entries(files)) {
     writeFileSync(path.join(values.out, `${base}.${ext}`), text);
     writeFileSync(path.join(values.out, `${latest}.${ext}`), text);
