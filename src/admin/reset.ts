@@ -1,3 +1,4 @@
+import { queueKeys } from '../admission/keys';
 import type { CatalogStore } from '../catalog/store';
 import { deleteEventAllowances } from '../inventory/allowance';
 import type { Inventory } from '../inventory/inventory';
@@ -23,5 +24,7 @@ export async function resetEvent(eventId: string, deps: ResetDeps): Promise<{ zo
   }
   // The buyers' allowances count the sales just deleted (per-buyer limit): a new run starts at zero.
   await deleteEventAllowances(deps.inventory.redis, deps.inventory.prefix, eventId);
+  // A queued event's waiting room starts empty too (its keys share one hash tag: one UNLINK).
+  await deps.inventory.redis.unlink(...Object.values(queueKeys(deps.inventory.prefix, eventId)));
   return { zones: entry.venue.zones.length };
 }

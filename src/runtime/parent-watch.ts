@@ -25,9 +25,15 @@ export function exitWithSupervisor(log: Logger, deadlineMs: number): void {
   // The supervisor read our stdout and stderr: once it is gone, writes fail with EPIPE; losing them is fine.
   for (const stream of [process.stdout, process.stderr]) stream.on('error', () => undefined);
   process.once('disconnect', () => {
-    log.warn({ deadlineMs }, 'the supervisor is gone: stopping as on SIGTERM');
+    // The deadline and the stop first: the log line below writes to the dead supervisor's pipe,
+    // and a logger that throws on EPIPE must not leave this process running as an orphan.
     setTimeout(() => process.exit(1), deadlineMs).unref();
     process.kill(process.pid, 'SIGTERM');
+    try {
+      log.warn({ deadlineMs }, 'the supervisor is gone: stopping as on SIGTERM');
+    } catch {
+      // nobody reads it any more
+    }
   });
 }
 

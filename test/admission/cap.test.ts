@@ -66,6 +66,9 @@ test(`${BUYERS} buyers at once, activeBuyers ${ACTIVE}: never more than ${ACTIVE
       120_000,
       0,
     );
+    // A buyer takes a moment to choose (think time, not synchronisation): without it a fast
+    // machine buys faster than the pump admits, and the cap is never under pressure.
+    await new Promise((res) => setTimeout(res, 300 + Math.random() * 500));
     const seat = [{ row: `R${Math.floor(i / 50) + 1}`, column: (i % 50) + 1 }];
     const r = await q.buy(user, seat, admitted.admissionToken);
     if (r.status !== 201) throw new Error(`${user} purchase: ${r.status} ${JSON.stringify(r.body)}`);
