@@ -52,28 +52,24 @@ local function end_session(qid, e, reason)
   touch(2, 4, 5, 6)
 end
 
--- Sessions past their end, and sessions whose holds all ended: ended. Returns how many.
-local function expire()
+-- The sessions of a sorted set (score: when they end) that are due now, ended for `reason`.
+local function expire_due(key, reason)
   local ended = 0
-  for _, qid in ipairs(redis.call('ZRANGEBYSCORE', KEYS[4], '-inf', now, 'LIMIT', 0, MAX_ADMIT)) do
+  for _, qid in ipairs(redis.call('ZRANGEBYSCORE', key, '-inf', now, 'LIMIT', 0, MAX_ADMIT)) do
     local e = entry(qid)
     if e and e.s == 'a' then
-      end_session(qid, e, 'timeout')
+      end_session(qid, e, reason)
       ended = ended + 1
     else
-      redis.call('ZREM', KEYS[4], qid)
-    end
-  end
-  for _, qid in ipairs(redis.call('ZRANGEBYSCORE', KEYS[5], '-inf', now, 'LIMIT', 0, MAX_ADMIT)) do
-    local e = entry(qid)
-    if e and e.s == 'a' then
-      end_session(qid, e, 'holds-ended')
-      ended = ended + 1
-    else
-      redis.call('ZREM', KEYS[5], qid)
+      redis.call('ZREM', key, qid)
     end
   end
   return ended
+end
+
+-- Sessions past their end, and sessions whose holds all ended: ended. Returns how many.
+local function expire()
+  return expire_due(KEYS[4], 'timeout') + expire_due(KEYS[5], 'holds-ended')
 end
 
 -- Admits the first in line while fewer than activeBuyers sessions are active (never before the

@@ -1,15 +1,23 @@
-import { Kafka, logLevel } from 'kafkajs';
 import { auditEvent } from '../../src/admin/audit';
 import { CqrsStores } from '../../src/admin/stores';
 import { zoneKeys } from '../../src/inventory/keys';
 import { partitionKey } from '../../src/purchase/record';
 import { topics } from '../../src/stream/kafka';
 import { dynamoSeats, mysqlSeats, sortedEntries } from '../cqrs/support';
-import { forgetEvents } from '../controller/support/stores';
 import { uid, waitFor } from '../support/env';
-import { http, startTestPlatform } from '../support/platform';
 import { startPrivateCluster, type PrivateCluster } from '../support/private-cluster';
-import { allSeats, Ledger, missingFrom, partitionLeader, pool, resolveUnknown, sweepEverySeat, topicSeats, writeSeeds } from './support';
+import {
+  allSeats,
+  Ledger,
+  missingFrom,
+  partitionLeader,
+  pool,
+  resolveUnknown,
+  startOnCluster,
+  sweepEverySeat,
+  topicSeats,
+  writeSeeds,
+} from './support';
 
 /**
  * Failover under load (issue 14, "Tests"): a seed-shaped replay on 20 zones against a private
@@ -26,9 +34,8 @@ const CLIENTS = 50;
 const eventId = uid('Fail');
 const venueId = uid('FLV');
 let cluster: PrivateCluster;
-let platform: Awaited<ReturnType<typeof startTestPlatform>>;
+let on: Awaited<ReturnType<typeof startOnCluster>>;
 let seeds: Awaited<ReturnType<typeof writeSeeds>>;
-let admin: ReturnType<Kafka['admin']>;
 
 beforeAll(async () => {
   cluster = await startPrivateCluster({
@@ -38,32 +45,16 @@ beforeAll(async () => {
     kafkaProperties: { 'broker.session.timeout.ms': 4000, 'broker.heartbeat.interval.ms': 1000, 'replica.lag.time.max.ms': 8000 },
   });
   seeds = await writeSeeds({ eventId, venueId, zoneIds: ZONES, rows: ROWS, seatsPerRow: SEATS });
-  platform = await startTestPlatform(['controller', 'writer', 'projector', 'api'], {
-    SEEDS_DIR: seeds.dir,
-    REDIS_CLUSTER_NODES: cluster.nodes.join(','),
-    KAFKA_BROKERS: cluster.brokers.join(','),
-    KAFKA_REPLICATION_FACTOR: '3',
-    KAFKA_MIN_INSYNC_REPLICAS: '2',
-    PURCHASE_TIMEOUT_MS: '3000',
-    PENDING_RESEND_AFTER_MS: '2000',
-    SWEEP_INTERVAL_MS: '500',
-    FENCE_CHECK_INTERVAL_MS: '200',
-    KAFKA_REPLICA_LAG_MAX_MS: '8000',
-  });
-  admin = new Kafka({ clientId: 'failover-under-load-test', brokers: cluster.brokers, logLevel: logLevel.NOTHING }).admin();
-  await admin.connect();
-  await waitFor(
-    async () => (await http(platform.url, 'GET', `/api/v1/events/${eventId}`)).status === 200,
-    'the event on sale',
-    60_000,
-    250,
+  on = await startOnCluster(
+    cluster,
+    { dir: seeds.dir, eventId, venueId, zoneIds: ZONES },
+    { PURCHASE_TIMEOUT_MS: '3000', FENCE_CHECK_INTERVAL_MS: '200', KAFKA_REPLICA_LAG_MAX_MS: '8000' },
+    'failover-under-load-test',
   );
 }, 240_000);
 
 afterAll(async () => {
-  await admin?.disconnect().catch(() => undefined);
-  if (platform) await forgetEvents(platform.ctx, [{ eventId, venueId, zoneIds: ZONES }]).catch(() => undefined);
-  await platform?.stop();
+  await on?.stop();
   await cluster?.stop();
   await seeds?.remove();
 }, 60_000);
@@ -79,6 +70,7 @@ function replayOrder() {
 }
 
 test('SIGKILL of a busy Redis master, then of a broker, mid-replay: no seat sold twice, no sale missing', async () => {
+  const { platform, admin } = on;
   const stores = new CqrsStores(platform.ctx);
   const ledger = new Ledger(() => platform.url, eventId, uid('fl'));
   const busyZone = ZONES[0]!;

@@ -1,11 +1,9 @@
-import { Kafka, logLevel } from 'kafkajs';
 import { CqrsStores } from '../../src/admin/stores';
 import { partitionKey } from '../../src/purchase/record';
 import { topics } from '../../src/stream/kafka';
 import { dynamoSeats, seatKey } from '../cqrs/support';
-import { forgetEvents } from '../controller/support/stores';
 import { uid, waitFor } from '../support/env';
-import { http, startTestPlatform } from '../support/platform';
+import { http } from '../support/platform';
 import { startPrivateCluster, type PrivateCluster } from '../support/private-cluster';
 import {
   allSeats,
@@ -14,6 +12,7 @@ import {
   partitionLeader,
   pool,
   resolveUnknown,
+  startOnCluster,
   sweepEverySeat,
   topicSeats,
   writeSeeds,
@@ -33,9 +32,10 @@ const PURCHASE_TIMEOUT_MS = 3000;
 const eventId = uid('KLoss');
 const venueId = uid('KV');
 let cluster: PrivateCluster;
-let platform: Awaited<ReturnType<typeof startTestPlatform>>;
+let on: Awaited<ReturnType<typeof startOnCluster>>;
+let platform: Awaited<ReturnType<typeof startOnCluster>>['platform'];
 let seeds: Awaited<ReturnType<typeof writeSeeds>>;
-let admin: ReturnType<Kafka['admin']>;
+let admin: Awaited<ReturnType<typeof startOnCluster>>['admin'];
 let stores: CqrsStores;
 const ledger = new Ledger(() => platform.url, eventId, uid('kb'));
 const seatsOf = (zoneIds: string[]) => allSeats(zoneIds, ROWS, SEATS);
@@ -47,31 +47,18 @@ beforeAll(async () => {
     kafkaProperties: { 'broker.session.timeout.ms': 4000, 'broker.heartbeat.interval.ms': 1000 },
   });
   seeds = await writeSeeds({ eventId, venueId, zoneIds: ZONES, rows: ROWS, seatsPerRow: SEATS });
-  platform = await startTestPlatform(['controller', 'writer', 'projector', 'api'], {
-    SEEDS_DIR: seeds.dir,
-    REDIS_CLUSTER_NODES: cluster.nodes.join(','),
-    KAFKA_BROKERS: cluster.brokers.join(','),
-    KAFKA_REPLICATION_FACTOR: '3',
-    KAFKA_MIN_INSYNC_REPLICAS: '2',
-    PURCHASE_TIMEOUT_MS: String(PURCHASE_TIMEOUT_MS),
-    PENDING_RESEND_AFTER_MS: '2000',
-    SWEEP_INTERVAL_MS: '500',
-  });
-  stores = new CqrsStores(platform.ctx);
-  admin = new Kafka({ clientId: 'kafka-broker-loss-test', brokers: cluster.brokers, logLevel: logLevel.NOTHING }).admin();
-  await admin.connect();
-  await waitFor(
-    async () => (await http(platform.url, 'GET', `/api/v1/events/${eventId}`)).status === 200,
-    'the event on sale',
-    60_000,
-    250,
+  on = await startOnCluster(
+    cluster,
+    { dir: seeds.dir, eventId, venueId, zoneIds: ZONES },
+    { PURCHASE_TIMEOUT_MS: String(PURCHASE_TIMEOUT_MS) },
+    'kafka-broker-loss-test',
   );
+  ({ platform, admin } = on);
+  stores = new CqrsStores(platform.ctx);
 }, 240_000);
 
 afterAll(async () => {
-  await admin?.disconnect().catch(() => undefined);
-  if (platform) await forgetEvents(platform.ctx, [{ eventId, venueId, zoneIds: ZONES }]).catch(() => undefined);
-  await platform?.stop();
+  await on?.stop();
   await cluster?.stop();
   await seeds?.remove();
 }, 60_000);

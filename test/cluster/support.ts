@@ -2,7 +2,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { stringify } from 'yaml';
-import type { Admin } from 'kafkajs';
+import { Kafka, logLevel, type Admin } from 'kafkajs';
 import type { RunningPlatform } from '../../src/runtime/platform';
 import type { TicketPurchased } from '../../src/purchase/record';
 import type { EventLog } from '../../src/stream/event-log';
@@ -11,7 +11,9 @@ import { seatKey, type SeatMap } from '../cqrs/support';
 import { eventResource, venueResource } from '../controller/support/cluster';
 import { waitFor } from '../support/env';
 import { readTopic } from '../support/kafka';
-import { http, type HttpAnswer } from '../support/platform';
+import { http, startTestPlatform, type HttpAnswer } from '../support/platform';
+import { forgetEvents } from '../controller/support/stores';
+import type { PrivateCluster } from '../support/private-cluster';
 
 export interface Seat {
   zoneId: string;
@@ -245,4 +247,44 @@ export async function partitionLeader(admin: Admin, platform: RunningPlatform, k
   const broker = (await admin.describeCluster()).brokers.find((b) => b.nodeId === leader);
   if (!broker) throw new Error(`partition ${partition} of ${topic} is led by ${leader}, which is not a live broker`);
   return broker.port;
+}
+
+/**
+ * Every role of the platform on a private cluster (Redis Cluster and 3 brokers, RF 3, min ISR 2)
+ * with the seeds' event on sale, and a Kafka admin for the test; `stop` forgets the event and
+ * stops the platform (the cluster and the seeds are the caller's).
+ */
+export async function startOnCluster(
+  cluster: PrivateCluster,
+  seeds: { dir: string; eventId: string; venueId: string; zoneIds: string[] },
+  env: Record<string, string>,
+  clientId: string,
+) {
+  const platform = await startTestPlatform(['controller', 'writer', 'projector', 'api'], {
+    SEEDS_DIR: seeds.dir,
+    REDIS_CLUSTER_NODES: cluster.nodes.join(','),
+    KAFKA_BROKERS: cluster.brokers.join(','),
+    KAFKA_REPLICATION_FACTOR: '3',
+    KAFKA_MIN_INSYNC_REPLICAS: '2',
+    PENDING_RESEND_AFTER_MS: '2000',
+    SWEEP_INTERVAL_MS: '500',
+    ...env,
+  });
+  const admin = new Kafka({ clientId, brokers: cluster.brokers, logLevel: logLevel.NOTHING }).admin();
+  await admin.connect();
+  await waitFor(
+    async () => (await http(platform.url, 'GET', `/api/v1/events/${seeds.eventId}`)).status === 200,
+    'the event on sale',
+    60_000,
+    250,
+  );
+  return {
+    platform,
+    admin,
+    async stop() {
+      await admin.disconnect().catch(() => undefined);
+      await forgetEvents(platform.ctx, [{ eventId: seeds.eventId, venueId: seeds.venueId, zoneIds: seeds.zoneIds }]).catch(() => undefined);
+      await platform.stop();
+    },
+  };
 }

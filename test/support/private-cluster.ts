@@ -285,7 +285,9 @@ export async function startPrivateCluster(opts: PrivateClusterOptions = {}): Pro
       const node = byPort(port);
       await signal(node, 'SIGTERM');
       launch(node);
-      await waitReady();
+      // A restarted KRaft voter may first have to re-form the quorum (two of three were down):
+      // slower than a first start on a loaded machine.
+      await waitReady(120_000);
       if (!alive(node)) throw new Error(`${node.kind} node ${port} exited after its restart:\n${cluster.logs(port)}`);
     },
     async masterOf(slotOrKey) {
