@@ -29,6 +29,8 @@ export class AdmissionRefused extends Error {
 export interface AdmissionPass {
   settings: QueueSettings;
   claims: AdmissionClaims;
+  /** When the session ends (ms), from Redis: the token's `exp` is rounded up to a whole second. */
+  sessionEndsAt: number;
 }
 
 /** What the queue routes answer (src/http/routes/queue.ts shapes it). */
@@ -139,14 +141,28 @@ export class Admission {
       const why = e?.s === 'e' ? ` (${e.r ?? 'ended'})` : '';
       throw admissionRequired(`This admission is not live any more${why}; ${join}`);
     }
-    return { settings, claims };
+    return { settings, claims, sessionEndsAt: e.x ?? claims.expiresAt };
   }
 
   /** A hold's expiry on a queued event: at most until the admission session ends (a hold never outlives the right to pay it). */
   holdSeconds(pass: AdmissionPass | undefined, requested: number): number {
     if (!pass || !Number.isInteger(requested)) return requested;
-    const left = Math.floor((pass.claims.expiresAt - this.queue.clock()) / 1000);
+    const left = Math.floor((pass.sessionEndsAt - this.queue.clock()) / 1000);
     return Math.max(HOLD_MIN_SECONDS, Math.min(requested, left));
+  }
+
+  /**
+   * An extension on a queued event: at most to the end of the admission session. Nothing left to
+   * add is HOLD_LIMIT_REACHED (409), as an extension past HOLD_MAX_SECONDS is.
+   */
+  extendSeconds(pass: AdmissionPass, holdExpiresAt: number, requested: number): number {
+    const left = Math.floor((pass.sessionEndsAt - holdExpiresAt) / 1000);
+    if (left < 1)
+      throw new ApiError(
+        'HOLD_LIMIT_REACHED',
+        `The hold already lasts until your admission session ends (${new Date(pass.sessionEndsAt).toISOString()}); pay it before then`,
+      );
+    return Math.min(requested, left);
   }
 
   /** The buyer bought (201): the admission ends and the next buyer is admitted in the same step. */

@@ -188,6 +188,11 @@ const schema = z
         /^((seed|purchases|holds|queue)(=\d+(\.\d+)?\/\d+\/\d+(\.\d+)?\/\d+)?(,(seed|purchases|holds|queue)(=\d+(\.\d+)?\/\d+\/\d+(\.\d+)?\/\d+)?)*)?$/,
         'must be a comma-separated list of seed, purchases, holds, queue, each optionally =buyerPerSecond/buyerBurst/clientPerSecond/clientBurst',
       )
+      // A rate or burst of 0 would make the bucket's expiry infinite and the script fail open.
+      .refine(
+        (v) => v.split(',').every((item) => (item.split('=')[1] ?? '').split('/').every((n) => n === '' || Number(n) > 0)),
+        'every rate and burst in RATE_LIMIT_ROUTES must be above 0 (leave a route out to turn its limit off)',
+      )
       .default('purchases,holds,queue'),
     RATE_LIMIT_BUYER_PER_SECOND: z.coerce.number().positive().max(1_000_000).default(20),
     RATE_LIMIT_BUYER_BURST: z.coerce.number().int().min(1).max(1_000_000).default(40),

@@ -227,3 +227,34 @@ test('the queue keeps its state under its own key prefix and hash tag', async ()
     expect([key, ttl === -2 || ttl > 3600_000]).toEqual([key, true]);
   }
 });
+
+test('extending a hold on a queued event needs the live token too, and never outlives the admission session', async () => {
+  const eventId = uid('AdmX');
+  cleanups.push(
+    await seedTestEvent(
+      platform.ctx.redis,
+      platform.cfg.REDIS_KEY_PREFIX,
+      queuedEntry({ eventId }, { activeBuyers: 1, sessionSeconds: 60 }),
+    ),
+  );
+  const x = queueClient(platform.url, eventId);
+  const joined = await x.join('ext-1');
+  const admitted = await x.admitted('ext-1', joined.body.queueId as string);
+  const token = admitted.body.admissionToken as string;
+  const sessionEnds = Date.parse(admitted.body.expiresAt as string);
+  const held = await x.hold('ext-1', seat('A', 1), token, { expiresInSeconds: 10 });
+  expect(held.status).toBe(201);
+  const holdId = held.body.holdId as string;
+
+  const without = await x.extend('ext-1', holdId, 10);
+  expect({ status: without.status, code: without.body?.code }).toEqual({ status: 403, code: 'ADMISSION_REQUIRED' });
+  const more = await x.extend('ext-1', holdId, 10, token);
+  expect(more.status).toBe(200);
+  expect(Date.parse(more.body.expiresAt as string)).toBe(Date.parse(held.body.expiresAt as string) + 10_000);
+  // Asked for an hour: it reaches the session's end, not further; then nothing is left to add.
+  const capped = await x.extend('ext-1', holdId, 3600, token);
+  expect(capped.status).toBe(200);
+  expect(Date.parse(capped.body.expiresAt as string)).toBeLessThanOrEqual(sessionEnds);
+  const none = await x.extend('ext-1', holdId, 10, token);
+  expect({ status: none.status, code: none.body?.code }).toEqual({ status: 409, code: 'HOLD_LIMIT_REACHED' });
+});

@@ -26,6 +26,8 @@ export function queueClient(base: string, eventId: string) {
     hold: (user: string, seats: { row: string; column: number }[], token?: string, extra: Record<string, unknown> = {}) =>
       http(base, 'POST', `/api/v1/events/${eventId}/holds`, { zoneId: '1', seats, ...extra }, as(user, token)),
     release: (user: string, holdId: string) => http(base, 'DELETE', `/api/v1/holds/${holdId}`, undefined, as(user)),
+    extend: (user: string, holdId: string, seconds: number, token?: string) =>
+      http(base, 'POST', `/api/v1/holds/${holdId}/extend`, { seconds }, as(user, token)),
     pay: (user: string, holdId: string, token?: string) =>
       http(base, 'POST', `/api/v1/holds/${holdId}/purchase`, { payment: { provider: 'test', token: 'tok_visa' } }, as(user, token)),
     buy: (user: string, seats: { row: string; column: number }[], token?: string) =>

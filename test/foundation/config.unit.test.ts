@@ -24,6 +24,7 @@ describe('configuration', () => {
     ['ROLE', 'cashier'],
     ['MAX_SEATS_PER_PURCHASE', '0'],
     ['INVENTORY_BACKEND', 'mongo'],
+    ['RATE_LIMIT_ROUTES', 'holds=0/40/200/400'],
   ])('rejects %s=%s with a message naming the variable', (name, value) => {
     expect(() => loadConfig({ [name]: value })).toThrow(ConfigError);
     expect(() => loadConfig({ [name]: value })).toThrow(

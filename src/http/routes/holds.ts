@@ -137,9 +137,13 @@ export function holdRoutes(deps: HoldRouteDeps): Router {
   });
 
   router.post('/api/v1/holds/:holdId/extend', async (req, res) => {
-    const { holdId, hold } = await ownHold(req);
+    const { buyer, holdId, hold } = await ownHold(req);
+    await limiter.check(req, 'holds', buyer.userId);
     const b = parse(extendBody, req.body ?? {}, 'body');
-    const view = await holds.extend(holdId, b.seconds);
+    // On a queued event an extension needs a live admission too, and never outlives it.
+    const pass = await admission.require(req, hold.eventId, hold.buyer ?? ANONYMOUS_BUYER, buyer.admin);
+    const seconds = pass ? admission.extendSeconds(pass, Date.parse(hold.expiresAt), b.seconds) : b.seconds;
+    const view = await holds.extend(holdId, seconds);
     await admission.holdMade(view.eventId, hold.buyer, holdId, Date.parse(view.expiresAt));
     res.json(view);
   });

@@ -54,7 +54,12 @@ export const checkoutApi = {
       () => false,
     ),
   getHold: (holdId: string) => call<HoldAnswer>(`api/v1/holds/${seg(holdId)}`, read()),
-  extend: (holdId: string, seconds: number) => call<HoldAnswer>(`api/v1/holds/${seg(holdId)}/extend`, json('POST', { seconds })),
+  extend: (holdId: string, seconds: number) =>
+    gated(
+      eventOfHold(holdId),
+      (admission) => call<HoldAnswer>(`api/v1/holds/${seg(holdId)}/extend`, json('POST', { seconds }, admission)),
+      () => false,
+    ),
   release: (holdId: string) => call<HoldAnswer>(`api/v1/holds/${seg(holdId)}`, { method: 'DELETE', headers: identity.headers() }),
   /** 201 (the tickets) or 202 (PAYMENT_PENDING); a decline is an ApiProblem 402 PAYMENT_DECLINED. */
   pay: (holdId: string, token: TestToken, idempotencyKey: string) =>
