@@ -494,6 +494,8 @@ test('another buyer’s hold shows within 2 s as held (hatched, named "held"), a
   await page.goto(`${platform.url}/#/events/${ids.night}/zones/floor`);
   await seat('Row A, Seat 1').waitFor();
   const legend = page.getByRole('list', { name: 'Legend' });
+  // allTextContents does not wait: the legend may render a moment after the seats.
+  await legend.getByRole('listitem').filter({ hasText: 'Held for you' }).waitFor();
   expect(await legend.getByRole('listitem').allTextContents()).toEqual(
     expect.arrayContaining(['Sold', 'Held (checkout in progress)', 'Held for you']),
   );
