@@ -186,8 +186,13 @@ describe('Idempotency-Key after an unknown outcome', () => {
 
     // Same shapes as the answers of purchases that never went wrong.
     const keysOf = (o: object) => Object.keys(o).sort();
-    const fresh = await buy('idem', [{ row: 'A', column: 9 }]);
-    const freshTicket = await buyTicket('idem', { row: 'B', column: 9 });
+    // Right after the outage the sender may still be reconnecting (503, nothing sold or unknown):
+    // retried under one Idempotency-Key each, until they sell.
+    const [kFresh, kFreshTicket] = [uid('fresh-'), uid('fresh-t-')];
+    const sold = (attempt: () => Promise<Answer>, what: string) =>
+      waitFor(async () => ((r) => (r.status === 201 ? r : undefined))(await attempt()), what, 30000, 200);
+    const fresh = await sold(() => buy('idem', [{ row: 'A', column: 9 }], kFresh), 'a fresh purchase to sell');
+    const freshTicket = await sold(() => buyTicket('idem', { row: 'B', column: 9 }, kFreshTicket), 'a fresh ticket to sell');
     expect(keysOf(multiReplay.body)).toEqual(keysOf(fresh.body));
     expect(keysOf(multiReplay.body.tickets[0])).toEqual(keysOf(fresh.body.tickets[0]));
     expect(keysOf(singleReplay.body)).toEqual(keysOf(freshTicket.body));
