@@ -51,7 +51,7 @@ beforeAll(async () => {
     { PURCHASE_TIMEOUT_MS: '3000', FENCE_CHECK_INTERVAL_MS: '200', KAFKA_REPLICA_LAG_MAX_MS: '8000' },
     'failover-under-load-test',
   );
-}, 240_000);
+}, 900_000); // it may wait its turn for the private Kafka cluster (one at a time)
 
 afterAll(async () => {
   await on?.stop();

@@ -55,7 +55,7 @@ beforeAll(async () => {
   );
   ({ platform, admin } = on);
   stores = new CqrsStores(platform.ctx);
-}, 240_000);
+}, 900_000); // it may wait its turn for the private Kafka cluster (one at a time)
 
 afterAll(async () => {
   await on?.stop();

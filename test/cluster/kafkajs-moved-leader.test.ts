@@ -25,7 +25,7 @@ beforeAll(async () => {
   await admin.connect();
   eventLog = new KafkajsEventLog({ brokers: cluster.brokers, clientId: 'moved-leader-test' }, testLogger());
   await eventLog.ensureTopics([{ name: topic, partitions: PARTITIONS, replicationFactor: 3, configs: { 'min.insync.replicas': '2' } }]);
-}, 240_000);
+}, 900_000); // it may wait its turn for the private Kafka cluster (one at a time)
 
 afterAll(async () => {
   await producer?.close();

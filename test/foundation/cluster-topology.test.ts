@@ -15,7 +15,7 @@ let cluster: PrivateCluster;
 
 beforeAll(async () => {
   cluster = await startPrivateCluster({ kafka: true, redisNodeTimeoutMs: 3000 });
-}, 150_000);
+}, 900_000); // it may wait its turn for the private Kafka cluster (one at a time)
 afterAll(() => cluster?.stop());
 
 const hostPort = (s: string) => ({ host: s.split(':')[0]!, port: Number(s.split(':')[1]) });

@@ -183,7 +183,57 @@ async function signal(node: Node, sig: NodeJS.Signals): Promise<void> {
  * Kafka jars as the services. A test may kill, freeze and restart nodes without disturbing the
  * shared services. Call stop() in afterAll.
  */
+/**
+ * One private 3-broker Kafka at a time on this machine: two of them (6 JVMs) beside the rest of
+ * the suite starve a 2-core machine, and a KRaft quorum that lost two voters was then seen not to
+ * re-form within two minutes. A lock file with the holder's pid, taken in turn (a dead holder's
+ * lock is taken over); released by `stop`.
+ */
+const KAFKA_CLUSTER_LOCK = path.join(os.tmpdir(), 'tp-private-kafka-cluster.lock');
+
+/** The pid in the lock file (NaN if unreadable), or undefined once the file is gone. */
+function lockHolder(): number | undefined {
+  try {
+    return Number(readFileSync(KAFKA_CLUSTER_LOCK, 'utf8') || NaN);
+  } catch {
+    return undefined;
+  }
+}
+
+function pidAlive(pid: number): boolean {
+  try {
+    return process.kill(pid, 0);
+  } catch {
+    return false;
+  }
+}
+
+async function takeKafkaClusterLock(deadlineMs = 15 * 60_000): Promise<() => void> {
+  const t0 = Date.now();
+  for (;;) {
+    try {
+      const fd = openSync(KAFKA_CLUSTER_LOCK, 'wx');
+      writeFileSync(fd, String(process.pid));
+      closeSync(fd);
+      return () => rmSync(KAFKA_CLUSTER_LOCK, { force: true });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
+    const holder = lockHolder();
+    if (holder === undefined) continue; // released meanwhile: take it
+    // No pid yet (written just after the file is made): taken, by someone alive.
+    const alive = !(Number.isInteger(holder) && holder > 0) || pidAlive(holder);
+    if (!alive && Date.now() - t0 > 2000) rmSync(KAFKA_CLUSTER_LOCK, { force: true });
+    if (Date.now() - t0 > deadlineMs)
+      throw new Error(
+        `another test's private Kafka cluster (pid ${holder}) held ${KAFKA_CLUSTER_LOCK} for too long; remove it if no test runs`,
+      );
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}
+
 export async function startPrivateCluster(opts: PrivateClusterOptions = {}): Promise<PrivateCluster> {
+  const release = opts.kafka ? await takeKafkaClusterLock() : () => undefined;
   const dir = mkdtempSync(path.join(os.tmpdir(), 'tp-cluster-'));
   const taken = new Set<number>();
   const redisPorts = await freeRedisPorts(MASTERS * (REPLICAS_PER_MASTER + 1), taken);
@@ -311,6 +361,7 @@ export async function startPrivateCluster(opts: PrivateClusterOptions = {}): Pro
     async stop() {
       await Promise.all(all.map((n) => signal(n, 'SIGKILL')));
       rmSync(dir, { recursive: true, force: true });
+      release();
     },
   };
 
