@@ -3,6 +3,8 @@
 import type { HttpHoldsPhase } from './holds-http';
 import { waitingRoomTable } from './waiting-room';
 import { viewersTable, type ViewersResult } from './viewers-report';
+import { profileTable } from './profile';
+import { capacityPanelExtra, capacitySvgPanel, capacityTable, type CapacityResult } from './capacity';
 
 export interface ScenarioResult {
   name: string;
@@ -54,6 +56,12 @@ export interface BenchResult {
   waitingRoom?: import('./waiting-room').WaitingRoomFigures;
   /** Viewers of one zone: change stream against 1 s polling (bench/viewers.ts; its own files `<stamp>-viewers.*`). */
   viewers?: ViewersResult;
+  /** Capacity at p99 < 50 ms, api role alone and default start (bench/capacity.ts). */
+  capacity?: CapacityResult[];
+  /** The api's CPU per purchase by component (`--profile`, bench/profile.ts). */
+  profile?: import('./profile').ProfileResult;
+  /** The phases this run measured (`--only` / `--skip`). */
+  phases?: string[];
   correct: boolean;
   /** Measurements that could not be taken (the bench fails). */
   errors?: string[];
@@ -70,11 +78,16 @@ export function findScenario(r: Pick<BenchResult, 'scenarios'>, name: string, ba
 }
 
 /** Redis/SQL and purchases/no-op ratios from one run (aims, not gates: docs/load-lab.md). */
-export function ratios(r: Pick<BenchResult, 'scenarios' | 'ceilings'>): Record<string, number | null> {
+export function ratios(r: Pick<BenchResult, 'scenarios' | 'ceilings' | 'capacity'>): Record<string, number | null> {
   const ratio = (a?: number, b?: number) => (a && b ? Math.round((a / b) * 100) / 100 : null);
   const replay = findScenario(r, 'seed-replay', 'redis');
   const open = findScenario(r, 'seed-replay', 'redis', 'open');
+  const defaultStart = findScenario(r, 'default-start', 'redis');
+  const capacityOf = (target: string) => r.capacity?.find((c) => c.target.startsWith(target))?.highestRate ?? undefined;
   return {
+    defaultStartOverApi: ratio(defaultStart?.throughput, replay?.throughput),
+    capacityApiOverClosed: ratio(capacityOf('api role'), replay?.throughput),
+    capacityDefaultStartOverClosed: ratio(capacityOf('default start'), defaultStart?.throughput),
     hotSeatRedisOverSql: ratio(findScenario(r, 'hot-seat', 'redis')?.throughput, findScenario(r, 'hot-seat', 'sql')?.throughput),
     replayRedisOverSql: ratio(replay?.throughput, findScenario(r, 'seed-replay', 'sql')?.throughput),
     replayOverNoop: ratio(replay?.throughput, r.ceilings.noopPost.throughput),
@@ -119,7 +132,11 @@ export function toMarkdown(r: BenchResult, viewersChart?: string): string {
     `| seed replay (Redis) / no-op POST | ${fmt(r.ratios.replayOverNoop ?? undefined, 2)} | ≥ 0.6 |`,
     `| open loop: achieved rate (req/s) | ${fmt(r.ratios.openLoopAchievedRate ?? undefined)} | ${fmt(Number(r.settings.openLoopRate))} |`,
     `| open loop: p99 (ms) | ${fmt(r.ratios.openLoopP99 ?? undefined, 1)} | < 50 |`,
+    `| seed replay: default start (npm start) / api role alone | ${fmt(r.ratios.defaultStartOverApi ?? undefined, 2)} | ≥ 0.6 |`,
+    `| highest open-loop rate with p99 < 50 ms / closed-loop replay, api role | ${fmt(r.ratios.capacityApiOverClosed ?? undefined, 2)} | ≥ 0.7 |`,
+    `| the same, default start | ${fmt(r.ratios.capacityDefaultStartOverClosed ?? undefined, 2)} | — |`,
     '',
+    ...(r.capacity?.length ? [...capacityTable(r.capacity), ''] : []),
     ...(r.stores
       ? [
           '| stores during the replay (dynalite, MariaDB) | value | aim |',
@@ -137,6 +154,7 @@ export function toMarkdown(r: BenchResult, viewersChart?: string): string {
         ]
       : []),
   ];
+  if (r.profile) lines.push(...profileTable(r.profile), '');
   if (r.holdsHttp) lines.push(...httpHoldsTable(r.holdsHttp), '');
   if (r.waitingRoom) lines.push(...waitingRoomTable(r.waitingRoom), '');
   if (r.viewers)
@@ -187,7 +205,10 @@ export function toSvg(r: BenchResult): string {
   const gap = 80;
   const latX = labelW + barW + gap + 10;
   const width = latX + barW + 130;
-  const height = top + rows.length * rowH + 40;
+  const capacityTop = top + rows.length * rowH + 70;
+  const capacityH = 220;
+  const capacity = r.capacity?.length ? capacitySvgPanel(r.capacity, labelW + 10, capacityTop, barW * 2 + gap, capacityH) : [];
+  const height = top + rows.length * rowH + 40 + (capacity.length ? 70 + capacityH + capacityPanelExtra(r.capacity!) : 0);
   const maxT = Math.max(1, ...rows.map((x) => x.throughput));
   const maxL = Math.max(10, ...rows.map((x) => x.p99 ?? 0));
   const logX = (ms: number) => (Math.log10(Math.max(ms, 0.1) / 0.1) / Math.log10(maxL / 0.1)) * barW;
@@ -223,7 +244,7 @@ export function toSvg(r: BenchResult): string {
   out.push(
     `<rect x="320" y="${legendY - 10}" width="12" height="12" fill="${colour.ceiling}"/><text x="338" y="${legendY}">ceilings</text>`,
   );
-  out.push('</svg>');
+  out.push(...capacity, '</svg>');
   return out.join('\n');
 }
 

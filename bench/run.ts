@@ -30,6 +30,9 @@ import { runTopologyComparison } from './topology';
 import { runWaitingRoomLab, type WaitingRoomFigures } from './waiting-room';
 import { topologyMarkdown } from './topology-report';
 import { runViewersBench, writeViewersFiles } from './viewers';
+import { capacityCorrect, findCapacity, type CapacityResult } from './capacity';
+import { runDefaultStart } from './default-start';
+import { profileApi, type ProfileResult } from './profile';
 import type { ViewersResult } from './viewers-report';
 
 interface Settings {
@@ -42,6 +45,37 @@ interface Settings {
   sqlScenarios: ScenarioName[];
   /** Best-available holds over HTTP (bench/holds-http.ts): churn seconds after the rush; 0 = rush only. */
   holdChurnSeconds: number;
+  /** Capacity at p99 < 50 ms (bench/capacity.ts): steps at most, seconds of requests per step. */
+  capacity: { maxSteps: number; stepSeconds: number };
+}
+
+/** The bench's phases, in the order they run; `--only a,b` runs some of them, `--skip a,b` leaves some out. */
+const PHASES = [
+  'scenarios',
+  'capacity',
+  'holds',
+  'profile',
+  'waiting-room',
+  'stores',
+  'default-start',
+  'redis-ceiling',
+  'sql',
+  'viewers',
+] as const;
+type Phase = (typeof PHASES)[number];
+/** The CPU profile runs only when asked for (`--profile`, or `--only profile`): its sampling slows the api it measures. */
+const ON_REQUEST: Phase[] = ['profile'];
+
+function selectPhases(only: string | undefined, skip: string | undefined, profile: boolean): Set<Phase> {
+  const parse = (list: string, flag: string) =>
+    list.split(',').map((p) => {
+      if (!(PHASES as readonly string[]).includes(p)) throw new Error(`${flag} ${p}: pick from ${PHASES.join(', ')}`);
+      return p as Phase;
+    });
+  const chosen = new Set<Phase>(only ? parse(only, '--only') : PHASES.filter((p) => !ON_REQUEST.includes(p)));
+  if (profile) chosen.add('profile');
+  for (const p of skip ? parse(skip, '--skip') : []) chosen.delete(p);
+  return chosen;
 }
 
 const SETTINGS: Record<'quick' | 'full', Settings> = {
@@ -54,6 +88,7 @@ const SETTINGS: Record<'quick' | 'full', Settings> = {
     redisScenarios: ['seed-replay', 'hot-seat', 'groups', 'sellout', 'mixed'],
     sqlScenarios: ['hot-seat', 'seed-replay'],
     holdChurnSeconds: 0,
+    capacity: { maxSteps: 3, stepSeconds: 2 },
   },
   full: {
     size: 'full',
@@ -64,6 +99,7 @@ const SETTINGS: Record<'quick' | 'full', Settings> = {
     redisScenarios: ['seed-replay', 'hot-seat', 'groups', 'sellout', 'mixed'],
     sqlScenarios: ['hot-seat', 'seed-replay'],
     holdChurnSeconds: 5,
+    capacity: { maxSteps: 12, stepSeconds: 5 },
   },
 };
 
@@ -81,8 +117,13 @@ async function main(): Promise<number> {
       /** cluster: the topology comparison (bench/topology.ts) instead of the scenario matrix. */
       topology: { type: 'string', default: 'single' },
       out: { type: 'string', default: path.resolve(__dirname, '..', '..', 'bench', 'results') },
+      only: { type: 'string' },
+      skip: { type: 'string' },
+      /** Also record a CPU profile of the api during the seed replay (bench/profile.ts). */
+      profile: { type: 'boolean', default: false },
     },
   });
+  const phases = selectPhases(values.only, values.skip, values.profile);
   const mode = values.quick ? 'quick' : 'full';
   const s = SETTINGS[mode];
   const started = new Date();
@@ -101,6 +142,8 @@ async function main(): Promise<number> {
   let holdsHttp: HttpHoldsPhase[] | undefined;
   let waitingRoom: WaitingRoomFigures | undefined;
   let viewers: ViewersResult | undefined;
+  const capacity: CapacityResult[] = [];
+  let profile: ProfileResult | undefined;
   let warmups = 0;
   const ceilingErrors: string[] = [];
 
@@ -197,129 +240,203 @@ async function main(): Promise<number> {
   };
 
   try {
-    await withServer('redis', async (lab, server) => {
-      log(`no-op POST ceiling: ${s.noopRequests} requests`);
-      noop = await runNoop(
-        server.url,
-        s.noopRequests,
-        { concurrency: s.concurrency, onProgress: printProgress, label: 'noop' },
-        lab.client,
-      );
-      log(`     no-op POST: ${noop.throughput} req/s, p50 ${noop.p50} ms, p99 ${noop.p99} ms`);
-      let replay: RunStats | undefined;
-      for (const name of s.redisScenarios) {
-        const stats = await scenario(lab, name);
-        if (name === 'seed-replay') {
-          replay = stats;
-          await scenario(lab, 'seed-replay', s.openLoopRate);
+    if (phases.has('scenarios') || phases.has('capacity') || phases.has('holds'))
+      await withServer('redis', async (lab, server) => {
+        let replay: RunStats | undefined;
+        if (phases.has('scenarios')) {
+          log(`no-op POST ceiling: ${s.noopRequests} requests`);
+          noop = await runNoop(
+            server.url,
+            s.noopRequests,
+            { concurrency: s.concurrency, onProgress: printProgress, label: 'noop' },
+            lab.client,
+          );
+          log(`     no-op POST: ${noop.throughput} req/s, p50 ${noop.p50} ms, p99 ${noop.p99} ms`);
+          for (const name of s.redisScenarios) {
+            const stats = await scenario(lab, name);
+            if (name === 'seed-replay') {
+              replay = stats;
+              await scenario(lab, 'seed-replay', s.openLoopRate);
+            }
+          }
+          // A second open-loop run at a rate the server sustained in the closed loop, when that is below the aim.
+          const sustainable = replay ? Math.floor((replay.throughput * 0.7) / 500) * 500 : 0;
+          if (mode === 'full' && sustainable >= 500 && sustainable < s.openLoopRate) await scenario(lab, 'seed-replay', sustainable);
         }
-      }
-      // A second open-loop run at a rate the server sustained in the closed loop, when that is below the aim.
-      const sustainable = replay ? Math.floor((replay.throughput * 0.7) / 500) * 500 : 0;
-      if (mode === 'full' && sustainable >= 500 && sustainable < s.openLoopRate) await scenario(lab, 'seed-replay', sustainable);
 
-      log(
-        `best-available holds over HTTP: ${s.concurrency} clients, rush${s.holdChurnSeconds ? ` and ${s.holdChurnSeconds} s churn` : ''}, 780- and 10,000-seat zones`,
-      );
-      const holdsStarted = Date.now();
+        if (phases.has('capacity')) {
+          log(`capacity of the api role alone: open-loop seed replays, the rate ×1.25 per step until p99 ≥ 50 ms`);
+          capacity.push(
+            await findCapacity(lab, {
+              target: 'api role alone',
+              runId,
+              eventPrefix: `Bench${runId}-api`,
+              startRate: replay ? replay.throughput * 0.3 : 500,
+              concurrency: s.concurrency,
+              log,
+              ...s.capacity,
+            }),
+          );
+        }
+
+        if (phases.has('holds')) {
+          log(
+            `best-available holds over HTTP: ${s.concurrency} clients, rush${s.holdChurnSeconds ? ` and ${s.holdChurnSeconds} s churn` : ''}, 780- and 10,000-seat zones`,
+          );
+          const holdsStarted = Date.now();
+          try {
+            holdsHttp = await runHttpHolds({
+              url: server.url,
+              redis,
+              prefix: cfg.REDIS_KEY_PREFIX,
+              runId,
+              clients: s.concurrency,
+              seconds: s.holdChurnSeconds,
+              log,
+            });
+            log(`     holds over HTTP took ${((Date.now() - holdsStarted) / 1000).toFixed(1)} s`);
+          } catch (err) {
+            ceilingErrors.push(`holds over HTTP: ${(err as Error).message}`);
+            log(`FAIL holds over HTTP: ${(err as Error).message}`);
+          }
+        }
+      });
+
+    if (phases.has('profile')) {
+      log('CPU profile of the api (--cpu-prof) during a seed replay: µs per purchase by component');
       try {
-        holdsHttp = await runHttpHolds({
-          url: server.url,
+        const p = await profileApi({
           redis,
           prefix: cfg.REDIS_KEY_PREFIX,
+          kafka,
           runId,
-          clients: s.concurrency,
-          seconds: s.holdChurnSeconds,
+          size: s.size,
+          concurrency: s.concurrency,
+          keepAs: path.join(values.out, `${stamp(started)}${mode === 'quick' ? '-quick' : ''}-api.cpuprofile`),
           log,
         });
-        log(`     holds over HTTP took ${((Date.now() - holdsStarted) / 1000).toFixed(1)} s`);
+        createdTopics.push(...p.topics);
+        profile = p.result;
+        log(
+          `     main thread ${profile.mainThreadUsPerPurchase} µs per purchase; top: ${profile.rows
+            .slice(0, 3)
+            .map((r) => `${r.component} ${r.usPerPurchase} µs`)
+            .join(', ')}`,
+        );
       } catch (err) {
-        ceilingErrors.push(`holds over HTTP: ${(err as Error).message}`);
-        log(`FAIL holds over HTTP: ${(err as Error).message}`);
+        ceilingErrors.push(`profile: ${(err as Error).message}`);
+        log(`FAIL profile: ${(err as Error).message}`);
       }
-    });
+    }
 
     // The waiting room under a burst: joins, polls, admission of buyers who hold and pay (its own api and key prefix).
     const queueStarted = Date.now();
-    try {
-      waitingRoom = await runWaitingRoomLab(mode, runId, log);
-      log(
-        `     waiting room took ${((Date.now() - queueStarted) / 1000).toFixed(1)} s${waitingRoom.correct ? '' : `: FAILED ${waitingRoom.problems.join('; ')}`}`,
-      );
-    } catch (err) {
-      ceilingErrors.push(`waiting room: ${(err as Error).message}`);
-      log(`FAIL waiting room: ${(err as Error).message}`);
-    }
+    if (phases.has('waiting-room'))
+      try {
+        waitingRoom = await runWaitingRoomLab(mode, runId, log);
+        log(
+          `     waiting room took ${((Date.now() - queueStarted) / 1000).toFixed(1)} s${waitingRoom.correct ? '' : `: FAILED ${waitingRoom.problems.join('; ')}`}`,
+        );
+      } catch (err) {
+        ceilingErrors.push(`waiting room: ${(err as Error).message}`);
+        log(`FAIL waiting room: ${(err as Error).message}`);
+      }
 
     // The stores behind the sale: a writer and a projector consume while a seed replay sells.
-    log('stores: writer (DynamoDB) and projector (MySQL) consuming during a seed replay');
-    const phase = await startStoresPhase(cfg, kafka, runId);
-    createdTopics.push(...Object.values(topics({ KAFKA_TOPIC_PREFIX: phase.topicPrefix })));
-    const storedEvents: string[] = [];
-    try {
-      await withServer(
-        'redis',
-        async (lab) => {
-          const plan = buildScenario('seed-replay', s.size);
-          const eventId = `Bench${runId}-stores`;
-          storedEvents.push(eventId, `Bench${runId}-warmup-redis${warmups}`);
-          const first = Date.now();
-          const report = await runScenario(lab, plan, {
-            eventId,
-            concurrency: s.concurrency,
-            onProgress: printProgress,
-            label: 'seed-replay with stores',
-          });
-          record(
-            'seed-replay+stores',
-            'redis',
-            s.concurrency,
-            `${plan.description}, with the writer and projector consuming`,
-            report.stats,
-            report.verdict.correct,
-            report.verdict.problems,
-          );
-          stores = await phase.finish(first, Date.now());
-          log(`     stores: ${JSON.stringify(stores)}`);
-        },
-        phase.topicPrefix,
-      );
-    } catch (err) {
-      ceilingErrors.push(`stores phase: ${(err as Error).message}`);
-      log(`FAIL stores phase: ${(err as Error).message}`);
-    } finally {
-      await phase.stop();
-      await forgetStoredEvents(cfg, storedEvents);
+    if (phases.has('stores')) {
+      log('stores: writer (DynamoDB) and projector (MySQL) consuming during a seed replay');
+      const phase = await startStoresPhase(cfg, kafka, runId);
+      createdTopics.push(...Object.values(topics({ KAFKA_TOPIC_PREFIX: phase.topicPrefix })));
+      const storedEvents: string[] = [];
+      try {
+        await withServer(
+          'redis',
+          async (lab) => {
+            const plan = buildScenario('seed-replay', s.size);
+            const eventId = `Bench${runId}-stores`;
+            storedEvents.push(eventId, `Bench${runId}-warmup-redis${warmups}`);
+            const first = Date.now();
+            const report = await runScenario(lab, plan, {
+              eventId,
+              concurrency: s.concurrency,
+              onProgress: printProgress,
+              label: 'seed-replay with stores',
+            });
+            record(
+              'seed-replay+stores',
+              'redis',
+              s.concurrency,
+              `${plan.description}, with the writer and projector consuming`,
+              report.stats,
+              report.verdict.correct,
+              report.verdict.problems,
+            );
+            stores = await phase.finish(first, Date.now());
+            log(`     stores: ${JSON.stringify(stores)}`);
+          },
+          phase.topicPrefix,
+        );
+      } catch (err) {
+        ceilingErrors.push(`stores phase: ${(err as Error).message}`);
+        log(`FAIL stores phase: ${(err as Error).message}`);
+      } finally {
+        await phase.stop();
+        await forgetStoredEvents(cfg, storedEvents);
+      }
     }
 
-    log(`raw Redis ceiling of reserve.lua: redis-benchmark ${s.redisBenchmarkRequests} calls`);
-    // A connection of its own: tens of thousands of pipelined script calls stay off the fixtures' one.
-    const scratch = withScripts(createRedisClient(cfg));
-    try {
-      redisFigures = await redisCeiling(scratch, cfg.REDIS_KEY_PREFIX, cfg.REDIS_URL, runId, s.redisBenchmarkRequests);
-      log(
-        `     ${redisFigures.redisScript.throughput} calls/s (conflict path), ${redisFigures.redisScriptSuccess.throughput} calls/s (success path via Node)`,
-      );
-    } catch (err) {
-      ceilingErrors.push(`raw Redis ceiling: ${(err as Error).message}`);
-      log(`FAIL raw Redis ceiling: ${(err as Error).message}`);
-    } finally {
-      await scratch.quit().catch(() => undefined);
+    // What `npm start` runs (the supervisor and every role, stores included): the seed replay and its capacity.
+    if (phases.has('default-start')) {
+      log('default start: the supervisor with every role as npm start runs it, then the seed replay and its capacity');
+      const d = await runDefaultStart({ cfg, redis, kafka, runId, size: s.size, concurrency: s.concurrency, capacity: s.capacity, log });
+      createdTopics.push(...d.topics);
+      ceilingErrors.push(...d.errors);
+      for (const e of d.errors) log(`FAIL ${e}`);
+      if (d.replay)
+        record(
+          'default-start',
+          'redis',
+          s.concurrency,
+          `${d.replay.description}, against npm start (supervisor; api, controller, writer and projector processes)`,
+          d.replay.stats,
+          d.replay.verdict.correct,
+          d.replay.verdict.problems,
+        );
+      if (d.capacity) capacity.push(d.capacity);
     }
 
-    await withServer('sql', async (lab) => {
-      for (const name of s.sqlScenarios) await scenario(lab, name);
-    });
+    if (phases.has('redis-ceiling')) {
+      log(`raw Redis ceiling of reserve.lua: redis-benchmark ${s.redisBenchmarkRequests} calls`);
+      // A connection of its own: tens of thousands of pipelined script calls stay off the fixtures' one.
+      const scratch = withScripts(createRedisClient(cfg));
+      try {
+        redisFigures = await redisCeiling(scratch, cfg.REDIS_KEY_PREFIX, cfg.REDIS_URL, runId, s.redisBenchmarkRequests);
+        log(
+          `     ${redisFigures.redisScript.throughput} calls/s (conflict path), ${redisFigures.redisScriptSuccess.throughput} calls/s (success path via Node)`,
+        );
+      } catch (err) {
+        ceilingErrors.push(`raw Redis ceiling: ${(err as Error).message}`);
+        log(`FAIL raw Redis ceiling: ${(err as Error).message}`);
+      } finally {
+        await scratch.quit().catch(() => undefined);
+      }
+    }
+
+    if (phases.has('sql'))
+      await withServer('sql', async (lab) => {
+        for (const name of s.sqlScenarios) await scenario(lab, name);
+      });
 
     // Viewers of one zone: the change stream against 1 s polling, a fresh api process per phase (bench/viewers.ts).
     const viewersTopics = `bench.${runId}.viewers`;
     createdTopics.push(...Object.values(topics({ KAFKA_TOPIC_PREFIX: viewersTopics })));
-    try {
-      viewers = await runViewersBench({ mode, runId, redis, prefix: cfg.REDIS_KEY_PREFIX, topicPrefix: viewersTopics, machine });
-    } catch (err) {
-      ceilingErrors.push(`viewers: ${(err as Error).message}`);
-      log(`FAIL viewers: ${(err as Error).message}`);
-    }
+    if (phases.has('viewers'))
+      try {
+        viewers = await runViewersBench({ mode, runId, redis, prefix: cfg.REDIS_KEY_PREFIX, topicPrefix: viewersTopics, machine });
+      } catch (err) {
+        ceilingErrors.push(`viewers: ${(err as Error).message}`);
+        log(`FAIL viewers: ${(err as Error).message}`);
+      }
   } finally {
     await kafka
       .deleteTopics(createdTopics)
@@ -350,14 +467,18 @@ async function main(): Promise<number> {
     settings: { concurrency: s.concurrency, openLoopRate: s.openLoopRate, sqlDriver: 'mysql2', sqlConnections: 16 },
     scenarios,
     ceilings,
-    ratios: ratios({ scenarios, ceilings }),
+    ratios: ratios({ scenarios, ceilings, capacity }),
     ...(stores ? { stores } : {}),
     ...(holdsHttp ? { holdsHttp } : {}),
     ...(waitingRoom ? { waitingRoom } : {}),
     ...(viewers ? { viewers } : {}),
+    ...(capacity.length ? { capacity } : {}),
+    ...(profile ? { profile } : {}),
+    phases: [...phases],
     correct:
-      scenarios.length > 0 &&
+      (scenarios.length > 0 || !phases.has('scenarios')) &&
       scenarios.every((x) => x.correct) &&
+      capacity.every(capacityCorrect) &&
       (holdsHttp ?? []).every((h) => h.correct) &&
       (waitingRoom?.correct ?? true) &&
       (viewers?.correct ?? true),

@@ -31,14 +31,22 @@ export async function startServer(opts: {
   role?: 'api' | 'writer' | 'projector';
   env?: Record<string, string>;
   readyTimeoutMs?: number;
+  /**
+   * Exactly what `npm start` runs: the supervisor (dist/src/supervise.js) with every role in a
+   * process of its own, the api on the returned url, the other roles on free ports.
+   */
+  supervised?: boolean;
+  /** Node options of the child, e.g. --cpu-prof (bench/profile.ts). */
+  nodeArgs?: string[];
 }): Promise<ServerProcess> {
   const port = await freePort();
   const role = opts.role ?? 'api';
-  const main = path.resolve(__dirname, '..', '..', 'src', 'main.js');
-  const child: ChildProcess = spawn(process.execPath, [main, role], {
+  const dist = path.resolve(__dirname, '..', '..', 'src');
+  const argv = opts.supervised ? [path.join(dist, 'supervise.js')] : [path.join(dist, 'main.js'), role];
+  const child: ChildProcess = spawn(process.execPath, [...(opts.nodeArgs ?? []), ...argv], {
     env: {
       ...process.env,
-      [role === 'api' ? 'PORT' : 'METRICS_PORT']: String(port),
+      ...(opts.supervised ? { PORT: String(port), METRICS_PORT: '0' } : { [role === 'api' ? 'PORT' : 'METRICS_PORT']: String(port) }),
       KAFKA_TOPIC_PREFIX: opts.topicPrefix,
       LOG_LEVEL: 'warn',
       INVENTORY_BACKEND: opts.backend,
@@ -47,7 +55,8 @@ export async function startServer(opts: {
       RATE_LIMIT_ROUTES: '',
       ...opts.env,
     },
-    stdio: ['ignore', 'inherit', 'pipe'],
+    // The supervisor prints every role's start-up lines on stdout: kept out of the bench's output.
+    stdio: ['ignore', opts.supervised ? 'ignore' : 'inherit', 'pipe'],
   });
   // Never leave the server behind, even when the driver dies of an uncaught error.
   const killOnExit = () => child.kill('SIGKILL');
