@@ -5,14 +5,12 @@ import { OutcomeError } from '../purchase/engine';
 import { ApiError, problemBody } from '../shared/errors';
 import { isRedisUnavailable } from '../shared/redis';
 import { problemOf } from './outcomes';
+import { PROBLEM_JSON_TYPE, sendJsonText } from './send-json';
 
 export const PROBLEM_TYPE = 'application/problem+json';
 
 export function sendProblem(res: Response, err: ApiError, instance?: string): void {
-  res
-    .status(err.status)
-    .type(PROBLEM_TYPE)
-    .send(JSON.stringify(problemBody(err, instance)));
+  sendJsonText(res, err.status, JSON.stringify(problemBody(err, instance)), PROBLEM_JSON_TYPE);
 }
 
 /** Maps body-parser and routing errors onto the error registry; anything unknown is a 500. */

@@ -69,7 +69,12 @@ export class ApiError extends Error {
   /** A code defined elsewhere with its spec (the outcome table's codes). */
   constructor(code: string, detail: string | undefined, extra: Record<string, unknown> | undefined, spec: ProblemSpec);
   constructor(code: string, detail?: string, extra: Record<string, unknown> = {}, spec: ProblemSpec = ERRORS[code as ErrorCode]) {
+    // A client's answer (4xx) is an expected outcome, about half of a seed replay's requests
+    // (a seat taken): its stack would never be read, and capturing one costs on every such answer.
+    const limit = Error.stackTraceLimit;
+    if (spec.status < 500) Error.stackTraceLimit = 0;
     super(detail ?? spec.title);
+    Error.stackTraceLimit = limit;
     this.code = code;
     this.status = spec.status;
     this.title = spec.title;

@@ -56,6 +56,22 @@ describe('seed-compatible routes', () => {
     expect(second.body).toMatchObject({ code: 'SEATS_TAKEN', status: 409, seats: [{ row: 'C', column: 12 }] });
   });
 
+  test('the answers carry the same headers Express gave them: charset, exact Content-Length, no chunking', async () => {
+    const q = `/ticket?venueId=V${eventId}&eventId=${eventId}&zoneId=7&row=C&column=20`;
+    for (const [status, type] of [
+      [201, 'application/json; charset=utf-8'],
+      [409, 'application/problem+json; charset=utf-8'],
+    ] as const) {
+      const res = await fetch(`${platform.url}${q}`, { method: 'POST' });
+      const text = await res.text();
+      expect(res.status).toBe(status);
+      expect(res.headers.get('content-type')).toBe(type);
+      expect(res.headers.get('content-length')).toBe(String(Buffer.byteLength(text)));
+      expect(res.headers.get('transfer-encoding')).toBeNull();
+      expect(JSON.parse(text)).toMatchObject(status === 201 ? { row: 'C', column: 20 } : { code: 'SEATS_TAKEN', instance: q });
+    }
+  });
+
   test("the earliest prototype's names (event, zone) work too", async () => {
     const r = await post(`/ticket?event=${eventId}&zone=7&row=D&column=1`);
     expect(r.status).toBe(201);
