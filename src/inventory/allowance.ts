@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { randomToken } from '../shared/random';
 import { allowanceKey, allowanceKeyPattern } from './keys';
 import type { FenceMode, Holds } from './holds';
 import { AllowanceCode, FenceCode, type ScriptedRedis } from '../commands/scripts';
@@ -107,7 +107,7 @@ export class BuyerAllowance {
    * (fence.lua in their zones) and tries once more.
    */
   async acquire(claim: AllowanceClaim): Promise<AcquireResult> {
-    const token = randomBytes(9).toString('base64url');
+    const token = randomToken(9);
     for (let attempt = 0; ; attempt++) {
       const now = this.clock();
       const reply = await this.redis.tpAllowanceAcquire(

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { randomToken } from '../shared/random';
 import type { SeatPosition } from './inventory';
 import { holdIndexKeys, zoneKeys, type ZoneKeys } from './keys';
 import type { ZoneLayout } from './layout';
@@ -64,7 +64,7 @@ const HOLD_ID = /^([A-Za-z0-9_-]{1,64})\.([A-Za-z0-9_-]{1,64})\.h[A-Za-z0-9_-]{1
 
 /** Hold ids route themselves like purchase ids: `<eventId>.<zoneId>.h<16 random>`. */
 export function newHoldId(eventId: string, zoneId: string): string {
-  return `${eventId}.${zoneId}.h${randomBytes(12).toString('base64url')}`;
+  return `${eventId}.${zoneId}.h${randomToken(12)}`;
 }
 
 export function parseHoldId(holdId: string): { eventId: string; zoneId: string } | undefined {

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { randomToken } from '../shared/random';
 
 /**
  * Purchase and ticket ids route themselves: `<eventId>.<zoneId>.<random>` for a purchase and
@@ -7,19 +7,7 @@ import { randomBytes } from 'node:crypto';
  * contain a dot (they match ^[A-Za-z0-9_-]{1,64}$).
  */
 export function newPurchaseId(eventId: string, zoneId: string): string {
-  return `${eventId}.${zoneId}.${random12().toString('base64url')}`;
-}
-
-// randomBytes per call costs a system call on the hot path; draw from a refilled pool instead.
-let pool = Buffer.alloc(0);
-let at = 0;
-function random12(): Buffer {
-  if (at + 12 > pool.length) {
-    pool = randomBytes(12 * 1024);
-    at = 0;
-  }
-  at += 12;
-  return pool.subarray(at - 12, at);
+  return `${eventId}.${zoneId}.${randomToken(12)}`;
 }
 
 export const ticketIdOf = (purchaseId: string, n: number) => `${purchaseId}.${n}`;
