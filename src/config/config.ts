@@ -218,6 +218,12 @@ const schema = z
     /** How often the controller audits every event (0 = never). */
     AUDIT_INTERVAL_MS: z.coerce.number().int().min(0).max(86_400_000).default(60_000),
     SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).max(120_000).default(10_000),
+    /**
+     * The supervisor (`npm start`) runs the writer and projector at this niceness (0 = as the
+     * api): on shared cores the buyer-facing api goes first and the consumers catch up when it
+     * waits (docs/performance.md, "Default start").
+     */
+    SUPERVISOR_CONSUMER_NICE: z.coerce.number().int().min(0).max(19).default(10),
     /** api: after SIGTERM, /readyz answers 503 this long before the server closes (Kubernetes stops routing meanwhile). */
     SHUTDOWN_DRAIN_MS: z.coerce.number().int().min(0).max(120_000).default(0),
     /** Only whether it is set counts: set, the AWS SDK's default chain signs; unset with DYNAMODB_ENDPOINT, dummy credentials (dynalite). */

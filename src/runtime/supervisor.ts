@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import os from 'node:os';
 import { createInterface } from 'node:readline';
 import type { Writable } from 'node:stream';
 import type { ReadyMessage } from './parent-watch';
@@ -129,6 +130,16 @@ export class Supervisor {
     // 'ipc': the channel whose close tells the child that the supervisor is gone. Not detached: same process group.
     const child = spawn(process.execPath, [this.opts.main, role], { env: childEnv, stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
     s.child = child;
+    // Never above the supervisor's own priority: lowering a niceness needs privileges.
+    if (s.plan.nice > os.getPriority() && child.pid !== undefined) {
+      try {
+        os.setPriority(child.pid, s.plan.nice);
+      } catch (e) {
+        this.warn(
+          `${role} runs at the api's priority: setting its niceness ${s.plan.nice} failed (${(e as Error).message}); set SUPERVISOR_CONSUMER_NICE=0 to skip it`,
+        );
+      }
+    }
     s.startedAt = Date.now();
     s.servedPort = undefined;
     this.relay(s, child.stdout, this.out);

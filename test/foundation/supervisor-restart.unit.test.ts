@@ -33,6 +33,13 @@ test('only the api serves PORT; the other roles get METRICS_PORT+1..+3 in start 
     ['api', 8080, { PORT: '8080', METRICS_PORT: '9464' }],
   ]);
   expect(planRoles({ PORT: 0, METRICS_PORT: 0 }).map((p) => p.port)).toEqual([0, 0, 0, 0]);
+  // The consumers run behind the api (SUPERVISOR_CONSUMER_NICE); the api and controller do not.
+  expect(planRoles({ PORT: 0, METRICS_PORT: 0, SUPERVISOR_CONSUMER_NICE: 7 }).map((p) => [p.role, p.nice])).toEqual([
+    ['controller', 0],
+    ['writer', 7],
+    ['projector', 7],
+    ['api', 0],
+  ]);
   expect(() => planRoles({ PORT: 9466, METRICS_PORT: 9464 })).toThrow(ConfigError);
   expect(() => planRoles({ PORT: 9466, METRICS_PORT: 9464 })).toThrow(/PORT=9466 collides .*move one of them/);
   expect(() => planRoles({ PORT: 8080, METRICS_PORT: 65534 })).toThrow(/use at most 65532/);
@@ -59,7 +66,7 @@ test('a role that keeps dying is restarted with the backoff and reported as a cr
   const e = new PassThrough().on('data', (d) => (err += d));
   const supervisor = new Supervisor({
     main,
-    roles: [{ role: 'writer', port: 0, env: {} }],
+    roles: [{ role: 'writer', port: 0, env: {}, nice: 0 }],
     env: process.env,
     stopDeadlineMs: 1000,
     policy: { firstDelayMs: 10, maxDelayMs: 40, healthyAfterMs: 60_000, crashLoopAfter: 3 },

@@ -159,6 +159,11 @@ describe('npm start: the supervisor', () => {
     expect(new Set(pids).size).toBe(4);
     // Not detached: the children share the supervisor's process group (field 3 of /proc/pid/stat is pgrp).
     for (const kid of pids) expect(stat(kid)[2]).toBe(stat(pid)[2]);
+    // The consumers run at SUPERVISOR_CONSUMER_NICE (default 10; field 19 of /proc/pid/stat), the api and controller as the supervisor.
+    const niceOf = (p: number) => Number(stat(p)[16]);
+    const consumerNice = Math.max(niceOf(pid), 10);
+    expect([kids.writer, kids.projector].map((p) => niceOf(p!))).toEqual([consumerNice, consumerNice]);
+    expect([kids.api, kids.controller].map((p) => niceOf(p!))).toEqual([niceOf(pid), niceOf(pid)]);
     await waitFor(() => ready(s.api), `${s.api}/readyz`, 30_000, 100);
     // controller, writer, projector: METRICS_PORT+1..+3, printed.
     for (const [i, role] of ['controller', 'writer', 'projector'].entries()) {
