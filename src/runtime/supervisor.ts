@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readdirSync } from 'node:fs';
 import os from 'node:os';
 import { createInterface } from 'node:readline';
 import type { Writable } from 'node:stream';
@@ -130,16 +131,7 @@ export class Supervisor {
     // 'ipc': the channel whose close tells the child that the supervisor is gone. Not detached: same process group.
     const child = spawn(process.execPath, [this.opts.main, role], { env: childEnv, stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
     s.child = child;
-    // Never above the supervisor's own priority: lowering a niceness needs privileges.
-    if (s.plan.nice > os.getPriority() && child.pid !== undefined) {
-      try {
-        os.setPriority(child.pid, s.plan.nice);
-      } catch (e) {
-        this.warn(
-          `${role} runs at the api's priority: setting its niceness ${s.plan.nice} failed (${(e as Error).message}); set SUPERVISOR_CONSUMER_NICE=0 to skip it`,
-        );
-      }
-    }
+    this.renice(s, child);
     s.startedAt = Date.now();
     s.servedPort = undefined;
     this.relay(s, child.stdout, this.out);
@@ -147,11 +139,41 @@ export class Supervisor {
     child.on('message', (m: Partial<ReadyMessage>) => {
       if (m?.type !== 'ready' || typeof m.port !== 'number') return;
       s.servedPort = m.port;
+      // Again once it serves: the threads it started before the first call kept the old niceness.
+      this.renice(s, child);
       for (const w of s.waiters.splice(0)) w(m.port);
     });
     child.on('error', (e) => this.warn(`${role} could not be started: ${e.message}`));
     // 'close', not 'exit': the role's last lines are printed before its death is reported.
     child.once('close', (code, signal) => this.onDeath(s, child, code, signal));
+  }
+
+  /**
+   * Gives every thread of the child the plan's niceness (setpriority on Linux changes one thread;
+   * threads started later inherit their creator's). Never below the supervisor's own: lowering a
+   * niceness needs privileges.
+   */
+  private renice(s: Slot, child: ChildProcess): void {
+    const { nice, role } = s.plan;
+    if (nice <= os.getPriority() || child.pid === undefined || child.exitCode !== null) return;
+    const pid = child.pid;
+    let threads: number[] = [pid];
+    try {
+      threads = readdirSync(`/proc/${pid}/task`).map(Number);
+    } catch {
+      /* no /proc (not Linux): setpriority there applies to the whole process */
+    }
+    for (const tid of threads) {
+      try {
+        os.setPriority(tid, nice);
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code === 'ESRCH') continue; // the thread (or the child) ended meanwhile
+        this.warn(
+          `${role} may run at the api's priority: setting niceness ${nice} failed (${(e as Error).message}); SUPERVISOR_CONSUMER_NICE=0 skips it`,
+        );
+        return;
+      }
+    }
   }
 
   private relay(s: Slot, from: NodeJS.ReadableStream | null, to: Writable): void {

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
@@ -57,6 +57,13 @@ const stat = (pid: number) =>
   readFileSync(`/proc/${pid}/stat`, 'utf8')
     .replace(/^\d+ \(.*\) /, '')
     .split(' ');
+
+const threadNice = (pid: number, tid: number) =>
+  Number(
+    readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8')
+      .replace(/^\d+ \(.*\) /, '')
+      .split(' ')[16],
+  );
 
 /** The supervisor's children by role, from /proc (what runs, not what the supervisor says). */
 function childrenOf(pid: number): Partial<Record<RoleName, number>> {
@@ -160,10 +167,12 @@ describe('npm start: the supervisor', () => {
     // Not detached: the children share the supervisor's process group (field 3 of /proc/pid/stat is pgrp).
     for (const kid of pids) expect(stat(kid)[2]).toBe(stat(pid)[2]);
     // The consumers run at SUPERVISOR_CONSUMER_NICE (default 10; field 19 of /proc/pid/stat), the api and controller as the supervisor.
+    // Every thread of the process: setpriority on Linux changes one thread only.
     const niceOf = (p: number) => Number(stat(p)[16]);
+    const threadNices = (p: number) => [...new Set(readdirSync(`/proc/${p}/task`).map((t) => threadNice(p, Number(t))))];
     const consumerNice = Math.max(niceOf(pid), 10);
-    expect([kids.writer, kids.projector].map((p) => niceOf(p!))).toEqual([consumerNice, consumerNice]);
-    expect([kids.api, kids.controller].map((p) => niceOf(p!))).toEqual([niceOf(pid), niceOf(pid)]);
+    expect([kids.writer, kids.projector].map((p) => threadNices(p!))).toEqual([[consumerNice], [consumerNice]]);
+    expect([kids.api, kids.controller].map((p) => threadNices(p!))).toEqual([[niceOf(pid)], [niceOf(pid)]]);
     await waitFor(() => ready(s.api), `${s.api}/readyz`, 30_000, 100);
     // controller, writer, projector: METRICS_PORT+1..+3, printed.
     for (const [i, role] of ['controller', 'writer', 'projector'].entries()) {
