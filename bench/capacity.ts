@@ -34,6 +34,8 @@ export interface CapacityResult {
   steps: CapacityStep[];
   /** The highest stepped rate that met the target, below the first that did not; null if the first missed. */
   highestRate: number | null;
+  /** False when every step met the target: highestRate is then only a lower bound (more steps would go higher). */
+  limitFound: boolean;
   problems: string[];
 }
 
@@ -50,6 +52,8 @@ export interface CapacityOptions {
   concurrency: number;
   sloP99Ms?: number;
   log: (msg: string) => void;
+  /** Called with each step's event id before the step runs (the caller removes what the stores kept of it). */
+  onStep?: (eventId: string) => void;
 }
 
 export async function findCapacity(lab: LabTarget, o: CapacityOptions): Promise<CapacityResult> {
@@ -60,8 +64,10 @@ export async function findCapacity(lab: LabTarget, o: CapacityOptions): Promise<
   let rate = Math.max(50, Math.round(o.startRate));
   for (let i = 0; i < o.maxSteps; i++, rate = Math.round(rate * factor)) {
     const zones = Math.max(1, Math.ceil((rate * o.stepSeconds) / REQUESTS_PER_ZONE));
+    const eventId = `${o.eventPrefix}-cap${i}`;
+    o.onStep?.(eventId);
     const report = await runScenario(lab, seedReplay({ zones, seed: i + 1 }), {
-      eventId: `${o.eventPrefix}-cap${i}`,
+      eventId,
       concurrency: o.concurrency,
       rate,
       label: `capacity ${o.target} @${rate}/s`,
@@ -89,7 +95,7 @@ export async function findCapacity(lab: LabTarget, o: CapacityOptions): Promise<
   }
   const firstMiss = steps.findIndex((s) => !s.ok);
   const met = firstMiss === -1 ? steps : steps.slice(0, firstMiss);
-  return { target: o.target, sloP99Ms: slo, steps, highestRate: met.at(-1)?.rate ?? null, problems };
+  return { target: o.target, sloP99Ms: slo, steps, highestRate: met.at(-1)?.rate ?? null, limitFound: firstMiss !== -1, problems };
 }
 
 export const capacityCorrect = (r: CapacityResult) => r.steps.every((s) => s.correct);
@@ -108,7 +114,7 @@ export function capacityTable(rs: CapacityResult[]): string[] {
     '',
     ...rs.map(
       (r) =>
-        `Highest rate meeting the target, ${r.target}: ${r.highestRate === null ? 'none (the first step missed)' : `${n(r.highestRate)} req/s`}.`,
+        `Highest rate meeting the target, ${r.target}: ${r.highestRate === null ? 'none (the first step missed)' : `${r.limitFound ? '' : '≥ '}${n(r.highestRate)} req/s${r.limitFound ? '' : ' (every step met it: the limit lies higher)'}`}.`,
     ),
   ];
 }
@@ -146,7 +152,7 @@ export function capacitySvgPanel(rs: CapacityResult[], x: number, y: number, w: 
     out.push(`<polyline points="${line((s) => s.p50)}" fill="none" stroke="${c}" stroke-width="1.5" stroke-dasharray="5,3"/>`);
     for (const s of r.steps)
       out.push(`<circle cx="${px(s.rate).toFixed(1)}" cy="${py(s.p99).toFixed(1)}" r="3" fill="${s.ok ? c : '#fff'}" stroke="${c}"/>`);
-    const best = r.highestRate === null ? 'none' : `${r.highestRate.toLocaleString('en-US')} req/s`;
+    const best = r.highestRate === null ? 'none' : `${r.limitFound ? '' : '≥ '}${r.highestRate.toLocaleString('en-US')} req/s`;
     out.push(`<rect x="${x}" y="${y + h + 24 + i * 18}" width="12" height="12" fill="${c}"/>`);
     out.push(`<text x="${x + 18}" y="${y + h + 34 + i * 18}">${esc(`${r.target}: highest rate meeting the target ${best}`)}</text>`);
   });

@@ -45,20 +45,22 @@ export async function runDefaultStart(o: DefaultStartOptions): Promise<DefaultSt
   const tablePrefix = `bench${o.runId}d`;
   const figures: DefaultStartFigures = { topics: Object.values(topics({ KAFKA_TOPIC_PREFIX: topicPrefix })), errors: [] };
   const eventIds: string[] = [];
-  const server = await startServer({
-    backend: 'redis',
-    topicPrefix,
-    supervised: true,
-    // The lab sends everything from one address: the per-client rate limits stay off, as in every scenario.
-    env: { REDIS_KEY_PREFIX: prefix, DYNAMODB_TABLE_PREFIX: tablePrefix },
-    readyTimeoutMs: 120_000,
-  });
-  o.log(
-    `default start (supervisor pid ${server.pid}) at ${server.url}: key prefix ${prefix}, topics ${topicPrefix}.*, tables ${tablePrefix}*`,
-  );
   const eventLog = new EventLogCollector(o.kafka, topics({ KAFKA_TOPIC_PREFIX: topicPrefix }).tickets);
-  const client = new LoadClient(server.url, o.concurrency);
+  let server: Awaited<ReturnType<typeof startServer>> | undefined;
+  let client: LoadClient | undefined;
   try {
+    server = await startServer({
+      backend: 'redis',
+      topicPrefix,
+      supervised: true,
+      // The lab sends everything from one address: the per-client rate limits stay off, as in every scenario.
+      env: { REDIS_KEY_PREFIX: prefix, DYNAMODB_TABLE_PREFIX: tablePrefix },
+      readyTimeoutMs: 120_000,
+    });
+    o.log(
+      `default start (supervisor pid ${server.pid}) at ${server.url}: key prefix ${prefix}, topics ${topicPrefix}.*, tables ${tablePrefix}-*`,
+    );
+    client = new LoadClient(server.url, o.concurrency);
     await eventLog.start();
     const lab: LabTarget = { url: server.url, backend: 'redis', redis: o.redis, prefix, client, eventLog };
     await runNoop(server.url, 5000, { concurrency: o.concurrency }, client);
@@ -82,15 +84,15 @@ export async function runDefaultStart(o: DefaultStartOptions): Promise<DefaultSt
       startRate: figures.replay.stats.throughput * 0.3,
       concurrency: o.concurrency,
       log: o.log,
+      onStep: (eventId) => eventIds.push(eventId),
       ...o.capacity,
     });
-    eventIds.push(...figures.capacity.steps.map((_, i) => `${capPrefix}-cap${i}`));
   } catch (err) {
     figures.errors.push(`default start: ${(err as Error).message}`);
   } finally {
-    await client.close();
+    await client?.close();
     await eventLog.stop().catch(() => undefined);
-    await server.stop();
+    await server?.stop();
     await removeEverything(o.cfg, o.redis, prefix, tablePrefix, eventIds).catch((err: Error) =>
       figures.errors.push(`default start cleanup (remove keys ${prefix}* and tables ${tablePrefix}* by hand): ${err.message}`),
     );
@@ -110,7 +112,7 @@ async function removeEverything(cfg: Config, redis: ScriptedRedis, prefix: strin
       names.push(...(page.TableNames ?? []));
       from = page.LastEvaluatedTableName;
     } while (from);
-    for (const TableName of names.filter((t) => t.startsWith(tablePrefix))) await dynamo.send(new DeleteTableCommand({ TableName }));
+    for (const TableName of names.filter((t) => t.startsWith(`${tablePrefix}-`))) await dynamo.send(new DeleteTableCommand({ TableName }));
   } finally {
     dynamo.destroy();
   }

@@ -74,6 +74,7 @@ const CORE: [name: string, test: RegExp][] = [
   ['Node core (promises, timers, buffers, other)', /^node:/],
 ];
 const GC = 'garbage collection';
+const SAMPLE_INTERVAL_US = 250;
 const NATIVE = 'native, not attributed (program)';
 
 export interface ProfileRow {
@@ -92,6 +93,10 @@ export interface ProfileResult {
   otherThreadsUsPerPurchase: number;
   /** Share of the window's samples the main thread was idle. */
   idleShare: number;
+  /** Samples in the window while busy: the shares rest on these (a busy machine delays V8's sampler). */
+  busySamples: number;
+  /** The samples the interval would have given over the busy time (window × busy share ÷ 250 µs). */
+  expectedSamples: number;
   rows: ProfileRow[];
   profileFile?: string;
 }
@@ -107,7 +112,11 @@ function cpuMicros(pid: number, tid?: number): number {
 const CLOCK_TICKS = 100; // sysconf(_SC_CLK_TCK) on Linux; /proc counts in these
 
 /** µs per component for the samples between `fromUs` and `toUs` (the profile's own clock). */
-export function attribute(profile: CpuProfile, fromUs: number, toUs: number): { component: string; us: number }[] {
+export function attribute(profile: CpuProfile, fromUs: number, toUs: number): { component: string; us: number; samples: number }[] {
+  if (fromUs < profile.startTime || toUs > profile.endTime)
+    throw new Error(
+      `the replay's window (${fromUs}–${toUs} µs) lies outside the profile (${profile.startTime}–${profile.endTime} µs): the clocks did not line up`,
+    );
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
   for (const n of profile.nodes) for (const c of n.children ?? []) byId.get(c)!.parent = n.id;
   const memo = new Map<number, string>();
@@ -134,16 +143,19 @@ export function attribute(profile: CpuProfile, fromUs: number, toUs: number): { 
     memo.set(id, name);
     return name;
   };
-  const totals = new Map<string, number>();
+  const totals = new Map<string, { us: number; samples: number }>();
   let t = profile.startTime;
   for (let i = 0; i < profile.samples.length; i++) {
     t += profile.timeDeltas[i]!;
     if (t < fromUs || t > toUs) continue;
     const next = profile.timeDeltas[i + 1] ?? 0;
     const c = componentOf(profile.samples[i]!);
-    totals.set(c, (totals.get(c) ?? 0) + next);
+    const sum = totals.get(c) ?? { us: 0, samples: 0 };
+    sum.us += next;
+    sum.samples++;
+    totals.set(c, sum);
   }
-  return [...totals].map(([component, us]) => ({ component, us })).sort((a, b) => b.us - a.us);
+  return [...totals].map(([component, t]) => ({ component, ...t })).sort((a, b) => b.us - a.us);
 }
 
 export interface ProfileOptions {
@@ -158,13 +170,16 @@ export interface ProfileOptions {
   log: (msg: string) => void;
 }
 
-export async function profileApi(o: ProfileOptions): Promise<{ result: ProfileResult; topics: string[] }> {
+/** The topics the profile's api creates (the caller deletes them with the bench's others, whatever happens). */
+export const profileTopics = (runId: string) => Object.values(topics({ KAFKA_TOPIC_PREFIX: `bench.${runId}.profile` }));
+
+export async function profileApi(o: ProfileOptions): Promise<ProfileResult> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'tp-cpu-prof-'));
   const topicPrefix = `bench.${o.runId}.profile`;
   const server = await startServer({
     backend: 'redis',
     topicPrefix,
-    nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${dir}`, '--cpu-prof-interval=250'],
+    nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${dir}`, `--cpu-prof-interval=${SAMPLE_INTERVAL_US}`],
   });
   const eventLog = new EventLogCollector(o.kafka, topics({ KAFKA_TOPIC_PREFIX: topicPrefix }).tickets);
   const client = new LoadClient(server.url, o.concurrency);
@@ -227,6 +242,8 @@ export async function profileApi(o: ProfileOptions): Promise<{ result: ProfileRe
       mainThreadUsPerPurchase: Math.round(mainUs * 10) / 10,
       otherThreadsUsPerPurchase: Math.round(((window!.all - window!.main) / stats.requests) * 10) / 10,
       idleShare: Math.round((idle / total) * 1000) / 1000,
+      busySamples: parts.filter((p) => p.component !== 'idle').reduce((n, p) => n + p.samples, 0),
+      expectedSamples: Math.round(busy / SAMPLE_INTERVAL_US),
       rows: parts
         .filter((p) => p.component !== 'idle')
         .map((p) => ({
@@ -240,7 +257,7 @@ export async function profileApi(o: ProfileOptions): Promise<{ result: ProfileRe
       writeFileSync(o.keepAs, raw);
       result.profileFile = path.basename(o.keepAs);
     }
-    return { result, topics: Object.values(topics({ KAFKA_TOPIC_PREFIX: topicPrefix })) };
+    return result;
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -249,7 +266,7 @@ export async function profileApi(o: ProfileOptions): Promise<{ result: ProfileRe
 export function profileTable(p: ProfileResult): string[] {
   const n = (x: number, d = 1) => x.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
   return [
-    `CPU profile of the api during the seed replay: ${p.requests.toLocaleString('en-US')} purchase requests at ${p.throughput.toLocaleString('en-US')} req/s; main thread ${n(p.mainThreadUsPerPurchase)} µs of CPU per purchase (idle ${n(p.idleShare * 100)}% of the window), other threads ${n(p.otherThreadsUsPerPurchase)} µs${p.profileFile ? ` (profile: ${p.profileFile})` : ''}.`,
+    `CPU profile of the api during the seed replay: ${p.requests.toLocaleString('en-US')} purchase requests at ${p.throughput.toLocaleString('en-US')} req/s; main thread ${n(p.mainThreadUsPerPurchase)} µs of CPU per purchase (idle ${n(p.idleShare * 100)}% of the window), other threads ${n(p.otherThreadsUsPerPurchase)} µs; ${p.busySamples.toLocaleString('en-US')} busy samples (${p.expectedSamples.toLocaleString('en-US')} at the nominal interval)${p.profileFile ? ` (profile: ${p.profileFile})` : ''}.`,
     '',
     '| component | µs per purchase (main thread) | share |',
     '| --- | ---: | ---: |',

@@ -32,7 +32,7 @@ import { topologyMarkdown } from './topology-report';
 import { runViewersBench, writeViewersFiles } from './viewers';
 import { capacityCorrect, findCapacity, type CapacityResult } from './capacity';
 import { runDefaultStart } from './default-start';
-import { profileApi, type ProfileResult } from './profile';
+import { profileApi, profileTopics, type ProfileResult } from './profile';
 import type { ViewersResult } from './viewers-report';
 
 interface Settings {
@@ -305,7 +305,8 @@ async function main(): Promise<number> {
     if (phases.has('profile')) {
       log('CPU profile of the api (--cpu-prof) during a seed replay: µs per purchase by component');
       try {
-        const p = await profileApi({
+        createdTopics.push(...profileTopics(runId));
+        profile = await profileApi({
           redis,
           prefix: cfg.REDIS_KEY_PREFIX,
           kafka,
@@ -315,8 +316,6 @@ async function main(): Promise<number> {
           keepAs: path.join(values.out, `${stamp(started)}${mode === 'quick' ? '-quick' : ''}-api.cpuprofile`),
           log,
         });
-        createdTopics.push(...p.topics);
-        profile = p.result;
         log(
           `     main thread ${profile.mainThreadUsPerPurchase} µs per purchase; top: ${profile.rows
             .slice(0, 3)

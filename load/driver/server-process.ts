@@ -95,7 +95,8 @@ export async function startServer(opts: {
     async stop() {
       if (gone) return;
       child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+      // The supervisor gives its roles SHUTDOWN_DRAIN_MS + SHUTDOWN_GRACE_MS + 5 s (15 s by default) and then kills them itself.
+      const timer = setTimeout(() => child.kill('SIGKILL'), opts.supervised ? 45_000 : 15_000);
       await exited;
       clearTimeout(timer);
     },
