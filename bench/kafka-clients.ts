@@ -1,5 +1,5 @@
 /**
- * node dist/bench/kafka-clients.js [--brokers 127.0.0.1:9092] [--rounds 3] [--scale 1]
+ * node dist/bench/kafka-clients.js [--brokers 127.0.0.1:9092] [--rounds 5] [--scale 1] [--confluent-linger-ms 0]
  *
  * The Kafka client behind the event-log seam, measured on the purchase engine's producer path:
  * kafkajs (today's, through src/stream/kafkajs-adapter.ts) against `@platformatic/kafka` and
@@ -145,10 +145,7 @@ function machine(): string {
   } catch {
     // lscpu absent: keep the os module's name
   }
-  return `${os.availableParallelism()} × ${model}, Node ${process.versions.node}, load ${os
-    .loadavg()
-    .map((l) => l.toFixed(2))
-    .join(' ')} at start`;
+  return `${os.availableParallelism()} × ${model}, Node ${process.versions.node}`;
 }
 
 async function main(): Promise<void> {
@@ -157,6 +154,7 @@ async function main(): Promise<void> {
       brokers: { type: 'string', default: process.env.KAFKA_BROKERS ?? '127.0.0.1:9092' },
       rounds: { type: 'string', default: '5' },
       scale: { type: 'string', default: '1' },
+      'confluent-linger-ms': { type: 'string', default: '0' },
     },
   });
   quietHarmlessClientWarnings();
@@ -173,7 +171,7 @@ async function main(): Promise<void> {
     harness,
     kafkajsClient(brokers, log),
     await platformaticClient(brokers),
-    await confluentClient(brokers),
+    await confluentClient(brokers, Number(values['confluent-linger-ms'])),
   ];
   const absent = found.filter((c): c is Absent => 'why' in c);
   for (const a of absent) process.stderr.write(`skipping ${a.name}: ${a.why}\n`);
@@ -188,6 +186,12 @@ async function main(): Promise<void> {
 
   const startedAt = new Date().toISOString();
   const machineLine = machine();
+  const load = () =>
+    os
+      .loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ');
+  const loadAtStart = load();
   try {
     await admin.ensureTopics(
       outcomes
@@ -216,7 +220,7 @@ async function main(): Promise<void> {
 
     const lines = [
       `Kafka clients, producer path (idempotent, acks=all, ${PARTITIONS} partitions, replication 1 on one local broker; TicketPurchased records of ~${Math.round(Buffer.byteLength(String(pool[0]!.value)))} bytes, ${ZONES} zone keys).`,
-      `Machine: ${machineLine}. Started ${startedAt}; median of ${rounds} rounds per cell, one run.`,
+      `Machine: ${machineLine}; load average ${loadAtStart} at start, ${load()} at the end (the broker and other work share the cores). Started ${startedAt}; median of ${rounds} rounds per cell, one run.`,
       '',
       '| client | shape | records | CPU µs/record (process) | CPU µs/record (main thread) | records/s | p50 ms | p99 ms |',
       '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |',
