@@ -28,7 +28,7 @@ import { execFileSync } from 'node:child_process';
 import { createLogger } from '../src/observability/logger';
 import { newPurchaseId, ticketIdOf } from '../src/purchase/ids';
 import { partitionKey, SCHEMA_VERSION, type TicketPurchased } from '../src/purchase/record';
-import type { LogProducer, NewRecord } from '../src/stream/event-log';
+import type { EventLog, LogProducer, NewRecord } from '../src/stream/event-log';
 import { KafkajsEventLog } from '../src/stream/kafkajs-adapter';
 import { quietHarmlessClientWarnings } from '../src/stream/kafka';
 import { BatchingSender } from '../src/stream/sender';
@@ -96,7 +96,8 @@ async function runShape(
   const count = (r: NewRecord) => outcome.ackedPerKey.set(r.key!, (outcome.ackedPerKey.get(r.key!) ?? 0) + 1);
   if (shape.via === 'sender') {
     const sender = new BatchingSender(
-      { openProducer: () => outcome.client.openProducer() } as unknown as KafkajsEventLog,
+      // The sender asks its log for producers only.
+      { openProducer: () => outcome.client.openProducer() } as Pick<EventLog, 'openProducer'> as EventLog,
       { topic: outcome.topic, lingerMs: 1, maxBatch: 1000, maxBatchBytes: 900_000, producers: 2, stallMs: 30_000 },
       log,
     );

@@ -81,6 +81,7 @@ export function kafkajsClient(brokers: string[], log: Logger): BenchClient {
 // ---- @platformatic/kafka ---------------------------------------------------------------------
 
 interface PlatformaticProducer {
+  initIdempotentProducer(opts: object): Promise<unknown>;
   send(opts: {
     messages: { topic: string; key: string | null; value: Buffer | string; headers?: Record<string, string> }[];
   }): Promise<unknown>;
@@ -122,8 +123,7 @@ export async function platformaticClient(brokers: string[]): Promise<BenchClient
         serializers: m.stringSerializers,
       });
       // The idempotent producer's id is fetched on the first send: do it here, as `connect` would.
-      const warm = (producer as unknown as { initIdempotentProducer(o: object): Promise<unknown> }).initIdempotentProducer({});
-      await warm;
+      await producer.initIdempotentProducer({});
       return {
         async send(topic: string, records: readonly NewRecord[]) {
           await producer.send({
