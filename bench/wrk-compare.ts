@@ -184,3 +184,39 @@ export async function compareGenerators(mode: 'quick' | 'full'): Promise<number>
     await redis.quit();
   }
 }
+
+/**
+ * For bench/run.ts's report: wrk's ceilings beside the Node driver's no-op and seed-replay figures
+ * of the same server (the driver's CPU is not measured there; `node dist/bench/wrk.js` does).
+ */
+export function wrkCeilingsMarkdown(
+  wrk: WrkCeilings | { skipped: string },
+  node: { noop?: Pick<RunStats, 'throughput' | 'p99'>; replay?: Pick<RunStats, 'throughput' | 'p99'> },
+): string {
+  if ('skipped' in wrk) return `### Ceilings with wrk\n\n${wrk.skipped}`;
+  const wr = wrk.seedReplay;
+  const rows = [
+    ['no-op POST, req/s', fmt(node.noop?.throughput), fmt(wrk.noop.summary.throughput)],
+    ['no-op POST, p99 ms', fmt(node.noop?.p99, 1), fmt(wrk.noop.summary.p99, 1)],
+    [`seed replay (${wr.zones} zones), req/s`, fmt(node.replay?.throughput), fmt(wr.throughput)],
+    ['seed replay, p99 ms', fmt(node.replay?.p99, 1), fmt(wr.summary.p99, 1)],
+    [
+      'wrk CPU s per 1,000 requests (no-op / seed replay)',
+      '',
+      `${fmt(per1k(wrk.noop.cpuSeconds, wrk.noop.summary.requests), 3)} / ${fmt(per1k(wr.cpuSeconds, wr.summary.requests), 3)}`,
+    ],
+  ];
+  return [
+    '### Ceilings with wrk',
+    '',
+    `wrk ${wrk.threads} threads, ${wrk.connections} connections, on the same api server as the Node driver. Only a ceiling: the Node driver's runs are the checked ones.`,
+    '',
+    '| measure | Node driver | wrk |',
+    '| --- | ---: | ---: |',
+    ...rows.map((r) => `| ${r.join(' | ')} |`),
+    '',
+    `wrk's purchases: ${Object.entries(wr.summary.script?.statuses ?? {})
+      .map(([k, v]) => `${k}: ${v}`)
+      .join(', ')}${wr.complete ? '' : ` (not one 201 per seat and a 409 per duplicate; ${wr.lost} lost)`}.`,
+  ].join('\n');
+}
