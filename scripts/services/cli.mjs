@@ -9,6 +9,8 @@
 //        (npm run services:up|down|status|install [-- --only …])
 //
 //   install  install what the services need and is missing (apt-get, Maven); nothing else does.
+//            Also the optional tools (wrk.mjs: the bench's wrk); a tool that cannot be installed
+//            (no apt-get, not root) is reported with its command and does not fail the install.
 //   up       start what is not healthy yet (concurrently), wait until everything is healthy, exit 0.
 //            A service already healthy on its port is left alone, whoever started it. Never
 //            installs: when something is missing it prints the `services:install` command.
@@ -32,6 +34,7 @@ import { dynalite } from './dynalite.mjs';
 import { kafka } from './kafka.mjs';
 import { mariadb } from './mariadb.mjs';
 import { redis } from './redis.mjs';
+import { wrk } from './wrk.mjs';
 
 const TOPOLOGY = applyTopologyOrExit().name;
 /** The services of each topology; the cluster modules load only when used (they read its variables). */
@@ -49,6 +52,8 @@ if (!TOPOLOGIES[TOPOLOGY]) {
   process.exit(2);
 }
 const SERVICES = await TOPOLOGIES[TOPOLOGY]();
+/** Installed by `install` like a service's packages, never started: only `install` takes them. */
+const TOOLS = [wrk];
 const address = (svc) => svc.address ?? `${HOST}:${svc.port}`;
 
 function reportFailures(services, results, verb) {
@@ -85,8 +90,16 @@ async function cmdInstall(services) {
     const needs = await (svc.missingWhenDown ?? svc.missing).call(svc);
     if (!needs.length) return say(svc.name, 'nothing to install');
     for (const need of needs) {
-      if (!need.install) throw new ServiceError(need.what, `do it by hand: ${need.how}`);
-      await need.install();
+      if (!need.install) {
+        if (svc.optional) return say(svc.name, `${need.what}; skipped (no apt-get here); to have it: ${need.how}`);
+        throw new ServiceError(need.what, `do it by hand: ${need.how}`);
+      }
+      try {
+        await need.install();
+      } catch (e) {
+        if (!svc.optional) throw e;
+        return say(svc.name, `optional, not installed: ${e.message}; ${e.next ?? `to have it: ${need.how}`}`);
+      }
     }
     const left = svc.missing();
     if (left.length && !svc.missingWhenDown)
@@ -176,21 +189,22 @@ async function main(argv) {
     else if (a.startsWith('--only=')) only = a.slice('--only='.length);
     else return usage(`unknown argument ${a}`);
   }
-  let services = SERVICES;
+  const run = COMMANDS[command];
+  if (!run) return usage(command ? `unknown command ${command}` : 'missing command');
+  const known = command === 'install' ? [...SERVICES, ...TOOLS] : SERVICES;
+  let services = known;
   if (only !== null) {
     const names = (only ?? '')
       .split(',')
       .map((s) => s.trim())
       .filter(Boolean);
-    const unknown = names.filter((n) => !SERVICES.some((s) => s.name === n));
+    const unknown = names.filter((n) => !known.some((s) => s.name === n));
     if (!names.length || unknown.length)
       return usage(
-        `--only takes a comma-separated subset of ${SERVICES.map((s) => s.name).join(',')}${unknown.length ? ` (unknown: ${unknown.join(', ')})` : ''}`,
+        `--only takes a comma-separated subset of ${known.map((s) => s.name).join(',')}${unknown.length ? ` (unknown: ${unknown.join(', ')}${unknown.some((n) => TOOLS.some((t) => t.name === n)) ? '; a tool is only installed, never started' : ''})` : ''}`,
       );
-    services = SERVICES.filter((s) => names.includes(s.name));
+    services = known.filter((s) => names.includes(s.name));
   }
-  const run = COMMANDS[command];
-  if (!run) return usage(command ? `unknown command ${command}` : 'missing command');
   fs.mkdirSync(LOG_DIR, { recursive: true });
   return run(services);
 }

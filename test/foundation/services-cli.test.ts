@@ -48,6 +48,18 @@ test('up never installs: without redis-server it fails and names `npm run servic
   expect(existsSync(path.join(dir, 'logs', 'apt.log'))).toBe(false);
 });
 
+test('wrk is an optional tool: without it and without apt-get, install names the command and succeeds; up refuses a tool', () => {
+  const bin = path.join(dir, 'bin'); // a PATH with node and nothing else: no wrk, no apt-get
+  mkdirSync(bin);
+  symlinkSync(process.execPath, path.join(bin, 'node'));
+  const r = cli(['install', '--only', 'wrk'], { PATH: bin });
+  expect([r.code, r.out]).toEqual([0, expect.stringContaining('wrk is not installed')]);
+  expect(r.out).toContain('apt-get install -y wrk');
+  expect(existsSync(path.join(dir, 'logs', 'apt.log'))).toBe(false);
+  const up = cli(['up', '--only', 'wrk'], {});
+  expect([up.code, up.out]).toEqual([2, expect.stringContaining('a tool is only installed, never started')]);
+});
+
 test('up starts a private Redis, a second up leaves it alone, down stops only what up started', async () => {
   const port = await freePort();
   const env = { REDIS_PORT: String(port) };
