@@ -4,6 +4,7 @@ import type { HttpHoldsPhase } from './holds-http';
 import { waitingRoomTable } from './waiting-room';
 import { viewersTable, type ViewersResult } from './viewers-report';
 import { profileTable } from './profile';
+import { wrkCeilingsMarkdown } from './wrk-compare';
 import { capacityPanelExtra, capacitySvgPanel, capacityTable, type CapacityResult } from './capacity';
 
 export interface ScenarioResult {
@@ -60,6 +61,8 @@ export interface BenchResult {
   capacity?: CapacityResult[];
   /** The api's CPU per purchase by component (`--profile`, bench/profile.ts). */
   profile?: import('./profile').ProfileResult;
+  /** The no-op and seed-replay ceilings measured with wrk on the same api (bench/wrk.ts). */
+  wrk?: import('./wrk').WrkCeilings | { skipped: string };
   /** The phases this run measured (`--only` / `--skip`). */
   phases?: string[];
   correct: boolean;
@@ -78,13 +81,15 @@ export function findScenario(r: Pick<BenchResult, 'scenarios'>, name: string, ba
 }
 
 /** Redis/SQL and purchases/no-op ratios from one run (aims, not gates: docs/load-lab.md). */
-export function ratios(r: Pick<BenchResult, 'scenarios' | 'ceilings' | 'capacity'>): Record<string, number | null> {
+export function ratios(r: Pick<BenchResult, 'scenarios' | 'ceilings' | 'capacity' | 'wrk'>): Record<string, number | null> {
   const ratio = (a?: number, b?: number) => (a && b ? Math.round((a / b) * 100) / 100 : null);
   const replay = findScenario(r, 'seed-replay', 'redis');
   const open = findScenario(r, 'seed-replay', 'redis', 'open');
   const defaultStart = findScenario(r, 'default-start', 'redis');
   const capacityOf = (target: string) => r.capacity?.find((c) => c.target.startsWith(target))?.highestRate ?? undefined;
+  const wrk = r.wrk && !('skipped' in r.wrk) ? r.wrk : undefined;
   return {
+    replayOverNoopWrk: ratio(wrk?.seedReplay.throughput, wrk?.noop.summary.throughput),
     defaultStartOverApi: ratio(defaultStart?.throughput, replay?.throughput),
     capacityApiOverClosed: ratio(capacityOf('api role'), replay?.throughput),
     capacityDefaultStartOverClosed: ratio(capacityOf('default start'), defaultStart?.throughput),
@@ -132,6 +137,7 @@ export function toMarkdown(r: BenchResult, viewersChart?: string): string {
     `| seed replay (Redis) / no-op POST | ${fmt(r.ratios.replayOverNoop ?? undefined, 2)} | ≥ 0.6 |`,
     `| open loop: achieved rate (req/s) | ${fmt(r.ratios.openLoopAchievedRate ?? undefined)} | ${fmt(Number(r.settings.openLoopRate))} |`,
     `| open loop: p99 (ms) | ${fmt(r.ratios.openLoopP99 ?? undefined, 1)} | < 50 |`,
+    `| seed replay / no-op POST, both driven by wrk | ${fmt(r.ratios.replayOverNoopWrk ?? undefined, 2)} | ≥ 0.6 |`,
     `| seed replay: default start (npm start) / api role alone | ${fmt(r.ratios.defaultStartOverApi ?? undefined, 2)} | ≥ 0.6 |`,
     `| highest open-loop rate with p99 < 50 ms / closed-loop replay, api role | ${fmt(r.ratios.capacityApiOverClosed ?? undefined, 2)} | ≥ 0.7 |`,
     `| the same, default start | ${fmt(r.ratios.capacityDefaultStartOverClosed ?? undefined, 2)} | — |`,
@@ -155,6 +161,15 @@ export function toMarkdown(r: BenchResult, viewersChart?: string): string {
       : []),
   ];
   if (r.profile) lines.push(...profileTable(r.profile), '');
+  const replay = findScenario(r, 'seed-replay', 'redis');
+  if (r.wrk)
+    lines.push(
+      wrkCeilingsMarkdown(r.wrk, {
+        noop: { throughput: r.ceilings.noopPost.throughput, p99: r.ceilings.noopPost.p99 ?? 0 },
+        ...(replay ? { replay } : {}),
+      }),
+      '',
+    );
   if (r.holdsHttp) lines.push(...httpHoldsTable(r.holdsHttp), '');
   if (r.waitingRoom) lines.push(...waitingRoomTable(r.waitingRoom), '');
   if (r.viewers)

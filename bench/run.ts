@@ -32,6 +32,7 @@ import { topologyMarkdown } from './topology-report';
 import { runViewersBench, writeViewersFiles } from './viewers';
 import { capacityCorrect, findCapacity, type CapacityResult } from './capacity';
 import { runDefaultStart } from './default-start';
+import { runWrkCeilings, type WrkCeilings } from './wrk';
 import { profileApi, profileTopics, type ProfileResult } from './profile';
 import type { ViewersResult } from './viewers-report';
 
@@ -52,6 +53,7 @@ interface Settings {
 /** The bench's phases, in the order they run; `--only a,b` runs some of them, `--skip a,b` leaves some out. */
 const PHASES = [
   'scenarios',
+  'wrk',
   'capacity',
   'holds',
   'profile',
@@ -144,6 +146,7 @@ async function main(): Promise<number> {
   let viewers: ViewersResult | undefined;
   const capacity: CapacityResult[] = [];
   let profile: ProfileResult | undefined;
+  let wrk: WrkCeilings | { skipped: string } | undefined;
   let warmups = 0;
   const ceilingErrors: string[] = [];
 
@@ -240,7 +243,7 @@ async function main(): Promise<number> {
   };
 
   try {
-    if (phases.has('scenarios') || phases.has('capacity') || phases.has('holds'))
+    if (['scenarios', 'wrk', 'capacity', 'holds'].some((p) => phases.has(p as Phase)))
       await withServer('redis', async (lab, server) => {
         let replay: RunStats | undefined;
         if (phases.has('scenarios')) {
@@ -263,6 +266,24 @@ async function main(): Promise<number> {
           const sustainable = replay ? Math.floor((replay.throughput * 0.7) / 500) * 500 : 0;
           if (mode === 'full' && sustainable >= 500 && sustainable < s.openLoopRate) await scenario(lab, 'seed-replay', sustainable);
         }
+
+        // The same ceilings with wrk (a lighter generator than the Node driver): no-op and a seed replay of its own.
+        if (phases.has('wrk'))
+          try {
+            wrk = await runWrkCeilings(
+              { url: server.url, redis, prefix: cfg.REDIS_KEY_PREFIX, serverPid: server.pid },
+              {
+                eventId: `Bench${runId}-wrk`,
+                zones: mode === 'quick' ? 10 : 100,
+                connections: s.concurrency,
+                noopSeconds: mode === 'quick' ? 5 : 10,
+                log,
+              },
+            );
+          } catch (err) {
+            ceilingErrors.push(`wrk ceilings: ${(err as Error).message}`);
+            log(`FAIL wrk ceilings: ${(err as Error).message}`);
+          }
 
         if (phases.has('capacity')) {
           log(`capacity of the api role alone: open-loop seed replays, the rate ×1.25 per step until p99 ≥ 50 ms`);
@@ -466,13 +487,14 @@ async function main(): Promise<number> {
     settings: { concurrency: s.concurrency, openLoopRate: s.openLoopRate, sqlDriver: 'mysql2', sqlConnections: 16 },
     scenarios,
     ceilings,
-    ratios: ratios({ scenarios, ceilings, capacity }),
+    ratios: ratios({ scenarios, ceilings, capacity, ...(wrk ? { wrk } : {}) }),
     ...(stores ? { stores } : {}),
     ...(holdsHttp ? { holdsHttp } : {}),
     ...(waitingRoom ? { waitingRoom } : {}),
     ...(viewers ? { viewers } : {}),
     ...(capacity.length ? { capacity } : {}),
     ...(profile ? { profile } : {}),
+    ...(wrk ? { wrk } : {}),
     phases: [...phases],
     correct:
       (scenarios.length > 0 || !phases.has('scenarios')) &&
