@@ -152,6 +152,8 @@ export function toMarkdown(r: BenchResult, viewersChart?: string): string {
           `| writer tickets/s catching up a backlog (2 items each) | ${fmt(r.stores.writerCatchUpTicketsPerSec)} | — |`,
           `| dynalite BatchWriteItem ceiling (items/s) | ${fmt(r.stores.dynaliteCeilingItemsPerSec)} | — |`,
           `| writer catch-up items/s ÷ dynalite ceiling | ${fmt(r.stores.writerShareOfCeiling, 2)} | ≥ 0.8 |`,
+          `| dynalite ceiling on the writer's item mix (ticket with 2 GSIs + seat, items/s) | ${fmt(r.stores.dynaliteWriterMixCeilingItemsPerSec)} | — |`,
+          `| writer catch-up items/s ÷ the writer-mix ceiling | ${fmt(r.stores.writerShareOfMixCeiling, 2)} | ≥ 0.8 |`,
           `| projector rows/s | ${fmt(r.stores.projectorRowsPerSec)} | — |`,
           `| confirmation → MySQL, p50 / p99 (ms, bucket bounds) | ${fmt(r.stores.readModelLag.p50Ms)} / ${fmt(r.stores.readModelLag.p99Ms)} | — |`,
           `| read model complete after the last sale (ms) | ${fmt(r.stores.completeAfterLastSaleMs.projector)} | ≤ 2,000 |`,

@@ -28,6 +28,9 @@ export interface StoresFigures {
   dynaliteCeilingItemsPerSec: number;
   /** Writer items/s (two items per ticket: ticket + seat) over dynalite's BatchWriteItem ceiling. */
   writerShareOfCeiling: number;
+  /** dynalite's ceiling on the writer's own item mix (a ticket item with its two GSIs and a seat item per ticket). */
+  dynaliteWriterMixCeilingItemsPerSec?: number;
+  writerShareOfMixCeiling?: number;
 }
 
 export interface StoresPhase {
@@ -86,6 +89,7 @@ export async function startStoresPhase(cfg: Config, kafka: EventLog, runId: stri
       };
       const dynamo = createDynamoClient(cfg);
       const ceiling = await measureBatchWriteCeiling(dynamo, { tablePrefix: `${tablePrefix}c` });
+      const mix = await measureBatchWriteCeiling(dynamo, { tablePrefix: `${tablePrefix}m`, shape: 'writer' });
       const catchUp = await writerCatchUp(kafka, dynamo, topic, `${tablePrefix}r`);
       dynamo.destroy();
       const writerTicketsPerSec = Math.round(tickets.dynamodb / ((done.writer! - firstSaleAt) / 1000));
@@ -101,6 +105,8 @@ export async function startStoresPhase(cfg: Config, kafka: EventLog, runId: stri
         writerCatchUpTicketsPerSec: catchUp,
         dynaliteCeilingItemsPerSec: Math.round(ceiling.itemsPerSecond),
         writerShareOfCeiling: Math.round(((catchUp * 2) / ceiling.itemsPerSecond) * 100) / 100,
+        dynaliteWriterMixCeilingItemsPerSec: Math.round(mix.itemsPerSecond),
+        writerShareOfMixCeiling: Math.round(((catchUp * 2) / mix.itemsPerSecond) * 100) / 100,
       };
     },
     async stop() {

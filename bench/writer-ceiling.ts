@@ -89,7 +89,10 @@ async function main(): Promise<void> {
   try {
     // The machine is shared: the ceiling is measured before and after the writer, on as many items as it writes, and averaged.
     const ceilingOf = () => measureBatchWriteCeiling(dynamo, { tablePrefix: `${prefix}c`, items: 4 * perZone * zones });
+    // The same on the writer's own item mix: a ticket item (tickets table, two GSIs) and a seat item per ticket.
+    const mixOf = () => measureBatchWriteCeiling(dynamo, { tablePrefix: `${prefix}m`, items: 4 * perZone * zones, shape: 'writer' });
     const ceilingBefore = await ceilingOf();
+    const mixBefore = await mixOf();
     await ensureTables(dynamo, prefix);
     const offsets = Array.from({ length: PARTITIONS }, () => 0);
     const catchUpRecords = partitions(eventId, zones, perZone, 0, offsets);
@@ -97,8 +100,10 @@ async function main(): Promise<void> {
     const meter = meterCapacity(dynamo, gsis);
     const catchUp = await writeAll(new DynamoWriteModel(dynamo, prefix), catchUpRecords);
     meter.stop();
+    const mixAfter = await mixOf();
     const ceilingAfter = await ceilingOf();
     const ceiling = { itemsPerSecond: (ceilingBefore.itemsPerSecond + ceilingAfter.itemsPerSecond) / 2 };
+    const mix = { itemsPerSecond: (mixBefore.itemsPerSecond + mixAfter.itemsPerSecond) / 2 };
     // A rebalance: another writer instance takes every partition and sells 10 more records per zone.
     const after = partitions(eventId, zones, 10, 2 * perZone, offsets);
     const meter2 = meterCapacity(dynamo, gsis, meter.sizes);
@@ -113,6 +118,9 @@ async function main(): Promise<void> {
           ceilingSamples: [ceilingBefore, ceilingAfter].map((c) => Math.round(c.itemsPerSecond)),
           writerCatchUpTicketsPerSec: Math.round(catchUpPerSec),
           writerShareOfCeiling: Math.round(((catchUpPerSec * 2) / ceiling.itemsPerSecond) * 100) / 100,
+          writerMixCeilingItemsPerSec: Math.round(mix.itemsPerSecond),
+          writerMixCeilingSamples: [mixBefore, mixAfter].map((c) => Math.round(c.itemsPerSecond)),
+          writerShareOfMixCeiling: Math.round(((catchUpPerSec * 2) / mix.itemsPerSecond) * 100) / 100,
           tickets: catchUp.tickets,
           catchUpPerTicket: perTicket(meter.count, catchUp.tickets),
           afterRebalance: { tickets: moved.tickets, soldSeatsPerZone: 2 * perZone, perTicket: perTicket(meter2.count, moved.tickets) },

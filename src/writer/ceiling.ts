@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { DeleteTableCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { batchWriteAll, inParallel, type TableWrite } from './batch';
-import { ensureTable, seatTableDefinition } from './tables';
+import { ensureTable, ensureTables, eventZoneKey, seatSortKey, seatTableDefinition, tableNames } from './tables';
 
 export interface CeilingOptions {
   /** Table name prefix; the scratch table is `<prefix>-scratch-<random>` and is deleted after. */
@@ -10,6 +10,12 @@ export interface CeilingOptions {
   items?: number;
   /** Parallel callers, each sending one BatchWriteItem of 25 at a time (default 8). */
   callers?: number;
+  /**
+   * `seat` (default): seat-sized items into one seat-shaped table without indexes. `writer`: the
+   * writer's own mix, a ticket item (into a tickets table with its two GSIs) and a seat item
+   * per ticket, each with the writer's attributes: the ceiling of what the writer writes.
+   */
+  shape?: 'seat' | 'writer';
 }
 
 export interface CeilingResult {
@@ -26,8 +32,8 @@ export interface CeilingResult {
  * so the load lab can report "writer tickets/s vs the store's ceiling" on the same machine.
  */
 export async function measureBatchWriteCeiling(dynamo: DynamoDBClient, opts: CeilingOptions): Promise<CeilingResult> {
+  if (opts.shape === 'writer') return writerMixCeiling(dynamo, opts);
   const items = opts.items ?? 5000;
-  const callers = opts.callers ?? 8;
   const table = `${opts.tablePrefix}-scratch-${randomBytes(4).toString('hex')}`;
   await ensureTable(dynamo, seatTableDefinition(table));
   try {
@@ -47,14 +53,57 @@ export async function measureBatchWriteCeiling(dynamo: DynamoDBClient, opts: Cei
         },
       },
     }));
-    const started = process.hrtime.bigint();
-    // Each caller sends one 25-item call at a time: `callers` calls in flight.
-    const perCaller = Math.ceil(writes.length / callers);
-    const slices = Array.from({ length: callers }, (_, c) => writes.slice(c * perCaller, (c + 1) * perCaller));
-    await inParallel(slices, callers, (slice) => batchWriteAll(dynamo, slice, 1));
-    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-    return { items, callers, seconds, itemsPerSecond: items / seconds, callsPerSecond: Math.ceil(items / 25) / seconds };
+    return await timedWrites(dynamo, writes, opts.callers ?? 8);
   } finally {
     await dynamo.send(new DeleteTableCommand({ TableName: table })).catch(() => undefined);
+  }
+}
+
+/** Each caller sends one 25-item call at a time: `callers` calls in flight. */
+async function timedWrites(dynamo: DynamoDBClient, writes: TableWrite[], callers: number): Promise<CeilingResult> {
+  const started = process.hrtime.bigint();
+  const perCaller = Math.ceil(writes.length / callers);
+  const slices = Array.from({ length: callers }, (_, c) => writes.slice(c * perCaller, (c + 1) * perCaller));
+  await inParallel(slices, callers, (slice) => batchWriteAll(dynamo, slice, 1));
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  const items = writes.length;
+  return { items, callers, seconds, itemsPerSecond: items / seconds, callsPerSecond: Math.ceil(items / 25) / seconds };
+}
+
+/** The writer's item mix into scratch tables of the write model's own shape (ensureTables). */
+async function writerMixCeiling(dynamo: DynamoDBClient, opts: CeilingOptions): Promise<CeilingResult> {
+  const tickets = Math.ceil((opts.items ?? 5000) / 2);
+  const prefix = `${opts.tablePrefix}-mix-${randomBytes(4).toString('hex')}`;
+  const names = tableNames(prefix);
+  await ensureTables(dynamo, prefix);
+  try {
+    const writes: TableWrite[] = [];
+    for (let i = 0; i < tickets; i++) {
+      const zone = String(i % 16);
+      const purchaseId = `Bench.${zone}.${randomBytes(12).toString('base64url')}`;
+      const row = `R${Math.floor(i / 1000)}`;
+      const column = 1 + (i % 1000);
+      // The attributes of the writer's ticket item (src/writer/store.ts ticketItem), on both tables.
+      const Item = {
+        ticketId: { S: `${purchaseId}.1` },
+        purchaseId: { S: purchaseId },
+        eventId: { S: 'Bench' },
+        zoneId: { S: zone },
+        venueId: { S: 'Venue1' },
+        userId: { S: `user-${i % 997}` },
+        row: { S: row },
+        column: { N: String(column) },
+        priceCents: { N: '5000' },
+        currency: { S: 'USD' },
+        createdOn: { S: new Date().toISOString() },
+        ticketCount: { N: '1' },
+        eventZone: { S: eventZoneKey('Bench', zone) },
+        seat: { S: seatSortKey(row, column) },
+      };
+      writes.push({ table: names.tickets, request: { PutRequest: { Item } } }, { table: names.seats, request: { PutRequest: { Item } } });
+    }
+    return await timedWrites(dynamo, writes, opts.callers ?? 8);
+  } finally {
+    for (const TableName of Object.values(names)) await dynamo.send(new DeleteTableCommand({ TableName })).catch(() => undefined);
   }
 }
