@@ -189,7 +189,11 @@ export async function startApi(ctx: RuntimeContext): Promise<RoleHandle> {
       queryRoutes({ readModel, catalogCache, log }),
       paymentAndAuthRoutes({ cfg, redis: ctx.redis, log }, pay),
       cancelRoutes({ cancellations, identity }),
-      adminRoutes(cfg.ADMIN_TOKEN, { catalog, inventory, clearStores: async (id) => void (await stores.clearEvent(id)) }),
+      adminRoutes(cfg.ADMIN_TOKEN, {
+        catalog,
+        inventory,
+        clearStores: async (id) => void (await stores.clearEvent(id, { log: (line) => log.info({ eventId: id }, `reset: ${line}`) })),
+      }),
       openApiRoute(),
     ],
     beforeClose: () => hub.close(),
