@@ -80,12 +80,13 @@ async function startDynalite(dir: string): Promise<{ endpoint: string; child: Ch
   const endpoint = `http://127.0.0.1:${port}`;
   const client = new DynamoDBClient({ endpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
   try {
-    for (const deadline = Date.now() + 20_000; ; ) {
+    for (const deadline = Date.now() + 20_000; ;) {
       try {
         await client.send(new ListTablesCommand({}));
         return { endpoint, child };
       } catch {
-        if (Date.now() > deadline) throw new Error(`dynalite did not answer on ${endpoint} within 20 s; check node_modules/dynalite (npm ci)`);
+        if (Date.now() > deadline)
+          throw new Error(`dynalite did not answer on ${endpoint} within 20 s; check node_modules/dynalite (npm ci)`);
         await sleep(200);
       }
     }
@@ -197,7 +198,11 @@ function runReset(cli: string, env: Record<string, string>, log: (line: string) 
     child.once('exit', (code) =>
       code === 0
         ? resolve((Date.now() - started) / 1000)
-        : reject(new Error(`reset-event exited with ${code}:\n${out.slice(-2000)}\nCheck npm run services:status and the supervisor's output above`)),
+        : reject(
+            new Error(
+              `reset-event exited with ${code}:\n${out.slice(-2000)}\nCheck npm run services:status and the supervisor's output above`,
+            ),
+          ),
     );
   });
 }
@@ -246,8 +251,17 @@ export async function runResetCycles(opts: ResetCyclesOptions): Promise<ResetCyc
     probe.take();
     const calls = plan.requests.map((r) => toHttp(r, EVENT));
     for (let cycle = 1; cycle <= opts.cycles; cycle++) {
-      const run = await runCalls(client, calls, { concurrency: opts.concurrency, label: `cycle ${cycle} seed replay`, onProgress: printProgress });
-      const verdict = verifyRun({ plan, setupOutcomes: [], outcomes: run.outcomes, inventory: await readSeatMaps(url, EVENT, plan.layout) });
+      const run = await runCalls(client, calls, {
+        concurrency: opts.concurrency,
+        label: `cycle ${cycle} seed replay`,
+        onProgress: printProgress,
+      });
+      const verdict = verifyRun({
+        plan,
+        setupOutcomes: [],
+        outcomes: run.outcomes,
+        inventory: await readSeatMaps(url, EVENT, plan.layout),
+      });
       const resetSeconds = await runReset(opts.resetCli ?? path.join(DIST, 'src', 'admin', 'cli.js'), env, log);
       const ready = probe.take();
       const c: ResetCycle = {
@@ -284,7 +298,9 @@ export async function runResetCycles(opts: ResetCyclesOptions): Promise<ResetCyc
     dynalite.child.kill('SIGTERM');
     await admin.query(`DROP DATABASE IF EXISTS \`${database}\``).catch(() => undefined);
     await admin.end();
-    await cleanRedisAndKafka(env).catch((err: unknown) => log(`cleanup of the run's Redis keys and topics failed: ${(err as Error).message}`));
+    await cleanRedisAndKafka(env).catch((err: unknown) =>
+      log(`cleanup of the run's Redis keys and topics failed: ${(err as Error).message}`),
+    );
     await rm(work, { recursive: true, force: true });
   }
 }

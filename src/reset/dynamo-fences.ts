@@ -17,9 +17,9 @@ export async function readDynamoFences(dynamo: DynamoDBClient, table: string, ev
 async function readFences(dynamo: DynamoDBClient, table: string, eventIds: string[]): Promise<Map<string, ResetFence>> {
   const items =
     eventIds.length === 1
-      ? [(await dynamo.send(new GetItemCommand({ TableName: table, Key: { eventId: { S: eventIds[0]! } }, ConsistentRead: true }))).Item].filter(
-          (i) => i !== undefined,
-        )
+      ? [
+          (await dynamo.send(new GetItemCommand({ TableName: table, Key: { eventId: { S: eventIds[0]! } }, ConsistentRead: true }))).Item,
+        ].filter((i) => i !== undefined)
       : await batchGetAll(
           dynamo,
           table,
@@ -31,7 +31,5 @@ async function readFences(dynamo: DynamoDBClient, table: string, eventIds: strin
 
 /** Records a reset fence: from now on the writer skips the event's records before it. */
 export async function writeDynamoFence(dynamo: DynamoDBClient, table: string, fence: ResetFence): Promise<void> {
-  await dynamo.send(
-    new PutItemCommand({ TableName: table, Item: { eventId: { S: fence.eventId }, fence: { S: JSON.stringify(fence) } } }),
-  );
+  await dynamo.send(new PutItemCommand({ TableName: table, Item: { eventId: { S: fence.eventId }, fence: { S: JSON.stringify(fence) } } }));
 }

@@ -38,10 +38,7 @@ export function fenceMoved(before: ResetFence | undefined, after: ResetFence | u
 }
 
 /** Splits a chunk into the records to handle and the number skipped by their event's fence. */
-export function dropFenced(
-  chunk: readonly LogRecord[],
-  fences: ReadonlyMap<string, ResetFence>,
-): { kept: LogRecord[]; skipped: number } {
+export function dropFenced(chunk: readonly LogRecord[], fences: ReadonlyMap<string, ResetFence>): { kept: LogRecord[]; skipped: number } {
   if (fences.size === 0) return { kept: [...chunk], skipped: 0 };
   const kept = chunk.filter((r) => {
     const eventId = eventOfKey(r.key);

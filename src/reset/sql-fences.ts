@@ -20,9 +20,8 @@ export async function readSqlFences(tx: SqlStatements, eventIds: string[]): Prom
 /** Inside the reset's transaction: blocks projector transactions, then records the fence. */
 export async function writeSqlFence(tx: SqlStatements, fence: ResetFence): Promise<void> {
   await tx.select('SELECT id FROM reset_lock WHERE id = 1 FOR UPDATE');
-  await tx.run('INSERT INTO event_resets (event_id, generation, fence) VALUES (?, ?, ?) ON DUPLICATE KEY UPDATE generation = VALUES(generation), fence = VALUES(fence)', [
-    fence.eventId,
-    fence.generation,
-    JSON.stringify(fence),
-  ]);
+  await tx.run(
+    'INSERT INTO event_resets (event_id, generation, fence) VALUES (?, ?, ?) ON DUPLICATE KEY UPDATE generation = VALUES(generation), fence = VALUES(fence)',
+    [fence.eventId, fence.generation, JSON.stringify(fence)],
+  );
 }

@@ -50,7 +50,9 @@ async function scenario(consumersDuringReset: boolean) {
     expect(sortedEntries(await dynamoSeats(stores, eventId, zoneIds))).toEqual(sortedEntries(fresh.seats));
     expect(sortedEntries(await mysqlSeats(stores, eventId))).toEqual(sortedEntries(fresh.seats));
     expect(await dynamoTicketCount(stores, eventId)).toBe(fresh.seats.size); // no ticket item of the old sale either
-    const [{ n } = { n: -1 }] = await stores.ctx.mysql.select<{ n: number }>('SELECT COUNT(*) AS n FROM purchases WHERE event_id = ?', [eventId]);
+    const [{ n } = { n: -1 }] = await stores.ctx.mysql.select<{ n: number }>('SELECT COUNT(*) AS n FROM purchases WHERE event_id = ?', [
+      eventId,
+    ]);
     expect(Number(n)).toBe(groups().length);
   } finally {
     await consumers?.stop();
@@ -66,6 +68,14 @@ async function scenario(consumersDuringReset: boolean) {
   }
 }
 
-test('a reset with the whole old sale still in Kafka (no consumer ran): only the sale after the reset is stored', () => scenario(false), 120_000);
+test(
+  'a reset with the whole old sale still in Kafka (no consumer ran): only the sale after the reset is stored',
+  () => scenario(false),
+  120_000,
+);
 
-test('a reset while the writer and projector work through the old sale: only the sale after the reset is stored', () => scenario(true), 120_000);
+test(
+  'a reset while the writer and projector work through the old sale: only the sale after the reset is stored',
+  () => scenario(true),
+  120_000,
+);
