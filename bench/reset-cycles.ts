@@ -238,7 +238,32 @@ export async function runResetCycles(opts: ResetCyclesOptions): Promise<ResetCyc
   const probe = readinessProbe(url);
   const cycles: ResetCycle[] = [];
   const plan = seedReplay({ zones: opts.zones });
+  // Ctrl-C (or SIGTERM) ends the run through the clean-up below, never leaving the supervisor,
+  // the dynalite or the run's database behind.
+  let onSignal: (() => void) | undefined;
+  const interrupted = new Promise<never>((_, reject) => {
+    onSignal = () => reject(new Error('interrupted; cleaning up the run'));
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
+  });
   try {
+    return await Promise.race([interrupted, cyclesOn()]);
+  } finally {
+    process.removeListener('SIGINT', onSignal!);
+    process.removeListener('SIGTERM', onSignal!);
+    probe.stop();
+    await client.close();
+    await supervisor.stop();
+    dynalite.child.kill('SIGTERM');
+    await admin.query(`DROP DATABASE IF EXISTS \`${database}\``).catch(() => undefined);
+    await admin.end();
+    await cleanRedisAndKafka(env).catch((err: unknown) =>
+      log(`cleanup of the run's Redis keys and topics failed: ${(err as Error).message}`),
+    );
+    await rm(work, { recursive: true, force: true });
+  }
+
+  async function cyclesOn(): Promise<ResetCyclesResult> {
     for (const deadline = Date.now() + 120_000; !(await readyz(url)); await sleep(250))
       if (Date.now() > deadline) throw new Error(`the supervisor was not ready on ${url}/readyz within 120 s; see its output above`);
     // The controller seeds the event: wait until every zone sells (its seat maps answer).
@@ -291,22 +316,11 @@ export async function runResetCycles(opts: ResetCyclesOptions): Promise<ResetCyc
       allReady: cycles.every((c) => c.readyOk === c.readyPolls),
       allCorrect: cycles.every((c) => c.correct),
     };
-  } finally {
-    probe.stop();
-    await client.close();
-    await supervisor.stop();
-    dynalite.child.kill('SIGTERM');
-    await admin.query(`DROP DATABASE IF EXISTS \`${database}\``).catch(() => undefined);
-    await admin.end();
-    await cleanRedisAndKafka(env).catch((err: unknown) =>
-      log(`cleanup of the run's Redis keys and topics failed: ${(err as Error).message}`),
-    );
-    await rm(work, { recursive: true, force: true });
   }
 }
 
 /** Removes the run's Redis keys (its own prefix) and Kafka topics (its own prefix). */
-async function cleanRedisAndKafka(env: Record<string, string>): Promise<void> {
+export async function cleanRedisAndKafka(env: Record<string, string>): Promise<void> {
   const cfg = loadConfig({ ...process.env, ...env });
   const redis = createRedisClient(cfg);
   try {

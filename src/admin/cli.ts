@@ -87,6 +87,7 @@ export async function runCli(argv: string[]): Promise<number> {
         const r = await resetEvent(eventId, {
           catalog: stores.catalog,
           inventory: stores.inventory,
+          say,
           clearStores: async (id) => {
             const cleared = await stores.clearEvent(id, { log: say });
             say(`deleted ${cleared.dynamoItems} DynamoDB items and ${cleared.mysqlRows} MySQL tickets`);
