@@ -192,6 +192,8 @@ export async function startApi(ctx: RuntimeContext): Promise<RoleHandle> {
       adminRoutes(cfg.ADMIN_TOKEN, {
         catalog,
         inventory,
+        log,
+        say: (line) => log.info(`reset: ${line}`),
         clearStores: async (id) => void (await stores.clearEvent(id, { log: (line) => log.info({ eventId: id }, `reset: ${line}`) })),
       }),
       openApiRoute(),
