@@ -30,23 +30,29 @@ export async function resetEvent(eventId: string, deps: ResetDeps): Promise<{ zo
   await deps.clearStores?.(eventId);
   const { redis, prefix } = deps.inventory;
   const started = Date.now();
-  // One SCAN for the whole event: every zone's keys and purchase/hold records (hash tag
+  // One SCAN for the whole event: every zone's purchase and hold records (hash tag
   // `{eventId:zoneId}`) and every buyer's allowance (`{eventId:buyer}`; they count the sales just
   // deleted). A SCAN per zone walked the whole keyspace 200 times for the seed event (40 s).
+  // The zones' own keys stay until their zone is re-created, right below.
   const inventoryOf = `${prefix}inv:{${eventId}:`;
   const allowanceOf = allowanceKey(prefix, eventId, '');
   const [allowanceHead, allowanceTail] = [allowanceOf.slice(0, allowanceOf.indexOf('}')), allowanceOf.slice(allowanceOf.indexOf('}'))];
+  const isRecord = (k: string) => k.startsWith(inventoryOf) && (k.includes('}:p:') || k.includes('}:held:'));
   let redisKeys = 0;
   for await (const found of scanKeys(redis, `${prefix}*{${eventId}:*`, 5000)) {
-    const mine = found.filter((k) => k.startsWith(inventoryOf) || (k.startsWith(allowanceHead) && k.endsWith(allowanceTail)));
+    const mine = found.filter((k) => isRecord(k) || (k.startsWith(allowanceHead) && k.endsWith(allowanceTail)));
     await unlinkEach(redis, mine);
     redisKeys += mine.length;
   }
-  deps.say?.(`Redis: ${redisKeys} keys of ${eventId} deleted (${((Date.now() - started) / 1000).toFixed(1)} s)`);
-  // Every api process forgets what it saw taken in the event's zones (RecentlyTaken), as after
-  // a cancellation: otherwise a replay right after the reset is answered "sold out" for a moment.
+  deps.say?.(`Redis: ${redisKeys} purchase records and allowances of ${eventId} deleted (${((Date.now() - started) / 1000).toFixed(1)} s)`);
+  // Each zone is deleted and re-created back to back, as before: the controller's reconcile must
+  // not find the zone missing (it would take it for lost and rebuild it from DynamoDB).
+  // Every api process then forgets what it saw taken in the zone (RecentlyTaken), as after a
+  // cancellation: otherwise a replay right after the reset is answered "sold out" for a moment.
   const released = new ReleasedSeats(redis, prefix, deps.log ?? createLogger('silent', 'admin'));
   await inParallel(entry.venue.zones, 16, async (zone) => {
+    const k = deps.inventory.keys(eventId, zone.zoneId);
+    await redis.unlink(k.bits, k.counts, k.meta, k.pending, k.held, k.heldUntil, k.cancelling);
     await deps.inventory.initZone(eventId, zone);
     await released.announce(
       eventId,
