@@ -75,7 +75,8 @@ const mib = (dir: string) => Number(execFileSync('du', ['-sm', dir]).toString().
 /** A dynalite of the run's own on a free port, LevelDB in `dir`. */
 async function startDynalite(dir: string): Promise<{ endpoint: string; child: ChildProcess }> {
   const port = await freePort();
-  const bin = path.join(ROOT, 'node_modules', 'dynalite', 'cli.js');
+  // As `npm run services:up` starts it: with its LevelDB iterators closed (scripts/services/dynalite-server.cjs).
+  const bin = path.join(ROOT, 'scripts', 'services', 'dynalite-server.cjs');
   const child = spawn(process.execPath, [bin, '--port', String(port), '--host', '127.0.0.1', '--path', dir], { stdio: 'ignore' });
   const endpoint = `http://127.0.0.1:${port}`;
   const client = new DynamoDBClient({ endpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
