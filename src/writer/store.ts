@@ -402,10 +402,9 @@ export class DynamoWriteModel {
   /**
    * Deletes an event's seats and tickets (load-test reset), item by item. The ticket ids come
    * from the seat items (one Query per zone); the `byEvent` index is read only afterwards, for
-   * ticket items whose seat item was never written, when it is nearly empty. On dynalite a
-   * Query that stops at a page boundary leaves a LevelDB iterator open, which keeps every table
-   * file of that moment on disk for good: paging through the index of 78,000 tickets on each
-   * reset grew the store by about 300 MiB a cycle (docs/performance.md, "Reset").
+   * ticket items whose seat item was never written, when it is nearly empty: one page, not the
+   * 40 or so pages of the seed event's tickets (dynalite as shipped leaves a LevelDB iterator
+   * open per Query, docs/performance.md, "Reset"; scripts/services/dynalite-server.cjs closes them).
    */
   async deleteEvent(eventId: string, zoneIds: string[], onProgress?: (deleted: number, total: number) => void): Promise<number> {
     const deletes: TableWrite[] = [];
