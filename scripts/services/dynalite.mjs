@@ -8,6 +8,8 @@ import { childDied, isPortOpen, spawnDetached } from './lib/proc.mjs';
 
 const PORT = intEnv('DYNALITE_PORT', 8000);
 const BIN = path.join(ROOT, 'node_modules', '.bin', 'dynalite');
+/** dynalite's CLI with its LevelDB iterators closed after each read (see the file for why). */
+const SERVER = path.join(ROOT, 'scripts', 'services', 'dynalite-server.cjs');
 
 async function probe() {
   if (!(await isPortOpen(PORT))) return { ok: false, listening: false, detail: `nothing listening on ${HOST}:${PORT}` };
@@ -50,7 +52,7 @@ export const dynalite = {
   async start() {
     fs.mkdirSync(this.dataDir, { recursive: true });
     say(this.name, `starting dynalite on ${HOST}:${PORT} (LevelDB in ${rel(this.dataDir)})`);
-    const state = spawnDetached(this.name, process.execPath, [BIN, '--port', String(PORT), '--host', HOST, '--path', this.dataDir]);
+    const state = spawnDetached(this.name, process.execPath, [SERVER, '--port', String(PORT), '--host', HOST, '--path', this.dataDir]);
     return childDied(state, 'dynalite');
   },
   stop() {

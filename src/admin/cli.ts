@@ -21,10 +21,11 @@ commands:
   audit <eventId>              compare Redis, DynamoDB and MySQL seat by seat; print every difference
   rebuild-inventory <eventId>  rebuild the event's lost Redis zones from DynamoDB, then take again any seat
                                sold in DynamoDB but free in Redis (never frees a seat)
-  reset-event <eventId>        clear the event's sales in Redis, DynamoDB and MySQL (load tests only)
+  reset-event <eventId>        clear the event's sales in Redis, DynamoDB and MySQL (load tests only); does not
+                               wait for the consumers: their backlog of the event's old records is skipped
 
 options:
-  --wait-ms <ms>   how long to wait for the writer/projector to catch up (default 30000; reset 120000)
+  --wait-ms <ms>   how long to wait for the writer/projector to catch up (default 30000; reset ignores it)
 
 exit codes: 0 ok, 1 drift found or the command failed, 2 usage, 3 incomplete (a consumer is
 behind, or a zone could not be rebuilt yet): run it again once the consumers caught up.
@@ -82,12 +83,13 @@ export async function runCli(argv: string[]): Promise<number> {
         return EXIT.OK;
       }
       case 'reset-event': {
-        say(`resetting ${eventId}: waiting for the consumers, then clearing DynamoDB, MySQL and Redis`);
+        say(`resetting ${eventId}: fencing its records still in Kafka, then clearing DynamoDB, MySQL and Redis`);
         const r = await resetEvent(eventId, {
           catalog: stores.catalog,
           inventory: stores.inventory,
+          say,
           clearStores: async (id) => {
-            const cleared = await stores.clearEvent(id, { waitMs: waitMs ?? 120_000, log: say });
+            const cleared = await stores.clearEvent(id, { log: say });
             say(`deleted ${cleared.dynamoItems} DynamoDB items and ${cleared.mysqlRows} MySQL tickets`);
           },
         });

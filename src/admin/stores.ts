@@ -9,6 +9,18 @@ import { waitUntilCaughtUp } from '../stream/progress';
 import { topics } from '../stream/kafka';
 import { writerGroup } from '../writer/rebuild-source';
 import { DynamoWriteModel } from '../writer/store';
+import { ensureTables } from '../writer/tables';
+import { partitionKey } from '../purchase/record';
+import { readDynamoFences, writeDynamoFence } from '../reset/dynamo-fences';
+import type { ResetFence } from '../reset/fence';
+
+export interface ClearedEvent {
+  dynamoItems: number;
+  mysqlRows: number;
+  /** The event's reset generation after this reset (1 for the first). */
+  generation: number;
+  seconds: number;
+}
 
 /** The three stores of one platform and its two consumer groups, as the admin tools see them. */
 export class CqrsStores {
@@ -43,33 +55,50 @@ export class CqrsStores {
   }
 
   /**
-   * Deletes an event's sales from DynamoDB and MySQL (the `clearStores` of resetEvent). Waits
-   * for both consumers first, so no record of the old sales lands after the delete.
+   * Deletes an event's sales from DynamoDB and MySQL (the `clearStores` of resetEvent) without
+   * waiting for the consumers: a reset fence (src/reset/fence.ts) is recorded first, at the end
+   * of the event's partitions, and both consumers skip the event's records before it, so a
+   * backlog still in Kafka never re-creates the old sale. Then both stores are cleared at once.
    */
-  async clearEvent(
-    eventId: string,
-    opts: { waitMs?: number; log?: (line: string) => void } = {},
-  ): Promise<{ dynamoItems: number; mysqlRows: number }> {
+  async clearEvent(eventId: string, opts: { log?: (line: string) => void } = {}): Promise<ClearedEvent> {
+    const started = Date.now();
     const entry = (await this.catalogEntry(eventId))?.entry;
     if (!entry) throw new Error(`Event ${eventId} is in neither the Redis catalog nor its MySQL mirror; nothing to clear`);
-    for (const group of ['writer', 'projector'] as const) {
-      const left = await this.waitForGroup(
-        group,
-        opts.waitMs ?? 120_000,
-        (n) => n > 0 && opts.log?.(`waiting for the ${group} to catch up: ${n} messages behind`),
-      );
-      if (left > 0) {
-        throw new Error(
-          `The ${group} (group ${this.groups[group]}) is ${left} messages behind; start it or wait for it to catch up, then reset again`,
-        );
-      }
-    }
-    const dynamoItems = await this.writeModel.deleteEvent(
-      eventId,
-      entry.venue.zones.map((z) => z.zoneId),
+    const zoneIds = entry.venue.zones.map((z) => z.zoneId);
+    await ensureTables(this.ctx.dynamo, this.ctx.cfg.DYNAMODB_TABLE_PREFIX);
+    const fence = await this.fenceOf(eventId, zoneIds);
+    await writeDynamoFence(this.ctx.dynamo, this.writeModel.tables.resets, fence);
+    opts.log?.(
+      `fence ${fence.generation} recorded at ${Object.entries(fence.partitions)
+        .map(([p, o]) => `${p}:${o}`)
+        .join(' ')} (partition:offset); older records of ${eventId} still in Kafka will be skipped`,
     );
-    const mysqlRows = await this.readModel.deleteEvent(eventId);
-    return { dynamoItems, mysqlRows };
+    let lastLine = 0;
+    const [dynamoItems, mysqlRows] = await Promise.all([
+      this.writeModel.deleteEvent(eventId, zoneIds, (deleted, total) => {
+        if (Date.now() - lastLine < 1000 && deleted < total) return;
+        lastLine = Date.now();
+        opts.log?.(`DynamoDB: ${deleted}/${total} items deleted (${((Date.now() - started) / 1000).toFixed(1)} s)`);
+      }),
+      this.readModel.deleteEvent(eventId, fence).then((n) => {
+        opts.log?.(`MySQL: ${n} tickets deleted (${((Date.now() - started) / 1000).toFixed(1)} s)`);
+        return n;
+      }),
+    ]);
+    return { dynamoItems, mysqlRows, generation: fence.generation, seconds: (Date.now() - started) / 1000 };
+  }
+
+  /** The next fence of the event: the end of each partition its zones' records go to. */
+  private async fenceOf(eventId: string, zoneIds: string[]): Promise<ResetFence> {
+    const previous = (await readDynamoFences(this.ctx.dynamo, this.writeModel.tables.resets, [eventId])).get(eventId);
+    const ends = await this.ctx.eventLog.endOffsets(this.topic);
+    const partitions: Record<number, number> = {};
+    for (const zoneId of zoneIds) {
+      if (ends.length === 0) break; // no topic yet: nothing of the event is in Kafka
+      const p = this.ctx.eventLog.partitionOf(partitionKey(eventId, zoneId), ends.length);
+      partitions[p] = ends.find((e) => e.partition === p)?.high ?? 0;
+    }
+    return { eventId, generation: (previous?.generation ?? 0) + 1, partitions, resetAt: new Date().toISOString() };
   }
 
   /** The event log's connections belong to the RuntimeContext, which closes them. */

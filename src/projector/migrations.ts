@@ -134,6 +134,20 @@ export const MIGRATIONS: Migration[] = [
       ) ${TABLE}`,
     ],
   },
+  {
+    version: 4,
+    name: 'reset fences (src/reset/fence.ts)',
+    statements: [
+      `CREATE TABLE IF NOT EXISTS reset_lock (id INT PRIMARY KEY) ENGINE=InnoDB`,
+      `INSERT IGNORE INTO reset_lock (id) VALUES (1)`,
+      `CREATE TABLE IF NOT EXISTS event_resets (
+        event_id ${ID} PRIMARY KEY,
+        generation INT NOT NULL,
+        fence TEXT NOT NULL,
+        reset_at DATETIME(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3) ON UPDATE CURRENT_TIMESTAMP(3)
+      ) ${TABLE}`,
+    ],
+  },
 ];
 
 const LOCK = 'ticketing.schema_migrations';

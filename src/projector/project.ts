@@ -6,6 +6,8 @@ import type { SqlClient, SqlStatements } from '../shared/sql';
 import type { DeadLetter, HandledChunk } from '../stream/consumer';
 import type { LogRecord } from '../stream/event-log';
 import { permanentSqlError } from './sql-errors';
+import { isFenced } from '../reset/fence';
+import { readSqlFences } from '../reset/sql-fences';
 
 const ROWS_PER_STATEMENT = 500;
 
@@ -101,10 +103,14 @@ export async function projectChunk(sql: SqlClient, chunk: readonly LogRecord[]):
 }
 
 /** The events (log order) in one READ COMMITTED transaction: runs of sales, and each cancellation in its place. */
-async function projectInOneTransaction(sql: SqlClient, events: DecodedEvent[]): Promise<Projected> {
+async function projectInOneTransaction(sql: SqlClient, all: DecodedEvent[]): Promise<Projected> {
   return sql.transaction(
     async (tx) => {
       const out = none();
+      // Records of a sale that an event reset cleared are skipped (src/reset/fence.ts).
+      const fences = await readSqlFences(tx, [...new Set(all.map((d) => d.event.eventId))]);
+      const events = all.filter((d) => !isFenced(fences.get(d.event.eventId), d.log.partition, d.log.offset));
+      out.duplicate += all.length - events.length;
       let sales: DecodedPurchase[] = [];
       const flushSales = async () => {
         if (sales.length > 0) add(out, await projectSales(tx, sales));

@@ -1,3 +1,5 @@
+import type { ResetFence } from '../reset/fence';
+import { writeSqlFence } from '../reset/sql-fences';
 import type { SqlClient } from '../shared/sql';
 import type { TicketView } from '../events/ticket-view';
 
@@ -140,8 +142,10 @@ export class ReadModel {
   }
 
   /** Deletes an event's tickets, purchases and cancellations (load-test reset). */
-  async deleteEvent(eventId: string): Promise<number> {
+  async deleteEvent(eventId: string, fence?: ResetFence): Promise<number> {
     return this.sql.transaction(async (tx) => {
+      // With a fence, no projector transaction runs beside this one (src/reset/sql-fences.ts).
+      if (fence) await writeSqlFence(tx, fence);
       const tickets = await tx.run('DELETE FROM tickets WHERE event_id = ?', [eventId]);
       const cancelled = await tx.run('DELETE FROM cancelled_tickets WHERE event_id = ?', [eventId]);
       await tx.run('DELETE FROM purchases WHERE event_id = ?', [eventId]);

@@ -1,4 +1,4 @@
-import { ListTablesCommand } from '@aws-sdk/client-dynamodb';
+import { DescribeTableCommand } from '@aws-sdk/client-dynamodb';
 import type { RuntimeContext } from '../infra/connections';
 import { startConsumerLoop } from '../stream/consumer';
 import { ensureTopics, topics } from '../stream/kafka';
@@ -27,7 +27,10 @@ export async function startWriter(ctx: RuntimeContext): Promise<RoleHandle> {
   return {
     name: 'writer',
     readiness: [
-      { name: 'dynamodb', check: () => ctx.dynamo.send(new ListTablesCommand({ Limit: 1 })) },
+      // DescribeTable of its own table, a point read: dynalite answers ListTables by walking every
+      // key of its store, which under a readiness probe kept old LevelDB files on disk
+      // (docs/performance.md, "Reset").
+      { name: 'dynamodb', check: () => ctx.dynamo.send(new DescribeTableCommand({ TableName: model.tables.seats })) },
       { name: 'writer-consumer', check: () => loop.check() },
     ],
     async stop() {

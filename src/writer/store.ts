@@ -1,5 +1,6 @@
 import {
   ConditionalCheckFailedException,
+  DeleteItemCommand,
   GetItemCommand,
   QueryCommand,
   UpdateItemCommand,
@@ -15,6 +16,8 @@ import type { LogRecord } from '../stream/event-log';
 import { batchGetAll, batchWriteAll, batchWriteInOrder, inParallel, type Item, type TableWrite } from './batch';
 import { cancelledBy, planChunk, seatKeyOf, type ChunkPlan, type PlannedItem, type SeatState } from './chunk-plan';
 import { SeatCache, type ZoneSeats } from './seat-cache';
+import { readDynamoFences } from '../reset/dynamo-fences';
+import { dropFenced, eventOfKey, eventsOf, fenceMoved, isFenced, type ResetFence } from '../reset/fence';
 import { eventZoneKey, parseSeatSortKey, seatSortKey, tableNames } from './tables';
 
 const S = (v: string) => ({ S: v });
@@ -123,12 +126,55 @@ export class DynamoWriteModel {
       ends.set(r.partition, { assignment, next: r.offset + 1 });
     }
     try {
-      return await this.writeDecoded(chunk, ends, context.heartbeat);
+      // Records of a sale that an event reset cleared are skipped (src/reset/fence.ts).
+      const events = eventsOf(chunk);
+      const fences = await this.fences(events);
+      const { kept, skipped } = dropFenced(chunk, fences);
+      const done = await this.writeDecoded(kept, ends, context.heartbeat);
+      // A reset may have fenced this chunk while it was written, after its delete pass read the
+      // table: take back what the chunk put for records now fenced (a reset that came later than
+      // this read finds these items itself, since they were written before it read the table).
+      const now = await this.fences(events);
+      if (events.some((e) => fenceMoved(fences.get(e), now.get(e)))) {
+        const undone = await this.undoFenced(kept, now);
+        for (const partition of ends.keys()) this.cache.forget(partition);
+        return { ok: Math.max(0, done.ok - undone), duplicate: done.duplicate + skipped + undone, deadLetters: done.deadLetters };
+      }
+      return { ...done, duplicate: done.duplicate + skipped };
     } catch (err) {
       // Some of the chunk's items may be written and others not: learn its zones again from the table.
       for (const partition of ends.keys()) this.cache.forget(partition);
       throw err;
     }
+  }
+
+  /** The reset fences of these events (one consistent read per chunk; none for an event never reset). */
+  private fences(eventIds: string[]): Promise<Map<string, ResetFence>> {
+    return readDynamoFences(this.dynamo, this.tables.resets, eventIds);
+  }
+
+  /**
+   * Deletes the items this chunk put for sales that a reset fenced meanwhile: each seat item
+   * only while it still names the sale's ticket, then the ticket item. Returns the records undone.
+   */
+  private async undoFenced(written: readonly LogRecord[], fences: Map<string, ResetFence>): Promise<number> {
+    const fenced = written.filter((r) => isFenced(fences.get(eventOfKey(r.key) ?? ''), r.partition, r.offset));
+    const { decoded } = decodeTicketEvents(fenced);
+    const sales = decoded.flatMap((d) => (d.event.type === 'TicketPurchased' ? [d.event] : []));
+    await inParallel(sales, this.concurrency, async (r) => {
+      for (const t of r.tickets) {
+        await this.conditional(
+          new DeleteItemCommand({
+            TableName: this.tables.seats,
+            Key: { eventZone: S(eventZoneKey(r.eventId, r.zoneId)), seat: S(seatSortKey(t.row, t.column)) },
+            ConditionExpression: 'ticketId = :mine',
+            ExpressionAttributeValues: { ':mine': S(t.ticketId) },
+          }),
+        );
+        await this.dynamo.send(new DeleteItemCommand({ TableName: this.tables.tickets, Key: { ticketId: S(t.ticketId) } }));
+      }
+    });
+    return fenced.length;
   }
 
   private async writeDecoded(
@@ -298,7 +344,7 @@ export class DynamoWriteModel {
   }
 
   /** Sends a conditional write; a failed condition means there is nothing to change. */
-  private async conditional(command: UpdateItemCommand): Promise<void> {
+  private async conditional(command: UpdateItemCommand | DeleteItemCommand): Promise<void> {
     try {
       await this.dynamo.send(command);
     } catch (err) {
@@ -353,18 +399,45 @@ export class DynamoWriteModel {
     return seats;
   }
 
-  /** Deletes an event's seats and tickets (load-test reset). Returns the items deleted. */
-  async deleteEvent(eventId: string, zoneIds: string[]): Promise<number> {
+  /**
+   * Deletes an event's seats and tickets (load-test reset), item by item. The ticket ids come
+   * from the seat items (one Query per zone); the `byEvent` index is read only afterwards, for
+   * ticket items whose seat item was never written, when it is nearly empty: one page, not the
+   * 40 or so pages of the seed event's tickets (dynalite as shipped leaves a LevelDB iterator
+   * open per Query, docs/performance.md, "Reset"; scripts/services/dynalite-server.cjs closes them).
+   */
+  async deleteEvent(eventId: string, zoneIds: string[], onProgress?: (deleted: number, total: number) => void): Promise<number> {
     const deletes: TableWrite[] = [];
-    for (const zoneId of zoneIds) {
+    const seatDelete = (zoneId: string, s: StoredSeat): TableWrite => ({
+      table: this.tables.seats,
+      request: { DeleteRequest: { Key: { eventZone: S(eventZoneKey(eventId, zoneId)), seat: S(seatSortKey(s.row, s.column)) } } },
+    });
+    const ticketDelete = (ticketId: string): TableWrite => ({
+      table: this.tables.tickets,
+      request: { DeleteRequest: { Key: { ticketId: S(ticketId) } } },
+    });
+    const tickets = new Set<string>();
+    await inParallel(zoneIds, this.concurrency, async (zoneId) => {
       for (const s of await this.soldSeats(eventId, zoneId, { includeCancelled: true })) {
-        deletes.push({
-          table: this.tables.seats,
-          request: { DeleteRequest: { Key: { eventZone: S(eventZoneKey(eventId, zoneId)), seat: S(seatSortKey(s.row, s.column)) } } },
-        });
+        deletes.push(seatDelete(zoneId, s));
+        if (s.ticketId && !tickets.has(s.ticketId)) {
+          tickets.add(s.ticketId);
+          deletes.push(ticketDelete(s.ticketId));
+        }
       }
-    }
-    // The byEvent index also finds ticket items whose seat item was never written.
+    });
+    let done = 0;
+    const run = async (writes: TableWrite[], total: number) => {
+      const step = 2500;
+      for (let at = 0; at < writes.length; at += step) {
+        await batchWriteAll(this.dynamo, writes.slice(at, at + step), this.concurrency);
+        done += Math.min(step, writes.length - at);
+        onProgress?.(done, total);
+      }
+    };
+    await run(deletes, deletes.length);
+    // What is left in the index: tickets without a seat item (a crash between the two writes).
+    const orphans: TableWrite[] = [];
     await this.queryAll(
       {
         TableName: this.tables.tickets,
@@ -374,11 +447,11 @@ export class DynamoWriteModel {
         ProjectionExpression: '#t',
         ExpressionAttributeNames: { '#t': 'ticketId' },
       },
-      (item) =>
-        void deletes.push({ table: this.tables.tickets, request: { DeleteRequest: { Key: { ticketId: S(item.ticketId?.S ?? '') } } } }),
+      (item) => void orphans.push(ticketDelete(item.ticketId?.S ?? '')),
     );
-    await batchWriteAll(this.dynamo, deletes, this.concurrency);
-    return deletes.length;
+    await run(orphans, deletes.length + orphans.length);
+    if (done === 0) onProgress?.(0, 0);
+    return done;
   }
 
   private async queryAll(input: QueryCommandInput, each: (item: Item) => void): Promise<void> {

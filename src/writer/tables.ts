@@ -12,9 +12,10 @@ import {
  *  - seats:   PK `eventZone` = `<eventId>#<zoneId>`, SK `seat` = `<row>#<seat, 5 digits>`: one item
  *             per sold seat, so a seat's truth is one ConsistentRead and a zone is one Query.
  *  - tickets: PK `ticketId`, GSIs `byEvent` (eventId, ticketId) and `byUser` (userId, createdOn).
+ *  - resets:  PK `eventId`: the reset fence of an event that a load test reset (src/reset/fence.ts).
  */
 export function tableNames(prefix: string) {
-  return { seats: `${prefix}-seats`, tickets: `${prefix}-tickets` };
+  return { seats: `${prefix}-seats`, tickets: `${prefix}-tickets`, resets: `${prefix}-resets` };
 }
 
 export const eventZoneKey = (eventId: string, zoneId: string) => `${eventId}#${zoneId}`;
@@ -47,6 +48,12 @@ function definitions(prefix: string): CreateTableCommandInput[] {
   const all = { Projection: { ProjectionType: 'ALL' as const } };
   return [
     seatTableDefinition(names.seats),
+    {
+      TableName: names.resets,
+      BillingMode: 'PAY_PER_REQUEST',
+      AttributeDefinitions: [{ AttributeName: 'eventId', AttributeType: 'S' }],
+      KeySchema: [{ AttributeName: 'eventId', KeyType: 'HASH' }],
+    },
     {
       TableName: names.tickets,
       BillingMode: 'PAY_PER_REQUEST',

@@ -19,7 +19,9 @@ export function adminRoutes(token: string, deps: ResetDeps): Router {
   router.post('/admin/events/:eventId/reset', auth, async (req, res) => {
     const eventId = parse(eventIdSchema, req.params.eventId, 'path.eventId');
     if (!(await deps.catalog.getEvent(eventId))) throw new ApiError('EVENT_NOT_FOUND', `No event ${eventId}`);
-    res.json({ eventId, ...(await resetEvent(eventId, deps)) });
+    // The documented answer (ResetResult) is the zone count; the CLI prints the details.
+    const { zones } = await resetEvent(eventId, deps);
+    res.json({ eventId, zones });
   });
   return router;
 }

@@ -1,0 +1,35 @@
+import { GetItemCommand, PutItemCommand, ResourceNotFoundException, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { batchGetAll } from '../writer/batch';
+import type { ResetFence } from './fence';
+
+/** The fences of these events as DynamoDB holds them (ConsistentRead); an event never reset is absent. */
+export async function readDynamoFences(dynamo: DynamoDBClient, table: string, eventIds: string[]): Promise<Map<string, ResetFence>> {
+  if (eventIds.length === 0) return new Map();
+  try {
+    return await readFences(dynamo, table, eventIds);
+  } catch (err) {
+    // No table yet: nothing was ever reset (the writer and the reset create it, tables.ts).
+    if (err instanceof ResourceNotFoundException) return new Map();
+    throw err;
+  }
+}
+
+async function readFences(dynamo: DynamoDBClient, table: string, eventIds: string[]): Promise<Map<string, ResetFence>> {
+  const items =
+    eventIds.length === 1
+      ? [
+          (await dynamo.send(new GetItemCommand({ TableName: table, Key: { eventId: { S: eventIds[0]! } }, ConsistentRead: true }))).Item,
+        ].filter((i) => i !== undefined)
+      : await batchGetAll(
+          dynamo,
+          table,
+          eventIds.map((id) => ({ eventId: { S: id } })),
+          { consistent: true, projection: '#e, #f', names: { '#e': 'eventId', '#f': 'fence' } },
+        );
+  return new Map(items.map((i) => [i.eventId?.S ?? '', JSON.parse(i.fence?.S ?? '{}') as ResetFence]));
+}
+
+/** Records a reset fence: from now on the writer skips the event's records before it. */
+export async function writeDynamoFence(dynamo: DynamoDBClient, table: string, fence: ResetFence): Promise<void> {
+  await dynamo.send(new PutItemCommand({ TableName: table, Item: { eventId: { S: fence.eventId }, fence: { S: JSON.stringify(fence) } } }));
+}
