@@ -4,6 +4,7 @@ import type { HttpHoldsPhase } from './holds-http';
 import { waitingRoomTable } from './waiting-room';
 import { viewersTable, type ViewersResult } from './viewers-report';
 import { profileTable } from './profile';
+import { resetCyclesMarkdown, resetCyclesSvgPanel } from './reset-cycles';
 import { wrkCeilingsMarkdown } from './wrk-compare';
 import { capacityPanelExtra, capacitySvgPanel, capacityTable, type CapacityResult } from './capacity';
 
@@ -63,6 +64,8 @@ export interface BenchResult {
   profile?: import('./profile').ProfileResult;
   /** The no-op and seed-replay ceilings measured with wrk on the same api (bench/wrk.ts). */
   wrk?: import('./wrk').WrkCeilings | { skipped: string };
+  /** Seed replay → reset-event cycles on the default start (bench/reset-cycles.ts). */
+  resetCycles?: import('./reset-cycles').ResetCyclesResult;
   /** The phases this run measured (`--only` / `--skip`). */
   phases?: string[];
   correct: boolean;
@@ -163,6 +166,7 @@ export function toMarkdown(r: BenchResult, viewersChart?: string): string {
       : []),
   ];
   if (r.profile) lines.push(...profileTable(r.profile), '');
+  if (r.resetCycles) lines.push('Replay → reset cycles (default start):', '', resetCyclesMarkdown(r.resetCycles), '');
   const replay = findScenario(r, 'seed-replay', 'redis');
   if (r.wrk)
     lines.push(
@@ -225,7 +229,9 @@ export function toSvg(r: BenchResult): string {
   const capacityTop = top + rows.length * rowH + 70;
   const capacityH = 220;
   const capacity = r.capacity?.length ? capacitySvgPanel(r.capacity, labelW + 10, capacityTop, barW * 2 + gap, capacityH) : [];
-  const height = top + rows.length * rowH + 40 + (capacity.length ? 70 + capacityH + capacityPanelExtra(r.capacity!) : 0);
+  const cyclesTop = top + rows.length * rowH + 40 + (capacity.length ? 70 + capacityH + capacityPanelExtra(r.capacity!) : 0) + 40;
+  const cycles = r.resetCycles ? resetCyclesSvgPanel(r.resetCycles, labelW + 10, cyclesTop, barW * 2 + gap, 160) : [];
+  const height = cyclesTop + (cycles.length ? 160 + 50 : -40);
   const maxT = Math.max(1, ...rows.map((x) => x.throughput));
   const maxL = Math.max(10, ...rows.map((x) => x.p99 ?? 0));
   const logX = (ms: number) => (Math.log10(Math.max(ms, 0.1) / 0.1) / Math.log10(maxL / 0.1)) * barW;
@@ -261,7 +267,7 @@ export function toSvg(r: BenchResult): string {
   out.push(
     `<rect x="320" y="${legendY - 10}" width="12" height="12" fill="${colour.ceiling}"/><text x="338" y="${legendY}">ceilings</text>`,
   );
-  out.push(...capacity, '</svg>');
+  out.push(...capacity, ...cycles, '</svg>');
   return out.join('\n');
 }
 

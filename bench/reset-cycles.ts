@@ -354,6 +354,32 @@ export function resetCyclesMarkdown(r: ResetCyclesResult): string {
   return lines.join('\n');
 }
 
+/** SVG elements of a panel at (x, y), w × h: requests/s per cycle as bars, each labelled with its reset's seconds. */
+export function resetCyclesSvgPanel(r: ResetCyclesResult, x: number, y: number, w: number, h: number): string[] {
+  if (r.cycles.length === 0) return [];
+  const max = Math.max(...r.cycles.map((c) => c.stats.throughput)) * 1.1;
+  const slot = w / r.cycles.length;
+  const out = [
+    `<text x="${x}" y="${y - 12}" font-weight="bold">replay → reset cycles on the default start: seed replay req/s per cycle (bar), reset seconds (label); last ÷ first ${r.lastToFirst.toFixed(2)}</text>`,
+    `<line x1="${x}" x2="${x + w}" y1="${y + h}" y2="${y + h}" stroke="#ced4da"/>`,
+  ];
+  r.cycles.forEach((c, i) => {
+    const bh = (c.stats.throughput / max) * h;
+    const bx = x + i * slot + slot * 0.15;
+    const fill = c.correct && c.readyOk === c.readyPolls ? '#d6336c' : '#e03131';
+    out.push(
+      `<rect x="${bx.toFixed(1)}" y="${(y + h - bh).toFixed(1)}" width="${(slot * 0.7).toFixed(1)}" height="${bh.toFixed(1)}" fill="${fill}"/>`,
+    );
+    out.push(
+      `<text x="${(bx + slot * 0.35).toFixed(1)}" y="${(y + h - bh - 4).toFixed(1)}" text-anchor="middle">${Math.round(c.stats.throughput).toLocaleString('en-US')}</text>`,
+    );
+    out.push(
+      `<text x="${(bx + slot * 0.35).toFixed(1)}" y="${y + h + 14}" text-anchor="middle">#${c.cycle} · ${c.resetSeconds.toFixed(1)} s</text>`,
+    );
+  });
+  return out;
+}
+
 function argValue(args: string[], name: string): string | undefined {
   const i = args.indexOf(name);
   return i >= 0 ? args[i + 1] : undefined;

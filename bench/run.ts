@@ -33,6 +33,7 @@ import { runViewersBench, writeViewersFiles } from './viewers';
 import { capacityCorrect, findCapacity, type CapacityResult } from './capacity';
 import { runDefaultStart } from './default-start';
 import { runWrkCeilings, type WrkCeilings } from './wrk';
+import { runResetCycles, type ResetCyclesResult } from './reset-cycles';
 import { profileApi, profileTopics, type ProfileResult } from './profile';
 import type { ViewersResult } from './viewers-report';
 
@@ -46,6 +47,8 @@ interface Settings {
   sqlScenarios: ScenarioName[];
   /** Best-available holds over HTTP (bench/holds-http.ts): churn seconds after the rush; 0 = rush only. */
   holdChurnSeconds: number;
+  /** Replay → reset cycles on the default start (bench/reset-cycles.ts): cycles, zones of the seed venue, clients. */
+  resetCycles: { cycles: number; zones: number; concurrency: number };
   /** Capacity at p99 < 50 ms (bench/capacity.ts): steps at most, seconds of requests per step. */
   capacity: { maxSteps: number; stepSeconds: number };
 }
@@ -63,6 +66,7 @@ const PHASES = [
   'redis-ceiling',
   'sql',
   'viewers',
+  'reset-cycles',
 ] as const;
 type Phase = (typeof PHASES)[number];
 /** The CPU profile runs only when asked for (`--profile`, or `--only profile`): its sampling slows the api it measures. */
@@ -91,6 +95,7 @@ const SETTINGS: Record<'quick' | 'full', Settings> = {
     sqlScenarios: ['hot-seat', 'seed-replay'],
     holdChurnSeconds: 0,
     capacity: { maxSteps: 3, stepSeconds: 2 },
+    resetCycles: { cycles: 3, zones: 4, concurrency: 100 },
   },
   full: {
     size: 'full',
@@ -102,6 +107,9 @@ const SETTINGS: Record<'quick' | 'full', Settings> = {
     sqlScenarios: ['hot-seat', 'seed-replay'],
     holdChurnSeconds: 5,
     capacity: { maxSteps: 12, stepSeconds: 5 },
+    // Ten cycles of half the seed venue (39,000 seats each): the whole event ten times takes 13.5 min
+    // here, about half the full bench's budget (`node dist/bench/reset-cycles.js` runs it whole).
+    resetCycles: { cycles: 10, zones: 50, concurrency: 1000 },
   },
 };
 
@@ -147,6 +155,7 @@ async function main(): Promise<number> {
   const capacity: CapacityResult[] = [];
   let profile: ProfileResult | undefined;
   let wrk: WrkCeilings | { skipped: string } | undefined;
+  let resetCycles: ResetCyclesResult | undefined;
   let warmups = 0;
   const ceilingErrors: string[] = [];
 
@@ -457,6 +466,15 @@ async function main(): Promise<number> {
         ceilingErrors.push(`viewers: ${(err as Error).message}`);
         log(`FAIL viewers: ${(err as Error).message}`);
       }
+
+    // What a load tester repeats on npm start: replay, reset-event, replay again (its own services and prefixes).
+    if (phases.has('reset-cycles'))
+      try {
+        resetCycles = await runResetCycles({ ...s.resetCycles, log });
+      } catch (err) {
+        ceilingErrors.push(`reset cycles: ${(err as Error).message}`);
+        log(`FAIL reset cycles: ${(err as Error).message}`);
+      }
   } finally {
     await kafka
       .deleteTopics(createdTopics)
@@ -495,11 +513,13 @@ async function main(): Promise<number> {
     ...(capacity.length ? { capacity } : {}),
     ...(profile ? { profile } : {}),
     ...(wrk ? { wrk } : {}),
+    ...(resetCycles ? { resetCycles } : {}),
     phases: [...phases],
     correct:
       (scenarios.length > 0 || !phases.has('scenarios')) &&
       scenarios.every((x) => x.correct) &&
       capacity.every(capacityCorrect) &&
+      (resetCycles ? resetCycles.allCorrect && resetCycles.allReady : true) &&
       (holdsHttp ?? []).every((h) => h.correct) &&
       (waitingRoom?.correct ?? true) &&
       (viewers?.correct ?? true),
