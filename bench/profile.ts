@@ -5,7 +5,7 @@
  * innermost frame that names one, and the shares are scaled to the main thread's own CPU time
  * over the window (from /proc, so a busy machine's waits are not counted as work).
  */
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { ScriptedRedis } from '../src/commands/scripts';
@@ -253,7 +253,7 @@ export async function profileApi(o: ProfileOptions): Promise<ProfileResult> {
         })),
     };
     if (o.keepAs) {
-      const { writeFileSync } = await import('node:fs');
+      mkdirSync(path.dirname(o.keepAs), { recursive: true });
       writeFileSync(o.keepAs, raw);
       result.profileFile = path.basename(o.keepAs);
     }
