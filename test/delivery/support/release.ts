@@ -132,7 +132,8 @@ function configProblems(docs: Doc[], setName: string, p: string[]): void {
     const containerEnv = new Set(
       byKind('Deployment').flatMap((d) => d.spec.template.spec.containers.flatMap((c: Doc) => (c.env ?? []).map((e: Doc) => e.name))),
     );
-    const notInCluster = new Set(['ROLE', 'FAULT_CRASH_AFTER_RESERVE', 'KUBECONFIG']);
+    // SUPERVISOR_CONSUMER_NICE: npm start's supervisor only; in a cluster each role is a pod of its own.
+    const notInCluster = new Set(['ROLE', 'FAULT_CRASH_AFTER_RESERVE', 'KUBECONFIG', 'SUPERVISOR_CONSUMER_NICE']);
     for (const v of contractVars)
       if (!notInCluster.has(v) && !secretOnly.has(v) && !containerEnv.has(v) && !(v in cm.data)) p.push(`ConfigMap lacks ${v}`);
     for (const k of Object.keys(cm.data))
