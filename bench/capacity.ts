@@ -1,6 +1,7 @@
 /**
  * Capacity at a latency target: the seed replay in the open loop, its arrival rate stepped up
- * (×factor each step) until p99 reaches the target or a request is refused for lack of capacity.
+ * (×factor each step) until p99 reaches the target or a request is refused for lack of capacity
+ * (or, when the first step misses already, stepped down until one meets).
  * The figure is the highest rate that kept p99 under the target with nothing refused. Every step
  * is a fresh event sized to the step (the seed replay's seat mix: each seat once plus 110%
  * duplicates), checked by the same set comparison as every other run.
@@ -12,6 +13,8 @@ import { seedReplay } from '../load/scenarios/seed-replay';
 const REQUESTS_PER_ZONE = Math.round(26 * 30 * 2.1);
 /** The answers a seed replay expects: a sale or a conflict. Anything else was refused. */
 const ANSWERED = new Set(['201', '409']);
+/** Below this arrival rate the search stops stepping down. */
+const MIN_RATE = 50;
 
 export interface CapacityStep {
   rate: number;
@@ -61,8 +64,7 @@ export async function findCapacity(lab: LabTarget, o: CapacityOptions): Promise<
   const factor = o.factor ?? 1.25;
   const steps: CapacityStep[] = [];
   const problems: string[] = [];
-  let rate = Math.max(50, Math.round(o.startRate));
-  for (let i = 0; i < o.maxSteps; i++, rate = Math.round(rate * factor)) {
+  const measure = async (rate: number, i: number): Promise<CapacityStep> => {
     const zones = Math.max(1, Math.ceil((rate * o.stepSeconds) / REQUESTS_PER_ZONE));
     const eventId = `${o.eventPrefix}-cap${i}`;
     o.onStep?.(eventId);
@@ -86,13 +88,25 @@ export async function findCapacity(lab: LabTarget, o: CapacityOptions): Promise<
       correct: report.verdict.correct,
       ok: report.verdict.correct && refused === 0 && s.p99 < slo,
     };
-    steps.push(step);
     if (!report.verdict.correct) problems.push(...report.verdict.problems.slice(0, 5).map((p) => `@${rate}/s: ${p}`));
     o.log(
       `     capacity ${o.target} @${rate}/s: p50 ${s.p50} ms, p99 ${s.p99} ms, ${refused} refused${step.correct ? '' : ', INCORRECT'} → ${step.ok ? 'meets' : 'misses'} p99 < ${slo} ms`,
     );
-    if (!step.ok) break;
+    return step;
+  };
+  // Up from the start rate until a step misses; when the very first misses, down until one meets.
+  let rate = Math.max(MIN_RATE, Math.round(o.startRate));
+  let direction: 1 | -1 | undefined;
+  for (let i = 0; i < o.maxSteps; i++) {
+    const step = await measure(rate, i);
+    steps.push(step);
+    direction ??= step.ok ? 1 : -1;
+    if (direction === 1 ? !step.ok : step.ok) break;
+    const next = Math.round(direction === 1 ? rate * factor : rate / factor);
+    if (next < MIN_RATE) break;
+    rate = next;
   }
+  steps.sort((a, b) => a.rate - b.rate);
   const firstMiss = steps.findIndex((s) => !s.ok);
   const met = firstMiss === -1 ? steps : steps.slice(0, firstMiss);
   return { target: o.target, sloP99Ms: slo, steps, highestRate: met.at(-1)?.rate ?? null, limitFound: firstMiss !== -1, problems };
