@@ -242,7 +242,10 @@ async function underReplicated(brokers: string[]): Promise<{ ok: boolean; detail
     const behind = topics.flatMap((t) =>
       t.partitions.filter((p) => p.isr.length < p.replicas.length).map((p) => `${t.name}/${p.partitionId} isr ${p.isr.join(',')}`),
     );
-    return { ok: behind.length === 0, detail: behind.length ? `${behind.length} under-replicated, e.g. ${behind.slice(0, 3).join('; ')}` : 'all in sync' };
+    return {
+      ok: behind.length === 0,
+      detail: behind.length ? `${behind.length} under-replicated, e.g. ${behind.slice(0, 3).join('; ')}` : 'all in sync',
+    };
   } catch (e) {
     return { ok: false, detail: `Kafka metadata failed: ${(e as Error).message}` };
   } finally {
