@@ -219,7 +219,14 @@ describe('no reservation is ever voided', () => {
     try {
       // Its produce request hangs in the frozen broker.
       const hanging = ask([{ row: 'A', column: 1 }]);
-      await waitFor(async () => (await pendingCount('lost')) >= 1, 'the first reservation');
+      let early: Answer | undefined;
+      void hanging.then((r) => (early = r));
+      await waitFor(
+        async () => (await pendingCount('lost')) >= 1,
+        // An answer before the reservation shows why none was made (it should hang in the frozen broker).
+        () => `the first reservation (answered meanwhile: ${early ? JSON.stringify(early) : 'not yet'})`,
+        30_000,
+      );
       // Reserved while the circuit is still closed, queued behind the hanging request: when the
       // circuit opens they are never handed to Kafka, but their seats were already reserved.
       queued = await Promise.all([[2, 3], [4], [5]].map((cols) => ask(cols.map((column) => ({ row: 'A', column })))));

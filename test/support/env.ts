@@ -60,8 +60,16 @@ export function testLogger(role = 'test'): Logger {
   return createLogger(process.env.TEST_LOG_LEVEL ?? 'silent', role);
 }
 
-/** Polls `probe` until it returns a truthy value or the deadline passes (never a bare sleep). */
-export async function waitFor<T>(probe: () => Promise<T> | T, what: string, timeoutMs = 15000, everyMs = 50): Promise<NonNullable<T>> {
+/**
+ * Polls `probe` until it returns a truthy value or the deadline passes (never a bare sleep).
+ * `what` may be a function: it is called when the deadline passes, to describe the state then.
+ */
+export async function waitFor<T>(
+  probe: () => Promise<T> | T,
+  what: string | (() => string),
+  timeoutMs = 15000,
+  everyMs = 50,
+): Promise<NonNullable<T>> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {
@@ -71,7 +79,10 @@ export async function waitFor<T>(probe: () => Promise<T> | T, what: string, time
     } catch (err) {
       last = err;
     }
-    if (Date.now() > deadline) throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+    if (Date.now() > deadline)
+      throw new Error(
+        `Timed out after ${timeoutMs} ms waiting for ${typeof what === 'function' ? what() : what}${last ? `: ${String(last)}` : ''}`,
+      );
     await new Promise((r) => setTimeout(r, everyMs));
   }
 }
