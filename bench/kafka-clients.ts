@@ -26,8 +26,8 @@ import { parseArgs } from 'node:util';
 import os from 'node:os';
 import { execFileSync } from 'node:child_process';
 import { createLogger } from '../src/observability/logger';
-import { newPurchaseId, ticketIdOf } from '../src/purchase/ids';
-import { partitionKey, SCHEMA_VERSION, type TicketPurchased } from '../src/purchase/record';
+import { sampleSale } from './sample-sale';
+import { partitionKey } from '../src/purchase/record';
 import type { EventLog, LogProducer, NewRecord } from '../src/stream/event-log';
 import { KafkajsEventLog } from '../src/stream/kafkajs-adapter';
 import { quietHarmlessClientWarnings } from '../src/stream/kafka';
@@ -60,19 +60,9 @@ function shapes(scale: number): Shape[] {
 function purchaseRecords(eventId: string, count: number): NewRecord[] {
   return Array.from({ length: count }, (_, i) => {
     const zoneId = `z${1 + (i % ZONES)}`;
-    const purchaseId = newPurchaseId(eventId, zoneId);
-    const record: TicketPurchased = {
-      schemaVersion: SCHEMA_VERSION,
-      type: 'TicketPurchased',
-      purchaseId,
-      eventId,
-      venueId: 'Venue1',
-      zoneId,
-      userId: `user-${i % 997}`,
-      tickets: [1, 2].map((n) => ({ ticketId: ticketIdOf(purchaseId, n), row: `R${i % 40}`, column: 2 * (i % 50) + n, priceCents: 5000 })),
-      currency: 'USD',
-      createdOn: new Date().toISOString(),
-    };
+    const seats = [1, 2].map((n) => ({ row: `R${i % 40}`, column: 2 * (i % 50) + n }));
+    const record = sampleSale(eventId, zoneId, seats, `user-${i % 997}`);
+    const purchaseId = record.purchaseId;
     return { key: partitionKey(eventId, zoneId), value: JSON.stringify(record), headers: { 'x-purchase-id': purchaseId } };
   });
 }

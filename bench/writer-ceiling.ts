@@ -12,32 +12,20 @@ import { parseArgs } from 'node:util';
 import os from 'node:os';
 import { loadConfig } from '../src/config/config';
 import { createDynamoClient } from '../src/infra/connections';
-import { newPurchaseId, ticketIdOf } from '../src/purchase/ids';
-import { partitionKey, SCHEMA_VERSION, type TicketPurchased } from '../src/purchase/record';
+import { partitionKey } from '../src/purchase/record';
 import type { LogRecord } from '../src/stream/event-log';
 import { measureBatchWriteCeiling } from '../src/writer/ceiling';
 import { DynamoWriteModel } from '../src/writer/store';
 import { ensureTables, tableNames } from '../src/writer/tables';
+import { sampleSale } from './sample-sale';
 import { meterCapacity, type CapacityCount } from './capacity-meter';
 
 const PARTITIONS = 6;
 const COLUMNS = 100;
 
-function sale(eventId: string, zoneId: string, seat: number): TicketPurchased {
-  const purchaseId = newPurchaseId(eventId, zoneId);
+function sale(eventId: string, zoneId: string, seat: number) {
   const seats = [seat, seat + 1].map((s) => ({ row: `R${Math.floor(s / COLUMNS)}`, column: 1 + (s % COLUMNS) }));
-  return {
-    schemaVersion: SCHEMA_VERSION,
-    type: 'TicketPurchased',
-    purchaseId,
-    eventId,
-    venueId: 'Venue1',
-    zoneId,
-    userId: `user-${seat % 997}`,
-    tickets: seats.map((s, i) => ({ ticketId: ticketIdOf(purchaseId, i + 1), ...s, priceCents: 5000 })),
-    currency: 'USD',
-    createdOn: new Date().toISOString(),
-  };
+  return sampleSale(eventId, zoneId, seats, `user-${seat % 997}`);
 }
 
 /** Per partition, its zones' records interleaved in log order, numbered from `offsets`. */

@@ -7,8 +7,6 @@ import { isRedisUnavailable } from '../shared/redis';
 import { problemOf } from './outcomes';
 import { PROBLEM_JSON_TYPE, sendJsonText } from './send-json';
 
-export const PROBLEM_TYPE = 'application/problem+json';
-
 export function sendProblem(res: Response, err: ApiError, instance?: string): void {
   sendJsonText(res, err.status, JSON.stringify(problemBody(err, instance)), PROBLEM_JSON_TYPE);
 }

@@ -1,4 +1,5 @@
-import type { Response } from 'express';
+import type { Request, Response } from 'express';
+import type { StoredResponse } from '../purchase/idempotency';
 
 export const JSON_TYPE = 'application/json; charset=utf-8';
 export const PROBLEM_JSON_TYPE = 'application/problem+json; charset=utf-8';
@@ -15,4 +16,11 @@ export function sendJsonText(res: Response, status: number, text: string, type: 
   res.setHeader('Content-Type', type);
   res.setHeader('Content-Length', Buffer.byteLength(text));
   res.end(text);
+}
+
+/** A stored answer (idempotency replay or fresh): a problem keeps its type and gets this request's instance. */
+export function sendStoredAnswer(res: Response, req: Request, answer: StoredResponse): void {
+  if (answer.problem)
+    sendJsonText(res, answer.status, JSON.stringify({ ...(answer.body as object), instance: req.originalUrl }), PROBLEM_JSON_TYPE);
+  else sendJsonText(res, answer.status, JSON.stringify(answer.body));
 }

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { Router, type Request, type Response } from 'express';
+import { Router, type Request } from 'express';
 import type { Admission, AdmissionPass } from '../../admission/admission';
 import type { RateLimiter } from '../../admission/rate-limit';
 import { ANONYMOUS_BUYER, type BuyerIdentity } from '../../auth/buyer';
@@ -10,7 +10,7 @@ import { metrics } from '../../observability/metrics';
 import type { Logger } from '../../observability/logger';
 import type { IdempotencyStore, StoredResponse } from '../../purchase/idempotency';
 import { ApiError } from '../../shared/errors';
-import { PROBLEM_TYPE } from '../problem';
+import { sendStoredAnswer } from '../send-json';
 import { OutcomeError } from '../../purchase/engine';
 import { problemOf } from '../outcomes';
 import { extendBody, holdBody, payBody } from '../checkout-schemas';
@@ -54,16 +54,6 @@ async function asProblems<T>(work: () => Promise<T>): Promise<T> {
     if (err instanceof OutcomeError) throw problemOf(err.outcome);
     throw err;
   }
-}
-
-/** A stored answer as the purchase routes write it: problems keep their type and get this request's instance. */
-function write(res: Response, req: Request, answer: StoredResponse): void {
-  if (answer.problem)
-    res
-      .status(answer.status)
-      .type(PROBLEM_TYPE)
-      .send(JSON.stringify({ ...(answer.body as object), instance: req.originalUrl }));
-  else res.status(answer.status).json(answer.body);
 }
 
 /**
@@ -128,7 +118,7 @@ export function holdRoutes(deps: HoldRouteDeps): Router {
               throw new ApiError('INTERNAL', 'A hold has no purchase to replay');
             },
           );
-    write(res, req, answer);
+    sendStoredAnswer(res, req, answer);
   });
 
   router.get('/api/v1/holds/:holdId', async (req, res) => {
@@ -183,7 +173,7 @@ export function holdRoutes(deps: HoldRouteDeps): Router {
       outcome = answer.status === 201 ? 'confirmed' : answer.status === 202 ? 'payment_pending' : 'replayed';
       // Bought: the admission ends and the next buyer is admitted (a pending payment keeps it).
       if (answer.status === 201) await admission.purchased(pass);
-      write(res, req, answer);
+      sendStoredAnswer(res, req, answer);
     } catch (err) {
       if (err instanceof ApiError) outcome = PAY_OUTCOME[err.code] ?? (err.status >= 500 ? 'unavailable' : 'rejected');
       else if (err instanceof OutcomeError) outcome = PAY_OUTCOME[problemOf(err.outcome).code] ?? 'rejected';

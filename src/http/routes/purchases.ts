@@ -9,7 +9,7 @@ import type { TicketPurchased } from '../../purchase/record';
 import { metrics } from '../../observability/metrics';
 import { ApiError } from '../../shared/errors';
 import { attemptMetrics, CONFIRMED, problemOf, type AttemptLabel } from '../outcomes';
-import { PROBLEM_JSON_TYPE, sendJsonText } from '../send-json';
+import { sendStoredAnswer } from '../send-json';
 import { eventIdSchema, purchaseBodySchema, purchaseHeadersSchema, ticketBodySchema, ticketQuerySchema } from '../schemas';
 import { parse } from '../validation';
 
@@ -84,9 +84,7 @@ export function purchaseRoutes({ engine, idempotency, admission, limiter }: Purc
               created,
             );
       outcome = answer.status === CONFIRMED.status ? CONFIRMED.metric : 'replayed';
-      if (answer.problem)
-        sendJsonText(res, answer.status, JSON.stringify({ ...(answer.body as object), instance: req.originalUrl }), PROBLEM_JSON_TYPE);
-      else sendJsonText(res, answer.status, JSON.stringify(answer.body));
+      sendStoredAnswer(res, req, answer);
     } catch (err) {
       if (err instanceof ApiError) {
         const counted = attemptMetrics(err);
