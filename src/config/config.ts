@@ -68,6 +68,8 @@ const schema = z
     /** A produce batch's size bound in bytes (keys, values, headers, framing); below the broker's message.max.bytes (1 MiB by default). */
     KAFKA_MAX_BATCH_BYTES: z.coerce.number().int().min(16_384).max(100_000_000).default(900_000),
     KAFKA_PRODUCERS: z.coerce.number().int().min(1).max(16).default(2),
+    /** The producer's client library: `platformatic` (@platformatic/kafka, the cheaper one) or `kafkajs`; consumers use kafkajs. */
+    KAFKA_PRODUCER_CLIENT: z.enum(['platformatic', 'kafkajs']).default('platformatic'),
     DYNAMODB_ENDPOINT: z.union([url(['http:', 'https:']), z.literal('')]).default('http://127.0.0.1:8000'),
     DYNAMODB_TABLE_PREFIX: z
       .string()

@@ -1,8 +1,9 @@
 /**
  * The event-log seam: everything the platform asks of Kafka, in the platform's own terms.
- * One adapter file implements it for one client library (today `kafkajs-adapter.ts`); trying
- * another client means writing one more adapter and changing `createEventLog` in `kafka.ts`.
- * Nothing outside `src/stream/` sees a client type. See docs/cqrs.md, "The event-log seam".
+ * One adapter file implements it for one client library: `kafkajs-adapter.ts` the whole log,
+ * `platformatic-producer.ts` the producer alone (a `ProducerClient`); `createEventLog` in
+ * `kafka.ts` puts them together. Nothing outside `src/stream/` sees a client type. See
+ * docs/cqrs.md, "The event-log seam".
  */
 
 /** Header values are UTF-8 strings (trace context, `x-*` metadata); the platform sends no binary headers. */
@@ -142,6 +143,14 @@ export interface TopicSpec {
   partitions: number;
   replicationFactor: number;
   configs?: Record<string, string>;
+}
+
+/** A second client library for the producer alone (the purchase path's one Kafka cost). */
+export interface ProducerClient {
+  readonly name: string;
+  /** As `EventLog.sendOverrunMs`, for this client's producers. */
+  readonly sendOverrunMs: number;
+  openProducer(): Promise<LogProducer>;
 }
 
 export interface EventLog {

@@ -1,7 +1,8 @@
 import type { Config } from '../config/config';
 import type { Logger } from '../observability/logger';
-import type { EventLog } from './event-log';
+import type { EventLog, ProducerClient } from './event-log';
 import { KAFKAJS_HARMLESS_WARNINGS, KafkajsEventLog } from './kafkajs-adapter';
+import { platformaticProducers } from './platformatic-producer';
 
 /** The platform's one place that knows how to reach its event log and which topics it uses. */
 export function topics(cfg: Pick<Config, 'KAFKA_TOPIC_PREFIX'>) {
@@ -11,9 +12,36 @@ export function topics(cfg: Pick<Config, 'KAFKA_TOPIC_PREFIX'>) {
   };
 }
 
-/** The event log of this process. The adapter is chosen here: swapping the Kafka client changes this line. */
-export function createEventLog(cfg: Pick<Config, 'KAFKA_BROKERS' | 'KAFKA_CLIENT_ID'>, log: Logger): EventLog {
-  return new KafkajsEventLog({ brokers: cfg.KAFKA_BROKERS.split(','), clientId: cfg.KAFKA_CLIENT_ID }, log);
+/**
+ * The event log of this process; the adapters are chosen here. Consumers and admin run on
+ * kafkajs. The producer runs on `@platformatic/kafka` (0.40× kafkajs's CPU per record on the
+ * purchase path, docs/performance.md "Kafka client"), or on kafkajs with
+ * `KAFKA_PRODUCER_CLIENT=kafkajs`.
+ */
+export function createEventLog(
+  cfg: Pick<Config, 'KAFKA_BROKERS' | 'KAFKA_CLIENT_ID'> & Partial<Pick<Config, 'KAFKA_PRODUCER_CLIENT'>>,
+  log: Logger,
+): EventLog {
+  const settings = { brokers: cfg.KAFKA_BROKERS.split(','), clientId: cfg.KAFKA_CLIENT_ID };
+  const kafkajs = new KafkajsEventLog(settings, log);
+  return (cfg.KAFKA_PRODUCER_CLIENT ?? 'platformatic') === 'kafkajs'
+    ? kafkajs
+    : withProducers(kafkajs, platformaticProducers(settings, log));
+}
+
+/** `log` with its producers from `producers`; everything else as `log` does it. */
+export function withProducers(log: EventLog, producers: ProducerClient): EventLog {
+  return {
+    sendOverrunMs: producers.sendOverrunMs,
+    openProducer: () => producers.openProducer(),
+    ensureTopics: (specs) => log.ensureTopics(specs),
+    deleteTopics: (names) => log.deleteTopics(names),
+    consume: (opts) => log.consume(opts),
+    endOffsets: (topic) => log.endOffsets(topic),
+    committedOffsets: (groupId, topic) => log.committedOffsets(groupId, topic),
+    partitionOf: (key, partitions) => log.partitionOf(key, partitions),
+    close: () => log.close(),
+  };
 }
 
 /**

@@ -112,7 +112,7 @@ test('SIGKILL of a busy Redis master, then of a broker, mid-replay: no seat sold
   // Every sale is in the log and in DynamoDB and MySQL, ticket for ticket, and they hold nothing else.
   // (This is where kafkajs's lost retry showed: a sale answered 503 during the broker kill, re-sent
   // by the sweep, acknowledged by a send that never carried its partition. The event-log seam now
-  // calls such records unknown: test/cluster/kafkajs-moved-leader.test.ts.)
+  // calls such records unknown: test/cluster/moved-leader.test.ts.)
   await waitFor(
     async () => missingFrom(await dynamoSeats(stores, eventId, ZONES), ledger.sold).length === 0,
     'DynamoDB to hold every sale',

@@ -10,7 +10,8 @@ import { PrivateKafka } from '../support/private-kafka';
  * client's request timeout, holds the request and appends it once it runs again. kafkajs rolls
  * its idempotent sequence numbers back after the failure, so the next batch of the same
  * producer carries the same numbers and the broker answers it "success" as a duplicate without
- * appending it. The sender must therefore never send again on a producer whose send failed,
+ * appending it (@platformatic/kafka, the default producer, takes a new producer id instead; the
+ * sender does not count on either). The sender must therefore never send again on a producer whose send failed,
  * whatever it is doing (closing, or sending a refused batch in halves); otherwise a buyer hears
  * 201 for a record that is not in the log.
  */
@@ -167,7 +168,9 @@ test('when one half of a batch refused as too large fails, the other half is not
     await s.send(recordNamed('after', 3000));
 
     const inLog = await idsInLog(topic);
-    expect(inLog).toEqual(expect.arrayContaining(['left', 'after']));
+    // 'left' may be in the log or not: @platformatic/kafka closes the connection when a request
+    // times out, and the broker, thawed, may drop the request it held. Unknown was the truth.
+    expect(inLog).toContain('after');
     if (rightOutcome.ok) expect(inLog).toContain('right');
     // It was part of the refused request, which another partition could have appended: unknown.
     else expect(rightOutcome.err).toBeInstanceOf(OutcomeUnknownError);
@@ -197,7 +200,7 @@ test('no attempt starts past a record’s sendBy: a frozen broker costs one atte
     const stuckOutcome = await stuck;
     const gaveUpAfterMs = Date.now() - started;
     expect(stuckOutcome.ok).toBe(false);
-    // One attempt (the request timeout), then kafkajs's retry is refused: by sendBy + the overrun.
+    // One attempt (the request timeout), then the client's retry is refused: by sendBy + the overrun.
     expect(gaveUpAfterMs).toBeLessThan(sendBy - started + eventLog.sendOverrunMs);
     const behindOutcome = await behind;
     expect(behindOutcome.ok).toBe(false);
