@@ -21,9 +21,11 @@ import {
  * - murmur2 partitions as the Java clients and kafkajs: `compatibilityPartitioner` (its default
  *   partitioner puts keys on other partitions).
  * - bounded retries (an idempotent producer's default is unbounded).
- * - the send budget: no attempt starts past `sendBy`. The client's one retry hook per attempt is
- *   its `kPerformWithRetry`, which it calls again for every retry through `this`; a subclass
- *   refuses an attempt there. Its test is `test/cqrs/sender-failed-producer.test.ts`.
+ * - the send budget: no produce request is written past `sendBy`. An attempt (first, retry, or
+ *   the library's own re-sends after stale metadata or a lost producer id) fetches metadata and
+ *   connects before it writes, which can take seconds, so the check sits where the request is
+ *   handed to the connection: the `Produce` API function the library gets from `kGetApi` is
+ *   wrapped. Its test is `test/cqrs/sender-failed-producer.test.ts`.
  * - every record reported durable is: a produce response with any partition error fails the
  *   whole request (it retries all of it, with the same sequence numbers, which the broker
  *   deduplicates), and the adapter still checks that each record's partition answered.
@@ -39,8 +41,13 @@ export interface PlatformaticSettings {
 
 const CONNECT_TIMEOUT_MS = 3000;
 const REQUEST_TIMEOUT_MS = 10000;
-/** An attempt started before `sendBy` connects (≤ the connect timeout), then waits for its answer (≤ the request timeout). */
-export const PLATFORMATIC_SEND_OVERRUN_MS = CONNECT_TIMEOUT_MS + REQUEST_TIMEOUT_MS + 1000;
+/** The broker's wait for the replicas: below the client's request timeout, so the broker answers (REQUEST_TIMED_OUT, retriable) first. */
+const PRODUCE_TIMEOUT_MS = 8000;
+/**
+ * A request handed to its connection before `sendBy` may wait there behind the one request in
+ * flight on it (≤ the request timeout) before it goes out on the socket; plus slack.
+ */
+export const PLATFORMATIC_SEND_OVERRUN_MS = REQUEST_TIMEOUT_MS + 4000;
 /**
  * Opening a producer (a connection and its producer id) gives up after one connect and one
  * request's time: the client's own retries towards a broker that accepts connections but does
@@ -55,17 +62,12 @@ function* errorTree(err: unknown, depth = 0): Generator<Record<string, unknown>>
   if (!err || typeof err !== 'object' || depth > 8) return;
   const e = err as Record<string, unknown>;
   yield e;
+  // A MultipleErrors (a ResponseError too: one ProtocolError per failed partition) lists its errors.
   if (Array.isArray(e.errors)) for (const inner of e.errors) yield* errorTree(inner, depth + 1);
   if (e.cause) yield* errorTree(e.cause, depth + 1);
-  // A ResponseError keeps the broker's codes per path: { '/responses/0/…': [code, message] }.
-  if (e.errors && typeof e.errors === 'object' && !Array.isArray(e.errors))
-    for (const v of Object.values(e.errors as Record<string, unknown>)) yield* errorTree(v, depth + 1);
 }
 
-function budgetSpent(err: unknown): SendBudgetSpentError | undefined {
-  for (const e of errorTree(err)) if (e instanceof SendBudgetSpentError) return e;
-  return undefined;
-}
+const budgetSpent = (err: unknown): boolean => [...errorTree(err)].some((e) => e instanceof SendBudgetSpentError);
 
 function isTooLarge(err: unknown): boolean {
   for (const e of errorTree(err)) if (typeof e.apiId === 'string' && TOO_LARGE.has(e.apiId)) return true;
@@ -83,43 +85,44 @@ interface SendInProgress {
   started: boolean;
 }
 
+type ApiFunction = ((...args: unknown[]) => void) & Record<string, unknown>;
+
+const spentMessage = (started: boolean) =>
+  started
+    ? 'the send budget passed before the Kafka client could try again; the records were not sent again'
+    : 'the send budget passed before the first attempt; nothing was sent';
+
 /**
- * The producer, refusing a produce attempt, first or retry, that would start past the send's
- * `sendBy`: the client then gives the send up (a non-retriable error) and sends nothing more.
+ * The producer, refusing to write a produce request past the send's `sendBy`: the request's
+ * callback gets a non-retriable error (a `UserError` caused by `SendBudgetSpentError`), so the
+ * library gives the send up and sends nothing more. The check sits where the request is handed
+ * to the connection, after the attempt's metadata fetch and connect, which can take seconds.
  */
 class BudgetedProducer extends kafka.Producer<Buffer, Buffer, Buffer, Buffer> {
   readonly current: SendInProgress = { sendBy: undefined, started: false };
 
-  override [kafka.kPerformWithRetry]<R>(
-    operationId: string,
-    operation: unknown,
-    callback: (err: Error | null, r?: R) => void,
-    ...rest: unknown[]
-  ): void {
-    if (operationId === 'produce') {
-      const { sendBy, started } = this.current;
-      if (sendBy !== undefined && Date.now() > sendBy) {
-        callback(
-          new SendBudgetSpentError(
-            started
-              ? 'the send budget passed before the Kafka client could try again; the records were not sent again'
-              : 'the send budget passed before the first attempt; nothing was sent',
-            started,
-          ),
-        );
-        return;
-      }
-      this.current.started = true;
-    }
-    // The base method's signature is internal to the library; hand it what it was given.
-    (super[kafka.kPerformWithRetry] as (...args: unknown[]) => void)(operationId, operation, callback, ...rest);
+  override [kafka.kGetApi]<A extends unknown[], R>(name: string, callback: (err: Error | null, api?: never) => void): void {
+    if (name !== 'Produce') return super[kafka.kGetApi]<A, R>(name, callback as never);
+    const withBudget = (err: Error | null, api?: ApiFunction) => {
+      if (err || !api) return callback(err);
+      const bounded = (...args: unknown[]) => {
+        const { sendBy, started } = this.current;
+        if (sendBy !== undefined && Date.now() > sendBy) {
+          const done = args[args.length - 1] as (err: Error) => void;
+          done(new kafka.UserError(spentMessage(started), { cause: new SendBudgetSpentError(spentMessage(started), started) }));
+          return;
+        }
+        this.current.started = true;
+        api(...args);
+      };
+      // The API function carries its version (the library reads `api.version`).
+      callback(null, Object.assign(bounded, api) as never);
+    };
+    super[kafka.kGetApi]<A, R>(name, withBudget as never);
   }
 }
 
 class PlatformaticProducer implements LogProducer {
-  /** Partitions per topic, as the producer saw them on its first send to it (they never shrink). */
-  private readonly partitions = new Map<string, number>();
-
   constructor(private readonly producer: BudgetedProducer) {}
 
   async send(topic: string, records: readonly NewRecord[], sendBy?: number): Promise<void> {
@@ -135,14 +138,18 @@ class PlatformaticProducer implements LogProducer {
         })),
       });
     } catch (err) {
-      const spent = budgetSpent(err);
-      if (spent) throw new SendBudgetSpentError(spent.message, spent.mayHaveSent, { cause: err });
+      if (budgetSpent(err)) {
+        // Whether any request of this send went out, whichever destination's error came first.
+        const { started } = this.producer.current;
+        throw new SendBudgetSpentError(spentMessage(started), started, { cause: err });
+      }
       if (isTooLarge(err))
         throw new RecordsTooLargeError(`the broker refused the batch as too large (${(err as Error).message})`, { cause: err });
       throw err;
     }
     const acked = new Set((produced.offsets ?? []).filter((o) => o.topic === topic).map((o) => o.partition));
-    const count = await this.partitionCount(topic);
+    // The count the library partitioned this send with: its metadata, as fresh as this send.
+    const count = this.producer.currentMetadata?.topics.get(topic)?.partitionsCount ?? 0;
     const acknowledged = new Set<number>();
     records.forEach((r, i) => {
       if (acked.has(partitionFor(r.key, count))) acknowledged.add(i);
@@ -153,16 +160,6 @@ class PlatformaticProducer implements LogProducer {
         acknowledged,
       );
     }
-  }
-
-  private async partitionCount(topic: string): Promise<number> {
-    let n = this.partitions.get(topic);
-    if (n === undefined) {
-      const metadata = await this.producer.metadata({ topics: [topic] });
-      n = metadata.topics.get(topic)?.partitionsCount ?? 0;
-      this.partitions.set(topic, n);
-    }
-    return n;
   }
 
   async close(): Promise<void> {
@@ -196,7 +193,7 @@ export function platformaticProducers(settings: PlatformaticSettings, log: Logge
         compression: 'none',
         retries: 5,
         retryDelay: 100,
-        timeout: REQUEST_TIMEOUT_MS,
+        timeout: PRODUCE_TIMEOUT_MS,
         connectTimeout: CONNECT_TIMEOUT_MS,
         requestTimeout: REQUEST_TIMEOUT_MS,
         autocreateTopics: false,
