@@ -46,7 +46,10 @@ const NODE_HTTP = "HTTP: Node's parser and socket I/O";
 /** Node's HTTP and socket modules: a sample in them under Express or src/http is the HTTP server's own work. */
 const NODE_IO = /^node:(_http|internal\/http|http$|net$|internal\/stream_base|internal\/streams|stream$|internal\/net)/;
 const COMPONENTS: [name: string, test: RegExp][] = [
-  ['Kafka produce and encoding (@platformatic/kafka, kafkajs)', /node_modules\/(@platformatic\/|kafkajs\/|mnemonist\/|fastq\/)|\/dist\/src\/stream\//],
+  [
+    'Kafka produce and encoding (@platformatic/kafka, kafkajs)',
+    /node_modules\/(@platformatic\/|kafkajs\/|mnemonist\/|fastq\/)|\/dist\/src\/stream\//,
+  ],
   [
     'Redis calls: Lua, idempotency, confirm (ioredis)',
     /node_modules\/(ioredis|@ioredis|redis-parser|redis-errors|cluster-key-slot|denque|standard-as-callback)\/|\/dist\/src\/(inventory|commands)\/|\/dist\/src\/shared\/redis/,
