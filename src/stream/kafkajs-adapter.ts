@@ -279,7 +279,13 @@ export class KafkajsEventLog implements EventLog {
       opts.onCrash?.(e.payload.error, e.payload.restart);
     });
     await consumer.connect();
-    await consumer.subscribe({ topic: opts.topic, fromBeginning: opts.fromBeginning ?? true });
+    try {
+      await consumer.subscribe({ topic: opts.topic, fromBeginning: opts.fromBeginning ?? true });
+    } catch (err) {
+      // Not left connected behind a failed subscribe (e.g. a broker still loading its partitions).
+      await consumer.disconnect().catch(() => undefined);
+      throw err;
+    }
     await consumer.run({
       autoCommit: false,
       eachBatchAutoResolve: false,

@@ -21,11 +21,13 @@ import {
  * - murmur2 partitions as the Java clients and kafkajs: `compatibilityPartitioner` (its default
  *   partitioner puts keys on other partitions).
  * - bounded retries (an idempotent producer's default is unbounded).
- * - the send budget: no produce request is written past `sendBy`. An attempt (first, retry, or
- *   the library's own re-sends after stale metadata or a lost producer id) fetches metadata and
- *   connects before it writes, which can take seconds, so the check sits where the request is
- *   handed to the connection: the `Produce` API function the library gets from `kGetApi` is
- *   wrapped. Its test is `test/cqrs/sender-failed-producer.test.ts`.
+ * - the send budget: no produce attempt starts, and no produce request is written, past
+ *   `sendBy`. An attempt (first, retry, or the library's own re-sends after stale metadata or a
+ *   lost producer id) fetches metadata and connects before it writes, which can take seconds, so
+ *   there are two checks: where the library starts an attempt (`kPerformWithRetry`, called
+ *   through `this` for every retry) and where it hands the request to the connection (the
+ *   `Produce` API function it gets from `kGetApi`, wrapped). Their test is
+ *   `test/cqrs/sender-failed-producer.test.ts`.
  * - every record reported durable is: a produce response with any partition error fails the
  *   whole request (it retries all of it, with the same sequence numbers, which the broker
  *   deduplicates), and the adapter still checks that each record's partition answered.
@@ -93,25 +95,45 @@ const spentMessage = (started: boolean) =>
     : 'the send budget passed before the first attempt; nothing was sent';
 
 /**
- * The producer, refusing to write a produce request past the send's `sendBy`: the request's
- * callback gets a non-retriable error (a `UserError` caused by `SendBudgetSpentError`), so the
- * library gives the send up and sends nothing more. The check sits where the request is handed
- * to the connection, after the attempt's metadata fetch and connect, which can take seconds.
+ * The producer, refusing to start a produce attempt or to write a produce request past the
+ * send's `sendBy`: the attempt or request gets a non-retriable error (a `UserError` caused by
+ * `SendBudgetSpentError`), so the library gives the send up and sends nothing more. The write
+ * check sits where the request is handed to the connection, after the attempt's metadata fetch
+ * and connect, which can take seconds.
  */
 class BudgetedProducer extends kafka.Producer<Buffer, Buffer, Buffer, Buffer> {
   readonly current: SendInProgress = { sendBy: undefined, started: false };
+
+  private spent(): Error | undefined {
+    const { sendBy, started } = this.current;
+    if (sendBy === undefined || Date.now() <= sendBy) return undefined;
+    return new kafka.UserError(spentMessage(started), { cause: new SendBudgetSpentError(spentMessage(started), started) });
+  }
+
+  /**
+   * An attempt (first or retry) that would start past `sendBy` does not start: against a broker
+   * that accepts connections but does not answer, each retry spends its time on metadata and
+   * connects and never reaches the write below, so this is what ends the send by the budget.
+   */
+  override [kafka.kPerformWithRetry]<R>(
+    operationId: string,
+    operation: unknown,
+    callback: (err: Error | null, r?: R) => void,
+    ...rest: unknown[]
+  ): void {
+    const late = operationId === 'produce' ? this.spent() : undefined;
+    if (late) return callback(late);
+    // The base method's signature is internal to the library; hand it what it was given.
+    (super[kafka.kPerformWithRetry] as (...args: unknown[]) => void)(operationId, operation, callback, ...rest);
+  }
 
   override [kafka.kGetApi]<A extends unknown[], R>(name: string, callback: (err: Error | null, api?: never) => void): void {
     if (name !== 'Produce') return super[kafka.kGetApi]<A, R>(name, callback as never);
     const withBudget = (err: Error | null, api?: ApiFunction) => {
       if (err || !api) return callback(err);
       const bounded = (...args: unknown[]) => {
-        const { sendBy, started } = this.current;
-        if (sendBy !== undefined && Date.now() > sendBy) {
-          const done = args[args.length - 1] as (err: Error) => void;
-          done(new kafka.UserError(spentMessage(started), { cause: new SendBudgetSpentError(spentMessage(started), started) }));
-          return;
-        }
+        const late = this.spent();
+        if (late) return (args[args.length - 1] as (err: Error) => void)(late);
         this.current.started = true;
         api(...args);
       };

@@ -12,12 +12,20 @@ export async function readRecords(
   timeoutMs = 30000,
 ): Promise<LogRecord[]> {
   const records: LogRecord[] = [];
-  const reader = await eventLog.consume({
-    groupId: uid(`reader-${topic}-`),
-    topic,
-    sessionTimeoutMs: 10000,
-    onBatch: async (batch) => void records.push(...batch.records),
-  });
+  // Right after a broker restarts, subscribing can fail on partitions it has not loaded yet
+  // ("This server does not host this topic-partition"), so try again until the deadline.
+  const reader = await waitFor(
+    () =>
+      eventLog.consume({
+        groupId: uid(`reader-${topic}-`),
+        topic,
+        sessionTimeoutMs: 10000,
+        onBatch: async (batch) => void records.push(...batch.records),
+      }),
+    `a reader subscribed to ${topic}`,
+    timeoutMs,
+    500,
+  );
   try {
     await waitFor(() => done(records), `records on ${topic}`, timeoutMs, 100);
     return records;
