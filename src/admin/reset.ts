@@ -11,8 +11,12 @@ import { scanKeys, unlinkEach } from '../shared/redis';
 export interface ResetDeps {
   catalog: CatalogStore;
   inventory: Inventory;
-  /** Clears the event's sales from the write and read models (when those roles exist). */
-  clearStores?: (eventId: string) => Promise<void>;
+  /**
+   * Clears the event's sales from the write and read models (when those roles exist). It may
+   * resolve as soon as both are fenced (no consumer writes the old sale any more) with the rest
+   * in `cleared`: the Redis part runs meanwhile, and the reset ends when both are done.
+   */
+  clearStores?: (eventId: string) => Promise<void | { cleared: Promise<unknown> }>;
   log?: Logger;
   /** Progress lines (the CLI prints them). */
   say?: (line: string) => void;
@@ -27,7 +31,9 @@ export interface ResetDeps {
 export async function resetEvent(eventId: string, deps: ResetDeps): Promise<{ zones: number; redisKeys: number }> {
   const entry = await deps.catalog.getEvent(eventId);
   if (!entry) throw new Error(`Event ${eventId} is not in the catalog; run the controller (npm start) to seed it first`);
-  await deps.clearStores?.(eventId);
+  const clearing = await deps.clearStores?.(eventId);
+  const cleared = clearing ? clearing.cleared : Promise.resolve();
+  cleared.catch(() => undefined); // awaited at the end; not unhandled if the Redis part fails first
   const { redis, prefix } = deps.inventory;
   const started = Date.now();
   // One SCAN for the whole event: every zone's purchase and hold records (hash tag
@@ -63,5 +69,6 @@ export async function resetEvent(eventId: string, deps: ResetDeps): Promise<{ zo
   // A queued event's waiting room starts empty too (its keys share one hash tag: one UNLINK).
   await redis.unlink(...Object.values(queueKeys(prefix, eventId)));
   deps.say?.(`Redis: ${entry.venue.zones.length} zones re-created empty (${((Date.now() - started) / 1000).toFixed(1)} s)`);
+  await cleared;
   return { zones: entry.venue.zones.length, redisKeys };
 }

@@ -19,7 +19,7 @@ beforeAll(async () => {
   cleanups.push(async () => void (await new ReadModel(platform.ctx.mysql).deleteEvent(eventId)));
   cleanups.push(
     async () =>
-      void (await new DynamoWriteModel(platform.ctx.dynamo, platform.cfg.DYNAMODB_TABLE_PREFIX).deleteEvent(eventId, ['7', 'tiny'])),
+      void (await new DynamoWriteModel(platform.ctx.dynamo, platform.cfg.DYNAMODB_TABLE_PREFIX).dropEvent(eventId)),
   );
   const { redis } = platform.ctx;
   const prefix = platform.cfg.REDIS_KEY_PREFIX;
