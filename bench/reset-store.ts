@@ -12,7 +12,7 @@ import { ensureTable, eventZoneKey, seatSortKey, seatTableDefinition, ticketTabl
 /**
  * Where the DynamoDB seconds of a seed-sized reset go (docs/performance.md, "Reset"), on a
  * dynalite of its own (as `npm run services:up` starts it): the writer's items of `zones` × 780
- * sold seats (a seat item each, a ticket item each with its two GSIs), then each way of removing
+ * sold seats (a seat item each, a ticket item each with its GSI), then each way of removing
  * them, timed: reading the seat items (one Query per zone), deleting seat items, deleting ticket
  * items (BatchWriteItem, 8 callers), and DeleteTable of each table.
  *
@@ -118,7 +118,7 @@ async function main(zones: number): Promise<void> {
           return { table: w.table, request: { DeleteRequest: { Key } } };
         };
         await time(`round 1: delete ${found} seat items (BatchWriteItem)`, () => batchWriteAll(dynamo, seatPuts.map(del), 8));
-        await time(`round 1: delete ${ticketPuts.length} ticket items (BatchWriteItem, two GSIs)`, () =>
+        await time(`round 1: delete ${ticketPuts.length} ticket items (BatchWriteItem, its GSI)`, () =>
           batchWriteAll(dynamo, ticketPuts.map(del), 8),
         );
       }

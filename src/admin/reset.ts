@@ -6,7 +6,7 @@ import { ZoneLayout } from '../inventory/layout';
 import { createLogger, type Logger } from '../observability/logger';
 import { ReleasedSeats } from '../purchase/released-seats';
 import { inParallel } from '../writer/batch';
-import { scanKeys, unlinkEach } from '../shared/redis';
+import { scanKeys, unlinkMany } from '../shared/redis';
 
 export interface ResetDeps {
   catalog: CatalogStore;
@@ -45,11 +45,15 @@ export async function resetEvent(eventId: string, deps: ResetDeps): Promise<{ zo
   const [allowanceHead, allowanceTail] = [allowanceOf.slice(0, allowanceOf.indexOf('}')), allowanceOf.slice(allowanceOf.indexOf('}'))];
   const isRecord = (k: string) => k.startsWith(inventoryOf) && (k.includes('}:p:') || k.includes('}:held:'));
   let redisKeys = 0;
-  for await (const found of scanKeys(redis, `${prefix}*{${eventId}:*`, 5000)) {
+  const deletes: Promise<void>[] = [];
+  for await (const found of scanKeys(redis, `${prefix}*{${eventId}:*`, 20000)) {
     const mine = found.filter((k) => isRecord(k) || (k.startsWith(allowanceHead) && k.endsWith(allowanceTail)));
-    await unlinkEach(redis, mine);
+    const deleting = unlinkMany(redis, mine); // while the SCAN goes on
+    deleting.catch(() => undefined); // awaited below, with the others
+    deletes.push(deleting);
     redisKeys += mine.length;
   }
+  await Promise.all(deletes);
   deps.say?.(`Redis: ${redisKeys} purchase records and allowances of ${eventId} deleted (${((Date.now() - started) / 1000).toFixed(1)} s)`);
   // Each zone is deleted and re-created back to back, as before: the controller's reconcile must
   // not find the zone missing (it would take it for lost and rebuild it from DynamoDB).
