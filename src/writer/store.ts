@@ -157,6 +157,23 @@ export class DynamoWriteModel {
   }
 
   /**
+   * Creates the event's current tables if absent: the controller does it when it first seeds an
+   * event's zone, so the writer's first chunk of the event does not wait for CreateTable. A reset
+   * that moved the event meanwhile gets back the old generation's tables this created, dropped.
+   */
+  async ensureCurrentTables(eventId: string): Promise<void> {
+    const generation = await this.generationOf(eventId);
+    const defs = eventTableDefinitions(this.tablesOf(eventId, generation)).filter((d) => !this.ready.has(d.TableName!));
+    if (defs.length === 0) return;
+    const created = (await Promise.all(defs.map(async (d) => ((await ensureTable(this.dynamo, d)) ? [d.TableName!] : [])))).flat();
+    if ((await this.generationOf(eventId)) !== generation) {
+      await Promise.all(created.map((t) => dropTable(this.dynamo, t)));
+      return;
+    }
+    for (const d of defs) this.ready.add(d.TableName!);
+  }
+
+  /**
    * Writes one chunk of a partition's records (log order); see docs/cqrs.md for the argument.
    * `context.assignment` identifies the partition assignment the chunk was fetched under (the
    * event log's `PartitionBatch.assignment`): the writer trusts what it learned of a partition's
