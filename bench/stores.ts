@@ -1,4 +1,4 @@
-import { DeleteTableCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { Config } from '../src/config/config';
 import { ReadModel } from '../src/projector/read-model';
 import { projectorGroup } from '../src/projector/project';
@@ -10,7 +10,7 @@ import { topics } from '../src/stream/kafka';
 import { measureBatchWriteCeiling } from '../src/writer/ceiling';
 import { writerGroup } from '../src/writer/rebuild-source';
 import { DynamoWriteModel } from '../src/writer/store';
-import { ensureTables, tableNames } from '../src/writer/tables';
+import { dropAllTables, ensureTables } from '../src/writer/tables';
 import { startServer, type ServerProcess } from '../load/driver/server-process';
 
 /** What the CQRS side did while a seed replay sold, measured in the same run (dynalite's figures). */
@@ -112,8 +112,7 @@ export async function startStoresPhase(cfg: Config, kafka: EventLog, runId: stri
     async stop() {
       for (const c of children) await c.stop().catch(() => undefined);
       const dynamo = createDynamoClient(cfg);
-      for (const TableName of Object.values(tableNames(tablePrefix)))
-        await dynamo.send(new DeleteTableCommand({ TableName })).catch(() => undefined);
+      await dropAllTables(dynamo, tablePrefix);
       dynamo.destroy();
     },
   };
@@ -141,8 +140,7 @@ async function writerCatchUp(kafka: EventLog, dynamo: DynamoDBClient, topic: str
   let tickets = 0;
   for (let i = 0; i < messages.length; i += 500) tickets += (await model.writeChunk(messages.slice(i, i + 500))).ok;
   const perSec = Math.round(tickets / ((Date.now() - started) / 1000));
-  for (const TableName of Object.values(tableNames(tablePrefix)))
-    await dynamo.send(new DeleteTableCommand({ TableName })).catch(() => undefined);
+  await dropAllTables(dynamo, tablePrefix);
   return perSec;
 }
 

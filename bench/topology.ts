@@ -6,7 +6,6 @@
  * failover fence's check (bench/fence-cost.ts). Every replay is checked as the bench checks
  * (exact 201/409 counts, seat → ticket sets, the event log), and the stores must hold every sale.
  */
-import { DeleteTableCommand } from '@aws-sdk/client-dynamodb';
 import { loadConfig, type Config } from '../src/config/config';
 import { withScripts } from '../src/commands/scripts';
 import { createDynamoClient } from '../src/infra/connections';
@@ -17,7 +16,7 @@ import type { EventLog } from '../src/stream/event-log';
 import { createEventLog, topics } from '../src/stream/kafka';
 import { groupProgress } from '../src/stream/progress';
 import { writerGroup } from '../src/writer/rebuild-source';
-import { tableNames } from '../src/writer/tables';
+import { dropAllTables } from '../src/writer/tables';
 import { LoadClient } from '../load/driver/client';
 import { printProgress, runNoop, runScenario, type LabTarget } from '../load/driver/lab';
 import { startServer, type ServerProcess } from '../load/driver/server-process';
@@ -241,8 +240,7 @@ async function runShape(
     for (const c of [...consumers.writer, ...consumers.projector]) await c.stop().catch(() => undefined);
     await forgetStoredEvents(cfg, eventIds);
     const dynamo = createDynamoClient(cfg);
-    for (const TableName of Object.values(tableNames(tablePrefix)))
-      await dynamo.send(new DeleteTableCommand({ TableName })).catch(() => undefined);
+    await dropAllTables(dynamo, tablePrefix);
     dynamo.destroy();
     await kafka
       .deleteTopics(Object.values(topics({ KAFKA_TOPIC_PREFIX: topicPrefix })))

@@ -3,7 +3,6 @@
  * api): Redis bitmaps and leftover pending purchases, DynamoDB's seat and ticket tables, and
  * MySQL's tickets. Seats are keyed `zone/row/column` (load/scenarios seatKey).
  */
-import { QueryCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
 import type { CqrsStores } from '../src/admin/stores';
 import type { ZoneDef } from '../src/catalog/model';
 import { isTaken } from '../src/inventory/inventory';
@@ -41,30 +40,13 @@ export interface FinalState {
 }
 
 async function dynamoTicketsOf(stores: CqrsStores, eventId: string): Promise<StoredTicket[]> {
-  const out: StoredTicket[] = [];
-  let start: Record<string, AttributeValue> | undefined;
-  do {
-    const page = await stores.ctx.dynamo.send(
-      new QueryCommand({
-        TableName: stores.writeModel.tables.tickets,
-        IndexName: 'byEvent',
-        KeyConditionExpression: 'eventId = :e',
-        ExpressionAttributeValues: { ':e': { S: eventId } },
-        ...(start ? { ExclusiveStartKey: start } : {}),
-      }),
-    );
-    for (const item of page.Items ?? []) {
-      out.push({
-        ticketId: item.ticketId?.S ?? '',
-        purchaseId: item.purchaseId?.S ?? '',
-        userId: item.userId?.S ?? '',
-        seat: seatKey(item.zoneId?.S ?? '', { row: item.row?.S ?? '', column: Number(item.column?.N ?? 0) }),
-        createdOn: Date.parse(item.createdOn?.S ?? '') || 0,
-      });
-    }
-    start = page.LastEvaluatedKey;
-  } while (start);
-  return out;
+  return (await stores.writeModel.ticketItems(eventId)).map((item) => ({
+    ticketId: item.ticketId?.S ?? '',
+    purchaseId: item.purchaseId?.S ?? '',
+    userId: item.userId?.S ?? '',
+    seat: seatKey(item.zoneId?.S ?? '', { row: item.row?.S ?? '', column: Number(item.column?.N ?? 0) }),
+    createdOn: Date.parse(item.createdOn?.S ?? '') || 0,
+  }));
 }
 
 async function mysqlTicketsOf(stores: CqrsStores, eventId: string): Promise<StoredTicket[]> {

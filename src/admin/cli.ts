@@ -83,17 +83,22 @@ export async function runCli(argv: string[]): Promise<number> {
         return EXIT.OK;
       }
       case 'reset-event': {
-        say(`resetting ${eventId}: fencing its records still in Kafka, then clearing DynamoDB, MySQL and Redis`);
+        const started = Date.now();
+        say(`resetting ${eventId}: fencing its records still in Kafka, then clearing DynamoDB, MySQL and Redis at once`);
         const r = await resetEvent(eventId, {
           catalog: stores.catalog,
           inventory: stores.inventory,
           say,
           clearStores: async (id) => {
-            const cleared = await stores.clearEvent(id, { log: say });
-            say(`deleted ${cleared.dynamoItems} DynamoDB items and ${cleared.mysqlRows} MySQL tickets`);
+            const fenced = await stores.fenceEvent(id, { log: say });
+            return {
+              cleared: fenced.cleared.then((c) =>
+                say(`DynamoDB: ${c.droppedTables} tables of earlier generations dropped; MySQL: ${c.mysqlRows} tickets deleted`),
+              ),
+            };
           },
         });
-        say(`${r.zones} zones re-created empty`);
+        say(`${eventId} reset in ${((Date.now() - started) / 1000).toFixed(1)} s: ${r.zones} zones re-created empty`);
         return EXIT.OK;
       }
     }

@@ -6,13 +6,17 @@ import { ZoneLayout } from '../inventory/layout';
 import { createLogger, type Logger } from '../observability/logger';
 import { ReleasedSeats } from '../purchase/released-seats';
 import { inParallel } from '../writer/batch';
-import { scanKeys, unlinkEach } from '../shared/redis';
+import { scanKeys, unlinkMany } from '../shared/redis';
 
 export interface ResetDeps {
   catalog: CatalogStore;
   inventory: Inventory;
-  /** Clears the event's sales from the write and read models (when those roles exist). */
-  clearStores?: (eventId: string) => Promise<void>;
+  /**
+   * Clears the event's sales from the write and read models (when those roles exist). It may
+   * resolve as soon as both are fenced (no consumer writes the old sale any more) with the rest
+   * in `cleared`: the Redis part runs meanwhile, and the reset ends when both are done.
+   */
+  clearStores?: (eventId: string) => Promise<void | { cleared: Promise<unknown> }>;
   log?: Logger;
   /** Progress lines (the CLI prints them). */
   say?: (line: string) => void;
@@ -27,7 +31,9 @@ export interface ResetDeps {
 export async function resetEvent(eventId: string, deps: ResetDeps): Promise<{ zones: number; redisKeys: number }> {
   const entry = await deps.catalog.getEvent(eventId);
   if (!entry) throw new Error(`Event ${eventId} is not in the catalog; run the controller (npm start) to seed it first`);
-  await deps.clearStores?.(eventId);
+  const clearing = await deps.clearStores?.(eventId);
+  const cleared = clearing ? clearing.cleared : Promise.resolve();
+  cleared.catch(() => undefined); // awaited at the end; not unhandled if the Redis part fails first
   const { redis, prefix } = deps.inventory;
   const started = Date.now();
   // One SCAN for the whole event: every zone's purchase and hold records (hash tag
@@ -39,11 +45,15 @@ export async function resetEvent(eventId: string, deps: ResetDeps): Promise<{ zo
   const [allowanceHead, allowanceTail] = [allowanceOf.slice(0, allowanceOf.indexOf('}')), allowanceOf.slice(allowanceOf.indexOf('}'))];
   const isRecord = (k: string) => k.startsWith(inventoryOf) && (k.includes('}:p:') || k.includes('}:held:'));
   let redisKeys = 0;
-  for await (const found of scanKeys(redis, `${prefix}*{${eventId}:*`, 5000)) {
+  const deletes: Promise<void>[] = [];
+  for await (const found of scanKeys(redis, `${prefix}*{${eventId}:*`, 20000)) {
     const mine = found.filter((k) => isRecord(k) || (k.startsWith(allowanceHead) && k.endsWith(allowanceTail)));
-    await unlinkEach(redis, mine);
+    const deleting = unlinkMany(redis, mine); // while the SCAN goes on
+    deleting.catch(() => undefined); // awaited below, with the others
+    deletes.push(deleting);
     redisKeys += mine.length;
   }
+  await Promise.all(deletes);
   deps.say?.(`Redis: ${redisKeys} purchase records and allowances of ${eventId} deleted (${((Date.now() - started) / 1000).toFixed(1)} s)`);
   // Each zone is deleted and re-created back to back, as before: the controller's reconcile must
   // not find the zone missing (it would take it for lost and rebuild it from DynamoDB).
@@ -63,5 +73,6 @@ export async function resetEvent(eventId: string, deps: ResetDeps): Promise<{ zo
   // A queued event's waiting room starts empty too (its keys share one hash tag: one UNLINK).
   await redis.unlink(...Object.values(queueKeys(prefix, eventId)));
   deps.say?.(`Redis: ${entry.venue.zones.length} zones re-created empty (${((Date.now() - started) / 1000).toFixed(1)} s)`);
+  await cleared;
   return { zones: entry.venue.zones.length, redisKeys };
 }

@@ -9,13 +9,14 @@ import { waitUntilCaughtUp } from '../stream/progress';
 import { topics } from '../stream/kafka';
 import { writerGroup } from '../writer/rebuild-source';
 import { DynamoWriteModel } from '../writer/store';
-import { ensureTables } from '../writer/tables';
+import { createTableIfAbsent, ensureTables, eventTableDefinitions } from '../writer/tables';
 import { partitionKey } from '../purchase/record';
 import { readDynamoFences, writeDynamoFence } from '../reset/dynamo-fences';
 import type { ResetFence } from '../reset/fence';
 
 export interface ClearedEvent {
-  dynamoItems: number;
+  /** DynamoDB tables of earlier generations dropped (two per generation: seats and tickets). */
+  droppedTables: number;
   mysqlRows: number;
   /** The event's reset generation after this reset (1 for the first). */
   generation: number;
@@ -55,37 +56,70 @@ export class CqrsStores {
   }
 
   /**
-   * Deletes an event's sales from DynamoDB and MySQL (the `clearStores` of resetEvent) without
-   * waiting for the consumers: a reset fence (src/reset/fence.ts) is recorded first, at the end
-   * of the event's partitions, and both consumers skip the event's records before it, so a
-   * backlog still in Kafka never re-creates the old sale. Then both stores are cleared at once.
+   * Clears an event's sale from DynamoDB and MySQL (the `clearStores` of resetEvent) without
+   * waiting for the consumers. A reset fence (src/reset/fence.ts) is recorded first, at the end
+   * of the event's partitions, with the next generation: both consumers skip the event's records
+   * before it, so a backlog still in Kafka never re-creates the old sale, and from then on
+   * DynamoDB's readers and the writer use that generation's tables (created here, empty). Then
+   * the old generation's tables are dropped whole, and MySQL's rows deleted, both at once.
+   *
+   * Resolves once both fences hold (DynamoDB's written; MySQL's written inside the transaction
+   * that deletes the rows, which holds the reset lock, so no projector transaction runs until it
+   * commits): from then on the Redis inventory may be re-created. `cleared` resolves once the
+   * old sale is gone from both stores.
    */
-  async clearEvent(eventId: string, opts: { log?: (line: string) => void } = {}): Promise<ClearedEvent> {
+  async fenceEvent(
+    eventId: string,
+    opts: { log?: (line: string) => void } = {},
+  ): Promise<{ generation: number; cleared: Promise<ClearedEvent> }> {
     const started = Date.now();
+    const at = () => `${((Date.now() - started) / 1000).toFixed(1)} s`;
     const entry = (await this.catalogEntry(eventId))?.entry;
     if (!entry) throw new Error(`Event ${eventId} is in neither the Redis catalog nor its MySQL mirror; nothing to clear`);
     const zoneIds = entry.venue.zones.map((z) => z.zoneId);
-    await ensureTables(this.ctx.dynamo, this.ctx.cfg.DYNAMODB_TABLE_PREFIX);
+    const { dynamo } = this.ctx;
+    await ensureTables(dynamo, this.ctx.cfg.DYNAMODB_TABLE_PREFIX);
     const fence = await this.fenceOf(eventId, zoneIds);
-    await writeDynamoFence(this.ctx.dynamo, this.writeModel.tables.resets, fence);
+    const fresh = this.writeModel.tablesOf(eventId, fence.generation);
+    // Started, not waited for: the writer waits for them to be ACTIVE when it first writes there.
+    await Promise.all(eventTableDefinitions(fresh).map((def) => createTableIfAbsent(dynamo, def)));
+    await writeDynamoFence(dynamo, this.writeModel.tables.resets, fence);
     opts.log?.(
       `fence ${fence.generation} recorded at ${Object.entries(fence.partitions)
         .map(([p, o]) => `${p}:${o}`)
-        .join(' ')} (partition:offset); older records of ${eventId} still in Kafka will be skipped`,
+        .join(
+          ' ',
+        )} (partition:offset); older records of ${eventId} still in Kafka will be skipped; DynamoDB now holds its sales in ${fresh.seats} and ${fresh.tickets} (${at()})`,
     );
-    let lastLine = 0;
-    const [dynamoItems, mysqlRows] = await Promise.all([
-      this.writeModel.deleteEvent(eventId, zoneIds, (deleted, total) => {
-        if (Date.now() - lastLine < 1000 && deleted < total) return;
-        lastLine = Date.now();
-        opts.log?.(`DynamoDB: ${deleted}/${total} items deleted (${((Date.now() - started) / 1000).toFixed(1)} s)`);
-      }),
-      this.readModel.deleteEvent(eventId, fence).then((n) => {
-        opts.log?.(`MySQL: ${n} tickets deleted (${((Date.now() - started) / 1000).toFixed(1)} s)`);
-        return n;
-      }),
-    ]);
-    return { dynamoItems, mysqlRows, generation: fence.generation, seconds: (Date.now() - started) / 1000 };
+    const from = fence.dropped ?? 0;
+    const dynamoDone = this.writeModel
+      .dropGenerations(eventId, from, fence.generation, (table) => opts.log?.(`DynamoDB: ${table} dropped (${at()})`))
+      .then(async (dropped) => {
+        // Every generation below this one is gone now: the next reset starts from here.
+        await writeDynamoFence(dynamo, this.writeModel.tables.resets, { ...fence, dropped: fence.generation });
+        if (dropped.length === 0) opts.log?.(`DynamoDB: no table of an earlier generation of ${eventId} left to drop (${at()})`);
+        return dropped.length;
+      });
+    let mysqlFenced!: () => void;
+    const fencedInMysql = new Promise<void>((resolve) => (mysqlFenced = resolve));
+    const mysqlDone = this.readModel.deleteEvent(eventId, fence, mysqlFenced).then((n) => {
+      opts.log?.(`MySQL: ${n} tickets deleted (${at()})`);
+      return n;
+    });
+    const cleared = Promise.all([dynamoDone, mysqlDone]).then(([droppedTables, mysqlRows]) => ({
+      droppedTables,
+      mysqlRows,
+      generation: fence.generation,
+      seconds: (Date.now() - started) / 1000,
+    }));
+    cleared.catch(() => undefined); // the caller awaits it; a failure before then is not unhandled
+    await Promise.race([fencedInMysql, mysqlDone]);
+    return { generation: fence.generation, cleared };
+  }
+
+  /** fenceEvent, waiting until the old sale is gone from both stores. */
+  async clearEvent(eventId: string, opts: { log?: (line: string) => void } = {}): Promise<ClearedEvent> {
+    return (await this.fenceEvent(eventId, opts)).cleared;
   }
 
   /** The next fence of the event: the end of each partition its zones' records go to. */
@@ -98,7 +132,13 @@ export class CqrsStores {
       const p = this.ctx.eventLog.partitionOf(partitionKey(eventId, zoneId), ends.length);
       partitions[p] = ends.find((e) => e.partition === p)?.high ?? 0;
     }
-    return { eventId, generation: (previous?.generation ?? 0) + 1, partitions, resetAt: new Date().toISOString() };
+    return {
+      eventId,
+      generation: (previous?.generation ?? 0) + 1,
+      partitions,
+      resetAt: new Date().toISOString(),
+      dropped: previous?.dropped ?? 0,
+    };
   }
 
   /** The event log's connections belong to the RuntimeContext, which closes them. */

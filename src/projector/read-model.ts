@@ -141,11 +141,17 @@ export class ReadModel {
     return rows.map((r) => ({ zoneId: r.zone_id, row: r.row_label, column: Number(r.seat_number), ticketId: r.ticket_id }));
   }
 
-  /** Deletes an event's tickets, purchases and cancellations (load-test reset). */
-  async deleteEvent(eventId: string, fence?: ResetFence): Promise<number> {
+  /**
+   * Deletes an event's tickets, purchases and cancellations (load-test reset). With a fence, it
+   * is written first, in the same transaction, and `onFenced` is called once it is: no projector
+   * transaction runs until this one commits (src/reset/sql-fences.ts).
+   */
+  async deleteEvent(eventId: string, fence?: ResetFence, onFenced?: () => void): Promise<number> {
     return this.sql.transaction(async (tx) => {
-      // With a fence, no projector transaction runs beside this one (src/reset/sql-fences.ts).
-      if (fence) await writeSqlFence(tx, fence);
+      if (fence) {
+        await writeSqlFence(tx, fence);
+        onFenced?.();
+      }
       const tickets = await tx.run('DELETE FROM tickets WHERE event_id = ?', [eventId]);
       const cancelled = await tx.run('DELETE FROM cancelled_tickets WHERE event_id = ?', [eventId]);
       await tx.run('DELETE FROM purchases WHERE event_id = ?', [eventId]);

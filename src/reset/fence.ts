@@ -12,10 +12,19 @@ import type { LogRecord } from '../stream/event-log';
  */
 export interface ResetFence {
   eventId: string;
-  /** 1 for the first reset of the event, then +1 per reset (shown in logs and progress). */
+  /**
+   * 1 for the first reset of the event, then +1 per reset (shown in logs and progress). It names
+   * the DynamoDB tables the event's sales are in now (src/writer/tables.ts; 0 without a fence).
+   */
   generation: number;
   /** partition → the first offset after the reset. Partitions the event never used are absent. */
   partitions: Record<number, number>;
+  /**
+   * Every generation below this one has had its DynamoDB tables dropped (absent: none yet). The
+   * next reset drops the generations from here up to its own, so a reset that crashed before
+   * its drop leaves nothing behind for long.
+   */
+  dropped?: number;
   resetAt: string;
 }
 

@@ -194,7 +194,7 @@ export async function startApi(ctx: RuntimeContext): Promise<RoleHandle> {
         inventory,
         log,
         say: (line) => log.info(`reset: ${line}`),
-        clearStores: async (id) => void (await stores.clearEvent(id, { log: (line) => log.info({ eventId: id }, `reset: ${line}`) })),
+        clearStores: (id) => stores.fenceEvent(id, { log: (line) => log.info({ eventId: id }, `reset: ${line}`) }),
       }),
       openApiRoute(),
     ],

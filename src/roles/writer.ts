@@ -27,10 +27,10 @@ export async function startWriter(ctx: RuntimeContext): Promise<RoleHandle> {
   return {
     name: 'writer',
     readiness: [
-      // DescribeTable of its own table, a point read: dynalite answers ListTables by walking every
-      // key of its store, which under a readiness probe kept old LevelDB files on disk
-      // (docs/performance.md, "Reset").
-      { name: 'dynamodb', check: () => ctx.dynamo.send(new DescribeTableCommand({ TableName: model.tables.seats })) },
+      // DescribeTable of its shared table (the reset fences), a point read: dynalite answers
+      // ListTables by walking every key of its store, which under a readiness probe kept old
+      // LevelDB files on disk (docs/performance.md, "Reset").
+      { name: 'dynamodb', check: () => ctx.dynamo.send(new DescribeTableCommand({ TableName: model.tables.resets })) },
       { name: 'writer-consumer', check: () => loop.check() },
     ],
     async stop() {

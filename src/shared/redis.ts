@@ -72,6 +72,32 @@ export async function unlinkEach(redis: RedisClient, keys: string[]): Promise<vo
   await Promise.all(keys.map((k) => redis.unlink(k)));
 }
 
+/**
+ * Deletes many keys in few commands: on one node, UNLINKs of up to `per` keys; in a cluster, one
+ * UNLINK per hash tag (keys sharing a `{tag}` share a slot; a key without one goes alone). The
+ * reset's 156,000 keys of the seed event were 156,000 UNLINKs with unlinkEach.
+ */
+export async function unlinkMany(redis: RedisClient, keys: string[], per = 1000): Promise<void> {
+  const groups = new Map<string, string[]>();
+  for (const k of keys) {
+    const tag = isCluster(redis) ? (hashTagOf(k) ?? k) : '';
+    const g = groups.get(tag);
+    if (g) g.push(k);
+    else groups.set(tag, [k]);
+  }
+  const calls: Promise<number>[] = [];
+  for (const g of groups.values()) for (let i = 0; i < g.length; i += per) calls.push(redis.unlink(...g.slice(i, i + per)));
+  await Promise.all(calls);
+}
+
+/** The part of a key Redis Cluster hashes: the first non-empty `{…}`, as the cluster spec says. */
+function hashTagOf(key: string): string | undefined {
+  const open = key.indexOf('{');
+  if (open < 0) return undefined;
+  const close = key.indexOf('}', open + 1);
+  return close > open + 1 ? key.slice(open + 1, close) : undefined;
+}
+
 /** A new connection (or cluster client) to the same Redis, e.g. for a subscriber. */
 export const duplicateClient = (redis: RedisClient): RedisClient => (isCluster(redis) ? redis.duplicate() : redis.duplicate());
 

@@ -1,7 +1,15 @@
 import { randomBytes } from 'node:crypto';
 import { DeleteTableCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { batchWriteAll, inParallel, type TableWrite } from './batch';
-import { ensureTable, ensureTables, eventZoneKey, seatSortKey, seatTableDefinition, tableNames } from './tables';
+import {
+  dropAllTables,
+  ensureTable,
+  eventTableDefinitions,
+  eventTableNames,
+  eventZoneKey,
+  seatSortKey,
+  seatTableDefinition,
+} from './tables';
 
 export interface CeilingOptions {
   /** Table name prefix; the scratch table is `<prefix>-scratch-<random>` and is deleted after. */
@@ -12,7 +20,7 @@ export interface CeilingOptions {
   callers?: number;
   /**
    * `seat` (default): seat-sized items into one seat-shaped table without indexes. `writer`: the
-   * writer's own mix, a ticket item (into a tickets table with its two GSIs) and a seat item
+   * writer's own mix, a ticket item (into a tickets table with its GSI) and a seat item
    * per ticket, each with the writer's attributes: the ceiling of what the writer writes.
    */
   shape?: 'seat' | 'writer';
@@ -70,12 +78,12 @@ async function timedWrites(dynamo: DynamoDBClient, writes: TableWrite[], callers
   return { items, callers, seconds, itemsPerSecond: items / seconds, callsPerSecond: Math.ceil(items / 25) / seconds };
 }
 
-/** The writer's item mix into scratch tables of the write model's own shape (ensureTables). */
+/** The writer's item mix into scratch tables of the write model's own shape (an event's tables, tables.ts). */
 async function writerMixCeiling(dynamo: DynamoDBClient, opts: CeilingOptions): Promise<CeilingResult> {
   const tickets = Math.ceil((opts.items ?? 5000) / 2);
   const prefix = `${opts.tablePrefix}-mix-${randomBytes(4).toString('hex')}`;
-  const names = tableNames(prefix);
-  await ensureTables(dynamo, prefix);
+  const names = eventTableNames(prefix, 'Bench', 0);
+  await Promise.all(eventTableDefinitions(names).map((def) => ensureTable(dynamo, def)));
   try {
     const writes: TableWrite[] = [];
     for (let i = 0; i < tickets; i++) {
@@ -104,6 +112,6 @@ async function writerMixCeiling(dynamo: DynamoDBClient, opts: CeilingOptions): P
     }
     return await timedWrites(dynamo, writes, opts.callers ?? 8);
   } finally {
-    for (const TableName of Object.values(names)) await dynamo.send(new DeleteTableCommand({ TableName })).catch(() => undefined);
+    await dropAllTables(dynamo, prefix);
   }
 }

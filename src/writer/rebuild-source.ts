@@ -59,6 +59,10 @@ export function writeModelRebuildSource(opts: RebuildSourceOptions): SoldSeatsIn
     // flight even when the store is empty (a record may still be on its way into the log).
     if (stored.length === 0 && !seededBefore) {
       missingSince.delete(key);
+      // Its tables now, so that the writer's first sale of the event does not wait for them.
+      await opts.model
+        .ensureCurrentTables(eventId)
+        .catch((err: unknown) => opts.log.warn({ err, eventId }, "could not create the event's DynamoDB tables; the writer creates them"));
       return [];
     }
     const since = missingSince.get(key);

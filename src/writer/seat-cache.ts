@@ -5,6 +5,8 @@ export type ZoneSeats = Map<string, SeatState>;
 
 interface CachedZone {
   partition: number;
+  /** The event's reset generation the zone was read in: its seats are those of that generation's table. */
+  generation: number;
   seats: ZoneSeats;
 }
 
@@ -34,12 +36,16 @@ export class SeatCache {
     this.forget(partition);
   }
 
-  /** The zone's seats if known for this partition (marked most recently used), else undefined. */
-  zone(eventZone: string, partition: number): ZoneSeats | undefined {
+  /**
+   * The zone's seats if known for this partition and generation (marked most recently used),
+   * else undefined. A zone of an earlier generation is forgotten: an event reset moved the event
+   * to tables of its own, empty, and no seat of the old sale holds anything there.
+   */
+  zone(eventZone: string, partition: number, generation = 0): ZoneSeats | undefined {
     const z = this.zones.get(eventZone);
     if (!z) return undefined;
     this.zones.delete(eventZone);
-    if (z.partition !== partition) {
+    if (z.partition !== partition || z.generation !== generation) {
       // One zone, one partition (its records share a key): a zone seen elsewhere is not trusted.
       this.seats -= z.seats.size;
       return undefined;
@@ -48,12 +54,12 @@ export class SeatCache {
     return z.seats;
   }
 
-  /** Adds a zone read whole from the table. */
-  learn(eventZone: string, partition: number, seats: ZoneSeats): void {
+  /** Adds a zone read whole from the table of its event's `generation`. */
+  learn(eventZone: string, partition: number, seats: ZoneSeats, generation = 0): void {
     const old = this.zones.get(eventZone);
     if (old) this.seats -= old.seats.size;
     this.zones.delete(eventZone);
-    this.zones.set(eventZone, { partition, seats });
+    this.zones.set(eventZone, { partition, generation, seats });
     this.seats += seats.size;
   }
 

@@ -63,7 +63,7 @@ beforeAll(async () => {
   cleanup = await seedTestEvent(platform.ctx.redis, platform.cfg.REDIS_KEY_PREFIX, entry);
 });
 afterAll(async () => {
-  await stores?.writeModel.deleteEvent(eventId, ZONES).catch(() => undefined);
+  await stores?.writeModel.dropEvent(eventId).catch(() => undefined);
   await stores?.readModel.deleteEvent(eventId).catch(() => undefined);
   await cleanup?.();
   await stores?.closeAll();

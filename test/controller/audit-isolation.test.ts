@@ -107,7 +107,7 @@ test('MySQL unreachable and a layout mismatch ahead: the audit still takes lost 
     expect(await metric(up.url, 'ticketing_audit_last_pass_failed_steps')).toBe(0);
   } finally {
     for (const c of controllers) await c.stop();
-    for (const e of [mismatched, lossy]) await stores.writeModel.deleteEvent(e.event.eventId, ['1']).catch(() => undefined);
+    for (const e of [mismatched, lossy]) await stores.writeModel.dropEvent(e.event.eventId).catch(() => undefined);
     for (const c of cleanups) await c();
     await stores.closeAll();
     await sales.stop();

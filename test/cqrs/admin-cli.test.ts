@@ -5,7 +5,7 @@ import { seedTestEvent, testEntry } from '../support/catalog';
 import { uid } from '../support/env';
 import { startTestPlatform } from '../support/platform';
 import { NODE } from '../support/process';
-import { buy, dynamoSeats, mysqlSeats, seatGroups, testStores } from './support';
+import { buy, dynamoSeats, mysqlSeats, seatGroups, tableExists, testStores } from './support';
 
 const CLI = path.resolve(__dirname, '..', '..', 'dist', 'src', 'admin', 'cli.js');
 
@@ -73,14 +73,17 @@ test('the admin CLI audits, rebuilds a lost zone bit for bit, reports drift with
 
     const reset = await admin(['reset-event', eventId], env);
     expect(reset.code).toBe(0);
-    expect(reset.out).toContain(`deleted ${2 * sale.seats.size} DynamoDB items and ${sale.seats.size - 1} MySQL tickets`); // seat + ticket items; one row was dropped above
+    // The event's tables of generation 0 (seats and tickets) are dropped whole; one MySQL row was dropped above.
+    expect(reset.out).toContain(`DynamoDB: 2 tables of earlier generations dropped; MySQL: ${sale.seats.size - 1} tickets deleted`);
+    expect(reset.out).toMatch(/reset in \d+\.\d s/);
+    for (const table of Object.values(stores.writeModel.tablesOf(eventId, 0))) expect(await tableExists(stores, table)).toBe(false);
     expect((await dynamoSeats(stores, eventId, ['1', '2'])).size).toBe(0);
     expect((await mysqlSeats(stores, eventId)).size).toBe(0);
     expect((await stores.inventory.zoneState(eventId, '1'))?.available).toBe(300);
 
     expect((await admin(['audit', 'bad id!'], env)).code).toBe(2);
   } finally {
-    await stores.writeModel.deleteEvent(eventId, ['1', '2']).catch(() => undefined);
+    await stores.writeModel.dropEvent(eventId).catch(() => undefined);
     await stores.readModel.deleteEvent(eventId).catch(() => undefined);
     await cleanup();
     await stores.closeAll();

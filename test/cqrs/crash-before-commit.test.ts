@@ -79,7 +79,7 @@ test('writer and projector dropped after the write, before the commit: redeliver
     expect(await counter(stores.groups.writer, 'duplicate')).toBeGreaterThan(0);
     expect(await counter(stores.groups.projector, 'duplicate')).toBeGreaterThan(0);
   } finally {
-    await stores.writeModel.deleteEvent(eventId, zones).catch(() => undefined);
+    await stores.writeModel.dropEvent(eventId).catch(() => undefined);
     await stores.readModel.deleteEvent(eventId).catch(() => undefined);
     await stores.closeAll();
     await first.stop();

@@ -31,7 +31,7 @@ describe('CQRS end to end', () => {
     cleanup = await seedTestEvent(platform.ctx.redis, platform.cfg.REDIS_KEY_PREFIX, entry);
   });
   afterAll(async () => {
-    await stores.writeModel.deleteEvent(eventId, zoneIds).catch(() => undefined);
+    await stores.writeModel.dropEvent(eventId).catch(() => undefined);
     await stores.readModel.deleteEvent(eventId).catch(() => undefined);
     await cleanup?.();
     await stores.closeAll();
@@ -141,7 +141,7 @@ describe('CQRS end to end', () => {
     ]);
     await stores.ctx.dynamo.send(
       new DeleteItemCommand({
-        TableName: stores.writeModel.tables.seats,
+        TableName: stores.writeModel.tablesOf(eventId, 0).seats,
         Key: { eventZone: { S: `${eventId}#1` }, seat: { S: seatSortKey(freed.row, freed.column) } },
       }),
     );
@@ -183,7 +183,7 @@ describe('CQRS end to end', () => {
     ]);
     await stores.ctx.dynamo.send(
       new DeleteItemCommand({
-        TableName: stores.writeModel.tables.seats,
+        TableName: stores.writeModel.tablesOf(eventId, 0).seats,
         Key: { eventZone: { S: `${eventId}#4` }, seat: { S: seatSortKey('D', 5) } },
       }),
     );

@@ -16,7 +16,7 @@ describe('poison messages', () => {
     stores = testStores(platform.cfg);
   });
   afterAll(async () => {
-    await stores.writeModel.deleteEvent(eventId, ['1']).catch(() => undefined);
+    await stores.writeModel.dropEvent(eventId).catch(() => undefined);
     await stores.readModel.deleteEvent(eventId).catch(() => undefined);
     await stores.closeAll();
     await platform.stop();

@@ -45,7 +45,7 @@ test('a projector stopped during sales catches up after restart; meanwhile ticke
     expect(sortedEntries(await mysqlSeats(stores, eventId))).toEqual(sortedEntries(sold));
     expect((await http(platform.url, 'GET', `/api/v1/events/${eventId}/sales`)).body.totals.sold).toBe(sold.size);
   } finally {
-    await stores.writeModel.deleteEvent(eventId, zoneIds).catch(() => undefined);
+    await stores.writeModel.dropEvent(eventId).catch(() => undefined);
     await stores.readModel.deleteEvent(eventId).catch(() => undefined);
     await cleanup();
     await stores.closeAll();

@@ -171,7 +171,7 @@ describe('Redis state lost mid-sale', () => {
       const report = await auditEvent(stores, eventId, { waitMs: 5000 });
       expect(report).toMatchObject({ drift: [], unverified: [], missingZones: [] });
     } finally {
-      await stores.writeModel.deleteEvent(eventId, zones).catch(() => undefined);
+      await stores.writeModel.dropEvent(eventId).catch(() => undefined);
       await stores.readModel.deleteEvent(eventId).catch(() => undefined);
       await stores.closeAll();
       await platform.stop();

@@ -4,7 +4,7 @@ import type { RunningPlatform } from '../../src/runtime/platform';
 import { seedTestEvent, testEntry } from '../support/catalog';
 import { uid } from '../support/env';
 import { startTestPlatform } from '../support/platform';
-import { buy, dynamoSeats, dynamoTicketCount, mysqlSeats, seatGroups, sortedEntries, testStores } from './support';
+import { buy, dynamoSeats, dynamoTicketCount, mysqlSeats, seatGroups, sortedEntries, tableExists, testStores } from './support';
 
 /**
  * A load-test reset does not wait for the consumers (src/reset/fence.ts): the event's records
@@ -34,9 +34,12 @@ async function scenario(consumersDuringReset: boolean) {
     await resetEvent(eventId, {
       catalog: stores.catalog,
       inventory: stores.inventory,
-      clearStores: async (id) => void (await stores.clearEvent(id, { log: (l) => lines.push(l) })),
+      // As the CLI and /admin run it: the Redis part starts once both stores are fenced.
+      clearStores: (id) => stores.fenceEvent(id, { log: (l) => lines.push(l) }),
     });
     expect(lines.join('\n')).toMatch(/fence 1 recorded at/);
+    // The old sale's tables are gone whole (whatever the writer had put there before the fence moved).
+    for (const table of Object.values(stores.writeModel.tablesOf(eventId, 0))) expect(await tableExists(stores, table)).toBe(false);
 
     // The same seats sold again after the reset, to new buyers: new ticket ids.
 
@@ -56,7 +59,7 @@ async function scenario(consumersDuringReset: boolean) {
     expect(Number(n)).toBe(groups().length);
   } finally {
     await consumers?.stop();
-    await stores.writeModel.deleteEvent(eventId, zoneIds).catch(() => undefined);
+    await stores.writeModel.dropEvent(eventId).catch(() => undefined);
     await stores.readModel.deleteEvent(eventId).catch(() => undefined);
     await stores.ctx.dynamo
       .send(new DeleteItemCommand({ TableName: stores.writeModel.tables.resets, Key: { eventId: { S: eventId } } }))

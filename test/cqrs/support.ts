@@ -3,7 +3,7 @@ import { CqrsStores } from '../../src/admin/stores';
 import { metrics } from '../../src/observability/metrics';
 import { newPurchaseId, ticketIdOf } from '../../src/purchase/ids';
 import { partitionKey, SCHEMA_VERSION, type TicketPurchased } from '../../src/purchase/record';
-import { QueryCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
+import { DescribeTableCommand, ResourceNotFoundException } from '@aws-sdk/client-dynamodb';
 import type { Config } from '../../src/config/config';
 import { RuntimeContext } from '../../src/infra/connections';
 import { testLogger } from '../support/env';
@@ -77,25 +77,20 @@ export function testStores(cfg: Config): CqrsStores & { closeAll(): Promise<void
   });
 }
 
-/** Ticket items of an event in DynamoDB's tickets table (byEvent index). */
+/** Ticket items of an event in DynamoDB: its current generation's tickets table. */
 export async function dynamoTicketCount(stores: CqrsStores, eventId: string): Promise<number> {
-  let count = 0;
-  let start: Record<string, AttributeValue> | undefined;
-  do {
-    const out = await stores.ctx.dynamo.send(
-      new QueryCommand({
-        TableName: stores.writeModel.tables.tickets,
-        IndexName: 'byEvent',
-        KeyConditionExpression: 'eventId = :e',
-        ExpressionAttributeValues: { ':e': { S: eventId } },
-        Select: 'COUNT',
-        ...(start ? { ExclusiveStartKey: start } : {}),
-      }),
-    );
-    count += out.Count ?? 0;
-    start = out.LastEvaluatedKey;
-  } while (start);
-  return count;
+  return (await stores.writeModel.ticketItems(eventId)).length;
+}
+
+/** Whether DynamoDB has the table; one being dropped is not (dynalite shows it DELETING for 500 ms once its items are gone). */
+export async function tableExists(stores: CqrsStores, TableName: string): Promise<boolean> {
+  return stores.ctx.dynamo.send(new DescribeTableCommand({ TableName })).then(
+    (out) => out.Table?.TableStatus !== 'DELETING',
+    (err: unknown) => {
+      if (err instanceof ResourceNotFoundException) return false;
+      throw err;
+    },
+  );
 }
 
 export async function purchaseCount(stores: CqrsStores, eventId: string): Promise<number> {

@@ -1,10 +1,11 @@
 import { DeleteTableCommand, DescribeTableCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { writeDynamoFence } from '../../src/reset/dynamo-fences';
 import { cancellationOf, type TicketsCancelled } from '../../src/events/tickets-cancelled';
 import { createDynamoClient } from '../../src/infra/connections';
 import { partitionKey, type TicketPurchased } from '../../src/purchase/record';
 import type { LogRecord } from '../../src/stream/event-log';
 import { DynamoWriteModel, type WriteContext } from '../../src/writer/store';
-import { ensureTables, tableNames } from '../../src/writer/tables';
+import { dropAllTables, ensureTables, tableNames } from '../../src/writer/tables';
 import { testConfig, uid, waitFor } from '../support/env';
 import { record } from './support';
 
@@ -34,8 +35,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  for (const TableName of Object.values(tableNames(prefix)))
-    await dynamo.send(new DeleteTableCommand({ TableName })).catch(() => undefined);
+  await dropAllTables(dynamo, prefix);
   dynamo.destroy();
 });
 
@@ -193,15 +193,32 @@ test('a partition that moved to another instance and back: the first instance le
   );
 });
 
-test('a seat deleted by an event reset is sold again although the writer remembers it sold', async () => {
+test('after an event reset the seat is sold again although the writer remembers it sold, and the old sale is read nowhere', async () => {
   const eventId = uid('Reset');
   const model = new DynamoWriteModel(dynamo, prefix);
   const log = partitionLog();
-  await model.writeChunk(log.next([record(eventId, '1', [seat('A', 1)])]), ctx(1));
-  await model.deleteEvent(eventId, ['1']);
+  const before = record(eventId, '1', [seat('A', 1)]);
+  await model.writeChunk(log.next([before]), ctx(1));
+  // The reset: a fence at the partition's end, generation 1 (what CqrsStores.fenceEvent records).
+  await writeDynamoFence(dynamo, tableNames(prefix).resets, {
+    eventId,
+    generation: 1,
+    partitions: { 0: 1 },
+    resetAt: new Date().toISOString(),
+  });
+  expect(await seatsOf(model, eventId)).toEqual(new Map());
+  expect(await model.findTicket(before.tickets[0]!.ticketId)).toBeUndefined();
+  // The next chunk continues the last one (the writer would trust what it cached of the zone,
+  // A1 sold to `before`), but in the new generation: the sale after the reset is written.
   const after = record(eventId, '1', [seat('A', 1)]);
   expect(await model.writeChunk(log.next([after]), ctx(1))).toMatchObject({ ok: 1, deadLetters: [] });
   expect(await seatsOf(model, eventId)).toEqual(new Map([['A1', after.tickets[0]!.ticketId]]));
+  expect(await model.findTicket(after.tickets[0]!.ticketId)).toMatchObject({ status: 'CONFIRMED' });
+  // The old sale delivered again (a redelivery from before the fence) is skipped, never a conflict.
+  log.rewind(0);
+  expect(await model.writeChunk(log.next([before]), ctx(1))).toMatchObject({ ok: 0, duplicate: 1, deadLetters: [] });
+  expect(await seatsOf(model, eventId)).toEqual(new Map([['A1', after.tickets[0]!.ticketId]]));
+  await model.dropEvent(eventId);
 });
 
 test('a failed write makes the writer learn the zone again before it trusts it', async () => {
@@ -213,10 +230,11 @@ test('a failed write makes the writer learn the zone again before it trusts it',
     const log = partitionLog();
     await model.writeChunk(log.next([record(eventId, '1', [seat('A', 1)])]), ctx(1));
     // The tickets table goes away: the next chunk's write fails after it was planned.
-    await dynamo.send(new DeleteTableCommand({ TableName: tableNames(own).tickets }));
+    const tickets = model.tablesOf(eventId, 0).tickets;
+    await dynamo.send(new DeleteTableCommand({ TableName: tickets }));
     await waitFor(
       () =>
-        dynamo.send(new DescribeTableCommand({ TableName: tableNames(own).tickets })).then(
+        dynamo.send(new DescribeTableCommand({ TableName: tickets })).then(
           () => false,
           () => true,
         ),
@@ -230,6 +248,6 @@ test('a failed write makes the writer learn the zone again before it trusts it',
     expect(await model.writeChunk(chunk, ctx(1))).toMatchObject({ ok: 1, deadLetters: [] });
     expect(requests.get('QueryCommand')).toBe(1);
   } finally {
-    for (const TableName of Object.values(tableNames(own))) await dynamo.send(new DeleteTableCommand({ TableName })).catch(() => undefined);
+    await dropAllTables(dynamo, own);
   }
 });

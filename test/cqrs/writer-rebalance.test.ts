@@ -74,7 +74,7 @@ test('a partition moved to another writer and back: the first record in the log 
   } finally {
     await b?.stop();
     await a.stop();
-    await stores.writeModel.deleteEvent(eventId, zones).catch(() => undefined);
+    await stores.writeModel.dropEvent(eventId).catch(() => undefined);
     await stores.closeAll();
   }
 }, 150_000);

@@ -1,10 +1,9 @@
-import { DeleteTableCommand } from '@aws-sdk/client-dynamodb';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ReadModel } from '../../src/projector/read-model';
 import { createDynamoClient } from '../../src/infra/connections';
 import { createSqlClient } from '../../src/shared/sql';
-import { tableNames } from '../../src/writer/tables';
+import { dropAllTables } from '../../src/writer/tables';
 import { seedTestEvent, testEntry } from '../support/catalog';
 import { testConfig, uid, waitFor } from '../support/env';
 import { testRedis } from '../support/platform';
@@ -59,8 +58,7 @@ afterAll(async () => {
   await cleanup();
   // What the writer and projector stored for this test: its own tables and its event's rows.
   const dynamo = createDynamoClient(cfg);
-  for (const TableName of Object.values(tableNames(tablePrefix)))
-    await dynamo.send(new DeleteTableCommand({ TableName })).catch(() => undefined);
+  await dropAllTables(dynamo, tablePrefix);
   dynamo.destroy();
   const sql = createSqlClient(cfg.MYSQL_URL, { connections: 1 });
   await new ReadModel(sql).deleteEvent(eventId);

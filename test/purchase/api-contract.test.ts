@@ -17,10 +17,7 @@ beforeAll(async () => {
   // the writer lets a purchase found nowhere be 404 (it is not still on its way to DynamoDB).
   platform = await startTestPlatform(['api', 'projector', 'writer']);
   cleanups.push(async () => void (await new ReadModel(platform.ctx.mysql).deleteEvent(eventId)));
-  cleanups.push(
-    async () =>
-      void (await new DynamoWriteModel(platform.ctx.dynamo, platform.cfg.DYNAMODB_TABLE_PREFIX).deleteEvent(eventId, ['7', 'tiny'])),
-  );
+  cleanups.push(async () => void (await new DynamoWriteModel(platform.ctx.dynamo, platform.cfg.DYNAMODB_TABLE_PREFIX).dropEvent(eventId)));
   const { redis } = platform.ctx;
   const prefix = platform.cfg.REDIS_KEY_PREFIX;
   cleanups.push(

@@ -42,7 +42,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await stores.writeModel.deleteEvent(eventId, ['z']).catch(() => undefined);
+  await stores.writeModel.dropEvent(eventId).catch(() => undefined);
   await stores.readModel.deleteEvent(eventId).catch(() => undefined);
   await cleanup();
   await stores.closeAll();

@@ -27,7 +27,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await stores?.writeModel.deleteEvent(eventId, ['z']).catch(() => undefined);
+  await stores?.writeModel.dropEvent(eventId).catch(() => undefined);
   await stores?.readModel.deleteEvent(eventId).catch(() => undefined);
   await cleanup?.();
   await stores?.closeAll();
@@ -106,7 +106,9 @@ test('with the Redis record and the DynamoDB tickets gone, it is read from MySQL
   ]);
   await platform.ctx.redis.del(recordKey(purchaseId));
   for (const id of ids)
-    await stores.ctx.dynamo.send(new DeleteItemCommand({ TableName: stores.writeModel.tables.tickets, Key: { ticketId: { S: id } } }));
+    await stores.ctx.dynamo.send(
+      new DeleteItemCommand({ TableName: stores.writeModel.tablesOf(eventId, 0).tickets, Key: { ticketId: { S: id } } }),
+    );
 
   const after = await get(`/api/v1/purchases/${purchaseId}`);
   expect(after.status).toBe(200);
@@ -142,7 +144,9 @@ test('a cancelled purchase reads CANCELLED: from its Redis record, then from Dyn
   expect(fromDynamo.body).toEqual(asCancelled);
 
   for (const id of ids)
-    await stores.ctx.dynamo.send(new DeleteItemCommand({ TableName: stores.writeModel.tables.tickets, Key: { ticketId: { S: id } } }));
+    await stores.ctx.dynamo.send(
+      new DeleteItemCommand({ TableName: stores.writeModel.tablesOf(eventId, 0).tickets, Key: { ticketId: { S: id } } }),
+    );
   const fromMysql = await get(`/api/v1/purchases/${purchaseId}`);
   expect(fromMysql.status).toBe(200);
   expect(fromMysql.body).toEqual(asCancelled);
@@ -191,7 +195,9 @@ test('a purchase DynamoDB holds only some tickets of (a partial batch write) is 
     { row: 'B', column: 8 },
   ]);
   await platform.ctx.redis.del(recordKey(purchaseId));
-  await stores.ctx.dynamo.send(new DeleteItemCommand({ TableName: stores.writeModel.tables.tickets, Key: { ticketId: { S: ids[2]! } } }));
+  await stores.ctx.dynamo.send(
+    new DeleteItemCommand({ TableName: stores.writeModel.tablesOf(eventId, 0).tickets, Key: { ticketId: { S: ids[2]! } } }),
+  );
 
   const after = await get(`/api/v1/purchases/${purchaseId}`);
   expect(after).toMatchObject({ status: 200 });
@@ -207,15 +213,17 @@ test('a purchase no store holds whole yet is still unknown (503 with its id), th
   // DynamoDB holds the first ticket only (the writer's batch stored it, not yet the second), MySQL none.
   const key = { ticketId: { S: ids[1]! } };
   const second = (
-    await stores.ctx.dynamo.send(new GetItemCommand({ TableName: stores.writeModel.tables.tickets, Key: key, ConsistentRead: true }))
+    await stores.ctx.dynamo.send(
+      new GetItemCommand({ TableName: stores.writeModel.tablesOf(eventId, 0).tickets, Key: key, ConsistentRead: true }),
+    )
   ).Item!;
-  await stores.ctx.dynamo.send(new DeleteItemCommand({ TableName: stores.writeModel.tables.tickets, Key: key }));
+  await stores.ctx.dynamo.send(new DeleteItemCommand({ TableName: stores.writeModel.tablesOf(eventId, 0).tickets, Key: key }));
   await stores.ctx.mysql.run(`DELETE FROM tickets WHERE ticket_id IN (${ids.map(() => '?').join(',')})`, ids);
 
   const partial = await get(`/api/v1/purchases/${purchaseId}`);
   expect(partial).toMatchObject({ status: 503, body: { code: 'PURCHASE_OUTCOME_UNKNOWN', purchaseId } });
 
-  await stores.ctx.dynamo.send(new PutItemCommand({ TableName: stores.writeModel.tables.tickets, Item: second }));
+  await stores.ctx.dynamo.send(new PutItemCommand({ TableName: stores.writeModel.tablesOf(eventId, 0).tickets, Item: second }));
   const whole = await get(`/api/v1/purchases/${purchaseId}`);
   expect(whole).toMatchObject({ status: 200 });
   expect(whole.body).toEqual(before);

@@ -25,7 +25,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await stores?.writeModel.deleteEvent(eventId, ['z']).catch(() => undefined);
+  await stores?.writeModel.dropEvent(eventId).catch(() => undefined);
   await cleanup?.();
   await stores?.closeAll();
   await writer?.stop();

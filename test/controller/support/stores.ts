@@ -8,7 +8,7 @@ import type { RuntimeContext } from '../../../src/infra/connections';
 export async function forgetEvents(ctx: RuntimeContext, events: { eventId: string; venueId: string; zoneIds: string[] }[]): Promise<void> {
   const stores = new CqrsStores(ctx);
   for (const e of events) {
-    await stores.writeModel.deleteEvent(e.eventId, e.zoneIds).catch(() => undefined);
+    await stores.writeModel.dropEvent(e.eventId).catch(() => undefined);
     await stores.readModel.deleteEvent(e.eventId).catch(() => undefined);
     for (const sql of ['DELETE FROM zones WHERE event_id = ?', 'DELETE FROM events WHERE event_id = ?']) {
       await ctx.mysql.run(sql, [e.eventId]).catch(() => undefined);
