@@ -22,14 +22,21 @@ export async function markLostSales(
   const failed: string[] = [];
   for (const zone of zones ?? (await zonesOfEvent(stores, report.eventId))) {
     const layout = ZoneLayout.of(zone);
-    const seats = lost
-      .filter((d) => d.zoneId === zone.zoneId)
-      .flatMap((d): SeatPosition[] => {
-        const pos = layout.locate(d.row, d.column);
-        return pos ? [pos] : [];
-      });
-    if (seats.length === 0) continue;
+    const drifted = lost.filter((d) => d.zoneId === zone.zoneId);
+    if (drifted.length === 0) continue;
     try {
+      // Still sold in DynamoDB now, in the event's current tables: a load-test reset between the
+      // audit's reads and this repair dropped the old sale and re-created the zone empty, and
+      // marking the old seats would refuse them to the next buyers. (The window left is this
+      // read and the mark below, against the reset's fence write, drop and re-creation.)
+      const stillSold = new Set((await stores.writeModel.soldSeats(report.eventId, zone.zoneId)).map((s) => `${s.row}/${s.column}`));
+      const seats = drifted
+        .filter((d) => stillSold.has(`${d.row}/${d.column}`))
+        .flatMap((d): SeatPosition[] => {
+          const pos = layout.locate(d.row, d.column);
+          return pos ? [pos] : [];
+        });
+      if (seats.length === 0) continue;
       const n = await stores.inventory.markSold(report.eventId, zone, seats);
       log(`zone ${zone.zoneId}: ${n} seats sold in DynamoDB but free in Redis marked taken again`);
       marked += n;

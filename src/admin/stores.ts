@@ -83,7 +83,7 @@ export class CqrsStores {
     const fresh = this.writeModel.tablesOf(eventId, fence.generation);
     // Started, not waited for: the writer waits for them to be ACTIVE when it first writes there.
     await Promise.all(eventTableDefinitions(fresh).map((def) => createTableIfAbsent(dynamo, def)));
-    await writeDynamoFence(dynamo, this.writeModel.tables.resets, fence);
+    await writeDynamoFence(dynamo, this.writeModel.tables.resets, fence, fence.generation - 1);
     opts.log?.(
       `fence ${fence.generation} recorded at ${Object.entries(fence.partitions)
         .map(([p, o]) => `${p}:${o}`)
@@ -91,12 +91,11 @@ export class CqrsStores {
           ' ',
         )} (partition:offset); older records of ${eventId} still in Kafka will be skipped; DynamoDB now holds its sales in ${fresh.seats} and ${fresh.tickets} (${at()})`,
     );
-    const from = fence.dropped ?? 0;
+    // Every earlier generation's table there is, found by name: also one a reset that crashed
+    // before its drop left, or one a stale writer re-created after a drop.
     const dynamoDone = this.writeModel
-      .dropGenerations(eventId, from, fence.generation, (table) => opts.log?.(`DynamoDB: ${table} dropped (${at()})`))
-      .then(async (dropped) => {
-        // Every generation below this one is gone now: the next reset starts from here.
-        await writeDynamoFence(dynamo, this.writeModel.tables.resets, { ...fence, dropped: fence.generation });
+      .dropGenerationsBelow(eventId, fence.generation, (table) => opts.log?.(`DynamoDB: ${table} dropped (${at()})`))
+      .then((dropped) => {
         if (dropped.length === 0) opts.log?.(`DynamoDB: no table of an earlier generation of ${eventId} left to drop (${at()})`);
         return dropped.length;
       });

@@ -143,20 +143,20 @@ export class ReadModel {
 
   /**
    * Deletes an event's tickets, purchases and cancellations (load-test reset). With a fence, it
-   * is written first, in the same transaction, and `onFenced` is called once it is: no projector
-   * transaction runs until this one commits (src/reset/sql-fences.ts).
+   * is written first, in the same transaction (no projector transaction runs until this one
+   * commits, src/reset/sql-fences.ts), and `onFenced` is called once it committed: a rolled-back
+   * fence must not let the reset re-create the Redis inventory over MySQL's old rows.
    */
   async deleteEvent(eventId: string, fence?: ResetFence, onFenced?: () => void): Promise<number> {
-    return this.sql.transaction(async (tx) => {
-      if (fence) {
-        await writeSqlFence(tx, fence);
-        onFenced?.();
-      }
+    const deleted = await this.sql.transaction(async (tx) => {
+      if (fence) await writeSqlFence(tx, fence);
       const tickets = await tx.run('DELETE FROM tickets WHERE event_id = ?', [eventId]);
       const cancelled = await tx.run('DELETE FROM cancelled_tickets WHERE event_id = ?', [eventId]);
       await tx.run('DELETE FROM purchases WHERE event_id = ?', [eventId]);
       await tx.run('DELETE FROM cancellations WHERE event_id = ?', [eventId]);
       return tickets.affectedRows + cancelled.affectedRows;
     });
+    if (fence) onFenced?.();
+    return deleted;
   }
 }

@@ -1,4 +1,10 @@
-import { GetItemCommand, PutItemCommand, ResourceNotFoundException, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import {
+  ConditionalCheckFailedException,
+  GetItemCommand,
+  PutItemCommand,
+  ResourceNotFoundException,
+  type DynamoDBClient,
+} from '@aws-sdk/client-dynamodb';
 import { batchGetAll } from '../writer/batch';
 import type { ResetFence } from './fence';
 
@@ -29,7 +35,36 @@ async function readFences(dynamo: DynamoDBClient, table: string, eventIds: strin
   return new Map(items.map((i) => [i.eventId?.S ?? '', JSON.parse(i.fence?.S ?? '{}') as ResetFence]));
 }
 
-/** Records a reset fence: from now on the writer skips the event's records before it. */
-export async function writeDynamoFence(dynamo: DynamoDBClient, table: string, fence: ResetFence): Promise<void> {
-  await dynamo.send(new PutItemCommand({ TableName: table, Item: { eventId: { S: fence.eventId }, fence: { S: JSON.stringify(fence) } } }));
+/** Another reset of the event recorded its fence between this one's read and write. */
+export class ConcurrentResetError extends Error {}
+
+/**
+ * Records a reset fence: from now on the writer skips the event's records before it. With
+ * `replacing` (the generation this reset read), only over that generation's fence (or none):
+ * two resets of one event never both take the next generation, nor does one move it back.
+ */
+export async function writeDynamoFence(dynamo: DynamoDBClient, table: string, fence: ResetFence, replacing?: number): Promise<void> {
+  const item = { eventId: { S: fence.eventId }, fence: { S: JSON.stringify(fence) }, generation: { N: String(fence.generation) } };
+  try {
+    await dynamo.send(
+      new PutItemCommand({
+        TableName: table,
+        Item: item,
+        ...(replacing === undefined
+          ? {}
+          : {
+              // A fence written before `generation` was its own attribute has none: it was the only one.
+              ConditionExpression: 'attribute_not_exists(eventId) OR attribute_not_exists(#g) OR #g = :prev',
+              ExpressionAttributeNames: { '#g': 'generation' },
+              ExpressionAttributeValues: { ':prev': { N: String(replacing) } },
+            }),
+      }),
+    );
+  } catch (err) {
+    if (err instanceof ConditionalCheckFailedException)
+      throw new ConcurrentResetError(
+        `another reset of ${fence.eventId} recorded its fence first (generation ${replacing} is gone); wait for it to finish, then run the reset again`,
+      );
+    throw err;
+  }
 }

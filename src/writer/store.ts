@@ -26,6 +26,7 @@ import {
   eventTableDefinitions,
   eventTableNames,
   eventZoneKey,
+  listTables,
   parseSeatSortKey,
   seatSortKey,
   tableNames,
@@ -550,6 +551,24 @@ export class DynamoWriteModel {
   /** Drops every table of the event, every generation up to its current one (tests clean up with it). */
   async dropEvent(eventId: string): Promise<void> {
     await this.dropGenerations(eventId, 0, (await this.generationOf(eventId)) + 1);
+  }
+
+  /** Drops every table of the event of a generation below `generation`, found by listing the event's table names. */
+  async dropGenerationsBelow(eventId: string, generation: number, onDropped?: (table: string) => void): Promise<string[]> {
+    const head = `${this.tablePrefix}.${eventId}.`;
+    const older = (await listTables(this.dynamo, head)).filter((name) => {
+      const g = name.slice(head.length).split('.')[0] ?? '';
+      return /^\d+$/.test(g) && Number(g) < generation;
+    });
+    const dropped: string[] = [];
+    await inParallel(older, 4, async (name) => {
+      this.ready.delete(name);
+      if (await dropTable(this.dynamo, name)) {
+        dropped.push(name);
+        onDropped?.(name);
+      }
+    });
+    return dropped;
   }
 
   private async queryAll(input: QueryCommandInput, each: (item: Item) => void): Promise<void> {

@@ -127,7 +127,13 @@ export async function ensureTable(dynamo: DynamoDBClient, def: CreateTableComman
     }
   }
   const deadline = Date.now() + timeoutMs;
-  while ((await tableStatus(dynamo, name)) !== 'ACTIVE') {
+  for (let now = await tableStatus(dynamo, name); now !== 'ACTIVE'; now = await tableStatus(dynamo, name)) {
+    // Dropped, or being dropped (a reset moved the event on): as absent, so a writer re-reads the fence.
+    if (now === 'DELETING' || (now === undefined && created))
+      throw new ResourceNotFoundException({
+        message: `DynamoDB table ${name} is being dropped (a reset); read the event's fence again`,
+        $metadata: {},
+      });
     if (Date.now() > deadline)
       throw new Error(`DynamoDB table ${name} is not ACTIVE after ${timeoutMs} ms; check the endpoint (DYNAMODB_ENDPOINT) and retry`);
     await new Promise((r) => setTimeout(r, 50));
