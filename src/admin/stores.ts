@@ -136,7 +136,6 @@ export class CqrsStores {
       generation: (previous?.generation ?? 0) + 1,
       partitions,
       resetAt: new Date().toISOString(),
-      dropped: previous?.dropped ?? 0,
     };
   }
 

@@ -19,12 +19,6 @@ export interface ResetFence {
   generation: number;
   /** partition → the first offset after the reset. Partitions the event never used are absent. */
   partitions: Record<number, number>;
-  /**
-   * Every generation below this one has had its DynamoDB tables dropped (absent: none yet). The
-   * next reset drops the generations from here up to its own, so a reset that crashed before
-   * its drop leaves nothing behind for long.
-   */
-  dropped?: number;
   resetAt: string;
 }
 

@@ -1,6 +1,6 @@
 import { DeleteItemCommand } from '@aws-sdk/client-dynamodb';
 import { resetEvent } from '../../src/admin/reset';
-import { readDynamoFences, writeDynamoFence } from '../../src/reset/dynamo-fences';
+import { ConcurrentResetError, readDynamoFences, writeDynamoFence } from '../../src/reset/dynamo-fences';
 import { seedTestEvent, testEntry } from '../support/catalog';
 import { uid } from '../support/env';
 import { startTestPlatform } from '../support/platform';
@@ -56,11 +56,12 @@ test('sale → reset cycles: one generation of tables at a time, the seats sold 
     }
 
     // A reset that crashed right after its fence: generation 4 recorded, generation 3's tables
-    // (the sale below) never dropped. The next reset drops them with its own predecessor's.
+    // (the sale below) never dropped. The next reset finds them by name and drops them with its
+    // own predecessor's.
     const sale = await buy(platform.url, eventId, groups(), 16);
     await caughtUp();
     const fence = (await readDynamoFences(stores.ctx.dynamo, stores.writeModel.tables.resets, [eventId])).get(eventId)!;
-    expect(fence).toMatchObject({ generation: 3, dropped: 3 });
+    expect(fence).toMatchObject({ generation: 3 });
     await writeDynamoFence(stores.ctx.dynamo, stores.writeModel.tables.resets, { ...fence, generation: 4 });
     for (const table of tablesOf(3)) expect(await tableExists(stores, table)).toBe(true);
     expect(await stores.writeModel.findTicket([...sale.seats.values()][0]!)).toBeUndefined(); // fenced: already unreadable
@@ -68,13 +69,25 @@ test('sale → reset cycles: one generation of tables at a time, the seats sold 
     for (let g = 0; g < 5; g++) for (const table of tablesOf(g)) expect(await tableExists(stores, table)).toBe(false);
     expect((await readDynamoFences(stores.ctx.dynamo, stores.writeModel.tables.resets, [eventId])).get(eventId)).toMatchObject({
       generation: 5,
-      dropped: 5,
     });
     const last = await buy(platform.url, eventId, groups(), 16);
     expect([...last.statuses]).toEqual([[201, groups().length]]);
     await caughtUp();
     expect(sortedEntries(await dynamoSeats(stores, eventId, zoneIds))).toEqual(sortedEntries(last.seats));
     expect(sortedEntries(await mysqlSeats(stores, eventId))).toEqual(sortedEntries(last.seats));
+
+    // Two resets of one event never both take the next generation, nor does a late one move it
+    // back: the fence is written only over the generation the reset read.
+    const current = (await readDynamoFences(stores.ctx.dynamo, stores.writeModel.tables.resets, [eventId])).get(eventId)!;
+    await expect(
+      writeDynamoFence(
+        stores.ctx.dynamo,
+        stores.writeModel.tables.resets,
+        { ...current, generation: current.generation },
+        current.generation - 2,
+      ),
+    ).rejects.toBeInstanceOf(ConcurrentResetError);
+    expect((await readDynamoFences(stores.ctx.dynamo, stores.writeModel.tables.resets, [eventId])).get(eventId)).toEqual(current);
   } finally {
     await stores.writeModel.dropEvent(eventId).catch(() => undefined);
     await stores.readModel.deleteEvent(eventId).catch(() => undefined);
