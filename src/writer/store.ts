@@ -537,6 +537,11 @@ export class DynamoWriteModel {
    */
   async dropGenerations(eventId: string, from: number, to: number, onDropped?: (table: string) => void): Promise<string[]> {
     const names = Array.from({ length: Math.max(0, to - from) }, (_, i) => Object.values(this.tablesOf(eventId, from + i))).flat();
+    return this.dropTables(names, onDropped);
+  }
+
+  /** Drops these tables, four at a time; returns those that were there. */
+  private async dropTables(names: string[], onDropped?: (table: string) => void): Promise<string[]> {
     const dropped: string[] = [];
     await inParallel(names, 4, async (name) => {
       this.ready.delete(name);
@@ -560,15 +565,7 @@ export class DynamoWriteModel {
       const g = name.slice(head.length).split('.')[0] ?? '';
       return /^\d+$/.test(g) && Number(g) < generation;
     });
-    const dropped: string[] = [];
-    await inParallel(older, 4, async (name) => {
-      this.ready.delete(name);
-      if (await dropTable(this.dynamo, name)) {
-        dropped.push(name);
-        onDropped?.(name);
-      }
-    });
-    return dropped;
+    return this.dropTables(older, onDropped);
   }
 
   private async queryAll(input: QueryCommandInput, each: (item: Item) => void): Promise<void> {
