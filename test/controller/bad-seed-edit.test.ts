@@ -74,7 +74,15 @@ describe('file source: a bad seed edit keeps the last good version and is report
 
   test('sells, and reports Healthy, before any bad edit', async () => {
     await waitFor(async () => (await buy()).status === 201, 'a first sale', 10000, 100);
-    expect(await degraded()).toMatchObject({ status: 'False', reason: 'Healthy' });
+    // The status is written at the end of the reconcile that seeded the zones (after the event's
+    // DynamoDB tables exist), so a first sale can come before it.
+    const healthy = await waitFor(
+      async () => (await degraded())?.reason === 'Healthy' && (await degraded()),
+      'the Healthy condition',
+      10000,
+      100,
+    );
+    expect(healthy).toMatchObject({ status: 'False', reason: 'Healthy' });
   });
 
   test('invalid YAML: the file counts as unchanged; the error is on the event; fixing it clears it', async () => {
