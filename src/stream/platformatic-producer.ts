@@ -149,16 +149,15 @@ class PlatformaticProducer implements LogProducer {
 
   async send(topic: string, records: readonly NewRecord[], sendBy?: number): Promise<void> {
     Object.assign(this.producer.current, { sendBy, started: false });
+    const messages = records.map((r) => ({
+      topic,
+      key: toBuffer(r.key),
+      value: toBuffer(r.value),
+      ...(r.headers ? { headers: headerBuffers(r.headers) } : {}),
+    }));
     let produced: { offsets?: { topic: string; partition: number }[] };
     try {
-      produced = await this.producer.send({
-        messages: records.map((r) => ({
-          topic,
-          key: toBuffer(r.key),
-          value: toBuffer(r.value),
-          ...(r.headers ? { headers: headerBuffers(r.headers) } : {}),
-        })),
-      });
+      produced = await this.producer.send({ messages });
     } catch (err) {
       if (budgetSpent(err)) {
         // Whether any request of this send went out, whichever destination's error came first.
@@ -173,8 +172,8 @@ class PlatformaticProducer implements LogProducer {
     // The count the library partitioned this send with: its metadata, as fresh as this send.
     const count = this.producer.currentMetadata?.topics.get(topic)?.partitionsCount ?? 0;
     const acknowledged = new Set<number>();
-    records.forEach((r, i) => {
-      if (acked.has(partitionFor(r.key, count))) acknowledged.add(i);
+    messages.forEach((m, i) => {
+      if (acked.has((murmurOf.get(m) ?? -1) % count)) acknowledged.add(i);
     });
     if (acknowledged.size < records.length) {
       throw new PartlyAcknowledgedError(
@@ -202,6 +201,19 @@ export function partitionFor(key: string | null, partitions: number): number {
   return kafka.compatibilityPartitioner(undefined as never, k) % partitions;
 }
 
+/**
+ * The library's murmur2 of each message's key, as its partitioner computed it for the send (the
+ * library takes it modulo the partition count): the acknowledgement check reads it back instead
+ * of hashing every key a second time. The library hands the partitioner our message objects, so
+ * a WeakMap keyed by them needs no cleanup.
+ */
+const murmurOf = new WeakMap<object, number>();
+const recordingPartitioner = (message: object, key: Buffer | undefined): number => {
+  const p = kafka.compatibilityPartitioner(message as never, key);
+  murmurOf.set(message, p);
+  return p;
+};
+
 export function platformaticProducers(settings: PlatformaticSettings, log: Logger): ProducerClient {
   return {
     name: '@platformatic/kafka',
@@ -219,7 +231,7 @@ export function platformaticProducers(settings: PlatformaticSettings, log: Logge
         connectTimeout: CONNECT_TIMEOUT_MS,
         requestTimeout: REQUEST_TIMEOUT_MS,
         autocreateTopics: false,
-        partitioner: kafka.compatibilityPartitioner,
+        partitioner: recordingPartitioner,
       });
       let timer: NodeJS.Timeout | undefined;
       try {
